@@ -1,0 +1,140 @@
+//! The one error type of eso-rs.
+
+use std::borrow::Cow;
+
+/// A boxed error source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result type used across eso-rs.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in terms a reconcile loop can act on.
+///
+/// Error messages never contain secret values: providers and the template engine only put
+/// key names, paths and field names into them.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::Error;
+///
+/// let err = Error::not_found("db/creds");
+/// assert!(err.is_not_found());
+/// assert!(!err.is_temporary());
+/// assert_eq!(err.to_string(), "secret not found: db/creds");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The remote secret (or property inside it) does not exist. Drives deletion policies.
+    #[error("secret not found: {key}")]
+    NotFound {
+        /// The key (and property) that was looked up.
+        key: String,
+    },
+    /// The backend refused the operation for the authenticated identity.
+    #[error("permission denied: {message}")]
+    PermissionDenied {
+        /// What was refused.
+        message: String,
+    },
+    /// Authentication with the backend failed (bad or expired credentials).
+    #[error("authentication failed: {message}")]
+    Unauthenticated {
+        /// Why authentication failed.
+        message: String,
+    },
+    /// A configuration value is invalid; `path` names the field, e.g. `spec.provider.vault.server`.
+    #[error("{path}: {message}")]
+    InvalidConfig {
+        /// The field path of the offending value.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The provider or build does not support the requested operation.
+    #[error("not supported: {0}")]
+    NotSupported(Cow<'static, str>),
+    /// The backend asked us to slow down; retry later.
+    #[error("rate limited: {message}")]
+    RateLimited {
+        /// The backend's message.
+        message: String,
+    },
+    /// The backend could not be reached, timed out, or answered with a server error.
+    #[error("backend unavailable: {message}")]
+    Unavailable {
+        /// What failed.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A template failed to parse or execute.
+    #[error("template error: {0}")]
+    Template(String),
+    /// A value could not be converted or decoded (base64, JSON, key names, ...).
+    #[error("conversion error: {0}")]
+    Conversion(String),
+    /// The object was changed concurrently; re-read and retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Any other failure.
+    #[error("{message}")]
+    Generic {
+        /// What failed.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl Error {
+    /// A [`Error::NotFound`] for `key`.
+    pub fn not_found(key: impl Into<String>) -> Self {
+        Self::NotFound { key: key.into() }
+    }
+
+    /// An [`Error::InvalidConfig`] naming the field `path`.
+    pub fn invalid_config(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::NotSupported`].
+    pub fn not_supported(what: impl Into<Cow<'static, str>>) -> Self {
+        Self::NotSupported(what.into())
+    }
+
+    /// An [`Error::Generic`] without a source.
+    pub fn generic(message: impl Into<String>) -> Self {
+        Self::Generic {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::Unavailable`] with a source error.
+    pub fn unavailable(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Unavailable {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// True when the remote secret does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
+    }
+
+    /// True when retrying the same call later may succeed (rate limits, outages, conflicts).
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Conflict(_)
+        )
+    }
+}

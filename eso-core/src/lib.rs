@@ -1,0 +1,11 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod api;
+mod duration;
+mod error;
+mod secret;
+
+pub use duration::{DurationParseError, GoDuration};
+pub use error::{BoxError, Error, Result};
+pub use secret::{SecretMap, SecretValue};
