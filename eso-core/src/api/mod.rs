@@ -67,7 +67,7 @@ macro_rules! eso_resource {
         }
     };
     ($(#[$attr:meta])* $root:ident { spec: $spec:ty, status: $status:ty, api_version: $av:literal, kind: $kind:literal, namespaced: $ns:literal $(,)? }) => {
-        eso_resource!(@plain $(#[$attr])* $root, $spec, $av, $kind, $ns, {
+        $crate::api::eso_resource!(@plain $(#[$attr])* $root, $spec, $av, $kind, $ns, {
             /// The observed state, written by the controller.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub status: Option<$status>,
@@ -104,7 +104,7 @@ macro_rules! eso_resource {
         }
     };
     ($(#[$attr:meta])* $root:ident { spec: $spec:ty, api_version: $av:literal, kind: $kind:literal, namespaced: $ns:literal $(,)? }) => {
-        eso_resource!(@plain $(#[$attr])* $root, $spec, $av, $kind, $ns, {});
+        $crate::api::eso_resource!(@plain $(#[$attr])* $root, $spec, $av, $kind, $ns, {});
 
         #[cfg(not(feature = "kube"))]
         impl $root {
