@@ -2,8 +2,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api;
+pub mod cluster;
 mod duration;
 mod error;
+pub mod generator;
+pub mod provider;
 mod secret;
 
 pub use duration::{DurationParseError, GoDuration};

@@ -1,0 +1,567 @@
+//! The Kubernetes side of a reconcile: the [`Cluster`] trait and [`MemoryCluster`].
+//!
+//! The reconcile flows read source Secrets and ConfigMaps and write target Secrets through
+//! this trait, so they run the same against a real API server (`KubeCluster` in
+//! `eso-provider-k8s`) and against [`MemoryCluster`] in tests, examples and tools.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+
+use crate::{Error, Result, SecretMap};
+
+/// A shared cluster handle.
+pub type DynCluster = Arc<dyn Cluster>;
+
+/// An owner reference, as written to `metadata.ownerReferences`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OwnerRef {
+    /// API version of the owner.
+    pub api_version: String,
+    /// Kind of the owner.
+    pub kind: String,
+    /// Name of the owner.
+    pub name: String,
+    /// UID of the owner.
+    pub uid: String,
+    /// Whether the owner is the managing controller.
+    pub controller: bool,
+    /// Whether deletion of the owner is blocked until this object is gone.
+    pub block_owner_deletion: bool,
+}
+
+impl OwnerRef {
+    /// A controller owner reference to `kind`/`name` with `uid`.
+    pub fn controller(
+        api_version: impl Into<String>,
+        kind: impl Into<String>,
+        name: impl Into<String>,
+        uid: impl Into<String>,
+    ) -> Self {
+        Self {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: name.into(),
+            uid: uid.into(),
+            controller: true,
+            block_owner_deletion: true,
+        }
+    }
+}
+
+/// A Kubernetes Secret as the flows see it. `data` is redacted in `Debug`.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::cluster::KubeSecret;
+///
+/// let s = KubeSecret::new("default", "db").with_data("password", "hunter2");
+/// assert!(!format!("{s:?}").contains("hunter2"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KubeSecret {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Secret type (`Opaque` when empty).
+    pub type_: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// Owner references.
+    pub owner_references: Vec<OwnerRef>,
+    /// Whether the Secret is immutable.
+    pub immutable: bool,
+    /// The data.
+    pub data: SecretMap,
+    /// Server-assigned version, used for optimistic concurrency on update (empty when new).
+    pub resource_version: String,
+    /// Server-assigned UID (empty when new).
+    pub uid: String,
+}
+
+impl KubeSecret {
+    /// An empty Opaque secret.
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+            type_: "Opaque".into(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds a data key.
+    #[must_use]
+    pub fn with_data(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<crate::SecretValue>,
+    ) -> Self {
+        self.data.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds a label.
+    #[must_use]
+    pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds an annotation.
+    #[must_use]
+    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.annotations.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the type.
+    #[must_use]
+    pub fn with_type(mut self, type_: impl Into<String>) -> Self {
+        self.type_ = type_.into();
+        self
+    }
+}
+
+impl fmt::Debug for KubeSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KubeSecret")
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .field("type", &self.type_)
+            .field("labels", &self.labels)
+            .field("annotations", &self.annotations)
+            .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .field("immutable", &self.immutable)
+            .field("resource_version", &self.resource_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A ConfigMap (template sources, CA bundles).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KubeConfigMap {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Data.
+    pub data: BTreeMap<String, String>,
+}
+
+impl KubeConfigMap {
+    /// An empty ConfigMap.
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds a data key.
+    #[must_use]
+    pub fn with_data(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.data.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// A namespace and its labels (for ClusterExternalSecret/ClusterPushSecret selection).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KubeNamespace {
+    /// Name.
+    pub name: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl KubeNamespace {
+    /// A namespace with labels.
+    pub fn new(name: impl Into<String>, labels: BTreeMap<String, String>) -> Self {
+        Self {
+            name: name.into(),
+            labels,
+        }
+    }
+}
+
+/// Label requirements (`matchLabels` plus `matchExpressions`), as a plain value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LabelQuery {
+    /// Every label must equal.
+    pub match_labels: BTreeMap<String, String>,
+    /// Every expression must hold.
+    pub match_expressions: Vec<LabelExpression>,
+}
+
+/// One `matchExpressions` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LabelExpression {
+    /// Label value is one of the values.
+    In(String, Vec<String>),
+    /// Label is absent or its value is none of the values.
+    NotIn(String, Vec<String>),
+    /// Label is present.
+    Exists(String),
+    /// Label is absent.
+    DoesNotExist(String),
+}
+
+impl LabelQuery {
+    /// Converts a Kubernetes `LabelSelector`; `path` names the field in errors.
+    pub fn from_selector(
+        sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+        path: &str,
+    ) -> Result<Self> {
+        let mut q = Self {
+            match_labels: sel.match_labels.clone().unwrap_or_default(),
+            match_expressions: Vec::new(),
+        };
+        for (i, e) in sel.match_expressions.iter().flatten().enumerate() {
+            let values = e.values.clone().unwrap_or_default();
+            let key = e.key.clone();
+            q.match_expressions.push(match e.operator.as_str() {
+                "In" => LabelExpression::In(key, values),
+                "NotIn" => LabelExpression::NotIn(key, values),
+                "Exists" => LabelExpression::Exists(key),
+                "DoesNotExist" => LabelExpression::DoesNotExist(key),
+                other => {
+                    return Err(Error::invalid_config(
+                        format!("{path}.matchExpressions[{i}].operator"),
+                        format!("unknown operator {other:?}"),
+                    ));
+                }
+            });
+        }
+        Ok(q)
+    }
+
+    /// True when `labels` satisfy every requirement (an empty query matches everything).
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|e| match e {
+                LabelExpression::In(k, vs) => labels.get(k).is_some_and(|v| vs.contains(v)),
+                LabelExpression::NotIn(k, vs) => labels.get(k).is_none_or(|v| !vs.contains(v)),
+                LabelExpression::Exists(k) => labels.contains_key(k),
+                LabelExpression::DoesNotExist(k) => !labels.contains_key(k),
+            })
+    }
+}
+
+/// The Kubernetes operations the reconcile flows need.
+///
+/// # Contract
+///
+/// `get_*` return `Ok(None)` for a missing object. `create_secret` fails with
+/// [`Error::Conflict`] if the Secret exists; `update_secret` fails with [`Error::Conflict`] if
+/// `resource_version` is stale, and with [`Error::NotFound`] if the Secret is gone. Both return
+/// the stored object with its new `resource_version`.
+#[async_trait]
+pub trait Cluster: fmt::Debug + Send + Sync + 'static {
+    /// Reads a Secret.
+    async fn get_secret(&self, namespace: &str, name: &str) -> Result<Option<KubeSecret>>;
+    /// Lists the Secrets of a namespace whose labels match.
+    async fn list_secrets(&self, namespace: &str, labels: &LabelQuery) -> Result<Vec<KubeSecret>>;
+    /// Creates a Secret.
+    async fn create_secret(&self, secret: KubeSecret) -> Result<KubeSecret>;
+    /// Replaces a Secret (optimistic concurrency on `resource_version`).
+    async fn update_secret(&self, secret: KubeSecret) -> Result<KubeSecret>;
+    /// Deletes a Secret; deleting a missing Secret succeeds.
+    async fn delete_secret(&self, namespace: &str, name: &str) -> Result<()>;
+    /// Reads a ConfigMap.
+    async fn get_config_map(&self, namespace: &str, name: &str) -> Result<Option<KubeConfigMap>>;
+    /// Lists namespaces whose labels match.
+    async fn list_namespaces(&self, labels: &LabelQuery) -> Result<Vec<KubeNamespace>>;
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    secrets: BTreeMap<(String, String), KubeSecret>,
+    config_maps: BTreeMap<(String, String), KubeConfigMap>,
+    namespaces: BTreeMap<String, KubeNamespace>,
+    next_version: u64,
+}
+
+/// An in-memory [`Cluster`]: a real implementation with resource versions and conflicts, for
+/// tests, examples and tools that need no API server. Clones share state.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::cluster::{Cluster, KubeSecret, MemoryCluster};
+///
+/// # tokio_test_block(async {
+/// let cluster = MemoryCluster::new();
+/// cluster.create_secret(KubeSecret::new("default", "db").with_data("user", "app")).await.unwrap();
+/// let s = cluster.get_secret("default", "db").await.unwrap().unwrap();
+/// assert_eq!(s.data["user"].expose(), b"app");
+/// # });
+/// # fn tokio_test_block(f: impl std::future::Future<Output = ()>) {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct MemoryCluster {
+    state: Arc<RwLock<MemoryState>>,
+}
+
+impl MemoryCluster {
+    /// An empty cluster.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a Secret, assigning a resource version.
+    #[must_use]
+    pub fn with_secret(self, mut secret: KubeSecret) -> Self {
+        if let Ok(mut st) = self.state.write() {
+            st.next_version += 1;
+            secret.resource_version = st.next_version.to_string();
+            if secret.uid.is_empty() {
+                secret.uid = format!("uid-{}", st.next_version);
+            }
+            st.namespaces
+                .entry(secret.namespace.clone())
+                .or_insert_with(|| KubeNamespace::new(secret.namespace.clone(), BTreeMap::new()));
+            st.secrets
+                .insert((secret.namespace.clone(), secret.name.clone()), secret);
+        }
+        self
+    }
+
+    /// Adds (or replaces) a ConfigMap.
+    #[must_use]
+    pub fn with_config_map(self, cm: KubeConfigMap) -> Self {
+        if let Ok(mut st) = self.state.write() {
+            st.config_maps
+                .insert((cm.namespace.clone(), cm.name.clone()), cm);
+        }
+        self
+    }
+
+    /// Adds (or replaces) a namespace with labels.
+    #[must_use]
+    pub fn with_namespace(self, ns: KubeNamespace) -> Self {
+        if let Ok(mut st) = self.state.write() {
+            st.namespaces.insert(ns.name.clone(), ns);
+        }
+        self
+    }
+
+    /// Every Secret, sorted by namespace and name.
+    pub fn secrets(&self) -> Vec<KubeSecret> {
+        self.state
+            .read()
+            .map(|st| st.secrets.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, MemoryState>> {
+        self.state
+            .write()
+            .map_err(|_| Error::generic("memory cluster state is poisoned"))
+    }
+
+    fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, MemoryState>> {
+        self.state
+            .read()
+            .map_err(|_| Error::generic("memory cluster state is poisoned"))
+    }
+}
+
+#[async_trait]
+impl Cluster for MemoryCluster {
+    async fn get_secret(&self, namespace: &str, name: &str) -> Result<Option<KubeSecret>> {
+        Ok(self
+            .read()?
+            .secrets
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned())
+    }
+
+    async fn list_secrets(&self, namespace: &str, labels: &LabelQuery) -> Result<Vec<KubeSecret>> {
+        Ok(self
+            .read()?
+            .secrets
+            .values()
+            .filter(|s| s.namespace == namespace && labels.matches(&s.labels))
+            .cloned()
+            .collect())
+    }
+
+    async fn create_secret(&self, mut secret: KubeSecret) -> Result<KubeSecret> {
+        let mut st = self.write()?;
+        let key = (secret.namespace.clone(), secret.name.clone());
+        if st.secrets.contains_key(&key) {
+            return Err(Error::Conflict(format!(
+                "secret {}/{} already exists",
+                secret.namespace, secret.name
+            )));
+        }
+        st.next_version += 1;
+        secret.resource_version = st.next_version.to_string();
+        secret.uid = format!("uid-{}", st.next_version);
+        if secret.type_.is_empty() {
+            secret.type_ = "Opaque".into();
+        }
+        st.secrets.insert(key, secret.clone());
+        Ok(secret)
+    }
+
+    async fn update_secret(&self, mut secret: KubeSecret) -> Result<KubeSecret> {
+        let mut st = self.write()?;
+        let key = (secret.namespace.clone(), secret.name.clone());
+        let Some(current) = st.secrets.get(&key) else {
+            return Err(Error::not_found(format!(
+                "{}/{}",
+                secret.namespace, secret.name
+            )));
+        };
+        if !secret.resource_version.is_empty()
+            && secret.resource_version != current.resource_version
+        {
+            return Err(Error::Conflict(format!(
+                "secret {}/{} was modified concurrently",
+                secret.namespace, secret.name
+            )));
+        }
+        if current.immutable && (current.data != secret.data || !secret.immutable) {
+            return Err(Error::invalid_config(
+                "immutable",
+                format!(
+                    "secret {}/{} is immutable; its data cannot change",
+                    secret.namespace, secret.name
+                ),
+            ));
+        }
+        if current.type_ != secret.type_ && !secret.type_.is_empty() {
+            return Err(Error::invalid_config(
+                "type",
+                format!(
+                    "secret {}/{}: type cannot change from {:?} to {:?}",
+                    secret.namespace, secret.name, current.type_, secret.type_
+                ),
+            ));
+        }
+        secret.uid.clone_from(&current.uid);
+        st.next_version += 1;
+        secret.resource_version = st.next_version.to_string();
+        if secret.type_.is_empty() {
+            secret.type_ = "Opaque".into();
+        }
+        st.secrets.insert(key, secret.clone());
+        Ok(secret)
+    }
+
+    async fn delete_secret(&self, namespace: &str, name: &str) -> Result<()> {
+        self.write()?
+            .secrets
+            .remove(&(namespace.to_owned(), name.to_owned()));
+        Ok(())
+    }
+
+    async fn get_config_map(&self, namespace: &str, name: &str) -> Result<Option<KubeConfigMap>> {
+        Ok(self
+            .read()?
+            .config_maps
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned())
+    }
+
+    async fn list_namespaces(&self, labels: &LabelQuery) -> Result<Vec<KubeNamespace>> {
+        Ok(self
+            .read()?
+            .namespaces
+            .values()
+            .filter(|n| labels.matches(&n.labels))
+            .cloned()
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn optimistic_concurrency() {
+        let c = MemoryCluster::new();
+        let s = c
+            .create_secret(KubeSecret::new("ns", "a").with_data("k", "v"))
+            .await
+            .unwrap();
+        assert!(
+            c.create_secret(KubeSecret::new("ns", "a"))
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("exists")
+        );
+        let mut stale = s.clone();
+        let s2 = c.update_secret(s.with_data("k2", "v2")).await.unwrap();
+        stale.data.clear();
+        assert!(matches!(
+            c.update_secret(stale).await,
+            Err(Error::Conflict(_))
+        ));
+        assert_eq!(c.get_secret("ns", "a").await.unwrap().unwrap(), s2);
+        c.delete_secret("ns", "a").await.unwrap();
+        c.delete_secret("ns", "a").await.unwrap();
+        assert!(c.get_secret("ns", "a").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn immutable_cannot_change() {
+        let c = MemoryCluster::new();
+        let mut s = KubeSecret::new("ns", "a").with_data("k", "v");
+        s.immutable = true;
+        let s = c.create_secret(s).await.unwrap();
+        let err = c
+            .update_secret(s.with_data("k", "other"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("immutable"));
+        assert!(!err.to_string().contains("other"));
+    }
+
+    #[tokio::test]
+    async fn label_queries() {
+        let c = MemoryCluster::new()
+            .with_secret(KubeSecret::new("ns", "a").with_label("app", "x"))
+            .with_secret(KubeSecret::new("ns", "b").with_label("app", "y"))
+            .with_secret(KubeSecret::new("other", "c").with_label("app", "x"));
+        let mut q = LabelQuery::default();
+        q.match_labels.insert("app".into(), "x".into());
+        let found = c.list_secrets("ns", &q).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "a");
+        q.match_labels.clear();
+        q.match_expressions
+            .push(LabelExpression::NotIn("app".into(), vec!["x".into()]));
+        assert_eq!(c.list_secrets("ns", &q).await.unwrap()[0].name, "b");
+        assert_eq!(
+            c.list_namespaces(&LabelQuery::default())
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}

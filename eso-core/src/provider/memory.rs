@@ -1,0 +1,588 @@
+//! [`InMemory`]: a complete provider held in memory, also serving ESO's `fake` provider kind.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{
+    Capabilities, DynProvider, FindRef, MetadataPolicy, Provider, ProviderFactory, PushRef,
+    PushValue, RemoteRef, StoreContext, StoreScope, Validation, property,
+};
+use crate::{Error, Result, SecretMap, SecretValue};
+
+/// The tag key pushes set to mark a secret as owned by eso-rs (ESO's marker).
+pub const MANAGED_BY_TAG: &str = "managed-by";
+/// The tag value pushes set to mark a secret as owned by eso-rs.
+pub const MANAGED_BY_VALUE: &str = "external-secrets";
+
+#[derive(Clone, Debug, Default)]
+struct Entry {
+    /// Versions, oldest first; never empty for a stored entry.
+    versions: Vec<(String, SecretValue)>,
+    tags: BTreeMap<String, String>,
+}
+
+impl Entry {
+    fn latest(&self) -> Option<&SecretValue> {
+        self.versions.last().map(|(_, v)| v)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    secrets: RwLock<BTreeMap<String, Entry>>,
+    reads: AtomicU64,
+    writes: AtomicU64,
+}
+
+/// A provider that keeps secrets in memory and implements every operation: versions, tags,
+/// properties inside JSON values, find by name/path/tags, push, delete.
+///
+/// It is a real provider, suitable for tests, examples and for opting out of a backend; it
+/// also serves ESO's `fake` provider kind (seeded from `spec.provider.fake.data`). Clones
+/// share state; [`InMemory::fork`] makes an independent copy.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::provider::{InMemory, Provider, PushRef, PushValue, RemoteRef};
+/// use eso_core::SecretValue;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = InMemory::new().with_secret("app/config", r#"{"token":"t0"}"#);
+/// store
+///     .push_secret(&PushValue::Single(SecretValue::from("t1")), &PushRef::new("app/config").with_property("token"))
+///     .await
+///     .unwrap();
+/// let token = store.get_secret(&RemoteRef::new("app/config").with_property("token")).await.unwrap();
+/// assert_eq!(token.expose(), b"t1");
+/// // The first version is still there.
+/// let v1 = store.get_secret(&RemoteRef::new("app/config").with_version("1")).await.unwrap();
+/// assert_eq!(v1.expose(), br#"{"token":"t0"}"#);
+/// # });
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct InMemory {
+    shared: Arc<Shared>,
+    validation: Option<Validation>,
+}
+
+impl InMemory {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a new version of `key` holding `value`.
+    #[must_use]
+    pub fn with_secret(self, key: impl Into<String>, value: impl Into<SecretValue>) -> Self {
+        self.insert(key.into(), None, value.into());
+        self
+    }
+
+    /// Adds `value` to `key` under an explicit version name.
+    #[must_use]
+    pub fn with_version(
+        self,
+        key: impl Into<String>,
+        version: impl Into<String>,
+        value: impl Into<SecretValue>,
+    ) -> Self {
+        self.insert(key.into(), Some(version.into()), value.into());
+        self
+    }
+
+    /// Sets a tag on `key` (which must already exist to be found, but tags may be set first).
+    #[must_use]
+    pub fn with_tag(
+        self,
+        key: impl Into<String>,
+        tag: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        if let Ok(mut m) = self.shared.secrets.write() {
+            m.entry(key.into())
+                .or_default()
+                .tags
+                .insert(tag.into(), value.into());
+        }
+        self
+    }
+
+    /// An independent copy of the current contents.
+    #[must_use]
+    pub fn fork(&self) -> Self {
+        let copy = self
+            .shared
+            .secrets
+            .read()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        Self {
+            shared: Arc::new(Shared {
+                secrets: RwLock::new(copy),
+                ..Shared::default()
+            }),
+            validation: self.validation,
+        }
+    }
+
+    /// The stored keys, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.shared
+            .secrets
+            .read()
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, e)| !e.versions.is_empty())
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The tags of `key`.
+    pub fn tags(&self, key: &str) -> BTreeMap<String, String> {
+        self.shared
+            .secrets
+            .read()
+            .ok()
+            .and_then(|m| m.get(key).map(|e| e.tags.clone()))
+            .unwrap_or_default()
+    }
+
+    /// How many read calls (get, get map, find) this store has served.
+    pub fn read_count(&self) -> u64 {
+        self.shared.reads.load(Ordering::Relaxed)
+    }
+
+    /// How many write calls (push, delete) this store has served.
+    pub fn write_count(&self) -> u64 {
+        self.shared.writes.load(Ordering::Relaxed)
+    }
+
+    fn insert(&self, key: String, version: Option<String>, value: SecretValue) {
+        if let Ok(mut m) = self.shared.secrets.write() {
+            let e = m.entry(key).or_default();
+            let version = version.unwrap_or_else(|| (e.versions.len() + 1).to_string());
+            e.versions.retain(|(v, _)| *v != version);
+            e.versions.push((version, value));
+        }
+    }
+
+    fn read_map(&self) -> Result<std::sync::RwLockReadGuard<'_, BTreeMap<String, Entry>>> {
+        self.shared.reads.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .secrets
+            .read()
+            .map_err(|_| Error::generic("in-memory store is poisoned"))
+    }
+
+    fn write_map(&self) -> Result<std::sync::RwLockWriteGuard<'_, BTreeMap<String, Entry>>> {
+        self.shared.writes.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .secrets
+            .write()
+            .map_err(|_| Error::generic("in-memory store is poisoned"))
+    }
+
+    /// The raw value (or metadata document) a ref points at, before the property.
+    fn lookup(&self, r: &RemoteRef) -> Result<SecretValue> {
+        let map = self.read_map()?;
+        let entry = map
+            .get(&r.key)
+            .filter(|e| !e.versions.is_empty())
+            .ok_or_else(|| Error::not_found(r.key.clone()))?;
+        if r.metadata_policy == MetadataPolicy::Fetch {
+            let tags: serde_json::Map<String, Value> = entry
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            return serde_json::to_vec(&tags)
+                .map(SecretValue::new)
+                .map_err(|e| Error::Conversion(e.to_string()));
+        }
+        match r.version() {
+            None => entry.latest().cloned(),
+            Some(v) => entry
+                .versions
+                .iter()
+                .find(|(name, _)| name == v)
+                .map(|(_, val)| val.clone()),
+        }
+        .ok_or_else(|| Error::not_found(r.to_string()))
+    }
+}
+
+#[async_trait]
+impl Provider for InMemory {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
+        let value = self.lookup(r)?;
+        match r.property() {
+            None => Ok(value),
+            Some(p) => property::extract(&value, &r.key, p),
+        }
+    }
+
+    async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
+        let value = self.get_secret(r).await?;
+        property::json_to_map(&value, &r.key)
+    }
+
+    async fn get_all_secrets(&self, find: &FindRef) -> Result<SecretMap> {
+        let map = self.read_map()?;
+        Ok(map
+            .iter()
+            .filter(|(k, e)| {
+                find.matches_path(k) && find.matches_name(k) && find.matches_tags(&e.tags)
+            })
+            .filter_map(|(k, e)| e.latest().map(|v| (k.clone(), v.clone())))
+            .collect())
+    }
+
+    async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
+        let mut map = self.write_map()?;
+        let entry = map.entry(r.remote_key.clone()).or_default();
+        let new_value = match r.property() {
+            None => value.to_bytes()?,
+            Some(p) => {
+                let mut doc = property::parse_for_push(entry.latest(), &r.remote_key)?;
+                let v = match value {
+                    PushValue::Single(v) => property::push_value(v)?,
+                    PushValue::Map(_) => serde_json::from_slice(value.to_bytes()?.expose())
+                        .map_err(|e| Error::Conversion(e.to_string()))?,
+                };
+                property::set(&mut doc, p, v);
+                SecretValue::new(
+                    serde_json::to_vec(&doc).map_err(|e| Error::Conversion(e.to_string()))?,
+                )
+            }
+        };
+        if let Some(tags) = r
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get("tags").or_else(|| m.get("labels")))
+            .and_then(Value::as_object)
+        {
+            for (k, v) in tags {
+                if let Some(s) = v.as_str() {
+                    entry.tags.insert(k.clone(), s.to_owned());
+                }
+            }
+        }
+        entry
+            .tags
+            .insert(MANAGED_BY_TAG.to_owned(), MANAGED_BY_VALUE.to_owned());
+        if entry.latest() != Some(&new_value) {
+            let version = (entry.versions.len() + 1).to_string();
+            entry.versions.push((version, new_value));
+        }
+        Ok(())
+    }
+
+    async fn delete_secret(&self, r: &PushRef) -> Result<()> {
+        let mut map = self.write_map()?;
+        let Some(entry) = map.get_mut(&r.remote_key) else {
+            return Ok(());
+        };
+        match r.property() {
+            None => {
+                map.remove(&r.remote_key);
+            }
+            Some(p) => {
+                let mut doc = property::parse_for_push(entry.latest(), &r.remote_key)?;
+                if property::remove(&mut doc, p) {
+                    if doc.as_object().is_some_and(serde_json::Map::is_empty) {
+                        map.remove(&r.remote_key);
+                    } else {
+                        let bytes = serde_json::to_vec(&doc)
+                            .map_err(|e| Error::Conversion(e.to_string()))?;
+                        let version = (entry.versions.len() + 1).to_string();
+                        entry.versions.push((version, SecretValue::new(bytes)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
+        let map = self.read_map()?;
+        let Some(value) = map.get(&r.remote_key).and_then(Entry::latest) else {
+            return Ok(false);
+        };
+        match r.property() {
+            None => Ok(true),
+            Some(p) => Ok(property::extract(value, &r.remote_key, p).is_ok()),
+        }
+    }
+
+    async fn validate(&self) -> Result<Validation> {
+        Ok(self.validation.unwrap_or(Validation::Ready))
+    }
+}
+
+/// Builds [`InMemory`] providers for ESO's `fake` provider kind.
+///
+/// `spec.provider.fake.data[]` entries (`key`, `value` or the deprecated `valueMap`, optional
+/// `version`) seed the store; `validationResult: Unknown|Error` makes `validate` answer so.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InMemoryFactory;
+
+impl InMemoryFactory {
+    /// The provider key.
+    pub const KIND: &'static str = "fake";
+
+    fn build(spec: &Value) -> Result<InMemory> {
+        let mut store = InMemory::new();
+        match spec.get("validationResult").and_then(Value::as_str) {
+            None | Some("Ready") => {}
+            Some("Unknown") => store.validation = Some(Validation::Unknown),
+            Some("Error") => {}
+            Some(other) => {
+                return Err(Error::invalid_config(
+                    "spec.provider.fake.validationResult",
+                    format!("unknown value {other:?}, expected Ready, Unknown or Error"),
+                ));
+            }
+        }
+        let data = match spec.get("data") {
+            None | Some(Value::Null) => return Ok(store),
+            Some(Value::Array(a)) => a,
+            Some(_) => {
+                return Err(Error::invalid_config(
+                    "spec.provider.fake.data",
+                    "must be a list",
+                ));
+            }
+        };
+        for (i, item) in data.iter().enumerate() {
+            let path = format!("spec.provider.fake.data[{i}]");
+            let key = item
+                .get("key")
+                .and_then(Value::as_str)
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| Error::invalid_config(format!("{path}.key"), "is required"))?;
+            let value = match (item.get("value"), item.get("valueMap")) {
+                (Some(Value::String(s)), _) => SecretValue::from(s.as_str()),
+                (_, Some(Value::Object(m))) => SecretValue::new(
+                    serde_json::to_vec(m).map_err(|e| Error::Conversion(e.to_string()))?,
+                ),
+                (None | Some(Value::Null), None | Some(Value::Null)) => SecretValue::default(),
+                _ => {
+                    return Err(Error::invalid_config(
+                        format!("{path}.value"),
+                        "must be a string (or valueMap an object)",
+                    ));
+                }
+            };
+            let version = item
+                .get("version")
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned);
+            store.insert(key.to_owned(), version, value);
+        }
+        Ok(store)
+    }
+}
+
+#[async_trait]
+impl ProviderFactory for InMemoryFactory {
+    fn kind(&self) -> &'static str {
+        Self::KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    fn validate_store(&self, spec: &Value, _scope: StoreScope) -> Result<Vec<String>> {
+        Self::build(spec).map(|_| Vec::new())
+    }
+
+    async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
+        if ctx.spec.get("validationResult").and_then(Value::as_str) == Some("Error") {
+            return Ok(Arc::new(FailingValidation(Self::build(ctx.spec)?)));
+        }
+        Ok(Arc::new(Self::build(ctx.spec)?))
+    }
+}
+
+/// A fake store configured with `validationResult: Error`.
+#[derive(Debug)]
+struct FailingValidation(InMemory);
+
+#[async_trait]
+impl Provider for FailingValidation {
+    fn capabilities(&self) -> Capabilities {
+        self.0.capabilities()
+    }
+    async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
+        self.0.get_secret(r).await
+    }
+    async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
+        self.0.get_secret_map(r).await
+    }
+    async fn get_all_secrets(&self, find: &FindRef) -> Result<SecretMap> {
+        self.0.get_all_secrets(find).await
+    }
+    async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
+        self.0.push_secret(value, r).await
+    }
+    async fn delete_secret(&self, r: &PushRef) -> Result<()> {
+        self.0.delete_secret(r).await
+    }
+    async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
+        self.0.secret_exists(r).await
+    }
+    async fn validate(&self) -> Result<Validation> {
+        Err(Error::generic(
+            "fake store is configured to fail validation",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn find_by_name_path_tags() {
+        rt().block_on(async {
+            let s = InMemory::new()
+                .with_secret("team-a/db", "1")
+                .with_secret("team-a/web", "2")
+                .with_secret("team-b/db", "3")
+                .with_tag("team-b/db", "env", "prod");
+            let all = s.get_all_secrets(&FindRef::default()).await.unwrap();
+            assert_eq!(all.len(), 3);
+            let f = FindRef::default()
+                .with_path("team-a")
+                .with_name_regexp("db$")
+                .unwrap();
+            assert_eq!(
+                s.get_all_secrets(&f)
+                    .await
+                    .unwrap()
+                    .keys()
+                    .collect::<Vec<_>>(),
+                ["team-a/db"]
+            );
+            let f = FindRef::default().with_tag("env", "prod");
+            assert_eq!(
+                s.get_all_secrets(&f)
+                    .await
+                    .unwrap()
+                    .keys()
+                    .collect::<Vec<_>>(),
+                ["team-b/db"]
+            );
+        });
+    }
+
+    #[test]
+    fn push_is_idempotent_and_delete_property() {
+        rt().block_on(async {
+            let s = InMemory::new();
+            let r = PushRef::new("k").with_property("a");
+            let v = PushValue::Single(SecretValue::from("1"));
+            s.push_secret(&v, &r).await.unwrap();
+            s.push_secret(&v, &r).await.unwrap();
+            assert!(
+                s.get_secret(&RemoteRef::new("k").with_version("2"))
+                    .await
+                    .unwrap_err()
+                    .is_not_found()
+            );
+            s.push_secret(&v, &PushRef::new("k").with_property("b"))
+                .await
+                .unwrap();
+            assert!(s.secret_exists(&r).await.unwrap());
+            s.delete_secret(&r).await.unwrap();
+            assert!(!s.secret_exists(&r).await.unwrap());
+            assert!(s.secret_exists(&PushRef::new("k")).await.unwrap());
+            s.delete_secret(&PushRef::new("k").with_property("b"))
+                .await
+                .unwrap();
+            assert!(!s.secret_exists(&PushRef::new("k")).await.unwrap());
+            s.delete_secret(&PushRef::new("k")).await.unwrap();
+            assert_eq!(s.tags("k"), BTreeMap::new());
+        });
+    }
+
+    #[test]
+    fn metadata_fetch_and_map() {
+        rt().block_on(async {
+            let s = InMemory::new()
+                .with_secret("k", r#"{"a":"1","b":{"c":2}}"#)
+                .with_tag("k", "team", "x");
+            let meta = s
+                .get_secret(
+                    &RemoteRef::new("k")
+                        .with_metadata_policy(MetadataPolicy::Fetch)
+                        .with_property("team"),
+                )
+                .await
+                .unwrap();
+            assert_eq!(meta.expose(), b"x");
+            let m = s.get_secret_map(&RemoteRef::new("k")).await.unwrap();
+            assert_eq!(m["b"].expose(), br#"{"c":2}"#);
+            let m = s
+                .get_secret_map(&RemoteRef::new("k").with_property("b"))
+                .await
+                .unwrap();
+            assert_eq!(m["c"].expose(), b"2");
+        });
+    }
+
+    #[test]
+    fn fake_factory_seeds_and_rejects_bad_spec() {
+        let spec = serde_json::json!({"data": [
+            {"key": "a", "value": "1", "version": "v1"},
+            {"key": "a", "value": "2", "version": "v2"},
+            {"key": "m", "valueMap": {"x": "y"}}
+        ]});
+        let s = InMemoryFactory::build(&spec).unwrap();
+        rt().block_on(async {
+            assert_eq!(
+                s.get_secret(&RemoteRef::new("a")).await.unwrap().expose(),
+                b"2"
+            );
+            assert_eq!(
+                s.get_secret(&RemoteRef::new("a").with_version("v1"))
+                    .await
+                    .unwrap()
+                    .expose(),
+                b"1"
+            );
+            assert_eq!(
+                s.get_secret(&RemoteRef::new("m").with_property("x"))
+                    .await
+                    .unwrap()
+                    .expose(),
+                b"y"
+            );
+        });
+        let err =
+            InMemoryFactory::build(&serde_json::json!({"data": [{"value": "v"}]})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "spec.provider.fake.data[0].key: is required"
+        );
+    }
+}

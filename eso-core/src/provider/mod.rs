@@ -1,0 +1,179 @@
+//! Secret backends: the [`Provider`] trait, how providers are built ([`ProviderFactory`],
+//! [`ProviderRegistry`]), and the always-available [`InMemory`] provider.
+//!
+//! This module does not depend on the CRD model: provider crates receive their store spec as
+//! JSON in a [`StoreContext`] and deserialize the typed view they need.
+
+mod capability;
+mod factory;
+mod layers;
+mod memory;
+pub mod property;
+mod refs;
+mod registry;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use capability::Capabilities;
+pub use factory::{ProviderFactory, StoreContext, StoreIdentity, StoreScope};
+pub use layers::{Flaky, Latency};
+pub use memory::{InMemory, InMemoryFactory, MANAGED_BY_TAG, MANAGED_BY_VALUE};
+pub use refs::{FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef};
+pub use registry::ProviderRegistry;
+
+use crate::{Error, Result, SecretMap, SecretValue};
+
+/// A shared, configured provider.
+pub type DynProvider = Arc<dyn Provider>;
+
+/// The outcome of [`Provider::validate`] (ESO's `Ready` / `Unknown`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Validation {
+    /// The store is usable.
+    Ready,
+    /// The store cannot be checked up front (e.g. credentials resolved per consumer namespace).
+    Unknown,
+}
+
+/// One configured secret backend client.
+///
+/// # Contract
+///
+/// - A missing secret, or a missing property inside one, is [`Error::NotFound`]; ESO's
+///   deletion policies depend on it. Other failures map to the semantic [`Error`] variants.
+/// - `push_secret` is idempotent: pushing the same value twice leaves one value. With a
+///   property it changes only that property of the remote JSON document.
+/// - `delete_secret` of a missing secret succeeds. With a property it removes only that
+///   property (and the secret when nothing is left, where the backend allows it).
+/// - Providers that mark what they own (ESO's `managed-by: external-secrets`) refuse to
+///   overwrite or delete secrets they do not own, with [`Error::PermissionDenied`].
+/// - All methods may be called concurrently from many tasks.
+/// - Unsupported operations return [`Error::NotSupported`]; [`Provider::capabilities`] says
+///   which are supported up front.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::provider::{InMemory, Provider, RemoteRef};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = InMemory::new().with_secret("db", r#"{"user":"app","pass":"hunter2"}"#);
+/// let user = store.get_secret(&RemoteRef::new("db").with_property("user")).await.unwrap();
+/// assert_eq!(user.expose(), b"app");
+/// # });
+/// ```
+#[async_trait]
+pub trait Provider: fmt::Debug + Send + Sync + 'static {
+    /// What this provider supports.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Reads one value (a property of it, a version of it, or its metadata).
+    async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue>;
+
+    /// Reads a secret holding a JSON object as a map of its keys.
+    async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap>;
+
+    /// Lists and reads every secret matching `find`, keyed by secret name.
+    async fn get_all_secrets(&self, find: &FindRef) -> Result<SecretMap>;
+
+    /// Writes `value` to the remote secret.
+    async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()>;
+
+    /// Deletes the remote secret (or the property of it).
+    async fn delete_secret(&self, r: &PushRef) -> Result<()>;
+
+    /// Whether the remote secret (and the property, where the backend checks it) exists.
+    async fn secret_exists(&self, r: &PushRef) -> Result<bool>;
+
+    /// Checks that the store is usable (credentials, connectivity).
+    async fn validate(&self) -> Result<Validation>;
+}
+
+macro_rules! forward_provider {
+    ($ty:ty) => {
+        #[async_trait]
+        #[deny(clippy::missing_trait_methods)]
+        impl<P: Provider + ?Sized> Provider for $ty {
+            fn capabilities(&self) -> Capabilities {
+                (**self).capabilities()
+            }
+            async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
+                (**self).get_secret(r).await
+            }
+            async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
+                (**self).get_secret_map(r).await
+            }
+            async fn get_all_secrets(&self, find: &FindRef) -> Result<SecretMap> {
+                (**self).get_all_secrets(find).await
+            }
+            async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
+                (**self).push_secret(value, r).await
+            }
+            async fn delete_secret(&self, r: &PushRef) -> Result<()> {
+                (**self).delete_secret(r).await
+            }
+            async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
+                (**self).secret_exists(r).await
+            }
+            async fn validate(&self) -> Result<Validation> {
+                (**self).validate().await
+            }
+        }
+    };
+}
+
+forward_provider!(Arc<P>);
+forward_provider!(Box<P>);
+
+/// Conveniences on top of [`Provider`], for every provider.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::provider::{InMemory, ProviderExt, RemoteRef};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = InMemory::new().with_secret("greeting", "hello");
+/// assert_eq!(store.get_string(&RemoteRef::new("greeting")).await.unwrap(), "hello");
+/// assert!(store.get_secret_opt(&RemoteRef::new("missing")).await.unwrap().is_none());
+/// # });
+/// ```
+#[async_trait]
+pub trait ProviderExt: Provider {
+    /// Like `get_secret`, with `NotFound` as `None`.
+    async fn get_secret_opt(&self, r: &RemoteRef) -> Result<Option<SecretValue>> {
+        match self.get_secret(r).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads a UTF-8 value as a `String`.
+    async fn get_string(&self, r: &RemoteRef) -> Result<String> {
+        let v = self.get_secret(r).await?;
+        v.expose_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Conversion(format!("secret {r} is not valid UTF-8")))
+    }
+
+    /// Reads a JSON value and deserializes it.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, r: &RemoteRef) -> Result<T> {
+        let v = self.get_secret(r).await?;
+        serde_json::from_slice(v.expose())
+            .map_err(|e| Error::Conversion(format!("secret {r} is not the expected JSON: {e}")))
+    }
+}
+
+impl<P: Provider + ?Sized> ProviderExt for P {}
+
+/// The error a provider returns for an operation it does not support.
+pub fn not_supported(operation: &str, provider: &str) -> Error {
+    Error::not_supported(format!(
+        "{operation} is not supported by the {provider} provider"
+    ))
+}
