@@ -7,8 +7,14 @@ mod duration;
 mod error;
 pub mod generator;
 pub mod provider;
+pub mod reconcile;
 mod secret;
 
 pub use duration::{DurationParseError, GoDuration};
 pub use error::{BoxError, Error, Result};
 pub use secret::{SecretMap, SecretValue};
+
+/// The workspace README's quickstart, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct WorkspaceReadmeDoctests;

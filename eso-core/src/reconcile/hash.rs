@@ -1,0 +1,105 @@
+//! The hashes ESO writes into labels and annotations, reproduced byte for byte.
+//!
+//! ESO hashes with `ObjectHash`: the lowercase hex SHA3-224 digest of Go's
+//! `fmt.Sprintf("%+v", x)`. For a Secret's `data` (a Go `map[string][]byte`) that text is
+//! `map[k1:[b1 b2 ...] k2:[...]]`: keys in sorted byte order, each byte as a decimal number.
+//! Computing the same digest means a Secret written by ESO is recognised as up to date by
+//! eso-rs, so a migration does not rewrite every Secret once.
+
+use std::fmt::Write as _;
+
+use sha3::{Digest, Sha3_224};
+
+use crate::SecretMap;
+
+/// Lowercase hex SHA3-224 of `bytes`.
+pub fn sha3_224_hex(bytes: &[u8]) -> String {
+    let digest = Sha3_224::digest(bytes);
+    let mut out = String::with_capacity(56);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// The `reconcile.external-secrets.io/data-hash` annotation value for Secret data.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::SecretMap;
+/// use eso_core::reconcile::hash::data_hash;
+///
+/// let mut data = SecretMap::new();
+/// data.insert("foo".into(), "bar".into());
+/// assert_eq!(data_hash(&data), "f2a604b87eb0cf673761e8cfea850f901fe73a3d1b2f338802107f36");
+/// ```
+pub fn data_hash(data: &SecretMap) -> String {
+    let mut hasher = Sha3_224::new();
+    hasher.update(b"map[");
+    let mut num = String::with_capacity(4);
+    for (i, (k, v)) in data.iter().enumerate() {
+        if i > 0 {
+            hasher.update(b" ");
+        }
+        hasher.update(k.as_bytes());
+        hasher.update(b":[");
+        for (j, b) in v.expose().iter().enumerate() {
+            num.clear();
+            if j > 0 {
+                num.push(' ');
+            }
+            let _ = write!(num, "{b}");
+            hasher.update(num.as_bytes());
+        }
+        hasher.update(b"]");
+    }
+    hasher.update(b"]");
+    let mut out = String::with_capacity(56);
+    for b in hasher.finalize() {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// ESO's hash of a plain string (Go `%+v` of a string is the string itself), used for the
+/// `created-by` label (`"<namespace>/<name>"`) and long field-manager names.
+pub fn string_hash(s: &str) -> String {
+    sha3_224_hex(s.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+
+    #[test]
+    fn matches_eso_test_vectors() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/conformance/data-hash.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let cases = doc["cases"].as_array().unwrap();
+        assert!(!cases.is_empty());
+        for case in cases {
+            let mut data = SecretMap::new();
+            for (k, v) in case["data_base64"].as_object().unwrap() {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(v.as_str().unwrap())
+                    .unwrap();
+                data.insert(k.clone(), bytes.into());
+            }
+            assert_eq!(
+                sha3_224_hex(case["go_formatted"].as_str().unwrap().as_bytes()),
+                case["data_hash"].as_str().unwrap()
+            );
+            assert_eq!(
+                data_hash(&data),
+                case["data_hash"].as_str().unwrap(),
+                "{case}"
+            );
+        }
+    }
+}
