@@ -68,6 +68,51 @@ pub fn string_hash(s: &str) -> String {
     sha3_224_hex(s.as_bytes())
 }
 
+/// ESO's hash of an object's labels and annotations (Go `%+v` of a struct holding both
+/// maps: `{annotations:map[k:v ...] labels:map[...]}`), used in `syncedResourceVersion`.
+///
+/// # Example
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use eso_core::reconcile::hash::{meta_hash, sha3_224_hex};
+///
+/// let none = BTreeMap::new();
+/// assert_eq!(meta_hash(&none, &none), sha3_224_hex(b"{annotations:map[] labels:map[]}"));
+/// ```
+pub fn meta_hash(
+    labels: &std::collections::BTreeMap<String, String>,
+    annotations: &std::collections::BTreeMap<String, String>,
+) -> String {
+    fn write_map(out: &mut String, m: &std::collections::BTreeMap<String, String>) {
+        out.push_str("map[");
+        for (i, (k, v)) in m.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(k);
+            out.push(':');
+            out.push_str(v);
+        }
+        out.push(']');
+    }
+    let mut text = String::from("{annotations:");
+    write_map(&mut text, annotations);
+    text.push_str(" labels:");
+    write_map(&mut text, labels);
+    text.push('}');
+    sha3_224_hex(text.as_bytes())
+}
+
+/// ESO's `syncedResourceVersion`: `"<generation>-<meta_hash>"`.
+pub fn resource_version(
+    generation: i64,
+    labels: &std::collections::BTreeMap<String, String>,
+    annotations: &std::collections::BTreeMap<String, String>,
+) -> String {
+    format!("{generation}-{}", meta_hash(labels, annotations))
+}
+
 #[cfg(test)]
 mod tests {
     use base64::Engine as _;
