@@ -10,6 +10,7 @@ mod generators;
 mod meta;
 pub mod providers;
 mod secret_store;
+pub(crate) mod v1beta1_secret_store;
 mod validation;
 
 pub use generators::*;
