@@ -23,8 +23,6 @@ use super::validation::{
     Validate, ValidationErrors, check_duration, is_dns1123_subdomain, is_secret_key,
 };
 
-const GROUP_VERSION: &str = "generators.external-secrets.io/v1alpha1";
-
 /// Declares a generator spec struct (with the kube attributes for its kind) and its root.
 macro_rules! generator_kind {
     (
@@ -318,10 +316,10 @@ generator_kind! {
 impl SSHKeySpec {
     /// Records every problem under `path`.
     pub fn validate_at(&self, path: &str, errors: &mut ValidationErrors) {
-        if let Some(size) = self.key_size {
-            if !(256..=8192).contains(&size) {
-                errors.push(format!("{path}.keySize"), "must be between 256 and 8192");
-            }
+        if let Some(size) = self.key_size
+            && !(256..=8192).contains(&size)
+        {
+            errors.push(format!("{path}.keySize"), "must be between 256 and 8192");
         }
     }
 }
@@ -1047,13 +1045,12 @@ impl GeneratorSpecValidate for STSSessionTokenSpec {
             .request_parameters
             .as_ref()
             .and_then(|r| r.session_duration)
+            && !(900..=129_600).contains(&d)
         {
-            if !(900..=129_600).contains(&d) {
-                errors.push(
-                    format!("{path}.requestParameters.sessionDuration"),
-                    "must be between 900 and 129600 seconds",
-                );
-            }
+            errors.push(
+                format!("{path}.requestParameters.sessionDuration"),
+                "must be between 900 and 129600 seconds",
+            );
         }
     }
 }
@@ -1067,21 +1064,9 @@ impl GeneratorSpecValidate for GCRAccessTokenSpec {
 
 impl GeneratorSpecValidate for ACRAccessTokenSpec {
     fn validate_spec(&self, _: Option<&str>, path: &str, errors: &mut ValidationErrors) {
+        // ESO does not require exactly one method: it uses the first of servicePrincipal,
+        // managedIdentity, workloadIdentity that is set.
         let a = &self.auth;
-        let set = [
-            a.service_principal.is_some(),
-            a.managed_identity.is_some(),
-            a.workload_identity.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
-        if set != 1 {
-            errors.push(
-                format!("{path}.auth"),
-                format!("exactly one of servicePrincipal, managedIdentity or workloadIdentity must be set, found {set}"),
-            );
-        }
         if let Some(sp) = &a.service_principal {
             for (sel, f) in [
                 (&sp.secret_ref.client_id, "clientId"),
@@ -1460,7 +1445,7 @@ mod tests {
 
     fn root<T: serde::de::DeserializeOwned>(kind: &str, spec: serde_json::Value) -> T {
         serde_json::from_value(serde_json::json!({
-            "apiVersion": GROUP_VERSION, "kind": kind, "metadata": {"name": "g", "namespace": "ns"}, "spec": spec
+            "apiVersion": super::super::GENERATORS_API_VERSION, "kind": kind, "metadata": {"name": "g", "namespace": "ns"}, "spec": spec
         }))
         .unwrap()
     }
@@ -1568,7 +1553,7 @@ mod tests {
                 serde_json::json!({"region": "eu-west-1", "scope": "internal"}),
             ),
         ] {
-            let v = serde_json::json!({"apiVersion": GROUP_VERSION, "kind": kind, "metadata": {"name": "g"}, "spec": spec});
+            let v = serde_json::json!({"apiVersion": super::super::GENERATORS_API_VERSION, "kind": kind, "metadata": {"name": "g"}, "spec": spec});
             let ok = match kind {
                 "Password" => serde_json::from_value::<Password>(v).is_ok(),
                 "SSHKey" => serde_json::from_value::<SSHKey>(v).is_ok(),
@@ -1716,7 +1701,7 @@ mod tests {
         let gs: GeneratorState =
             serde_json::from_value(serde_json::json!({"metadata": {"name": "s"}, "spec": {
             "garbageCollectionDeadline": "2024-01-01T00:00:00Z",
-            "resource": {"apiVersion": GROUP_VERSION, "kind": "Grafana", "spec": {}},
+            "resource": {"apiVersion": super::super::GENERATORS_API_VERSION, "kind": "Grafana", "spec": {}},
             "state": {"serviceAccount": {"id": 1, "login": "sa", "tokenID": 2}}}}))
             .unwrap();
         assert!(paths(&gs).is_empty());

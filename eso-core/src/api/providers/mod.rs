@@ -113,10 +113,10 @@ pub(crate) fn check_service_account_format(
     } else if !is_dns1123_subdomain(&sel.name) {
         errors.push(format!("{path}.name"), "must be a DNS-1123 subdomain");
     }
-    if let Some(ns) = &sel.namespace {
-        if !is_dns1123_label(ns) {
-            errors.push(format!("{path}.namespace"), "must be a DNS-1123 label");
-        }
+    if let Some(ns) = &sel.namespace
+        && !is_dns1123_label(ns)
+    {
+        errors.push(format!("{path}.namespace"), "must be a DNS-1123 label");
     }
 }
 
@@ -138,18 +138,18 @@ pub(crate) fn check_ca_provider_format(ca: &CAProvider, path: &str, errors: &mut
     if !is_dns1123_subdomain(&ca.name) {
         errors.push(format!("{path}.name"), "must be a DNS-1123 subdomain");
     }
-    if let Some(key) = &ca.key {
-        if !is_secret_key(key) {
-            errors.push(
-                format!("{path}.key"),
-                "must match ^[-._a-zA-Z0-9]+$ (at most 253 characters)",
-            );
-        }
+    if let Some(key) = &ca.key
+        && !is_secret_key(key)
+    {
+        errors.push(
+            format!("{path}.key"),
+            "must match ^[-._a-zA-Z0-9]+$ (at most 253 characters)",
+        );
     }
-    if let Some(ns) = &ca.namespace {
-        if !is_dns1123_label(ns) {
-            errors.push(format!("{path}.namespace"), "must be a DNS-1123 label");
-        }
+    if let Some(ns) = &ca.namespace
+        && !is_dns1123_label(ns)
+    {
+        errors.push(format!("{path}.namespace"), "must be a DNS-1123 label");
     }
 }
 

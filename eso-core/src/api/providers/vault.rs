@@ -476,15 +476,15 @@ impl VaultAuth {
                 sec(s, format!("{p}.secretRef"), errors);
             }
         }
-        if let Some(l) = &self.ldap {
-            if let Some(s) = &l.secret_ref {
-                sec(s, format!("{path}.ldap.secretRef"), errors);
-            }
+        if let Some(l) = &self.ldap
+            && let Some(s) = &l.secret_ref
+        {
+            sec(s, format!("{path}.ldap.secretRef"), errors);
         }
-        if let Some(u) = &self.user_pass {
-            if let Some(s) = &u.secret_ref {
-                sec(s, format!("{path}.userPass.secretRef"), errors);
-            }
+        if let Some(u) = &self.user_pass
+            && let Some(s) = &u.secret_ref
+        {
+            sec(s, format!("{path}.userPass.secretRef"), errors);
         }
         if let Some(j) = &self.jwt {
             let p = format!("{path}.jwt");
