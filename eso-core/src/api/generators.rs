@@ -1620,12 +1620,17 @@ mod tests {
     }
 
     #[test]
-    fn acr_exactly_one_auth() {
+    fn acr_auth_formats() {
+        // Several methods are allowed (ESO uses the first); formats are checked.
         let a: ACRAccessToken = root(
             "ACRAccessToken",
-            serde_json::json!({"registry": "r.azurecr.io", "auth": {}}),
+            serde_json::json!({"registry": "r.azurecr.io", "auth": {"managedIdentity": {},
+                "workloadIdentity": {"serviceAccountRef": {"name": ""}}}}),
         );
-        assert_eq!(paths(&a), ["spec.auth"]);
+        assert_eq!(
+            paths(&a),
+            ["spec.auth.workloadIdentity.serviceAccountRef.name"]
+        );
         let a: ACRAccessToken = root(
             "ACRAccessToken",
             serde_json::json!({"registry": "r.azurecr.io", "auth": {"managedIdentity": {}}}),

@@ -622,4 +622,37 @@ mod tests {
         assert_eq!(v["kind"], "ClusterSecretStore");
         assert!(v.get("status").is_none());
     }
+
+    #[cfg(feature = "kube")]
+    #[test]
+    fn crds_share_the_spec_schema() {
+        use kube::CustomResourceExt;
+        let ss = SecretStore::crd();
+        let css = ClusterSecretStore::crd();
+        assert_eq!(ss.spec.scope, "Namespaced");
+        assert_eq!(css.spec.scope, "Cluster");
+        assert_eq!(
+            ss.spec.names.short_names.as_deref(),
+            Some(&["ss".to_owned()][..])
+        );
+        assert_eq!(
+            css.spec.names.short_names.as_deref(),
+            Some(&["css".to_owned()][..])
+        );
+        let spec_schema = |crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition| {
+            let v = serde_json::to_value(&crd.spec.versions[0].schema).unwrap();
+            let mut spec = v["openAPIV3Schema"]["properties"]["spec"].clone();
+            // Only the top-level description (the spec type's doc) differs.
+            spec.as_object_mut().unwrap().remove("description");
+            spec
+        };
+        let a = spec_schema(&ss);
+        let provider = &a["properties"]["provider"];
+        assert_eq!(provider["x-kubernetes-preserve-unknown-fields"], true);
+        assert!(provider["properties"]["vault"].is_object());
+        assert!(
+            a == spec_schema(&css),
+            "SecretStore and ClusterSecretStore spec schemas differ"
+        );
+    }
 }
