@@ -5,6 +5,8 @@ pub mod api;
 mod duration;
 mod error;
 mod secret;
+pub mod strategy;
+pub mod template;
 
 pub use duration::{DurationParseError, GoDuration};
 pub use error::{BoxError, Error, Result};
