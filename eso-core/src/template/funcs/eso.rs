@@ -335,6 +335,104 @@ fn pkcs12_cert(pass: &str, input: &[u8]) -> FnResult {
     }
 }
 
+fn parse_cert_der(der: &[u8]) -> Result<p12_keystore::Certificate, String> {
+    p12_keystore::Certificate::from_der(der).map_err(|e| format!("x509: malformed certificate: {e}"))
+}
+
+fn parse_ca_certs(input: &[u8]) -> Result<Vec<p12_keystore::Certificate>, String> {
+    let mut out = Vec::new();
+    let mut rest = input;
+    while !rest.is_empty() {
+        let (block, r) = pem_decode(rest);
+        rest = r;
+        let Some(b) = block else {
+            if rest.iter().all(|c| is_ws(*c)) {
+                break;
+            }
+            return Err("failed to decode PEM block".into());
+        };
+        out.push(parse_cert_der(&b.bytes)?);
+    }
+    Ok(out)
+}
+
+/// A private key PEM (PKCS#1, PKCS#8 or SEC1) as PKCS#8 DER.
+fn private_key_pkcs8(key_pem: &[u8]) -> Result<Vec<u8>, String> {
+    let (block, _) = pem_decode(key_pem);
+    let Some(block) = block else {
+        return Err("failed to decode PEM block".into());
+    };
+    let der = block.bytes;
+    let Some((0x30, body, _)) = der_read(&der) else {
+        return Err("unable to parse private key type".into());
+    };
+    let Some((0x02, ver, rest)) = der_read(body) else {
+        return Err("unable to parse private key type".into());
+    };
+    match der_read(rest) {
+        Some((0x02, _, _)) => Ok(pkcs1_to_pkcs8(&der)),
+        Some((0x30, _, _)) => Ok(normalize_pkcs8(&der)),
+        Some((0x04, _, _)) if ver == [1] => {
+            // SEC1 ECPrivateKey: take the curve from [0] parameters.
+            let mut r = rest;
+            let mut curve = None;
+            while let Some((tag, c, r2)) = der_read(r) {
+                if tag == 0xa0 {
+                    curve = Some(c.to_vec());
+                }
+                r = r2;
+            }
+            let Some(curve) = curve else {
+                return Err("unable to parse private key type".into());
+            };
+            Ok(normalize_pkcs8(&der_seq(&[
+                der_uint(&[0]),
+                der_seq(&[OID_EC.to_vec(), curve]),
+                der_tlv(0x04, &der),
+            ])))
+        }
+        _ => Err("unable to parse private key type".into()),
+    }
+}
+
+fn encode_pkcs12(
+    cert: p12_keystore::Certificate,
+    key_pem: &[u8],
+    cas: Vec<p12_keystore::Certificate>,
+    pass: &str,
+) -> FnResult {
+    let key = p12_keystore::PrivateKey::from_der(&private_key_pkcs8(key_pem)?)
+        .map_err(|e| format!("unable to parse private key type: {e}"))?;
+    let mut chain = vec![cert];
+    chain.extend(cas);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, chain[0].as_der());
+    let kc = p12_keystore::PrivateKeyChain::new(digest.as_ref().to_vec(), key, chain);
+    let mut ks = p12_keystore::KeyStore::new();
+    ks.add_entry("1", p12_keystore::KeyStoreEntry::PrivateKeyChain(kc));
+    let pfx = ks.writer(pass).write().map_err(|e| format!("pkcs12: {e}"))?;
+    Ok(Value::string(STANDARD.encode(pfx)))
+}
+
+fn pem_to_pkcs12(cert: &[u8], key: &[u8], pass: &str, full: bool) -> FnResult {
+    let (block, rest) = pem_decode(cert);
+    let Some(block) = block else {
+        return Err("failed to decode PEM block".into());
+    };
+    let leaf = parse_cert_der(&block.bytes)?;
+    let cas = if full { parse_ca_certs(rest)? } else { Vec::new() };
+    encode_pkcs12(leaf, key, cas, pass)
+}
+
+fn truststore_to_pkcs12(certs: &[u8], pass: &str) -> FnResult {
+    let cas = parse_ca_certs(certs)?;
+    let mut ks = p12_keystore::KeyStore::new();
+    for (i, c) in cas.into_iter().enumerate() {
+        ks.add_entry(&i.to_string(), p12_keystore::KeyStoreEntry::Certificate(c));
+    }
+    let pfx = ks.writer(pass).write().map_err(|e| format!("pkcs12: {e}"))?;
+    Ok(Value::string(STANDARD.encode(pfx)))
+}
+
 // ---------------------------------------------------------------------------------------
 // minimal DER helpers
 
@@ -482,7 +580,17 @@ fn jwk_parse(s: &[u8]) -> Result<serde_json::Value, String> {
 }
 
 fn jwk_public_der(v: &serde_json::Value) -> Result<Vec<u8>, String> {
-    match v.get("kty").and_then(|k| k.as_str()) {
+    let kty = v.get("kty").and_then(|k| k.as_str());
+    if v.get("d").is_some() {
+        // Go marshals the JWK's raw key, which is a private key here: not a public key type.
+        let t = match kty {
+            Some("RSA") => "*rsa.PrivateKey",
+            Some("EC") => "*ecdsa.PrivateKey",
+            _ => "ed25519.PrivateKey",
+        };
+        return Err(format!("x509: unsupported public key type: {t}"));
+    }
+    match kty {
         Some("RSA") => {
             let (n, e) = (b64url(v, "n")?, b64url(v, "e")?);
             let pkcs1 = der_seq(&[der_uint(&n), der_uint(&e)]);
@@ -610,6 +718,18 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         fixed("pkcs12keyPass", &[S, S], |_, a| pkcs12_key(&text(&a[0]), bytes_arg(&a[1]))),
         fixed("pkcs12cert", &[S], |_, a| pkcs12_cert("", bytes_arg(&a[0]))),
         fixed("pkcs12certPass", &[S, S], |_, a| pkcs12_cert(&text(&a[0]), bytes_arg(&a[1]))),
+        fixed("pemToPkcs12", &[S, S], |_, a| pem_to_pkcs12(bytes_arg(&a[0]), bytes_arg(&a[1]), "", false)),
+        fixed("pemToPkcs12Pass", &[S, S, S], |_, a| {
+            pem_to_pkcs12(bytes_arg(&a[0]), bytes_arg(&a[1]), &text(&a[2]), false)
+        }),
+        fixed("fullPemToPkcs12", &[S, S], |_, a| pem_to_pkcs12(bytes_arg(&a[0]), bytes_arg(&a[1]), "", true)),
+        fixed("fullPemToPkcs12Pass", &[S, S, S], |_, a| {
+            pem_to_pkcs12(bytes_arg(&a[0]), bytes_arg(&a[1]), &text(&a[2]), true)
+        }),
+        fixed("pemTruststoreToPKCS12", &[S], |_, a| truststore_to_pkcs12(bytes_arg(&a[0]), "")),
+        fixed("pemTruststoreToPKCS12Pass", &[S, S], |_, a| {
+            truststore_to_pkcs12(bytes_arg(&a[0]), &text(&a[1]))
+        }),
         fixed("jwkPublicKeyPem", &[S], |_, a| {
             let v = jwk_parse(bytes_arg(&a[0]))?;
             Ok(Value::string(pem_encode("PUBLIC KEY", &jwk_public_der(&v)?)))

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::json::{go_json, go_yaml, value_from_yaml_str};
 use super::{A, B, Ctx, FnResult, FuncDef, I, S, bytes_arg, fixed, int_arg, strval, text, var};
 use crate::template::gofmt::go_quote;
-use crate::template::value::{Map, MapKind, Value, format_float_g};
+use crate::template::value::{Map, MapKind, Value};
 
 /// Names in ESO's function map this build does not implement (calling them is an error).
 pub(crate) const UNSUPPORTED: &[&str] = &[
@@ -43,12 +43,6 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "urlParse",
     "urlJoin",
     "shuffle",
-    "pemToPkcs12",
-    "pemToPkcs12Pass",
-    "fullPemToPkcs12",
-    "fullPemToPkcs12Pass",
-    "pemTruststoreToPKCS12",
-    "pemTruststoreToPKCS12Pass",
 ];
 
 fn s(v: String) -> FnResult {
@@ -1168,9 +1162,4 @@ fn regex_split(a: &[Value]) -> FnResult {
 fn bcrypt_hash(pw: &[u8]) -> Result<String, String> {
     let h = bcrypt::hash_with_result(pw, 10).map_err(|e| e.to_string())?;
     Ok(h.format_for_version(bcrypt::Version::TwoA))
-}
-
-#[allow(dead_code)]
-fn _float(f: f64) -> String {
-    format_float_g(f, None, false)
 }
