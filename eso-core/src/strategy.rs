@@ -84,7 +84,11 @@ pub fn reverse_key(strategy: &str, key: &str) -> Result<String> {
     let mut copied = 0;
     while i + 2 < b.len() {
         if b[i] == b'_' && b[i + 1] == b'U' {
-            let hex = b[i + 2..].iter().take(5).take_while(|c| c.is_ascii_hexdigit()).count();
+            let hex = b[i + 2..]
+                .iter()
+                .take(5)
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
             let n = if hex == 5 && b.get(i + 7) == Some(&b'_') {
                 5
             } else if hex >= 4 && b.get(i + 6) == Some(&b'_') {
@@ -94,7 +98,10 @@ pub fn reverse_key(strategy: &str, key: &str) -> Result<String> {
             };
             if n > 0 {
                 let digits = &key[i + 2..i + 2 + n];
-                if let Some(c) = u32::from_str_radix(digits, 16).ok().and_then(char::from_u32) {
+                if let Some(c) = u32::from_str_radix(digits, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                {
                     out.push_str(&key[copied..i]);
                     out.push(c);
                     copied = i + 3 + n;
@@ -285,7 +292,9 @@ fn merge(m: &RewriteMerge, data: SecretMap) -> Result<SecretMap> {
         let Some(v) = data.get(k) else { continue };
         let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(v.expose())
             .map_err(|e| {
-                Error::Conversion(format!("merge failed: value of key {k} is not a JSON object: {e}"))
+                Error::Conversion(format!(
+                    "merge failed: value of key {k} is not a JSON object: {e}"
+                ))
             })?;
         for (sk, sv) in obj {
             if merged.contains_key(&sk) {

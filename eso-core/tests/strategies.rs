@@ -13,7 +13,9 @@ use serde_json::Value as J;
 fn load(name: &str) -> Option<Vec<J>> {
     let base = std::env::var_os("ESO_CONFORMANCE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        });
     let text = std::fs::read_to_string(base.join("strategies").join(name)).ok()?;
     serde_json::from_str(&text).ok()
 }
@@ -30,14 +32,23 @@ fn bytes_of(v: &J) -> Vec<u8> {
 
 fn map_of(v: &J) -> SecretMap {
     v.as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), SecretValue::new(bytes_of(v)))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), SecretValue::new(bytes_of(v))))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn to_json(m: &SecretMap) -> J {
     J::Object(
         m.iter()
-            .map(|(k, v)| (k.clone(), J::String(String::from_utf8_lossy(v.expose()).into_owned())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    J::String(String::from_utf8_lossy(v.expose()).into_owned()),
+                )
+            })
             .collect(),
     )
 }
@@ -45,7 +56,9 @@ fn to_json(m: &SecretMap) -> J {
 fn same(got: &SecretMap, want: &J) -> bool {
     let w = map_of(want);
     got.len() == w.len()
-        && got.iter().all(|(k, v)| w.get(k).is_some_and(|x| x.expose() == v.expose()))
+        && got
+            .iter()
+            .all(|(k, v)| w.get(k).is_some_and(|x| x.expose() == v.expose()))
 }
 
 fn arg<'a>(e: &'a J, k: &str) -> &'a str {
@@ -58,8 +71,12 @@ fn conversion() {
     for e in &cases {
         let name = e["name"].as_str().unwrap_or("");
         let res: Result<J, eso_core::Error> = match e["function"].as_str().unwrap_or("") {
-            "convert_keys" => convert_keys(arg(e, "strategy"), map_of(&e["input"])).map(|m| to_json(&m)),
-            "reverse_keys" => reverse_keys(arg(e, "strategy"), map_of(&e["input"])).map(|m| to_json(&m)),
+            "convert_keys" => {
+                convert_keys(arg(e, "strategy"), map_of(&e["input"])).map(|m| to_json(&m))
+            }
+            "reverse_keys" => {
+                reverse_keys(arg(e, "strategy"), map_of(&e["input"])).map(|m| to_json(&m))
+            }
             "reverse_key" => {
                 reverse_key(arg(e, "strategy"), e["input"].as_str().unwrap_or("")).map(J::String)
             }
@@ -118,8 +135,34 @@ fn rewrites() {
             assert!(res.is_err(), "{name}: expected an error");
         } else {
             let got = res.unwrap_or_else(|err| panic!("{name}: {err}"));
-            assert!(same(&got, &e["expected"]), "{name}: got {} want {}", to_json(&got), e["expected"]);
+            assert!(
+                same(&got, &e["expected"]),
+                "{name}: got {} want {}",
+                to_json(&got),
+                e["expected"]
+            );
         }
     }
     assert_eq!(cases.len(), 34);
+}
+
+mod props {
+    use eso_core::strategy::{convert_key, reverse_key};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn unicode_round_trip(key in "\\PC{0,30}") {
+            // Keys that already contain `_U....._`-like text are ambiguous; skip those.
+            prop_assume!(!key.contains("_U"));
+            let c = convert_key("Unicode", &key).unwrap();
+            prop_assert_eq!(reverse_key("ReverseUnicode", &c).unwrap(), key);
+        }
+
+        #[test]
+        fn default_conversion_gives_valid_chars(key in "\\PC{0,30}") {
+            let c = convert_key("Default", &key).unwrap();
+            prop_assert!(c.chars().all(|ch| ch.is_alphanumeric() || "-._".contains(ch)));
+        }
+    }
 }

@@ -62,9 +62,9 @@ fn b64_map(v: Option<&serde_json::Value>, what: &str) -> Result<SecretMap> {
             serde_json::Value::Null => "",
             _ => bail!("could not unmarshal {what}: value of {k} is not a base64 string"),
         };
-        let bytes = STANDARD
-            .decode(s.trim())
-            .map_err(|e| anyhow!("could not unmarshal {what}: illegal base64 data for key {k}: {e}"))?;
+        let bytes = STANDARD.decode(s.trim()).map_err(|e| {
+            anyhow!("could not unmarshal {what}: illegal base64 data for key {k}: {e}")
+        })?;
         out.insert(k.clone(), SecretValue::new(bytes));
     }
     Ok(out)
@@ -99,7 +99,12 @@ fn secret_yaml(s: &TargetSecret) -> Result<String> {
         let data: serde_json::Map<String, serde_json::Value> = s
             .data
             .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(STANDARD.encode(v.expose()))))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    serde_json::Value::String(STANDARD.encode(v.expose())),
+                )
+            })
             .collect();
         root.insert("data".into(), serde_json::Value::Object(data));
     }
@@ -123,8 +128,8 @@ fn run_inner(args: &Args) -> Result<String> {
         Some(t) if !t.is_null() => t.clone(),
         _ => bail!("the {kind} has no template"),
     };
-    let spec: TemplateSpec = serde_json::from_value(tmpl)
-        .map_err(|e| anyhow!("could not unmarshal template: {e}"))?;
+    let spec: TemplateSpec =
+        serde_json::from_value(tmpl).map_err(|e| anyhow!("could not unmarshal template: {e}"))?;
 
     let data_doc = read_yaml(&args.source_secret_data_file, "source secret")?;
     let data = b64_map(Some(&data_doc), "secret")?;

@@ -22,7 +22,8 @@ fn yaml(path: &Path) -> J {
 }
 
 fn pem_ders(text: &str) -> Vec<Vec<u8>> {
-    let re = regex::Regex::new(r"(?s)-----BEGIN ([^-]+)-----\s*(.*?)-----END ([^-]+)-----").unwrap();
+    let re =
+        regex::Regex::new(r"(?s)-----BEGIN ([^-]+)-----\s*(.*?)-----END ([^-]+)-----").unwrap();
     re.captures_iter(text)
         .map(|c| {
             let b: String = c[2].split_whitespace().collect();
@@ -46,7 +47,7 @@ fn check_pkcs12(got: &[u8], spec: &J) -> Option<String> {
         Err(e) => return Some(format!("pkcs12: cannot open archive: {e}")),
     };
     let want_key = spec.get("key").and_then(J::as_str);
-    if want_key.is_some() != !a.keys.is_empty() {
+    if want_key.is_some() == a.keys.is_empty() {
         return Some("pkcs12: private key presence differs".into());
     }
     let mut got_certs: Vec<Vec<u8>> = a.certs.iter().map(|c| c.cert.as_der().to_vec()).collect();
@@ -62,14 +63,19 @@ fn check_pkcs12(got: &[u8], spec: &J) -> Option<String> {
     got_certs.sort();
     want.sort();
     if got_certs != want {
-        return Some(format!("pkcs12: certificates differ (got {}, want {})", got_certs.len(), want.len()));
+        return Some(format!(
+            "pkcs12: certificates differ (got {}, want {})",
+            got_certs.len(),
+            want.len()
+        ));
     }
     None
 }
 
 fn matches(got: &[u8], want: &J) -> Option<String> {
     match want {
-        J::String(s) => (got != s.as_bytes()).then(|| format!("got {:?} want {s:?}", String::from_utf8_lossy(got))),
+        J::String(s) => (got != s.as_bytes())
+            .then(|| format!("got {:?} want {s:?}", String::from_utf8_lossy(got))),
         J::Object(m) if m.len() == 1 => {
             let (kind, arg) = m.iter().next().unwrap();
             match kind.as_str() {
@@ -78,13 +84,16 @@ fn matches(got: &[u8], want: &J) -> Option<String> {
                     (got != w.as_slice()).then(|| "binary value differs".to_string())
                 }
                 "regex" => {
-                    let re = regex::Regex::new(&format!("(?s)^(?:{})$", arg.as_str().unwrap_or(""))).unwrap();
+                    let re =
+                        regex::Regex::new(&format!("(?s)^(?:{})$", arg.as_str().unwrap_or("")))
+                            .unwrap();
                     let s = String::from_utf8_lossy(got);
                     (!re.is_match(&s)).then(|| format!("{s:?} does not match {arg}"))
                 }
                 "contains" => {
                     let s = String::from_utf8_lossy(got);
-                    (!s.contains(arg.as_str().unwrap_or(""))).then(|| format!("{s:?} does not contain {arg}"))
+                    (!s.contains(arg.as_str().unwrap_or("")))
+                        .then(|| format!("{s:?} does not contain {arg}"))
                 }
                 "pkcs12" => check_pkcs12(got, arg),
                 other => Some(format!("unknown matcher {other}")),
@@ -94,7 +103,12 @@ fn matches(got: &[u8], want: &J) -> Option<String> {
     }
 }
 
-fn compare_map(what: &str, got: &BTreeMap<String, Vec<u8>>, want: &J, exact: bool) -> Option<String> {
+fn compare_map(
+    what: &str,
+    got: &BTreeMap<String, Vec<u8>>,
+    want: &J,
+    exact: bool,
+) -> Option<String> {
     let empty = serde_json::Map::new();
     let want = want.as_object().unwrap_or(&empty);
     if exact {
@@ -124,10 +138,12 @@ fn run_case(bin: &Path, dir: &Path) -> Option<String> {
         .arg("--source-secret-data-file")
         .arg(dir.join("data.yaml"));
     if dir.join("configmap.yaml").exists() {
-        cmd.arg("--template-from-config-map").arg(dir.join("configmap.yaml"));
+        cmd.arg("--template-from-config-map")
+            .arg(dir.join("configmap.yaml"));
     }
     if dir.join("secret.yaml").exists() {
-        cmd.arg("--template-from-secret").arg(dir.join("secret.yaml"));
+        cmd.arg("--template-from-secret")
+            .arg(dir.join("secret.yaml"));
     }
     let out = cmd.output().unwrap();
     let exp = yaml(&dir.join("expect.yaml"));
@@ -170,7 +186,14 @@ fn run_case(bin: &Path, dir: &Path) -> Option<String> {
                 .and_then(J::as_object)
                 .map(|m| {
                     m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().map(|s| s.as_bytes().to_vec()).unwrap_or_else(|| v.to_string().into_bytes())))
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                v.as_str()
+                                    .map(|s| s.as_bytes().to_vec())
+                                    .unwrap_or_else(|| v.to_string().into_bytes()),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -184,8 +207,14 @@ fn run_case(bin: &Path, dir: &Path) -> Option<String> {
 
 /// Cases this build is known to fail, with the reason (kept explicit so the count is honest).
 const KNOWN_FAILURES: &[(&str, &str)] = &[
-    ("029-exec-rsadecrypt-oaep-sha256-pkcs1-b64", "1024-bit RSA key: aws-lc-rs only decrypts with keys of 2048 bits or more"),
-    ("030-exec-rsadecrypt-oaep-sha256-pkcs1-bin", "1024-bit RSA key: aws-lc-rs only decrypts with keys of 2048 bits or more"),
+    (
+        "029-exec-rsadecrypt-oaep-sha256-pkcs1-b64",
+        "1024-bit RSA key: aws-lc-rs only decrypts with keys of 2048 bits or more",
+    ),
+    (
+        "030-exec-rsadecrypt-oaep-sha256-pkcs1-bin",
+        "1024-bit RSA key: aws-lc-rs only decrypts with keys of 2048 bits or more",
+    ),
 ];
 
 #[test]
@@ -195,7 +224,11 @@ fn all_template_cases() {
         return;
     };
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_esoctl"));
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     let (mut pass, mut fail) = (0, Vec::new());
     for case in entries.iter().filter(|p| p.join("expect.yaml").exists()) {

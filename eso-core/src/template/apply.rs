@@ -245,8 +245,12 @@ fn execute(
         Scope::Values => {
             for (k, v) in tpl {
                 let src = String::from_utf8_lossy(v);
-                let out = render(k, &src, data)
-                    .map_err(|e| Error::Template(format!("unable to execute template at key {k}: {}", strip(&e))))?;
+                let out = render(k, &src, data).map_err(|e| {
+                    Error::Template(format!(
+                        "unable to execute template at key {k}: {}",
+                        strip(&e)
+                    ))
+                })?;
                 let out = crate::strategy::decode(decoding, &out).map_err(|e| {
                     Error::Template(format!(
                         "failed to decode rendered template value for key {k}: {}",
@@ -261,7 +265,10 @@ fn execute(
             for v in tpl.values() {
                 let src = String::from_utf8_lossy(v);
                 let out = render(&src, &src, data).map_err(|e| {
-                    Error::Template(format!("unable to execute template at key {src}: {}", strip(&e)))
+                    Error::Template(format!(
+                        "unable to execute template at key {src}: {}",
+                        strip(&e)
+                    ))
                 })?;
                 let t = parse_target(target)?;
                 let text = String::from_utf8_lossy(&out);
@@ -396,7 +403,8 @@ pub fn apply(
     if let Some(t) = spec.type_.as_deref().filter(|t| !t.is_empty()) {
         secret.type_ = Some(t.to_string());
     }
-    let no_templates = spec.data.as_ref().is_none_or(BTreeMap::is_empty) && spec.template_from.is_empty();
+    let no_templates =
+        spec.data.as_ref().is_none_or(BTreeMap::is_empty) && spec.template_from.is_empty();
     if spec.merge_policy.as_deref() == Some("Merge") || no_templates {
         for (k, v) in data {
             secret.data.insert(k.clone(), v.clone());

@@ -333,7 +333,9 @@ impl<'t> State<'t> {
             Value::List(l) => {
                 for (i, e) in l.iter().enumerate() {
                     any = true;
-                    if let Flow::Break = self.range_iter(b, Value::Int(i as i64), e.clone(), mark)? {
+                    if let Flow::Break =
+                        self.range_iter(b, Value::Int(i as i64), e.clone(), mark)?
+                    {
                         break;
                     }
                 }
@@ -364,7 +366,10 @@ impl<'t> State<'t> {
             other => {
                 return self.err(
                     Some((b.pipe.pos, b.pipe.pos)),
-                    format!("range can't iterate over {}", String::from_utf8_lossy(&other.to_go_string())),
+                    format!(
+                        "range can't iterate over {}",
+                        String::from_utf8_lossy(&other.to_go_string())
+                    ),
                 );
             }
         }
@@ -476,7 +481,13 @@ impl<'t> State<'t> {
         }
     }
 
-    fn eval_field_chain(&mut self, mut recv: Value, idents: &[String], node: &Arg, has_args: bool) -> R<Value> {
+    fn eval_field_chain(
+        &mut self,
+        mut recv: Value,
+        idents: &[String],
+        node: &Arg,
+        has_args: bool,
+    ) -> R<Value> {
         let n = idents.len();
         for (i, name) in idents.iter().enumerate() {
             recv = self.eval_field(recv, name, node, has_args && i == n - 1)?;
@@ -542,10 +553,16 @@ impl<'t> State<'t> {
                     return Ok(s.clone());
                 }
                 let text = self.tmpl.src.get(arg.pos..arg.end).unwrap_or("");
-                return self.err(at, format!("expected {}; found {text}", match ty {
-                    Ty::Int => "integer",
-                    _ => ty_name(ty),
-                }));
+                return self.err(
+                    at,
+                    format!(
+                        "expected {}; found {text}",
+                        match ty {
+                            Ty::Int => "integer",
+                            _ => ty_name(ty),
+                        }
+                    ),
+                );
             }
         };
         check_type(v, ty).or_else(|e| self.err(at, e))
@@ -575,7 +592,11 @@ impl<'t> State<'t> {
         } else if n != f.params.len() {
             return self.err(
                 at,
-                format!("wrong number of args for {}: want {} got {n}", f.name, f.params.len()),
+                format!(
+                    "wrong number of args for {}: want {} got {n}",
+                    f.name,
+                    f.params.len()
+                ),
             );
         }
         let ty_at = |i: usize| -> Ty {

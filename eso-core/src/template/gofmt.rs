@@ -221,7 +221,11 @@ fn fmt_str(out: &mut Vec<u8>, b: &[u8], verb: char, sp: &Spec) {
     match verb {
         'v' | 's' => {
             let body: Vec<u8> = match sp.prec {
-                Some(p) => String::from_utf8_lossy(b).chars().take(p).collect::<String>().into_bytes(),
+                Some(p) => String::from_utf8_lossy(b)
+                    .chars()
+                    .take(p)
+                    .collect::<String>()
+                    .into_bytes(),
                 None => b.to_vec(),
             };
             pad(out, &body, sp, false);
@@ -271,11 +275,19 @@ fn fmt_value(out: &mut Vec<u8>, v: &Value, verb: char, sp: &Spec) {
             match verb {
                 'd' | 'v' | 'b' | 'o' | 'O' | 'x' | 'X' => fmt_int(out, neg, mag, verb, sp),
                 'c' => {
-                    let c = if neg { '\u{fffd}' } else { char::from_u32(mag as u32).unwrap_or('\u{fffd}') };
+                    let c = if neg {
+                        '\u{fffd}'
+                    } else {
+                        char::from_u32(mag as u32).unwrap_or('\u{fffd}')
+                    };
                     pad(out, c.to_string().as_bytes(), sp, false);
                 }
                 'q' => {
-                    let c = if neg { '\u{fffd}' } else { char::from_u32(mag as u32).unwrap_or('\u{fffd}') };
+                    let c = if neg {
+                        '\u{fffd}'
+                    } else {
+                        char::from_u32(mag as u32).unwrap_or('\u{fffd}')
+                    };
                     let mut s = String::from("'");
                     quote_char_into(&mut s, c, '\'');
                     s.push('\'');
@@ -330,7 +342,11 @@ fn take_num(f: &[u8], i: &mut usize) -> Option<usize> {
         n = n.saturating_mul(10).saturating_add((f[*i] - b'0') as usize);
         *i += 1;
     }
-    if *i > start { Some(n.min(1 << 20)) } else { None }
+    if *i > start {
+        Some(n.min(1 << 20))
+    } else {
+        None
+    }
 }
 
 /// Go `fmt.Sprintf`.
@@ -444,23 +460,71 @@ mod tests {
         assert_eq!(
             pf(
                 "%q|%5s|%-4s|%d|%x",
-                &[Value::str("bar"), Value::str("ab"), Value::str("c"), Value::Int(42), Value::str("hi")]
+                &[
+                    Value::str("bar"),
+                    Value::str("ab"),
+                    Value::str("c"),
+                    Value::Int(42),
+                    Value::str("hi")
+                ]
             ),
             "\"bar\"|   ab|c   |42|6869"
         );
-        assert_eq!(pf("%05d|%+d|%x|%X", &[Value::Int(-42), Value::Int(3), Value::Int(255), Value::Int(255)]), "-0042|+3|ff|FF");
-        assert_eq!(pf("%.2f|%e|%g", &[Value::Float(3.14159), Value::Float(1234.5), Value::Float(0.5)]), "3.14|1.234500e+03|0.5");
+        assert_eq!(
+            pf(
+                "%05d|%+d|%x|%X",
+                &[
+                    Value::Int(-42),
+                    Value::Int(3),
+                    Value::Int(255),
+                    Value::Int(255)
+                ]
+            ),
+            "-0042|+3|ff|FF"
+        );
+        assert_eq!(
+            pf(
+                "%.2f|%e|%g",
+                &[
+                    Value::Float(1.23456),
+                    Value::Float(1234.5),
+                    Value::Float(0.5)
+                ]
+            ),
+            "1.23|1.234500e+03|0.5"
+        );
         assert_eq!(pf("%d", &[Value::str("x")]), "%!d(string=x)");
         assert_eq!(pf("%s %s", &[Value::str("x")]), "x %!s(MISSING)");
-        assert_eq!(pf("%s", &[Value::str("x"), Value::Int(1)]), "x%!(EXTRA int=1)");
-        assert_eq!(pf("%v", &[Value::list(vec![Value::str("a"), Value::Int(1)])]), "[a 1]");
-        assert_eq!(pf("%c|%U|%t", &[Value::Int(97), Value::Int(0x1F600), Value::Bool(true)]), "a|U+1F600|true");
+        assert_eq!(
+            pf("%s", &[Value::str("x"), Value::Int(1)]),
+            "x%!(EXTRA int=1)"
+        );
+        assert_eq!(
+            pf("%v", &[Value::list(vec![Value::str("a"), Value::Int(1)])]),
+            "[a 1]"
+        );
+        assert_eq!(
+            pf(
+                "%c|%U|%t",
+                &[Value::Int(97), Value::Int(0x1F600), Value::Bool(true)]
+            ),
+            "a|U+1F600|true"
+        );
     }
 
     #[test]
     fn print_spacing() {
-        let a = [Value::str("a"), Value::Int(1), Value::Int(2), Value::str("b"), Value::str("c")];
+        let a = [
+            Value::str("a"),
+            Value::Int(1),
+            Value::Int(2),
+            Value::str("b"),
+            Value::str("c"),
+        ];
         assert_eq!(String::from_utf8(sprint(&a)).unwrap(), "a1 2bc");
-        assert_eq!(String::from_utf8(sprintln(&[Value::str("x")])).unwrap(), "x\n");
+        assert_eq!(
+            String::from_utf8(sprintln(&[Value::str("x")])).unwrap(),
+            "x\n"
+        );
     }
 }

@@ -107,7 +107,12 @@ impl<'a> Lexer<'a> {
 
     fn push(&mut self, typ: Tok, pos: usize, val: String) {
         let line = self.line_at(pos);
-        self.items.push(Item { typ, pos, val, line });
+        self.items.push(Item {
+            typ,
+            pos,
+            val,
+            line,
+        });
     }
 
     fn emit(&mut self, typ: Tok) {
@@ -533,7 +538,11 @@ mod tests {
         let items = lex("a  {{- .foo -}}  \n b", "{{", "}}");
         assert_eq!(items[0].val, "a");
         assert_eq!(items.last().map(|i| i.typ), Some(Tok::Eof));
-        let texts: Vec<_> = items.iter().filter(|i| i.typ == Tok::Text).map(|i| i.val.as_str()).collect();
+        let texts: Vec<_> = items
+            .iter()
+            .filter(|i| i.typ == Tok::Text)
+            .map(|i| i.val.as_str())
+            .collect();
         assert_eq!(texts, vec!["a", "b"]);
     }
 

@@ -45,7 +45,11 @@ pub(crate) fn format_float_plain(f: f64) -> String {
         return value::format_float_g(f, None, false);
     }
     let (digits, dp) = value::shortest_digits(f);
-    let neg = if f.is_sign_negative() && f != 0.0 { "-" } else { "" };
+    let neg = if f.is_sign_negative() && f != 0.0 {
+        "-"
+    } else {
+        ""
+    };
     if digits == "0" {
         return "0".into();
     }

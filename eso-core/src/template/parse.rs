@@ -223,7 +223,11 @@ fn parse_int_text(text: &str) -> Option<i128> {
     }
     let digits: String = digits.chars().filter(|c| *c != '_').collect();
     if digits.is_empty() {
-        return if radix == 8 && !prefixed { Some(0) } else { None };
+        return if radix == 8 && !prefixed {
+            Some(0)
+        } else {
+            None
+        };
     }
     let v = i128::from_str_radix(&digits, radix).ok()?;
     Some(if neg { -v } else { v })
@@ -231,19 +235,19 @@ fn parse_int_text(text: &str) -> Option<i128> {
 
 fn is_hex_int(t: &str) -> bool {
     let t = t.trim_start_matches(['+', '-']);
-    t.len() > 2
-        && t.starts_with('0')
-        && (t.as_bytes()[1] | 0x20) == b'x'
-        && !t.contains(['p', 'P'])
+    t.len() > 2 && t.starts_with('0') && (t.as_bytes()[1] | 0x20) == b'x' && !t.contains(['p', 'P'])
 }
 
 /// Go's `parse.newNumber`.
 pub(crate) fn new_number(text: &str, is_char: bool) -> Result<Number, String> {
     if is_char {
         let raw = unquote(text).ok_or_else(|| format!("malformed character constant: {text}"))?;
-        let s = String::from_utf8(raw).map_err(|_| format!("malformed character constant: {text}"))?;
+        let s =
+            String::from_utf8(raw).map_err(|_| format!("malformed character constant: {text}"))?;
         let mut cs = s.chars();
-        let c = cs.next().ok_or_else(|| format!("malformed character constant: {text}"))?;
+        let c = cs
+            .next()
+            .ok_or_else(|| format!("malformed character constant: {text}"))?;
         if cs.next().is_some() {
             return Err(format!("malformed character constant: {text}"));
         }
@@ -356,7 +360,11 @@ impl<'a> Parser<'a> {
     }
 
     fn next(&mut self) -> Item {
-        let it = self.items.get(self.idx).cloned().unwrap_or_else(|| self.eof_item());
+        let it = self
+            .items
+            .get(self.idx)
+            .cloned()
+            .unwrap_or_else(|| self.eof_item());
         if self.idx < self.items.len() {
             self.idx += 1;
         }
@@ -364,7 +372,10 @@ impl<'a> Parser<'a> {
     }
 
     fn peek(&self) -> Item {
-        self.items.get(self.idx).cloned().unwrap_or_else(|| self.eof_item())
+        self.items
+            .get(self.idx)
+            .cloned()
+            .unwrap_or_else(|| self.eof_item())
     }
 
     fn backup(&mut self) {
@@ -387,7 +398,10 @@ impl<'a> Parser<'a> {
     }
 
     fn err_at<T>(&self, item: &Item, msg: String) -> PResult<T> {
-        Err(ParseError { line: item.line, msg })
+        Err(ParseError {
+            line: item.line,
+            msg,
+        })
     }
 
     fn cur_line(&self) -> usize {
@@ -481,7 +495,10 @@ impl<'a> Parser<'a> {
         self.vars = saved_vars;
         self.range_depth = saved_range;
         if !matches!(end, Item2::End(_)) {
-            return self.errorf(format!("unexpected {} in define clause", self.end_desc(&end)));
+            return self.errorf(format!(
+                "unexpected {} in define clause",
+                self.end_desc(&end)
+            ));
         }
         self.add_tree(name, list)
     }
@@ -587,7 +604,8 @@ impl<'a> Parser<'a> {
             Item2::End(_) => {}
             Item2::Else(ref e) => {
                 // `else if` / `else with` chain: the nested control consumes the single {{end}}.
-                if (context == "if" && e.typ == Tok::If) || (context == "with" && e.typ == Tok::With)
+                if (context == "if" && e.typ == Tok::If)
+                    || (context == "with" && e.typ == Tok::With)
                 {
                     self.next_non_space();
                     let b = self.control(context)?;
@@ -640,7 +658,10 @@ impl<'a> Parser<'a> {
         self.vars = saved_vars;
         self.range_depth = saved_range;
         if !matches!(end, Item2::End(_)) {
-            return self.errorf(format!("unexpected {} in block clause", self.end_desc(&end)));
+            return self.errorf(format!(
+                "unexpected {} in block clause",
+                self.end_desc(&end)
+            ));
         }
         self.add_tree(name.clone(), list)?;
         self.depth -= 1;
@@ -734,10 +755,17 @@ impl<'a> Parser<'a> {
             if let Some(a) = c.args.first()
                 && matches!(
                     a.kind,
-                    ArgKind::Bool(_) | ArgKind::Dot | ArgKind::Nil | ArgKind::Number(_) | ArgKind::Str(_)
+                    ArgKind::Bool(_)
+                        | ArgKind::Dot
+                        | ArgKind::Nil
+                        | ArgKind::Number(_)
+                        | ArgKind::Str(_)
                 )
             {
-                return self.errorf(format!("non executable command in pipeline stage {}", i + 1));
+                return self.errorf(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                ));
             }
         }
         Ok(())
@@ -793,7 +821,11 @@ impl<'a> Parser<'a> {
                 idents.extend(fields);
                 ArgKind::Variable(name, idents)
             }
-            ArgKind::Bool(_) | ArgKind::Str(_) | ArgKind::Number(_) | ArgKind::Nil | ArgKind::Dot => {
+            ArgKind::Bool(_)
+            | ArgKind::Str(_)
+            | ArgKind::Number(_)
+            | ArgKind::Nil
+            | ArgKind::Dot => {
                 return self.errorf(format!(
                     "unexpected . after term {:?}",
                     self._src.get(node.pos..node.end).unwrap_or("")
@@ -823,7 +855,7 @@ impl<'a> Parser<'a> {
             Tok::Dot => ArgKind::Dot,
             Tok::Nil => ArgKind::Nil,
             Tok::Variable => {
-                if !self.vars.iter().any(|v| *v == tok.val) {
+                if !self.vars.contains(&tok.val) {
                     return self.err_at(&tok, format!("undefined variable {:?}", tok.val));
                 }
                 // `$x.y` is lexed as one variable token "$x" then fields; `$` alone is root
@@ -841,7 +873,10 @@ impl<'a> Parser<'a> {
                 self.enter()?;
                 let p = self.pipeline("parenthesized pipeline", Tok::RightParen)?;
                 self.depth -= 1;
-                let close = self.items.get(self.idx.saturating_sub(1)).map_or(end, |i| i.pos + 1);
+                let close = self
+                    .items
+                    .get(self.idx.saturating_sub(1))
+                    .map_or(end, |i| i.pos + 1);
                 return Ok(Some(Arg {
                     pos,
                     end: close,

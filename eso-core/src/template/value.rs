@@ -39,7 +39,7 @@ pub enum Value {
     /// A Go `string` (bytes).
     Str(Bytes),
     /// A Go slice.
-    List(Arc<Vec<Value>>),
+    List(Arc<Vec<Self>>),
     /// A Go map with string keys.
     Map(Arc<Map>, MapKind),
 }
@@ -73,7 +73,7 @@ impl Value {
     }
 
     /// A `[]interface{}` list.
-    pub fn list(v: Vec<Value>) -> Self {
+    pub fn list(v: Vec<Self>) -> Self {
         Self::List(Arc::new(v))
     }
 
@@ -292,7 +292,10 @@ fn fmt_f_digits(digits: &str, dp: i32, frac: usize) -> String {
             let c = if idx < 0 {
                 '0'
             } else {
-                digits.as_bytes().get(idx as usize).map_or('0', |b| *b as char)
+                digits
+                    .as_bytes()
+                    .get(idx as usize)
+                    .map_or('0', |b| *b as char)
             };
             s.push(c);
         }
@@ -306,7 +309,11 @@ pub(crate) fn format_float_g(f: f64, prec: Option<usize>, upper: bool) -> String
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let neg = f.is_sign_negative();
     let (digits, dp, eprec) = match prec {
@@ -343,7 +350,11 @@ pub(crate) fn format_float_e(f: f64, prec: usize, upper: bool) -> String {
     }
     let (d, dp) = round_digits(f, prec + 1);
     let body = fmt_e_digits(&d, dp, prec, upper);
-    if f.is_sign_negative() { format!("-{body}") } else { body }
+    if f.is_sign_negative() {
+        format!("-{body}")
+    } else {
+        body
+    }
 }
 
 /// Go `%f` with precision.
@@ -416,7 +427,7 @@ mod tests {
 
     #[test]
     fn float_g_prec() {
-        assert_eq!(format_float_g(3.14159, Some(3), false), "3.14");
+        assert_eq!(format_float_g(1.23456, Some(3), false), "1.23");
         assert_eq!(format_float_e(1234.5678, 2, false), "1.23e+03");
         assert_eq!(format_float_f(2.5, 2), "2.50");
     }

@@ -197,8 +197,8 @@ fn order_chain(input: &[u8]) -> Result<Vec<CertInfo>, String> {
         }
     }
     let mut leaf = None;
-    for i in 0..n {
-        if !is_parent[i] {
+    for (i, parent_flag) in is_parent.iter().enumerate() {
+        if !parent_flag {
             if leaf.is_some() {
                 return Err("found multiple leaf or disjunct certificates".into());
             }
@@ -230,10 +230,8 @@ fn filter_cert_chain(kind: &str, input: &[u8]) -> Result<String, String> {
         return Ok(String::new());
     };
     match kind {
-        "leaf" => {
-            if first.has_aki && first.aki != first.ski {
-                return Ok(pem_encode("CERTIFICATE", &first.der));
-            }
+        "leaf" if first.has_aki && first.aki != first.ski => {
+            return Ok(pem_encode("CERTIFICATE", &first.der));
         }
         "intermediate" => {
             let mut out = String::new();
@@ -312,7 +310,10 @@ fn pkcs12_key(pass: &str, input: &[u8]) -> FnResult {
     let Some(k) = a.keys.first() else {
         return Err("unable to decode pkcs12 with password: pkcs12: private key missing".into());
     };
-    Ok(Value::string(pem_encode("PRIVATE KEY", &normalize_pkcs8(k.key.as_der()))))
+    Ok(Value::string(pem_encode(
+        "PRIVATE KEY",
+        &normalize_pkcs8(k.key.as_der()),
+    )))
 }
 
 fn pkcs12_cert(pass: &str, input: &[u8]) -> FnResult {
@@ -329,14 +330,18 @@ fn pkcs12_cert(pass: &str, input: &[u8]) -> FnResult {
     }
     match order_chain(pem.as_bytes()) {
         Ok(ordered) => Ok(Value::string(
-            ordered.iter().map(|c| pem_encode("CERTIFICATE", &c.der)).collect(),
+            ordered
+                .iter()
+                .map(|c| pem_encode("CERTIFICATE", &c.der))
+                .collect(),
         )),
         Err(_) => Ok(Value::string(pem)),
     }
 }
 
 fn parse_cert_der(der: &[u8]) -> Result<p12_keystore::Certificate, String> {
-    p12_keystore::Certificate::from_der(der).map_err(|e| format!("x509: malformed certificate: {e}"))
+    p12_keystore::Certificate::from_der(der)
+        .map_err(|e| format!("x509: malformed certificate: {e}"))
 }
 
 fn parse_ca_certs(input: &[u8]) -> Result<Vec<p12_keystore::Certificate>, String> {
@@ -405,11 +410,17 @@ fn encode_pkcs12(
         .map_err(|e| format!("unable to parse private key type: {e}"))?;
     let mut chain = vec![cert];
     chain.extend(cas);
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, chain[0].as_der());
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        chain[0].as_der(),
+    );
     let kc = p12_keystore::PrivateKeyChain::new(digest.as_ref().to_vec(), key, chain);
     let mut ks = p12_keystore::KeyStore::new();
     ks.add_entry("1", p12_keystore::KeyStoreEntry::PrivateKeyChain(kc));
-    let pfx = ks.writer(pass).write().map_err(|e| format!("pkcs12: {e}"))?;
+    let pfx = ks
+        .writer(pass)
+        .write()
+        .map_err(|e| format!("pkcs12: {e}"))?;
     Ok(Value::string(STANDARD.encode(pfx)))
 }
 
@@ -419,7 +430,11 @@ fn pem_to_pkcs12(cert: &[u8], key: &[u8], pass: &str, full: bool) -> FnResult {
         return Err("failed to decode PEM block".into());
     };
     let leaf = parse_cert_der(&block.bytes)?;
-    let cas = if full { parse_ca_certs(rest)? } else { Vec::new() };
+    let cas = if full {
+        parse_ca_certs(rest)?
+    } else {
+        Vec::new()
+    };
     encode_pkcs12(leaf, key, cas, pass)
 }
 
@@ -429,7 +444,10 @@ fn truststore_to_pkcs12(certs: &[u8], pass: &str) -> FnResult {
     for (i, c) in cas.into_iter().enumerate() {
         ks.add_entry(&i.to_string(), p12_keystore::KeyStoreEntry::Certificate(c));
     }
-    let pfx = ks.writer(pass).write().map_err(|e| format!("pkcs12: {e}"))?;
+    let pfx = ks
+        .writer(pass)
+        .write()
+        .map_err(|e| format!("pkcs12: {e}"))?;
     Ok(Value::string(STANDARD.encode(pfx)))
 }
 
@@ -491,7 +509,9 @@ fn der_read(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, b.get(hdr..end)?, b.get(end..)?))
 }
 
-const OID_RSA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const OID_RSA: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+];
 const OID_EC: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const OID_P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 const OID_P384: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
@@ -571,8 +591,8 @@ fn pad_left(b: &[u8], n: usize) -> Vec<u8> {
 }
 
 fn jwk_parse(s: &[u8]) -> Result<serde_json::Value, String> {
-    let v: serde_json::Value =
-        serde_json::from_slice(s).map_err(|e| format!("failed to unmarshal JSON into key hint: {e}"))?;
+    let v: serde_json::Value = serde_json::from_slice(s)
+        .map_err(|e| format!("failed to unmarshal JSON into key hint: {e}"))?;
     if !v.is_object() {
         return Err("failed to unmarshal JSON into key hint".into());
     }
@@ -604,7 +624,10 @@ fn jwk_public_der(v: &serde_json::Value) -> Result<Vec<u8>, String> {
             let mut bits = vec![0u8, 4];
             bits.extend(pad_left(&x, size));
             bits.extend(pad_left(&y, size));
-            Ok(der_seq(&[der_seq(&[OID_EC.to_vec(), oid.to_vec()]), der_tlv(0x03, &bits)]))
+            Ok(der_seq(&[
+                der_seq(&[OID_EC.to_vec(), oid.to_vec()]),
+                der_tlv(0x03, &bits),
+            ]))
         }
         Some("OKP") => {
             let oid = match v.get("crv").and_then(|c| c.as_str()) {
@@ -625,7 +648,9 @@ fn jwk_private_der(v: &serde_json::Value) -> Result<Vec<u8>, String> {
     match v.get("kty").and_then(|k| k.as_str()) {
         Some("RSA") => {
             if v.get("d").is_none() {
-                return Err("x509: unknown key type while marshaling PKCS#8: *rsa.PublicKey".into());
+                return Err(
+                    "x509: unknown key type while marshaling PKCS#8: *rsa.PublicKey".into(),
+                );
             }
             let fields = ["n", "e", "d", "p", "q", "dp", "dq", "qi"];
             let mut parts = vec![der_uint(&[0])];
@@ -636,7 +661,9 @@ fn jwk_private_der(v: &serde_json::Value) -> Result<Vec<u8>, String> {
         }
         Some("EC") => {
             if v.get("d").is_none() {
-                return Err("x509: unknown key type while marshaling PKCS#8: *ecdsa.PublicKey".into());
+                return Err(
+                    "x509: unknown key type while marshaling PKCS#8: *ecdsa.PublicKey".into(),
+                );
             }
             let (oid, size) = curve(v)?;
             let (x, y, d) = (b64url(v, "x")?, b64url(v, "y")?, b64url(v, "d")?);
@@ -661,7 +688,11 @@ fn jwk_private_der(v: &serde_json::Value) -> Result<Vec<u8>, String> {
                 other => return Err(format!("unsupported curve {other:?}")),
             };
             let d = b64url(v, "d")?;
-            Ok(der_seq(&[der_uint(&[0]), der_seq(&[oid.to_vec()]), der_tlv(0x04, &der_tlv(0x04, &d))]))
+            Ok(der_seq(&[
+                der_uint(&[0]),
+                der_seq(&[oid.to_vec()]),
+                der_tlv(0x04, &der_tlv(0x04, &d)),
+            ]))
         }
         other => Err(format!("invalid key type from JSON ({other:?})")),
     }
@@ -672,8 +703,8 @@ fn jwk_private_der(v: &serde_json::Value) -> Result<Vec<u8>, String> {
 
 fn rsa_decrypt(scheme: &str, hash: &str, input: &[u8], key_pem: &[u8]) -> FnResult {
     use aws_lc_rs::rsa::{
-        OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OAEP_SHA512_MGF1SHA512, OaepPrivateDecryptingKey,
-        PrivateDecryptingKey,
+        OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OAEP_SHA512_MGF1SHA512,
+        OaepPrivateDecryptingKey, PrivateDecryptingKey,
     };
     match scheme {
         "None" => return Ok(Value::bytes(input)),
@@ -687,10 +718,13 @@ fn rsa_decrypt(scheme: &str, hash: &str, input: &[u8], key_pem: &[u8]) -> FnResu
     // PKCS#1 first, then PKCS#8 (like ESO's parsePrivateKey).
     let is_pkcs1 = matches!(der_read(&block.bytes), Some((0x30, body, _))
         if matches!(der_read(body), Some((0x02, _, rest)) if matches!(der_read(rest), Some((0x02, _, _)))));
-    let pkcs8 = if is_pkcs1 { pkcs1_to_pkcs8(&block.bytes) } else { block.bytes.clone() };
-    let key = PrivateDecryptingKey::from_pkcs8(&pkcs8).map_err(|_| {
-        "could not parse private key: unable to parse private key type".to_string()
-    })?;
+    let pkcs8 = if is_pkcs1 {
+        pkcs1_to_pkcs8(&block.bytes)
+    } else {
+        block.bytes.clone()
+    };
+    let key = PrivateDecryptingKey::from_pkcs8(&pkcs8)
+        .map_err(|_| "could not parse private key: unable to parse private key type".to_string())?;
     let key = OaepPrivateDecryptingKey::new(key)
         .map_err(|_| "could not parse RSA private key".to_string())?;
     let alg = match hash {
@@ -715,31 +749,52 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         }),
         fixed("certSANs", &[S], |_, a| cert_sans(bytes_arg(&a[0]))),
         fixed("pkcs12key", &[S], |_, a| pkcs12_key("", bytes_arg(&a[0]))),
-        fixed("pkcs12keyPass", &[S, S], |_, a| pkcs12_key(&text(&a[0]), bytes_arg(&a[1]))),
+        fixed("pkcs12keyPass", &[S, S], |_, a| {
+            pkcs12_key(&text(&a[0]), bytes_arg(&a[1]))
+        }),
         fixed("pkcs12cert", &[S], |_, a| pkcs12_cert("", bytes_arg(&a[0]))),
-        fixed("pkcs12certPass", &[S, S], |_, a| pkcs12_cert(&text(&a[0]), bytes_arg(&a[1]))),
-        fixed("pemToPkcs12", &[S, S], |_, a| pem_to_pkcs12(bytes_arg(&a[0]), bytes_arg(&a[1]), "", false)),
+        fixed("pkcs12certPass", &[S, S], |_, a| {
+            pkcs12_cert(&text(&a[0]), bytes_arg(&a[1]))
+        }),
+        fixed("pemToPkcs12", &[S, S], |_, a| {
+            pem_to_pkcs12(bytes_arg(&a[0]), bytes_arg(&a[1]), "", false)
+        }),
         fixed("pemToPkcs12Pass", &[S, S, S], |_, a| {
             pem_to_pkcs12(bytes_arg(&a[0]), bytes_arg(&a[1]), &text(&a[2]), false)
         }),
-        fixed("fullPemToPkcs12", &[S, S], |_, a| pem_to_pkcs12(bytes_arg(&a[0]), bytes_arg(&a[1]), "", true)),
+        fixed("fullPemToPkcs12", &[S, S], |_, a| {
+            pem_to_pkcs12(bytes_arg(&a[0]), bytes_arg(&a[1]), "", true)
+        }),
         fixed("fullPemToPkcs12Pass", &[S, S, S], |_, a| {
             pem_to_pkcs12(bytes_arg(&a[0]), bytes_arg(&a[1]), &text(&a[2]), true)
         }),
-        fixed("pemTruststoreToPKCS12", &[S], |_, a| truststore_to_pkcs12(bytes_arg(&a[0]), "")),
+        fixed("pemTruststoreToPKCS12", &[S], |_, a| {
+            truststore_to_pkcs12(bytes_arg(&a[0]), "")
+        }),
         fixed("pemTruststoreToPKCS12Pass", &[S, S], |_, a| {
             truststore_to_pkcs12(bytes_arg(&a[0]), &text(&a[1]))
         }),
         fixed("jwkPublicKeyPem", &[S], |_, a| {
             let v = jwk_parse(bytes_arg(&a[0]))?;
-            Ok(Value::string(pem_encode("PUBLIC KEY", &jwk_public_der(&v)?)))
+            Ok(Value::string(pem_encode(
+                "PUBLIC KEY",
+                &jwk_public_der(&v)?,
+            )))
         }),
         fixed("jwkPrivateKeyPem", &[S], |_, a| {
             let v = jwk_parse(bytes_arg(&a[0]))?;
-            Ok(Value::string(pem_encode("PRIVATE KEY", &jwk_private_der(&v)?)))
+            Ok(Value::string(pem_encode(
+                "PRIVATE KEY",
+                &jwk_private_der(&v)?,
+            )))
         }),
         fixed("rsaDecrypt", &[S, S, S, S], |_, a| {
-            rsa_decrypt(&text(&a[0]), &text(&a[1]), bytes_arg(&a[2]), bytes_arg(&a[3]))
+            rsa_decrypt(
+                &text(&a[0]),
+                &text(&a[1]),
+                bytes_arg(&a[2]),
+                bytes_arg(&a[3]),
+            )
         }),
     ]
 }

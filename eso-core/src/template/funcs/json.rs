@@ -10,11 +10,18 @@ use crate::template::value::{Map, Value, format_float_g, shortest_digits};
 /// Go's JSON text of a float (`encoding/json` float64 encoder).
 pub(crate) fn json_float(f: f64) -> Result<String, String> {
     if !f.is_finite() {
-        return Err(format!("json: unsupported value: {}", format_float_g(f, None, false)));
+        return Err(format!(
+            "json: unsupported value: {}",
+            format_float_g(f, None, false)
+        ));
     }
     let abs = f.abs();
     let (digits, dp) = shortest_digits(f);
-    let neg = if f.is_sign_negative() && f != 0.0 { "-" } else { "" };
+    let neg = if f.is_sign_negative() && f != 0.0 {
+        "-"
+    } else {
+        ""
+    };
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let mut s = String::from(neg);
         s.push_str(&digits[..1]);
@@ -75,7 +82,12 @@ fn json_string(out: &mut String, b: &[u8], html: bool) {
     out.push('"');
 }
 
-fn write_json(out: &mut String, v: &Value, html: bool, indent: Option<usize>) -> Result<(), String> {
+fn write_json(
+    out: &mut String,
+    v: &Value,
+    html: bool,
+    indent: Option<usize>,
+) -> Result<(), String> {
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -152,9 +164,13 @@ pub(crate) fn go_json(v: &Value, html: bool, pretty: bool) -> Result<String, Str
 /// A parsed YAML node with enough presentation detail to apply YAML 1.1 resolution.
 #[derive(Clone, Debug)]
 pub(crate) enum YNode {
-    Scalar { text: String, plain: bool, tag: Option<String> },
-    Seq(Vec<YNode>),
-    Map(Vec<(YNode, YNode)>),
+    Scalar {
+        text: String,
+        plain: bool,
+        tag: Option<String>,
+    },
+    Seq(Vec<Self>),
+    Map(Vec<(Self, Self)>),
 }
 
 /// Parses the first YAML document of `src`. Empty input gives `None`.
@@ -169,8 +185,7 @@ pub(crate) fn parse_yaml(src: &str) -> Result<Option<YNode>, String> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut result: Option<YNode> = None;
     let mut events = 0usize;
-    loop {
-        let Some(ev) = parser.next_event() else { break };
+    while let Some(ev) = parser.next_event() {
         events += 1;
         if events > 1_000_000 {
             return Err("yaml: document too large".into());
@@ -414,7 +429,11 @@ pub fn yaml_to_string_map(src: &str) -> Result<BTreeMap<String, String>, String>
         return Ok(out);
     };
     let YNode::Map(entries) = root else {
-        if let YNode::Scalar { plain: true, ref text, .. } = root
+        if let YNode::Scalar {
+            plain: true,
+            ref text,
+            ..
+        } = root
             && resolve_plain(text) == Resolved::Null
         {
             return Ok(out);
@@ -435,7 +454,11 @@ pub fn yaml_to_string_map(src: &str) -> Result<BTreeMap<String, String>, String>
             None => {
                 return Err(format!(
                     "error unmarshaling JSON: json: cannot unmarshal {} into Go struct field of type string",
-                    if matches!(v, YNode::Seq(_)) { "array" } else { "object" }
+                    if matches!(v, YNode::Seq(_)) {
+                        "array"
+                    } else {
+                        "object"
+                    }
                 ));
             }
         };
@@ -575,7 +598,11 @@ fn yaml_write(out: &mut String, v: &Value, indent: usize) {
                     out.push(' ');
                     out.push_str(&tmp);
                 } else {
-                    let child = if matches!(e, Value::List(_)) { indent } else { indent + 1 };
+                    let child = if matches!(e, Value::List(_)) {
+                        indent
+                    } else {
+                        indent + 1
+                    };
                     out.push('\n');
                     for _ in 0..child {
                         out.push_str("  ");
@@ -625,7 +652,10 @@ mod tests {
         assert_eq!(json_float(1e21).unwrap(), "1e+21");
         assert_eq!(json_float(1e-7).unwrap(), "1e-7");
         assert_eq!(json_float(0.000001).unwrap(), "0.000001");
-        assert_eq!(json_float(12345678901234567890.0).unwrap(), "12345678901234567000");
+        assert_eq!(
+            json_float(12345678901234567890.0).unwrap(),
+            "12345678901234567000"
+        );
     }
 
     #[test]
@@ -642,6 +672,9 @@ mod tests {
     #[test]
     fn yaml_out() {
         let v = value_from_yaml_str("foo: bar\nnum: 3\nl:\n- a\n- b\nm:\n  x: 'true'\n").unwrap();
-        assert_eq!(go_yaml(&v), "foo: bar\nl:\n- a\n- b\nm:\n  x: \"true\"\nnum: 3");
+        assert_eq!(
+            go_yaml(&v),
+            "foo: bar\nl:\n- a\n- b\nm:\n  x: \"true\"\nnum: 3"
+        );
     }
 }

@@ -156,7 +156,9 @@ pub(crate) fn query_escape(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len());
     for &c in b {
         match c {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(c as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(c as char)
+            }
             b' ' => out.push('+'),
             c => out.push_str(&format!("%{c:02X}")),
         }
@@ -261,12 +263,18 @@ fn builtins() -> Vec<FuncDef> {
         fixed("len", &[A], |_, a| go_len(a)),
         var("index", &[A, A], |_, a| go_index(a)),
         var("print", &[A], |_, a| Ok(Value::byte_vec(gofmt::sprint(&a)))),
-        var("println", &[A], |_, a| Ok(Value::byte_vec(gofmt::sprintln(&a)))),
+        var("println", &[A], |_, a| {
+            Ok(Value::byte_vec(gofmt::sprintln(&a)))
+        }),
         var("printf", &[S, A], |_, a| {
             Ok(Value::byte_vec(gofmt::sprintf(bytes_arg(&a[0]), &a[1..])))
         }),
-        var("html", &[A], |_, a| Ok(Value::byte_vec(html_escape(&go_builtin_text(&a))))),
-        var("js", &[A], |_, a| Ok(Value::byte_vec(js_escape(&go_builtin_text(&a))))),
+        var("html", &[A], |_, a| {
+            Ok(Value::byte_vec(html_escape(&go_builtin_text(&a))))
+        }),
+        var("js", &[A], |_, a| {
+            Ok(Value::byte_vec(js_escape(&go_builtin_text(&a))))
+        }),
         var("urlquery", &[A], |_, a| {
             Ok(Value::string(query_escape(&go_builtin_text(&a))))
         }),
@@ -283,7 +291,9 @@ fn builtins() -> Vec<FuncDef> {
             let lt = go_lt(&a[0], &a[1])?;
             Ok(Value::Bool(!(lt || go_eq(&a)?.truth())))
         }),
-        fixed("ge", &[A, A], |_, a| go_lt(&a[0], &a[1]).map(|l| Value::Bool(!l))),
+        fixed("ge", &[A, A], |_, a| {
+            go_lt(&a[0], &a[1]).map(|l| Value::Bool(!l))
+        }),
         var("call", &[A, A], |_, a| {
             Err(format!(
                 "non-function {} of type {}",

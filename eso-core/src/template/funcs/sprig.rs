@@ -117,7 +117,10 @@ fn check_items(ctx: &Ctx, n: i64) -> Result<usize, String> {
         return Ok(0);
     }
     if n as u64 > ctx.limits.max_items as u64 {
-        return Err(format!("list of {n} items exceeds the limit of {}", ctx.limits.max_items));
+        return Err(format!(
+            "list of {n} items exceeds the limit of {}",
+            ctx.limits.max_items
+        ));
     }
     Ok(n as usize)
 }
@@ -186,7 +189,8 @@ fn words(s: &str) -> Vec<String> {
             && !cur.is_empty()
             && (chars[i - 1].is_lowercase()
                 || chars[i - 1].is_numeric()
-                || chars.get(i + 1).is_some_and(|n| n.is_lowercase()) && chars[i - 1].is_uppercase())
+                || chars.get(i + 1).is_some_and(|n| n.is_lowercase())
+                    && chars[i - 1].is_uppercase())
         {
             out.push(std::mem::take(&mut cur));
         }
@@ -260,7 +264,10 @@ fn rand_string(ctx: &Ctx, n: i64, alphabet: &[u8]) -> FnResult {
     let n = check_items(ctx, n)?;
     let mut buf = vec![0u8; n];
     aws_lc_rs::rand::fill(&mut buf).map_err(|_| "random source failed".to_string())?;
-    let out: String = buf.iter().map(|b| alphabet[*b as usize % alphabet.len()] as char).collect();
+    let out: String = buf
+        .iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()] as char)
+        .collect();
     s(out)
 }
 
@@ -300,8 +307,11 @@ fn b32enc(b: &[u8]) -> String {
 fn b32dec(s: &str) -> Result<Vec<u8>, String> {
     const AL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let clean: Vec<u8> = s.bytes().filter(|c| *c != b'\r' && *c != b'\n').collect();
-    if clean.len() % 8 != 0 {
-        return Err(format!("illegal base32 data at input byte {}", clean.len() / 8 * 8));
+    if !clean.len().is_multiple_of(8) {
+        return Err(format!(
+            "illegal base32 data at input byte {}",
+            clean.len() / 8 * 8
+        ));
     }
     let mut out = Vec::new();
     for (ci, chunk) in clean.chunks(8).enumerate() {
@@ -328,7 +338,11 @@ fn b32dec(s: &str) -> Result<Vec<u8>, String> {
 /// Go's base64 `CorruptInputError` text for `b64dec` of bad input.
 pub(crate) fn go_b64_decode(s: &[u8]) -> Result<Vec<u8>, String> {
     // Go ignores \r and \n.
-    let clean: Vec<u8> = s.iter().copied().filter(|c| *c != b'\r' && *c != b'\n').collect();
+    let clean: Vec<u8> = s
+        .iter()
+        .copied()
+        .filter(|c| *c != b'\r' && *c != b'\n')
+        .collect();
     match STANDARD.decode(&clean) {
         Ok(v) => Ok(v),
         Err(e) => {
@@ -339,7 +353,7 @@ pub(crate) fn go_b64_decode(s: &[u8]) -> Result<Vec<u8>, String> {
                 base64::DecodeError::InvalidPadding => clean.len().saturating_sub(1) / 4 * 4,
             };
             // Go reports the start of the bad quantum for short input.
-            let pos = if clean.len() % 4 != 0 && pos >= clean.len() / 4 * 4 {
+            let pos = if !clean.len().is_multiple_of(4) && pos >= clean.len() / 4 * 4 {
                 clean.len() / 4 * 4
             } else {
                 pos
@@ -427,7 +441,10 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         fixed("hello", &[], |_, _| s("Hello!".into())),
         fixed("now", &[], |_, _| {
             let now = jiff::Timestamp::now();
-            s(format!("{}", now.strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")))
+            s(format!(
+                "{}",
+                now.strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
+            ))
         }),
         fixed("unixEpoch", &[A], |_, a| s(to_i64(&a[0]).to_string())),
         // strings
@@ -441,7 +458,10 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             s(format!("{cut}..."))
         }),
         fixed("abbrevboth", &[I, I, S], |_, a| {
-            let (l, r) = (int_arg(&a[0]).max(0) as usize, int_arg(&a[1]).max(0) as usize);
+            let (l, r) = (
+                int_arg(&a[0]).max(0) as usize,
+                int_arg(&a[1]).max(0) as usize,
+            );
             let t: Vec<char> = text(&a[2]).chars().collect();
             if r < 4 || l > 0 && r < 7 || t.len() <= r {
                 return Ok(a[2].clone());
@@ -535,25 +555,46 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             s(text(&a[0]).chars().filter(|c| !c.is_whitespace()).collect())
         }),
         fixed("initials", &[S], |_, a| {
-            s(text(&a[0]).split_whitespace().filter_map(|w| w.chars().next()).collect())
+            s(text(&a[0])
+                .split_whitespace()
+                .filter_map(|w| w.chars().next())
+                .collect())
         }),
         fixed("randAlphaNum", &[I], |ctx, a| {
-            rand_string(ctx, int_arg(&a[0]), b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+            rand_string(
+                ctx,
+                int_arg(&a[0]),
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            )
         }),
         fixed("randAlpha", &[I], |ctx, a| {
-            rand_string(ctx, int_arg(&a[0]), b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+            rand_string(
+                ctx,
+                int_arg(&a[0]),
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+            )
         }),
         fixed("randAscii", &[I], |ctx, a| {
             let al: Vec<u8> = (32u8..127).collect();
             rand_string(ctx, int_arg(&a[0]), &al)
         }),
-        fixed("randNumeric", &[I], |ctx, a| rand_string(ctx, int_arg(&a[0]), b"0123456789")),
+        fixed("randNumeric", &[I], |ctx, a| {
+            rand_string(ctx, int_arg(&a[0]), b"0123456789")
+        }),
         fixed("swapcase", &[S], |_, a| s(swapcase(&text(&a[0])))),
         fixed("snakecase", &[S], |_, a| {
-            s(words(&text(&a[0])).iter().map(|w| w.to_lowercase()).collect::<Vec<_>>().join("_"))
+            s(words(&text(&a[0]))
+                .iter()
+                .map(|w| w.to_lowercase())
+                .collect::<Vec<_>>()
+                .join("_"))
         }),
         fixed("kebabcase", &[S], |_, a| {
-            s(words(&text(&a[0])).iter().map(|w| w.to_lowercase()).collect::<Vec<_>>().join("-"))
+            s(words(&text(&a[0]))
+                .iter()
+                .map(|w| w.to_lowercase())
+                .collect::<Vec<_>>()
+                .join("-"))
         }),
         fixed("camelcase", &[S], |_, a| {
             let t = text(&a[0]);
@@ -567,9 +608,15 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
                 })
                 .collect())
         }),
-        fixed("wrap", &[I, S], |_, a| s(wrap(&text(&a[1]), int_arg(&a[0]).max(1) as usize, "\n"))),
+        fixed("wrap", &[I, S], |_, a| {
+            s(wrap(&text(&a[1]), int_arg(&a[0]).max(1) as usize, "\n"))
+        }),
         fixed("wrapWith", &[I, S, S], |_, a| {
-            s(wrap(&text(&a[2]), int_arg(&a[0]).max(1) as usize, &text(&a[1])))
+            s(wrap(
+                &text(&a[2]),
+                int_arg(&a[0]).max(1) as usize,
+                &text(&a[1]),
+            ))
         }),
         fixed("contains", &[S, S], |_, a| {
             Ok(Value::Bool(text(&a[1]).contains(text(&a[0]).as_ref())))
@@ -581,8 +628,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(Value::Bool(bytes_arg(&a[1]).ends_with(bytes_arg(&a[0]))))
         }),
         var("quote", &[A], |_, a| {
-            let parts: Vec<Vec<u8>> =
-                a.iter().filter(|v| !v.is_nil()).map(|v| go_quote(&strval(v)).into_bytes()).collect();
+            let parts: Vec<Vec<u8>> = a
+                .iter()
+                .filter(|v| !v.is_nil())
+                .map(|v| go_quote(&strval(v)).into_bytes())
+                .collect();
             Ok(Value::byte_vec(join_bytes(&parts, b" ")))
         }),
         var("squote", &[A], |_, a| {
@@ -602,7 +652,9 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let parts: Vec<Vec<u8>> = a.iter().filter(|v| !v.is_nil()).map(strval).collect();
             Ok(Value::byte_vec(join_bytes(&parts, b" ")))
         }),
-        fixed("indent", &[I, S], |_, a| Ok(Value::byte_vec(indent(int_arg(&a[0]), bytes_arg(&a[1]))))),
+        fixed("indent", &[I, S], |_, a| {
+            Ok(Value::byte_vec(indent(int_arg(&a[0]), bytes_arg(&a[1]))))
+        }),
         fixed("nindent", &[I, S], |_, a| {
             let mut o = b"\n".to_vec();
             o.extend(indent(int_arg(&a[0]), bytes_arg(&a[1])));
@@ -617,11 +669,17 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             s(r)
         }),
         fixed("plural", &[S, S, I], |_, a| {
-            Ok(if int_arg(&a[2]) == 1 { a[0].clone() } else { a[1].clone() })
+            Ok(if int_arg(&a[2]) == 1 {
+                a[0].clone()
+            } else {
+                a[1].clone()
+            })
         }),
         fixed("toString", &[A], |_, a| Ok(Value::byte_vec(strval(&a[0])))),
         fixed("toStrings", &[A], |_, a| {
-            Ok(Value::list(strslice(&a[0]).into_iter().map(Value::byte_vec).collect()))
+            Ok(Value::list(
+                strslice(&a[0]).into_iter().map(Value::byte_vec).collect(),
+            ))
         }),
         fixed("split", &[S, S], |_, a| {
             let (sep, orig) = (text(&a[0]), text(&a[1]));
@@ -630,7 +688,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             } else {
                 orig.split(sep.as_ref()).collect()
             };
-            let m: Map = parts.iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::str(p))).collect();
+            let m: Map = parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+                .collect();
             Ok(Value::Map(std::sync::Arc::new(m), MapKind::Strings))
         }),
         fixed("splitList", &[S, S], |ctx, a| {
@@ -650,11 +712,18 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             } else {
                 orig.splitn(n as usize, sep.as_ref()).collect()
             };
-            let m: Map = parts.iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::str(p))).collect();
+            let m: Map = parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+                .collect();
             Ok(Value::Map(std::sync::Arc::new(m), MapKind::Strings))
         }),
         fixed("join", &[S, A], |_, a| {
-            Ok(Value::byte_vec(join_bytes(&strslice(&a[1]), bytes_arg(&a[0]))))
+            Ok(Value::byte_vec(join_bytes(
+                &strslice(&a[1]),
+                bytes_arg(&a[0]),
+            )))
         }),
         fixed("sortAlpha", &[A], |_, a| {
             let mut v = strslice(&a[0]);
@@ -663,9 +732,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         }),
         // encodings and hashes
         fixed("b64enc", &[S], |_, a| s(STANDARD.encode(bytes_arg(&a[0])))),
-        fixed("b64dec", &[S], |_, a| match go_b64_decode(bytes_arg(&a[0])) {
-            Ok(v) => Ok(Value::byte_vec(v)),
-            Err(e) => s(e),
+        fixed("b64dec", &[S], |_, a| {
+            match go_b64_decode(bytes_arg(&a[0])) {
+                Ok(v) => Ok(Value::byte_vec(v)),
+                Err(e) => s(e),
+            }
         }),
         fixed("b32enc", &[S], |_, a| s(b32enc(bytes_arg(&a[0])))),
         fixed("b32dec", &[S], |_, a| match b32dec(&text(&a[0])) {
@@ -679,29 +750,51 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
                 let hv = |c: u8| (c as char).to_digit(16);
                 if pair.len() < 2 {
                     if hv(pair[0]).is_none() {
-                        return s(format!("encoding/hex: invalid byte: {}", crate::template::lex::go_u(pair[0] as char)));
+                        return s(format!(
+                            "encoding/hex: invalid byte: {}",
+                            crate::template::lex::go_u(pair[0] as char)
+                        ));
                     }
                     return s("encoding/hex: odd length hex string".into());
                 }
                 match (hv(pair[0]), hv(pair[1])) {
                     (Some(x), Some(y)) => out.push((x * 16 + y) as u8),
                     (None, _) => {
-                        return s(format!("encoding/hex: invalid byte: {}", crate::template::lex::go_u(pair[0] as char)));
+                        return s(format!(
+                            "encoding/hex: invalid byte: {}",
+                            crate::template::lex::go_u(pair[0] as char)
+                        ));
                     }
                     (_, None) => {
                         let _ = i;
-                        return s(format!("encoding/hex: invalid byte: {}", crate::template::lex::go_u(pair[1] as char)));
+                        return s(format!(
+                            "encoding/hex: invalid byte: {}",
+                            crate::template::lex::go_u(pair[1] as char)
+                        ));
                     }
                 }
             }
             Ok(Value::byte_vec(out))
         }),
-        fixed("sha1sum", &[S], |_, a| s(sha_hex(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, bytes_arg(&a[0])))),
-        fixed("sha256sum", &[S], |_, a| s(sha_hex(&aws_lc_rs::digest::SHA256, bytes_arg(&a[0])))),
-        fixed("sha512sum", &[S], |_, a| s(sha_hex(&aws_lc_rs::digest::SHA512, bytes_arg(&a[0])))),
-        fixed("adler32sum", &[S], |_, a| s(adler32(bytes_arg(&a[0])).to_string())),
+        fixed("sha1sum", &[S], |_, a| {
+            s(sha_hex(
+                &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                bytes_arg(&a[0]),
+            ))
+        }),
+        fixed("sha256sum", &[S], |_, a| {
+            s(sha_hex(&aws_lc_rs::digest::SHA256, bytes_arg(&a[0])))
+        }),
+        fixed("sha512sum", &[S], |_, a| {
+            s(sha_hex(&aws_lc_rs::digest::SHA512, bytes_arg(&a[0])))
+        }),
+        fixed("adler32sum", &[S], |_, a| {
+            s(adler32(bytes_arg(&a[0])).to_string())
+        }),
         // numbers
-        fixed("atoi", &[S], |_, a| Ok(Value::Int(text(&a[0]).parse::<i64>().unwrap_or(0)))),
+        fixed("atoi", &[S], |_, a| {
+            Ok(Value::Int(text(&a[0]).parse::<i64>().unwrap_or(0)))
+        }),
         fixed("int", &[A], |_, a| Ok(Value::Int(to_i64(&a[0])))),
         fixed("int64", &[A], |_, a| Ok(Value::Int(to_i64(&a[0])))),
         fixed("float64", &[A], |_, a| Ok(Value::Float(to_f64(&a[0])))),
@@ -714,7 +807,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
                 [st, stp, e] => (*st, *e, *stp),
                 _ => return Err("seq: wrong number of arguments".into()),
             };
-            let end2 = if step > 0 { end.saturating_add(1) } else { end.saturating_sub(1) };
+            let end2 = if step > 0 {
+                end.saturating_add(1)
+            } else {
+                end.saturating_sub(1)
+            };
             let v = until_step(ctx, start, end2, step)?;
             if let Value::List(l) = v {
                 let parts: Vec<Vec<u8>> = l.iter().map(strval).collect();
@@ -729,9 +826,17 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         fixed("untilStep", &[I, I, I], |ctx, a| {
             until_step(ctx, int_arg(&a[0]), int_arg(&a[1]), int_arg(&a[2]))
         }),
-        fixed("add1", &[A], |_, a| Ok(Value::Int(to_i64(&a[0]).wrapping_add(1)))),
-        var("add", &[A], |_, a| Ok(Value::Int(a.iter().fold(0i64, |s2, v| s2.wrapping_add(to_i64(v)))))),
-        fixed("sub", &[A, A], |_, a| Ok(Value::Int(to_i64(&a[0]).wrapping_sub(to_i64(&a[1]))))),
+        fixed("add1", &[A], |_, a| {
+            Ok(Value::Int(to_i64(&a[0]).wrapping_add(1)))
+        }),
+        var("add", &[A], |_, a| {
+            Ok(Value::Int(
+                a.iter().fold(0i64, |s2, v| s2.wrapping_add(to_i64(v))),
+            ))
+        }),
+        fixed("sub", &[A, A], |_, a| {
+            Ok(Value::Int(to_i64(&a[0]).wrapping_sub(to_i64(&a[1]))))
+        }),
         fixed("div", &[A, A], |_, a| {
             let d = to_i64(&a[1]);
             if d == 0 {
@@ -747,7 +852,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(Value::Int(to_i64(&a[0]).wrapping_rem(d)))
         }),
         var("mul", &[A, A], |_, a| {
-            Ok(Value::Int(a.iter().skip(1).fold(to_i64(&a[0]), |acc, v| acc.wrapping_mul(to_i64(v)))))
+            Ok(Value::Int(
+                a.iter()
+                    .skip(1)
+                    .fold(to_i64(&a[0]), |acc, v| acc.wrapping_mul(to_i64(v))),
+            ))
         }),
         fixed("randInt", &[I, I], |_, a| {
             let (lo, hi) = (int_arg(&a[0]), int_arg(&a[1]));
@@ -760,17 +869,43 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(Value::Int(lo + r as i64))
         }),
         fixed("add1f", &[A], |_, a| Ok(Value::Float(to_f64(&a[0]) + 1.0))),
-        var("addf", &[A], |_, a| Ok(Value::Float(a.iter().map(to_f64).sum()))),
-        var("subf", &[A, A], |_, a| Ok(Value::Float(a.iter().skip(1).fold(to_f64(&a[0]), |x, v| x - to_f64(v))))),
-        var("divf", &[A, A], |_, a| Ok(Value::Float(a.iter().skip(1).fold(to_f64(&a[0]), |x, v| x / to_f64(v))))),
-        var("mulf", &[A, A], |_, a| Ok(Value::Float(a.iter().skip(1).fold(to_f64(&a[0]), |x, v| x * to_f64(v))))),
-        var("biggest", &[A, A], |_, a| Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))),
-        var("max", &[A, A], |_, a| Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))),
-        var("min", &[A, A], |_, a| Ok(Value::Int(a.iter().map(to_i64).min().unwrap_or(0)))),
-        var("maxf", &[A, A], |_, a| Ok(Value::Float(a.iter().map(to_f64).fold(f64::MIN, f64::max)))),
-        var("minf", &[A, A], |_, a| Ok(Value::Float(a.iter().map(to_f64).fold(f64::MAX, f64::min)))),
+        var("addf", &[A], |_, a| {
+            Ok(Value::Float(a.iter().map(to_f64).sum()))
+        }),
+        var("subf", &[A, A], |_, a| {
+            Ok(Value::Float(
+                a.iter().skip(1).fold(to_f64(&a[0]), |x, v| x - to_f64(v)),
+            ))
+        }),
+        var("divf", &[A, A], |_, a| {
+            Ok(Value::Float(
+                a.iter().skip(1).fold(to_f64(&a[0]), |x, v| x / to_f64(v)),
+            ))
+        }),
+        var("mulf", &[A, A], |_, a| {
+            Ok(Value::Float(
+                a.iter().skip(1).fold(to_f64(&a[0]), |x, v| x * to_f64(v)),
+            ))
+        }),
+        var("biggest", &[A, A], |_, a| {
+            Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+        }),
+        var("max", &[A, A], |_, a| {
+            Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+        }),
+        var("min", &[A, A], |_, a| {
+            Ok(Value::Int(a.iter().map(to_i64).min().unwrap_or(0)))
+        }),
+        var("maxf", &[A, A], |_, a| {
+            Ok(Value::Float(a.iter().map(to_f64).fold(f64::MIN, f64::max)))
+        }),
+        var("minf", &[A, A], |_, a| {
+            Ok(Value::Float(a.iter().map(to_f64).fold(f64::MAX, f64::min)))
+        }),
         fixed("ceil", &[A], |_, a| Ok(Value::Float(to_f64(&a[0]).ceil()))),
-        fixed("floor", &[A], |_, a| Ok(Value::Float(to_f64(&a[0]).floor()))),
+        fixed("floor", &[A], |_, a| {
+            Ok(Value::Float(to_f64(&a[0]).floor()))
+        }),
         var("round", &[A, I, A], |_, a| {
             let v = to_f64(&a[0]);
             let p = int_arg(&a[1]).clamp(-300, 300) as i32;
@@ -789,33 +924,61 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             })
         }),
         fixed("empty", &[A], |_, a| Ok(Value::Bool(empty(&a[0])))),
-        var("coalesce", &[A], |_, a| Ok(a.into_iter().find(|v| !empty(v)).unwrap_or_default())),
-        var("all", &[A], |_, a| Ok(Value::Bool(a.iter().all(|v| !empty(v))))),
-        var("any", &[A], |_, a| Ok(Value::Bool(a.is_empty() || a.iter().any(|v| !empty(v))))),
+        var("coalesce", &[A], |_, a| {
+            Ok(a.into_iter().find(|v| !empty(v)).unwrap_or_default())
+        }),
+        var("all", &[A], |_, a| {
+            Ok(Value::Bool(a.iter().all(|v| !empty(v))))
+        }),
+        var("any", &[A], |_, a| {
+            Ok(Value::Bool(a.is_empty() || a.iter().any(|v| !empty(v))))
+        }),
         fixed("compact", &[A], |_, a| {
-            Ok(Value::list(list_of(&a[0])?.into_iter().filter(|v| !empty(v)).collect()))
+            Ok(Value::list(
+                list_of(&a[0])?.into_iter().filter(|v| !empty(v)).collect(),
+            ))
         }),
         fixed("mustCompact", &[A], |_, a| {
-            Ok(Value::list(list_of(&a[0])?.into_iter().filter(|v| !empty(v)).collect()))
+            Ok(Value::list(
+                list_of(&a[0])?.into_iter().filter(|v| !empty(v)).collect(),
+            ))
         }),
         fixed("fromJson", &[S], |_, a| {
-            Ok(serde_json::from_slice::<serde_json::Value>(bytes_arg(&a[0]))
-                .map(|j| Value::from(&j))
-                .unwrap_or(Value::Nil))
+            Ok(
+                serde_json::from_slice::<serde_json::Value>(bytes_arg(&a[0]))
+                    .map(|j| Value::from(&j))
+                    .unwrap_or(Value::Nil),
+            )
         }),
         fixed("mustFromJson", &[S], |_, a| {
             serde_json::from_slice::<serde_json::Value>(bytes_arg(&a[0]))
                 .map(|j| Value::from(&j))
                 .map_err(|e| e.to_string())
         }),
-        fixed("toJson", &[A], |_, a| s(go_json(&a[0], true, false).unwrap_or_default())),
-        fixed("mustToJson", &[A], |_, a| go_json(&a[0], true, false).map(Value::string)),
-        fixed("toPrettyJson", &[A], |_, a| s(go_json(&a[0], true, true).unwrap_or_default())),
-        fixed("mustToPrettyJson", &[A], |_, a| go_json(&a[0], true, true).map(Value::string)),
-        fixed("toRawJson", &[A], |_, a| s(go_json(&a[0], false, false).unwrap_or_default())),
-        fixed("mustToRawJson", &[A], |_, a| go_json(&a[0], false, false).map(Value::string)),
+        fixed("toJson", &[A], |_, a| {
+            s(go_json(&a[0], true, false).unwrap_or_default())
+        }),
+        fixed("mustToJson", &[A], |_, a| {
+            go_json(&a[0], true, false).map(Value::string)
+        }),
+        fixed("toPrettyJson", &[A], |_, a| {
+            s(go_json(&a[0], true, true).unwrap_or_default())
+        }),
+        fixed("mustToPrettyJson", &[A], |_, a| {
+            go_json(&a[0], true, true).map(Value::string)
+        }),
+        fixed("toRawJson", &[A], |_, a| {
+            s(go_json(&a[0], false, false).unwrap_or_default())
+        }),
+        fixed("mustToRawJson", &[A], |_, a| {
+            go_json(&a[0], false, false).map(Value::string)
+        }),
         fixed("ternary", &[A, A, B], |_, a| {
-            Ok(if matches!(a[2], Value::Bool(true)) { a[0].clone() } else { a[1].clone() })
+            Ok(if matches!(a[2], Value::Bool(true)) {
+                a[0].clone()
+            } else {
+                a[1].clone()
+            })
         }),
         fixed("deepCopy", &[A], |_, a| Ok(a[0].clone())),
         fixed("mustDeepCopy", &[A], |_, a| {
@@ -827,26 +990,34 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         fixed("fail", &[S], |_, a| Err(text(&a[0]).into_owned())),
         // reflection
         fixed("typeOf", &[A], |_, a| s(a[0].type_name().to_string())),
-        fixed("typeIs", &[S, A], |_, a| Ok(Value::Bool(text(&a[0]) == a[1].type_name()))),
+        fixed("typeIs", &[S, A], |_, a| {
+            Ok(Value::Bool(text(&a[0]) == a[1].type_name()))
+        }),
         fixed("typeIsLike", &[S, A], |_, a| {
             let t = a[1].type_name();
             let want = text(&a[0]);
             Ok(Value::Bool(want == t || want == format!("*{t}")))
         }),
         fixed("kindOf", &[A], |_, a| s(a[0].kind_name().to_string())),
-        fixed("kindIs", &[S, A], |_, a| Ok(Value::Bool(text(&a[0]) == a[1].kind_name()))),
+        fixed("kindIs", &[S, A], |_, a| {
+            Ok(Value::Bool(text(&a[0]) == a[1].kind_name()))
+        }),
         fixed("deepEqual", &[A, A], |_, a| Ok(Value::Bool(a[0] == a[1]))),
         // paths
         fixed("base", &[S], |_, a| s(path_base(&text(&a[0])))),
         fixed("dir", &[S], |_, a| s(path_dir(&text(&a[0])))),
         fixed("clean", &[S], |_, a| s(path_clean(&text(&a[0])))),
         fixed("ext", &[S], |_, a| s(path_ext(&text(&a[0])))),
-        fixed("isAbs", &[S], |_, a| Ok(Value::Bool(text(&a[0]).starts_with('/')))),
+        fixed("isAbs", &[S], |_, a| {
+            Ok(Value::Bool(text(&a[0]).starts_with('/')))
+        }),
         fixed("osBase", &[S], |_, a| s(path_base(&text(&a[0])))),
         fixed("osDir", &[S], |_, a| s(path_dir(&text(&a[0])))),
         fixed("osClean", &[S], |_, a| s(path_clean(&text(&a[0])))),
         fixed("osExt", &[S], |_, a| s(path_ext(&text(&a[0])))),
-        fixed("osIsAbs", &[S], |_, a| Ok(Value::Bool(text(&a[0]).starts_with('/')))),
+        fixed("osIsAbs", &[S], |_, a| {
+            Ok(Value::Bool(text(&a[0]).starts_with('/')))
+        }),
         // collections
         var("list", &[A], |_, a| Ok(Value::list(a))),
         var("tuple", &[A], |_, a| Ok(Value::list(a))),
@@ -861,7 +1032,9 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         }),
         fixed("get", &[A, S], |_, a| {
             let m = map_arg(&a[0], "get")?;
-            Ok(m.get(text(&a[1]).as_ref()).cloned().unwrap_or(Value::str("")))
+            Ok(m.get(text(&a[1]).as_ref())
+                .cloned()
+                .unwrap_or(Value::str("")))
         }),
         fixed("set", &[A, S, A], |_, a| {
             let mut m = map_arg(&a[0], "set")?.clone();
@@ -874,12 +1047,17 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(Value::map(m))
         }),
         fixed("hasKey", &[A, S], |_, a| {
-            Ok(Value::Bool(map_arg(&a[0], "hasKey")?.contains_key(text(&a[1]).as_ref())))
+            Ok(Value::Bool(
+                map_arg(&a[0], "hasKey")?.contains_key(text(&a[1]).as_ref()),
+            ))
         }),
         var("pluck", &[S, A], |_, a| {
             let k = text(&a[0]).into_owned();
             Ok(Value::list(
-                a[1..].iter().filter_map(|d| map_arg(d, "pluck").ok().and_then(|m| m.get(&k).cloned())).collect(),
+                a[1..]
+                    .iter()
+                    .filter_map(|d| map_arg(d, "pluck").ok().and_then(|m| m.get(&k).cloned()))
+                    .collect(),
             ))
         }),
         var("keys", &[A], |_, a| {
@@ -935,7 +1113,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             }
             Ok(Value::map(d))
         }),
-        fixed("values", &[A], |_, a| Ok(Value::list(map_arg(&a[0], "values")?.values().cloned().collect()))),
+        fixed("values", &[A], |_, a| {
+            Ok(Value::list(
+                map_arg(&a[0], "values")?.values().cloned().collect(),
+            ))
+        }),
         fixed("append", &[A, A], |_, a| {
             let mut l = list_of(&a[0])?;
             l.push(a[1].clone());
@@ -966,16 +1148,38 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             l.insert(0, a[1].clone());
             Ok(Value::list(l))
         }),
-        fixed("first", &[A], |_, a| Ok(list_of(&a[0]).ok().and_then(|l| l.first().cloned()).unwrap_or_default())),
-        fixed("mustFirst", &[A], |_, a| Ok(list_of(&a[0])?.first().cloned().unwrap_or_default())),
-        fixed("last", &[A], |_, a| Ok(list_of(&a[0]).ok().and_then(|l| l.last().cloned()).unwrap_or_default())),
-        fixed("mustLast", &[A], |_, a| Ok(list_of(&a[0])?.last().cloned().unwrap_or_default())),
+        fixed("first", &[A], |_, a| {
+            Ok(list_of(&a[0])
+                .ok()
+                .and_then(|l| l.first().cloned())
+                .unwrap_or_default())
+        }),
+        fixed("mustFirst", &[A], |_, a| {
+            Ok(list_of(&a[0])?.first().cloned().unwrap_or_default())
+        }),
+        fixed("last", &[A], |_, a| {
+            Ok(list_of(&a[0])
+                .ok()
+                .and_then(|l| l.last().cloned())
+                .unwrap_or_default())
+        }),
+        fixed("mustLast", &[A], |_, a| {
+            Ok(list_of(&a[0])?.last().cloned().unwrap_or_default())
+        }),
         fixed("rest", &[A], |_, a| {
-            Ok(list_of(&a[0]).ok().filter(|l| !l.is_empty()).map(|l| Value::list(l[1..].to_vec())).unwrap_or_default())
+            Ok(list_of(&a[0])
+                .ok()
+                .filter(|l| !l.is_empty())
+                .map(|l| Value::list(l[1..].to_vec()))
+                .unwrap_or_default())
         }),
         fixed("mustRest", &[A], |_, a| {
             let l = list_of(&a[0])?;
-            Ok(if l.is_empty() { Value::Nil } else { Value::list(l[1..].to_vec()) })
+            Ok(if l.is_empty() {
+                Value::Nil
+            } else {
+                Value::list(l[1..].to_vec())
+            })
         }),
         fixed("initial", &[A], |_, a| {
             Ok(list_of(&a[0])
@@ -986,7 +1190,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         }),
         fixed("mustInitial", &[A], |_, a| {
             let l = list_of(&a[0])?;
-            Ok(if l.is_empty() { Value::Nil } else { Value::list(l[..l.len() - 1].to_vec()) })
+            Ok(if l.is_empty() {
+                Value::Nil
+            } else {
+                Value::list(l[..l.len() - 1].to_vec())
+            })
         }),
         fixed("reverse", &[A], |_, a| {
             let mut l = list_of(&a[0])?;
@@ -1017,13 +1225,29 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(Value::list(out))
         }),
         var("without", &[A, A], |_, a| {
-            Ok(Value::list(list_of(&a[0])?.into_iter().filter(|v| !a[1..].contains(v)).collect()))
+            Ok(Value::list(
+                list_of(&a[0])?
+                    .into_iter()
+                    .filter(|v| !a[1..].contains(v))
+                    .collect(),
+            ))
         }),
         var("mustWithout", &[A, A], |_, a| {
-            Ok(Value::list(list_of(&a[0])?.into_iter().filter(|v| !a[1..].contains(v)).collect()))
+            Ok(Value::list(
+                list_of(&a[0])?
+                    .into_iter()
+                    .filter(|v| !a[1..].contains(v))
+                    .collect(),
+            ))
         }),
-        fixed("has", &[A, A], |_, a| Ok(Value::Bool(list_of(&a[1]).map(|l| l.contains(&a[0])).unwrap_or(false)))),
-        fixed("mustHas", &[A, A], |_, a| Ok(Value::Bool(list_of(&a[1])?.contains(&a[0])))),
+        fixed("has", &[A, A], |_, a| {
+            Ok(Value::Bool(
+                list_of(&a[1]).map(|l| l.contains(&a[0])).unwrap_or(false),
+            ))
+        }),
+        fixed("mustHas", &[A, A], |_, a| {
+            Ok(Value::Bool(list_of(&a[1])?.contains(&a[0])))
+        }),
         var("slice", &[A, A], |_, a| {
             let l = match &a[0] {
                 Value::List(l) => l,
@@ -1061,21 +1285,36 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         }),
         fixed("chunk", &[I, A], |_, a| {
             let size = int_arg(&a[0]).max(1) as usize;
-            Ok(Value::list(list_of(&a[1])?.chunks(size).map(|c| Value::list(c.to_vec())).collect()))
+            Ok(Value::list(
+                list_of(&a[1])?
+                    .chunks(size)
+                    .map(|c| Value::list(c.to_vec()))
+                    .collect(),
+            ))
         }),
         fixed("mustChunk", &[I, A], |_, a| {
             let size = int_arg(&a[0]).max(1) as usize;
-            Ok(Value::list(list_of(&a[1])?.chunks(size).map(|c| Value::list(c.to_vec())).collect()))
+            Ok(Value::list(
+                list_of(&a[1])?
+                    .chunks(size)
+                    .map(|c| Value::list(c.to_vec()))
+                    .collect(),
+            ))
         }),
         // crypto
-        fixed("bcrypt", &[S], |_, a| bcrypt_hash(bytes_arg(&a[0])).map(Value::string)),
+        fixed("bcrypt", &[S], |_, a| {
+            bcrypt_hash(bytes_arg(&a[0])).map(Value::string)
+        }),
         fixed("htpasswd", &[S, S, S], |_, a| {
             let user = text(&a[0]);
             if user.contains(':') {
                 return s(format!("invalid username: {user}"));
             }
             if text(&a[2]) == "sha" {
-                let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, bytes_arg(&a[1]));
+                let d = aws_lc_rs::digest::digest(
+                    &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                    bytes_arg(&a[1]),
+                );
                 return s(format!("{user}:{{SHA}}{}", STANDARD.encode(d.as_ref())));
             }
             s(format!("{user}:{}", bcrypt_hash(bytes_arg(&a[1]))?))
@@ -1092,46 +1331,99 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             b[6] = (b[6] & 0x0f) | 0x40;
             b[8] = (b[8] & 0x3f) | 0x80;
             let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            s(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
+            s(format!(
+                "{}-{}-{}-{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            ))
         }),
         // regexps
-        fixed("regexMatch", &[S, S], |_, a| Ok(Value::Bool(regex(&a[0]).map(|r| r.is_match(&text(&a[1]))).unwrap_or(false)))),
-        fixed("mustRegexMatch", &[S, S], |_, a| Ok(Value::Bool(regex(&a[0])?.is_match(&text(&a[1]))))),
-        fixed("regexFindAll", &[S, S, I], |_, a| regex_find_all(&a).or_else(|_| Ok(Value::list(vec![])))),
+        fixed("regexMatch", &[S, S], |_, a| {
+            Ok(Value::Bool(
+                regex(&a[0])
+                    .map(|r| r.is_match(&text(&a[1])))
+                    .unwrap_or(false),
+            ))
+        }),
+        fixed("mustRegexMatch", &[S, S], |_, a| {
+            Ok(Value::Bool(regex(&a[0])?.is_match(&text(&a[1]))))
+        }),
+        fixed("regexFindAll", &[S, S, I], |_, a| {
+            regex_find_all(&a).or_else(|_| Ok(Value::list(vec![])))
+        }),
         fixed("mustRegexFindAll", &[S, S, I], |_, a| regex_find_all(&a)),
         fixed("regexFind", &[S, S], |_, a| {
-            Ok(regex(&a[0]).ok().and_then(|r| r.find(&text(&a[1])).map(|m| Value::str(m.as_str()))).unwrap_or(Value::str("")))
+            Ok(regex(&a[0])
+                .ok()
+                .and_then(|r| r.find(&text(&a[1])).map(|m| Value::str(m.as_str())))
+                .unwrap_or(Value::str("")))
         }),
         fixed("mustRegexFind", &[S, S], |_, a| {
-            Ok(regex(&a[0])?.find(&text(&a[1])).map_or(Value::str(""), |m| Value::str(m.as_str())))
+            Ok(regex(&a[0])?
+                .find(&text(&a[1]))
+                .map_or(Value::str(""), |m| Value::str(m.as_str())))
         }),
         fixed("regexReplaceAll", &[S, S, S], |_, a| {
-            Ok(regex(&a[0]).map(|r| Value::string(r.replace_all(&text(&a[1]), text(&a[2]).as_ref()).into_owned())).unwrap_or(Value::str("")))
+            Ok(regex(&a[0])
+                .map(|r| {
+                    Value::string(
+                        r.replace_all(&text(&a[1]), text(&a[2]).as_ref())
+                            .into_owned(),
+                    )
+                })
+                .unwrap_or(Value::str("")))
         }),
         fixed("mustRegexReplaceAll", &[S, S, S], |_, a| {
-            Ok(Value::string(regex(&a[0])?.replace_all(&text(&a[1]), text(&a[2]).as_ref()).into_owned()))
+            Ok(Value::string(
+                regex(&a[0])?
+                    .replace_all(&text(&a[1]), text(&a[2]).as_ref())
+                    .into_owned(),
+            ))
         }),
         fixed("regexReplaceAllLiteral", &[S, S, S], |_, a| {
             Ok(regex(&a[0])
-                .map(|r| Value::string(r.replace_all(&text(&a[1]), regex::NoExpand(&text(&a[2]))).into_owned()))
+                .map(|r| {
+                    Value::string(
+                        r.replace_all(&text(&a[1]), regex::NoExpand(&text(&a[2])))
+                            .into_owned(),
+                    )
+                })
                 .unwrap_or(Value::str("")))
         }),
         fixed("mustRegexReplaceAllLiteral", &[S, S, S], |_, a| {
-            Ok(Value::string(regex(&a[0])?.replace_all(&text(&a[1]), regex::NoExpand(&text(&a[2]))).into_owned()))
+            Ok(Value::string(
+                regex(&a[0])?
+                    .replace_all(&text(&a[1]), regex::NoExpand(&text(&a[2])))
+                    .into_owned(),
+            ))
         }),
-        fixed("regexSplit", &[S, S, I], |_, a| regex_split(&a).or_else(|_| Ok(Value::list(vec![])))),
+        fixed("regexSplit", &[S, S, I], |_, a| {
+            regex_split(&a).or_else(|_| Ok(Value::list(vec![])))
+        }),
         fixed("mustRegexSplit", &[S, S, I], |_, a| regex_split(&a)),
-        fixed("regexQuoteMeta", &[S], |_, a| s(regex::escape(&text(&a[0])))),
+        fixed("regexQuoteMeta", &[S], |_, a| {
+            s(regex::escape(&text(&a[0])))
+        }),
         // ESO YAML helpers
         fixed("toYaml", &[A], |_, a| s(go_yaml(&a[0]))),
-        fixed("fromYaml", &[S], |_, a| match value_from_yaml_str(&text(&a[0])) {
-            Ok(Value::Map(m, _)) => Ok(Value::Map(m, MapKind::Any)),
-            Ok(Value::Nil) => Ok(Value::map(BTreeMap::new())),
-            Ok(_) => Ok(Value::map(BTreeMap::from([(
-                "Error".to_string(),
-                Value::str("error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {}"),
-            )]))),
-            Err(e) => Ok(Value::map(BTreeMap::from([("Error".to_string(), Value::string(e))]))),
+        fixed("fromYaml", &[S], |_, a| {
+            match value_from_yaml_str(&text(&a[0])) {
+                Ok(Value::Map(m, _)) => Ok(Value::Map(m, MapKind::Any)),
+                Ok(Value::Nil) => Ok(Value::map(BTreeMap::new())),
+                Ok(_) => Ok(Value::map(BTreeMap::from([(
+                    "Error".to_string(),
+                    Value::str(
+                        "error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {}",
+                    ),
+                )]))),
+                Err(e) => Ok(Value::map(BTreeMap::from([(
+                    "Error".to_string(),
+                    Value::string(e),
+                )]))),
+            }
         }),
     ]
 }
@@ -1141,7 +1433,11 @@ fn regex_find_all(a: &[Value]) -> FnResult {
     let n = int_arg(&a[2]);
     let t = text(&a[1]);
     let it = r.find_iter(&t).map(|m| Value::str(m.as_str()));
-    Ok(Value::list(if n < 0 { it.collect() } else { it.take(n as usize).collect() }))
+    Ok(Value::list(if n < 0 {
+        it.collect()
+    } else {
+        it.take(n as usize).collect()
+    }))
 }
 
 fn regex_split(a: &[Value]) -> FnResult {
