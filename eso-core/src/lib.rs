@@ -9,6 +9,8 @@ pub mod generator;
 pub mod provider;
 pub mod reconcile;
 mod secret;
+pub mod strategy;
+pub mod template;
 
 pub use duration::{DurationParseError, GoDuration};
 pub use error::{BoxError, Error, Result};

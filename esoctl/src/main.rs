@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod template;
+
 /// Command-line tool for eso-rs (External Secrets Operator in Rust).
 #[derive(Debug, Parser)]
 #[command(name = "esoctl", version, about)]
@@ -13,9 +15,14 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Render an ExternalSecret or PushSecret template offline.
+    Template(template::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Template(args) => template::run(&args),
+    }
 }

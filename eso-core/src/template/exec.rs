@@ -1,0 +1,679 @@
+//! Evaluator for parsed Go templates, following Go's `text/template` exec rules with
+//! `missingkey=error`.
+
+use std::sync::Arc;
+
+use super::Template;
+use super::funcs::{Ctx, FuncDef, Special, Ty};
+use super::parse::{Arg, ArgKind, Branch, Command, Node, Number, Pipe};
+use super::value::{MapKind, Value};
+
+/// Bounds for one render, so a hostile template cannot exhaust the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum bytes of output (and of any single string value built by a function).
+    pub max_output: usize,
+    /// Maximum nesting of `{{template}}` / `{{block}}` calls.
+    pub max_depth: usize,
+    /// Maximum evaluation steps (nodes walked, commands run, loop iterations).
+    pub max_steps: u64,
+    /// Maximum number of elements in a list built by a function (`until`, `seq`, `split` ...).
+    pub max_items: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_output: 4 << 20,
+            max_depth: 64,
+            max_steps: 2_000_000,
+            max_items: 100_000,
+        }
+    }
+}
+
+/// Where and why execution failed.
+#[derive(Debug)]
+pub(crate) struct ExecError {
+    /// Byte offset of the node, or `None` for errors without a node.
+    pub pos: Option<(usize, usize)>,
+    /// Name of the template (tree) being executed.
+    pub tree: String,
+    pub msg: String,
+}
+
+pub(crate) enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+type R<T> = Result<T, ExecError>;
+
+pub(crate) struct State<'t> {
+    tmpl: &'t Template,
+    tree: &'t str,
+    pub out: Vec<u8>,
+    vars: Vec<(&'t str, Value)>,
+    depth: usize,
+    steps: u64,
+    limits: Limits,
+}
+
+fn number_for(n: &Number, ty: Ty) -> Result<Value, String> {
+    match ty {
+        Ty::Any => n.ideal.clone(),
+        Ty::Int => n
+            .int
+            .map(Value::Int)
+            .ok_or_else(|| format!("expected integer; found {}", n.text)),
+        Ty::Str => Err(format!("expected string; found {}", n.text)),
+        Ty::Bool => Err(format!("expected bool; found {}", n.text)),
+    }
+}
+
+fn ty_name(ty: Ty) -> &'static str {
+    match ty {
+        Ty::Any => "interface {}",
+        Ty::Str => "string",
+        Ty::Int => "int",
+        Ty::Bool => "bool",
+    }
+}
+
+/// Go's `validateType` for a computed value against a parameter type.
+fn check_type(v: Value, ty: Ty) -> Result<Value, String> {
+    let ok = match (&v, ty) {
+        (_, Ty::Any) => true,
+        (Value::Nil, _) => return Err(format!("invalid value; expected {}", ty_name(ty))),
+        (Value::Str(_), Ty::Str) => true,
+        (Value::Int(_) | Value::Uint(_), Ty::Int) => true,
+        (Value::Bool(_), Ty::Bool) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(v)
+    } else {
+        Err(format!(
+            "wrong type for value; expected {}; got {}",
+            ty_name(ty),
+            v.type_name()
+        ))
+    }
+}
+
+/// Go's `eq` on two basic values. `Ok(None)` = not comparable but no error (nil involved).
+fn basic_eq(a: &Value, b: &Value) -> Result<bool, String> {
+    use Value::*;
+    Ok(match (a, b) {
+        (Nil, Nil) => true,
+        (Nil, _) | (_, Nil) => false,
+        (Bool(x), Bool(y)) => x == y,
+        (Int(x), Int(y)) => x == y,
+        (Uint(x), Uint(y)) => x == y,
+        (Int(x), Uint(y)) | (Uint(y), Int(x)) => *x >= 0 && *x as u64 == *y,
+        (Float(x), Float(y)) => x == y,
+        (Str(x), Str(y)) => x == y,
+        (List(_) | Map(..), _) | (_, List(_) | Map(..)) => {
+            if std::mem::discriminant(a) == std::mem::discriminant(b) {
+                return Err(format!("non-comparable type {}", a.type_name()));
+            }
+            return Err("incompatible types for comparison".into());
+        }
+        _ => return Err("incompatible types for comparison".into()),
+    })
+}
+
+pub(crate) fn go_eq(args: &[Value]) -> Result<Value, String> {
+    let Some((first, rest)) = args.split_first() else {
+        return Err("missing argument for comparison".into());
+    };
+    if rest.is_empty() {
+        return Err("missing argument for comparison".into());
+    }
+    if matches!(first, Value::List(_) | Value::Map(..)) {
+        return Err("invalid type for comparison".into());
+    }
+    for b in rest {
+        if basic_eq(first, b)? {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(Value::Bool(false))
+}
+
+pub(crate) fn go_lt(a: &Value, b: &Value) -> Result<bool, String> {
+    use Value::*;
+    Ok(match (a, b) {
+        (Int(x), Int(y)) => x < y,
+        (Uint(x), Uint(y)) => x < y,
+        (Int(x), Uint(y)) => *x < 0 || (*x as u64) < *y,
+        (Uint(x), Int(y)) => *y >= 0 && *x < *y as u64,
+        (Float(x), Float(y)) => x < y,
+        (Str(x), Str(y)) => x < y,
+        (Bool(_), Bool(_)) | (List(_), _) | (Map(..), _) | (Nil, _) => {
+            return Err("invalid type for comparison".into());
+        }
+        (_, List(_) | Map(..) | Nil) => return Err("invalid type for comparison".into()),
+        _ => return Err("incompatible types for comparison".into()),
+    })
+}
+
+impl<'t> State<'t> {
+    pub(crate) fn new(tmpl: &'t Template, tree: &'t str, limits: Limits) -> Self {
+        Self {
+            tmpl,
+            tree,
+            out: Vec::new(),
+            vars: Vec::new(),
+            depth: 0,
+            steps: 0,
+            limits,
+        }
+    }
+
+    fn err<T>(&self, node: Option<(usize, usize)>, msg: impl Into<String>) -> R<T> {
+        Err(ExecError {
+            pos: node,
+            tree: self.tree.to_string(),
+            msg: msg.into(),
+        })
+    }
+
+    fn step(&mut self, pos: usize) -> R<()> {
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            return self.err(
+                Some((pos, pos)),
+                format!(
+                    "template exceeded the maximum of {} evaluation steps",
+                    self.limits.max_steps
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, b: &[u8], pos: usize) -> R<()> {
+        if self.out.len() + b.len() > self.limits.max_output {
+            return self.err(
+                Some((pos, pos)),
+                format!(
+                    "template output exceeds the maximum of {} bytes",
+                    self.limits.max_output
+                ),
+            );
+        }
+        self.out.extend_from_slice(b);
+        Ok(())
+    }
+
+    pub(crate) fn run(&mut self, list: &'t [Node], dot: Value) -> R<()> {
+        self.vars.push(("$", dot.clone()));
+        self.walk_list(&dot, list)?;
+        Ok(())
+    }
+
+    fn walk_list(&mut self, dot: &Value, list: &'t [Node]) -> R<Flow> {
+        for n in list {
+            match self.walk(dot, n)? {
+                Flow::Normal => {}
+                f => return Ok(f),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk(&mut self, dot: &Value, node: &'t Node) -> R<Flow> {
+        match node {
+            Node::Text(t) => {
+                self.write(t, 0)?;
+            }
+            Node::Action(pipe) => {
+                self.step(pipe.pos)?;
+                let v = self.eval_pipeline(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    self.print_value(&v, pipe.pos)?;
+                }
+            }
+            Node::If(b) | Node::With(b) => {
+                self.step(b.pipe.pos)?;
+                let mark = self.vars.len();
+                let v = self.eval_pipeline(dot, &b.pipe)?;
+                let flow = if v.truth() {
+                    if matches!(node, Node::With(_)) {
+                        self.walk_list(&v, &b.list)?
+                    } else {
+                        self.walk_list(dot, &b.list)?
+                    }
+                } else if let Some(e) = &b.else_list {
+                    self.walk_list(dot, e)?
+                } else {
+                    Flow::Normal
+                };
+                self.vars.truncate(mark);
+                return Ok(flow);
+            }
+            Node::Range(b) => {
+                self.step(b.pipe.pos)?;
+                let mark = self.vars.len();
+                let r = self.walk_range(dot, b);
+                self.vars.truncate(mark);
+                r?;
+            }
+            Node::Template { pos, name, pipe } => {
+                self.step(*pos)?;
+                let Some((tree_name, list)) = self.tmpl.trees.get_key_value(name) else {
+                    return self.err(Some((*pos, *pos)), format!("no such template {name:?}"));
+                };
+                let newdot = match pipe {
+                    Some(p) => self.eval_pipeline(dot, p)?,
+                    None => Value::Nil,
+                };
+                if self.depth + 1 >= self.limits.max_depth {
+                    return self.err(
+                        Some((*pos, *pos)),
+                        format!(
+                            "exceeded maximum template depth ({})",
+                            self.limits.max_depth
+                        ),
+                    );
+                }
+                let saved_vars = std::mem::replace(&mut self.vars, vec![("$", newdot.clone())]);
+                let saved_tree = std::mem::replace(&mut self.tree, tree_name.as_str());
+                self.depth += 1;
+                let r = self.walk_list(&newdot, list);
+                self.depth -= 1;
+                self.tree = saved_tree;
+                self.vars = saved_vars;
+                r?;
+            }
+            Node::Break => return Ok(Flow::Break),
+            Node::Continue => return Ok(Flow::Continue),
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn range_iter(&mut self, b: &'t Branch, key: Value, elem: Value, mark: usize) -> R<Flow> {
+        self.step(b.pipe.pos)?;
+        let n = b.pipe.decl.len();
+        if n > 0 {
+            if b.pipe.is_assign {
+                if n > 1 {
+                    self.set_var(&b.pipe.decl[0], key.clone(), b.pipe.pos)?;
+                } else {
+                    self.set_var(&b.pipe.decl[0], elem.clone(), b.pipe.pos)?;
+                }
+            } else {
+                let l = self.vars.len();
+                self.vars[l - 1].1 = elem.clone();
+            }
+        }
+        if n > 1 {
+            if b.pipe.is_assign {
+                self.set_var(&b.pipe.decl[1], elem.clone(), b.pipe.pos)?;
+            } else {
+                let l = self.vars.len();
+                self.vars[l - 2].1 = key;
+            }
+        }
+        let f = self.walk_list(&elem, &b.list);
+        self.vars.truncate(mark);
+        match f? {
+            Flow::Break => Ok(Flow::Break),
+            _ => Ok(Flow::Normal),
+        }
+    }
+
+    fn walk_range(&mut self, dot: &Value, b: &'t Branch) -> R<()> {
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let mark = self.vars.len();
+        let mut any = false;
+        match &val {
+            Value::List(l) => {
+                for (i, e) in l.iter().enumerate() {
+                    any = true;
+                    if let Flow::Break =
+                        self.range_iter(b, Value::Int(i as i64), e.clone(), mark)?
+                    {
+                        break;
+                    }
+                }
+            }
+            Value::Map(m, _) => {
+                for (k, e) in m.iter() {
+                    any = true;
+                    if let Flow::Break = self.range_iter(b, Value::str(k), e.clone(), mark)? {
+                        break;
+                    }
+                }
+            }
+            Value::Int(n) => {
+                if b.pipe.decl.len() > 1 {
+                    return self.err(
+                        Some((b.pipe.pos, b.pipe.pos)),
+                        format!("can't use {n} to iterate over more than one variable"),
+                    );
+                }
+                for i in 0..*n {
+                    any = true;
+                    if let Flow::Break = self.range_iter(b, Value::Int(i), Value::Int(i), mark)? {
+                        break;
+                    }
+                }
+            }
+            Value::Nil => {}
+            other => {
+                return self.err(
+                    Some((b.pipe.pos, b.pipe.pos)),
+                    format!(
+                        "range can't iterate over {}",
+                        String::from_utf8_lossy(&other.to_go_string())
+                    ),
+                );
+            }
+        }
+        if !any && let Some(e) = &b.else_list {
+            self.walk_list(dot, e)?;
+        }
+        Ok(())
+    }
+
+    fn set_var(&mut self, name: &str, v: Value, pos: usize) -> R<()> {
+        for slot in self.vars.iter_mut().rev() {
+            if slot.0 == name {
+                slot.1 = v;
+                return Ok(());
+            }
+        }
+        self.err(Some((pos, pos)), format!("undefined variable: {name}"))
+    }
+
+    fn var_value(&self, name: &str, pos: (usize, usize)) -> R<Value> {
+        for slot in self.vars.iter().rev() {
+            if slot.0 == name {
+                return Ok(slot.1.clone());
+            }
+        }
+        self.err(Some(pos), format!("undefined variable: {name}"))
+    }
+
+    fn print_value(&mut self, v: &Value, pos: usize) -> R<()> {
+        match v {
+            Value::Nil => self.write(b"<no value>", pos),
+            Value::Str(s) => {
+                let s = s.clone();
+                self.write(&s, pos)
+            }
+            other => {
+                let b = other.to_go_string();
+                self.write(&b, pos)
+            }
+        }
+    }
+
+    fn eval_pipeline(&mut self, dot: &Value, pipe: &'t Pipe) -> R<Value> {
+        let mut value: Option<Value> = None;
+        for cmd in &pipe.cmds {
+            value = Some(self.eval_command(dot, cmd, value)?);
+        }
+        let value = value.unwrap_or_default();
+        for name in &pipe.decl {
+            if pipe.is_assign {
+                self.set_var(name, value.clone(), pipe.pos)?;
+            } else {
+                self.vars.push((name.as_str(), value.clone()));
+            }
+        }
+        Ok(value)
+    }
+
+    fn not_a_function(&self, cmd: &Command, final_: &Option<Value>) -> R<()> {
+        if cmd.args.len() > 1 || final_.is_some() {
+            let a = &cmd.args[0];
+            let text = self.tmpl.src.get(a.pos..a.end).unwrap_or("");
+            return self.err(
+                Some((a.pos, a.end)),
+                format!("can't give argument to non-function {text}"),
+            );
+        }
+        Ok(())
+    }
+
+    fn eval_command(&mut self, dot: &Value, cmd: &'t Command, final_: Option<Value>) -> R<Value> {
+        self.step(cmd.pos)?;
+        let first = &cmd.args[0];
+        match &first.kind {
+            ArgKind::Field(idents) => {
+                let has_args = cmd.args.len() > 1 || final_.is_some();
+                self.eval_field_chain(dot.clone(), idents, first, has_args)
+            }
+            ArgKind::Chain(inner, idents) => {
+                if matches!(inner.kind, ArgKind::Nil) {
+                    return self.err(
+                        Some((first.pos, first.end)),
+                        "indirection through explicit nil",
+                    );
+                }
+                let recv = self.eval_arg(dot, inner, Ty::Any)?;
+                let has_args = cmd.args.len() > 1 || final_.is_some();
+                self.eval_field_chain(recv, idents, first, has_args)
+            }
+            ArgKind::Variable(name, idents) => {
+                let v = self.var_value(name, (first.pos, first.end))?;
+                if idents.is_empty() {
+                    self.not_a_function(cmd, &final_)?;
+                    return Ok(v);
+                }
+                let has_args = cmd.args.len() > 1 || final_.is_some();
+                self.eval_field_chain(v, idents, first, has_args)
+            }
+            ArgKind::Func(f) => self.eval_call(dot, f, first, &cmd.args[1..], final_),
+            ArgKind::Pipe(p) => {
+                self.not_a_function(cmd, &final_)?;
+                self.eval_pipeline(dot, p)
+            }
+            ArgKind::Nil => self.err(Some((first.pos, first.end)), "nil is not a command"),
+            _ => {
+                self.not_a_function(cmd, &final_)?;
+                self.eval_arg(dot, first, Ty::Any)
+            }
+        }
+    }
+
+    fn eval_field_chain(
+        &mut self,
+        mut recv: Value,
+        idents: &[String],
+        node: &Arg,
+        has_args: bool,
+    ) -> R<Value> {
+        let n = idents.len();
+        for (i, name) in idents.iter().enumerate() {
+            recv = self.eval_field(recv, name, node, has_args && i == n - 1)?;
+        }
+        Ok(recv)
+    }
+
+    fn eval_field(&mut self, recv: Value, name: &str, node: &Arg, has_args: bool) -> R<Value> {
+        let at = Some((node.pos, node.end));
+        match recv {
+            Value::Nil => self.err(at, format!("nil data; no entry for key {name:?}")),
+            Value::Map(m, _) => {
+                if has_args {
+                    return self.err(at, format!("{name} is not a method but has arguments"));
+                }
+                match m.get(name) {
+                    Some(v) => Ok(v.clone()),
+                    None => self.err(at, format!("map has no entry for key {name:?}")),
+                }
+            }
+            other => self.err(
+                at,
+                format!("can't evaluate field {name} in type {}", other.type_name()),
+            ),
+        }
+    }
+
+    fn eval_arg(&mut self, dot: &Value, arg: &'t Arg, ty: Ty) -> R<Value> {
+        let at = Some((arg.pos, arg.end));
+        let v = match &arg.kind {
+            ArgKind::Dot => dot.clone(),
+            ArgKind::Nil => {
+                if ty == Ty::Any {
+                    return Ok(Value::Nil);
+                }
+                return self.err(at, format!("cannot assign nil to {}", ty_name(ty)));
+            }
+            ArgKind::Field(idents) => self.eval_field_chain(dot.clone(), idents, arg, false)?,
+            ArgKind::Variable(name, idents) => {
+                let v = self.var_value(name, (arg.pos, arg.end))?;
+                self.eval_field_chain(v, idents, arg, false)?
+            }
+            ArgKind::Pipe(p) => self.eval_pipeline(dot, p)?,
+            ArgKind::Func(f) => self.eval_call(dot, f, arg, &[], None)?,
+            ArgKind::Chain(inner, idents) => {
+                if matches!(inner.kind, ArgKind::Nil) {
+                    return self.err(at, "indirection through explicit nil");
+                }
+                let recv = self.eval_arg(dot, inner, Ty::Any)?;
+                self.eval_field_chain(recv, idents, arg, false)?
+            }
+            ArgKind::Bool(b) => {
+                if matches!(ty, Ty::Any | Ty::Bool) {
+                    return Ok(Value::Bool(*b));
+                }
+                return self.err(at, format!("expected {}; found {b}", ty_name(ty)));
+            }
+            ArgKind::Number(n) => {
+                return number_for(n, ty).or_else(|e| self.err(at, e));
+            }
+            ArgKind::Str(s) => {
+                if matches!(ty, Ty::Any | Ty::Str) {
+                    return Ok(s.clone());
+                }
+                let text = self.tmpl.src.get(arg.pos..arg.end).unwrap_or("");
+                return self.err(
+                    at,
+                    format!(
+                        "expected {}; found {text}",
+                        match ty {
+                            Ty::Int => "integer",
+                            _ => ty_name(ty),
+                        }
+                    ),
+                );
+            }
+        };
+        check_type(v, ty).or_else(|e| self.err(at, e))
+    }
+
+    fn eval_call(
+        &mut self,
+        dot: &Value,
+        f: &'static FuncDef,
+        node: &'t Arg,
+        args: &'t [Arg],
+        final_: Option<Value>,
+    ) -> R<Value> {
+        let at = Some((node.pos, node.end));
+        let n = args.len() + usize::from(final_.is_some());
+        if f.variadic {
+            if n < f.params.len().saturating_sub(1) {
+                return self.err(
+                    at,
+                    format!(
+                        "wrong number of args for {}: want at least {} got {n}",
+                        f.name,
+                        f.params.len() - 1
+                    ),
+                );
+            }
+        } else if n != f.params.len() {
+            return self.err(
+                at,
+                format!(
+                    "wrong number of args for {}: want {} got {n}",
+                    f.name,
+                    f.params.len()
+                ),
+            );
+        }
+        let ty_at = |i: usize| -> Ty {
+            if f.variadic && i + 1 >= f.params.len() {
+                f.params.last().copied().unwrap_or(Ty::Any)
+            } else {
+                f.params.get(i).copied().unwrap_or(Ty::Any)
+            }
+        };
+        match f.special {
+            Special::And | Special::Or => {
+                let want = f.special == Special::Or;
+                let mut v = Value::Nil;
+                for a in args {
+                    v = self.eval_arg(dot, a, Ty::Any)?;
+                    if v.truth() == want {
+                        return Ok(v);
+                    }
+                }
+                if let Some(fv) = final_ {
+                    v = fv;
+                }
+                return Ok(v);
+            }
+            Special::None => {}
+        }
+        let mut argv = Vec::with_capacity(n);
+        for (i, a) in args.iter().enumerate() {
+            argv.push(self.eval_arg(dot, a, ty_at(i))?);
+        }
+        if let Some(fv) = final_ {
+            let t = ty_at(n - 1);
+            argv.push(check_type(fv, t).or_else(|e| self.err(at, e))?);
+        }
+        let ctx = Ctx {
+            limits: self.limits,
+        };
+        match (f.call)(&ctx, argv) {
+            Ok(v) => {
+                if let Value::Str(s) = &v
+                    && s.len() > self.limits.max_output
+                {
+                    return self.err(at, format!("error calling {}: result too large", f.name));
+                }
+                Ok(v)
+            }
+            Err(e) if e == super::funcs::UNSUPPORTED_MSG => self.err(
+                at,
+                format!("function {} is not supported by this build", f.name),
+            ),
+            Err(e) => self.err(at, format!("error calling {}: {e}", f.name)),
+        }
+    }
+}
+
+/// Renders `tree_name` of `tmpl` over `data`.
+pub(crate) fn execute(tmpl: &Template, data: Value, limits: Limits) -> Result<Vec<u8>, ExecError> {
+    let Some((name, list)) = tmpl.trees.get_key_value(&tmpl.name) else {
+        return Err(ExecError {
+            pos: None,
+            tree: tmpl.name.clone(),
+            msg: "incomplete or empty template".into(),
+        });
+    };
+    let mut st = State::new(tmpl, name.as_str(), limits);
+    st.run(list, data)?;
+    Ok(st.out)
+}
+
+/// The data value ESO passes: `map[string]string`.
+pub(crate) fn string_map_value<'a, I>(entries: I) -> Value
+where
+    I: IntoIterator<Item = (&'a str, &'a [u8])>,
+{
+    let m = entries
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::Str(Arc::from(v))))
+        .collect();
+    Value::Map(Arc::new(m), MapKind::Strings)
+}

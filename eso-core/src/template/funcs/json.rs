@@ -1,0 +1,680 @@
+//! Go `encoding/json` output, and YAML reading/writing the way `sigs.k8s.io/yaml` (yaml.v2)
+//! does it, for template values.
+
+use std::collections::BTreeMap;
+
+use granit_parser::{Event, Parser, ScalarStyle};
+
+use crate::template::value::{Map, Value, format_float_g, shortest_digits};
+
+/// Go's JSON text of a float (`encoding/json` float64 encoder).
+pub(crate) fn json_float(f: f64) -> Result<String, String> {
+    if !f.is_finite() {
+        return Err(format!(
+            "json: unsupported value: {}",
+            format_float_g(f, None, false)
+        ));
+    }
+    let abs = f.abs();
+    let (digits, dp) = shortest_digits(f);
+    let neg = if f.is_sign_negative() && f != 0.0 {
+        "-"
+    } else {
+        ""
+    };
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let mut s = String::from(neg);
+        s.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            s.push('.');
+            s.push_str(&digits[1..]);
+        }
+        let e = dp - 1;
+        s.push('e');
+        s.push(if e < 0 { '-' } else { '+' });
+        s.push_str(&e.unsigned_abs().to_string());
+        return Ok(s);
+    }
+    if digits == "0" {
+        return Ok(format!("{neg}0"));
+    }
+    let mut s = String::from(neg);
+    if dp <= 0 {
+        s.push_str("0.");
+        for _ in 0..(-dp) {
+            s.push('0');
+        }
+        s.push_str(&digits);
+    } else {
+        let dpu = dp as usize;
+        if digits.len() <= dpu {
+            s.push_str(&digits);
+            for _ in digits.len()..dpu {
+                s.push('0');
+            }
+        } else {
+            s.push_str(&digits[..dpu]);
+            s.push('.');
+            s.push_str(&digits[dpu..]);
+        }
+    }
+    Ok(s)
+}
+
+fn json_string(out: &mut String, b: &[u8], html: bool) {
+    out.push('"');
+    let s = String::from_utf8_lossy(b);
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' if html => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn write_json(
+    out: &mut String,
+    v: &Value,
+    html: bool,
+    indent: Option<usize>,
+) -> Result<(), String> {
+    match v {
+        Value::Nil => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Uint(u) => out.push_str(&u.to_string()),
+        Value::Float(f) => out.push_str(&json_float(*f)?),
+        Value::Str(s) => json_string(out, s, html),
+        Value::List(l) => {
+            if l.is_empty() {
+                out.push_str("[]");
+                return Ok(());
+            }
+            out.push('[');
+            for (i, e) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if let Some(n) = indent {
+                    newline(out, n + 1);
+                }
+                write_json(out, e, html, indent.map(|n| n + 1))?;
+            }
+            if let Some(n) = indent {
+                newline(out, n);
+            }
+            out.push(']');
+        }
+        Value::Map(m, _) => {
+            if m.is_empty() {
+                out.push_str("{}");
+                return Ok(());
+            }
+            out.push('{');
+            for (i, (k, e)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if let Some(n) = indent {
+                    newline(out, n + 1);
+                }
+                json_string(out, k.as_bytes(), html);
+                out.push(':');
+                if indent.is_some() {
+                    out.push(' ');
+                }
+                write_json(out, e, html, indent.map(|n| n + 1))?;
+            }
+            if let Some(n) = indent {
+                newline(out, n);
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
+fn newline(out: &mut String, n: usize) {
+    out.push('\n');
+    for _ in 0..n {
+        out.push_str("  ");
+    }
+}
+
+/// Go `json.Marshal` (`html` = escape `<>&`) or `json.MarshalIndent(v, "", "  ")` (`pretty`).
+pub(crate) fn go_json(v: &Value, html: bool, pretty: bool) -> Result<String, String> {
+    let mut out = String::new();
+    write_json(&mut out, v, html, pretty.then_some(0))?;
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// YAML reading
+
+/// A parsed YAML node with enough presentation detail to apply YAML 1.1 resolution.
+#[derive(Clone, Debug)]
+pub(crate) enum YNode {
+    Scalar {
+        text: String,
+        plain: bool,
+        tag: Option<String>,
+    },
+    Seq(Vec<Self>),
+    Map(Vec<(Self, Self)>),
+}
+
+/// Parses the first YAML document of `src`. Empty input gives `None`.
+pub(crate) fn parse_yaml(src: &str) -> Result<Option<YNode>, String> {
+    let mut parser = Parser::new_from_str(src);
+    let mut anchors: BTreeMap<usize, YNode> = BTreeMap::new();
+    // stack of (node under construction, anchor id)
+    enum Frame {
+        Seq(Vec<YNode>, usize),
+        Map(Vec<(YNode, YNode)>, Option<YNode>, usize),
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut result: Option<YNode> = None;
+    let mut events = 0usize;
+    while let Some(ev) = parser.next_event() {
+        events += 1;
+        if events > 1_000_000 {
+            return Err("yaml: document too large".into());
+        }
+        let (ev, _span) = ev.map_err(|e| format!("yaml: {e}"))?;
+        let done: Option<YNode> = match ev {
+            Event::StreamStart | Event::DocumentStart(..) => None,
+            Event::StreamEnd => break,
+            Event::DocumentEnd => {
+                if result.is_some() {
+                    break;
+                }
+                None
+            }
+            Event::Alias(id) => match anchors.get(&id) {
+                Some(n) => Some(n.clone()),
+                None => return Err("yaml: unknown anchor".into()),
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                let node = YNode::Scalar {
+                    text: text.into_owned(),
+                    plain: style == ScalarStyle::Plain,
+                    tag: tag.map(|t| t.to_string()),
+                };
+                if anchor != 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                Some(node)
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                if stack.len() > 500 {
+                    return Err("yaml: nesting too deep".into());
+                }
+                stack.push(Frame::Seq(Vec::new(), anchor));
+                None
+            }
+            Event::MappingStart(_, anchor, _) => {
+                if stack.len() > 500 {
+                    return Err("yaml: nesting too deep".into());
+                }
+                stack.push(Frame::Map(Vec::new(), None, anchor));
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq(v, anchor)) => {
+                    let n = YNode::Seq(v);
+                    if anchor != 0 {
+                        anchors.insert(anchor, n.clone());
+                    }
+                    Some(n)
+                }
+                _ => return Err("yaml: unbalanced sequence".into()),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map(v, _, anchor)) => {
+                    let n = YNode::Map(v);
+                    if anchor != 0 {
+                        anchors.insert(anchor, n.clone());
+                    }
+                    Some(n)
+                }
+                _ => return Err("yaml: unbalanced mapping".into()),
+            },
+            _ => None,
+        };
+        if let Some(node) = done {
+            match stack.last_mut() {
+                None => {
+                    result = Some(node);
+                }
+                Some(Frame::Seq(v, _)) => v.push(node),
+                Some(Frame::Map(v, key, _)) => match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => v.push((k, node)),
+                },
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// A YAML 1.1 (yaml.v2) resolved scalar.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Resolved {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+/// yaml.v2's resolution of a plain scalar.
+pub(crate) fn resolve_plain(s: &str) -> Resolved {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Resolved::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Resolved::Bool(false);
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Resolved::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
+        _ => {}
+    }
+    let first = s.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return Resolved::Str(s.to_string());
+    }
+    let plain: String = s.chars().filter(|c| *c != '_').collect();
+    let (neg, body) = match plain.as_bytes().first() {
+        Some(b'-') => (true, &plain[1..]),
+        Some(b'+') => (false, &plain[1..]),
+        _ => (false, plain.as_str()),
+    };
+    let int = if let Some(h) = body.strip_prefix("0x") {
+        i64::from_str_radix(h, 16).ok()
+    } else if let Some(b) = body.strip_prefix("0b") {
+        i64::from_str_radix(b, 2).ok()
+    } else if body.len() > 1 && body.starts_with('0') && body.bytes().all(|c| c.is_ascii_digit()) {
+        i64::from_str_radix(&body[1..], 8).ok()
+    } else if !body.is_empty() && body.bytes().all(|c| c.is_ascii_digit()) {
+        body.parse::<i64>().ok()
+    } else {
+        None
+    };
+    if let Some(i) = int {
+        return Resolved::Int(if neg { -i } else { i });
+    }
+    // float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+    let b = body.as_bytes();
+    let mut i = 0;
+    let digits_before = {
+        let st = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i - st
+    };
+    let mut digits_after = 0;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let st = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        digits_after = i - st;
+    } else if digits_before == 0 {
+        return Resolved::Str(s.to_string());
+    }
+    if digits_before == 0 && digits_after == 0 {
+        return Resolved::Str(s.to_string());
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        let st = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == st {
+            return Resolved::Str(s.to_string());
+        }
+    }
+    if i != b.len() {
+        return Resolved::Str(s.to_string());
+    }
+    match plain.parse::<f64>() {
+        Ok(f) => Resolved::Float(f),
+        Err(_) => Resolved::Str(s.to_string()),
+    }
+}
+
+fn resolve(n: &YNode) -> Option<Resolved> {
+    match n {
+        YNode::Scalar { text, plain, tag } => Some(match tag.as_deref() {
+            Some(t) if t.ends_with(":str") => Resolved::Str(text.clone()),
+            _ if *plain => resolve_plain(text),
+            _ => Resolved::Str(text.clone()),
+        }),
+        _ => None,
+    }
+}
+
+/// A key as `sigs.k8s.io/yaml` turns it into a JSON object key.
+fn key_string(n: &YNode) -> Result<String, String> {
+    match resolve(n) {
+        Some(Resolved::Str(s)) => Ok(s),
+        Some(Resolved::Int(i)) => Ok(i.to_string()),
+        Some(Resolved::Bool(b)) => Ok(b.to_string()),
+        Some(Resolved::Float(f)) => Ok(format_float_g(f, None, false)),
+        Some(Resolved::Null) => Ok("null".into()),
+        None => Err("yaml: invalid map key: a mapping or sequence".into()),
+    }
+}
+
+/// Converts YAML to a Go `interface{}` after a JSON round trip (numbers become float64).
+pub(crate) fn ynode_to_value(n: &YNode) -> Result<Value, String> {
+    Ok(match n {
+        YNode::Scalar { .. } => match resolve(n) {
+            Some(Resolved::Null) | None => Value::Nil,
+            Some(Resolved::Bool(b)) => Value::Bool(b),
+            Some(Resolved::Int(i)) => Value::Float(i as f64),
+            Some(Resolved::Float(f)) => {
+                if !f.is_finite() {
+                    return Err("json: unsupported value".into());
+                }
+                Value::Float(f)
+            }
+            Some(Resolved::Str(s)) => Value::string(s),
+        },
+        YNode::Seq(v) => Value::list(v.iter().map(ynode_to_value).collect::<Result<_, _>>()?),
+        YNode::Map(v) => {
+            let mut m = Map::new();
+            for (k, e) in v {
+                m.insert(key_string(k)?, ynode_to_value(e)?);
+            }
+            Value::map(m)
+        }
+    })
+}
+
+/// `fromYaml`-style parse of a YAML document into a Go value (`map[string]interface{}` etc.).
+pub(crate) fn value_from_yaml_str(src: &str) -> Result<Value, String> {
+    match parse_yaml(src)? {
+        None => Ok(Value::Nil),
+        Some(n) => ynode_to_value(&n),
+    }
+}
+
+/// `yaml.Unmarshal` into `map[string]string` with `sigs.k8s.io/yaml` rules: scalars become
+/// strings (`yes` -> `"true"`, `0x1F` -> `"31"`), nested values are an error.
+pub fn yaml_to_string_map(src: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    let Some(root) = parse_yaml(src)? else {
+        return Ok(out);
+    };
+    let YNode::Map(entries) = root else {
+        if let YNode::Scalar {
+            plain: true,
+            ref text,
+            ..
+        } = root
+            && resolve_plain(text) == Resolved::Null
+        {
+            return Ok(out);
+        }
+        return Err(
+            "error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]string"
+                .into(),
+        );
+    };
+    for (k, v) in &entries {
+        let key = key_string(k)?;
+        let val = match resolve(v) {
+            Some(Resolved::Null) => String::new(),
+            Some(Resolved::Bool(b)) => b.to_string(),
+            Some(Resolved::Int(i)) => i.to_string(),
+            Some(Resolved::Float(f)) => format_float_g(f32_round(f), None, false),
+            Some(Resolved::Str(s)) => s,
+            None => {
+                return Err(format!(
+                    "error unmarshaling JSON: json: cannot unmarshal {} into Go struct field of type string",
+                    if matches!(v, YNode::Seq(_)) {
+                        "array"
+                    } else {
+                        "object"
+                    }
+                ));
+            }
+        };
+        out.insert(key, val);
+    }
+    Ok(out)
+}
+
+fn f32_round(f: f64) -> f64 {
+    // sigs.k8s.io/yaml formats floats headed for string fields with 32-bit precision.
+    let g = f as f32;
+    let s = format!("{g}");
+    s.parse::<f64>().unwrap_or(f)
+}
+
+// ---------------------------------------------------------------------------------------
+// YAML writing (yaml.v2 style, after a JSON round trip)
+
+fn needs_quotes(s: &str) -> bool {
+    if s.is_empty() {
+        return true;
+    }
+    if !matches!(resolve_plain(s), Resolved::Str(_)) {
+        return true;
+    }
+    let b = s.as_bytes();
+    let first = b[0];
+    if b"-?:,[]{}#&*!|>'\"%@`".contains(&first) && !(first == b'-' && b.len() > 1 && b[1] != b' ') {
+        return true;
+    }
+    if first == b' ' || b[b.len() - 1] == b' ' {
+        return true;
+    }
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
+        return true;
+    }
+    s.chars().any(|c| c.is_control())
+}
+
+fn yaml_scalar(out: &mut String, s: &str) {
+    if needs_quotes(s) {
+        let plain_ok = matches!(resolve_plain(s), Resolved::Str(_)) && !s.is_empty();
+        if plain_ok && !s.chars().any(|c| c.is_control()) {
+            out.push('\'');
+            out.push_str(&s.replace('\'', "''"));
+            out.push('\'');
+        } else {
+            out.push('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\r' => out.push_str("\\r"),
+                    c if c.is_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+    } else {
+        out.push_str(s);
+    }
+}
+
+fn yaml_block_str(out: &mut String, s: &str, indent: usize) {
+    let trailing = s.len() - s.trim_end_matches('\n').len();
+    let chomp = match trailing {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    out.push('|');
+    if s.starts_with(' ') {
+        out.push('2');
+    }
+    out.push_str(chomp);
+    let body = if trailing == 1 { &s[..s.len() - 1] } else { s };
+    for line in body.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            for _ in 0..indent {
+                out.push_str("  ");
+            }
+            out.push_str(line);
+        }
+    }
+}
+
+fn is_json_int(f: f64) -> bool {
+    f.fract() == 0.0 && f.abs() < 1e21 && json_float(f).is_ok_and(|s| !s.contains(['e', '.']))
+}
+
+fn yaml_inline(out: &mut String, v: &Value, indent: usize) -> bool {
+    // returns true when written inline
+    match v {
+        Value::Nil => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Uint(u) => out.push_str(&u.to_string()),
+        Value::Float(f) => {
+            if is_json_int(*f) {
+                out.push_str(&json_float(*f).unwrap_or_default());
+            } else {
+                out.push_str(&format_float_g(*f, None, false));
+            }
+        }
+        Value::Str(b) => {
+            let s = String::from_utf8_lossy(b);
+            if s.contains('\n') {
+                yaml_block_str(out, &s, indent);
+            } else {
+                yaml_scalar(out, &s);
+            }
+        }
+        Value::List(l) if l.is_empty() => out.push_str("[]"),
+        Value::Map(m, _) if m.is_empty() => out.push_str("{}"),
+        _ => return false,
+    }
+    true
+}
+
+fn yaml_write(out: &mut String, v: &Value, indent: usize) {
+    match v {
+        Value::Map(m, _) if !m.is_empty() => {
+            for (i, (k, e)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                    for _ in 0..indent {
+                        out.push_str("  ");
+                    }
+                }
+                yaml_scalar(out, k);
+                out.push(':');
+                let mut tmp = String::new();
+                if yaml_inline(&mut tmp, e, indent + 1) {
+                    out.push(' ');
+                    out.push_str(&tmp);
+                } else {
+                    let child = if matches!(e, Value::List(_)) {
+                        indent
+                    } else {
+                        indent + 1
+                    };
+                    out.push('\n');
+                    for _ in 0..child {
+                        out.push_str("  ");
+                    }
+                    yaml_write(out, e, child);
+                }
+            }
+        }
+        Value::List(l) if !l.is_empty() => {
+            for (i, e) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                    for _ in 0..indent {
+                        out.push_str("  ");
+                    }
+                }
+                out.push_str("- ");
+                let mut tmp = String::new();
+                if yaml_inline(&mut tmp, e, indent + 1) {
+                    out.push_str(&tmp);
+                } else {
+                    yaml_write(out, e, indent + 1);
+                }
+            }
+        }
+        other => {
+            yaml_inline(out, other, indent);
+        }
+    }
+}
+
+/// `toYaml`: YAML text of a value, trailing newline removed.
+pub(crate) fn go_yaml(v: &Value) -> String {
+    let mut out = String::new();
+    yaml_write(&mut out, v, 0);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats() {
+        assert_eq!(json_float(5432.0).unwrap(), "5432");
+        assert_eq!(json_float(1.5).unwrap(), "1.5");
+        assert_eq!(json_float(1e21).unwrap(), "1e+21");
+        assert_eq!(json_float(1e-7).unwrap(), "1e-7");
+        assert_eq!(json_float(0.000001).unwrap(), "0.000001");
+        assert_eq!(
+            json_float(12345678901234567890.0).unwrap(),
+            "12345678901234567000"
+        );
+    }
+
+    #[test]
+    fn string_map_yaml11() {
+        let m = yaml_to_string_map("a: yes\nb: off\nc: 0x1F\nd: 1.50\ne: 'yes'\nf: ~\n").unwrap();
+        assert_eq!(m["a"], "true");
+        assert_eq!(m["b"], "false");
+        assert_eq!(m["c"], "31");
+        assert_eq!(m["d"], "1.5");
+        assert_eq!(m["e"], "yes");
+        assert_eq!(m["f"], "");
+    }
+
+    #[test]
+    fn yaml_out() {
+        let v = value_from_yaml_str("foo: bar\nnum: 3\nl:\n- a\n- b\nm:\n  x: 'true'\n").unwrap();
+        assert_eq!(
+            go_yaml(&v),
+            "foo: bar\nl:\n- a\n- b\nm:\n  x: \"true\"\nnum: 3"
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! The function map: Go's builtins, the sprig subset ESO ships, and ESO's own functions.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+use super::exec::{Limits, go_eq, go_lt};
+use super::gofmt;
+use super::value::Value;
+
+mod eso;
+pub(crate) mod json;
+mod sprig;
+
+pub(crate) use json::go_json;
+
+/// A parameter type, as far as the engine checks it (Go's typed function parameters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ty {
+    Any,
+    Str,
+    Int,
+    Bool,
+}
+
+/// Functions the evaluator treats specially.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Special {
+    None,
+    And,
+    Or,
+}
+
+/// What a function sees besides its arguments.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub limits: Limits,
+}
+
+pub(crate) type FnResult = Result<Value, String>;
+pub(crate) type FnPtr = fn(&Ctx, Vec<Value>) -> FnResult;
+
+/// One template function.
+pub(crate) struct FuncDef {
+    pub name: &'static str,
+    pub params: &'static [Ty],
+    pub variadic: bool,
+    pub special: Special,
+    pub call: FnPtr,
+}
+
+impl fmt::Debug for FuncDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "func {}", self.name)
+    }
+}
+
+pub(crate) const A: Ty = Ty::Any;
+pub(crate) const S: Ty = Ty::Str;
+pub(crate) const I: Ty = Ty::Int;
+pub(crate) const B: Ty = Ty::Bool;
+
+pub(crate) const fn fixed(name: &'static str, params: &'static [Ty], call: FnPtr) -> FuncDef {
+    FuncDef {
+        name,
+        params,
+        variadic: false,
+        special: Special::None,
+        call,
+    }
+}
+
+pub(crate) const fn var(name: &'static str, params: &'static [Ty], call: FnPtr) -> FuncDef {
+    FuncDef {
+        name,
+        params,
+        variadic: true,
+        special: Special::None,
+        call,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// argument helpers
+
+pub(crate) fn bytes_arg(v: &Value) -> &[u8] {
+    v.as_bytes().unwrap_or(b"")
+}
+
+pub(crate) fn text(v: &Value) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes_arg(v))
+}
+
+pub(crate) fn int_arg(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        Value::Uint(u) => *u as i64,
+        _ => 0,
+    }
+}
+
+/// sprig's `strval`: strings as they are, anything else like `%v`.
+pub(crate) fn strval(v: &Value) -> Vec<u8> {
+    v.to_go_string()
+}
+
+fn go_builtin_text(args: &[Value]) -> Vec<u8> {
+    if let [Value::Str(s)] = args {
+        return s.to_vec();
+    }
+    gofmt::sprint(args)
+}
+
+fn html_escape(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    for &c in b {
+        match c {
+            b'"' => out.extend_from_slice(b"&#34;"),
+            b'\'' => out.extend_from_slice(b"&#39;"),
+            b'&' => out.extend_from_slice(b"&amp;"),
+            b'<' => out.extend_from_slice(b"&lt;"),
+            b'>' => out.extend_from_slice(b"&gt;"),
+            0 => out.extend_from_slice("\u{FFFD}".as_bytes()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn js_escape(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let s = String::from_utf8_lossy(b);
+    for c in s.chars() {
+        match c {
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\'' => out.extend_from_slice(b"\\'"),
+            '"' => out.extend_from_slice(b"\\\""),
+            '<' => out.extend_from_slice(b"\\u003C"),
+            '>' => out.extend_from_slice(b"\\u003E"),
+            '&' => out.extend_from_slice(b"\\u0026"),
+            '=' => out.extend_from_slice(b"\\u003D"),
+            c if (c as u32) < 0x20 || c.is_control() => {
+                out.extend_from_slice(format!("\\u{:04X}", c as u32).as_bytes())
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out
+}
+
+/// Go's `url.QueryEscape`.
+pub(crate) fn query_escape(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for &c in b {
+        match c {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(c as char)
+            }
+            b' ' => out.push('+'),
+            c => out.push_str(&format!("%{c:02X}")),
+        }
+    }
+    out
+}
+
+fn go_index(args: Vec<Value>) -> FnResult {
+    let mut it = args.into_iter();
+    let mut item = it.next().unwrap_or_default();
+    if item.is_nil() {
+        return Err("index of untyped nil".into());
+    }
+    for idx in it {
+        item = match item {
+            Value::List(l) => {
+                let i = index_arg(&idx, l.len())?;
+                l[i].clone()
+            }
+            Value::Str(s) => {
+                let i = index_arg(&idx, s.len())?;
+                Value::Uint(u64::from(s[i]))
+            }
+            Value::Map(m, kind) => match &idx {
+                Value::Str(k) => {
+                    let k = String::from_utf8_lossy(k);
+                    match m.get(k.as_ref()) {
+                        Some(v) => v.clone(),
+                        None => match kind {
+                            super::value::MapKind::Strings => Value::str(""),
+                            super::value::MapKind::Any => Value::Nil,
+                        },
+                    }
+                }
+                Value::Nil => return Err("value is nil; should be of type string".into()),
+                other => {
+                    return Err(format!(
+                        "value has type {}; should be string",
+                        other.type_name()
+                    ));
+                }
+            },
+            Value::Nil => return Err("index of nil pointer".into()),
+            other => return Err(format!("can't index item of type {}", other.type_name())),
+        };
+    }
+    Ok(item)
+}
+
+fn index_arg(idx: &Value, len: usize) -> Result<usize, String> {
+    let x = match idx {
+        Value::Int(i) => *i,
+        Value::Uint(u) => i64::try_from(*u).unwrap_or(i64::MAX),
+        Value::Nil => return Err("cannot index slice/array with nil".into()),
+        other => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            ));
+        }
+    };
+    if x < 0 || x as usize >= len {
+        return Err(format!("index out of range: {x}"));
+    }
+    Ok(x as usize)
+}
+
+fn go_len(args: Vec<Value>) -> FnResult {
+    match args.first() {
+        Some(Value::Str(s)) => Ok(Value::Int(s.len() as i64)),
+        Some(Value::List(l)) => Ok(Value::Int(l.len() as i64)),
+        Some(Value::Map(m, _)) => Ok(Value::Int(m.len() as i64)),
+        Some(Value::Nil) | None => Err("len of nil pointer".into()),
+        Some(other) => Err(format!("len of type {}", other.type_name())),
+    }
+}
+
+/// The error text of a function this build does not implement.
+pub(crate) const UNSUPPORTED_MSG: &str = "\u{0}unsupported";
+
+fn unsupported(_: &Ctx, _: Vec<Value>) -> FnResult {
+    Err(UNSUPPORTED_MSG.into())
+}
+
+fn builtins() -> Vec<FuncDef> {
+    vec![
+        FuncDef {
+            name: "and",
+            params: &[A, A],
+            variadic: true,
+            special: Special::And,
+            call: |_, a| Ok(a.into_iter().next().unwrap_or_default()),
+        },
+        FuncDef {
+            name: "or",
+            params: &[A, A],
+            variadic: true,
+            special: Special::Or,
+            call: |_, a| Ok(a.into_iter().next().unwrap_or_default()),
+        },
+        fixed("not", &[A], |_, a| Ok(Value::Bool(!a[0].truth()))),
+        fixed("len", &[A], |_, a| go_len(a)),
+        var("index", &[A, A], |_, a| go_index(a)),
+        var("print", &[A], |_, a| Ok(Value::byte_vec(gofmt::sprint(&a)))),
+        var("println", &[A], |_, a| {
+            Ok(Value::byte_vec(gofmt::sprintln(&a)))
+        }),
+        var("printf", &[S, A], |_, a| {
+            Ok(Value::byte_vec(gofmt::sprintf(bytes_arg(&a[0]), &a[1..])))
+        }),
+        var("html", &[A], |_, a| {
+            Ok(Value::byte_vec(html_escape(&go_builtin_text(&a))))
+        }),
+        var("js", &[A], |_, a| {
+            Ok(Value::byte_vec(js_escape(&go_builtin_text(&a))))
+        }),
+        var("urlquery", &[A], |_, a| {
+            Ok(Value::string(query_escape(&go_builtin_text(&a))))
+        }),
+        var("eq", &[A, A], |_, a| go_eq(&a)),
+        fixed("ne", &[A, A], |_, a| {
+            go_eq(&a).map(|v| Value::Bool(!v.truth()))
+        }),
+        fixed("lt", &[A, A], |_, a| go_lt(&a[0], &a[1]).map(Value::Bool)),
+        fixed("le", &[A, A], |_, a| {
+            let lt = go_lt(&a[0], &a[1])?;
+            Ok(Value::Bool(lt || go_eq(&a)?.truth()))
+        }),
+        fixed("gt", &[A, A], |_, a| {
+            let lt = go_lt(&a[0], &a[1])?;
+            Ok(Value::Bool(!(lt || go_eq(&a)?.truth())))
+        }),
+        fixed("ge", &[A, A], |_, a| {
+            go_lt(&a[0], &a[1]).map(|l| Value::Bool(!l))
+        }),
+        var("call", &[A, A], |_, a| {
+            Err(format!(
+                "non-function {} of type {}",
+                String::from_utf8_lossy(&a[0].to_go_string()),
+                a[0].type_name()
+            ))
+        }),
+    ]
+}
+
+static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
+    let mut m = HashMap::new();
+    for f in builtins() {
+        m.insert(f.name, f);
+    }
+    for f in eso::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in sprig::funcs() {
+        m.insert(f.name, f);
+    }
+    for name in sprig::UNSUPPORTED {
+        m.entry(*name).or_insert(var(name, &[A], unsupported));
+    }
+    m
+});
+
+/// Looks up a function by name.
+pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {
+    FUNCS.get(name)
+}
+
+/// All function names (sorted), for documentation and tests.
+pub fn function_names() -> Vec<&'static str> {
+    let mut v: Vec<_> = FUNCS.keys().copied().collect();
+    v.sort_unstable();
+    v
+}

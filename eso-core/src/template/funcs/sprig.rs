@@ -1,0 +1,1461 @@
+//! The sprig functions ESO ships (its vendored sprig fork, without env/expandenv/getHostByName).
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::json::{go_json, go_yaml, value_from_yaml_str};
+use super::{A, B, Ctx, FnResult, FuncDef, I, S, bytes_arg, fixed, int_arg, strval, text, var};
+use crate::template::gofmt::go_quote;
+use crate::template::value::{Map, MapKind, Value};
+
+/// Names in ESO's function map this build does not implement (calling them is an error).
+pub(crate) const UNSUPPORTED: &[&str] = &[
+    "ago",
+    "date",
+    "date_in_zone",
+    "dateInZone",
+    "date_modify",
+    "dateModify",
+    "must_date_modify",
+    "mustDateModify",
+    "duration",
+    "durationRound",
+    "htmlDate",
+    "htmlDateInZone",
+    "mustToDate",
+    "toDate",
+    "toDecimal",
+    "derivePassword",
+    "buildCustomCert",
+    "genCA",
+    "genCAWithKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "genPrivateKey",
+    "encryptAES",
+    "decryptAES",
+    "semver",
+    "semverCompare",
+    "urlParse",
+    "urlJoin",
+    "shuffle",
+];
+
+fn s(v: String) -> FnResult {
+    Ok(Value::string(v))
+}
+
+/// cast.ToInt64-like conversion used by sprig.
+pub(crate) fn to_i64(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        Value::Uint(u) => *u as i64,
+        Value::Float(f) => *f as i64,
+        Value::Bool(b) => i64::from(*b),
+        Value::Str(b) => {
+            let t = String::from_utf8_lossy(b);
+            let t = t.trim();
+            let t = t.strip_suffix(".0").unwrap_or(t);
+            crate::template::parse::new_number(t, false)
+                .ok()
+                .and_then(|n| n.int)
+                .filter(|_| !t.contains(['.', 'e', 'E']))
+                .unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+pub(crate) fn to_f64(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Uint(u) => *u as f64,
+        Value::Float(f) => *f,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::Str(b) => String::from_utf8_lossy(b).trim().parse().unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+fn list_of(v: &Value) -> Result<Vec<Value>, String> {
+    match v {
+        Value::List(l) => Ok(l.as_ref().clone()),
+        Value::Nil => Err("Cannot find first on type <nil>".into()),
+        other => Err(format!("Cannot use type {} as a list", other.type_name())),
+    }
+}
+
+fn strslice(v: &Value) -> Vec<Vec<u8>> {
+    match v {
+        Value::List(l) => l.iter().filter(|e| !e.is_nil()).map(strval).collect(),
+        Value::Nil => Vec::new(),
+        other => vec![strval(other)],
+    }
+}
+
+fn join_bytes(parts: &[Vec<u8>], sep: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(sep);
+        }
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+fn empty(v: &Value) -> bool {
+    !v.truth()
+}
+
+fn check_items(ctx: &Ctx, n: i64) -> Result<usize, String> {
+    if n < 0 {
+        return Ok(0);
+    }
+    if n as u64 > ctx.limits.max_items as u64 {
+        return Err(format!(
+            "list of {n} items exceeds the limit of {}",
+            ctx.limits.max_items
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn until_step(ctx: &Ctx, start: i64, stop: i64, step: i64) -> FnResult {
+    let mut v = Vec::new();
+    if step == 0 || (step > 0 && start >= stop) || (step < 0 && start <= stop) {
+        return Ok(Value::list(v));
+    }
+    let n = (stop as i128 - start as i128).unsigned_abs() / step.unsigned_abs() as u128;
+    check_items(ctx, i64::try_from(n).unwrap_or(i64::MAX))?;
+    let mut i = start;
+    while (step > 0 && i < stop) || (step < 0 && i > stop) {
+        v.push(Value::Int(i));
+        i = match i.checked_add(step) {
+            Some(x) => x,
+            None => break,
+        };
+    }
+    Ok(Value::list(v))
+}
+
+fn regex(re: &Value) -> Result<regex::Regex, String> {
+    regex::Regex::new(&text(re)).map_err(|e| format!("error parsing regexp: {e}"))
+}
+
+fn title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut prev_letter = false;
+    for c in s.chars() {
+        if !prev_letter && c.is_alphanumeric() {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        prev_letter = c.is_alphanumeric() || c == '_' || c == '\'';
+    }
+    out
+}
+
+fn swapcase(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_uppercase() {
+                c.to_lowercase().collect::<String>()
+            } else {
+                c.to_uppercase().collect::<String>()
+            }
+        })
+        .collect()
+}
+
+fn words(s: &str) -> Vec<String> {
+    // split on non-alphanumerics and lower->upper transitions
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if c.is_uppercase()
+            && !cur.is_empty()
+            && (chars[i - 1].is_lowercase()
+                || chars[i - 1].is_numeric()
+                || chars.get(i + 1).is_some_and(|n| n.is_lowercase())
+                    && chars[i - 1].is_uppercase())
+        {
+            out.push(std::mem::take(&mut cur));
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn path_clean(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+fn path_base(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        return "/".into();
+    }
+    t.rsplit('/').next().unwrap_or(t).to_string()
+}
+
+fn path_dir(p: &str) -> String {
+    let dir = match p.rfind('/') {
+        Some(i) => &p[..=i],
+        None => "",
+    };
+    path_clean(dir)
+}
+
+fn path_ext(p: &str) -> String {
+    for (i, c) in p.char_indices().rev() {
+        if c == '/' {
+            break;
+        }
+        if c == '.' {
+            return p[i..].to_string();
+        }
+    }
+    String::new()
+}
+
+fn rand_string(ctx: &Ctx, n: i64, alphabet: &[u8]) -> FnResult {
+    let n = check_items(ctx, n)?;
+    let mut buf = vec![0u8; n];
+    aws_lc_rs::rand::fill(&mut buf).map_err(|_| "random source failed".to_string())?;
+    let out: String = buf
+        .iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()] as char)
+        .collect();
+    s(out)
+}
+
+fn sha_hex(alg: &'static aws_lc_rs::digest::Algorithm, b: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(alg, b);
+    d.as_ref().iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn adler32(b: &[u8]) -> u32 {
+    let (mut a, mut c) = (1u32, 0u32);
+    for &x in b {
+        a = (a + u32::from(x)) % 65521;
+        c = (c + a) % 65521;
+    }
+    (c << 16) | a
+}
+
+fn b32enc(b: &[u8]) -> String {
+    const AL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    for chunk in b.chunks(5) {
+        let mut buf = [0u8; 5];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        let v = buf.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x));
+        let nchars = (chunk.len() * 8).div_ceil(5);
+        for i in 0..8 {
+            if i < nchars {
+                out.push(AL[((v >> (35 - i * 5)) & 31) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn b32dec(s: &str) -> Result<Vec<u8>, String> {
+    const AL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let clean: Vec<u8> = s.bytes().filter(|c| *c != b'\r' && *c != b'\n').collect();
+    if !clean.len().is_multiple_of(8) {
+        return Err(format!(
+            "illegal base32 data at input byte {}",
+            clean.len() / 8 * 8
+        ));
+    }
+    let mut out = Vec::new();
+    for (ci, chunk) in clean.chunks(8).enumerate() {
+        let mut v = 0u64;
+        let mut n = 0;
+        for (i, &c) in chunk.iter().enumerate() {
+            if c == b'=' {
+                break;
+            }
+            let Some(p) = AL.iter().position(|a| *a == c) else {
+                return Err(format!("illegal base32 data at input byte {}", ci * 8 + i));
+            };
+            v |= (p as u64) << (35 - i * 5);
+            n += 1;
+        }
+        let bytes = n * 5 / 8;
+        for i in 0..bytes {
+            out.push((v >> (32 - i * 8)) as u8);
+        }
+    }
+    Ok(out)
+}
+
+/// Go's base64 `CorruptInputError` text for `b64dec` of bad input.
+pub(crate) fn go_b64_decode(s: &[u8]) -> Result<Vec<u8>, String> {
+    // Go ignores \r and \n.
+    let clean: Vec<u8> = s
+        .iter()
+        .copied()
+        .filter(|c| *c != b'\r' && *c != b'\n')
+        .collect();
+    match STANDARD.decode(&clean) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let pos = match e {
+                base64::DecodeError::InvalidByte(p, _) => p,
+                base64::DecodeError::InvalidLength(l) => l / 4 * 4,
+                base64::DecodeError::InvalidLastSymbol(p, _) => p,
+                base64::DecodeError::InvalidPadding => clean.len().saturating_sub(1) / 4 * 4,
+            };
+            // Go reports the start of the bad quantum for short input.
+            let pos = if !clean.len().is_multiple_of(4) && pos >= clean.len() / 4 * 4 {
+                clean.len() / 4 * 4
+            } else {
+                pos
+            };
+            Err(format!("illegal base64 data at input byte {pos}"))
+        }
+    }
+}
+
+fn deep_merge(dst: &mut Map, src: &Map, overwrite: bool) {
+    for (k, v) in src {
+        match (dst.get_mut(k), v) {
+            (Some(Value::Map(d, _)), Value::Map(s2, _)) => {
+                let mut dm = d.as_ref().clone();
+                deep_merge(&mut dm, s2, overwrite);
+                *d = std::sync::Arc::new(dm);
+            }
+            (Some(existing), _) => {
+                if overwrite || empty(existing) {
+                    *existing = v.clone();
+                }
+            }
+            (None, _) => {
+                dst.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn map_arg<'a>(v: &'a Value, f: &str) -> Result<&'a Map, String> {
+    match v {
+        Value::Map(m, _) => Ok(m),
+        other => Err(format!("{f}: expected a map, got {}", other.type_name())),
+    }
+}
+
+fn indent(n: i64, v: &[u8]) -> Vec<u8> {
+    let pad = " ".repeat(n.max(0) as usize);
+    let mut out = pad.clone().into_bytes();
+    for &c in v {
+        out.push(c);
+        if c == b'\n' {
+            out.extend_from_slice(pad.as_bytes());
+        }
+    }
+    out
+}
+
+fn wrap(s: &str, width: usize, sep: &str) -> String {
+    // commons-lang WordUtils.wrap semantics (wrapLongWords = true)
+    let width = width.max(1);
+    let mut out = String::new();
+    for (li, line) in s.split('\n').enumerate() {
+        if li > 0 {
+            out.push('\n');
+        }
+        let mut cur = 0;
+        for (wi, word) in line.split(' ').filter(|w| !w.is_empty()).enumerate() {
+            let mut w = word;
+            if wi > 0 {
+                if cur + 1 + w.chars().count() > width {
+                    out.push_str(sep);
+                    cur = 0;
+                } else {
+                    out.push(' ');
+                    cur += 1;
+                }
+            }
+            while w.chars().count() > width {
+                let cut: String = w.chars().take(width).collect();
+                out.push_str(&cut);
+                out.push_str(sep);
+                w = &w[cut.len()..];
+            }
+            out.push_str(w);
+            cur += w.chars().count();
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_lines)]
+pub(crate) fn funcs() -> Vec<FuncDef> {
+    vec![
+        fixed("hello", &[], |_, _| s("Hello!".into())),
+        fixed("now", &[], |_, _| {
+            let now = jiff::Timestamp::now();
+            s(format!(
+                "{}",
+                now.strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
+            ))
+        }),
+        fixed("unixEpoch", &[A], |_, a| s(to_i64(&a[0]).to_string())),
+        // strings
+        fixed("abbrev", &[I, S], |_, a| {
+            let w = int_arg(&a[0]);
+            let t = text(&a[1]);
+            if w < 4 || t.chars().count() as i64 <= w {
+                return Ok(a[1].clone());
+            }
+            let cut: String = t.chars().take((w - 3) as usize).collect();
+            s(format!("{cut}..."))
+        }),
+        fixed("abbrevboth", &[I, I, S], |_, a| {
+            let (l, r) = (
+                int_arg(&a[0]).max(0) as usize,
+                int_arg(&a[1]).max(0) as usize,
+            );
+            let t: Vec<char> = text(&a[2]).chars().collect();
+            if r < 4 || l > 0 && r < 7 || t.len() <= r {
+                return Ok(a[2].clone());
+            }
+            let mut off = l.min(t.len());
+            if t.len() - off < r - 3 {
+                off = t.len() - (r - 3);
+            }
+            if off <= 4 {
+                let cut: String = t.iter().take(r - 3).collect();
+                return s(format!("{cut}..."));
+            }
+            if off + r - 3 < t.len() {
+                let mid: String = t[off..].iter().take(r - 6).collect();
+                return s(format!("...{mid}..."));
+            }
+            let tail: String = t[t.len() - (r - 3)..].iter().collect();
+            s(format!("...{tail}"))
+        }),
+        fixed("trunc", &[I, S], |_, a| {
+            let c = int_arg(&a[0]);
+            let b = bytes_arg(&a[1]);
+            let n = b.len() as i64;
+            if c < 0 && -c < n {
+                return Ok(Value::bytes(&b[(n + c) as usize..]));
+            }
+            if c >= 0 && n > c {
+                return Ok(Value::bytes(&b[..c as usize]));
+            }
+            Ok(a[1].clone())
+        }),
+        fixed("trim", &[S], |_, a| s(text(&a[0]).trim().to_string())),
+        fixed("upper", &[S], |_, a| s(text(&a[0]).to_uppercase())),
+        fixed("lower", &[S], |_, a| s(text(&a[0]).to_lowercase())),
+        fixed("title", &[S], |_, a| s(title(&text(&a[0])))),
+        fixed("untitle", &[S], |_, a| {
+            let t = text(&a[0]);
+            let mut out = String::new();
+            let mut prev_space = true;
+            for c in t.chars() {
+                if prev_space && c.is_alphabetic() {
+                    out.extend(c.to_lowercase());
+                } else {
+                    out.push(c);
+                }
+                prev_space = c.is_whitespace();
+            }
+            s(out)
+        }),
+        fixed("substr", &[I, I, S], |_, a| {
+            let (st, en) = (int_arg(&a[0]), int_arg(&a[1]));
+            let b = bytes_arg(&a[2]);
+            let n = b.len() as i64;
+            let r = if st < 0 {
+                &b[..en.clamp(0, n) as usize]
+            } else if en < 0 || en > n {
+                &b[st.min(n) as usize..]
+            } else {
+                &b[st.min(en) as usize..en as usize]
+            };
+            Ok(Value::bytes(r))
+        }),
+        fixed("repeat", &[I, S], |ctx, a| {
+            let n = int_arg(&a[0]);
+            let b = bytes_arg(&a[1]);
+            if n < 0 {
+                return Err("strings: negative Repeat count".into());
+            }
+            if (n as u128) * (b.len() as u128) > ctx.limits.max_output as u128 {
+                return Err("result exceeds the output size limit".into());
+            }
+            Ok(Value::byte_vec(b.repeat(n as usize)))
+        }),
+        fixed("trimall", &[S, S], |_, a| {
+            let cut: Vec<char> = text(&a[0]).chars().collect();
+            s(text(&a[1]).trim_matches(|c| cut.contains(&c)).to_string())
+        }),
+        fixed("trimAll", &[S, S], |_, a| {
+            let cut: Vec<char> = text(&a[0]).chars().collect();
+            s(text(&a[1]).trim_matches(|c| cut.contains(&c)).to_string())
+        }),
+        fixed("trimSuffix", &[S, S], |_, a| {
+            let (suf, b) = (bytes_arg(&a[0]), bytes_arg(&a[1]));
+            Ok(Value::bytes(b.strip_suffix(suf).unwrap_or(b)))
+        }),
+        fixed("trimPrefix", &[S, S], |_, a| {
+            let (pre, b) = (bytes_arg(&a[0]), bytes_arg(&a[1]));
+            Ok(Value::bytes(b.strip_prefix(pre).unwrap_or(b)))
+        }),
+        fixed("nospace", &[S], |_, a| {
+            s(text(&a[0]).chars().filter(|c| !c.is_whitespace()).collect())
+        }),
+        fixed("initials", &[S], |_, a| {
+            s(text(&a[0])
+                .split_whitespace()
+                .filter_map(|w| w.chars().next())
+                .collect())
+        }),
+        fixed("randAlphaNum", &[I], |ctx, a| {
+            rand_string(
+                ctx,
+                int_arg(&a[0]),
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            )
+        }),
+        fixed("randAlpha", &[I], |ctx, a| {
+            rand_string(
+                ctx,
+                int_arg(&a[0]),
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+            )
+        }),
+        fixed("randAscii", &[I], |ctx, a| {
+            let al: Vec<u8> = (32u8..127).collect();
+            rand_string(ctx, int_arg(&a[0]), &al)
+        }),
+        fixed("randNumeric", &[I], |ctx, a| {
+            rand_string(ctx, int_arg(&a[0]), b"0123456789")
+        }),
+        fixed("swapcase", &[S], |_, a| s(swapcase(&text(&a[0])))),
+        fixed("snakecase", &[S], |_, a| {
+            s(words(&text(&a[0]))
+                .iter()
+                .map(|w| w.to_lowercase())
+                .collect::<Vec<_>>()
+                .join("_"))
+        }),
+        fixed("kebabcase", &[S], |_, a| {
+            s(words(&text(&a[0]))
+                .iter()
+                .map(|w| w.to_lowercase())
+                .collect::<Vec<_>>()
+                .join("-"))
+        }),
+        fixed("camelcase", &[S], |_, a| {
+            let t = text(&a[0]);
+            s(t.split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    match c.next() {
+                        Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                        None => String::new(),
+                    }
+                })
+                .collect())
+        }),
+        fixed("wrap", &[I, S], |_, a| {
+            s(wrap(&text(&a[1]), int_arg(&a[0]).max(1) as usize, "\n"))
+        }),
+        fixed("wrapWith", &[I, S, S], |_, a| {
+            s(wrap(
+                &text(&a[2]),
+                int_arg(&a[0]).max(1) as usize,
+                &text(&a[1]),
+            ))
+        }),
+        fixed("contains", &[S, S], |_, a| {
+            Ok(Value::Bool(text(&a[1]).contains(text(&a[0]).as_ref())))
+        }),
+        fixed("hasPrefix", &[S, S], |_, a| {
+            Ok(Value::Bool(bytes_arg(&a[1]).starts_with(bytes_arg(&a[0]))))
+        }),
+        fixed("hasSuffix", &[S, S], |_, a| {
+            Ok(Value::Bool(bytes_arg(&a[1]).ends_with(bytes_arg(&a[0]))))
+        }),
+        var("quote", &[A], |_, a| {
+            let parts: Vec<Vec<u8>> = a
+                .iter()
+                .filter(|v| !v.is_nil())
+                .map(|v| go_quote(&strval(v)).into_bytes())
+                .collect();
+            Ok(Value::byte_vec(join_bytes(&parts, b" ")))
+        }),
+        var("squote", &[A], |_, a| {
+            let parts: Vec<Vec<u8>> = a
+                .iter()
+                .filter(|v| !v.is_nil())
+                .map(|v| {
+                    let mut o = b"'".to_vec();
+                    o.extend(strval(v));
+                    o.push(b'\'');
+                    o
+                })
+                .collect();
+            Ok(Value::byte_vec(join_bytes(&parts, b" ")))
+        }),
+        var("cat", &[A], |_, a| {
+            let parts: Vec<Vec<u8>> = a.iter().filter(|v| !v.is_nil()).map(strval).collect();
+            Ok(Value::byte_vec(join_bytes(&parts, b" ")))
+        }),
+        fixed("indent", &[I, S], |_, a| {
+            Ok(Value::byte_vec(indent(int_arg(&a[0]), bytes_arg(&a[1]))))
+        }),
+        fixed("nindent", &[I, S], |_, a| {
+            let mut o = b"\n".to_vec();
+            o.extend(indent(int_arg(&a[0]), bytes_arg(&a[1])));
+            Ok(Value::byte_vec(o))
+        }),
+        fixed("replace", &[S, S, S], |ctx, a| {
+            let (old, new, src) = (text(&a[0]), text(&a[1]), text(&a[2]));
+            let r = src.replace(old.as_ref(), &new);
+            if r.len() > ctx.limits.max_output {
+                return Err("result exceeds the output size limit".into());
+            }
+            s(r)
+        }),
+        fixed("plural", &[S, S, I], |_, a| {
+            Ok(if int_arg(&a[2]) == 1 {
+                a[0].clone()
+            } else {
+                a[1].clone()
+            })
+        }),
+        fixed("toString", &[A], |_, a| Ok(Value::byte_vec(strval(&a[0])))),
+        fixed("toStrings", &[A], |_, a| {
+            Ok(Value::list(
+                strslice(&a[0]).into_iter().map(Value::byte_vec).collect(),
+            ))
+        }),
+        fixed("split", &[S, S], |_, a| {
+            let (sep, orig) = (text(&a[0]), text(&a[1]));
+            let parts: Vec<&str> = if sep.is_empty() {
+                orig.split("").filter(|p| !p.is_empty()).collect()
+            } else {
+                orig.split(sep.as_ref()).collect()
+            };
+            let m: Map = parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+                .collect();
+            Ok(Value::Map(std::sync::Arc::new(m), MapKind::Strings))
+        }),
+        fixed("splitList", &[S, S], |ctx, a| {
+            let (sep, orig) = (text(&a[0]), text(&a[1]));
+            let parts: Vec<Value> = if sep.is_empty() {
+                orig.chars().map(|c| Value::string(c.to_string())).collect()
+            } else {
+                orig.split(sep.as_ref()).map(Value::str).collect()
+            };
+            check_items(ctx, parts.len() as i64)?;
+            Ok(Value::list(parts))
+        }),
+        fixed("splitn", &[S, I, S], |_, a| {
+            let (sep, n, orig) = (text(&a[0]), int_arg(&a[1]), text(&a[2]));
+            let parts: Vec<&str> = if n < 0 {
+                orig.split(sep.as_ref()).collect()
+            } else {
+                orig.splitn(n as usize, sep.as_ref()).collect()
+            };
+            let m: Map = parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+                .collect();
+            Ok(Value::Map(std::sync::Arc::new(m), MapKind::Strings))
+        }),
+        fixed("join", &[S, A], |_, a| {
+            Ok(Value::byte_vec(join_bytes(
+                &strslice(&a[1]),
+                bytes_arg(&a[0]),
+            )))
+        }),
+        fixed("sortAlpha", &[A], |_, a| {
+            let mut v = strslice(&a[0]);
+            v.sort();
+            Ok(Value::list(v.into_iter().map(Value::byte_vec).collect()))
+        }),
+        // encodings and hashes
+        fixed("b64enc", &[S], |_, a| s(STANDARD.encode(bytes_arg(&a[0])))),
+        fixed("b64dec", &[S], |_, a| {
+            match go_b64_decode(bytes_arg(&a[0])) {
+                Ok(v) => Ok(Value::byte_vec(v)),
+                Err(e) => s(e),
+            }
+        }),
+        fixed("b32enc", &[S], |_, a| s(b32enc(bytes_arg(&a[0])))),
+        fixed("b32dec", &[S], |_, a| match b32dec(&text(&a[0])) {
+            Ok(v) => Ok(Value::byte_vec(v)),
+            Err(e) => s(e),
+        }),
+        fixed("hexdec", &[S], |_, a| {
+            let b = bytes_arg(&a[0]);
+            let mut out = Vec::with_capacity(b.len() / 2);
+            for (i, pair) in b.chunks(2).enumerate() {
+                let hv = |c: u8| (c as char).to_digit(16);
+                if pair.len() < 2 {
+                    if hv(pair[0]).is_none() {
+                        return s(format!(
+                            "encoding/hex: invalid byte: {}",
+                            crate::template::lex::go_u(pair[0] as char)
+                        ));
+                    }
+                    return s("encoding/hex: odd length hex string".into());
+                }
+                match (hv(pair[0]), hv(pair[1])) {
+                    (Some(x), Some(y)) => out.push((x * 16 + y) as u8),
+                    (None, _) => {
+                        return s(format!(
+                            "encoding/hex: invalid byte: {}",
+                            crate::template::lex::go_u(pair[0] as char)
+                        ));
+                    }
+                    (_, None) => {
+                        let _ = i;
+                        return s(format!(
+                            "encoding/hex: invalid byte: {}",
+                            crate::template::lex::go_u(pair[1] as char)
+                        ));
+                    }
+                }
+            }
+            Ok(Value::byte_vec(out))
+        }),
+        fixed("sha1sum", &[S], |_, a| {
+            s(sha_hex(
+                &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                bytes_arg(&a[0]),
+            ))
+        }),
+        fixed("sha256sum", &[S], |_, a| {
+            s(sha_hex(&aws_lc_rs::digest::SHA256, bytes_arg(&a[0])))
+        }),
+        fixed("sha512sum", &[S], |_, a| {
+            s(sha_hex(&aws_lc_rs::digest::SHA512, bytes_arg(&a[0])))
+        }),
+        fixed("adler32sum", &[S], |_, a| {
+            s(adler32(bytes_arg(&a[0])).to_string())
+        }),
+        // numbers
+        fixed("atoi", &[S], |_, a| {
+            Ok(Value::Int(text(&a[0]).parse::<i64>().unwrap_or(0)))
+        }),
+        fixed("int", &[A], |_, a| Ok(Value::Int(to_i64(&a[0])))),
+        fixed("int64", &[A], |_, a| Ok(Value::Int(to_i64(&a[0])))),
+        fixed("float64", &[A], |_, a| Ok(Value::Float(to_f64(&a[0])))),
+        var("seq", &[I], |ctx, a| {
+            let p: Vec<i64> = a.iter().map(int_arg).collect();
+            let (start, end, step) = match p.as_slice() {
+                [] => return s(String::new()),
+                [e] => (1, *e, if *e >= 1 { 1 } else { -1 }),
+                [st, e] => (*st, *e, if e >= st { 1 } else { -1 }),
+                [st, stp, e] => (*st, *e, *stp),
+                _ => return Err("seq: wrong number of arguments".into()),
+            };
+            let end2 = if step > 0 {
+                end.saturating_add(1)
+            } else {
+                end.saturating_sub(1)
+            };
+            let v = until_step(ctx, start, end2, step)?;
+            if let Value::List(l) = v {
+                let parts: Vec<Vec<u8>> = l.iter().map(strval).collect();
+                return Ok(Value::byte_vec(join_bytes(&parts, b" ")));
+            }
+            s(String::new())
+        }),
+        fixed("until", &[I], |ctx, a| {
+            let n = int_arg(&a[0]);
+            until_step(ctx, 0, n, if n < 0 { -1 } else { 1 })
+        }),
+        fixed("untilStep", &[I, I, I], |ctx, a| {
+            until_step(ctx, int_arg(&a[0]), int_arg(&a[1]), int_arg(&a[2]))
+        }),
+        fixed("add1", &[A], |_, a| {
+            Ok(Value::Int(to_i64(&a[0]).wrapping_add(1)))
+        }),
+        var("add", &[A], |_, a| {
+            Ok(Value::Int(
+                a.iter().fold(0i64, |s2, v| s2.wrapping_add(to_i64(v))),
+            ))
+        }),
+        fixed("sub", &[A, A], |_, a| {
+            Ok(Value::Int(to_i64(&a[0]).wrapping_sub(to_i64(&a[1]))))
+        }),
+        fixed("div", &[A, A], |_, a| {
+            let d = to_i64(&a[1]);
+            if d == 0 {
+                return Err("runtime error: integer divide by zero".into());
+            }
+            Ok(Value::Int(to_i64(&a[0]).wrapping_div(d)))
+        }),
+        fixed("mod", &[A, A], |_, a| {
+            let d = to_i64(&a[1]);
+            if d == 0 {
+                return Err("runtime error: integer divide by zero".into());
+            }
+            Ok(Value::Int(to_i64(&a[0]).wrapping_rem(d)))
+        }),
+        var("mul", &[A, A], |_, a| {
+            Ok(Value::Int(
+                a.iter()
+                    .skip(1)
+                    .fold(to_i64(&a[0]), |acc, v| acc.wrapping_mul(to_i64(v))),
+            ))
+        }),
+        fixed("randInt", &[I, I], |_, a| {
+            let (lo, hi) = (int_arg(&a[0]), int_arg(&a[1]));
+            if hi <= lo {
+                return Err("invalid argument to Intn".into());
+            }
+            let mut b = [0u8; 8];
+            aws_lc_rs::rand::fill(&mut b).map_err(|_| "random source failed".to_string())?;
+            let r = u64::from_le_bytes(b) % (hi - lo) as u64;
+            Ok(Value::Int(lo + r as i64))
+        }),
+        fixed("add1f", &[A], |_, a| Ok(Value::Float(to_f64(&a[0]) + 1.0))),
+        var("addf", &[A], |_, a| {
+            Ok(Value::Float(a.iter().map(to_f64).sum()))
+        }),
+        var("subf", &[A, A], |_, a| {
+            Ok(Value::Float(
+                a.iter().skip(1).fold(to_f64(&a[0]), |x, v| x - to_f64(v)),
+            ))
+        }),
+        var("divf", &[A, A], |_, a| {
+            Ok(Value::Float(
+                a.iter().skip(1).fold(to_f64(&a[0]), |x, v| x / to_f64(v)),
+            ))
+        }),
+        var("mulf", &[A, A], |_, a| {
+            Ok(Value::Float(
+                a.iter().skip(1).fold(to_f64(&a[0]), |x, v| x * to_f64(v)),
+            ))
+        }),
+        var("biggest", &[A, A], |_, a| {
+            Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+        }),
+        var("max", &[A, A], |_, a| {
+            Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+        }),
+        var("min", &[A, A], |_, a| {
+            Ok(Value::Int(a.iter().map(to_i64).min().unwrap_or(0)))
+        }),
+        var("maxf", &[A, A], |_, a| {
+            Ok(Value::Float(a.iter().map(to_f64).fold(f64::MIN, f64::max)))
+        }),
+        var("minf", &[A, A], |_, a| {
+            Ok(Value::Float(a.iter().map(to_f64).fold(f64::MAX, f64::min)))
+        }),
+        fixed("ceil", &[A], |_, a| Ok(Value::Float(to_f64(&a[0]).ceil()))),
+        fixed("floor", &[A], |_, a| {
+            Ok(Value::Float(to_f64(&a[0]).floor()))
+        }),
+        var("round", &[A, I, A], |_, a| {
+            let v = to_f64(&a[0]);
+            let p = int_arg(&a[1]).clamp(-300, 300) as i32;
+            let half = a.get(2).map_or(0.5, to_f64);
+            let pow = 10f64.powi(p);
+            let digit = pow * v;
+            let (int, frac) = (digit.trunc(), digit.fract());
+            let r = if frac >= half { int + 1.0 } else { int };
+            Ok(Value::Float(r / pow))
+        }),
+        // defaults / flow
+        var("default", &[A, A], |_, a| {
+            Ok(match a.get(1) {
+                Some(g) if !empty(g) => g.clone(),
+                _ => a[0].clone(),
+            })
+        }),
+        fixed("empty", &[A], |_, a| Ok(Value::Bool(empty(&a[0])))),
+        var("coalesce", &[A], |_, a| {
+            Ok(a.into_iter().find(|v| !empty(v)).unwrap_or_default())
+        }),
+        var("all", &[A], |_, a| {
+            Ok(Value::Bool(a.iter().all(|v| !empty(v))))
+        }),
+        var("any", &[A], |_, a| {
+            Ok(Value::Bool(a.is_empty() || a.iter().any(|v| !empty(v))))
+        }),
+        fixed("compact", &[A], |_, a| {
+            Ok(Value::list(
+                list_of(&a[0])?.into_iter().filter(|v| !empty(v)).collect(),
+            ))
+        }),
+        fixed("mustCompact", &[A], |_, a| {
+            Ok(Value::list(
+                list_of(&a[0])?.into_iter().filter(|v| !empty(v)).collect(),
+            ))
+        }),
+        fixed("fromJson", &[S], |_, a| {
+            Ok(
+                serde_json::from_slice::<serde_json::Value>(bytes_arg(&a[0]))
+                    .map(|j| Value::from(&j))
+                    .unwrap_or(Value::Nil),
+            )
+        }),
+        fixed("mustFromJson", &[S], |_, a| {
+            serde_json::from_slice::<serde_json::Value>(bytes_arg(&a[0]))
+                .map(|j| Value::from(&j))
+                .map_err(|e| e.to_string())
+        }),
+        fixed("toJson", &[A], |_, a| {
+            s(go_json(&a[0], true, false).unwrap_or_default())
+        }),
+        fixed("mustToJson", &[A], |_, a| {
+            go_json(&a[0], true, false).map(Value::string)
+        }),
+        fixed("toPrettyJson", &[A], |_, a| {
+            s(go_json(&a[0], true, true).unwrap_or_default())
+        }),
+        fixed("mustToPrettyJson", &[A], |_, a| {
+            go_json(&a[0], true, true).map(Value::string)
+        }),
+        fixed("toRawJson", &[A], |_, a| {
+            s(go_json(&a[0], false, false).unwrap_or_default())
+        }),
+        fixed("mustToRawJson", &[A], |_, a| {
+            go_json(&a[0], false, false).map(Value::string)
+        }),
+        fixed("ternary", &[A, A, B], |_, a| {
+            Ok(if matches!(a[2], Value::Bool(true)) {
+                a[0].clone()
+            } else {
+                a[1].clone()
+            })
+        }),
+        fixed("deepCopy", &[A], |_, a| Ok(a[0].clone())),
+        fixed("mustDeepCopy", &[A], |_, a| {
+            if a[0].is_nil() {
+                return Err("copy: cannot copy nil".into());
+            }
+            Ok(a[0].clone())
+        }),
+        fixed("fail", &[S], |_, a| Err(text(&a[0]).into_owned())),
+        // reflection
+        fixed("typeOf", &[A], |_, a| s(a[0].type_name().to_string())),
+        fixed("typeIs", &[S, A], |_, a| {
+            Ok(Value::Bool(text(&a[0]) == a[1].type_name()))
+        }),
+        fixed("typeIsLike", &[S, A], |_, a| {
+            let t = a[1].type_name();
+            let want = text(&a[0]);
+            Ok(Value::Bool(want == t || want == format!("*{t}")))
+        }),
+        fixed("kindOf", &[A], |_, a| s(a[0].kind_name().to_string())),
+        fixed("kindIs", &[S, A], |_, a| {
+            Ok(Value::Bool(text(&a[0]) == a[1].kind_name()))
+        }),
+        fixed("deepEqual", &[A, A], |_, a| Ok(Value::Bool(a[0] == a[1]))),
+        // paths
+        fixed("base", &[S], |_, a| s(path_base(&text(&a[0])))),
+        fixed("dir", &[S], |_, a| s(path_dir(&text(&a[0])))),
+        fixed("clean", &[S], |_, a| s(path_clean(&text(&a[0])))),
+        fixed("ext", &[S], |_, a| s(path_ext(&text(&a[0])))),
+        fixed("isAbs", &[S], |_, a| {
+            Ok(Value::Bool(text(&a[0]).starts_with('/')))
+        }),
+        fixed("osBase", &[S], |_, a| s(path_base(&text(&a[0])))),
+        fixed("osDir", &[S], |_, a| s(path_dir(&text(&a[0])))),
+        fixed("osClean", &[S], |_, a| s(path_clean(&text(&a[0])))),
+        fixed("osExt", &[S], |_, a| s(path_ext(&text(&a[0])))),
+        fixed("osIsAbs", &[S], |_, a| {
+            Ok(Value::Bool(text(&a[0]).starts_with('/')))
+        }),
+        // collections
+        var("list", &[A], |_, a| Ok(Value::list(a))),
+        var("tuple", &[A], |_, a| Ok(Value::list(a))),
+        var("dict", &[A], |_, a| {
+            let mut m = Map::new();
+            let mut it = a.into_iter();
+            while let Some(k) = it.next() {
+                let v = it.next().unwrap_or(Value::str(""));
+                m.insert(String::from_utf8_lossy(&strval(&k)).into_owned(), v);
+            }
+            Ok(Value::map(m))
+        }),
+        fixed("get", &[A, S], |_, a| {
+            let m = map_arg(&a[0], "get")?;
+            Ok(m.get(text(&a[1]).as_ref())
+                .cloned()
+                .unwrap_or(Value::str("")))
+        }),
+        fixed("set", &[A, S, A], |_, a| {
+            let mut m = map_arg(&a[0], "set")?.clone();
+            m.insert(text(&a[1]).into_owned(), a[2].clone());
+            Ok(Value::map(m))
+        }),
+        fixed("unset", &[A, S], |_, a| {
+            let mut m = map_arg(&a[0], "unset")?.clone();
+            m.remove(text(&a[1]).as_ref());
+            Ok(Value::map(m))
+        }),
+        fixed("hasKey", &[A, S], |_, a| {
+            Ok(Value::Bool(
+                map_arg(&a[0], "hasKey")?.contains_key(text(&a[1]).as_ref()),
+            ))
+        }),
+        var("pluck", &[S, A], |_, a| {
+            let k = text(&a[0]).into_owned();
+            Ok(Value::list(
+                a[1..]
+                    .iter()
+                    .filter_map(|d| map_arg(d, "pluck").ok().and_then(|m| m.get(&k).cloned()))
+                    .collect(),
+            ))
+        }),
+        var("keys", &[A], |_, a| {
+            let mut v = Vec::new();
+            for d in &a {
+                v.extend(map_arg(d, "keys")?.keys().map(|k| Value::str(k)));
+            }
+            Ok(Value::list(v))
+        }),
+        var("pick", &[A, S], |_, a| {
+            let m = map_arg(&a[0], "pick")?;
+            let mut out = Map::new();
+            for k in &a[1..] {
+                let k = text(k);
+                if let Some(v) = m.get(k.as_ref()) {
+                    out.insert(k.into_owned(), v.clone());
+                }
+            }
+            Ok(Value::map(out))
+        }),
+        var("omit", &[A, S], |_, a| {
+            let mut m = map_arg(&a[0], "omit")?.clone();
+            for k in &a[1..] {
+                m.remove(text(k).as_ref());
+            }
+            Ok(Value::map(m))
+        }),
+        var("merge", &[A, A], |_, a| {
+            let mut d = map_arg(&a[0], "merge")?.clone();
+            for src in &a[1..] {
+                deep_merge(&mut d, map_arg(src, "merge")?, false);
+            }
+            Ok(Value::map(d))
+        }),
+        var("mustMerge", &[A, A], |_, a| {
+            let mut d = map_arg(&a[0], "merge")?.clone();
+            for src in &a[1..] {
+                deep_merge(&mut d, map_arg(src, "merge")?, false);
+            }
+            Ok(Value::map(d))
+        }),
+        var("mergeOverwrite", &[A, A], |_, a| {
+            let mut d = map_arg(&a[0], "mergeOverwrite")?.clone();
+            for src in &a[1..] {
+                deep_merge(&mut d, map_arg(src, "mergeOverwrite")?, true);
+            }
+            Ok(Value::map(d))
+        }),
+        var("mustMergeOverwrite", &[A, A], |_, a| {
+            let mut d = map_arg(&a[0], "mergeOverwrite")?.clone();
+            for src in &a[1..] {
+                deep_merge(&mut d, map_arg(src, "mergeOverwrite")?, true);
+            }
+            Ok(Value::map(d))
+        }),
+        fixed("values", &[A], |_, a| {
+            Ok(Value::list(
+                map_arg(&a[0], "values")?.values().cloned().collect(),
+            ))
+        }),
+        fixed("append", &[A, A], |_, a| {
+            let mut l = list_of(&a[0])?;
+            l.push(a[1].clone());
+            Ok(Value::list(l))
+        }),
+        fixed("push", &[A, A], |_, a| {
+            let mut l = list_of(&a[0])?;
+            l.push(a[1].clone());
+            Ok(Value::list(l))
+        }),
+        fixed("mustAppend", &[A, A], |_, a| {
+            let mut l = list_of(&a[0])?;
+            l.push(a[1].clone());
+            Ok(Value::list(l))
+        }),
+        fixed("mustPush", &[A, A], |_, a| {
+            let mut l = list_of(&a[0])?;
+            l.push(a[1].clone());
+            Ok(Value::list(l))
+        }),
+        fixed("prepend", &[A, A], |_, a| {
+            let mut l = list_of(&a[0])?;
+            l.insert(0, a[1].clone());
+            Ok(Value::list(l))
+        }),
+        fixed("mustPrepend", &[A, A], |_, a| {
+            let mut l = list_of(&a[0])?;
+            l.insert(0, a[1].clone());
+            Ok(Value::list(l))
+        }),
+        fixed("first", &[A], |_, a| {
+            Ok(list_of(&a[0])
+                .ok()
+                .and_then(|l| l.first().cloned())
+                .unwrap_or_default())
+        }),
+        fixed("mustFirst", &[A], |_, a| {
+            Ok(list_of(&a[0])?.first().cloned().unwrap_or_default())
+        }),
+        fixed("last", &[A], |_, a| {
+            Ok(list_of(&a[0])
+                .ok()
+                .and_then(|l| l.last().cloned())
+                .unwrap_or_default())
+        }),
+        fixed("mustLast", &[A], |_, a| {
+            Ok(list_of(&a[0])?.last().cloned().unwrap_or_default())
+        }),
+        fixed("rest", &[A], |_, a| {
+            Ok(list_of(&a[0])
+                .ok()
+                .filter(|l| !l.is_empty())
+                .map(|l| Value::list(l[1..].to_vec()))
+                .unwrap_or_default())
+        }),
+        fixed("mustRest", &[A], |_, a| {
+            let l = list_of(&a[0])?;
+            Ok(if l.is_empty() {
+                Value::Nil
+            } else {
+                Value::list(l[1..].to_vec())
+            })
+        }),
+        fixed("initial", &[A], |_, a| {
+            Ok(list_of(&a[0])
+                .ok()
+                .filter(|l| !l.is_empty())
+                .map(|l| Value::list(l[..l.len() - 1].to_vec()))
+                .unwrap_or_default())
+        }),
+        fixed("mustInitial", &[A], |_, a| {
+            let l = list_of(&a[0])?;
+            Ok(if l.is_empty() {
+                Value::Nil
+            } else {
+                Value::list(l[..l.len() - 1].to_vec())
+            })
+        }),
+        fixed("reverse", &[A], |_, a| {
+            let mut l = list_of(&a[0])?;
+            l.reverse();
+            Ok(Value::list(l))
+        }),
+        fixed("mustReverse", &[A], |_, a| {
+            let mut l = list_of(&a[0])?;
+            l.reverse();
+            Ok(Value::list(l))
+        }),
+        fixed("uniq", &[A], |_, a| {
+            let mut out: Vec<Value> = Vec::new();
+            for v in list_of(&a[0])? {
+                if !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+            Ok(Value::list(out))
+        }),
+        fixed("mustUniq", &[A], |_, a| {
+            let mut out: Vec<Value> = Vec::new();
+            for v in list_of(&a[0])? {
+                if !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+            Ok(Value::list(out))
+        }),
+        var("without", &[A, A], |_, a| {
+            Ok(Value::list(
+                list_of(&a[0])?
+                    .into_iter()
+                    .filter(|v| !a[1..].contains(v))
+                    .collect(),
+            ))
+        }),
+        var("mustWithout", &[A, A], |_, a| {
+            Ok(Value::list(
+                list_of(&a[0])?
+                    .into_iter()
+                    .filter(|v| !a[1..].contains(v))
+                    .collect(),
+            ))
+        }),
+        fixed("has", &[A, A], |_, a| {
+            Ok(Value::Bool(
+                list_of(&a[1]).map(|l| l.contains(&a[0])).unwrap_or(false),
+            ))
+        }),
+        fixed("mustHas", &[A, A], |_, a| {
+            Ok(Value::Bool(list_of(&a[1])?.contains(&a[0])))
+        }),
+        var("slice", &[A, A], |_, a| {
+            let l = match &a[0] {
+                Value::List(l) => l,
+                other => return Err(format!("Cannot slice on type {}", other.type_name())),
+            };
+            if l.is_empty() {
+                return Ok(Value::Nil);
+            }
+            let st = a.get(1).map_or(0, to_i64);
+            let en = a.get(2).map_or(l.len() as i64, to_i64);
+            if st < 0 || en < st || en as usize > l.len() {
+                return Err(format!("slice bounds out of range [{st}:{en}]"));
+            }
+            Ok(Value::list(l[st as usize..en as usize].to_vec()))
+        }),
+        var("concat", &[A], |_, a| {
+            let mut out = Vec::new();
+            for l in &a {
+                out.extend(list_of(l)?);
+            }
+            Ok(Value::list(out))
+        }),
+        var("dig", &[A, A, A], |_, a| {
+            let n = a.len();
+            let (keys, def, dict) = (&a[..n - 2], &a[n - 2], &a[n - 1]);
+            let mut cur = dict.clone();
+            for k in keys {
+                let m = map_arg(&cur, "dig")?;
+                match m.get(text(k).as_ref()) {
+                    Some(v) => cur = v.clone(),
+                    None => return Ok(def.clone()),
+                }
+            }
+            Ok(cur)
+        }),
+        fixed("chunk", &[I, A], |_, a| {
+            let size = int_arg(&a[0]).max(1) as usize;
+            Ok(Value::list(
+                list_of(&a[1])?
+                    .chunks(size)
+                    .map(|c| Value::list(c.to_vec()))
+                    .collect(),
+            ))
+        }),
+        fixed("mustChunk", &[I, A], |_, a| {
+            let size = int_arg(&a[0]).max(1) as usize;
+            Ok(Value::list(
+                list_of(&a[1])?
+                    .chunks(size)
+                    .map(|c| Value::list(c.to_vec()))
+                    .collect(),
+            ))
+        }),
+        // crypto
+        fixed("bcrypt", &[S], |_, a| {
+            bcrypt_hash(bytes_arg(&a[0])).map(Value::string)
+        }),
+        fixed("htpasswd", &[S, S, S], |_, a| {
+            let user = text(&a[0]);
+            if user.contains(':') {
+                return s(format!("invalid username: {user}"));
+            }
+            if text(&a[2]) == "sha" {
+                let d = aws_lc_rs::digest::digest(
+                    &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                    bytes_arg(&a[1]),
+                );
+                return s(format!("{user}:{{SHA}}{}", STANDARD.encode(d.as_ref())));
+            }
+            s(format!("{user}:{}", bcrypt_hash(bytes_arg(&a[1]))?))
+        }),
+        fixed("randBytes", &[I], |ctx, a| {
+            let n = check_items(ctx, int_arg(&a[0]))?;
+            let mut buf = vec![0u8; n];
+            aws_lc_rs::rand::fill(&mut buf).map_err(|_| "random source failed".to_string())?;
+            s(STANDARD.encode(buf))
+        }),
+        fixed("uuidv4", &[], |_, _| {
+            let mut b = [0u8; 16];
+            aws_lc_rs::rand::fill(&mut b).map_err(|_| "random source failed".to_string())?;
+            b[6] = (b[6] & 0x0f) | 0x40;
+            b[8] = (b[8] & 0x3f) | 0x80;
+            let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            s(format!(
+                "{}-{}-{}-{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            ))
+        }),
+        // regexps
+        fixed("regexMatch", &[S, S], |_, a| {
+            Ok(Value::Bool(
+                regex(&a[0])
+                    .map(|r| r.is_match(&text(&a[1])))
+                    .unwrap_or(false),
+            ))
+        }),
+        fixed("mustRegexMatch", &[S, S], |_, a| {
+            Ok(Value::Bool(regex(&a[0])?.is_match(&text(&a[1]))))
+        }),
+        fixed("regexFindAll", &[S, S, I], |_, a| {
+            regex_find_all(&a).or_else(|_| Ok(Value::list(vec![])))
+        }),
+        fixed("mustRegexFindAll", &[S, S, I], |_, a| regex_find_all(&a)),
+        fixed("regexFind", &[S, S], |_, a| {
+            Ok(regex(&a[0])
+                .ok()
+                .and_then(|r| r.find(&text(&a[1])).map(|m| Value::str(m.as_str())))
+                .unwrap_or(Value::str("")))
+        }),
+        fixed("mustRegexFind", &[S, S], |_, a| {
+            Ok(regex(&a[0])?
+                .find(&text(&a[1]))
+                .map_or(Value::str(""), |m| Value::str(m.as_str())))
+        }),
+        fixed("regexReplaceAll", &[S, S, S], |_, a| {
+            Ok(regex(&a[0])
+                .map(|r| {
+                    Value::string(
+                        r.replace_all(&text(&a[1]), text(&a[2]).as_ref())
+                            .into_owned(),
+                    )
+                })
+                .unwrap_or(Value::str("")))
+        }),
+        fixed("mustRegexReplaceAll", &[S, S, S], |_, a| {
+            Ok(Value::string(
+                regex(&a[0])?
+                    .replace_all(&text(&a[1]), text(&a[2]).as_ref())
+                    .into_owned(),
+            ))
+        }),
+        fixed("regexReplaceAllLiteral", &[S, S, S], |_, a| {
+            Ok(regex(&a[0])
+                .map(|r| {
+                    Value::string(
+                        r.replace_all(&text(&a[1]), regex::NoExpand(&text(&a[2])))
+                            .into_owned(),
+                    )
+                })
+                .unwrap_or(Value::str("")))
+        }),
+        fixed("mustRegexReplaceAllLiteral", &[S, S, S], |_, a| {
+            Ok(Value::string(
+                regex(&a[0])?
+                    .replace_all(&text(&a[1]), regex::NoExpand(&text(&a[2])))
+                    .into_owned(),
+            ))
+        }),
+        fixed("regexSplit", &[S, S, I], |_, a| {
+            regex_split(&a).or_else(|_| Ok(Value::list(vec![])))
+        }),
+        fixed("mustRegexSplit", &[S, S, I], |_, a| regex_split(&a)),
+        fixed("regexQuoteMeta", &[S], |_, a| {
+            s(regex::escape(&text(&a[0])))
+        }),
+        // ESO YAML helpers
+        fixed("toYaml", &[A], |_, a| s(go_yaml(&a[0]))),
+        fixed("fromYaml", &[S], |_, a| {
+            match value_from_yaml_str(&text(&a[0])) {
+                Ok(Value::Map(m, _)) => Ok(Value::Map(m, MapKind::Any)),
+                Ok(Value::Nil) => Ok(Value::map(BTreeMap::new())),
+                Ok(_) => Ok(Value::map(BTreeMap::from([(
+                    "Error".to_string(),
+                    Value::str(
+                        "error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {}",
+                    ),
+                )]))),
+                Err(e) => Ok(Value::map(BTreeMap::from([(
+                    "Error".to_string(),
+                    Value::string(e),
+                )]))),
+            }
+        }),
+    ]
+}
+
+fn regex_find_all(a: &[Value]) -> FnResult {
+    let r = regex(&a[0])?;
+    let n = int_arg(&a[2]);
+    let t = text(&a[1]);
+    let it = r.find_iter(&t).map(|m| Value::str(m.as_str()));
+    Ok(Value::list(if n < 0 {
+        it.collect()
+    } else {
+        it.take(n as usize).collect()
+    }))
+}
+
+fn regex_split(a: &[Value]) -> FnResult {
+    let r = regex(&a[0])?;
+    let n = int_arg(&a[2]);
+    let t = text(&a[1]);
+    if n == 0 {
+        return Ok(Value::Nil);
+    }
+    let parts: Vec<Value> = if n < 0 {
+        r.split(&t).map(Value::str).collect()
+    } else {
+        r.splitn(&t, n as usize).map(Value::str).collect()
+    };
+    Ok(Value::list(parts))
+}
+
+fn bcrypt_hash(pw: &[u8]) -> Result<String, String> {
+    let h = bcrypt::hash_with_result(pw, 10).map_err(|e| e.to_string())?;
+    Ok(h.format_for_version(bcrypt::Version::TwoA))
+}

@@ -1,0 +1,178 @@
+//! ESO's template engine (v2): Go `text/template` with `missingkey=error`, the sprig subset ESO
+//! ships and ESO's own functions, plus applying templates to a Secret (see [`apply`]).
+//!
+//! Parse once with [`Template::parse`], render many times with [`Template::render`]. A parsed
+//! template is `Send + Sync`.
+//!
+//! # Example
+//!
+//! ```
+//! use eso_core::template::{Template, Value};
+//!
+//! let t = Template::parse("key", r#"{{ .user | upper }}:{{ index . "pass-word" }}"#).unwrap();
+//! let data = Value::string_map(
+//!     [("user".to_string(), Value::str("bob")), ("pass-word".to_string(), Value::str("pw"))].into(),
+//! );
+//! assert_eq!(t.render(&data).unwrap(), b"BOB:pw");
+//! assert!(t.render(&Value::string_map(Default::default())).is_err());
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+
+mod apply;
+mod exec;
+mod funcs;
+mod gofmt;
+mod lex;
+mod parse;
+mod value;
+
+pub use apply::{
+    Scope, TargetSecret, TemplateFrom, TemplateMetadata, TemplateRef, TemplateRefItem,
+    TemplateSources, TemplateSpec, apply, apply_push, render_into, render_rewrite_key,
+};
+pub use exec::Limits;
+pub use funcs::function_names;
+pub use funcs::json::yaml_to_string_map;
+pub use value::{Bytes, Map, MapKind, Value};
+
+use parse::{Node, Parser};
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
+pub(crate) fn format_float_plain(f: f64) -> String {
+    if !f.is_finite() {
+        return value::format_float_g(f, None, false);
+    }
+    let (digits, dp) = value::shortest_digits(f);
+    let neg = if f.is_sign_negative() && f != 0.0 {
+        "-"
+    } else {
+        ""
+    };
+    if digits == "0" {
+        return "0".into();
+    }
+    let body = if dp <= 0 {
+        format!("0.{}{digits}", "0".repeat((-dp) as usize))
+    } else if digits.len() <= dp as usize {
+        format!("{digits}{}", "0".repeat(dp as usize - digits.len()))
+    } else {
+        format!("{}.{}", &digits[..dp as usize], &digits[dp as usize..])
+    };
+    format!("{neg}{body}")
+}
+
+/// Go JSON text of a value without HTML escaping.
+pub(crate) fn go_json_text(v: &Value) -> Result<String, String> {
+    funcs::go_json(v, false, false)
+}
+
+/// A template failure, with Go's message text (`template: NAME:LINE:COL: ...`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateError {
+    /// True for a parse (syntax) error, false for an execution error.
+    pub parse: bool,
+    /// The message, formatted like Go's `text/template` errors. Contains no data values.
+    pub message: String,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+impl From<TemplateError> for crate::Error {
+    fn from(e: TemplateError) -> Self {
+        Self::Template(e.message)
+    }
+}
+
+/// A parsed template (with the templates it `define`s), ready to render many times.
+#[derive(Debug)]
+pub struct Template {
+    name: String,
+    src: String,
+    trees: HashMap<String, Vec<Node>>,
+    limits: Limits,
+}
+
+impl Template {
+    /// Parses `src` with the default delimiters; `name` is used in error messages.
+    pub fn parse(name: &str, src: &str) -> Result<Self, TemplateError> {
+        Self::parse_with_delims(name, src, "{{", "}}")
+    }
+
+    /// Parses `src` with custom delimiters (ESO's `--template-left-delimiter` / `-right-`).
+    pub fn parse_with_delims(
+        name: &str,
+        src: &str,
+        left: &str,
+        right: &str,
+    ) -> Result<Self, TemplateError> {
+        let trees = Parser::new(src, left, right)
+            .parse(name)
+            .map_err(|e| TemplateError {
+                parse: true,
+                message: format!("template: {name}:{}: {}", e.line, e.msg),
+            })?;
+        Ok(Self {
+            name: name.to_string(),
+            src: src.to_string(),
+            trees,
+            limits: Limits::default(),
+        })
+    }
+
+    /// Replaces the render limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The template's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Renders the template over `data` (usually a `map[string]string`, see [`Value::string_map`]).
+    pub fn render(&self, data: &Value) -> Result<Vec<u8>, TemplateError> {
+        exec::execute(self, data.clone(), self.limits).map_err(|e| self.exec_error(e))
+    }
+
+    /// Renders over secret data the way ESO passes it: each value as a Go string.
+    pub fn render_secret_map(&self, data: &crate::SecretMap) -> Result<Vec<u8>, TemplateError> {
+        let v = exec::string_map_value(data.iter().map(|(k, v)| (k.as_str(), v.expose())));
+        self.render(&v)
+    }
+
+    fn exec_error(&self, e: exec::ExecError) -> TemplateError {
+        let message = match e.pos {
+            None => format!("template: {}: {}", e.tree, e.msg),
+            Some((start, end)) => {
+                let before = self.src.get(..start).unwrap_or("");
+                let line = 1 + before.matches('\n').count();
+                let col = match before.rfind('\n') {
+                    Some(i) => start - i - 1,
+                    None => start,
+                };
+                let ctx = self.src.get(start..end).unwrap_or("");
+                format!(
+                    "template: {}:{line}:{col}: executing {:?} at <{ctx}>: {}",
+                    self.name, e.tree, e.msg
+                )
+            }
+        };
+        TemplateError {
+            parse: false,
+            message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,904 @@
+//! Parser for Go `text/template`: tokens to an AST, with Go's checks (defined functions,
+//! declared variables, `break`/`continue` inside `range`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::funcs::{self, FuncDef};
+use super::lex::{Item, Tok, lex};
+use super::value::Value;
+
+/// Maximum nesting of control structures and parentheses the parser accepts.
+pub(crate) const MAX_PARSE_DEPTH: usize = 100;
+
+#[derive(Debug)]
+pub(crate) enum Node {
+    Text(Arc<[u8]>),
+    Action(Pipe),
+    If(Branch),
+    With(Branch),
+    Range(Branch),
+    Template {
+        pos: usize,
+        name: String,
+        pipe: Option<Pipe>,
+    },
+    Break,
+    Continue,
+}
+
+#[derive(Debug)]
+pub(crate) struct Branch {
+    pub pipe: Pipe,
+    pub list: Vec<Node>,
+    pub else_list: Option<Vec<Node>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Pipe {
+    pub pos: usize,
+    pub is_assign: bool,
+    pub decl: Vec<String>,
+    pub cmds: Vec<Command>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Command {
+    pub pos: usize,
+    pub args: Vec<Arg>,
+}
+
+/// A numeric constant with all the interpretations Go allows.
+#[derive(Debug)]
+pub(crate) struct Number {
+    pub text: String,
+    pub int: Option<i64>,
+    #[allow(dead_code)]
+    pub float: Option<f64>,
+    /// The value for an untyped (interface{}) context, or Go's error for it.
+    pub ideal: Result<Value, String>,
+}
+
+#[derive(Debug)]
+pub(crate) enum ArgKind {
+    Field(Vec<String>),
+    Chain(Box<Arg>, Vec<String>),
+    Variable(String, Vec<String>),
+    Func(&'static FuncDef),
+    Dot,
+    Nil,
+    Bool(bool),
+    Number(Box<Number>),
+    Str(Value),
+    Pipe(Box<Pipe>),
+}
+
+#[derive(Debug)]
+pub(crate) struct Arg {
+    pub pos: usize,
+    pub end: usize,
+    pub kind: ArgKind,
+}
+
+/// A parse failure: message and 1-based line.
+#[derive(Debug)]
+pub(crate) struct ParseError {
+    pub line: usize,
+    pub msg: String,
+}
+
+type PResult<T> = Result<T, ParseError>;
+
+pub(crate) struct Parser<'a> {
+    items: Vec<Item>,
+    idx: usize,
+    vars: Vec<String>,
+    range_depth: usize,
+    depth: usize,
+    pub trees: HashMap<String, Vec<Node>>,
+    _src: &'a str,
+}
+
+fn is_empty_tree(list: &[Node]) -> bool {
+    list.iter().all(|n| match n {
+        Node::Text(t) => t.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')),
+        _ => false,
+    })
+}
+
+/// Go's `strconv.Unquote` for double-quoted and raw strings; bytes out.
+pub(crate) fn unquote(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    if b.len() < 2 {
+        return None;
+    }
+    let q = b[0];
+    if b[b.len() - 1] != q {
+        return None;
+    }
+    let inner = &s[1..s.len() - 1];
+    if q == b'`' {
+        if inner.contains('`') {
+            return None;
+        }
+        return Some(inner.replace('\r', "").into_bytes());
+    }
+    if q != b'"' && q != b'\'' {
+        return None;
+    }
+    let mut out = Vec::with_capacity(inner.len());
+    let mut chars = inner.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c == '\n' {
+            return None;
+        }
+        if c == q as char && q == b'"' {
+            return None;
+        }
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        let (_, e) = chars.next()?;
+        match e {
+            'a' => out.push(7),
+            'b' => out.push(8),
+            'f' => out.push(12),
+            'n' => out.push(b'\n'),
+            'r' => out.push(b'\r'),
+            't' => out.push(b'\t'),
+            'v' => out.push(11),
+            '\\' => out.push(b'\\'),
+            '\'' | '"' => {
+                if e as u8 != q {
+                    return None;
+                }
+                out.push(e as u8);
+            }
+            'x' | 'u' | 'U' => {
+                let n = match e {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let mut v: u32 = 0;
+                for _ in 0..n {
+                    let (_, h) = chars.next()?;
+                    v = v * 16 + h.to_digit(16)?;
+                }
+                if e == 'x' {
+                    out.push(v as u8);
+                } else {
+                    let c = char::from_u32(v)?;
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+            '0'..='7' => {
+                let mut v = e.to_digit(8)?;
+                for _ in 0..2 {
+                    let (_, h) = chars.next()?;
+                    v = v * 8 + h.to_digit(8)?;
+                }
+                if v > 255 {
+                    return None;
+                }
+                out.push(v as u8);
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn parse_int_text(text: &str) -> Option<i128> {
+    let (neg, t) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = t.to_ascii_lowercase();
+    let (radix, digits, prefixed) = if let Some(r) = lower.strip_prefix("0x") {
+        (16, r.to_string(), true)
+    } else if let Some(r) = lower.strip_prefix("0o") {
+        (8, r.to_string(), true)
+    } else if let Some(r) = lower.strip_prefix("0b") {
+        (2, r.to_string(), true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, lower[1..].to_string(), true)
+    } else {
+        (10, lower.clone(), false)
+    };
+    if digits.contains('_') {
+        // Go: underscores only between digits (or after a base prefix).
+        let d = if prefixed && radix != 8 || lower.starts_with("0o") {
+            format!("0{digits}")
+        } else {
+            digits.clone()
+        };
+        if d.starts_with('_') && !prefixed || d.ends_with('_') || d.contains("__") {
+            return None;
+        }
+    }
+    let digits: String = digits.chars().filter(|c| *c != '_').collect();
+    if digits.is_empty() {
+        return if radix == 8 && !prefixed {
+            Some(0)
+        } else {
+            None
+        };
+    }
+    let v = i128::from_str_radix(&digits, radix).ok()?;
+    Some(if neg { -v } else { v })
+}
+
+fn is_hex_int(t: &str) -> bool {
+    let t = t.trim_start_matches(['+', '-']);
+    t.len() > 2 && t.starts_with('0') && (t.as_bytes()[1] | 0x20) == b'x' && !t.contains(['p', 'P'])
+}
+
+/// Go's `parse.newNumber`.
+pub(crate) fn new_number(text: &str, is_char: bool) -> Result<Number, String> {
+    if is_char {
+        let raw = unquote(text).ok_or_else(|| format!("malformed character constant: {text}"))?;
+        let s =
+            String::from_utf8(raw).map_err(|_| format!("malformed character constant: {text}"))?;
+        let mut cs = s.chars();
+        let c = cs
+            .next()
+            .ok_or_else(|| format!("malformed character constant: {text}"))?;
+        if cs.next().is_some() {
+            return Err(format!("malformed character constant: {text}"));
+        }
+        let v = c as i64;
+        return Ok(Number {
+            text: text.to_string(),
+            int: Some(v),
+            float: Some(v as f64),
+            ideal: Ok(Value::Int(v)),
+        });
+    }
+    if text.ends_with('i') {
+        return Err(format!("complex constants are not supported: {text:?}"));
+    }
+    let mut int = None;
+    let mut uint_only = false;
+    let mut float = None;
+    if let Some(v) = parse_int_text(text) {
+        if let Ok(i) = i64::try_from(v) {
+            int = Some(i);
+            float = Some(i as f64);
+        } else if u64::try_from(v).is_ok() {
+            uint_only = true;
+            float = Some(v as f64);
+        }
+    }
+    if int.is_none() && !uint_only {
+        let clean: String = text.chars().filter(|c| *c != '_').collect();
+        let parsed = if is_hex_int(text) || clean.to_ascii_lowercase().contains("0x") {
+            None
+        } else {
+            clean.parse::<f64>().ok().filter(|f| f.is_finite())
+        };
+        if let Some(f) = parsed {
+            if !text.contains(['.', 'e', 'E', 'p', 'P']) {
+                return Err(format!("integer overflow: {text:?}"));
+            }
+            float = Some(f);
+            if f.fract() == 0.0 && f.abs() < 9.2e18 {
+                int = Some(f as i64);
+            }
+        }
+    }
+    if int.is_none() && float.is_none() {
+        return Err(format!("illegal number syntax: {text:?}"));
+    }
+    let is_float_text =
+        float.is_some() && !is_hex_int(text) && text.contains(['.', 'e', 'E', 'p', 'P']);
+    let ideal = if is_float_text {
+        Ok(Value::Float(float.unwrap_or(0.0)))
+    } else if let Some(i) = int {
+        Ok(Value::Int(i))
+    } else {
+        Err(format!("{text} overflows int"))
+    };
+    Ok(Number {
+        text: text.to_string(),
+        int,
+        float,
+        ideal,
+    })
+}
+
+fn describe(item: &Item) -> String {
+    match item.typ {
+        Tok::Eof => "EOF".into(),
+        Tok::Error => item.val.clone(),
+        Tok::Block
+        | Tok::Break
+        | Tok::Continue
+        | Tok::Define
+        | Tok::Else
+        | Tok::End
+        | Tok::If
+        | Tok::Range
+        | Tok::Template
+        | Tok::With
+        | Tok::Nil => format!("<{}>", item.val),
+        _ => {
+            if item.val.chars().count() > 10 {
+                let short: String = item.val.chars().take(10).collect();
+                format!("{short:?}...")
+            } else {
+                format!("{:?}", item.val)
+            }
+        }
+    }
+}
+
+impl<'a> Parser<'a> {
+    pub(crate) fn new(src: &'a str, left: &str, right: &str) -> Self {
+        Self {
+            items: lex(src, left, right),
+            idx: 0,
+            vars: vec!["$".into()],
+            range_depth: 0,
+            depth: 0,
+            trees: HashMap::new(),
+            _src: src,
+        }
+    }
+
+    fn eof_item(&self) -> Item {
+        Item {
+            typ: Tok::Eof,
+            pos: 0,
+            val: String::new(),
+            line: self.items.last().map_or(1, |i| i.line),
+        }
+    }
+
+    fn next(&mut self) -> Item {
+        let it = self
+            .items
+            .get(self.idx)
+            .cloned()
+            .unwrap_or_else(|| self.eof_item());
+        if self.idx < self.items.len() {
+            self.idx += 1;
+        }
+        it
+    }
+
+    fn peek(&self) -> Item {
+        self.items
+            .get(self.idx)
+            .cloned()
+            .unwrap_or_else(|| self.eof_item())
+    }
+
+    fn backup(&mut self) {
+        self.idx = self.idx.saturating_sub(1);
+    }
+
+    fn next_non_space(&mut self) -> Item {
+        loop {
+            let it = self.next();
+            if it.typ != Tok::Space {
+                return it;
+            }
+        }
+    }
+
+    fn peek_non_space(&mut self) -> Item {
+        let it = self.next_non_space();
+        self.backup();
+        it
+    }
+
+    fn err_at<T>(&self, item: &Item, msg: String) -> PResult<T> {
+        Err(ParseError {
+            line: item.line,
+            msg,
+        })
+    }
+
+    fn cur_line(&self) -> usize {
+        self.items
+            .get(self.idx.saturating_sub(1))
+            .map_or(1, |i| i.line)
+    }
+
+    fn errorf<T>(&self, msg: String) -> PResult<T> {
+        Err(ParseError {
+            line: self.cur_line(),
+            msg,
+        })
+    }
+
+    fn unexpected<T>(&self, item: &Item, context: &str) -> PResult<T> {
+        if item.typ == Tok::Error {
+            return self.err_at(item, item.val.clone());
+        }
+        self.err_at(item, format!("unexpected {} in {context}", describe(item)))
+    }
+
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
+        let it = self.next_non_space();
+        if it.typ != typ {
+            return self.unexpected(&it, context);
+        }
+        Ok(it)
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_PARSE_DEPTH {
+            return self.errorf(format!("template nesting deeper than {MAX_PARSE_DEPTH}"));
+        }
+        Ok(())
+    }
+
+    /// Parses the whole input; the main tree is stored under `name`.
+    pub(crate) fn parse(mut self, name: &str) -> PResult<HashMap<String, Vec<Node>>> {
+        let mut root = Vec::new();
+        loop {
+            let it = self.peek();
+            if it.typ == Tok::Eof {
+                break;
+            }
+            if it.typ == Tok::LeftDelim {
+                let save = self.idx;
+                self.next();
+                let d = self.next_non_space();
+                if d.typ == Tok::Define {
+                    self.parse_definition()?;
+                    continue;
+                }
+                self.idx = save;
+            }
+            match self.text_or_action()? {
+                Item2::Node(n) => root.push(n),
+                Item2::End(it) | Item2::Else(it) => {
+                    return self.err_at(&it, format!("unexpected {}", describe(&it)));
+                }
+                Item2::None => {}
+            }
+        }
+        self.add_tree(name.to_string(), root)?;
+        Ok(self.trees)
+    }
+
+    fn add_tree(&mut self, name: String, list: Vec<Node>) -> PResult<()> {
+        match self.trees.get(&name) {
+            Some(existing) if !is_empty_tree(existing) => {
+                if !is_empty_tree(&list) {
+                    return self.errorf(format!(
+                        "template: multiple definition of template {name:?}"
+                    ));
+                }
+            }
+            _ => {
+                self.trees.insert(name, list);
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_definition(&mut self) -> PResult<()> {
+        let name = self.parse_template_name("define")?;
+        self.expect(Tok::RightDelim, "define clause")?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_range = std::mem::replace(&mut self.range_depth, 0);
+        let (list, end) = self.item_list()?;
+        self.vars = saved_vars;
+        self.range_depth = saved_range;
+        if !matches!(end, Item2::End(_)) {
+            return self.errorf(format!(
+                "unexpected {} in define clause",
+                self.end_desc(&end)
+            ));
+        }
+        self.add_tree(name, list)
+    }
+
+    fn end_desc(&self, e: &Item2) -> String {
+        match e {
+            Item2::Else(_) => "{{else}}".into(),
+            Item2::End(_) => "{{end}}".into(),
+            _ => "EOF".into(),
+        }
+    }
+
+    fn parse_template_name(&mut self, context: &str) -> PResult<String> {
+        let it = self.next_non_space();
+        match it.typ {
+            Tok::String | Tok::RawString => match unquote(&it.val) {
+                Some(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+                None => self.err_at(&it, "syntax error".into()),
+            },
+            _ => self.unexpected(&it, context),
+        }
+    }
+
+    /// Parses nodes until `{{end}}` or `{{else}}` (returned) or EOF (error).
+    fn item_list(&mut self) -> PResult<(Vec<Node>, Item2)> {
+        let mut list = Vec::new();
+        loop {
+            if self.peek_non_space().typ == Tok::Eof {
+                return self.errorf("unexpected EOF".into());
+            }
+            match self.text_or_action()? {
+                Item2::Node(n) => list.push(n),
+                Item2::None => {}
+                e => return Ok((list, e)),
+            }
+        }
+    }
+
+    fn text_or_action(&mut self) -> PResult<Item2> {
+        let it = self.next_non_space();
+        match it.typ {
+            Tok::Text => Ok(Item2::Node(Node::Text(Arc::from(it.val.as_bytes())))),
+            Tok::LeftDelim => self.action(),
+            Tok::Comment => Ok(Item2::None),
+            _ => self.unexpected(&it, "input"),
+        }
+    }
+
+    fn action(&mut self) -> PResult<Item2> {
+        let it = self.next_non_space();
+        match it.typ {
+            Tok::Block => self.block_control().map(Item2::Node),
+            Tok::Break | Tok::Continue => {
+                let is_break = it.typ == Tok::Break;
+                let word = if is_break { "break" } else { "continue" };
+                if self.range_depth == 0 {
+                    return self.err_at(&it, format!("{{{{{word}}}}} outside {{{{range}}}}"));
+                }
+                self.expect(Tok::RightDelim, word)?;
+                Ok(Item2::Node(if is_break {
+                    Node::Break
+                } else {
+                    Node::Continue
+                }))
+            }
+            Tok::Else => {
+                let p = self.peek_non_space();
+                if p.typ == Tok::If || p.typ == Tok::With {
+                    return Ok(Item2::Else(p));
+                }
+                self.expect(Tok::RightDelim, "else")?;
+                Ok(Item2::Else(it))
+            }
+            Tok::End => {
+                self.expect(Tok::RightDelim, "end")?;
+                Ok(Item2::End(it))
+            }
+            Tok::If => self.control("if").map(|b| Item2::Node(Node::If(b))),
+            Tok::Range => self.control("range").map(|b| Item2::Node(Node::Range(b))),
+            Tok::With => self.control("with").map(|b| Item2::Node(Node::With(b))),
+            Tok::Template => self.template_control().map(Item2::Node),
+            _ => {
+                self.backup();
+                let pipe = self.pipeline("command", Tok::RightDelim)?;
+                Ok(Item2::Node(Node::Action(pipe)))
+            }
+        }
+    }
+
+    fn control(&mut self, context: &'static str) -> PResult<Branch> {
+        self.enter()?;
+        let mark = self.vars.len();
+        let pipe = self.pipeline(context, Tok::RightDelim)?;
+        if context == "range" {
+            self.range_depth += 1;
+        }
+        let (list, next) = self.item_list()?;
+        if context == "range" {
+            self.range_depth -= 1;
+        }
+        let mut else_list = None;
+        match next {
+            Item2::End(_) => {}
+            Item2::Else(ref e) => {
+                // `else if` / `else with` chain: the nested control consumes the single {{end}}.
+                if (context == "if" && e.typ == Tok::If)
+                    || (context == "with" && e.typ == Tok::With)
+                {
+                    self.next_non_space();
+                    let b = self.control(context)?;
+                    else_list = Some(vec![if context == "if" {
+                        Node::If(b)
+                    } else {
+                        Node::With(b)
+                    }]);
+                } else if e.typ == Tok::If || e.typ == Tok::With {
+                    let it = self.next_non_space();
+                    return self.unexpected(&it, "else");
+                } else {
+                    let (l, end) = self.item_list()?;
+                    if !matches!(end, Item2::End(_)) {
+                        return self.errorf(format!("expected end; found {}", self.end_desc(&end)));
+                    }
+                    else_list = Some(l);
+                }
+            }
+            _ => return self.errorf("unexpected EOF".into()),
+        }
+        self.vars.truncate(mark);
+        self.depth -= 1;
+        Ok(Branch {
+            pipe,
+            list,
+            else_list,
+        })
+    }
+
+    fn template_control(&mut self) -> PResult<Node> {
+        let pos = self.peek().pos;
+        let name = self.parse_template_name("template clause")?;
+        let mut pipe = None;
+        if self.next_non_space().typ != Tok::RightDelim {
+            self.backup();
+            pipe = Some(self.pipeline("template clause", Tok::RightDelim)?);
+        }
+        Ok(Node::Template { pos, name, pipe })
+    }
+
+    fn block_control(&mut self) -> PResult<Node> {
+        self.enter()?;
+        let pos = self.peek().pos;
+        let name = self.parse_template_name("block clause")?;
+        let pipe = self.pipeline("block clause", Tok::RightDelim)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_range = std::mem::replace(&mut self.range_depth, 0);
+        let (list, end) = self.item_list()?;
+        self.vars = saved_vars;
+        self.range_depth = saved_range;
+        if !matches!(end, Item2::End(_)) {
+            return self.errorf(format!(
+                "unexpected {} in block clause",
+                self.end_desc(&end)
+            ));
+        }
+        self.add_tree(name.clone(), list)?;
+        self.depth -= 1;
+        Ok(Node::Template {
+            pos,
+            name,
+            pipe: Some(pipe),
+        })
+    }
+
+    fn pipeline(&mut self, context: &str, end: Tok) -> PResult<Pipe> {
+        let pos = self.peek_non_space().pos;
+        let mut pipe = Pipe {
+            pos,
+            is_assign: false,
+            decl: Vec::new(),
+            cmds: Vec::new(),
+        };
+        // declarations
+        'decls: loop {
+            let save = self.idx;
+            let v = self.peek_non_space();
+            if v.typ != Tok::Variable {
+                break;
+            }
+            self.next_non_space();
+            let nxt = self.peek_non_space();
+            match nxt.typ {
+                Tok::Assign | Tok::Declare => {
+                    pipe.is_assign = nxt.typ == Tok::Assign;
+                    self.next_non_space();
+                    if pipe.is_assign && !self.vars.contains(&v.val) {
+                        return self.err_at(&v, format!("undefined variable {:?}", v.val));
+                    }
+                    pipe.decl.push(v.val.clone());
+                    self.vars.push(v.val.clone());
+                    break;
+                }
+                Tok::Char if nxt.val == "," => {
+                    self.next_non_space();
+                    pipe.decl.push(v.val.clone());
+                    self.vars.push(v.val.clone());
+                    if context == "range" && pipe.decl.len() < 2 {
+                        let p = self.peek_non_space();
+                        if matches!(p.typ, Tok::Variable | Tok::RightDelim | Tok::RightParen) {
+                            continue 'decls;
+                        }
+                        return self.errorf("range can only initialize variables".into());
+                    }
+                    return self.errorf(format!("too many declarations in {context}"));
+                }
+                _ => {
+                    // not a declaration: put the variable back
+                    self.idx = save;
+                    break;
+                }
+            }
+        }
+        loop {
+            let tok = self.next_non_space();
+            if tok.typ == end {
+                self.check_pipeline(&pipe, context)?;
+                return Ok(pipe);
+            }
+            match tok.typ {
+                Tok::Bool
+                | Tok::CharConstant
+                | Tok::Dot
+                | Tok::Field
+                | Tok::Identifier
+                | Tok::Number
+                | Tok::Nil
+                | Tok::RawString
+                | Tok::String
+                | Tok::Variable
+                | Tok::LeftParen => {
+                    self.backup();
+                    let c = self.command()?;
+                    pipe.cmds.push(c);
+                }
+                _ => return self.unexpected(&tok, context),
+            }
+        }
+    }
+
+    fn check_pipeline(&self, pipe: &Pipe, context: &str) -> PResult<()> {
+        if pipe.cmds.is_empty() {
+            return self.errorf(format!("missing value for {context}"));
+        }
+        for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+            if let Some(a) = c.args.first()
+                && matches!(
+                    a.kind,
+                    ArgKind::Bool(_)
+                        | ArgKind::Dot
+                        | ArgKind::Nil
+                        | ArgKind::Number(_)
+                        | ArgKind::Str(_)
+                )
+            {
+                return self.errorf(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn command(&mut self) -> PResult<Command> {
+        let pos = self.peek_non_space().pos;
+        let mut cmd = Command {
+            pos,
+            args: Vec::new(),
+        };
+        loop {
+            self.peek_non_space();
+            if let Some(op) = self.operand()? {
+                cmd.args.push(op);
+            }
+            let tok = self.next();
+            match tok.typ {
+                Tok::Space => continue,
+                Tok::RightDelim | Tok::RightParen => self.backup(),
+                Tok::Pipe => {}
+                _ => return self.unexpected(&tok, "operand"),
+            }
+            break;
+        }
+        if cmd.args.is_empty() {
+            return self.errorf("empty command".into());
+        }
+        Ok(cmd)
+    }
+
+    fn operand(&mut self) -> PResult<Option<Arg>> {
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
+        if self.peek().typ != Tok::Field {
+            return Ok(Some(node));
+        }
+        let mut fields = Vec::new();
+        let mut end = node.end;
+        while self.peek().typ == Tok::Field {
+            let f = self.next();
+            end = f.pos + f.val.len();
+            fields.push(f.val[1..].to_string());
+        }
+        let pos = node.pos;
+        let kind = match node.kind {
+            ArgKind::Field(mut idents) => {
+                idents.extend(fields);
+                ArgKind::Field(idents)
+            }
+            ArgKind::Variable(name, mut idents) => {
+                idents.extend(fields);
+                ArgKind::Variable(name, idents)
+            }
+            ArgKind::Bool(_)
+            | ArgKind::Str(_)
+            | ArgKind::Number(_)
+            | ArgKind::Nil
+            | ArgKind::Dot => {
+                return self.errorf(format!(
+                    "unexpected . after term {:?}",
+                    self._src.get(node.pos..node.end).unwrap_or("")
+                ));
+            }
+            other => ArgKind::Chain(
+                Box::new(Arg {
+                    pos: node.pos,
+                    end: node.end,
+                    kind: other,
+                }),
+                fields,
+            ),
+        };
+        Ok(Some(Arg { pos, end, kind }))
+    }
+
+    fn term(&mut self) -> PResult<Option<Arg>> {
+        let tok = self.next_non_space();
+        let pos = tok.pos;
+        let end = tok.pos + tok.val.len();
+        let kind = match tok.typ {
+            Tok::Identifier => match funcs::lookup(&tok.val) {
+                Some(f) => ArgKind::Func(f),
+                None => return self.err_at(&tok, format!("function {:?} not defined", tok.val)),
+            },
+            Tok::Dot => ArgKind::Dot,
+            Tok::Nil => ArgKind::Nil,
+            Tok::Variable => {
+                if !self.vars.contains(&tok.val) {
+                    return self.err_at(&tok, format!("undefined variable {:?}", tok.val));
+                }
+                // `$x.y` is lexed as one variable token "$x" then fields; `$` alone is root
+                ArgKind::Variable(tok.val.clone(), Vec::new())
+            }
+            Tok::Field => ArgKind::Field(vec![tok.val[1..].to_string()]),
+            Tok::Bool => ArgKind::Bool(tok.val == "true"),
+            Tok::CharConstant | Tok::Number => {
+                match new_number(&tok.val, tok.typ == Tok::CharConstant) {
+                    Ok(n) => ArgKind::Number(Box::new(n)),
+                    Err(e) => return self.err_at(&tok, e),
+                }
+            }
+            Tok::LeftParen => {
+                self.enter()?;
+                let p = self.pipeline("parenthesized pipeline", Tok::RightParen)?;
+                self.depth -= 1;
+                let close = self
+                    .items
+                    .get(self.idx.saturating_sub(1))
+                    .map_or(end, |i| i.pos + 1);
+                return Ok(Some(Arg {
+                    pos,
+                    end: close,
+                    kind: ArgKind::Pipe(Box::new(p)),
+                }));
+            }
+            Tok::String | Tok::RawString => match unquote(&tok.val) {
+                Some(b) => ArgKind::Str(Value::byte_vec(b)),
+                None => return self.err_at(&tok, "syntax error".into()),
+            },
+            _ => {
+                self.backup();
+                return Ok(None);
+            }
+        };
+        Ok(Some(Arg { pos, end, kind }))
+    }
+}
+
+pub(crate) enum Item2 {
+    Node(Node),
+    End(Item),
+    Else(Item),
+    None,
+}

@@ -1,0 +1,168 @@
+//! ../shared/conformance/strategies/{conversion,decoding,rewrite}.json through eso_core::strategy.
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use eso_core::strategy::{
+    Rewrite, convert_keys, decode, decode_map, reverse_key, reverse_keys, rewrite,
+};
+use eso_core::{SecretMap, SecretValue};
+use serde_json::Value as J;
+
+fn load(name: &str) -> Option<Vec<J>> {
+    let base = std::env::var_os("ESO_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        });
+    let text = std::fs::read_to_string(base.join("strategies").join(name)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn bytes_of(v: &J) -> Vec<u8> {
+    match v {
+        J::String(s) => s.as_bytes().to_vec(),
+        J::Object(m) if m.contains_key("base64") => {
+            STANDARD.decode(m["base64"].as_str().unwrap_or("")).unwrap()
+        }
+        other => other.to_string().into_bytes(),
+    }
+}
+
+fn map_of(v: &J) -> SecretMap {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), SecretValue::new(bytes_of(v))))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn to_json(m: &SecretMap) -> J {
+    J::Object(
+        m.iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    J::String(String::from_utf8_lossy(v.expose()).into_owned()),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn same(got: &SecretMap, want: &J) -> bool {
+    let w = map_of(want);
+    got.len() == w.len()
+        && got
+            .iter()
+            .all(|(k, v)| w.get(k).is_some_and(|x| x.expose() == v.expose()))
+}
+
+fn arg<'a>(e: &'a J, k: &str) -> &'a str {
+    e["args"].get(k).and_then(J::as_str).unwrap_or("")
+}
+
+#[test]
+fn conversion() {
+    let cases = load("conversion.json").expect("conversion.json");
+    for e in &cases {
+        let name = e["name"].as_str().unwrap_or("");
+        let res: Result<J, eso_core::Error> = match e["function"].as_str().unwrap_or("") {
+            "convert_keys" => {
+                convert_keys(arg(e, "strategy"), map_of(&e["input"])).map(|m| to_json(&m))
+            }
+            "reverse_keys" => {
+                reverse_keys(arg(e, "strategy"), map_of(&e["input"])).map(|m| to_json(&m))
+            }
+            "reverse_key" => {
+                reverse_key(arg(e, "strategy"), e["input"].as_str().unwrap_or("")).map(J::String)
+            }
+            "convert_then_reverse" => convert_keys(arg(e, "strategy"), map_of(&e["input"]))
+                .and_then(|m| reverse_keys(arg(e, "reverse_strategy"), m))
+                .map(|m| to_json(&m)),
+            other => panic!("unknown function {other}"),
+        };
+        if e.get("error").is_some() {
+            assert!(res.is_err(), "{name}: expected an error");
+        } else {
+            let got = res.unwrap_or_else(|err| panic!("{name}: {err}"));
+            assert_eq!(got, e["expected"], "{name}");
+        }
+    }
+    assert_eq!(cases.len(), 16);
+}
+
+#[test]
+fn decoding() {
+    let cases = load("decoding.json").expect("decoding.json");
+    for e in &cases {
+        let name = e["name"].as_str().unwrap_or("");
+        let strategy = arg(e, "strategy");
+        match e["function"].as_str().unwrap_or("") {
+            "decode" => {
+                let res = decode(strategy, &bytes_of(&e["input"]));
+                if e.get("error").is_some() {
+                    assert!(res.is_err(), "{name}");
+                } else {
+                    assert_eq!(res.unwrap(), bytes_of(&e["expected"]), "{name}");
+                }
+            }
+            "decode_map" => {
+                let res = decode_map(strategy, map_of(&e["input"]));
+                if e.get("error").is_some() {
+                    assert!(res.is_err(), "{name}");
+                } else {
+                    assert!(same(&res.unwrap(), &e["expected"]), "{name}");
+                }
+            }
+            other => panic!("unknown function {other}"),
+        }
+    }
+    assert_eq!(cases.len(), 19);
+}
+
+#[test]
+fn rewrites() {
+    let cases = load("rewrite.json").expect("rewrite.json");
+    for e in &cases {
+        let name = e["name"].as_str().unwrap_or("");
+        let ops: Vec<Rewrite> = serde_json::from_value(e["args"]["operations"].clone()).unwrap();
+        let res = rewrite(&ops, map_of(&e["input"]));
+        if e.get("error").is_some() {
+            assert!(res.is_err(), "{name}: expected an error");
+        } else {
+            let got = res.unwrap_or_else(|err| panic!("{name}: {err}"));
+            assert!(
+                same(&got, &e["expected"]),
+                "{name}: got {} want {}",
+                to_json(&got),
+                e["expected"]
+            );
+        }
+    }
+    assert_eq!(cases.len(), 34);
+}
+
+mod props {
+    use eso_core::strategy::{convert_key, reverse_key};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn unicode_round_trip(key in "\\PC{0,30}") {
+            // Keys that already contain `_U....._`-like text are ambiguous; skip those.
+            prop_assume!(!key.contains("_U"));
+            let c = convert_key("Unicode", &key).unwrap();
+            prop_assert_eq!(reverse_key("ReverseUnicode", &c).unwrap(), key);
+        }
+
+        #[test]
+        fn default_conversion_gives_valid_chars(key in "\\PC{0,30}") {
+            let c = convert_key("Default", &key).unwrap();
+            prop_assert!(c.chars().all(|ch| ch.is_alphanumeric() || "-._".contains(ch)));
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The bench corpus (../shared/bench/templates.json) renders exactly ESO's expected output.
+
+use std::path::PathBuf;
+
+use eso_core::template::{Template, Value};
+
+#[test]
+fn bench_corpus_matches_eso() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/templates.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("bench corpus not found at {}", path.display());
+        return;
+    };
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for case in doc["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let data = Value::string_map(
+            case["data"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::str(v.as_str().unwrap())))
+                .collect(),
+        );
+        for (key, tpl) in case["templates"].as_object().unwrap() {
+            let t = Template::parse(key, tpl.as_str().unwrap()).unwrap();
+            let start = std::time::Instant::now();
+            let out = t
+                .render(&data)
+                .unwrap_or_else(|e| panic!("{name}/{key}: {e}"));
+            let took = start.elapsed();
+            let want = case["expected"][key].as_str().unwrap();
+            assert_eq!(String::from_utf8_lossy(&out), want, "{name}/{key}");
+            eprintln!("{name}/{key}: render {took:?} (debug build)");
+        }
+    }
+}

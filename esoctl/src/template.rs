@@ -1,0 +1,177 @@
+//! `esoctl template`: render an ExternalSecret or PushSecret template offline, like ESO's
+//! own `esoctl template`.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use eso_core::template::{TargetSecret, TemplateSources, TemplateSpec, render_into};
+use eso_core::{SecretMap, SecretValue};
+
+/// Flags of `esoctl template` (the same names as ESO's esoctl).
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "given an input and a template provides an output",
+    long_about = "Given an input that mimics a secret's data section and a template it produces an output of the rendered template."
+)]
+pub(crate) struct Args {
+    /// File containing the object (ExternalSecret or PushSecret) that contains the template.
+    #[arg(long = "source-templated-object", value_name = "FILE")]
+    source_templated_object: Option<PathBuf>,
+    /// File containing secret data as a map of key to base64 bytes.
+    #[arg(long = "source-secret-data-file", value_name = "FILE")]
+    source_secret_data_file: Option<PathBuf>,
+    /// File containing the ConfigMap used for templateFrom.configMap.
+    #[arg(long = "template-from-config-map", value_name = "FILE")]
+    template_from_config_map: Option<PathBuf>,
+    /// File containing the Secret used for templateFrom.secret.
+    #[arg(long = "template-from-secret", value_name = "FILE")]
+    template_from_secret: Option<PathBuf>,
+    /// If set, the output is written to this file.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Only print the version and exit.
+    #[arg(long = "version")]
+    show_version: bool,
+}
+
+fn read_yaml(path: &Option<PathBuf>, what: &str) -> Result<serde_json::Value> {
+    let path = path
+        .as_ref()
+        .ok_or_else(|| anyhow!("could not read {what} file: no file given"))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {what} file {}", path.display()))?;
+    if text.trim().is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_saphyr::from_str::<serde_json::Value>(&text)
+        .map_err(|e| anyhow!("could not unmarshal {what}: {e}"))
+}
+
+fn b64_map(v: Option<&serde_json::Value>, what: &str) -> Result<SecretMap> {
+    let mut out = SecretMap::new();
+    let Some(serde_json::Value::Object(m)) = v else {
+        return Ok(out);
+    };
+    for (k, val) in m {
+        let s = match val {
+            serde_json::Value::String(s) => s.as_str(),
+            serde_json::Value::Null => "",
+            _ => bail!("could not unmarshal {what}: value of {k} is not a base64 string"),
+        };
+        let bytes = STANDARD.decode(s.trim()).map_err(|e| {
+            anyhow!("could not unmarshal {what}: illegal base64 data for key {k}: {e}")
+        })?;
+        out.insert(k.clone(), SecretValue::new(bytes));
+    }
+    Ok(out)
+}
+
+fn string_map(v: Option<&serde_json::Value>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(serde_json::Value::Object(m)) = v {
+        for (k, val) in m {
+            let s = match val {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            out.insert(k.clone(), s);
+        }
+    }
+    out
+}
+
+fn secret_yaml(s: &TargetSecret) -> Result<String> {
+    let mut meta = serde_json::Map::new();
+    if !s.annotations.is_empty() {
+        meta.insert("annotations".into(), serde_json::to_value(&s.annotations)?);
+    }
+    meta.insert("creationTimestamp".into(), serde_json::Value::Null);
+    if !s.labels.is_empty() {
+        meta.insert("labels".into(), serde_json::to_value(&s.labels)?);
+    }
+    let mut root = serde_json::Map::new();
+    if !s.data.is_empty() {
+        let data: serde_json::Map<String, serde_json::Value> = s
+            .data
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    serde_json::Value::String(STANDARD.encode(v.expose())),
+                )
+            })
+            .collect();
+        root.insert("data".into(), serde_json::Value::Object(data));
+    }
+    root.insert("metadata".into(), serde_json::Value::Object(meta));
+    if let Some(t) = &s.type_ {
+        root.insert("type".into(), serde_json::Value::String(t.clone()));
+    }
+    serde_saphyr::to_string(&serde_json::Value::Object(root))
+        .map_err(|e| anyhow!("could not marshal secret: {e}"))
+}
+
+fn run_inner(args: &Args) -> Result<String> {
+    let obj = read_yaml(&args.source_templated_object, "template")?;
+    let kind = obj.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+    let tmpl = match kind {
+        "ExternalSecret" => obj.pointer("/spec/target/template"),
+        "PushSecret" => obj.pointer("/spec/template"),
+        other => bail!("unsupported template kind {other}"),
+    };
+    let tmpl = match tmpl {
+        Some(t) if !t.is_null() => t.clone(),
+        _ => bail!("the {kind} has no template"),
+    };
+    let spec: TemplateSpec =
+        serde_json::from_value(tmpl).map_err(|e| anyhow!("could not unmarshal template: {e}"))?;
+
+    let data_doc = read_yaml(&args.source_secret_data_file, "source secret")?;
+    let data = b64_map(Some(&data_doc), "secret")?;
+
+    let mut sources = TemplateSources::default();
+    if args.template_from_config_map.is_some() {
+        let cm = read_yaml(&args.template_from_config_map, "configmap")?;
+        sources.any_config_map = Some(string_map(cm.get("data")));
+    }
+    if args.template_from_secret.is_some() {
+        let sec = read_yaml(&args.template_from_secret, "secret")?;
+        sources.any_secret = Some(b64_map(sec.get("data"), "secret")?);
+    }
+    let mut target = TargetSecret::default();
+    render_into(&spec, &data, &sources, &mut target)
+        .map_err(|e| anyhow!("could not render template: {e}"))?;
+    secret_yaml(&target)
+}
+
+/// Runs the subcommand: rendered Secret on stdout (or `--output`), errors on stderr.
+pub(crate) fn run(args: &Args) -> std::process::ExitCode {
+    if args.show_version {
+        println!("version: {}", env!("CARGO_PKG_VERSION"));
+        return std::process::ExitCode::SUCCESS;
+    }
+    match run_inner(args) {
+        Ok(yaml) => {
+            let res = match &args.output {
+                Some(p) => std::fs::write(p, format!("{yaml}\n")).map_err(anyhow::Error::from),
+                None => writeln!(std::io::stdout(), "{yaml}").map_err(anyhow::Error::from),
+            };
+            match res {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("Error: {e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
