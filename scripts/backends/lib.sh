@@ -62,6 +62,36 @@ spawn() {
     echo $! >"$PID_FILE"
 }
 
+# Start a helper process (e.g. etcd next to kube-apiserver): output to
+# $RUN_DIR/<name>.log, pid to $RUN_DIR/<name>.aux.pid; `stop` kills it after
+# the main process.
+spawn_aux() {
+    local name="$1"; shift
+    : >"$RUN_DIR/$name.log"
+    setsid "$@" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$name.aux.pid"
+}
+
+# Kill the process group led by the pid in file $1 (TERM, then KILL after 10s).
+kill_pidfile() {
+    local pid
+    pid="$(cat "$1" 2>/dev/null || true)"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+        # Signal the process group created by setsid; fall back to the pid.
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        local i
+        for i in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+            if (( i == 100 )); then
+                log "pid $pid still running after 10s, sending SIGKILL"
+                kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+            fi
+        done
+    fi
+    rm -f "$1"
+}
+
 pid_alive() {
     [[ -f "$PID_FILE" ]] || return 1
     local pid
@@ -126,25 +156,11 @@ wait_healthy() {
 }
 
 do_stop() {
-    if [[ -f "$PID_FILE" ]]; then
-        local pid
-        pid="$(cat "$PID_FILE")"
-        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-            # Signal the process group created by setsid; fall back to the pid.
-            kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-            local i
-            for i in $(seq 1 100); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-                if (( i == 100 )); then
-                    log "still running after 10s, sending SIGKILL"
-                    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-                fi
-            done
-        fi
-        rm -f "$PID_FILE"
-    fi
-    if declare -F backend_stop_extra >/dev/null; then backend_stop_extra; fi
+    if [[ -f "$PID_FILE" ]]; then kill_pidfile "$PID_FILE"; fi
+    local aux
+    for aux in "$RUN_DIR"/*.aux.pid; do
+        if [[ -f "$aux" ]]; then kill_pidfile "$aux"; fi
+    done
     rm -f "$ENV_FILE" "$PUBLIC_ENV_FILE"
     log "stopped ($INSTANCE)"
 }
