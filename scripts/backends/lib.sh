@@ -41,6 +41,11 @@ free_port() {
     die "could not find a free port"
 }
 
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 # Run "$@" while holding an exclusive lock on $1's lock file (installs of one
 # backend never run twice at once, e.g. from all.sh or parallel test jobs).
 with_lock() {

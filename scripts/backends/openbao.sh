@@ -81,7 +81,7 @@ backend_start() {
     local http_port tls_port tls_cluster_port
     while :; do
         http_port="$(free_port)"
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$((http_port + 1))") 2>/dev/null; then break; fi
+        if ! port_open "$((http_port + 1))"; then break; fi
     done
     tls_port="$(free_port)"
     tls_cluster_port="$(free_port)"
