@@ -93,8 +93,15 @@ EOF
         cd "$src"
         export GOFLAGS=-mod=mod CGO_ENABLED=0
         go mod tidy >&2
+        # What hack/lib/version.sh stamps into release builds (for /version).
+        local ldflags="-s -w" pkg minor="${KUBE_VERSION#1.}"
+        minor="${minor%%.*}"
+        for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+            ldflags+=" -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+            ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+        done
         # The etcd server module version follows what Kubernetes uses.
-        go build -trimpath -ldflags='-s -w' -o "$src/out/" \
+        go build -trimpath -ldflags="$ldflags" -o "$src/out/" \
             k8s.io/kubernetes/cmd/kube-apiserver ./cmd/etcd >&2
     )
     mkdir -p "$dest/bin"
