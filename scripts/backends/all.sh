@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Start, stop or print the environment of several backends at once.
+#
+# usage: scripts/backends/all.sh start|stop|env|status [instance]
+#
+# ESO_BACKENDS selects the backends (default: "kube openbao moto gcp azure").
+# start: kube's slow cold build runs in the background while the others
+# install and start; kube starts before openbao so that OpenBao's kubernetes
+# auth gets configured against it. A backend that fails does not stop the
+# others; the exit status is non-zero if any failed. The `export` lines of all
+# started backends go to stdout and to $ESO_BACKENDS_ENV_DIR/.env.backends
+# (default: the repository root).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$here/../.." && pwd)"
+ESO_BACKENDS_ENV_DIR="${ESO_BACKENDS_ENV_DIR:-$REPO_ROOT}"
+ESO_BACKENDS_CACHE="${ESO_BACKENDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eso-rs/backends}"
+export ESO_BACKENDS_ENV_DIR ESO_BACKENDS_CACHE
+read -r -a selected <<<"${ESO_BACKENDS:-kube openbao moto gcp azure}"
+cmd="${1:-}"
+instance="${2:-}"
+
+has() {
+    local b
+    for b in "${selected[@]}"; do [[ "$b" == "$1" ]] && return 0; done
+    return 1
+}
+
+failed=()
+
+# Combined exports of the running backends, without the per-file
+# ESO_BACKEND/ESO_BACKEND_INSTANCE markers.
+combined_env() {
+    local b out
+    for b in "${selected[@]}"; do
+        if out="$("$here/$b.sh" env ${instance:+"$instance"} 2>/dev/null)"; then
+            printf '# %s\n' "$b"
+            grep -v -E '^export ESO_BACKEND(_INSTANCE)?=' <<<"$out"
+        fi
+    done
+}
+
+case "$cmd" in
+    start)
+        kube_install_pid=""
+        if has kube; then
+            "$here/kube.sh" install >&2 &
+            kube_install_pid=$!
+        fi
+        for b in moto gcp azure; do
+            has "$b" || continue
+            "$here/$b.sh" start ${instance:+"$instance"} >/dev/null || failed+=("$b")
+        done
+        if [[ -n "$kube_install_pid" ]]; then
+            if wait "$kube_install_pid"; then
+                "$here/kube.sh" start ${instance:+"$instance"} >/dev/null || failed+=(kube)
+            else
+                failed+=(kube)
+            fi
+        fi
+        if has openbao; then
+            "$here/openbao.sh" start ${instance:+"$instance"} >/dev/null || failed+=(openbao)
+        fi
+        file="$ESO_BACKENDS_ENV_DIR/.env.backends${instance:+.$instance}"
+        combined_env | tee "$file"
+        if (( ${#failed[@]} )); then
+            echo "[all] failed to start: ${failed[*]} (see the messages above)" >&2
+            exit 1
+        fi
+        ;;
+    stop)
+        # openbao first: it may be configured against kube.
+        for b in openbao moto gcp azure kube; do
+            has "$b" || continue
+            "$here/$b.sh" stop ${instance:+"$instance"} || failed+=("$b")
+        done
+        rm -f "$ESO_BACKENDS_ENV_DIR/.env.backends${instance:+.$instance}"
+        (( ${#failed[@]} == 0 )) || exit 1
+        ;;
+    env)
+        combined_env
+        for b in "${selected[@]}"; do
+            "$here/$b.sh" status ${instance:+"$instance"} >/dev/null 2>&1 || failed+=("$b")
+        done
+        if (( ${#failed[@]} )); then
+            echo "[all] not running: ${failed[*]} (start with: scripts/backends/all.sh start${instance:+ $instance})" >&2
+            exit 1
+        fi
+        ;;
+    status)
+        rc=0
+        for b in "${selected[@]}"; do
+            "$here/$b.sh" status ${instance:+"$instance"} || rc=1
+        done
+        exit "$rc"
+        ;;
+    *)
+        echo "usage: scripts/backends/all.sh start|stop|env|status [instance]   (ESO_BACKENDS=\"kube openbao moto gcp azure\")" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Smoke-check running backends with curl: a secret written and read back on
+# each, plus the auth methods each backend sets up.
+#
+# usage: scripts/backends/smoke.sh [backend...] [--instance NAME]
+#   default backends: the ones whose instance is running
+# Prints one line per check and 'N passed, N failed'; exits 1 on a failure or
+# when a named backend is not running.
+# The per-backend checks run in subshells (each loads its env) and hand their
+# counts back through a file.
+# shellcheck disable=SC2030,SC2031
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+instance=""
+wanted=()
+while (( $# )); do
+    case "$1" in
+        --instance) instance="$2"; shift 2 ;;
+        *) wanted+=("$1"); shift ;;
+    esac
+done
+explicit=1
+if (( ${#wanted[@]} == 0 )); then
+    wanted=(kube openbao moto gcp azure)
+    explicit=0
+fi
+
+passed=0
+failed=0
+check() {
+    local name="$1"; shift
+    local out
+    if out="$("$@" 2>&1)"; then
+        passed=$((passed + 1)); echo "ok   $name"
+    else
+        failed=$((failed + 1)); echo "FAIL $name: $(tail -n 3 <<<"$out")"
+    fi
+}
+# expect WANT CMD...: CMD's stdout must equal WANT
+expect() {
+    local want="$1" got; shift
+    got="$("$@")"
+    [[ "$got" == "$want" ]] || { echo "expected '$want', got '$got'"; return 1; }
+}
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
+
+smoke_openbao() {
+    local t=(-H "X-Vault-Token: $VAULT_TOKEN")
+    check "openbao kv2 put" curl -fsS "${t[@]}" -X POST -d '{"data":{"password":"hunter2"}}' "$VAULT_HTTP_ADDR/v1/secret/data/smoke"
+    check "openbao kv2 get" expect hunter2 sh -c "curl -fsS -H 'X-Vault-Token: $VAULT_TOKEN' '$VAULT_HTTP_ADDR/v1/secret/data/smoke' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"][\"data\"][\"password\"])'"
+    check "openbao kv1 put over TLS" curl -fsS --cacert "$VAULT_CACERT" "${t[@]}" -X POST -d '{"password":"v1"}' "$VAULT_TLS_ADDR/v1/kv1/smoke"
+    check "openbao kv1 get over TLS" expect v1 sh -c "curl -fsS --cacert '$VAULT_CACERT' -H 'X-Vault-Token: $VAULT_TOKEN' '$VAULT_TLS_ADDR/v1/kv1/smoke' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"][\"password\"])'"
+    check "openbao approle login" curl -fsS -X POST -d "{\"role_id\":\"$VAULT_APPROLE_ROLE_ID\",\"secret_id\":\"$VAULT_APPROLE_SECRET_ID\"}" "$VAULT_HTTP_ADDR/v1/auth/approle/login"
+    check "openbao userpass login" curl -fsS -X POST -d "{\"password\":\"$VAULT_USERPASS_PASSWORD\"}" "$VAULT_HTTP_ADDR/v1/auth/userpass/login/$VAULT_USERPASS_USERNAME"
+    check "openbao jwt login" curl -fsS -X POST -d "{\"role\":\"$VAULT_JWT_ROLE\",\"jwt\":\"$VAULT_JWT_TOKEN\"}" "$VAULT_HTTP_ADDR/v1/auth/jwt/login"
+    check "openbao namespace kv2 put" curl -fsS "${t[@]}" -H "X-Vault-Namespace: $VAULT_TEST_NAMESPACE" -X POST -d '{"data":{"k":"ns"}}' "$VAULT_HTTP_ADDR/v1/secret/data/smoke"
+    if [[ -n "${VAULT_KUBERNETES_ROLE:-}" && -n "${KUBE_SA_TOKEN:-}" ]]; then
+        check "openbao kubernetes login (TokenReview)" curl -fsS -X POST -d "{\"role\":\"$VAULT_KUBERNETES_ROLE\",\"jwt\":\"$KUBE_SA_TOKEN\"}" "$VAULT_HTTP_ADDR/v1/auth/kubernetes/login"
+    fi
+}
+
+aws_json() {
+    local svc="$1" target="$2" body="$3"
+    curl -fsS --aws-sigv4 "aws:amz:$AWS_REGION:$svc" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+        -H "X-Amz-Target: $target" -H 'Content-Type: application/x-amz-json-1.1' -d "$body" "$AWS_ENDPOINT_URL/"
+}
+smoke_moto() {
+    local name="smoke-$RANDOM$RANDOM"
+    check "moto secretsmanager create" aws_json secretsmanager secretsmanager.CreateSecret "{\"Name\":\"$name\",\"SecretString\":\"hunter2\"}"
+    check "moto secretsmanager get" expect hunter2 sh -c "$(declare -f aws_json); aws_json secretsmanager secretsmanager.GetSecretValue '{\"SecretId\":\"$name\"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"SecretString\"])'"
+    check "moto ssm put" aws_json ssm AmazonSSM.PutParameter "{\"Name\":\"/$name\",\"Value\":\"42\",\"Type\":\"SecureString\"}"
+    check "moto ssm get" expect 42 sh -c "$(declare -f aws_json); aws_json ssm AmazonSSM.GetParameter '{\"Name\":\"/$name\",\"WithDecryption\":true}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"Parameter\"][\"Value\"])'"
+    check "moto ecr token" aws_json ecr AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken '{}'
+    check "moto sts caller identity" curl -fsS --aws-sigv4 "aws:amz:$AWS_REGION:sts" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+        -d 'Action=GetCallerIdentity&Version=2011-06-15' "$AWS_ENDPOINT_URL/"
+}
+
+kcurl() { curl -fsS --cacert "$KUBE_CA_CERT" -H "Authorization: Bearer $KUBE_ADMIN_TOKEN" "$@"; }
+smoke_kube() {
+    local name="smoke-$RANDOM$RANDOM"
+    check "kube secret create" kcurl -X POST -H 'Content-Type: application/json' \
+        -d "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"$name\"},\"stringData\":{\"password\":\"hunter2\"}}" \
+        "$KUBE_API_SERVER/api/v1/namespaces/default/secrets"
+    check "kube secret get" expect "$(printf hunter2 | base64)" sh -c "$(declare -f kcurl); kcurl '$KUBE_API_SERVER/api/v1/namespaces/default/secrets/$name' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"][\"password\"])'"
+    check "kube TokenReview of the eso SA token" expect True sh -c "curl -fsS --cacert '$KUBE_CA_CERT' -H 'Authorization: Bearer $KUBE_TOKEN_REVIEWER_TOKEN' -H 'Content-Type: application/json' -X POST -d '{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\",\"spec\":{\"token\":\"$KUBE_SA_TOKEN\"}}' '$KUBE_API_SERVER/apis/authentication.k8s.io/v1/tokenreviews' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"status\"][\"authenticated\"])'"
+    check "kube kubeconfig is readable" test -r "$KUBECONFIG"
+}
+
+smoke_gcp() {
+    local e="$GCP_SECRET_MANAGER_REST_ENDPOINT/v1/projects/$GCP_PROJECT_ID" name="smoke-$RANDOM$RANDOM"
+    check "gcp create secret (REST)" curl -fsS -X POST -H 'Content-Type: application/json' -d '{"replication":{"automatic":{}}}' "$e/secrets?secretId=$name"
+    check "gcp add version (REST)" curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"payload\":{\"data\":\"$(printf hunter2 | base64)\"}}" "$e/secrets/$name:addVersion"
+    check "gcp access latest (REST)" expect "$(printf hunter2 | base64)" sh -c "curl -fsS '$e/secrets/$name/versions/latest:access' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"payload\"][\"data\"])'"
+}
+
+smoke_azure() {
+    local name="smoke-$RANDOM$RANDOM" a=(--cacert "$AZURE_KEYVAULT_CA_CERT" -H "Authorization: Bearer eso-test")
+    check "azure set secret" curl -fsS "${a[@]}" -X PUT -H 'Content-Type: application/json' -d '{"value":"hunter2"}' "$AZURE_KEYVAULT_URL/secrets/$name?api-version=7.4"
+    check "azure get secret" expect hunter2 sh -c "curl -fsS --cacert '$AZURE_KEYVAULT_CA_CERT' -H 'Authorization: Bearer eso-test' '$AZURE_KEYVAULT_URL/secrets/$name?api-version=7.4' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"value\"])'"
+}
+
+not_running=()
+for b in "${wanted[@]}"; do
+    if ! out="$("$here/$b.sh" env ${instance:+"$instance"} 2>/dev/null)"; then
+        (( explicit )) && not_running+=("$b")
+        continue
+    fi
+    (
+        passed=0 failed=0
+        eval "$out"
+        # openbao's kubernetes check needs the kube token too
+        if [[ "$b" == openbao ]] && kenv="$("$here/kube.sh" env ${instance:+"$instance"} 2>/dev/null)"; then eval "$kenv"; fi
+        "smoke_$b"
+        echo "$passed $failed" >"${TMPDIR:-/tmp}/eso-smoke.$$.$b"
+    )
+    read -r p f <"${TMPDIR:-/tmp}/eso-smoke.$$.$b"
+    rm -f "${TMPDIR:-/tmp}/eso-smoke.$$.$b"
+    passed=$((passed + p)); failed=$((failed + f))
+done
+for b in "${not_running[@]}"; do
+    failed=$((failed + 1)); echo "FAIL $b: not running (start it with: scripts/backends/$b.sh start${instance:+ $instance})"
+done
+echo "$passed passed, $failed failed"
+(( failed == 0 ))
