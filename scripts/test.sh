@@ -27,6 +27,22 @@ for comp in rustfmt clippy; do
   fi
 done
 
+# The kube-apiserver build takes minutes: install backends in the background while Rust builds.
+install_pid=""
+if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
+  (
+    for b in ${ESO_BACKENDS:-kube openbao moto}; do
+      nice -n 10 bash "scripts/backends/$b.sh" install || echo "install of $b failed"
+    done
+  ) >"$LOG_DIR/backends-install.log" 2>&1 &
+  install_pid=$!
+fi
+wait_install() {
+  if [[ -n "$install_pid" ]]; then
+    wait "$install_pid" || { echo "backend install failed:" >&2; tail -n 40 "$LOG_DIR/backends-install.log" >&2; return 1; }
+  fi
+}
+
 if [[ "${ESO_SKIP_LINT:-0}" != 1 ]]; then
   step "cargo fmt --check"
   cargo fmt --all -- --check
@@ -47,16 +63,23 @@ if [[ "${ESO_SKIP_LINT:-0}" != 1 ]]; then
   RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 fi
 
-if [[ -d scripts/backends ]] && [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
-  step "start test backends"
-  for b in scripts/backends/*.sh; do
-    name="$(basename "$b" .sh)"
-    [[ "$name" == all || "$name" == lib || "$name" == common ]] && continue
-    bash "$b" start >"$LOG_DIR/backend-$name.log" 2>&1 || { echo "backend $name failed to start:"; tail -n 30 "$LOG_DIR/backend-$name.log"; exit 1; }
-    # shellcheck disable=SC1090
-    eval "$(bash "$b" env)"
-  done
-  trap 'for b in scripts/backends/*.sh; do n=$(basename "$b" .sh); [[ $n == all || $n == lib || $n == common ]] || bash "$b" stop >/dev/null 2>&1 || true; done' EXIT
+if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
+  # GCP and Azure emulators are not served by the package registries this project can reach
+  # (see scripts/backends/README.md); the other three are installed and started here.
+  export ESO_BACKENDS="${ESO_BACKENDS:-kube openbao moto}"
+  step "start test backends: $ESO_BACKENDS"
+  wait_install || true
+  trap 'bash scripts/backends/all.sh stop >/dev/null 2>&1 || true' EXIT
+  if ! bash scripts/backends/all.sh start >"$LOG_DIR/backends.log" 2>&1; then
+    echo "backends failed to start:" >&2
+    tail -n 40 "$LOG_DIR/backends.log" >&2
+    exit 1
+  fi
+  # shellcheck disable=SC1091
+  set -a; source ./.env.backends; set +a
+  step "backend smoke checks"
+  # shellcheck disable=SC2086
+  bash scripts/backends/smoke.sh $ESO_BACKENDS 2>&1 | tee "$LOG_DIR/backends-smoke.log"
 fi
 
 step "cargo test (workspace, all features)"
@@ -67,6 +90,11 @@ set -e
 
 passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' "$LOG_DIR/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$LOG_DIR/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+if [[ -f "$LOG_DIR/backends-smoke.log" ]]; then
+  read -r sp sf < <(grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$LOG_DIR/backends-smoke.log" | tail -1 | awk '{print $1, $3}') || true
+  passed=$((passed + ${sp:-0})); failed=$((failed + ${sf:-0}))
+  [[ "${sf:-0}" == 0 ]] || status=1
+fi
 echo
 echo "scripts/test.sh took $(( $(date +%s) - started ))s"
 echo "${passed} passed, ${failed} failed"
