@@ -37,18 +37,20 @@ impl SecretKeySelector {
         if !self.name.is_empty() && !is_dns1123_subdomain(&self.name) {
             errors.push(format!("{path}.name"), "must be a DNS-1123 subdomain");
         }
-        if let Some(ns) = &self.namespace {
-            if !ns.is_empty() && !is_dns1123_label(ns) {
-                errors.push(format!("{path}.namespace"), "must be a DNS-1123 label");
-            }
+        if let Some(ns) = &self.namespace
+            && !ns.is_empty()
+            && !is_dns1123_label(ns)
+        {
+            errors.push(format!("{path}.namespace"), "must be a DNS-1123 label");
         }
-        if let Some(key) = &self.key {
-            if !key.is_empty() && !is_secret_key(key) {
-                errors.push(
-                    format!("{path}.key"),
-                    "must match ^[-._a-zA-Z0-9]+$ (at most 253 characters)",
-                );
-            }
+        if let Some(key) = &self.key
+            && !key.is_empty()
+            && !is_secret_key(key)
+        {
+            errors.push(
+                format!("{path}.key"),
+                "must match ^[-._a-zA-Z0-9]+$ (at most 253 characters)",
+            );
         }
     }
 }

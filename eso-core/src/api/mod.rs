@@ -6,9 +6,11 @@
 //! operator can use them with `kube::Api` directly; without it an identical plain struct is
 //! generated here. [`Validate`] applies ESO's admission rules.
 
+mod external_secret;
 mod meta;
 mod validation;
 
+pub use external_secret::*;
 pub use meta::*;
 pub use validation::*;
 
