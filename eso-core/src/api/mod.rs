@@ -6,12 +6,18 @@
 //! operator can use them with `kube::Api` directly; without it an identical plain struct is
 //! generated here. [`Validate`] applies ESO's admission rules.
 
+mod cluster_external_secret;
+mod cluster_push_secret;
 mod external_secret;
 mod meta;
+mod push_secret;
 mod validation;
 
+pub use cluster_external_secret::*;
+pub use cluster_push_secret::*;
 pub use external_secret::*;
 pub use meta::*;
+pub use push_secret::*;
 pub use validation::*;
 
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
