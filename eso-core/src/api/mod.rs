@@ -6,16 +6,27 @@
 //! operator can use them with `kube::Api` directly; without it an identical plain struct is
 //! generated here. [`Validate`] applies ESO's admission rules.
 
+mod cluster_external_secret;
+mod cluster_push_secret;
+mod external_secret;
 mod generators;
+mod load;
 mod meta;
 pub mod providers;
+mod push_secret;
 mod secret_store;
+mod v1beta1_external_secret;
 pub(crate) mod v1beta1_secret_store;
 mod validation;
 
+pub use cluster_external_secret::*;
+pub use cluster_push_secret::*;
+pub use external_secret::*;
 pub use generators::*;
+pub use load::{Document, LoadError, MAX_DOCUMENT_BYTES, Manifest, parse_documents};
 pub use meta::*;
 pub use providers::*;
+pub use push_secret::*;
 pub use secret_store::*;
 pub use validation::*;
 
