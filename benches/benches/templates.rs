@@ -13,7 +13,10 @@ fn templates(c: &mut Criterion) {
             b.iter(|| {
                 for (key, src) in &case.templates {
                     let t = Template::parse(key, src).unwrap_or_else(|e| panic!("{e}"));
-                    std::hint::black_box(t.render_secret_map(&case.data).unwrap_or_else(|e| panic!("{e}")));
+                    std::hint::black_box(
+                        t.render_secret_map(&case.data)
+                            .unwrap_or_else(|e| panic!("{e}")),
+                    );
                 }
             });
         });
@@ -25,7 +28,10 @@ fn templates(c: &mut Criterion) {
         group.bench_function(format!("{}/render", case.name), |b| {
             b.iter(|| {
                 for t in &parsed {
-                    std::hint::black_box(t.render_secret_map(&case.data).unwrap_or_else(|e| panic!("{e}")));
+                    std::hint::black_box(
+                        t.render_secret_map(&case.data)
+                            .unwrap_or_else(|e| panic!("{e}")),
+                    );
                 }
             });
         });

@@ -75,7 +75,12 @@ mod tests {
                 assert_eq!(key, ekey);
                 let t = Template::parse(key, src).unwrap();
                 let out = t.render_secret_map(&case.data).unwrap();
-                assert_eq!(String::from_utf8(out).unwrap(), *want, "{}/{key}", case.name);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    *want,
+                    "{}/{key}",
+                    case.name
+                );
             }
         }
     }

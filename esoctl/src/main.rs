@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod crd;
 mod template;
+mod validate;
 
 /// Command-line tool for eso-rs (External Secrets Operator in Rust).
 #[derive(Debug, Parser)]
@@ -18,11 +20,17 @@ struct Cli {
 enum Command {
     /// Render an ExternalSecret or PushSecret template offline.
     Template(template::Args),
+    /// Check ESO manifests (files or directories) against ESO's admission rules.
+    Validate(validate::Args),
+    /// Print the CustomResourceDefinitions of every ESO kind.
+    Crd(crd::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Template(args) => template::run(&args),
+        Command::Validate(args) => validate::run(&args),
+        Command::Crd(args) => crd::run(&args),
     }
 }
