@@ -14,7 +14,7 @@ fn load(name: &str) -> Option<Vec<J>> {
     let base = std::env::var_os("ESO_CONFORMANCE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
         });
     let text = std::fs::read_to_string(base.join("strategies").join(name)).ok()?;
     serde_json::from_str(&text).ok()

@@ -11,7 +11,7 @@ use serde_json::Value as J;
 
 fn cases_dir() -> Option<PathBuf> {
     let env = std::env::var_os("ESO_CONFORMANCE_DIR").map(PathBuf::from);
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance");
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
     let dir = env.unwrap_or(default).join("template");
     dir.is_dir().then_some(dir)
 }
