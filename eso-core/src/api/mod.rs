@@ -11,6 +11,7 @@ mod cluster_push_secret;
 mod external_secret;
 mod meta;
 mod push_secret;
+pub(crate) mod v1beta1_external_secret;
 mod validation;
 
 pub use cluster_external_secret::*;
