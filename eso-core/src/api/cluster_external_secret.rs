@@ -160,3 +160,116 @@ impl Validate for ClusterExternalSecret {
         errors.into_result()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn ces(spec: Value) -> ClusterExternalSecret {
+        serde_json::from_value(json!({"metadata": {"name": "ces"}, "spec": spec})).unwrap()
+    }
+
+    fn es_spec() -> Value {
+        json!({"secretStoreRef": {"name": "vault", "kind": "ClusterSecretStore"},
+            "data": [{"secretKey": "k", "remoteRef": {"key": "p"}}]})
+    }
+
+    fn paths(spec: Value) -> Vec<String> {
+        match ces(spec).validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.0.into_iter().map(|e| e.path).collect(),
+        }
+    }
+
+    #[test]
+    fn full_spec_round_trips() {
+        let doc = json!({
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "ClusterExternalSecret",
+            "metadata": {"name": "ces"},
+            "spec": {
+                "externalSecretSpec": es_spec(),
+                "externalSecretName": "db",
+                "externalSecretMetadata": {"annotations": {"a": "1"}, "labels": {"l": "2"}},
+                "namespaceSelector": {"matchLabels": {"x": "y"}},
+                "namespaceSelectors": [{"matchExpressions": [{"key": "team", "operator": "In", "values": ["a"]}]}],
+                "namespaces": ["default", "kube-system"],
+                "refreshTime": "1m0s"
+            },
+            "status": {
+                "externalSecretName": "db",
+                "failedNamespaces": [{"namespace": "x", "reason": "external secret already exists in namespace"}],
+                "provisionedNamespaces": ["default"],
+                "conditions": [{"type": "Ready", "status": "False", "message": "one or more namespaces failed"}]
+            }
+        });
+        let c: ClusterExternalSecret = serde_json::from_value(doc.clone()).unwrap();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.spec.refresh_interval, Some(GoDuration::from_secs(60)));
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["status"], doc["status"]);
+        assert_eq!(v["spec"]["namespaces"], doc["spec"]["namespaces"]);
+        assert_eq!(v["spec"]["refreshTime"], "1m0s");
+        // The nested spec gets the ExternalSecret CRD defaults.
+        assert_eq!(v["spec"]["externalSecretSpec"]["refreshInterval"], "1h0m0s");
+        let again: ClusterExternalSecret = serde_json::from_value(v).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn rules() {
+        assert!(paths(json!({"externalSecretSpec": es_spec()})).is_empty());
+        assert_eq!(
+            paths(json!({"externalSecretSpec": es_spec(), "externalSecretName": "Db"})),
+            ["spec.externalSecretName"]
+        );
+        assert_eq!(
+            paths(json!({"externalSecretSpec": es_spec(), "namespaces": ["ok", "Not-Ok", "a.b"]})),
+            ["spec.namespaces[1]", "spec.namespaces[2]"]
+        );
+        // Every ExternalSecret rule applies to the embedded spec, under its path.
+        assert_eq!(
+            paths(
+                json!({"externalSecretSpec": {"target": {"creationPolicy": "Merge", "deletionPolicy": "Delete"},
+                "dataFrom": [{"extract": {"key": "a"}, "find": {}}]}})
+            ),
+            [
+                "spec.externalSecretSpec.target.deletionPolicy",
+                "spec.externalSecretSpec.dataFrom[0]"
+            ]
+        );
+        assert_eq!(
+            paths(json!({"externalSecretSpec": {}})),
+            ["spec.externalSecretSpec.data"]
+        );
+    }
+
+    #[test]
+    fn parse_errors() {
+        let e = serde_path_to_error::deserialize::<_, ClusterExternalSecret>(
+            json!({"metadata": {"name": "c"}, "spec": {}}),
+        )
+        .unwrap_err();
+        assert!(e.inner().to_string().contains("externalSecretSpec"));
+        let e = serde_path_to_error::deserialize::<_, ClusterExternalSecret>(
+            json!({"metadata": {"name": "c"}, "spec": {"externalSecretSpec": {}, "refreshTime": "often"}}),
+        )
+        .unwrap_err();
+        assert_eq!(e.path().to_string(), "spec.refreshTime");
+    }
+
+    #[cfg(feature = "kube")]
+    #[test]
+    fn crd() {
+        use kube::CustomResourceExt;
+        let crd = ClusterExternalSecret::crd();
+        assert_eq!(crd.spec.scope, "Cluster");
+        assert_eq!(crd.spec.versions[0].name, "v1");
+        assert_eq!(
+            crd.spec.names.short_names.as_deref(),
+            Some(&["ces".to_owned()][..])
+        );
+    }
+}

@@ -119,3 +119,98 @@ impl Validate for ClusterPushSecret {
         errors.into_result()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn ps_spec() -> Value {
+        json!({"secretStoreRefs": [{"name": "vault"}], "selector": {"secret": {"name": "src"}},
+            "data": [{"match": {"secretKey": "k", "remoteRef": {"remoteKey": "r"}}}]})
+    }
+
+    fn paths(spec: Value) -> Vec<String> {
+        let c: ClusterPushSecret =
+            serde_json::from_value(json!({"metadata": {"name": "cps"}, "spec": spec})).unwrap();
+        match c.validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.0.into_iter().map(|e| e.path).collect(),
+        }
+    }
+
+    #[test]
+    fn full_spec_round_trips() {
+        let doc = json!({
+            "apiVersion": "external-secrets.io/v1alpha1",
+            "kind": "ClusterPushSecret",
+            "metadata": {"name": "cps"},
+            "spec": {
+                "pushSecretSpec": ps_spec(),
+                "refreshTime": "30s",
+                "pushSecretName": "push",
+                "pushSecretMetadata": {"labels": {"a": "b"}},
+                "namespaceSelectors": [{"matchLabels": {"push": "true"}}]
+            },
+            "status": {
+                "failedNamespaces": [{"namespace": "x", "reason": "push secret already exists in namespace"}],
+                "provisionedNamespaces": ["default"],
+                "pushSecretName": "push",
+                "conditions": [{"type": "Ready", "status": "True"}]
+            }
+        });
+        let c: ClusterPushSecret = serde_json::from_value(doc.clone()).unwrap();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.spec.refresh_interval, Some(GoDuration::from_secs(30)));
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["kind"], "ClusterPushSecret");
+        assert_eq!(v["status"], doc["status"]);
+        assert_eq!(
+            v["spec"]["pushSecretMetadata"],
+            doc["spec"]["pushSecretMetadata"]
+        );
+        assert_eq!(v["spec"]["pushSecretSpec"]["updatePolicy"], "Replace");
+        let again: ClusterPushSecret = serde_json::from_value(v).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn rules() {
+        assert!(paths(json!({"pushSecretSpec": ps_spec()})).is_empty());
+        assert_eq!(
+            paths(json!({"pushSecretSpec": ps_spec(), "pushSecretName": "Push"})),
+            ["spec.pushSecretName"]
+        );
+        let mut bad = ps_spec();
+        bad["selector"] = json!({});
+        bad["dataTo"] = json!([{"storeRef": {"name": "elsewhere"}}]);
+        assert_eq!(
+            paths(json!({"pushSecretSpec": bad})),
+            [
+                "spec.pushSecretSpec.selector",
+                "spec.pushSecretSpec.dataTo[0].storeRef.name"
+            ]
+        );
+    }
+
+    #[test]
+    fn parse_errors() {
+        let e = serde_path_to_error::deserialize::<_, ClusterPushSecret>(
+            json!({"metadata": {"name": "c"}, "spec": {"pushSecretSpec": {"secretStoreRefs": [],
+                "selector": {}, "deletionPolicy": "Orphan"}}}),
+        )
+        .unwrap_err();
+        assert_eq!(e.path().to_string(), "spec.pushSecretSpec.deletionPolicy");
+    }
+
+    #[cfg(feature = "kube")]
+    #[test]
+    fn crd() {
+        use kube::CustomResourceExt;
+        let crd = ClusterPushSecret::crd();
+        assert_eq!(crd.spec.scope, "Cluster");
+        assert_eq!(crd.spec.versions[0].name, "v1alpha1");
+        assert_eq!(crd.spec.names.short_names, None);
+    }
+}

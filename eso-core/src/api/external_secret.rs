@@ -975,3 +975,551 @@ impl Validate for ExternalSecret {
         errors.into_result()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn es(spec: Value) -> ExternalSecret {
+        serde_json::from_value(json!({
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "ExternalSecret",
+            "metadata": {"name": "es", "namespace": "ns"},
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    /// The error paths of `spec`'s validation (empty when valid).
+    fn paths(spec: Value) -> Vec<String> {
+        match es(spec).validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.0.into_iter().map(|e| e.path).collect(),
+        }
+    }
+
+    fn data() -> Value {
+        json!([{"secretKey": "k", "remoteRef": {"key": "path"}}])
+    }
+
+    /// `(path, message)` of a deserialization error, as the manifest loader reports it.
+    fn parse_error(doc: Value) -> (String, String) {
+        match serde_path_to_error::deserialize::<_, ExternalSecret>(doc) {
+            Ok(_) => panic!("parsed"),
+            Err(e) => (e.path().to_string(), e.inner().to_string()),
+        }
+    }
+
+    #[test]
+    fn minimal_is_valid_and_gets_crd_defaults() {
+        let e = es(json!({"secretStoreRef": {"name": "vault"}, "data": data()}));
+        assert!(e.validate().is_ok());
+        assert_eq!(e.spec.refresh_interval, DEFAULT_REFRESH_INTERVAL);
+        assert_eq!(
+            e.spec.target.creation_policy,
+            ExternalSecretCreationPolicy::Owner
+        );
+        assert_eq!(
+            e.spec.target.deletion_policy,
+            ExternalSecretDeletionPolicy::Retain
+        );
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["apiVersion"], "external-secrets.io/v1");
+        assert_eq!(v["kind"], "ExternalSecret");
+        assert_eq!(v["spec"]["refreshInterval"], "1h0m0s");
+        assert_eq!(
+            v["spec"]["target"],
+            json!({"creationPolicy": "Owner", "deletionPolicy": "Retain"})
+        );
+        assert!(v.get("status").is_none());
+        assert_eq!(
+            ExternalSecretSpec::default().refresh_interval.to_string(),
+            "1h0m0s"
+        );
+    }
+
+    #[test]
+    fn nested_defaults() {
+        let e = es(json!({
+            "data": data(),
+            "target": {"template": {"templateFrom": [{"configMap": {"name": "cm", "items": [{"key": "a"}]}}]}},
+            "dataFrom": [
+                {"sourceRef": {"generatorRef": {"kind": "Password", "name": "pw"}}},
+                {"extract": {"key": "x"}, "rewrite": [{"merge": {}}]}
+            ]
+        }));
+        let tpl = e.spec.target.template.as_ref().unwrap();
+        assert_eq!(tpl.engine_version, TemplateEngineVersion::V2);
+        assert_eq!(tpl.merge_policy, TemplateMergePolicy::Replace);
+        let tf = &tpl.template_from.as_ref().unwrap()[0];
+        assert_eq!(tf.target, "Data");
+        assert_eq!(
+            tf.config_map.as_ref().unwrap().items[0].template_as,
+            TemplateScope::Values
+        );
+        let df = e.spec.data_from.as_ref().unwrap();
+        assert_eq!(
+            df[0].generator_ref().unwrap().api_version,
+            "generators.external-secrets.io/v1alpha1"
+        );
+        let merge = df[1].rewrite.as_ref().unwrap()[0].merge.as_ref().unwrap();
+        assert_eq!(merge.into, "");
+        assert_eq!(
+            merge.priority_policy,
+            ExternalSecretRewriteMergePriorityPolicy::Strict
+        );
+        assert_eq!(
+            merge.conflict_policy,
+            ExternalSecretRewriteMergeConflictPolicy::Error
+        );
+        assert_eq!(merge.strategy, ExternalSecretRewriteMergeStrategy::Extract);
+        assert!(e.validate().is_ok());
+    }
+
+    #[test]
+    fn enum_spellings_are_esos() {
+        let e = es(json!({
+            "data": [{"secretKey": "k", "remoteRef": {
+                "key": "p", "decodingStrategy": "Base64URL", "conversionStrategy": "Unicode",
+                "metadataPolicy": "Fetch", "nullBytePolicy": "Fail"}}],
+            "refreshPolicy": "OnChange",
+            "syncWindows": {"kind": "deny", "windows": [{"schedule": "@daily", "duration": "8h"}]},
+            "target": {"creationPolicy": "CreateOrMerge", "template": {"templateFrom": [
+                {"literal": "x", "valuesDecodingStrategy": "Auto"}]}},
+            "dataFrom": [{"extract": {"key": "x"}, "rewrite": [{"merge": {"strategy": "JSON", "into": "all",
+                "conflictPolicy": "Ignore", "priorityPolicy": "IgnoreNotFound"}}]}]
+        }));
+        let r = &e.spec.data.as_ref().unwrap()[0].remote_ref;
+        assert_eq!(
+            r.decoding_strategy,
+            Some(ExternalSecretDecodingStrategy::Base64Url)
+        );
+        assert_eq!(
+            e.spec.sync_windows.as_ref().unwrap().kind,
+            SyncWindowKind::Deny
+        );
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v["spec"]["data"][0]["remoteRef"]["decodingStrategy"],
+            "Base64URL"
+        );
+        assert_eq!(v["spec"]["syncWindows"]["kind"], "deny");
+        assert_eq!(v["spec"]["syncWindows"]["windows"][0]["duration"], "8h0m0s");
+        assert_eq!(
+            v["spec"]["dataFrom"][0]["rewrite"][0]["merge"]["strategy"],
+            "JSON"
+        );
+        assert_eq!(v["spec"]["target"]["template"]["engineVersion"], "v2");
+        assert!(e.validate().is_ok());
+    }
+
+    #[test]
+    fn unknown_enum_values_are_parse_errors_with_paths() {
+        let cases = [
+            (
+                json!({"target": {"creationPolicy": "Always"}}),
+                "spec.target.creationPolicy",
+            ),
+            (
+                json!({"target": {"deletionPolicy": "Keep"}}),
+                "spec.target.deletionPolicy",
+            ),
+            (json!({"refreshPolicy": "Never"}), "spec.refreshPolicy"),
+            (
+                json!({"target": {"template": {"engineVersion": "v1"}}}),
+                "spec.target.template.engineVersion",
+            ),
+            (
+                json!({"data": [{"secretKey": "k", "remoteRef": {"key": "p", "decodingStrategy": "Hex"}}]}),
+                "spec.data[0].remoteRef.decodingStrategy",
+            ),
+            (
+                json!({"dataFrom": [{"sourceRef": {"generatorRef": {"kind": "Nope", "name": "x"}}}]}),
+                "spec.dataFrom[0].sourceRef.generatorRef.kind",
+            ),
+            (
+                json!({"syncWindows": {"kind": "Allow", "windows": []}}),
+                "spec.syncWindows.kind",
+            ),
+        ];
+        for (spec, path) in cases {
+            let (p, msg) = parse_error(json!({"metadata": {"name": "x"}, "spec": spec}));
+            assert_eq!(p, path, "{msg}");
+            assert!(msg.contains("unknown variant"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn missing_required_fields_and_wrong_types_are_parse_errors() {
+        let cases = [
+            (
+                json!({"data": [{"remoteRef": {"key": "p"}}]}),
+                "spec.data[0]",
+                "secretKey",
+            ),
+            (
+                json!({"data": [{"secretKey": "k"}]}),
+                "spec.data[0]",
+                "remoteRef",
+            ),
+            (
+                json!({"data": [{"secretKey": "k", "remoteRef": {}}]}),
+                "spec.data[0].remoteRef",
+                "key",
+            ),
+            (
+                json!({"target": {"manifest": {"kind": "ConfigMap"}}}),
+                "spec.target.manifest",
+                "apiVersion",
+            ),
+            (
+                json!({"dataFrom": [{"rewrite": [{"regexp": {"source": "a"}}]}]}),
+                "spec.dataFrom[0].rewrite[0].regexp",
+                "target",
+            ),
+            (json!({"data": "oops"}), "spec.data", "invalid type"),
+        ];
+        for (spec, path, what) in cases {
+            let (p, msg) = parse_error(json!({"metadata": {"name": "x"}, "spec": spec}));
+            assert_eq!(p, path, "{msg}");
+            assert!(msg.contains(what), "{msg}");
+        }
+        let (p, _) = parse_error(json!({"metadata": {"name": "x"}}));
+        assert_eq!(p, ".");
+    }
+
+    #[test]
+    fn bad_durations_are_parse_errors() {
+        let (p, _) = parse_error(json!({"spec": {"refreshInterval": "1d"}}));
+        assert_eq!(p, "spec.refreshInterval");
+        let (p, _) = parse_error(
+            json!({"spec": {"syncWindows": {"kind": "allow", "windows": [{"schedule": "@daily", "duration": "soon"}]}}}),
+        );
+        assert_eq!(p, "spec.syncWindows.windows[0].duration");
+        assert!(
+            es(json!({"refreshInterval": "0", "data": data()}))
+                .spec
+                .refresh_interval
+                .is_zero()
+        );
+    }
+
+    #[test]
+    fn policies() {
+        for creation in ["Merge", "None", "CreateOrMerge"] {
+            assert_eq!(
+                paths(
+                    json!({"data": data(), "target": {"creationPolicy": creation, "deletionPolicy": "Delete"}})
+                ),
+                ["spec.target.deletionPolicy"],
+                "{creation}"
+            );
+        }
+        assert_eq!(
+            paths(
+                json!({"data": data(), "target": {"creationPolicy": "None", "deletionPolicy": "Merge"}})
+            ),
+            ["spec.target.deletionPolicy"]
+        );
+        for (creation, deletion) in [
+            ("Owner", "Delete"),
+            ("Orphan", "Delete"),
+            ("Merge", "Merge"),
+            ("CreateOrMerge", "Merge"),
+            ("None", "Retain"),
+        ] {
+            assert!(
+                paths(json!({"data": data(), "target": {"creationPolicy": creation, "deletionPolicy": deletion}}))
+                    .is_empty(),
+                "{creation}/{deletion}"
+            );
+        }
+    }
+
+    #[test]
+    fn needs_data_or_data_from() {
+        assert_eq!(paths(json!({})), ["spec.data"]);
+        assert_eq!(paths(json!({"data": [], "dataFrom": []})), ["spec.data"]);
+        assert!(paths(json!({"dataFrom": [{"extract": {"key": "k"}}]})).is_empty());
+    }
+
+    #[test]
+    fn privileged_templates() {
+        let sa = |tpl: Value| paths(json!({"data": data(), "target": {"template": tpl}}));
+        assert_eq!(
+            sa(json!({"type": "kubernetes.io/service-account-token",
+                "metadata": {"annotations": {"kubernetes.io/service-account.name": "default"}}})),
+            ["spec.target.template.metadata.annotations"]
+        );
+        assert_eq!(
+            sa(json!({"type": "kubernetes.io/service-account-token",
+                "templateFrom": [{"literal": "a: b", "target": "annotations"}]})),
+            ["spec.target.template.templateFrom[0].target"]
+        );
+        assert!(
+            sa(json!({"type": "kubernetes.io/service-account-token",
+            "metadata": {"annotations": {"other": "x"}}}))
+            .is_empty()
+        );
+        assert_eq!(
+            sa(json!({"type": "bootstrap.kubernetes.io/token"})),
+            ["spec.target.template.type"]
+        );
+        assert!(sa(json!({"type": "kubernetes.io/tls"})).is_empty());
+    }
+
+    #[test]
+    fn template_from_targets() {
+        let tf = |target: &str, manifest: Option<Value>| {
+            let mut t = json!({"template": {"templateFrom": [{"literal": "x", "target": target}]}});
+            if let Some(m) = manifest {
+                t["manifest"] = m;
+            }
+            paths(json!({"data": data(), "target": t}))
+        };
+        for ok in ["Data", "data", "ANNOTATIONS", "Labels", ""] {
+            assert!(tf(ok, None).is_empty(), "{ok}");
+        }
+        for bad in ["type", "immutable", "metadata.ownerReferences", "spec.x"] {
+            assert_eq!(
+                tf(bad, None),
+                ["spec.target.template.templateFrom[0].target"],
+                "{bad}"
+            );
+        }
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap"});
+        assert!(tf("spec.rules[0].host", Some(cm)).is_empty());
+        let secret = json!({"apiVersion": "v1", "kind": "Secret"});
+        assert_eq!(
+            tf("type", Some(secret)),
+            ["spec.target.template.templateFrom[0].target"]
+        );
+        assert_eq!(
+            paths(json!({"data": data(), "target": {"manifest": {"apiVersion": "", "kind": ""}}})),
+            [
+                "spec.target.manifest.apiVersion",
+                "spec.target.manifest.kind"
+            ]
+        );
+    }
+
+    #[test]
+    fn data_from_sources() {
+        let df = |entry: Value| paths(json!({"dataFrom": [entry]}));
+        let gen_ref = json!({"kind": "Password", "name": "pw"});
+        assert_eq!(
+            df(json!({"extract": {"key": "a"}, "find": {"path": "p"}})),
+            ["spec.dataFrom[0]"]
+        );
+        assert_eq!(
+            df(json!({"find": {"path": "p"}, "sourceRef": {"generatorRef": gen_ref}})),
+            ["spec.dataFrom[0]"]
+        );
+        assert_eq!(
+            df(json!({"extract": {"key": "a"}, "sourceRef": {"generatorRef": gen_ref}})),
+            ["spec.dataFrom[0]"]
+        );
+        assert_eq!(df(json!({})), ["spec.dataFrom[0]"]);
+        assert_eq!(df(json!({"rewrite": []})), ["spec.dataFrom[0]"]);
+        assert_eq!(df(json!({"sourceRef": {}})), ["spec.dataFrom[0].sourceRef"]);
+        assert_eq!(
+            df(json!({"sourceRef": {"storeRef": {"name": "s"}, "generatorRef": gen_ref}})),
+            ["spec.dataFrom[0].sourceRef"]
+        );
+        assert!(
+            df(json!({"extract": {"key": "a"}, "sourceRef": {"storeRef": {"name": "s"}}}))
+                .is_empty()
+        );
+        assert!(df(json!({"find": {"tags": {"a": "b"}}})).is_empty());
+        assert!(df(json!({"sourceRef": {"generatorRef": gen_ref}})).is_empty());
+        // A storeRef alone passes ESO's webhook (it has nothing to read, but is not rejected).
+        assert!(df(json!({"sourceRef": {"storeRef": {"name": "s"}}})).is_empty());
+        assert_eq!(
+            df(json!({"sourceRef": {"storeRef": {"name": "Bad_Name"}}})),
+            ["spec.dataFrom[0].sourceRef.storeRef.name"]
+        );
+        assert_eq!(
+            df(
+                json!({"sourceRef": {"generatorRef": {"apiVersion": "v1", "kind": "UUID", "name": "u"}}})
+            ),
+            ["spec.dataFrom[0].sourceRef.generatorRef.apiVersion"]
+        );
+    }
+
+    #[test]
+    fn find_and_rewrites() {
+        let df = |entry: Value| paths(json!({"dataFrom": [entry]}));
+        assert_eq!(
+            df(json!({"find": {"name": {"regexp": "(unclosed"}}})),
+            ["spec.dataFrom[0].find.name.regexp"]
+        );
+        assert!(df(json!({"find": {"name": {"regexp": "^db-.*$"}}})).is_empty());
+        let rw = |rewrite: Value| df(json!({"extract": {"key": "a"}, "rewrite": rewrite}));
+        assert_eq!(rw(json!([{}])), ["spec.dataFrom[0].rewrite[0]"]);
+        assert_eq!(
+            rw(
+                json!([{"regexp": {"source": "a", "target": "b"}}, {"regexp": {"source": "a", "target": "b"}, "transform": {"template": "x"}}])
+            ),
+            ["spec.dataFrom[0].rewrite[1]"]
+        );
+        assert_eq!(
+            rw(json!([{"regexp": {"source": "[", "target": "b"}}])),
+            ["spec.dataFrom[0].rewrite[0].regexp.source"]
+        );
+        assert_eq!(
+            rw(json!([{"merge": {"strategy": "JSON"}}])),
+            ["spec.dataFrom[0].rewrite[0].merge.into"]
+        );
+        assert!(rw(json!([{"merge": {"strategy": "JSON", "into": "all"}}, {"transform": {"template": "{{ .value | upper }}"}}])).is_empty());
+    }
+
+    #[test]
+    fn data_entries() {
+        assert_eq!(
+            paths(json!({"data": [{"secretKey": "a/b", "remoteRef": {"key": "p"}}]})),
+            ["spec.data[0].secretKey"]
+        );
+        let dup = json!([
+            {"secretKey": "k", "remoteRef": {"key": "a"}},
+            {"secretKey": "other", "remoteRef": {"key": "b"}},
+            {"secretKey": "k", "remoteRef": {"key": "c"}}
+        ]);
+        assert_eq!(paths(json!({"data": dup})), ["spec.data[2].secretKey"]);
+        let e = es(json!({"data": dup})).validate().unwrap_err();
+        assert!(e.0[0].message.contains("spec.data[0]"), "{e}");
+        for deletion in ["Delete", "Merge"] {
+            assert!(paths(json!({"data": dup, "target": {"deletionPolicy": deletion}})).is_empty());
+        }
+        let src = |sr: Value| {
+            paths(json!({"data": [{"secretKey": "k", "remoteRef": {"key": "a"}, "sourceRef": sr}]}))
+        };
+        assert_eq!(src(json!({})), ["spec.data[0].sourceRef"]);
+        assert_eq!(
+            src(json!({"storeRef": {"name": "s"}, "generatorRef": {"kind": "UUID", "name": "u"}})),
+            ["spec.data[0].sourceRef"]
+        );
+        assert!(src(json!({"storeRef": {"name": "s", "kind": "ClusterSecretStore"}})).is_empty());
+    }
+
+    #[test]
+    fn names_and_keys() {
+        assert_eq!(
+            paths(
+                json!({"data": data(), "secretStoreRef": {"name": "Vault"}, "target": {"name": "my_secret"}})
+            ),
+            ["spec.secretStoreRef.name", "spec.target.name"]
+        );
+        assert_eq!(
+            paths(
+                json!({"data": data(), "target": {"template": {"templateFrom": [
+                    {"configMap": {"name": "CM", "items": [{"key": "ok"}, {"key": "no/slash"}]}},
+                    {"secret": {"name": "s", "items": [{"key": "", "templateAs": "KeysAndValues"}]}}
+                ]}}})
+            ),
+            [
+                "spec.target.template.templateFrom[0].configMap.name",
+                "spec.target.template.templateFrom[0].configMap.items[1].key",
+                "spec.target.template.templateFrom[1].secret.items[0].key"
+            ]
+        );
+    }
+
+    #[test]
+    fn sync_windows() {
+        let sw = |windows: Value| {
+            paths(json!({"data": data(), "syncWindows": {"kind": "allow", "windows": windows}}))
+        };
+        assert_eq!(sw(json!([])), ["spec.syncWindows.windows"]);
+        for ok in [
+            "0 22 * * 1-5",
+            "@daily",
+            "@every 1h",
+            "*/5 * * * *",
+            "@midnight",
+        ] {
+            assert!(
+                sw(json!([{"schedule": ok, "duration": "1h"}])).is_empty(),
+                "{ok}"
+            );
+        }
+        for bad in ["0 22 * *", "@sometimes", "", "0 22 * * 1-5 extra"] {
+            assert_eq!(
+                sw(json!([{"schedule": bad, "duration": "1h"}])),
+                ["spec.syncWindows.windows[0].schedule"],
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn collects_every_error() {
+        let got = paths(json!({
+            "target": {"name": "BAD", "creationPolicy": "None", "deletionPolicy": "Delete"},
+            "dataFrom": [{"extract": {"key": "a"}, "find": {}}, {}]
+        }));
+        assert_eq!(
+            got,
+            [
+                "spec.target.name",
+                "spec.target.deletionPolicy",
+                "spec.dataFrom[0]",
+                "spec.dataFrom[1]"
+            ]
+        );
+    }
+
+    #[test]
+    fn status_round_trips() {
+        let doc = json!({
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "ExternalSecret",
+            "metadata": {"name": "es"},
+            "spec": {"data": data()},
+            "status": {
+                "refreshTime": "2026-01-02T03:04:05Z",
+                "syncedResourceVersion": "1-abc",
+                "binding": {"name": "es"},
+                "conditions": [{"type": "Ready", "status": "True", "reason": "SecretSynced",
+                    "message": "secret synced", "lastTransitionTime": "2026-01-02T03:04:05Z"}]
+            }
+        });
+        let e: ExternalSecret = serde_json::from_value(doc.clone()).unwrap();
+        let status = e.status.as_ref().unwrap();
+        assert_eq!(status.binding.as_ref().unwrap().name, "es");
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["status"], doc["status"]);
+        // Go writes a zero refreshTime as null.
+        let e: ExternalSecret = serde_json::from_value(json!({
+            "metadata": {"name": "es"}, "spec": {}, "status": {"refreshTime": null, "binding": {}}
+        }))
+        .unwrap();
+        assert_eq!(e.status.unwrap().refresh_time, None);
+    }
+
+    #[cfg(feature = "kube")]
+    #[test]
+    fn crd() {
+        use kube::CustomResourceExt;
+        let crd = ExternalSecret::crd();
+        assert_eq!(crd.spec.group, "external-secrets.io");
+        assert_eq!(crd.spec.scope, "Namespaced");
+        assert_eq!(crd.spec.versions[0].name, "v1");
+        assert_eq!(
+            crd.spec.names.short_names.as_deref(),
+            Some(&["es".to_owned()][..])
+        );
+        assert_eq!(
+            crd.spec.names.categories.as_deref(),
+            Some(&["external-secrets".to_owned()][..])
+        );
+        assert_eq!(
+            crd.spec.versions[0]
+                .additional_printer_columns
+                .as_ref()
+                .map(Vec::len),
+            Some(6)
+        );
+    }
+}

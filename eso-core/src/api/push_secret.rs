@@ -434,3 +434,294 @@ impl Validate for PushSecret {
         errors.into_result()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn base() -> Value {
+        json!({
+            "secretStoreRefs": [{"name": "vault"}],
+            "selector": {"secret": {"name": "src"}},
+            "data": [{"match": {"secretKey": "k", "remoteRef": {"remoteKey": "r"}}}]
+        })
+    }
+
+    fn ps(spec: Value) -> PushSecret {
+        serde_json::from_value(json!({"metadata": {"name": "ps", "namespace": "ns"}, "spec": spec}))
+            .unwrap()
+    }
+
+    fn with(patch: Value) -> Vec<String> {
+        let mut spec = base();
+        for (k, v) in patch.as_object().unwrap() {
+            spec[k] = v.clone();
+        }
+        match ps(spec).validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.0.into_iter().map(|e| e.path).collect(),
+        }
+    }
+
+    fn parse_error(spec: Value) -> (String, String) {
+        let doc = json!({"metadata": {"name": "ps"}, "spec": spec});
+        match serde_path_to_error::deserialize::<_, PushSecret>(doc) {
+            Ok(_) => panic!("parsed"),
+            Err(e) => (e.path().to_string(), e.inner().to_string()),
+        }
+    }
+
+    #[test]
+    fn minimal_is_valid_and_gets_crd_defaults() {
+        let p = ps(base());
+        assert!(p.validate().is_ok());
+        assert_eq!(p.spec.refresh_interval, DEFAULT_REFRESH_INTERVAL);
+        assert_eq!(p.spec.update_policy, PushSecretUpdatePolicy::Replace);
+        assert_eq!(p.spec.deletion_policy, PushSecretDeletionPolicy::None);
+        assert_eq!(
+            p.spec.secret_store_refs[0].kind,
+            SecretStoreKind::SecretStore
+        );
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["apiVersion"], "external-secrets.io/v1alpha1");
+        assert_eq!(v["kind"], "PushSecret");
+        assert_eq!(v["spec"]["refreshInterval"], "1h0m0s");
+        assert_eq!(v["spec"]["updatePolicy"], "Replace");
+        assert_eq!(v["spec"]["deletionPolicy"], "None");
+        assert_eq!(v["spec"]["secretStoreRefs"][0]["kind"], "SecretStore");
+        assert_eq!(v["spec"]["data"][0]["conversionStrategy"], "None");
+        assert_eq!(
+            PushSecretSpec::default().refresh_interval.to_string(),
+            "1h0m0s"
+        );
+    }
+
+    #[test]
+    fn enums_and_free_form_metadata() {
+        let meta = json!({"apiVersion": "kubernetes.external-secrets.io/v1alpha1", "kind": "PushSecretMetadata",
+            "spec": {"labels": {"a": "b"}, "nested": [1, {"x": null}]}});
+        let p = ps(json!({
+            "refreshInterval": "10s",
+            "secretStoreRefs": [{"labelSelector": {"matchLabels": {"push": "yes"}}, "kind": "ClusterSecretStore"}],
+            "updatePolicy": "IfNotExists",
+            "deletionPolicy": "Delete",
+            "selector": {"generatorRef": {"kind": "Password", "name": "pw"}},
+            "data": [{"match": {"remoteRef": {"remoteKey": "all"}}, "metadata": meta, "conversionStrategy": "ReverseUnicode"}]
+        }));
+        assert!(p.validate().is_ok());
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["spec"]["data"][0]["metadata"], meta);
+        assert_eq!(v["spec"]["data"][0]["conversionStrategy"], "ReverseUnicode");
+        assert_eq!(v["spec"]["updatePolicy"], "IfNotExists");
+        assert_eq!(v["spec"]["refreshInterval"], "10s");
+    }
+
+    #[test]
+    fn parse_errors() {
+        let mut spec = base();
+        spec["updatePolicy"] = json!("Sometimes");
+        let (p, msg) = parse_error(spec);
+        assert_eq!(p, "spec.updatePolicy");
+        assert!(msg.contains("unknown variant"), "{msg}");
+        let mut spec = base();
+        spec["deletionPolicy"] = json!("Retain");
+        assert_eq!(parse_error(spec).0, "spec.deletionPolicy");
+        let mut spec = base();
+        spec["secretStoreRefs"][0]["kind"] = json!("Vault");
+        assert_eq!(parse_error(spec).0, "spec.secretStoreRefs[0].kind");
+        let mut spec = base();
+        spec["data"][0]["conversionStrategy"] = json!("Unicode");
+        assert_eq!(parse_error(spec).0, "spec.data[0].conversionStrategy");
+        let mut spec = base();
+        spec.as_object_mut().unwrap().remove("selector");
+        let (p, msg) = parse_error(spec);
+        assert_eq!(
+            (p.as_str(), msg.contains("selector")),
+            ("spec", true),
+            "{msg}"
+        );
+        let mut spec = base();
+        spec.as_object_mut().unwrap().remove("secretStoreRefs");
+        assert!(parse_error(spec).1.contains("secretStoreRefs"));
+        let mut spec = base();
+        spec["data"][0]["match"]["remoteRef"] = json!({"property": "p"});
+        let (p, msg) = parse_error(spec);
+        assert_eq!(p, "spec.data[0].match.remoteRef");
+        assert!(msg.contains("remoteKey"), "{msg}");
+        let mut spec = base();
+        spec["refreshInterval"] = json!("5 minutes");
+        assert_eq!(parse_error(spec).0, "spec.refreshInterval");
+    }
+
+    #[test]
+    fn store_refs() {
+        assert_eq!(
+            with(json!({"secretStoreRefs": [{"kind": "ClusterSecretStore"}, {"name": ""}]})),
+            [
+                "spec.secretStoreRefs[0]",
+                "spec.secretStoreRefs[1].name",
+                "spec.secretStoreRefs[1]"
+            ]
+        );
+        assert_eq!(
+            with(json!({"secretStoreRefs": [{"name": "Vault"}]})),
+            ["spec.secretStoreRefs[0].name"]
+        );
+        assert!(with(json!({"secretStoreRefs": [{"labelSelector": {}}]})).is_empty());
+    }
+
+    #[test]
+    fn selector() {
+        assert_eq!(with(json!({"selector": {}})), ["spec.selector"]);
+        assert_eq!(
+            with(
+                json!({"selector": {"secret": {"name": "s"}, "generatorRef": {"kind": "UUID", "name": "u"}}})
+            ),
+            ["spec.selector"]
+        );
+        assert_eq!(
+            with(json!({"selector": {"secret": {}}})),
+            ["spec.selector.secret"]
+        );
+        assert_eq!(
+            with(json!({"selector": {"secret": {"name": "SECRET_NAME"}}})),
+            ["spec.selector.secret.name"]
+        );
+        assert!(
+            with(json!({"selector": {"secret": {"selector": {"matchLabels": {"a": "b"}}}}}))
+                .is_empty()
+        );
+        assert_eq!(
+            with(
+                json!({"selector": {"generatorRef": {"apiVersion": "v1", "kind": "UUID", "name": "u"}}})
+            ),
+            ["spec.selector.generatorRef.apiVersion"]
+        );
+    }
+
+    #[test]
+    fn duplicate_destinations() {
+        let m = |key: &str, remote: &str, prop: Option<&str>| {
+            let mut r = json!({"remoteKey": remote});
+            if let Some(p) = prop {
+                r["property"] = json!(p);
+            }
+            json!({"match": {"secretKey": key, "remoteRef": r}})
+        };
+        assert_eq!(
+            with(json!({"data": [m("a", "r", None), m("b", "r", None)]})),
+            ["spec.data[1].match.remoteRef"]
+        );
+        assert_eq!(
+            with(
+                json!({"data": [m("a", "r", Some("p")), m("b", "r", Some("q")), m("c", "r", Some("p"))]})
+            ),
+            ["spec.data[2].match.remoteRef"]
+        );
+        assert!(with(json!({"data": [m("a", "r", Some("p")), m("a", "r", Some("q")), m("a", "r2", None)]})).is_empty());
+    }
+
+    #[test]
+    fn data_to() {
+        let dt = |entry: Value| with(json!({"dataTo": [entry]}));
+        assert!(dt(json!({"storeRef": {"name": "vault"}})).is_empty());
+        assert!(dt(json!({"storeRef": {"labelSelector": {"matchLabels": {"a": "b"}}}, "match": {"regexp": "^db_"}})).is_empty());
+        assert_eq!(dt(json!({})), ["spec.dataTo[0].storeRef"]);
+        assert_eq!(dt(json!({"storeRef": {}})), ["spec.dataTo[0].storeRef"]);
+        assert_eq!(
+            dt(json!({"storeRef": {"name": "other"}})),
+            ["spec.dataTo[0].storeRef.name"]
+        );
+        // Same name, other kind: not listed.
+        assert_eq!(
+            dt(json!({"storeRef": {"name": "vault", "kind": "ClusterSecretStore"}})),
+            ["spec.dataTo[0].storeRef.name"]
+        );
+        assert_eq!(
+            dt(json!({"storeRef": {"name": "vault"}, "remoteKey": "bundle",
+                "rewrite": [{"transform": {"template": "x"}}]})),
+            ["spec.dataTo[0].rewrite"]
+        );
+        assert!(
+            dt(json!({"storeRef": {"name": "vault"}, "remoteKey": "bundle", "rewrite": []}))
+                .is_empty()
+        );
+        assert_eq!(
+            dt(json!({"storeRef": {"name": "vault"}, "rewrite": [{},
+                {"regexp": {"source": "a", "target": "b"}, "transform": {"template": "x"}},
+                {"regexp": {"source": "(", "target": "b"}}]})),
+            [
+                "spec.dataTo[0].rewrite[0]",
+                "spec.dataTo[0].rewrite[1]",
+                "spec.dataTo[0].rewrite[2].regexp.source"
+            ]
+        );
+        assert_eq!(
+            dt(json!({"storeRef": {"name": "vault"}, "match": {"regexp": "*"}})),
+            ["spec.dataTo[0].match.regexp"]
+        );
+    }
+
+    #[test]
+    fn template_names_are_checked() {
+        assert_eq!(
+            with(json!({"template": {"templateFrom": [{"secret": {"name": "Bad", "items": []}}]}})),
+            ["spec.template.templateFrom[0].secret.name"]
+        );
+        // PushSecret has no webhook: ESO's Secret-target rules do not apply to its template.
+        assert!(with(json!({"template": {"type": "bootstrap.kubernetes.io/token"}})).is_empty());
+    }
+
+    #[test]
+    fn status_round_trips() {
+        let status = json!({
+            "refreshTime": "2026-01-02T03:04:05Z",
+            "syncedResourceVersion": "1-abc",
+            "syncedPushSecrets": {"SecretStore/vault": {
+                "r/p": {"match": {"secretKey": "k", "remoteRef": {"remoteKey": "r", "property": "p"}}, "conversionStrategy": "None"}
+            }},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "Synced", "message": "PushSecret synced successfully"}]
+        });
+        let p: PushSecret = serde_json::from_value(
+            json!({"metadata": {"name": "ps"}, "spec": base(), "status": status}),
+        )
+        .unwrap();
+        let synced = p
+            .status
+            .as_ref()
+            .unwrap()
+            .synced_push_secrets
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            synced["SecretStore/vault"]["r/p"]
+                .match_
+                .remote_ref
+                .property
+                .as_deref(),
+            Some("p")
+        );
+        assert_eq!(serde_json::to_value(&p).unwrap()["status"], status);
+    }
+
+    #[cfg(feature = "kube")]
+    #[test]
+    fn crd() {
+        use kube::CustomResourceExt;
+        let crd = PushSecret::crd();
+        assert_eq!(crd.spec.versions[0].name, "v1alpha1");
+        assert_eq!(crd.spec.scope, "Namespaced");
+        assert_eq!(
+            crd.spec.names.short_names.as_deref(),
+            Some(&["ps".to_owned()][..])
+        );
+        let schema = serde_json::to_value(&crd.spec.versions[0].schema).unwrap();
+        let text = schema.to_string();
+        assert!(
+            text.contains("x-kubernetes-preserve-unknown-fields"),
+            "{text}"
+        );
+    }
+}
