@@ -7,9 +7,13 @@
 //! generated here. [`Validate`] applies ESO's admission rules.
 
 mod meta;
+pub mod providers;
+mod secret_store;
 mod validation;
 
 pub use meta::*;
+pub use providers::*;
+pub use secret_store::*;
 pub use validation::*;
 
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
