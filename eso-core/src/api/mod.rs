@@ -6,10 +6,16 @@
 //! operator can use them with `kube::Api` directly; without it an identical plain struct is
 //! generated here. [`Validate`] applies ESO's admission rules.
 
+mod generators;
 mod meta;
+pub mod providers;
+mod secret_store;
 mod validation;
 
+pub use generators::*;
 pub use meta::*;
+pub use providers::*;
+pub use secret_store::*;
 pub use validation::*;
 
 pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
