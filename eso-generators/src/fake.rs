@@ -60,7 +60,11 @@ mod tests {
 
     #[test]
     fn returns_data_verbatim() {
-        let out = run(&Fake, json!({"controller": "dev", "data": {"a": "1", "b": ""}})).unwrap();
+        let out = run(
+            &Fake,
+            json!({"controller": "dev", "data": {"a": "1", "b": ""}}),
+        )
+        .unwrap();
         assert_eq!(out.data.len(), 2);
         assert_eq!(text(&out, "a"), "1");
         assert_eq!(text(&out, "b"), "");

@@ -66,7 +66,7 @@ pub use sshkey::SshKey;
 #[cfg(feature = "uuid")]
 pub use uuid::Uuid;
 #[cfg(feature = "webhook")]
-pub use webhook::Webhook;
+pub use webhook::{WEBHOOK_SECRET_LABEL, Webhook};
 
 #[allow(unused_imports)]
 use std::sync::Arc;
@@ -206,7 +206,10 @@ mod tests {
             length: i64,
         }
         let e = parse_spec::<S>(&serde_json::json!({"length": "x"})).unwrap_err();
-        assert!(e.to_string().starts_with("spec.length: invalid type"), "{e}");
+        assert!(
+            e.to_string().starts_with("spec.length: invalid type"),
+            "{e}"
+        );
         let e = parse_spec::<S>(&serde_json::Value::Null).unwrap_err();
         assert_eq!(e.to_string(), "spec: no spec provided");
     }

@@ -165,7 +165,10 @@ impl Generator for Mfa {
         );
         Ok(GeneratorOutput::new(SecretMap::from([
             ("token".to_owned(), SecretValue::from(token)),
-            ("timeLeft".to_owned(), SecretValue::from(time_left.to_string())),
+            (
+                "timeLeft".to_owned(),
+                SecretValue::from(time_left.to_string()),
+            ),
         ])))
     }
 

@@ -213,7 +213,9 @@ mod tests {
     #[test]
     fn exhausting_the_alphabet_without_repeats_works() {
         // 26 letters, 10 digits and 3 symbols: every character exactly once.
-        let p = pw(json!({"length": 39, "digits": 10, "symbols": 3, "symbolCharacters": "-_.", "noUpper": true}));
+        let p = pw(
+            json!({"length": 39, "digits": 10, "symbols": 3, "symbolCharacters": "-_.", "noUpper": true}),
+        );
         assert_eq!(p.chars().collect::<BTreeSet<_>>().len(), 39);
     }
 
@@ -233,7 +235,9 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().starts_with("spec.symbols: "), "{e}");
         // With repeats allowed every symbol character counts.
-        let p = pw(json!({"length": 10, "digits": 0, "symbols": 10, "symbolCharacters": "a", "allowRepeat": true}));
+        let p = pw(
+            json!({"length": 10, "digits": 0, "symbols": 10, "symbolCharacters": "a", "allowRepeat": true}),
+        );
         assert_eq!(p, "aaaaaaaaaa");
     }
 
@@ -266,7 +270,10 @@ mod tests {
     fn encodings() {
         let b = pw(json!({"encoding": "hex", "length": 10}));
         assert_eq!(b.len(), 20);
-        assert!(b.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            b.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         let b = pw(json!({"encoding": "base64url", "length": 10}));
         assert!(b.ends_with('='));
     }

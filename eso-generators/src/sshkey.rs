@@ -371,10 +371,7 @@ mod tests {
     fn decode_private(pem: &str) -> Vec<u8> {
         let lines: Vec<&str> = pem.lines().collect();
         assert_eq!(lines[0], "-----BEGIN OPENSSH PRIVATE KEY-----");
-        assert_eq!(
-            *lines.last().unwrap(),
-            "-----END OPENSSH PRIVATE KEY-----"
-        );
+        assert_eq!(*lines.last().unwrap(), "-----END OPENSSH PRIVATE KEY-----");
         assert!(lines[1..lines.len() - 1].iter().all(|l| l.len() <= 64));
         base64::engine::general_purpose::STANDARD
             .decode(lines[1..lines.len() - 1].concat())
@@ -510,10 +507,7 @@ mod tests {
         w.mpint(&[0, 0, 0x7f]);
         w.mpint(&[0x80]);
         w.mpint(&[0, 0]);
-        assert_eq!(
-            w.0,
-            [0, 0, 0, 1, 0x7f, 0, 0, 0, 2, 0, 0x80, 0, 0, 0, 0]
-        );
+        assert_eq!(w.0, [0, 0, 0, 1, 0x7f, 0, 0, 0, 2, 0, 0x80, 0, 0, 0, 0]);
     }
 
     /// Cross-checks with OpenSSH's own parser when `ssh-keygen` is installed.

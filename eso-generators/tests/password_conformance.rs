@@ -106,7 +106,11 @@ fn check_password(name: &str, pw: &str, c: &Value) {
 async fn every_eso_password_case_holds() {
     let text = std::fs::read_to_string(CASES).expect("password.json is readable");
     let cases: Vec<Value> = serde_json::from_str(&text).expect("password.json is JSON");
-    assert_eq!(cases.len(), 25, "the case file changed; review the new cases");
+    assert_eq!(
+        cases.len(),
+        25,
+        "the case file changed; review the new cases"
+    );
     let cluster: DynCluster = Arc::new(MemoryCluster::new());
     let mut checked = 0;
 
@@ -136,7 +140,10 @@ async fn every_eso_password_case_holds() {
                 .await
                 .expect_err(&format!("{name}: expected an error"));
             let msg = err.to_string();
-            assert!(msg.starts_with("spec"), "{name}: error names a field: {msg}");
+            assert!(
+                msg.starts_with("spec"),
+                "{name}: error names a field: {msg}"
+            );
             checked += 1;
             continue;
         }
