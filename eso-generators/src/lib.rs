@@ -12,7 +12,7 @@
 //! | [`Fake`] | `fake` (default) | the keys of `spec.data` |
 //! | [`SshKey`] | `sshkey` (default) | `privateKey`, `publicKey` |
 //! | [`Mfa`] | `mfa` (default) | `token`, `timeLeft` |
-//! | [`Webhook`] | `webhook` | the keys of the JSON object the endpoint returns |
+//! | `Webhook` | `webhook` | the keys of the JSON object the endpoint returns |
 //!
 //! Errors name the spec field they are about (`spec.length: ...`) and never contain a generated
 //! value or a value read from a Secret.
@@ -74,6 +74,11 @@ use std::sync::Arc;
 use eso_core::generator::GeneratorRegistry;
 #[allow(unused_imports)]
 use eso_core::{Error, Result};
+
+/// The crate README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// Registers every generator compiled into this build (see the crate features).
 ///
@@ -150,6 +155,7 @@ pub(crate) fn secret_missing(namespace: &str, name: &str, path: &str) -> Error {
 }
 
 #[cfg(test)]
+#[allow(dead_code)] // not every feature combination uses every helper
 pub(crate) mod test_util {
     use std::sync::Arc;
 

@@ -344,7 +344,7 @@ impl<'a> Der<'a> {
         Some(contents)
     }
 
-    fn sequence(&mut self) -> Option<Der<'a>> {
+    fn sequence(&mut self) -> Option<Self> {
         self.take(0x30).map(Der)
     }
 
