@@ -51,6 +51,8 @@ if [[ "${ESO_SKIP_LINT:-0}" != 1 ]]; then
   cargo clippy --workspace --all-targets --locked -- -D warnings
   step "clippy (eso-core without features)"
   cargo clippy -p eso-core --all-targets --locked -- -D warnings
+  step "clippy (eso-generators, all features: webhook is off by default)"
+  cargo clippy -p eso-generators --all-targets --all-features --locked -- -D warnings
 
   step "eso-core depends on no HTTP client, kube client or cloud SDK"
   forbidden='^(reqwest|hyper|kube-client|aws-[a-z-]+|azure_[a-z_]+|google-[a-z-]+|tonic) '

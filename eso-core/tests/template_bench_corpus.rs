@@ -6,8 +6,7 @@ use eso_core::template::{Template, Value};
 
 #[test]
 fn bench_corpus_matches_eso() {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/templates.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/templates.json");
     let Ok(text) = std::fs::read_to_string(&path) else {
         eprintln!("bench corpus not found at {}", path.display());
         return;

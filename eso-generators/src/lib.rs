@@ -1,0 +1,222 @@
+//! The generators of the External Secrets Operator, for eso-rs.
+//!
+//! Each generator is a type implementing [`eso_core::generator::Generator`]; [`register`] adds
+//! every generator compiled into this build to a [`GeneratorRegistry`]. The reconcile flows then
+//! call them for `dataFrom[].sourceRef.generatorRef` (ExternalSecret) and `selector.generatorRef`
+//! (PushSecret), whether the reference names a generator kind or a `ClusterGenerator`.
+//!
+//! | kind | feature | output keys |
+//! |---|---|---|
+//! | [`Password`] | `password` (default) | one per `spec.secretKeys` entry (default `password`) |
+//! | [`Uuid`] | `uuid` (default) | `uuid` |
+//! | [`Fake`] | `fake` (default) | the keys of `spec.data` |
+//! | [`SshKey`] | `sshkey` (default) | `privateKey`, `publicKey` |
+//! | [`Mfa`] | `mfa` (default) | `token`, `timeLeft` |
+//! | `Webhook` | `webhook` | the keys of the JSON object the endpoint returns |
+//!
+//! Errors name the spec field they are about (`spec.length: ...`) and never contain a generated
+//! value or a value read from a Secret.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use eso_core::cluster::{DynCluster, MemoryCluster};
+//! use eso_core::generator::{GeneratorContext, GeneratorRegistry};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let mut registry = GeneratorRegistry::new();
+//! eso_generators::register(&mut registry);
+//!
+//! let cluster: DynCluster = Arc::new(MemoryCluster::new());
+//! let spec = serde_json::json!({"length": 16, "symbols": 0});
+//! let out = registry
+//!     .get("Password")?
+//!     .generate(&GeneratorContext::new(&spec, "default", &cluster))
+//!     .await?;
+//! assert_eq!(out.data["password"].len(), 16);
+//! # Ok::<(), eso_core::Error>(())
+//! # }).unwrap();
+//! ```
+
+#[cfg(any(feature = "password", feature = "sshkey", feature = "mfa"))]
+mod encoding;
+#[cfg(feature = "fake")]
+mod fake;
+#[cfg(feature = "mfa")]
+mod mfa;
+#[cfg(feature = "password")]
+mod password;
+#[cfg(feature = "sshkey")]
+mod sshkey;
+#[cfg(feature = "uuid")]
+mod uuid;
+#[cfg(feature = "webhook")]
+mod webhook;
+
+#[cfg(feature = "fake")]
+pub use fake::Fake;
+#[cfg(feature = "mfa")]
+pub use mfa::Mfa;
+#[cfg(feature = "password")]
+pub use password::Password;
+#[cfg(feature = "sshkey")]
+pub use sshkey::SshKey;
+#[cfg(feature = "uuid")]
+pub use uuid::Uuid;
+#[cfg(feature = "webhook")]
+pub use webhook::{WEBHOOK_SECRET_LABEL, Webhook};
+
+#[allow(unused_imports)]
+use std::sync::Arc;
+
+use eso_core::generator::GeneratorRegistry;
+#[allow(unused_imports)]
+use eso_core::{Error, Result};
+
+/// The crate README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+/// Registers every generator compiled into this build (see the crate features).
+///
+/// # Example
+///
+/// ```
+/// use eso_core::generator::GeneratorRegistry;
+///
+/// let mut registry = GeneratorRegistry::new();
+/// eso_generators::register(&mut registry);
+/// assert!(registry.get("Password").is_ok());
+/// assert!(registry.get("UUID").is_ok());
+/// ```
+#[allow(unused_variables)]
+pub fn register(registry: &mut GeneratorRegistry) {
+    #[cfg(feature = "password")]
+    registry.register(Arc::new(Password));
+    #[cfg(feature = "uuid")]
+    registry.register(Arc::new(Uuid));
+    #[cfg(feature = "fake")]
+    registry.register(Arc::new(Fake));
+    #[cfg(feature = "sshkey")]
+    registry.register(Arc::new(SshKey));
+    #[cfg(feature = "mfa")]
+    registry.register(Arc::new(Mfa));
+    #[cfg(feature = "webhook")]
+    registry.register(Arc::new(Webhook::new()));
+}
+
+/// Parses a generator spec, naming the offending field (`spec.length: ...`) on failure.
+#[allow(dead_code)]
+pub(crate) fn parse_spec<T: serde::de::DeserializeOwned>(spec: &serde_json::Value) -> Result<T> {
+    if spec.is_null() {
+        return Err(Error::invalid_config("spec", "no spec provided"));
+    }
+    serde_path_to_error::deserialize(spec).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." {
+            "spec".to_owned()
+        } else {
+            format!("spec.{path}")
+        };
+        Error::invalid_config(path, e.into_inner().to_string())
+    })
+}
+
+/// Reads `key` of the Secret `name` in `namespace`. `path` names the selector in errors.
+#[cfg(any(feature = "mfa", feature = "webhook"))]
+pub(crate) async fn read_secret_key(
+    cluster: &eso_core::cluster::DynCluster,
+    namespace: &str,
+    name: &str,
+    key: &str,
+    path: &str,
+) -> Result<eso_core::SecretValue> {
+    let secret = cluster
+        .get_secret(namespace, name)
+        .await?
+        .ok_or_else(|| secret_missing(namespace, name, path))?;
+    secret.data.get(key).cloned().ok_or_else(|| {
+        Error::invalid_config(
+            format!("{path}.key"),
+            format!("key {key:?} does not exist in Secret {namespace}/{name}"),
+        )
+    })
+}
+
+#[cfg(any(feature = "mfa", feature = "webhook"))]
+pub(crate) fn secret_missing(namespace: &str, name: &str, path: &str) -> Error {
+    Error::invalid_config(
+        format!("{path}.name"),
+        format!("Secret {namespace}/{name} not found"),
+    )
+}
+
+#[cfg(test)]
+#[allow(dead_code)] // not every feature combination uses every helper
+pub(crate) mod test_util {
+    use std::sync::Arc;
+
+    use eso_core::cluster::{DynCluster, MemoryCluster};
+    use eso_core::generator::{Generator, GeneratorContext, GeneratorOutput};
+
+    /// Runs `generator` on `spec` against `cluster` in namespace `default`.
+    pub(crate) fn run_with(
+        generator: &dyn Generator,
+        spec: serde_json::Value,
+        cluster: MemoryCluster,
+    ) -> eso_core::Result<GeneratorOutput> {
+        let cluster: DynCluster = Arc::new(cluster);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(generator.generate(&GeneratorContext::new(&spec, "default", &cluster)))
+    }
+
+    /// Runs `generator` on `spec` with an empty cluster.
+    pub(crate) fn run(
+        generator: &dyn Generator,
+        spec: serde_json::Value,
+    ) -> eso_core::Result<GeneratorOutput> {
+        run_with(generator, spec, MemoryCluster::new())
+    }
+
+    /// A value as UTF-8.
+    pub(crate) fn text(out: &GeneratorOutput, key: &str) -> String {
+        String::from_utf8(out.data[key].expose().to_vec()).expect("utf-8")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_adds_every_default_kind() {
+        let mut r = GeneratorRegistry::new();
+        register(&mut r);
+        let kinds: Vec<_> = r.kinds().collect();
+        for k in ["Fake", "MFA", "Password", "SSHKey", "UUID"] {
+            assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+        }
+    }
+
+    #[test]
+    fn parse_spec_names_the_field() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct S {
+            length: i64,
+        }
+        let e = parse_spec::<S>(&serde_json::json!({"length": "x"})).unwrap_err();
+        assert!(
+            e.to_string().starts_with("spec.length: invalid type"),
+            "{e}"
+        );
+        let e = parse_spec::<S>(&serde_json::Value::Null).unwrap_err();
+        assert_eq!(e.to_string(), "spec: no spec provided");
+    }
+}
