@@ -55,7 +55,7 @@ if [[ "${ESO_SKIP_LINT:-0}" != 1 ]]; then
   cargo clippy -p eso-generators --all-targets --all-features --locked -- -D warnings
 
   step "eso-core depends on no HTTP client, kube client or cloud SDK"
-  forbidden='^(reqwest|hyper|kube-client|aws-[a-z-]+|azure_[a-z_]+|google-[a-z-]+|tonic) '
+  forbidden='^(reqwest|hyper|kube-client|aws-sdk-[a-z-]+|aws-config|aws-smithy-[a-z-]+|azure_[a-z_]+|google-cloud-[a-z0-9-]+|tonic) '
   if cargo tree -p eso-core --all-features -e normal --prefix none --locked | grep -E "$forbidden"; then
     echo "eso-core must not depend on the crates listed above" >&2
     exit 1

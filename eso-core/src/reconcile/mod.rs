@@ -1,3 +1,181 @@
-//! The reconcile flows (ExternalSecret pull, PushSecret push) and the markers they write.
+//! The reconcile flows: ExternalSecret (pull) and PushSecret (push), as plain async functions.
+//!
+//! A [`Reconciler`] holds what every pass needs: the [`Cluster`](crate::cluster::Cluster), the
+//! [`ProviderRegistry`] (which caches provider clients across passes, keyed by store revision),
+//! the [`GeneratorRegistry`] and a [`Catalog`] of stores and generators. A [`Pass`] groups the
+//! reconciles of one sweep so identical remote reads are made once.
+//!
+//! The functions compute the new status and the writes to the target Secret; persisting the
+//! ESO object's status is the host's job (an operator patches `/status`, `esoctl` prints it).
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use eso_core::api::{Manifest, parse_documents};
+//! use eso_core::cluster::{Cluster, MemoryCluster};
+//! use eso_core::reconcile::{Catalog, Pass, Reconciler};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! let yaml = r#"
+//! apiVersion: external-secrets.io/v1
+//! kind: SecretStore
+//! metadata: {name: fake, namespace: default}
+//! spec:
+//!   provider:
+//!     fake:
+//!       data: [{key: db, value: '{"user":"app","pass":"hunter2"}'}]
+//! ---
+//! apiVersion: external-secrets.io/v1
+//! kind: ExternalSecret
+//! metadata: {name: db, namespace: default}
+//! spec:
+//!   secretStoreRef: {name: fake}
+//!   target: {name: db-credentials}
+//!   dataFrom: [{extract: {key: db}}]
+//! "#;
+//! let mut catalog = Catalog::default();
+//! let mut external_secrets = Vec::new();
+//! for (_, doc) in parse_documents(yaml) {
+//!     match Manifest::from_value(doc.unwrap().value).unwrap() {
+//!         Manifest::ExternalSecret(es) => external_secrets.push(*es),
+//!         other => catalog.add(other),
+//!     }
+//! }
+//! let cluster = Arc::new(MemoryCluster::new());
+//! let reconciler = Reconciler::new(cluster.clone(), catalog);
+//! let pass = Pass::new();
+//! let now = jiff::Timestamp::UNIX_EPOCH;
+//! let outcome = reconciler.reconcile_external_secret(&external_secrets[0], &pass, now).await;
+//! assert!(outcome.error.is_none());
+//! let secret = cluster.get_secret("default", "db-credentials").await.unwrap().unwrap();
+//! assert_eq!(secret.data["pass"].expose(), b"hunter2");
+//! assert_eq!(secret.labels["reconcile.external-secrets.io/managed"], "true");
+//! # });
+//! ```
 
+mod catalog;
+mod conditions;
+mod external_secret;
 pub mod hash;
+mod pass;
+mod push_secret;
+
+use std::sync::Arc;
+
+pub use catalog::Catalog;
+pub use external_secret::{ExternalSecretOutcome, TargetAction};
+pub use pass::Pass;
+pub use push_secret::PushSecretOutcome;
+
+use crate::cluster::DynCluster;
+use crate::generator::GeneratorRegistry;
+use crate::provider::ProviderRegistry;
+
+/// Label ESO puts on every Secret an ExternalSecret manages.
+pub const LABEL_MANAGED: &str = "reconcile.external-secrets.io/managed";
+/// Annotation holding the hash of a managed Secret's data.
+pub const ANNOTATION_DATA_HASH: &str = "reconcile.external-secrets.io/data-hash";
+/// Label holding the hash of `<namespace>/<name>` of the owning ExternalSecret (creationPolicy Owner).
+pub const LABEL_CREATED_BY: &str = "reconcile.external-secrets.io/created-by";
+/// Finalizer ESO sets on ExternalSecrets.
+pub const EXTERNAL_SECRET_FINALIZER: &str =
+    "externalsecrets.external-secrets.io/externalsecret-cleanup";
+/// Finalizer ESO sets on PushSecrets with `deletionPolicy: Delete`.
+pub const PUSH_SECRET_FINALIZER: &str = "pushsecret.externalsecrets.io/finalizer";
+
+/// The field manager ESO uses for an ExternalSecret's writes: `externalsecrets.external-secrets.io/<name>`,
+/// or its SHA3 form when that is longer than 63 characters.
+pub fn field_manager(es_name: &str) -> String {
+    let plain = format!("externalsecrets.external-secrets.io/{es_name}");
+    if plain.len() > 63 {
+        format!(
+            "externalsecrets.external-secrets.io/sha3/{}",
+            hash::string_hash(es_name)
+        )
+    } else {
+        plain
+    }
+}
+
+/// Everything the flows need, shared across passes.
+#[derive(Debug)]
+pub struct Reconciler {
+    cluster: DynCluster,
+    providers: Arc<ProviderRegistry>,
+    generators: Arc<GeneratorRegistry>,
+    catalog: Catalog,
+    push_concurrency: usize,
+}
+
+impl Reconciler {
+    /// A reconciler with the default provider registry (the in-memory `fake` provider) and
+    /// no generators.
+    pub fn new(cluster: DynCluster, catalog: Catalog) -> Self {
+        Self {
+            cluster,
+            providers: Arc::new(ProviderRegistry::new()),
+            generators: Arc::new(GeneratorRegistry::new()),
+            catalog,
+            push_concurrency: 16,
+        }
+    }
+
+    /// Uses `providers` (with the provider crates the host links).
+    #[must_use]
+    pub fn with_providers(mut self, providers: Arc<ProviderRegistry>) -> Self {
+        self.providers = providers;
+        self
+    }
+
+    /// Uses `generators`.
+    #[must_use]
+    pub fn with_generators(mut self, generators: Arc<GeneratorRegistry>) -> Self {
+        self.generators = generators;
+        self
+    }
+
+    /// How many stores one PushSecret writes to at once (default 16).
+    #[must_use]
+    pub fn with_push_concurrency(mut self, n: usize) -> Self {
+        self.push_concurrency = n.max(1);
+        self
+    }
+
+    /// The catalog of stores and generators.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Mutable access to the catalog (stores and generators change between passes).
+    pub fn catalog_mut(&mut self) -> &mut Catalog {
+        &mut self.catalog
+    }
+
+    /// The cluster.
+    pub fn cluster(&self) -> &DynCluster {
+        &self.cluster
+    }
+
+    /// The provider registry.
+    pub fn providers(&self) -> &Arc<ProviderRegistry> {
+        &self.providers
+    }
+}
+
+/// The JSON string of a serde enum value (`Owner`, `Delete`, ...).
+pub(crate) fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// A requeue delay of `interval` plus up to 10 % jitter derived from `seed` (stable per object).
+pub(crate) fn with_jitter(interval: std::time::Duration, seed: &str) -> std::time::Duration {
+    let h = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |acc, b| {
+        (acc ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let permille = h % 100;
+    interval + interval.mul_f64(permille as f64 / 1000.0)
+}

@@ -1,0 +1,197 @@
+//! The stores and generators the flows resolve references against.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::api::{
+    ClusterGenerator, ClusterSecretStore, EsoResource, GeneratorKind, GeneratorRef, Manifest,
+    SecretStore, SecretStoreKind, SecretStoreSpec,
+};
+use crate::provider::{StoreIdentity, StoreScope};
+use crate::{Error, Result};
+
+/// A snapshot of SecretStores, ClusterSecretStores, generators and ClusterGenerators.
+///
+/// An operator keeps it current from its watches; `esoctl` fills it from manifests.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    secret_stores: BTreeMap<(String, String), SecretStore>,
+    cluster_secret_stores: BTreeMap<String, ClusterSecretStore>,
+    /// (kind, namespace, name) -> the generator's `spec` JSON.
+    generators: BTreeMap<(String, String, String), Value>,
+    cluster_generators: BTreeMap<String, ClusterGenerator>,
+}
+
+/// A resolved store: identity, spec and labels.
+#[derive(Debug)]
+pub(crate) struct ResolvedStore<'a> {
+    pub(crate) identity: StoreIdentity,
+    pub(crate) spec: &'a SecretStoreSpec,
+}
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a store or generator (other kinds are ignored).
+    pub fn add(&mut self, manifest: Manifest) {
+        let kind = manifest.kind().to_owned();
+        let namespace = manifest
+            .metadata()
+            .and_then(|m| m.namespace.clone())
+            .unwrap_or_else(|| "default".to_owned());
+        match manifest {
+            Manifest::SecretStore(s) => {
+                let name = s.name().to_owned();
+                self.secret_stores.insert((namespace, name), *s);
+            }
+            Manifest::ClusterSecretStore(s) => {
+                self.cluster_secret_stores.insert(s.name().to_owned(), *s);
+            }
+            Manifest::ClusterGenerator(g) => {
+                self.cluster_generators.insert(g.name().to_owned(), *g);
+            }
+            Manifest::ExternalSecret(_)
+            | Manifest::ClusterExternalSecret(_)
+            | Manifest::PushSecret(_)
+            | Manifest::ClusterPushSecret(_)
+            | Manifest::GeneratorState(_)
+            | Manifest::Other { .. } => {}
+            generator => {
+                let name = generator
+                    .metadata()
+                    .and_then(|m| m.name.clone())
+                    .unwrap_or_default();
+                if let Ok(v) = generator.to_value() {
+                    let spec = v.get("spec").cloned().unwrap_or(Value::Null);
+                    self.generators.insert((kind, namespace, name), spec);
+                }
+            }
+        }
+    }
+
+    /// Every SecretStore.
+    pub fn secret_stores(&self) -> impl Iterator<Item = &SecretStore> {
+        self.secret_stores.values()
+    }
+
+    /// Every ClusterSecretStore.
+    pub fn cluster_secret_stores(&self) -> impl Iterator<Item = &ClusterSecretStore> {
+        self.cluster_secret_stores.values()
+    }
+
+    pub(crate) fn store(
+        &self,
+        kind: SecretStoreKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<ResolvedStore<'_>> {
+        match kind {
+            SecretStoreKind::SecretStore => {
+                let s = self
+                    .secret_stores
+                    .get(&(namespace.to_owned(), name.to_owned()))
+                    .ok_or_else(|| {
+                        Error::invalid_config(
+                            "spec.secretStoreRef",
+                            format!("SecretStore {namespace}/{name} not found"),
+                        )
+                    })?;
+                Ok(ResolvedStore {
+                    identity: StoreIdentity::new(StoreScope::Namespaced, namespace, name)
+                        .with_generation(s.metadata.generation.unwrap_or(0)),
+                    spec: &s.spec,
+                })
+            }
+            SecretStoreKind::ClusterSecretStore => {
+                let s = self.cluster_secret_stores.get(name).ok_or_else(|| {
+                    Error::invalid_config(
+                        "spec.secretStoreRef",
+                        format!("ClusterSecretStore {name} not found"),
+                    )
+                })?;
+                Ok(ResolvedStore {
+                    identity: StoreIdentity::new(StoreScope::Cluster, "", name)
+                        .with_generation(s.metadata.generation.unwrap_or(0)),
+                    spec: &s.spec.0,
+                })
+            }
+        }
+    }
+
+    /// Stores of `kind` visible from `namespace` whose labels match `query`.
+    pub(crate) fn stores_by_labels(
+        &self,
+        kind: SecretStoreKind,
+        namespace: &str,
+        query: &crate::cluster::LabelQuery,
+    ) -> Vec<String> {
+        let empty = BTreeMap::new();
+        match kind {
+            SecretStoreKind::SecretStore => self
+                .secret_stores
+                .iter()
+                .filter(|((ns, _), s)| {
+                    ns == namespace && query.matches(s.metadata.labels.as_ref().unwrap_or(&empty))
+                })
+                .map(|((_, n), _)| n.clone())
+                .collect(),
+            SecretStoreKind::ClusterSecretStore => self
+                .cluster_secret_stores
+                .iter()
+                .filter(|(_, s)| query.matches(s.metadata.labels.as_ref().unwrap_or(&empty)))
+                .map(|(n, _)| n.clone())
+                .collect(),
+        }
+    }
+
+    /// The generator kind and `spec` JSON a `generatorRef` points at, from `namespace`.
+    pub(crate) fn generator(&self, r: &GeneratorRef, namespace: &str) -> Result<(String, Value)> {
+        if r.kind == GeneratorKind::ClusterGenerator {
+            let g = self.cluster_generators.get(&r.name).ok_or_else(|| {
+                Error::invalid_config(
+                    "generatorRef",
+                    format!("ClusterGenerator {} not found", r.name),
+                )
+            })?;
+            let generator = serde_json::to_value(&g.spec.generator)
+                .map_err(|e| Error::Conversion(e.to_string()))?;
+            let spec = generator
+                .as_object()
+                .and_then(|m| m.values().next().cloned())
+                .ok_or_else(|| {
+                    Error::invalid_config(
+                        "spec.generator",
+                        format!("ClusterGenerator {} has no generator spec", r.name),
+                    )
+                })?;
+            return Ok((g.spec.kind.as_str().to_owned(), spec));
+        }
+        let kind = r.kind.as_str().to_owned();
+        self.generators
+            .get(&(kind.clone(), namespace.to_owned(), r.name.clone()))
+            .map(|spec| (kind.clone(), spec.clone()))
+            .ok_or_else(|| {
+                Error::invalid_config(
+                    "generatorRef",
+                    format!("{kind} {namespace}/{} not found", r.name),
+                )
+            })
+    }
+}
+
+/// The provider kind and its block as JSON (`spec.provider.<kind>`).
+pub(crate) fn provider_block(spec: &SecretStoreSpec) -> Result<(String, Value)> {
+    let v = serde_json::to_value(&spec.provider).map_err(|e| Error::Conversion(e.to_string()))?;
+    let obj = v.as_object().filter(|m| m.len() == 1).ok_or_else(|| {
+        Error::invalid_config("spec.provider", "exactly one provider must be set")
+    })?;
+    let (k, block) = obj
+        .iter()
+        .next()
+        .ok_or_else(|| Error::invalid_config("spec.provider", "no provider set"))?;
+    Ok((k.clone(), block.clone()))
+}

@@ -1,0 +1,734 @@
+//! The ExternalSecret flow: fetch, decode, convert, rewrite, template, write the target Secret.
+
+use std::time::Duration;
+
+use super::catalog::provider_block;
+use super::conditions::set_condition;
+use super::hash::{data_hash, resource_version, string_hash};
+use super::{
+    ANNOTATION_DATA_HASH, LABEL_CREATED_BY, LABEL_MANAGED, Pass, Reconciler, enum_str, with_jitter,
+};
+use crate::api::{
+    EsoResource, ExternalSecret, ExternalSecretCreationPolicy, ExternalSecretDataRemoteRef,
+    ExternalSecretDeletionPolicy, ExternalSecretRefreshPolicy, ExternalSecretStatus, GeneratorRef,
+    SecretStoreKind, SecretStoreRef, is_secret_key,
+};
+use crate::cluster::{KubeSecret, LabelQuery, OwnerRef};
+use crate::generator::GeneratorContext;
+use crate::provider::{DynProvider, FindRef, MetadataPolicy, RemoteRef, StoreContext, StoreScope};
+use crate::{Error, Result, SecretMap, strategy, template};
+
+const ES_API_VERSION: &str = "external-secrets.io/v1";
+
+/// What happened to the target Secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TargetAction {
+    /// The Secret was created.
+    Created,
+    /// The Secret was updated.
+    Updated,
+    /// The Secret already had the wanted content.
+    Unchanged,
+    /// The Secret was deleted (deletionPolicy Delete with no data).
+    Deleted,
+    /// Nothing was fetched: the object did not need a refresh.
+    Skipped,
+    /// Nothing was written (creationPolicy None, Merge without a target, Retain, or an error).
+    NotWritten,
+}
+
+/// The result of reconciling one ExternalSecret.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ExternalSecretOutcome {
+    /// The new status to store on the ExternalSecret.
+    pub status: ExternalSecretStatus,
+    /// What happened to the target.
+    pub action: TargetAction,
+    /// When to reconcile again (`None`: only when the object changes).
+    pub requeue_after: Option<Duration>,
+    /// The error, if the reconcile failed (also reflected in the `Ready` condition).
+    pub error: Option<Error>,
+}
+
+fn rfc3339(now: jiff::Timestamp) -> String {
+    now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn decoding(v: Option<&impl serde::Serialize>) -> String {
+    v.map(enum_str).unwrap_or_else(|| "None".to_owned())
+}
+
+fn conversion(v: Option<&impl serde::Serialize>) -> String {
+    v.map(enum_str).unwrap_or_else(|| "Default".to_owned())
+}
+
+fn remote_ref(r: &ExternalSecretDataRemoteRef) -> RemoteRef {
+    let mut out = RemoteRef::new(r.key.clone());
+    out.property = r.property.clone();
+    out.version = r.version.clone();
+    if r.metadata_policy.as_ref().map(enum_str).as_deref() == Some("Fetch") {
+        out.metadata_policy = MetadataPolicy::Fetch;
+    }
+    out
+}
+
+fn rewrites<T: serde::Serialize>(ops: Option<&Vec<T>>) -> Result<Vec<strategy::Rewrite>> {
+    match ops {
+        None => Ok(Vec::new()),
+        Some(ops) => serde_json::to_value(ops)
+            .and_then(serde_json::from_value)
+            .map_err(|e| Error::Conversion(format!("rewrite: {e}"))),
+    }
+}
+
+impl Reconciler {
+    /// Builds (or takes from the registry cache) the provider of a store, checking that a
+    /// ClusterSecretStore admits `namespace`.
+    pub(crate) async fn store_provider(
+        &self,
+        store_ref: &SecretStoreRef,
+        namespace: &str,
+        path: &str,
+    ) -> Result<(crate::provider::StoreIdentity, DynProvider)> {
+        let store = self
+            .catalog()
+            .store(store_ref.kind(), namespace, &store_ref.name)
+            .map_err(|e| match e {
+                Error::InvalidConfig { message, .. } => Error::invalid_config(path, message),
+                other => other,
+            })?;
+        if store_ref.kind() == SecretStoreKind::ClusterSecretStore {
+            self.check_cluster_store_conditions(store.spec, &store_ref.name, namespace)
+                .await?;
+        }
+        let (kind, block) = provider_block(store.spec)?;
+        let cred_ns = match store.identity.scope {
+            StoreScope::Namespaced => store.identity.namespace.clone(),
+            _ => namespace.to_owned(),
+        };
+        let ctx = StoreContext::new(&store.identity, &kind, &block, &cred_ns, self.cluster());
+        let provider = self.providers().provider(&ctx).await?;
+        Ok((store.identity.clone(), provider))
+    }
+
+    async fn check_cluster_store_conditions(
+        &self,
+        spec: &crate::api::SecretStoreSpec,
+        name: &str,
+        namespace: &str,
+    ) -> Result<()> {
+        let Some(conditions) = spec.conditions.as_ref().filter(|c| !c.is_empty()) else {
+            return Ok(());
+        };
+        for c in conditions {
+            if c.namespaces.iter().flatten().any(|n| n == namespace) {
+                return Ok(());
+            }
+            for re in c.namespace_regexes.iter().flatten() {
+                if regex::Regex::new(re).is_ok_and(|r| r.is_match(namespace)) {
+                    return Ok(());
+                }
+            }
+            if let Some(sel) = &c.namespace_selector {
+                let q = LabelQuery::from_selector(sel, "spec.conditions.namespaceSelector")?;
+                let namespaces = self.cluster().list_namespaces(&q).await?;
+                if namespaces.iter().any(|n| n.name == namespace) {
+                    return Ok(());
+                }
+            }
+        }
+        Err(Error::PermissionDenied {
+            message: format!(
+                "using cluster store {name:?} is not allowed from namespace {namespace:?}: denied by spec.conditions"
+            ),
+        })
+    }
+
+    async fn generate(&self, r: &GeneratorRef, namespace: &str) -> Result<SecretMap> {
+        let (kind, spec) = self.catalog().generator(r, namespace)?;
+        let generator = self.generators_registry().get(&kind)?;
+        let ctx = GeneratorContext::new(&spec, namespace, self.cluster());
+        Ok(generator.generate(&ctx).await?.data)
+    }
+
+    pub(crate) fn generators_registry(&self) -> &crate::generator::GeneratorRegistry {
+        &self.generators
+    }
+
+    /// Computes the data of an ExternalSecret: every `dataFrom` entry in order (later wins),
+    /// then every `data` entry. Missing remote secrets are skipped unless deletionPolicy is
+    /// Retain (ESO's rule); any other error fails the whole computation.
+    async fn fetch_data(&self, es: &ExternalSecret, ns: &str, pass: &Pass) -> Result<SecretMap> {
+        let spec = &es.spec;
+        let retain = spec.target.deletion_policy == ExternalSecretDeletionPolicy::Retain;
+        let default_ref = spec.secret_store_ref.clone().unwrap_or_default();
+        let mut out = SecretMap::new();
+        for (i, entry) in spec.data_from.iter().flatten().enumerate() {
+            let path = format!("spec.dataFrom[{i}]");
+            let ops = rewrites(entry.rewrite.as_ref())?;
+            let gen_ref = entry
+                .source_ref
+                .as_ref()
+                .and_then(|s| s.generator_ref.as_ref());
+            let fetched = if let Some(g) = gen_ref {
+                let data = self
+                    .generate(g, ns)
+                    .await
+                    .map_err(|e| Error::generic(format!("{path}: error using generator: {e}")))?;
+                strategy::rewrite(&ops, data)?
+            } else {
+                let store_ref = entry
+                    .source_ref
+                    .as_ref()
+                    .and_then(|s| s.store_ref.as_ref())
+                    .unwrap_or(&default_ref);
+                let (store, provider) = self.store_provider(store_ref, ns, &path).await?;
+                let (raw, conv, dec) = if let Some(x) = &entry.extract {
+                    let r = remote_ref(x);
+                    let res = pass.get_secret_map(&store, ns, &provider, &r).await;
+                    (
+                        res,
+                        conversion(x.conversion_strategy.as_ref()),
+                        decoding(x.decoding_strategy.as_ref()),
+                    )
+                } else if let Some(f) = &entry.find {
+                    let mut find = FindRef::default();
+                    find.path.clone_from(&f.path);
+                    if let Some(re) = f.name.as_ref().and_then(|n| n.regexp.as_deref()) {
+                        find = find.with_name_regexp(re).map_err(|_| {
+                            Error::invalid_config(
+                                format!("{path}.find.name.regexp"),
+                                "invalid regular expression",
+                            )
+                        })?;
+                    }
+                    find.tags = f.tags.clone().unwrap_or_default();
+                    let res = pass.get_all_secrets(&store, ns, &provider, &find).await;
+                    (
+                        res,
+                        conversion(f.conversion_strategy.as_ref()),
+                        decoding(f.decoding_strategy.as_ref()),
+                    )
+                } else {
+                    return Err(Error::invalid_config(
+                        path,
+                        "needs extract, find or sourceRef.generatorRef",
+                    ));
+                };
+                let data = match raw {
+                    Ok(d) => d,
+                    Err(e) if e.is_not_found() && !retain => continue,
+                    Err(e) => return Err(Error::generic(format!("{path}: {e}"))),
+                };
+                let data = strategy::rewrite(&ops, data)?;
+                let data = if ops.is_empty() {
+                    strategy::convert_keys(&conv, data)?
+                } else {
+                    data
+                };
+                strategy::decode_map(&dec, data).map_err(|e| {
+                    Error::Conversion(format!(
+                        "{path}: error applying decoding strategy {dec} to data: {e}"
+                    ))
+                })?
+            };
+            if let Some(bad) = fetched.keys().find(|k| !is_secret_key(k)) {
+                return Err(Error::invalid_config(
+                    path,
+                    format!(
+                        "invalid secret keys (TIP: use rewrite or conversionStrategy to change keys): key {bad:?}"
+                    ),
+                ));
+            }
+            out.extend(fetched);
+        }
+        for (i, entry) in spec.data.iter().flatten().enumerate() {
+            let path = format!("spec.data[{i}]");
+            let store_ref = entry
+                .source_ref
+                .as_ref()
+                .and_then(|s| s.store_ref.as_ref())
+                .unwrap_or(&default_ref);
+            let (store, provider) = self.store_provider(store_ref, ns, &path).await?;
+            let r = remote_ref(&entry.remote_ref);
+            let value = match pass.get_secret(&store, ns, &provider, &r).await {
+                Ok(v) => v,
+                Err(e) if e.is_not_found() && !retain => continue,
+                Err(e) => return Err(Error::generic(format!("{path}.remoteRef: {e}"))),
+            };
+            let dec = decoding(entry.remote_ref.decoding_strategy.as_ref());
+            let bytes = strategy::decode(&dec, value.expose()).map_err(|e| {
+                Error::Conversion(format!(
+                    "{path}: error applying decoding strategy {dec} to data: {e}"
+                ))
+            })?;
+            let mut one = SecretMap::new();
+            one.insert(entry.secret_key.clone(), bytes.into());
+            if let Some(p) = entry.remote_ref.null_byte_policy.as_ref() {
+                strategy::check_null_bytes(&enum_str(p), &one)?;
+            }
+            out.extend(one);
+        }
+        Ok(out)
+    }
+
+    /// Reconciles one ExternalSecret at time `now`: decides whether a refresh is due, fetches,
+    /// renders and writes the target Secret, and returns the new status.
+    pub async fn reconcile_external_secret(
+        &self,
+        es: &ExternalSecret,
+        pass: &Pass,
+        now: jiff::Timestamp,
+    ) -> ExternalSecretOutcome {
+        let mut status = es.status.clone().unwrap_or_default();
+        let ns = es.namespace().unwrap_or("default").to_owned();
+        let target_name = es
+            .spec
+            .target
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| es.name().to_owned());
+        let now_s = rfc3339(now);
+        let interval = es.spec.refresh_interval.to_std().unwrap_or_default();
+        let labels = es.metadata.labels.clone().unwrap_or_default();
+        let annotations = es.metadata.annotations.clone().unwrap_or_default();
+        let rv = resource_version(es.metadata.generation.unwrap_or(0), &labels, &annotations);
+        let requeue =
+            (!interval.is_zero()).then(|| with_jitter(interval, &format!("{ns}/{}", es.name())));
+
+        let existing = match self.cluster().get_secret(&ns, &target_name).await {
+            Ok(s) => s,
+            Err(e) => {
+                return self.failed(status, "could not get target secret", e, &now_s, requeue);
+            }
+        };
+        if !self.should_refresh(es, &status, &rv, now, interval)
+            && self.is_secret_valid(es, existing.as_ref())
+        {
+            let remaining = status
+                .refresh_time
+                .as_deref()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .and_then(|t| {
+                    (t + jiff::SignedDuration::try_from(interval).ok()?)
+                        .duration_since(now)
+                        .try_into()
+                        .ok()
+                })
+                .filter(|d: &Duration| !d.is_zero());
+            return ExternalSecretOutcome {
+                status,
+                action: TargetAction::Skipped,
+                requeue_after: remaining.or(requeue).filter(|_| !interval.is_zero()),
+                error: None,
+            };
+        }
+
+        let data = match self.fetch_data(es, &ns, pass).await {
+            Ok(d) => d,
+            Err(e) => {
+                return self.failed(
+                    status,
+                    "could not get secret data from provider",
+                    e,
+                    &now_s,
+                    requeue,
+                );
+            }
+        };
+        let creation = es.spec.target.creation_policy;
+        if data.is_empty() {
+            match es.spec.target.deletion_policy {
+                ExternalSecretDeletionPolicy::Delete => {
+                    if creation != ExternalSecretCreationPolicy::Owner {
+                        let e = Error::invalid_config(
+                            "spec.target.deletionPolicy",
+                            format!(
+                                "unable to delete secret {target_name}: creationPolicy={} is not Owner",
+                                enum_str(&creation)
+                            ),
+                        );
+                        return self.failed(status, "could not delete secret", e, &now_s, None);
+                    }
+                    if existing.is_some()
+                        && let Err(e) = self.cluster().delete_secret(&ns, &target_name).await
+                    {
+                        return self.failed(status, "could not delete secret", e, &now_s, requeue);
+                    }
+                    set_condition(
+                        &mut status.conditions,
+                        "Ready",
+                        true,
+                        "SecretDeleted",
+                        "secret deleted due to DeletionPolicy=Delete",
+                        &now_s,
+                    );
+                    status.refresh_time = Some(now_s);
+                    status.synced_resource_version = Some(rv);
+                    return ExternalSecretOutcome {
+                        status,
+                        action: TargetAction::Deleted,
+                        requeue_after: requeue,
+                        error: None,
+                    };
+                }
+                ExternalSecretDeletionPolicy::Retain => {
+                    set_condition(
+                        &mut status.conditions,
+                        "Ready",
+                        true,
+                        "SecretSynced",
+                        "secret retained due to DeletionPolicy=Retain",
+                        &now_s,
+                    );
+                    status.refresh_time = Some(now_s);
+                    status.synced_resource_version = Some(rv);
+                    return ExternalSecretOutcome {
+                        status,
+                        action: TargetAction::NotWritten,
+                        requeue_after: requeue,
+                        error: None,
+                    };
+                }
+                _ => {}
+            }
+        }
+
+        match self
+            .write_target(es, &ns, &target_name, existing, data)
+            .await
+        {
+            Ok(action) => {
+                let (reason, msg) = if action == TargetAction::NotWritten
+                    && creation == ExternalSecretCreationPolicy::Merge
+                {
+                    (
+                        "SecretMissing",
+                        "secret will not be created due to CreationPolicy=Merge",
+                    )
+                } else {
+                    ("SecretSynced", "secret synced")
+                };
+                set_condition(&mut status.conditions, "Ready", true, reason, msg, &now_s);
+                status.refresh_time = Some(now_s);
+                status.synced_resource_version = Some(rv);
+                if creation != ExternalSecretCreationPolicy::None {
+                    status.binding = Some(k8s_openapi::api::core::v1::LocalObjectReference {
+                        name: target_name,
+                    });
+                }
+                ExternalSecretOutcome {
+                    status,
+                    action,
+                    requeue_after: requeue,
+                    error: None,
+                }
+            }
+            Err((msg, e, retry)) => {
+                self.failed(status, msg, e, &now_s, if retry { requeue } else { None })
+            }
+        }
+    }
+
+    fn failed(
+        &self,
+        mut status: ExternalSecretStatus,
+        msg: &str,
+        e: Error,
+        now: &str,
+        requeue: Option<Duration>,
+    ) -> ExternalSecretOutcome {
+        set_condition(
+            &mut status.conditions,
+            "Ready",
+            false,
+            "SecretSyncedError",
+            msg,
+            now,
+        );
+        let retry = if e.is_temporary() {
+            Some(Duration::from_secs(5))
+        } else {
+            requeue
+        };
+        ExternalSecretOutcome {
+            status,
+            action: TargetAction::NotWritten,
+            requeue_after: retry,
+            error: Some(e),
+        }
+    }
+
+    fn should_refresh(
+        &self,
+        es: &ExternalSecret,
+        status: &ExternalSecretStatus,
+        rv: &str,
+        now: jiff::Timestamp,
+        interval: Duration,
+    ) -> bool {
+        let synced = status.synced_resource_version.as_deref();
+        match es.spec.refresh_policy {
+            Some(ExternalSecretRefreshPolicy::CreatedOnce) => return synced.is_none(),
+            Some(ExternalSecretRefreshPolicy::OnChange) => return synced != Some(rv),
+            _ => {}
+        }
+        if interval.is_zero() && synced.is_some() {
+            return false;
+        }
+        if synced != Some(rv) {
+            return true;
+        }
+        let Some(last) = status
+            .refresh_time
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        else {
+            return true;
+        };
+        if last > now {
+            return true;
+        }
+        match jiff::SignedDuration::try_from(interval) {
+            Ok(d) => last + d <= now,
+            Err(_) => false,
+        }
+    }
+
+    fn is_secret_valid(&self, es: &ExternalSecret, secret: Option<&KubeSecret>) -> bool {
+        if es.spec.target.creation_policy == ExternalSecretCreationPolicy::Orphan {
+            return true;
+        }
+        let Some(s) = secret else { return false };
+        s.labels.get(LABEL_MANAGED).map(String::as_str) == Some("true")
+            && s.annotations.get(ANNOTATION_DATA_HASH) == Some(&data_hash(&s.data))
+    }
+
+    async fn template_sources(
+        &self,
+        es: &ExternalSecret,
+        ns: &str,
+    ) -> Result<template::TemplateSources> {
+        let mut sources = template::TemplateSources::default();
+        let Some(t) = &es.spec.target.template else {
+            return Ok(sources);
+        };
+        for (i, tf) in t.template_from.iter().flatten().enumerate() {
+            if let Some(cm) = &tf.config_map {
+                let found = self
+                    .cluster()
+                    .get_config_map(ns, &cm.name)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::invalid_config(
+                            format!("spec.target.template.templateFrom[{i}].configMap"),
+                            format!("ConfigMap {ns}/{} not found", cm.name),
+                        )
+                    })?;
+                sources.config_maps.insert(cm.name.clone(), found.data);
+            }
+            if let Some(sec) = &tf.secret {
+                let found = self
+                    .cluster()
+                    .get_secret(ns, &sec.name)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::invalid_config(
+                            format!("spec.target.template.templateFrom[{i}].secret"),
+                            format!("Secret {ns}/{} not found", sec.name),
+                        )
+                    })?;
+                sources.secrets.insert(sec.name.clone(), found.data);
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Renders and writes the target; errors carry the ESO condition message and whether to retry.
+    async fn write_target(
+        &self,
+        es: &ExternalSecret,
+        ns: &str,
+        name: &str,
+        existing: Option<KubeSecret>,
+        data: SecretMap,
+    ) -> std::result::Result<TargetAction, (&'static str, Error, bool)> {
+        let creation = es.spec.target.creation_policy;
+        if creation == ExternalSecretCreationPolicy::None {
+            return Ok(TargetAction::NotWritten);
+        }
+        if creation == ExternalSecretCreationPolicy::Merge && existing.is_none() {
+            return Ok(TargetAction::NotWritten);
+        }
+        // Ownership: a Secret controlled by another ExternalSecret is never taken over.
+        if let Some(owner) = existing
+            .as_ref()
+            .and_then(|s| s.owner_references.iter().find(|o| o.controller))
+            && owner.kind == "ExternalSecret"
+            && owner.api_version.starts_with("external-secrets.io/")
+            && owner.name != es.name()
+        {
+            return Err((
+                "target is owned by another ExternalSecret",
+                Error::PermissionDenied {
+                    message: format!(
+                        "secret {ns}/{name} is owned by ExternalSecret {}",
+                        owner.name
+                    ),
+                },
+                false,
+            ));
+        }
+        let merge_existing = matches!(
+            creation,
+            ExternalSecretCreationPolicy::Merge | ExternalSecretCreationPolicy::CreateOrMerge
+        );
+        let base = existing
+            .clone()
+            .unwrap_or_else(|| KubeSecret::new(ns, name));
+        let mut target = template::TargetSecret {
+            type_: Some(base.type_.clone()).filter(|t| !t.is_empty()),
+            data: if merge_existing {
+                base.data.clone()
+            } else {
+                SecretMap::new()
+            },
+            labels: base.labels.clone(),
+            annotations: base.annotations.clone(),
+            finalizers: Vec::new(),
+        };
+        match &es.spec.target.template {
+            Some(t) => {
+                let spec: template::TemplateSpec = serde_json::to_value(t)
+                    .and_then(serde_json::from_value)
+                    .map_err(|e| {
+                        (
+                            "could not apply template",
+                            Error::Template(e.to_string()),
+                            false,
+                        )
+                    })?;
+                let sources = self
+                    .template_sources(es, ns)
+                    .await
+                    .map_err(|e| ("could not apply template", e, true))?;
+                template::apply(&spec, &data, &sources, &mut target)
+                    .map_err(|e| ("could not apply template", e, false))?;
+            }
+            None => target.data.extend(data),
+        }
+        let mut secret = base.clone();
+        secret.type_ = target.type_.unwrap_or_else(|| "Opaque".to_owned());
+        secret.data = target.data;
+        secret.labels = target.labels;
+        secret.annotations = target.annotations;
+        secret.immutable = es.spec.target.immutable || base.immutable;
+        // Markers and ownership, as ESO writes them.
+        secret
+            .labels
+            .insert(LABEL_MANAGED.to_owned(), "true".to_owned());
+        let owner_hash = string_hash(&format!("{ns}/{}", es.name()));
+        secret
+            .owner_references
+            .retain(|o| !(o.controller && o.kind == "ExternalSecret" && o.name == es.name()));
+        if creation == ExternalSecretCreationPolicy::Owner {
+            let uid = es.metadata.uid.clone().unwrap_or_default();
+            secret.owner_references.push(OwnerRef::controller(
+                ES_API_VERSION,
+                "ExternalSecret",
+                es.name(),
+                uid,
+            ));
+            secret
+                .labels
+                .insert(LABEL_CREATED_BY.to_owned(), owner_hash.clone());
+        } else if secret.labels.get(LABEL_CREATED_BY) == Some(&owner_hash) {
+            secret.labels.remove(LABEL_CREATED_BY);
+        }
+        secret
+            .annotations
+            .insert(ANNOTATION_DATA_HASH.to_owned(), data_hash(&secret.data));
+
+        if creation == ExternalSecretCreationPolicy::Owner {
+            // A renamed target leaves a Secret behind: delete the ones this ES created.
+            let mut q = LabelQuery::default();
+            q.match_labels
+                .insert(LABEL_CREATED_BY.to_owned(), owner_hash);
+            let stale = self
+                .cluster()
+                .list_secrets(ns, &q)
+                .await
+                .map_err(|e| ("could not delete orphaned secrets", e, true))?;
+            for s in stale.iter().filter(|s| s.name != name) {
+                self.cluster()
+                    .delete_secret(ns, &s.name)
+                    .await
+                    .map_err(|e| ("could not delete orphaned secrets", e, true))?;
+            }
+        }
+        match existing {
+            None => {
+                self.cluster()
+                    .create_secret(secret)
+                    .await
+                    .map_err(|e| ("could not update secret", e, true))?;
+                Ok(TargetAction::Created)
+            }
+            Some(old) if old == secret => Ok(TargetAction::Unchanged),
+            Some(old) => {
+                if old.immutable && old.data != secret.data {
+                    return Err((
+                        "could not update secret, target is immutable",
+                        Error::invalid_config(
+                            "spec.target.immutable",
+                            format!("secret {ns}/{name} is immutable"),
+                        ),
+                        false,
+                    ));
+                }
+                self.cluster()
+                    .update_secret(secret)
+                    .await
+                    .map_err(|e| ("could not update secret", e, true))?;
+                Ok(TargetAction::Updated)
+            }
+        }
+    }
+
+    /// Handles deletion of an ExternalSecret: with `deletionPolicy: Delete` the target Secret
+    /// is deleted if this ExternalSecret controls it.
+    pub async fn delete_external_secret(&self, es: &ExternalSecret) -> Result<bool> {
+        if es.spec.target.deletion_policy != ExternalSecretDeletionPolicy::Delete {
+            return Ok(false);
+        }
+        let ns = es.namespace().unwrap_or("default");
+        let name = es
+            .spec
+            .target
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| es.name().to_owned());
+        let Some(s) = self.cluster().get_secret(ns, &name).await? else {
+            return Ok(false);
+        };
+        let controlled = s
+            .owner_references
+            .iter()
+            .any(|o| o.controller && o.kind == "ExternalSecret" && o.name == es.name());
+        if controlled {
+            self.cluster().delete_secret(ns, &name).await?;
+        }
+        Ok(controlled)
+    }
+}
+
+#[cfg(test)]
+#[allow(dead_code)]
+fn assert_send(r: &Reconciler, es: &ExternalSecret, p: &Pass) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(r.reconcile_external_secret(es, p, jiff::Timestamp::UNIX_EPOCH));
+}

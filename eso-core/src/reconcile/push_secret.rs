@@ -1,0 +1,674 @@
+//! The PushSecret flow: source Secret (or generator) -> template -> every store, concurrently.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::conditions::set_condition;
+use super::hash::resource_version;
+use super::{Reconciler, enum_str, with_jitter};
+use crate::api::{
+    EsoResource, PushSecret, PushSecretConversionStrategy, PushSecretData,
+    PushSecretDeletionPolicy, PushSecretMatch, PushSecretRemoteRef, PushSecretStatus,
+    PushSecretUpdatePolicy, SecretStoreKind, SecretStoreRef, SyncedPushSecretsMap,
+};
+use crate::cluster::LabelQuery;
+use crate::generator::GeneratorContext;
+use crate::provider::{PushRef, PushValue};
+use crate::{Error, Result, SecretMap, strategy, template};
+
+/// The name ESO gives the in-memory Secret holding a generator's output.
+const GENERATED_SOURCE: &str = "___generated-secret";
+
+/// The result of reconciling one PushSecret.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PushSecretOutcome {
+    /// The new status to store on the PushSecret.
+    pub status: PushSecretStatus,
+    /// When to reconcile again (`None`: only when the object changes).
+    pub requeue_after: Option<Duration>,
+    /// One error per failing store (`Kind/name`), or for the whole object (`""`).
+    pub errors: Vec<(String, Error)>,
+    /// Entries written.
+    pub pushed: usize,
+    /// Entries left alone by `updatePolicy: IfNotExists`.
+    pub skipped: usize,
+    /// Remote entries deleted (entries or stores that left the spec, `deletionPolicy: Delete`).
+    pub deleted: usize,
+    /// True when the object did not need a refresh and nothing was done.
+    pub up_to_date: bool,
+}
+
+/// One thing to push to one store.
+#[derive(Clone, Debug)]
+struct Entry {
+    record: PushSecretData,
+    /// For a `dataTo` bundle: only these keys.
+    only_keys: Option<BTreeSet<String>>,
+}
+
+impl Entry {
+    fn status_key(&self) -> String {
+        let r = &self.record.match_.remote_ref;
+        match r.property.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => format!("{}/{p}", r.remote_key),
+            None => r.remote_key.clone(),
+        }
+    }
+
+    fn push_ref(&self) -> PushRef {
+        let r = &self.record.match_.remote_ref;
+        let mut pr = PushRef::new(r.remote_key.clone());
+        pr.property.clone_from(&r.property);
+        pr.secret_key = self
+            .record
+            .match_
+            .secret_key
+            .clone()
+            .filter(|k| !k.is_empty());
+        pr.metadata.clone_from(&self.record.metadata);
+        pr
+    }
+}
+
+fn delete_ref(record: &PushSecretData) -> PushRef {
+    let r = &record.match_.remote_ref;
+    let mut pr = PushRef::new(r.remote_key.clone());
+    pr.property.clone_from(&r.property);
+    pr
+}
+
+fn store_ref_from_key(key: &str) -> Option<SecretStoreRef> {
+    let (kind, name) = key.split_once('/')?;
+    let kind = match kind {
+        "SecretStore" => SecretStoreKind::SecretStore,
+        "ClusterSecretStore" => SecretStoreKind::ClusterSecretStore,
+        _ => return None,
+    };
+    Some(SecretStoreRef {
+        name: name.to_owned(),
+        kind: Some(kind),
+    })
+}
+
+impl Reconciler {
+    /// Reconciles one PushSecret at time `now`: reads the source, renders the template and
+    /// pushes to every store concurrently (bounded), one error per failing store.
+    ///
+    /// Differences from ESO, on purpose: entries skipped by `updatePolicy: IfNotExists` are
+    /// not recorded as synced, so `deletionPolicy: Delete` never deletes a remote secret this
+    /// PushSecret did not write; with a label selector matching several Secrets, stale entries
+    /// are computed over all of them at once, so sources never delete each other's entries;
+    /// a failing store does not stop the others and keeps its previous entries in the status.
+    pub async fn reconcile_push_secret(
+        &self,
+        ps: &PushSecret,
+        now: jiff::Timestamp,
+    ) -> PushSecretOutcome {
+        let mut status = ps.status.clone().unwrap_or_default();
+        let ns = ps.namespace().unwrap_or("default").to_owned();
+        let now_s = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let interval = ps.spec.refresh_interval.to_std().unwrap_or_default();
+        let labels = ps.metadata.labels.clone().unwrap_or_default();
+        let annotations = ps.metadata.annotations.clone().unwrap_or_default();
+        let rv = resource_version(ps.metadata.generation.unwrap_or(0), &labels, &annotations);
+        let requeue =
+            (!interval.is_zero()).then(|| with_jitter(interval, &format!("{ns}/{}", ps.name())));
+        let mut out = PushSecretOutcome {
+            status: PushSecretStatus::default(),
+            requeue_after: requeue,
+            errors: Vec::new(),
+            pushed: 0,
+            skipped: 0,
+            deleted: 0,
+            up_to_date: false,
+        };
+        let synced = status.synced_resource_version.as_deref() == Some(rv.as_str());
+        let due = status
+            .refresh_time
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .zip(jiff::SignedDuration::try_from(interval).ok())
+            .is_none_or(|(t, d)| t + d <= now);
+        if synced && (interval.is_zero() || !due) {
+            out.status = status;
+            out.up_to_date = true;
+            return out;
+        }
+        let old_synced = status.synced_push_secrets.clone().unwrap_or_default();
+
+        // 1. Sources.
+        let sources = match self.push_sources(ps, &ns).await {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                // The named source Secret is gone.
+                if ps.spec.deletion_policy == PushSecretDeletionPolicy::Delete
+                    && !old_synced.is_empty()
+                {
+                    let (deleted, errors) = self.delete_synced(&ns, &old_synced).await;
+                    out.deleted = deleted;
+                    if errors.is_empty() {
+                        status.synced_push_secrets = None;
+                        set_condition(
+                            &mut status.conditions,
+                            "Ready",
+                            false,
+                            "SourceDeleted",
+                            "source secret deleted; provider secrets cleaned up",
+                            &now_s,
+                        );
+                    } else {
+                        set_condition(
+                            &mut status.conditions,
+                            "Ready",
+                            false,
+                            "Errored",
+                            &join_errors(&errors),
+                            &now_s,
+                        );
+                        out.errors = errors;
+                    }
+                } else {
+                    let e = Error::not_found(format!(
+                        "{ns}/{}",
+                        ps.spec
+                            .selector
+                            .secret
+                            .as_ref()
+                            .and_then(|s| s.name.clone())
+                            .unwrap_or_default()
+                    ));
+                    set_condition(
+                        &mut status.conditions,
+                        "Ready",
+                        false,
+                        "Errored",
+                        &format!("could not get source secret: {e}"),
+                        &now_s,
+                    );
+                    out.errors.push((String::new(), e));
+                }
+                out.status = status;
+                return out;
+            }
+            Err(e) => {
+                set_condition(
+                    &mut status.conditions,
+                    "Ready",
+                    false,
+                    "Errored",
+                    &format!("could not get source secret: {e}"),
+                    &now_s,
+                );
+                out.errors.push((String::new(), e));
+                out.status = status;
+                return out;
+            }
+        };
+
+        // 2. Stores.
+        let stores = match self.push_stores(ps, &ns) {
+            Ok(s) => s,
+            Err(e) => {
+                set_condition(
+                    &mut status.conditions,
+                    "Ready",
+                    false,
+                    "Errored",
+                    &e.to_string(),
+                    &now_s,
+                );
+                out.errors.push((String::new(), e));
+                out.status = status;
+                return out;
+            }
+        };
+
+        // 3. Push to every store concurrently.
+        let results: Vec<_> = stream::iter(stores.iter())
+            .map(|store_ref| {
+                let key = format!("{}/{}", store_ref.kind().as_str(), store_ref.name);
+                let sources = &sources;
+                let old = old_synced.get(&key);
+                let ns = &ns;
+                async move {
+                    let r = self.push_to_store(ps, ns, store_ref, sources, old).await;
+                    (key, r)
+                }
+            })
+            .buffer_unordered(self.push_concurrency)
+            .collect()
+            .await;
+
+        let mut new_synced = SyncedPushSecretsMap::new();
+        for (key, r) in results {
+            match r {
+                Ok(s) => {
+                    out.pushed += s.pushed;
+                    out.skipped += s.skipped;
+                    out.deleted += s.deleted;
+                    if !s.entries.is_empty() {
+                        new_synced.insert(key, s.entries);
+                    }
+                }
+                Err((e, partial)) => {
+                    // Keep what was known for this store, plus what did get written.
+                    let mut keep = old_synced.get(&key).cloned().unwrap_or_default();
+                    keep.extend(partial);
+                    if !keep.is_empty() {
+                        new_synced.insert(key.clone(), keep);
+                    }
+                    out.errors.push((key, e));
+                }
+            }
+        }
+        // 4. Stores that left the spec.
+        if ps.spec.deletion_policy == PushSecretDeletionPolicy::Delete {
+            let current: BTreeSet<String> = stores
+                .iter()
+                .map(|s| format!("{}/{}", s.kind().as_str(), s.name))
+                .collect();
+            let gone: SyncedPushSecretsMap = old_synced
+                .iter()
+                .filter(|(k, _)| !current.contains(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let (deleted, errors) = self.delete_synced(&ns, &gone).await;
+            out.deleted += deleted;
+            for (k, e) in errors {
+                if let Some(v) = gone.get(&k) {
+                    new_synced.insert(k.clone(), v.clone());
+                }
+                out.errors.push((k, e));
+            }
+        }
+
+        status.synced_push_secrets = (!new_synced.is_empty()).then_some(new_synced);
+        if out.errors.is_empty() {
+            let mut msg = "PushSecret synced successfully".to_owned();
+            if ps.spec.update_policy == PushSecretUpdatePolicy::IfNotExists {
+                msg.push_str(". Existing secrets in providers unchanged.");
+            }
+            set_condition(
+                &mut status.conditions,
+                "Ready",
+                true,
+                "Synced",
+                &msg,
+                &now_s,
+            );
+            status.refresh_time = Some(now_s);
+            status.synced_resource_version = Some(rv);
+        } else {
+            set_condition(
+                &mut status.conditions,
+                "Ready",
+                false,
+                "Errored",
+                &join_errors(&out.errors),
+                &now_s,
+            );
+            out.requeue_after = Some(Duration::from_secs(5).max(requeue.unwrap_or_default() / 60));
+        }
+        out.status = status;
+        out
+    }
+
+    /// Handles deletion of a PushSecret: with `deletionPolicy: Delete`, every synced entry is
+    /// deleted from its store. Returns the errors per store (empty: the finalizer can go).
+    pub async fn delete_push_secret(&self, ps: &PushSecret) -> Vec<(String, Error)> {
+        if ps.spec.deletion_policy != PushSecretDeletionPolicy::Delete {
+            return Vec::new();
+        }
+        let ns = ps.namespace().unwrap_or("default");
+        let synced = ps
+            .status
+            .as_ref()
+            .and_then(|s| s.synced_push_secrets.clone())
+            .unwrap_or_default();
+        self.delete_synced(ns, &synced).await.1
+    }
+
+    async fn delete_synced(
+        &self,
+        ns: &str,
+        synced: &SyncedPushSecretsMap,
+    ) -> (usize, Vec<(String, Error)>) {
+        let mut deleted = 0;
+        let mut errors = Vec::new();
+        for (key, entries) in synced {
+            let Some(store_ref) = store_ref_from_key(key) else {
+                errors.push((
+                    key.clone(),
+                    Error::invalid_config(
+                        "status.syncedPushSecrets",
+                        format!("bad store key {key:?}"),
+                    ),
+                ));
+                continue;
+            };
+            let provider = match self
+                .store_provider(&store_ref, ns, "status.syncedPushSecrets")
+                .await
+            {
+                Ok((_, p)) => p,
+                Err(e) => {
+                    errors.push((key.clone(), e));
+                    continue;
+                }
+            };
+            for record in entries.values() {
+                match provider.delete_secret(&delete_ref(record)).await {
+                    Ok(()) => deleted += 1,
+                    Err(e) => {
+                        errors.push((key.clone(), e));
+                        break;
+                    }
+                }
+            }
+        }
+        (deleted, errors)
+    }
+
+    /// The source Secrets' data after the template; `None` when a named source is missing.
+    async fn push_sources(
+        &self,
+        ps: &PushSecret,
+        ns: &str,
+    ) -> Result<Option<Vec<(String, SecretMap)>>> {
+        let sel = &ps.spec.selector;
+        let mut sources: Vec<(String, SecretMap, String)> = Vec::new();
+        if let Some(g) = &sel.generator_ref {
+            let (kind, spec) = self.catalog().generator(g, ns)?;
+            let generator = self.generators_registry().get(&kind)?;
+            let data = generator
+                .generate(&GeneratorContext::new(&spec, ns, self.cluster()))
+                .await
+                .map_err(|e| Error::generic(format!("spec.selector.generatorRef: {e}")))?
+                .data;
+            sources.push((GENERATED_SOURCE.to_owned(), data, "Opaque".to_owned()));
+        } else if let Some(s) = &sel.secret {
+            if let Some(name) = s.name.as_deref().filter(|n| !n.is_empty()) {
+                match self.cluster().get_secret(ns, name).await? {
+                    Some(secret) => sources.push((secret.name.clone(), secret.data, secret.type_)),
+                    None => return Ok(None),
+                }
+            } else if let Some(selector) = &s.selector {
+                let q = LabelQuery::from_selector(selector, "spec.selector.secret.selector")?;
+                for secret in self.cluster().list_secrets(ns, &q).await? {
+                    sources.push((secret.name.clone(), secret.data, secret.type_));
+                }
+            }
+        }
+        let Some(t) = &ps.spec.template else {
+            return Ok(Some(sources.into_iter().map(|(n, d, _)| (n, d)).collect()));
+        };
+        let spec: template::TemplateSpec = serde_json::to_value(t)
+            .and_then(serde_json::from_value)
+            .map_err(|e| Error::Template(e.to_string()))?;
+        let mut tsources = template::TemplateSources::default();
+        for tf in t.template_from.iter().flatten() {
+            if let Some(cm) = &tf.config_map
+                && let Some(found) = self.cluster().get_config_map(ns, &cm.name).await?
+            {
+                tsources.config_maps.insert(cm.name.clone(), found.data);
+            }
+            if let Some(sec) = &tf.secret
+                && let Some(found) = self.cluster().get_secret(ns, &sec.name).await?
+            {
+                tsources.secrets.insert(sec.name.clone(), found.data);
+            }
+        }
+        let mut out = Vec::new();
+        for (name, data, type_) in sources {
+            let mut target = template::TargetSecret {
+                type_: Some(type_),
+                data,
+                ..Default::default()
+            };
+            template::apply_push(&spec, &tsources, &mut target)?;
+            out.push((name, target.data));
+        }
+        Ok(Some(out))
+    }
+
+    fn push_stores(&self, ps: &PushSecret, ns: &str) -> Result<Vec<SecretStoreRef>> {
+        let mut out: Vec<SecretStoreRef> = Vec::new();
+        for (i, r) in ps.spec.secret_store_refs.iter().enumerate() {
+            if let Some(name) = r.name.as_deref().filter(|n| !n.is_empty()) {
+                out.push(SecretStoreRef {
+                    name: name.to_owned(),
+                    kind: Some(r.kind),
+                });
+            } else if let Some(sel) = &r.label_selector {
+                let q = LabelQuery::from_selector(
+                    sel,
+                    &format!("spec.secretStoreRefs[{i}].labelSelector"),
+                )?;
+                for name in self.catalog().stores_by_labels(r.kind, ns, &q) {
+                    out.push(SecretStoreRef {
+                        name,
+                        kind: Some(r.kind),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.kind().as_str(), &a.name).cmp(&(b.kind().as_str(), &b.name)));
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The entries for one store: `data[]` plus the `dataTo[]` entries aimed at it.
+    fn entries_for(
+        &self,
+        ps: &PushSecret,
+        ns: &str,
+        store: &SecretStoreRef,
+        data: &SecretMap,
+    ) -> Result<Vec<Entry>> {
+        let mut entries: Vec<Entry> = ps
+            .spec
+            .data
+            .iter()
+            .flatten()
+            .map(|d| Entry {
+                record: d.clone(),
+                only_keys: None,
+            })
+            .collect();
+        for (i, dt) in ps.spec.data_to.iter().flatten().enumerate() {
+            let path = format!("spec.dataTo[{i}]");
+            if let Some(sr) = &dt.store_ref {
+                let matches = if let Some(name) = sr.name.as_deref().filter(|n| !n.is_empty()) {
+                    name == store.name && sr.kind == store.kind()
+                } else if let Some(sel) = &sr.label_selector {
+                    let q =
+                        LabelQuery::from_selector(sel, &format!("{path}.storeRef.labelSelector"))?;
+                    self.catalog()
+                        .stores_by_labels(sr.kind, ns, &q)
+                        .contains(&store.name)
+                        && sr.kind == store.kind()
+                } else {
+                    true
+                };
+                if !matches {
+                    continue;
+                }
+            }
+            let re = match dt
+                .match_
+                .as_ref()
+                .and_then(|m| m.regexp.as_deref())
+                .filter(|r| !r.is_empty())
+            {
+                Some(r) => Some(regex::Regex::new(r).map_err(|_| {
+                    Error::invalid_config(
+                        format!("{path}.match.regexp"),
+                        "invalid regular expression",
+                    )
+                })?),
+                None => None,
+            };
+            let matched: SecretMap = data
+                .iter()
+                .filter(|(k, _)| re.as_ref().is_none_or(|r| r.is_match(k)))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if let Some(remote_key) = dt.remote_key.as_deref().filter(|k| !k.is_empty()) {
+                entries.push(Entry {
+                    record: PushSecretData {
+                        match_: PushSecretMatch {
+                            secret_key: None,
+                            remote_ref: PushSecretRemoteRef {
+                                remote_key: remote_key.to_owned(),
+                                property: None,
+                            },
+                        },
+                        metadata: dt.metadata.clone(),
+                        conversion_strategy: dt.conversion_strategy,
+                    },
+                    only_keys: Some(matched.keys().cloned().collect()),
+                });
+                continue;
+            }
+            let ops: Vec<strategy::Rewrite> = match &dt.rewrite {
+                None => Vec::new(),
+                Some(r) => serde_json::to_value(r)
+                    .and_then(serde_json::from_value)
+                    .map_err(|e| Error::invalid_config(format!("{path}.rewrite"), e.to_string()))?,
+            };
+            for key in matched.keys() {
+                let mut one = SecretMap::new();
+                one.insert(key.clone(), crate::SecretValue::default());
+                let renamed = strategy::rewrite(&ops, one)?;
+                let remote = renamed
+                    .keys()
+                    .next()
+                    .cloned()
+                    .unwrap_or_else(|| key.clone());
+                entries.push(Entry {
+                    record: PushSecretData {
+                        match_: PushSecretMatch {
+                            secret_key: Some(key.clone()),
+                            remote_ref: PushSecretRemoteRef {
+                                remote_key: remote,
+                                property: None,
+                            },
+                        },
+                        metadata: dt.metadata.clone(),
+                        conversion_strategy: dt.conversion_strategy,
+                    },
+                    only_keys: None,
+                });
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn push_to_store(
+        &self,
+        ps: &PushSecret,
+        ns: &str,
+        store: &SecretStoreRef,
+        sources: &[(String, SecretMap)],
+        old: Option<&BTreeMap<String, PushSecretData>>,
+    ) -> std::result::Result<StoreResult, (Error, BTreeMap<String, PushSecretData>)> {
+        let mut res = StoreResult::default();
+        let (_, provider) = self
+            .store_provider(store, ns, "spec.secretStoreRefs")
+            .await
+            .map_err(|e| (e, BTreeMap::new()))?;
+        for (_, data) in sources {
+            let entries = self
+                .entries_for(ps, ns, store, data)
+                .map_err(|e| (e, res.entries.clone()))?;
+            for entry in entries {
+                let conv = entry.record.conversion_strategy;
+                let mut converted = if conv == PushSecretConversionStrategy::None {
+                    data.clone()
+                } else {
+                    strategy::reverse_keys(&enum_str(&conv), data.clone())
+                        .map_err(|e| (e, res.entries.clone()))?
+                };
+                if let Some(keys) = &entry.only_keys {
+                    converted.retain(|k, _| keys.contains(k));
+                }
+                let push_ref = entry.push_ref();
+                let value = match &push_ref.secret_key {
+                    Some(k) => match converted.get(k) {
+                        Some(v) => PushValue::Single(v.clone()),
+                        None => {
+                            let e = Error::invalid_config(
+                                "spec.data",
+                                format!("secret key {k:?} does not exist in the source"),
+                            );
+                            return Err((e, res.entries.clone()));
+                        }
+                    },
+                    None => PushValue::Map(converted),
+                };
+                if ps.spec.update_policy == PushSecretUpdatePolicy::IfNotExists {
+                    match provider.secret_exists(&push_ref).await {
+                        Ok(true) => {
+                            // Written earlier by us: keep tracking it; otherwise leave it alone.
+                            if let Some(prev) = old.and_then(|o| o.get(&entry.status_key())) {
+                                res.entries.insert(entry.status_key(), prev.clone());
+                            }
+                            res.skipped += 1;
+                            continue;
+                        }
+                        Ok(false) => {}
+                        Err(e) => return Err((e, res.entries.clone())),
+                    }
+                }
+                provider.push_secret(&value, &push_ref).await.map_err(|e| {
+                    (
+                        Error::generic(format!(
+                            "could not write remote ref {}: {e}",
+                            entry.status_key()
+                        )),
+                        res.entries.clone(),
+                    )
+                })?;
+                res.pushed += 1;
+                res.entries.insert(entry.status_key(), entry.record.clone());
+            }
+        }
+        if ps.spec.deletion_policy == PushSecretDeletionPolicy::Delete {
+            for (k, record) in old.into_iter().flatten() {
+                if !res.entries.contains_key(k) {
+                    provider
+                        .delete_secret(&delete_ref(record))
+                        .await
+                        .map_err(|e| (e, res.entries.clone()))?;
+                    res.deleted += 1;
+                }
+            }
+        }
+        Ok(res)
+    }
+}
+
+#[derive(Debug, Default)]
+struct StoreResult {
+    entries: BTreeMap<String, PushSecretData>,
+    pushed: usize,
+    skipped: usize,
+    deleted: usize,
+}
+
+fn join_errors(errors: &[(String, Error)]) -> String {
+    errors
+        .iter()
+        .map(|(k, e)| {
+            if k.is_empty() {
+                e.to_string()
+            } else {
+                format!("{k}: {e}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
