@@ -171,7 +171,7 @@ impl ProviderFactory for SlowFactory {
         spec: &serde_json::Value,
         scope: StoreScope,
     ) -> eso_core::Result<Vec<String>> {
-        InMemoryFactory.validate_store(spec, scope)
+        InMemoryFactory::default().validate_store(spec, scope)
     }
     async fn new_provider(&self, _ctx: &StoreContext<'_>) -> eso_core::Result<DynProvider> {
         Ok(Arc::new(Latency::new(InMemory::new(), self.0)))

@@ -334,12 +334,54 @@ impl Provider for InMemory {
 ///
 /// `spec.provider.fake.data[]` entries (`key`, `value` or the deprecated `valueMap`, optional
 /// `version`) seed the store; `validationResult: Unknown|Error` makes `validate` answer so.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct InMemoryFactory;
+///
+/// There is one [`InMemory`] per store revision, shared by every client of that store
+/// (a ClusterSecretStore used from several namespaces sees the same contents), so what a
+/// PushSecret writes an ExternalSecret can read. Clones of the factory share these stores;
+/// [`InMemoryFactory::stores`] and [`InMemoryFactory::with_store`] give access to them (for
+/// inspection, or to persist and restore them between runs).
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use eso_core::provider::{InMemory, InMemoryFactory, ProviderRegistry, StoreIdentity, StoreScope};
+///
+/// let factory = InMemoryFactory::default();
+/// let id = StoreIdentity::new(StoreScope::Cluster, "", "shared");
+/// factory.with_store(id.clone(), InMemory::new().with_secret("k", "v"));
+/// let mut registry = ProviderRegistry::empty();
+/// registry.register(Arc::new(factory.clone()));
+/// assert_eq!(factory.store(&id).unwrap().keys(), ["k"]);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryFactory {
+    stores: Arc<std::sync::Mutex<BTreeMap<super::StoreIdentity, InMemory>>>,
+}
 
 impl InMemoryFactory {
     /// The provider key.
     pub const KIND: &'static str = "fake";
+
+    /// The store of a store revision, if a provider was built for it (or one was set).
+    pub fn store(&self, id: &super::StoreIdentity) -> Option<InMemory> {
+        self.stores.lock().ok().and_then(|m| m.get(id).cloned())
+    }
+
+    /// Every store, by store revision.
+    pub fn stores(&self) -> Vec<(super::StoreIdentity, InMemory)> {
+        self.stores
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Uses `store` for a store revision instead of seeding a new one from its spec.
+    pub fn with_store(&self, id: super::StoreIdentity, store: InMemory) {
+        if let Ok(mut m) = self.stores.lock() {
+            m.insert(id, store);
+        }
+    }
 
     fn build(spec: &Value) -> Result<InMemory> {
         let mut store = InMemory::new();
@@ -410,10 +452,21 @@ impl ProviderFactory for InMemoryFactory {
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
+        let store = match self.store(ctx.store) {
+            Some(s) => s,
+            None => {
+                let built = Self::build(ctx.spec)?;
+                let mut m = self
+                    .stores
+                    .lock()
+                    .map_err(|_| Error::generic("in-memory factory is poisoned"))?;
+                m.entry(ctx.store.clone()).or_insert(built).clone()
+            }
+        };
         if ctx.spec.get("validationResult").and_then(Value::as_str) == Some("Error") {
-            return Ok(Arc::new(FailingValidation(Self::build(ctx.spec)?)));
+            return Ok(Arc::new(FailingValidation(store)));
         }
-        Ok(Arc::new(Self::build(ctx.spec)?))
+        Ok(Arc::new(store))
     }
 }
 

@@ -72,7 +72,7 @@ impl ProviderRegistry {
     /// A registry holding the in-memory `fake` provider.
     pub fn new() -> Self {
         let mut r = Self::empty();
-        r.register(Arc::new(InMemoryFactory));
+        r.register(Arc::new(InMemoryFactory::default()));
         r
     }
 
