@@ -167,9 +167,8 @@ async fn if_not_exists_never_overwrites_nor_later_deletes_a_foreign_secret() {
         Some("theirs")
     );
     assert!(
-        out.status.synced_push_secrets.as_ref().unwrap()["SecretStore/eu"]
-            .get("preexisting")
-            .is_none()
+        !out.status.synced_push_secrets.as_ref().unwrap()["SecretStore/eu"]
+            .contains_key("preexisting")
     );
     assert!(
         out.status.conditions.as_ref().unwrap()[0]
