@@ -124,7 +124,9 @@ fn reconcile_10k(c: &mut Criterion) {
     PEAK.store(before, Ordering::Relaxed);
     let cluster = Arc::new(MemoryCluster::new());
     let r = Reconciler::new(cluster.clone(), catalog.clone());
+    let started = std::time::Instant::now();
     let reads = rt.block_on(one_pass(&r, &list));
+    let first_pass = started.elapsed();
     let retained = LIVE.load(Ordering::Relaxed).saturating_sub(before);
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(before);
     let secret_bytes: usize = cluster
@@ -133,7 +135,8 @@ fn reconcile_10k(c: &mut Criterion) {
         .map(|s| s.data.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>())
         .sum();
     eprintln!(
-        "reconcile/10k: provider reads {reads} for {N} ExternalSecrets (1000 distinct keys x 2 read kinds); \
+        "reconcile/10k: first pass (counting allocator on) {first_pass:?}; provider reads {reads} for {N} \
+         ExternalSecrets (1000 distinct keys x 2 read kinds); \
          retained {:.0} B/object beyond {:.0} B/object of secret data; peak {:.0} B/object",
         (retained.saturating_sub(secret_bytes)) as f64 / N as f64,
         secret_bytes as f64 / N as f64,

@@ -253,14 +253,20 @@ impl LabelQuery {
 
     /// True when `labels` satisfy every requirement (an empty query matches everything).
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.matches_by(|k| labels.get(k).map(String::as_str))
+    }
+
+    /// [`LabelQuery::matches`] over any label lookup.
+    fn matches_by<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
+        let has = |k: &str, vs: &[String]| get(k).is_some_and(|v| vs.iter().any(|x| x == v));
         self.match_labels
             .iter()
-            .all(|(k, v)| labels.get(k) == Some(v))
+            .all(|(k, v)| get(k) == Some(v.as_str()))
             && self.match_expressions.iter().all(|e| match e {
-                LabelExpression::In(k, vs) => labels.get(k).is_some_and(|v| vs.contains(v)),
-                LabelExpression::NotIn(k, vs) => labels.get(k).is_none_or(|v| !vs.contains(v)),
-                LabelExpression::Exists(k) => labels.contains_key(k),
-                LabelExpression::DoesNotExist(k) => !labels.contains_key(k),
+                LabelExpression::In(k, vs) => has(k, vs),
+                LabelExpression::NotIn(k, vs) => !has(k, vs),
+                LabelExpression::Exists(k) => get(k).is_some(),
+                LabelExpression::DoesNotExist(k) => get(k).is_none(),
             })
     }
 }
@@ -291,9 +297,94 @@ pub trait Cluster: fmt::Debug + Send + Sync + 'static {
     async fn list_namespaces(&self, labels: &LabelQuery) -> Result<Vec<KubeNamespace>>;
 }
 
+/// A Secret as [`MemoryCluster`] keeps it: flat boxed slices instead of B-tree maps. A Secret
+/// has a handful of labels, annotations and keys, and an empty-ish `BTreeMap` costs a whole
+/// node (over 500 bytes); this form keeps a managed Secret's overhead well under 1 KiB.
+#[derive(Clone, Debug)]
+struct StoredSecret {
+    type_: Box<str>,
+    labels: Box<[(Box<str>, Box<str>)]>,
+    annotations: Box<[(Box<str>, Box<str>)]>,
+    owner_references: Box<[OwnerRef]>,
+    immutable: bool,
+    data: Box<[(Box<str>, crate::SecretValue)]>,
+    resource_version: u64,
+    uid: Box<str>,
+}
+
+fn flat(m: BTreeMap<String, String>) -> Box<[(Box<str>, Box<str>)]> {
+    m.into_iter()
+        .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+        .collect()
+}
+
+fn unflat(m: &[(Box<str>, Box<str>)]) -> BTreeMap<String, String> {
+    m.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl StoredSecret {
+    fn from_secret(s: KubeSecret, resource_version: u64) -> Self {
+        Self {
+            type_: if s.type_.is_empty() {
+                "Opaque".into()
+            } else {
+                s.type_.into_boxed_str()
+            },
+            labels: flat(s.labels),
+            annotations: flat(s.annotations),
+            owner_references: s.owner_references.into_boxed_slice(),
+            immutable: s.immutable,
+            data: s
+                .data
+                .into_iter()
+                .map(|(k, v)| (k.into_boxed_str(), v))
+                .collect(),
+            resource_version,
+            uid: s.uid.into_boxed_str(),
+        }
+    }
+
+    fn to_secret(&self, namespace: &str, name: &str) -> KubeSecret {
+        KubeSecret {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            type_: self.type_.to_string(),
+            labels: unflat(&self.labels),
+            annotations: unflat(&self.annotations),
+            owner_references: self.owner_references.to_vec(),
+            immutable: self.immutable,
+            data: self
+                .data
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            resource_version: self.resource_version.to_string(),
+            uid: self.uid.to_string(),
+        }
+    }
+
+    fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .binary_search_by(|(k, _)| (**k).cmp(key))
+            .ok()
+            .map(|i| &*self.labels[i].1)
+    }
+
+    fn labels_match(&self, q: &LabelQuery) -> bool {
+        q.matches_by(|k| self.label(k))
+    }
+}
+
+/// `(namespace, label key, label value)` -> names of the Secrets carrying that label: lets
+/// `list_secrets` with `matchLabels` avoid a scan, like an informer's index.
+type LabelIndex = BTreeMap<(String, Box<str>, Box<str>), std::collections::BTreeSet<String>>;
+
 #[derive(Debug, Default)]
 struct MemoryState {
-    secrets: BTreeMap<(String, String), KubeSecret>,
+    secrets: BTreeMap<(String, String), StoredSecret>,
+    label_index: LabelIndex,
     config_maps: BTreeMap<(String, String), KubeConfigMap>,
     namespaces: BTreeMap<String, KubeNamespace>,
     next_version: u64,
@@ -322,6 +413,40 @@ pub struct MemoryCluster {
     state: Arc<RwLock<MemoryState>>,
 }
 
+impl MemoryState {
+    /// Stores `secret` under `key`, keeping the label index current.
+    fn put(&mut self, key: (String, String), secret: StoredSecret) {
+        self.unindex(&key);
+        for (k, v) in secret.labels.iter() {
+            self.label_index
+                .entry((key.0.clone(), k.clone(), v.clone()))
+                .or_default()
+                .insert(key.1.clone());
+        }
+        self.secrets.insert(key, secret);
+    }
+
+    fn remove(&mut self, key: &(String, String)) {
+        self.unindex(key);
+        self.secrets.remove(key);
+    }
+
+    fn unindex(&mut self, key: &(String, String)) {
+        let Some(old) = self.secrets.get(key) else {
+            return;
+        };
+        for (k, v) in old.labels.iter() {
+            let ik = (key.0.clone(), k.clone(), v.clone());
+            if let Some(names) = self.label_index.get_mut(&ik) {
+                names.remove(&key.1);
+                if names.is_empty() {
+                    self.label_index.remove(&ik);
+                }
+            }
+        }
+    }
+}
+
 impl MemoryCluster {
     /// An empty cluster.
     pub fn new() -> Self {
@@ -333,15 +458,18 @@ impl MemoryCluster {
     pub fn with_secret(self, mut secret: KubeSecret) -> Self {
         if let Ok(mut st) = self.state.write() {
             st.next_version += 1;
-            secret.resource_version = st.next_version.to_string();
+            let version = st.next_version;
             if secret.uid.is_empty() {
-                secret.uid = format!("uid-{}", st.next_version);
+                secret.uid = format!("uid-{version}");
             }
             st.namespaces
                 .entry(secret.namespace.clone())
                 .or_insert_with(|| KubeNamespace::new(secret.namespace.clone(), BTreeMap::new()));
-            st.secrets
-                .insert((secret.namespace.clone(), secret.name.clone()), secret);
+            let key = (
+                std::mem::take(&mut secret.namespace),
+                std::mem::take(&mut secret.name),
+            );
+            st.put(key, StoredSecret::from_secret(secret, version));
         }
         self
     }
@@ -369,7 +497,12 @@ impl MemoryCluster {
     pub fn secrets(&self) -> Vec<KubeSecret> {
         self.state
             .read()
-            .map(|st| st.secrets.values().cloned().collect())
+            .map(|st| {
+                st.secrets
+                    .iter()
+                    .map(|((ns, name), s)| s.to_secret(ns, name))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -393,16 +526,31 @@ impl Cluster for MemoryCluster {
             .read()?
             .secrets
             .get(&(namespace.to_owned(), name.to_owned()))
-            .cloned())
+            .map(|s| s.to_secret(namespace, name)))
     }
 
     async fn list_secrets(&self, namespace: &str, labels: &LabelQuery) -> Result<Vec<KubeSecret>> {
-        Ok(self
-            .read()?
+        let st = self.read()?;
+        if let Some((k, v)) = labels.match_labels.iter().next() {
+            let ik = (namespace.to_owned(), k.as_str().into(), v.as_str().into());
+            let Some(names) = st.label_index.get(&ik) else {
+                return Ok(Vec::new());
+            };
+            return Ok(names
+                .iter()
+                .filter_map(|name| {
+                    let s = st.secrets.get(&(namespace.to_owned(), name.clone()))?;
+                    s.labels_match(labels).then(|| s.to_secret(namespace, name))
+                })
+                .collect());
+        }
+        let from = (namespace.to_owned(), String::new());
+        Ok(st
             .secrets
-            .values()
-            .filter(|s| s.namespace == namespace && labels.matches(&s.labels))
-            .cloned()
+            .range(from..)
+            .take_while(|((ns, _), _)| ns == namespace)
+            .filter(|(_, s)| s.labels_match(labels))
+            .map(|((ns, name), s)| s.to_secret(ns, name))
             .collect())
     }
 
@@ -416,12 +564,13 @@ impl Cluster for MemoryCluster {
             )));
         }
         st.next_version += 1;
-        secret.resource_version = st.next_version.to_string();
-        secret.uid = format!("uid-{}", st.next_version);
+        let version = st.next_version;
+        secret.resource_version = version.to_string();
+        secret.uid = format!("uid-{version}");
         if secret.type_.is_empty() {
             secret.type_ = "Opaque".into();
         }
-        st.secrets.insert(key, secret.clone());
+        st.put(key, StoredSecret::from_secret(secret.clone(), version));
         Ok(secret)
     }
 
@@ -435,14 +584,20 @@ impl Cluster for MemoryCluster {
             )));
         };
         if !secret.resource_version.is_empty()
-            && secret.resource_version != current.resource_version
+            && secret.resource_version != current.resource_version.to_string()
         {
             return Err(Error::Conflict(format!(
                 "secret {}/{} was modified concurrently",
                 secret.namespace, secret.name
             )));
         }
-        if current.immutable && (current.data != secret.data || !secret.immutable) {
+        let same_data = current.data.len() == secret.data.len()
+            && current
+                .data
+                .iter()
+                .zip(&secret.data)
+                .all(|((ck, cv), (k, v))| **ck == **k && cv == v);
+        if current.immutable && (!same_data || !secret.immutable) {
             return Err(Error::invalid_config(
                 "immutable",
                 format!(
@@ -451,7 +606,7 @@ impl Cluster for MemoryCluster {
                 ),
             ));
         }
-        if current.type_ != secret.type_ && !secret.type_.is_empty() {
+        if *current.type_ != *secret.type_ && !secret.type_.is_empty() {
             return Err(Error::invalid_config(
                 "type",
                 format!(
@@ -460,19 +615,19 @@ impl Cluster for MemoryCluster {
                 ),
             ));
         }
-        secret.uid.clone_from(&current.uid);
+        secret.uid = current.uid.to_string();
         st.next_version += 1;
-        secret.resource_version = st.next_version.to_string();
+        let version = st.next_version;
+        secret.resource_version = version.to_string();
         if secret.type_.is_empty() {
             secret.type_ = "Opaque".into();
         }
-        st.secrets.insert(key, secret.clone());
+        st.put(key, StoredSecret::from_secret(secret.clone(), version));
         Ok(secret)
     }
 
     async fn delete_secret(&self, namespace: &str, name: &str) -> Result<()> {
         self.write()?
-            .secrets
             .remove(&(namespace.to_owned(), name.to_owned()));
         Ok(())
     }
@@ -499,6 +654,52 @@ impl Cluster for MemoryCluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn label_index_follows_updates_and_deletes() {
+        let c = MemoryCluster::new();
+        let by = |v: &str| {
+            let mut q = LabelQuery::default();
+            q.match_labels.insert("owner".into(), v.into());
+            q
+        };
+        let names = |v: Vec<KubeSecret>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
+        c.create_secret(
+            KubeSecret::new("ns", "a")
+                .with_label("owner", "x")
+                .with_label("tier", "1"),
+        )
+        .await
+        .unwrap();
+        c.create_secret(KubeSecret::new("ns", "b").with_label("owner", "x"))
+            .await
+            .unwrap();
+        c.create_secret(KubeSecret::new("other", "c").with_label("owner", "x"))
+            .await
+            .unwrap();
+        assert_eq!(
+            names(c.list_secrets("ns", &by("x")).await.unwrap()),
+            ["a", "b"]
+        );
+        // matchLabels beyond the indexed one still filter.
+        let mut q = by("x");
+        q.match_labels.insert("tier".into(), "1".into());
+        assert_eq!(names(c.list_secrets("ns", &q).await.unwrap()), ["a"]);
+        // Relabelling moves the Secret in the index.
+        let mut a = c.get_secret("ns", "a").await.unwrap().unwrap();
+        a.labels.insert("owner".into(), "y".into());
+        c.update_secret(a).await.unwrap();
+        assert_eq!(names(c.list_secrets("ns", &by("x")).await.unwrap()), ["b"]);
+        assert_eq!(names(c.list_secrets("ns", &by("y")).await.unwrap()), ["a"]);
+        c.delete_secret("ns", "b").await.unwrap();
+        assert!(c.list_secrets("ns", &by("x")).await.unwrap().is_empty());
+        // Expressions only: a scan of the namespace.
+        let mut q = LabelQuery::default();
+        q.match_expressions
+            .push(LabelExpression::Exists("owner".into()));
+        assert_eq!(names(c.list_secrets("ns", &q).await.unwrap()), ["a"]);
+        assert_eq!(names(c.list_secrets("other", &q).await.unwrap()), ["c"]);
+    }
 
     #[tokio::test]
     async fn optimistic_concurrency() {

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod crd;
+mod files;
+mod reconcile;
 mod template;
 mod validate;
 
@@ -24,6 +26,9 @@ enum Command {
     Validate(validate::Args),
     /// Print the CustomResourceDefinitions of every ESO kind.
     Crd(crd::Args),
+    /// Run one pass of every flow (stores, PushSecrets, ExternalSecrets) over manifests and
+    /// print the resulting Secrets and objects with their new status.
+    Reconcile(reconcile::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,5 +37,6 @@ fn main() -> ExitCode {
         Command::Template(args) => template::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Crd(args) => crd::run(&args),
+        Command::Reconcile(args) => reconcile::run(&args),
     }
 }

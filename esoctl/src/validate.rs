@@ -5,9 +5,6 @@ use std::process::ExitCode;
 
 use eso_core::api::{FieldError, Manifest, parse_documents};
 
-/// Files larger than this are refused before reading (a manifest file this big is a mistake).
-const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
 /// Arguments of `esoctl validate`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -48,8 +45,12 @@ struct Report {
 pub(crate) fn run(args: &Args) -> ExitCode {
     let mut files = Vec::new();
     let mut outcomes = Vec::new();
+    let mut unreadable_paths = Vec::new();
     for p in &args.paths {
-        collect(p, true, &mut files, &mut outcomes);
+        crate::files::collect(p, true, &mut files, &mut unreadable_paths);
+    }
+    for (path, message) in unreadable_paths {
+        outcomes.push(unreadable(&path, message));
     }
     let mut report = Report {
         files: files.len(),
@@ -119,61 +120,13 @@ fn unreadable(path: &Path, message: String) -> Outcome {
     }
 }
 
-fn collect(path: &Path, explicit: bool, files: &mut Vec<PathBuf>, outcomes: &mut Vec<Outcome>) {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => {
-            outcomes.push(unreadable(path, format!("cannot read: {e}")));
-            return;
-        }
-    };
-    if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
-            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(e) => {
-                outcomes.push(unreadable(path, format!("cannot list directory: {e}")));
-                return;
-            }
-        };
-        entries.sort();
-        for e in entries {
-            collect(&e, false, files, outcomes);
-        }
-    } else if explicit
-        || path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-    {
-        files.push(path.to_path_buf());
-    }
-}
-
 fn check_file(path: &Path, report: &mut Report, outcomes: &mut Vec<Outcome>) {
-    let text = match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE_BYTES => {
-            outcomes.push(unreadable(
-                path,
-                format!(
-                    "file is {} bytes, more than the {MAX_FILE_BYTES} accepted",
-                    m.len()
-                ),
-            ));
+    let text = match crate::files::read_text(path) {
+        Ok(t) => t,
+        Err(message) => {
+            outcomes.push(unreadable(path, message));
             return;
         }
-        _ => match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(s) => s,
-                Err(_) => {
-                    outcomes.push(unreadable(path, "not UTF-8 text".to_owned()));
-                    return;
-                }
-            },
-            Err(e) => {
-                outcomes.push(unreadable(path, format!("cannot read: {e}")));
-                return;
-            }
-        },
     };
     let file = path.display().to_string();
     let docs = parse_documents(&text);

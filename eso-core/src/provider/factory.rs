@@ -78,6 +78,9 @@ pub struct StoreContext<'a> {
     pub namespace: &'a str,
     /// Access to Secrets/ConfigMaps holding credentials and CA bundles.
     pub cluster: &'a DynCluster,
+    /// A hash of `kind` and `spec` computed once by the caller (the reconcile flows keep one
+    /// per store), so the registry's cache lookup does not re-hash a large spec on every call.
+    pub fingerprint: Option<u64>,
 }
 
 impl<'a> StoreContext<'a> {
@@ -95,8 +98,26 @@ impl<'a> StoreContext<'a> {
             spec,
             namespace,
             cluster,
+            fingerprint: None,
         }
     }
+
+    /// Sets the precomputed hash of `kind` and `spec` (see [`spec_fingerprint`]).
+    #[must_use]
+    pub fn with_fingerprint(mut self, fingerprint: u64) -> Self {
+        self.fingerprint = Some(fingerprint);
+        self
+    }
+}
+
+/// A stable-within-the-process hash of a provider kind and its spec, the cache key part that
+/// tells two revisions of a store apart.
+pub fn spec_fingerprint(kind: &str, spec: &serde_json::Value) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    kind.hash(&mut h);
+    spec.to_string().hash(&mut h);
+    h.finish()
 }
 
 /// Builds providers of one kind (`vault`, `aws`, `fake`, ...) from store specs.

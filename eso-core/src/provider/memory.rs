@@ -38,6 +38,28 @@ struct Shared {
     writes: AtomicU64,
 }
 
+/// One secret of an [`InMemory`] store, as [`InMemory::export`] returns it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredSecret {
+    /// The key.
+    pub key: String,
+    /// `(version name, value)`, oldest first; the last one is the current value.
+    pub versions: Vec<(String, SecretValue)>,
+    /// Tags (metadata), e.g. the `managed-by` ownership marker.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl StoredSecret {
+    /// A secret with no versions and no tags.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// A provider that keeps secrets in memory and implements every operation: versions, tags,
 /// properties inside JSON values, find by name/path/tags, push, delete.
 ///
@@ -152,6 +174,52 @@ impl InMemory {
             .ok()
             .and_then(|m| m.get(key).map(|e| e.tags.clone()))
             .unwrap_or_default()
+    }
+
+    /// A copy of every stored secret (versions oldest first, and tags), sorted by key: what a
+    /// tool needs to persist the store between runs ([`InMemory::import`] restores it).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use eso_core::provider::InMemory;
+    ///
+    /// let store = InMemory::new().with_secret("a", "1").with_secret("a", "2").with_tag("a", "team", "x");
+    /// let copy = InMemory::import(store.export());
+    /// assert_eq!(copy.export(), store.export());
+    /// assert_eq!(copy.export()[0].versions.len(), 2);
+    /// ```
+    pub fn export(&self) -> Vec<StoredSecret> {
+        self.shared
+            .secrets
+            .read()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, e)| StoredSecret {
+                        key: k.clone(),
+                        versions: e.versions.clone(),
+                        tags: e.tags.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A store holding exactly `secrets` (as returned by [`InMemory::export`]).
+    pub fn import(secrets: impl IntoIterator<Item = StoredSecret>) -> Self {
+        let store = Self::new();
+        if let Ok(mut m) = store.shared.secrets.write() {
+            for s in secrets {
+                m.insert(
+                    s.key,
+                    Entry {
+                        versions: s.versions,
+                        tags: s.tags,
+                    },
+                );
+            }
+        }
+        store
     }
 
     /// How many read calls (get, get map, find) this store has served.

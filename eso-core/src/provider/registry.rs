@@ -11,7 +11,7 @@ use crate::{Error, Result};
 struct CacheKey {
     store: StoreIdentity,
     namespace: String,
-    spec: String,
+    spec: u64,
 }
 
 /// Maps provider kinds to factories, and caches built providers.
@@ -107,7 +107,9 @@ impl ProviderRegistry {
         let key = CacheKey {
             store: ctx.store.clone(),
             namespace: ctx.namespace.to_owned(),
-            spec: format!("{}:{}", ctx.kind, ctx.spec),
+            spec: ctx
+                .fingerprint
+                .unwrap_or_else(|| super::spec_fingerprint(ctx.kind, ctx.spec)),
         };
         if let Some(p) = self.lock()?.get(&key) {
             return Ok(Arc::clone(p));

@@ -16,18 +16,58 @@ use crate::{Error, Result};
 /// An operator keeps it current from its watches; `esoctl` fills it from manifests.
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
-    secret_stores: BTreeMap<(String, String), SecretStore>,
-    cluster_secret_stores: BTreeMap<String, ClusterSecretStore>,
+    secret_stores:
+        BTreeMap<(String, String), (SecretStore, std::result::Result<ProviderBlock, String>)>,
+    cluster_secret_stores: BTreeMap<
+        String,
+        (
+            ClusterSecretStore,
+            std::result::Result<ProviderBlock, String>,
+        ),
+    >,
     /// (kind, namespace, name) -> the generator's `spec` JSON.
     generators: BTreeMap<(String, String, String), Value>,
     cluster_generators: BTreeMap<String, ClusterGenerator>,
 }
 
-/// A resolved store: identity, spec and labels.
+/// A store's provider block, extracted once when the store is added (a large `fake` or
+/// inline-CA spec would otherwise be re-serialized on every reconcile).
+#[derive(Clone, Debug)]
+pub(crate) struct ProviderBlock {
+    pub(crate) kind: String,
+    pub(crate) spec: Value,
+    pub(crate) fingerprint: u64,
+}
+
+/// A resolved store: identity, spec and provider block.
 #[derive(Debug)]
 pub(crate) struct ResolvedStore<'a> {
     pub(crate) identity: StoreIdentity,
     pub(crate) spec: &'a SecretStoreSpec,
+    block: &'a std::result::Result<ProviderBlock, String>,
+}
+
+impl ResolvedStore<'_> {
+    /// The provider kind, block and fingerprint, or why the spec has no usable provider.
+    pub(crate) fn provider(&self) -> Result<(&str, &Value, u64)> {
+        match self.block {
+            Ok(b) => Ok((&b.kind, &b.spec, b.fingerprint)),
+            Err(message) => Err(Error::invalid_config("spec.provider", message.clone())),
+        }
+    }
+}
+
+fn extract(spec: &SecretStoreSpec) -> std::result::Result<ProviderBlock, String> {
+    let (kind, spec) = provider_block(spec).map_err(|e| match e {
+        Error::InvalidConfig { message, .. } => message,
+        other => other.to_string(),
+    })?;
+    let fingerprint = crate::provider::spec_fingerprint(&kind, &spec);
+    Ok(ProviderBlock {
+        kind,
+        spec,
+        fingerprint,
+    })
 }
 
 impl Catalog {
@@ -46,10 +86,13 @@ impl Catalog {
         match manifest {
             Manifest::SecretStore(s) => {
                 let name = s.name().to_owned();
-                self.secret_stores.insert((namespace, name), *s);
+                let block = extract(&s.spec);
+                self.secret_stores.insert((namespace, name), (*s, block));
             }
             Manifest::ClusterSecretStore(s) => {
-                self.cluster_secret_stores.insert(s.name().to_owned(), *s);
+                let block = extract(&s.spec.0);
+                self.cluster_secret_stores
+                    .insert(s.name().to_owned(), (*s, block));
             }
             Manifest::ClusterGenerator(g) => {
                 self.cluster_generators.insert(g.name().to_owned(), *g);
@@ -75,12 +118,12 @@ impl Catalog {
 
     /// Every SecretStore.
     pub fn secret_stores(&self) -> impl Iterator<Item = &SecretStore> {
-        self.secret_stores.values()
+        self.secret_stores.values().map(|(s, _)| s)
     }
 
     /// Every ClusterSecretStore.
     pub fn cluster_secret_stores(&self) -> impl Iterator<Item = &ClusterSecretStore> {
-        self.cluster_secret_stores.values()
+        self.cluster_secret_stores.values().map(|(s, _)| s)
     }
 
     pub(crate) fn store(
@@ -91,7 +134,7 @@ impl Catalog {
     ) -> Result<ResolvedStore<'_>> {
         match kind {
             SecretStoreKind::SecretStore => {
-                let s = self
+                let (s, block) = self
                     .secret_stores
                     .get(&(namespace.to_owned(), name.to_owned()))
                     .ok_or_else(|| {
@@ -104,10 +147,11 @@ impl Catalog {
                     identity: StoreIdentity::new(StoreScope::Namespaced, namespace, name)
                         .with_generation(s.metadata.generation.unwrap_or(0)),
                     spec: &s.spec,
+                    block,
                 })
             }
             SecretStoreKind::ClusterSecretStore => {
-                let s = self.cluster_secret_stores.get(name).ok_or_else(|| {
+                let (s, block) = self.cluster_secret_stores.get(name).ok_or_else(|| {
                     Error::invalid_config(
                         "spec.secretStoreRef",
                         format!("ClusterSecretStore {name} not found"),
@@ -117,6 +161,7 @@ impl Catalog {
                     identity: StoreIdentity::new(StoreScope::Cluster, "", name)
                         .with_generation(s.metadata.generation.unwrap_or(0)),
                     spec: &s.spec.0,
+                    block,
                 })
             }
         }
@@ -134,7 +179,7 @@ impl Catalog {
             SecretStoreKind::SecretStore => self
                 .secret_stores
                 .iter()
-                .filter(|((ns, _), s)| {
+                .filter(|((ns, _), (s, _))| {
                     ns == namespace && query.matches(s.metadata.labels.as_ref().unwrap_or(&empty))
                 })
                 .map(|((_, n), _)| n.clone())
@@ -142,7 +187,7 @@ impl Catalog {
             SecretStoreKind::ClusterSecretStore => self
                 .cluster_secret_stores
                 .iter()
-                .filter(|(_, s)| query.matches(s.metadata.labels.as_ref().unwrap_or(&empty)))
+                .filter(|(_, (s, _))| query.matches(s.metadata.labels.as_ref().unwrap_or(&empty)))
                 .map(|(n, _)| n.clone())
                 .collect(),
         }

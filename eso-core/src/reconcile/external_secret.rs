@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use super::catalog::provider_block;
 use super::conditions::set_condition;
 use super::hash::{data_hash, resource_version, string_hash};
 use super::{
@@ -103,12 +102,13 @@ impl Reconciler {
             self.check_cluster_store_conditions(store.spec, &store_ref.name, namespace)
                 .await?;
         }
-        let (kind, block) = provider_block(store.spec)?;
+        let (kind, block, fingerprint) = store.provider()?;
         let cred_ns = match store.identity.scope {
-            StoreScope::Namespaced => store.identity.namespace.clone(),
-            _ => namespace.to_owned(),
+            StoreScope::Namespaced => store.identity.namespace.as_str(),
+            _ => namespace,
         };
-        let ctx = StoreContext::new(&store.identity, &kind, &block, &cred_ns, self.cluster());
+        let ctx = StoreContext::new(&store.identity, kind, block, cred_ns, self.cluster())
+            .with_fingerprint(fingerprint);
         let provider = self.providers().provider(&ctx).await?;
         Ok((store.identity.clone(), provider))
     }

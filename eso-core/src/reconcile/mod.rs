@@ -60,6 +60,7 @@ mod external_secret;
 pub mod hash;
 mod pass;
 mod push_secret;
+mod store;
 
 use std::sync::Arc;
 
@@ -67,6 +68,7 @@ pub use catalog::Catalog;
 pub use external_secret::{ExternalSecretOutcome, TargetAction};
 pub use pass::Pass;
 pub use push_secret::PushSecretOutcome;
+pub use store::{DEFAULT_STORE_REQUEUE, StoreOutcome};
 
 use crate::cluster::DynCluster;
 use crate::generator::GeneratorRegistry;

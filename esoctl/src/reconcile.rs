@@ -1,0 +1,840 @@
+//! `esoctl reconcile`: one pass of every flow over manifests, optionally keeping the cluster
+//! side and the in-memory stores between runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use eso_core::api::{Manifest, PushSecret, SecretStoreKind, SecretStoreStatus, parse_documents};
+use eso_core::cluster::{
+    Cluster, KubeConfigMap, KubeNamespace, KubeSecret, MemoryCluster, OwnerRef,
+};
+use eso_core::generator::GeneratorRegistry;
+use eso_core::provider::{
+    InMemory, InMemoryFactory, ProviderRegistry, StoreIdentity, StoreScope, StoredSecret,
+};
+use eso_core::reconcile::{Catalog, Pass, Reconciler};
+use eso_core::{Error, SecretValue};
+use serde_json::{Map, Value, json};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// The state file inside `--state DIR`.
+const STATE_FILE: &str = "state.json";
+/// Version of the state file layout.
+const STATE_VERSION: u64 = 1;
+
+/// Arguments of `esoctl reconcile`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Manifest files or directories (searched recursively for .yaml, .yml and .json files):
+    /// stores, generators, ExternalSecrets, PushSecrets, and plain Secrets, ConfigMaps and
+    /// Namespaces.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        required = true,
+        value_name = "FILE|DIR"
+    )]
+    files: Vec<PathBuf>,
+    /// Keep the cluster side (Secrets, object statuses, in-memory store contents) in this
+    /// directory between runs. The file it writes holds secret values: keep it private.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Yaml)]
+    output: Format,
+    /// The time of this pass (RFC 3339, e.g. 2026-01-01T00:00:00Z) instead of the clock:
+    /// lets refresh intervals elapse between runs.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Format {
+    Yaml,
+    Json,
+}
+
+/// A failure that stops the run before anything is written.
+#[derive(Debug)]
+struct Fatal(String);
+
+impl<E: std::fmt::Display> From<E> for Fatal {
+    fn from(e: E) -> Self {
+        Self(e.to_string())
+    }
+}
+
+pub(crate) fn run(args: &Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run_async(args)) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(failures) => {
+            eprintln!("{failures} object(s) failed to reconcile");
+            ExitCode::FAILURE
+        }
+        Err(Fatal(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One ESO object as loaded and tracked across runs.
+#[derive(Debug, Clone)]
+struct Object {
+    /// Position in the input (file order), for stable output.
+    order: usize,
+    /// The object as JSON, with metadata completed and the status of the previous run.
+    value: Value,
+}
+
+/// `Kind/namespace/name` (namespace empty for cluster-scoped kinds).
+fn object_key(kind: &str, namespace: &str, name: &str) -> String {
+    format!("{kind}/{namespace}/{name}")
+}
+
+fn is_cluster_scoped(kind: &str) -> bool {
+    matches!(
+        kind,
+        "ClusterSecretStore" | "ClusterExternalSecret" | "ClusterPushSecret" | "ClusterGenerator"
+    )
+}
+
+/// What a run reads from and writes to `--state DIR`.
+#[derive(Debug, Default)]
+struct State {
+    /// Tracked ESO objects by `Kind/namespace/name`: `uid`, `generation`, `spec`, `status`.
+    objects: BTreeMap<String, Value>,
+    /// Every Secret of the cluster.
+    secrets: Vec<KubeSecret>,
+    /// `namespace/name` of the Secrets the manifests supplied last time.
+    applied: BTreeSet<String>,
+    /// In-memory store contents by `Kind/namespace/name` of the store, with the store spec
+    /// they belong to.
+    stores: BTreeMap<String, (Value, Vec<StoredSecret>)>,
+}
+
+async fn run_async(args: &Args) -> Result<usize, Fatal> {
+    let now = match &args.now {
+        Some(t) => t
+            .parse::<jiff::Timestamp>()
+            .map_err(|e| Fatal(format!("--now {t:?}: not an RFC 3339 time: {e}")))?,
+        None => jiff::Timestamp::now(),
+    };
+    let input = load_input(&args.files)?;
+    let previous = match &args.state {
+        Some(dir) => read_state(dir)?,
+        None => State::default(),
+    };
+
+    // Complete metadata: uid and generation (bumped when the spec changed since last run),
+    // and carry the previous status.
+    let mut objects: BTreeMap<String, Object> = BTreeMap::new();
+    for (order, (key, mut value)) in input.objects.into_iter().enumerate() {
+        let old = previous.objects.get(&key);
+        let spec = value.get("spec").cloned().unwrap_or(Value::Null);
+        let generation = match old {
+            Some(o) if o.get("spec") == Some(&spec) => o["generation"].as_i64().unwrap_or(1),
+            Some(o) => o["generation"].as_i64().unwrap_or(1) + 1,
+            None => 1,
+        };
+        let uid = old
+            .and_then(|o| o["uid"].as_str())
+            .map_or_else(|| derived_uid(&key), str::to_owned);
+        let meta = value
+            .as_object_mut()
+            .and_then(|o| o.get_mut("metadata"))
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| Fatal(format!("{key}: metadata must be an object")))?;
+        meta.insert("generation".into(), json!(generation));
+        meta.insert("uid".into(), json!(uid));
+        if let Some(status) = old.and_then(|o| o.get("status")).filter(|s| !s.is_null()) {
+            value["status"] = status.clone();
+        }
+        objects.insert(key, Object { order, value });
+    }
+
+    // The cluster: Secrets of earlier runs, then the manifests' Secrets on top; Secrets the
+    // manifests supplied before but no longer do are removed (like `kubectl apply --prune`).
+    let mut cluster = MemoryCluster::new();
+    let supplied: BTreeSet<String> = input
+        .secrets
+        .iter()
+        .map(|s| format!("{}/{}", s.namespace, s.name))
+        .collect();
+    for s in previous.secrets {
+        let id = format!("{}/{}", s.namespace, s.name);
+        if previous.applied.contains(&id) && !supplied.contains(&id) {
+            continue;
+        }
+        cluster = cluster.with_secret(s);
+    }
+    for mut s in input.secrets {
+        if let Some(old) = cluster.get_secret(&s.namespace, &s.name).await? {
+            s.uid = old.uid;
+        }
+        cluster = cluster.with_secret(s);
+    }
+    for cm in input.config_maps {
+        cluster = cluster.with_config_map(cm);
+    }
+    let mut namespaces: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for o in objects.values() {
+        if let Some(ns) = o.value["metadata"]["namespace"].as_str() {
+            namespaces.entry(ns.to_owned()).or_default();
+        }
+    }
+    for s in cluster.secrets() {
+        namespaces.entry(s.namespace.clone()).or_default();
+    }
+    namespaces.extend(input.namespaces);
+    for (name, labels) in namespaces {
+        cluster = cluster.with_namespace(KubeNamespace::new(name, labels));
+    }
+
+    // Typed objects and the catalog.
+    let mut catalog = Catalog::new();
+    let mut typed: Vec<(String, usize, Manifest)> = Vec::new();
+    for (key, o) in &objects {
+        let m = Manifest::from_value(o.value.clone())
+            .map_err(|e| Fatal(format!("{key}: {}: {}", e.path, e.message)))?;
+        typed.push((key.clone(), o.order, m.clone()));
+        catalog.add(m);
+    }
+    typed.sort_by_key(|(_, order, _)| *order);
+
+    // Providers: the in-memory `fake` kind, with the contents of earlier runs restored while
+    // the store spec is unchanged.
+    let memory = InMemoryFactory::default();
+    for (key, o) in &objects {
+        let Some((spec, contents)) = previous.stores.get(key) else {
+            continue;
+        };
+        if o.value.get("spec") != Some(spec) {
+            continue;
+        }
+        if let Some(id) = store_identity(key, &o.value) {
+            memory.with_store(id, InMemory::import(contents.iter().cloned()));
+        }
+    }
+    let mut registry = ProviderRegistry::empty();
+    registry.register(Arc::new(memory.clone()));
+    let mut generators = GeneratorRegistry::new();
+    eso_generators::register(&mut generators);
+    let reconciler = Reconciler::new(Arc::new(cluster.clone()), catalog)
+        .with_providers(Arc::new(registry))
+        .with_generators(Arc::new(generators));
+
+    let mut failures = 0usize;
+    let mut report = |what: &str, e: &Error| {
+        failures += 1;
+        eprintln!("{what}: {e}");
+    };
+
+    // Objects that left the manifests: run their deletion (finalizer) logic, then collect
+    // the Secrets they owned, as the API server's garbage collector would.
+    let mut deleted_uids = BTreeSet::new();
+    for (key, old) in &previous.objects {
+        if objects.contains_key(key) {
+            continue;
+        }
+        if let Some(uid) = old["uid"].as_str() {
+            deleted_uids.insert(uid.to_owned());
+        }
+        let Ok(m) = Manifest::from_value(old["object"].clone()) else {
+            continue;
+        };
+        match m {
+            Manifest::ExternalSecret(es) => {
+                if let Err(e) = reconciler.delete_external_secret(&es).await {
+                    report(&describe(key), &e);
+                }
+            }
+            Manifest::PushSecret(ps) => {
+                for (store, e) in reconciler.delete_push_secret(&ps).await {
+                    report(&format!("{} (store {store})", describe(key)), &e);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    for s in cluster.secrets() {
+        if !s.owner_references.is_empty()
+            && s.owner_references
+                .iter()
+                .all(|o| deleted_uids.contains(&o.uid))
+        {
+            cluster.delete_secret(&s.namespace, &s.name).await?;
+        }
+    }
+
+    // Stores first (warms the client cache), then PushSecrets that do not read a Secret an
+    // ExternalSecret writes, then ExternalSecrets, then the remaining PushSecrets.
+    let mut statuses: BTreeMap<String, Value> = BTreeMap::new();
+    for (key, _, m) in &typed {
+        let (kind, ns, name) = match m {
+            Manifest::SecretStore(s) => (
+                SecretStoreKind::SecretStore,
+                s.metadata.namespace.clone().unwrap_or_default(),
+                s.metadata.name.clone().unwrap_or_default(),
+            ),
+            Manifest::ClusterSecretStore(s) => (
+                SecretStoreKind::ClusterSecretStore,
+                String::new(),
+                s.metadata.name.clone().unwrap_or_default(),
+            ),
+            _ => continue,
+        };
+        let prev: Option<SecretStoreStatus> = objects[key]
+            .value
+            .get("status")
+            .and_then(|s| serde_json::from_value(s.clone()).ok());
+        let out = reconciler
+            .reconcile_store(kind, &ns, &name, prev.as_ref(), now)
+            .await;
+        if let Some(e) = &out.error {
+            report(&describe(key), e);
+        }
+        statuses.insert(key.clone(), serde_json::to_value(&out.status)?);
+    }
+    let es_targets: BTreeSet<(String, String)> = typed
+        .iter()
+        .filter_map(|(_, _, m)| match m {
+            Manifest::ExternalSecret(es) => Some((
+                es.metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".into()),
+                es.spec
+                    .target
+                    .name
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .or_else(|| es.metadata.name.clone())
+                    .unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let reads_es_output = |ps: &PushSecret| {
+        let ns = ps
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let sel = &ps.spec.selector;
+        match (&sel.secret, &sel.generator_ref) {
+            (_, Some(_)) => false,
+            (Some(src), None) => match &src.name {
+                Some(n) if !n.is_empty() => es_targets.contains(&(ns, n.clone())),
+                _ => true,
+            },
+            (None, None) => false,
+        }
+    };
+    let pass = Pass::new();
+    for round in 0..3 {
+        for (key, _, m) in &typed {
+            match (round, m) {
+                (0, Manifest::PushSecret(ps)) if !reads_es_output(ps) => {}
+                (1, Manifest::ExternalSecret(_)) => {}
+                (2, Manifest::PushSecret(ps)) if reads_es_output(ps) => {}
+                _ => continue,
+            }
+            match m {
+                Manifest::PushSecret(ps) => {
+                    let out = reconciler.reconcile_push_secret(ps, now).await;
+                    for (store, e) in &out.errors {
+                        let what = if store.is_empty() {
+                            describe(key)
+                        } else {
+                            format!("{} (store {store})", describe(key))
+                        };
+                        report(&what, e);
+                    }
+                    statuses.insert(key.clone(), serde_json::to_value(&out.status)?);
+                }
+                Manifest::ExternalSecret(es) => {
+                    let out = reconciler.reconcile_external_secret(es, &pass, now).await;
+                    if let Some(e) = &out.error {
+                        report(&describe(key), e);
+                    }
+                    statuses.insert(key.clone(), serde_json::to_value(&out.status)?);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Assemble the new objects and the output.
+    let mut items = Vec::new();
+    let mut next = State::default();
+    let mut ordered: Vec<(&String, &Object)> = objects.iter().collect();
+    ordered.sort_by_key(|(_, o)| o.order);
+    for (key, o) in ordered {
+        let mut value = o.value.clone();
+        if let Some(status) = statuses.get(key) {
+            value["status"] = status.clone();
+        }
+        next.objects.insert(
+            key.clone(),
+            json!({
+                "uid": value["metadata"]["uid"],
+                "generation": value["metadata"]["generation"],
+                "spec": value.get("spec").cloned().unwrap_or(Value::Null),
+                "status": value.get("status").cloned().unwrap_or(Value::Null),
+                "object": value,
+            }),
+        );
+        items.push(value);
+    }
+    next.secrets = cluster.secrets();
+    for s in &next.secrets {
+        items.push(secret_to_json(s));
+    }
+    next.applied = supplied;
+    for (id, store) in memory.stores() {
+        let key = match id.scope {
+            StoreScope::Cluster => object_key("ClusterSecretStore", "", &id.name),
+            _ => object_key("SecretStore", &id.namespace, &id.name),
+        };
+        if let Some(o) = objects.get(&key) {
+            let spec = o.value.get("spec").cloned().unwrap_or(Value::Null);
+            next.stores.insert(key, (spec, store.export()));
+        }
+    }
+
+    print_items(&items, args.output)?;
+    if let Some(dir) = &args.state {
+        write_state(dir, &next)?;
+    }
+    Ok(failures)
+}
+
+/// `Kind/namespace/name` as `Kind namespace/name` (or `Kind name`) for messages.
+fn describe(key: &str) -> String {
+    let mut parts = key.splitn(3, '/');
+    let kind = parts.next().unwrap_or_default();
+    let ns = parts.next().unwrap_or_default();
+    let name = parts.next().unwrap_or_default();
+    if ns.is_empty() {
+        format!("{kind} {name}")
+    } else {
+        format!("{kind} {ns}/{name}")
+    }
+}
+
+/// A stable UID for an object first seen in this run (a UUID-shaped hash of its key).
+fn derived_uid(key: &str) -> String {
+    let h = eso_core::reconcile::hash::sha3_224_hex(key.as_bytes());
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn store_identity(key: &str, value: &Value) -> Option<StoreIdentity> {
+    let generation = value["metadata"]["generation"].as_i64().unwrap_or(0);
+    let mut parts = key.splitn(3, '/');
+    let kind = parts.next()?;
+    let ns = parts.next()?;
+    let name = parts.next()?;
+    let scope = match kind {
+        "SecretStore" => StoreScope::Namespaced,
+        "ClusterSecretStore" => StoreScope::Cluster,
+        _ => return None,
+    };
+    Some(StoreIdentity::new(scope, ns, name).with_generation(generation))
+}
+
+/// What the manifests hold.
+#[derive(Debug, Default)]
+struct Input {
+    /// ESO objects by key, in file order.
+    objects: Vec<(String, Value)>,
+    secrets: Vec<KubeSecret>,
+    config_maps: Vec<KubeConfigMap>,
+    namespaces: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Reads and validates every document; any error stops the run before anything changes.
+fn load_input(paths: &[PathBuf]) -> Result<Input, Fatal> {
+    let mut files = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut unreadable = Vec::new();
+    for p in paths {
+        crate::files::collect(p, true, &mut files, &mut unreadable);
+    }
+    for (path, message) in unreadable {
+        errors.push(format!("{}: {message}", path.display()));
+    }
+    let mut input = Input::default();
+    let mut seen = BTreeSet::new();
+    for file in &files {
+        let text = match crate::files::read_text(file) {
+            Ok(t) => t,
+            Err(message) => {
+                errors.push(format!("{}: {message}", file.display()));
+                continue;
+            }
+        };
+        for (index, doc) in parse_documents(&text) {
+            let at = format!("{}: document {index}", file.display());
+            let doc = match doc {
+                Ok(d) => d,
+                Err(e) => {
+                    errors.push(format!("{at}: {}", field(&e.path, &e.message)));
+                    continue;
+                }
+            };
+            let kind = doc.kind().to_owned();
+            let name = doc.name().to_owned();
+            let api_version = doc.api_version().to_owned();
+            let mut value = doc.value;
+            match Manifest::from_value(value.clone()) {
+                Err(e) => errors.push(format!(
+                    "{at}: {kind}/{name}: {}",
+                    field(&e.path, &e.message)
+                )),
+                Ok(m) if m.is_eso() => {
+                    if let Err(errs) = m.validate() {
+                        for e in errs.0 {
+                            errors.push(format!("{at}: {kind}/{name}: {e}"));
+                        }
+                        continue;
+                    }
+                    // Normalise (conversions from v1beta1, defaults) through the typed model.
+                    value = m.to_value()?;
+                    if !is_cluster_scoped(&kind) && value["metadata"]["namespace"].is_null() {
+                        value["metadata"]["namespace"] = json!("default");
+                    }
+                    let ns = value["metadata"]["namespace"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let key = object_key(&kind, &ns, &name);
+                    if !seen.insert(key.clone()) {
+                        errors.push(format!("{at}: {kind}/{name}: defined more than once"));
+                        continue;
+                    }
+                    input.objects.push((key, value));
+                }
+                Ok(_) if api_version == "v1" && kind == "Secret" => {
+                    match secret_from_json(&value, "") {
+                        Ok(s) => input.secrets.push(s),
+                        Err(e) => errors.push(format!("{at}: Secret/{name}: {e}")),
+                    }
+                }
+                Ok(_) if api_version == "v1" && kind == "ConfigMap" => {
+                    match config_map_from_json(&value) {
+                        Ok(c) => input.config_maps.push(c),
+                        Err(e) => errors.push(format!("{at}: ConfigMap/{name}: {e}")),
+                    }
+                }
+                Ok(_) if api_version == "v1" && kind == "Namespace" => {
+                    let labels = string_map(&value["metadata"]["labels"], "metadata.labels")
+                        .map_err(|e| Fatal(format!("{at}: Namespace/{name}: {e}")))?;
+                    input.namespaces.insert(name, labels);
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(Fatal(format!(
+            "the manifests are not usable, nothing was reconciled:\n  {}",
+            errors.join("\n  ")
+        )))
+    }
+}
+
+fn field(path: &str, message: &str) -> String {
+    if path.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{path}: {message}")
+    }
+}
+
+fn string_map(v: &Value, path: &str) -> Result<BTreeMap<String, String>, String> {
+    match v {
+        Value::Null => Ok(BTreeMap::new()),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                _ => Err(format!("{path}.{k}: must be a string")),
+            })
+            .collect(),
+        _ => Err(format!("{path}: must be a map of strings")),
+    }
+}
+
+/// A `v1` Secret document (with `data` in base64 and/or `stringData`).
+fn secret_from_json(v: &Value, default_ns: &str) -> Result<KubeSecret, String> {
+    let meta = &v["metadata"];
+    let name = meta["name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .ok_or("metadata.name: is required")?;
+    let ns = meta["namespace"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(if default_ns.is_empty() {
+            "default"
+        } else {
+            default_ns
+        });
+    let mut s = KubeSecret::new(ns, name);
+    if let Some(t) = v["type"].as_str().filter(|t| !t.is_empty()) {
+        s.type_ = t.to_owned();
+    }
+    s.labels = string_map(&meta["labels"], "metadata.labels")?;
+    s.annotations = string_map(&meta["annotations"], "metadata.annotations")?;
+    s.immutable = v["immutable"].as_bool().unwrap_or(false);
+    s.uid = meta["uid"].as_str().unwrap_or_default().to_owned();
+    if let Some(refs) = meta["ownerReferences"].as_array() {
+        for (i, r) in refs.iter().enumerate() {
+            let get = |f: &str| {
+                r[f].as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("metadata.ownerReferences[{i}].{f}: is required"))
+            };
+            let mut o =
+                OwnerRef::controller(get("apiVersion")?, get("kind")?, get("name")?, get("uid")?);
+            o.controller = r["controller"].as_bool().unwrap_or(false);
+            o.block_owner_deletion = r["blockOwnerDeletion"].as_bool().unwrap_or(false);
+            s.owner_references.push(o);
+        }
+    }
+    for (k, val) in string_map(&v["data"], "data")? {
+        let bytes = B64
+            .decode(val.trim())
+            .map_err(|e| format!("data.{k}: not base64: {e}"))?;
+        s.data.insert(k, SecretValue::new(bytes));
+    }
+    for (k, val) in string_map(&v["stringData"], "stringData")? {
+        s.data.insert(k, SecretValue::from(val));
+    }
+    Ok(s)
+}
+
+/// A Secret as `kubectl get secret -o json` shows it (data in base64).
+fn secret_to_json(s: &KubeSecret) -> Value {
+    let mut meta = Map::new();
+    meta.insert("name".into(), json!(s.name));
+    meta.insert("namespace".into(), json!(s.namespace));
+    if !s.uid.is_empty() {
+        meta.insert("uid".into(), json!(s.uid));
+    }
+    if !s.labels.is_empty() {
+        meta.insert("labels".into(), json!(s.labels));
+    }
+    if !s.annotations.is_empty() {
+        meta.insert("annotations".into(), json!(s.annotations));
+    }
+    if !s.owner_references.is_empty() {
+        let refs: Vec<Value> = s
+            .owner_references
+            .iter()
+            .map(|o| {
+                json!({
+                    "apiVersion": o.api_version, "kind": o.kind, "name": o.name, "uid": o.uid,
+                    "controller": o.controller, "blockOwnerDeletion": o.block_owner_deletion,
+                })
+            })
+            .collect();
+        meta.insert("ownerReferences".into(), Value::Array(refs));
+    }
+    let data: Map<String, Value> = s
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(B64.encode(v.expose()))))
+        .collect();
+    let mut out = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta,
+        "type": if s.type_.is_empty() { "Opaque" } else { s.type_.as_str() },
+        "data": data,
+    });
+    if s.immutable {
+        out["immutable"] = json!(true);
+    }
+    out
+}
+
+fn config_map_from_json(v: &Value) -> Result<KubeConfigMap, String> {
+    let meta = &v["metadata"];
+    let name = meta["name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .ok_or("metadata.name: is required")?;
+    let ns = meta["namespace"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    let mut cm = KubeConfigMap::new(ns, name);
+    cm.labels = string_map(&meta["labels"], "metadata.labels")?;
+    cm.data = string_map(&v["data"], "data")?;
+    Ok(cm)
+}
+
+fn print_items(items: &[Value], format: Format) -> Result<(), Fatal> {
+    match format {
+        Format::Json => {
+            let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
+        Format::Yaml => {
+            let mut out = String::new();
+            for item in items {
+                out.push_str("---\n");
+                out.push_str(&serde_saphyr::to_string(item)?);
+            }
+            print!("{out}");
+        }
+    }
+    Ok(())
+}
+
+fn read_state(dir: &Path) -> Result<State, Fatal> {
+    let path = dir.join(STATE_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+        Err(e) => return Err(Fatal(format!("{}: cannot read: {e}", path.display()))),
+    };
+    let bad = |what: &str| Fatal(format!("{}: {what}", path.display()));
+    let v: Value = serde_json::from_str(&text).map_err(|e| bad(&format!("not JSON: {e}")))?;
+    if v["version"].as_u64() != Some(STATE_VERSION) {
+        return Err(bad(&format!(
+            "version: expected {STATE_VERSION}, found {}",
+            v["version"]
+        )));
+    }
+    let mut state = State::default();
+    if let Some(objects) = v["objects"].as_object() {
+        state.objects = objects
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+    }
+    for (i, s) in v["secrets"].as_array().into_iter().flatten().enumerate() {
+        let secret = secret_from_json(s, "").map_err(|e| bad(&format!("secrets[{i}]: {e}")))?;
+        state.secrets.push(secret);
+    }
+    state.applied = v["applied"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect();
+    for (key, store) in v["stores"].as_object().into_iter().flatten() {
+        let mut contents = Vec::new();
+        for (i, e) in store["secrets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let at = format!("stores.{key}.secrets[{i}]");
+            let mut s = StoredSecret::new(
+                e["key"]
+                    .as_str()
+                    .ok_or_else(|| bad(&format!("{at}.key: is required")))?,
+            );
+            for (j, ver) in e["versions"].as_array().into_iter().flatten().enumerate() {
+                let name = ver["version"].as_str().unwrap_or_default().to_owned();
+                let value = B64
+                    .decode(ver["value"].as_str().unwrap_or_default())
+                    .map_err(|err| bad(&format!("{at}.versions[{j}].value: {err}")))?;
+                s.versions.push((name, SecretValue::new(value)));
+            }
+            s.tags = string_map(&e["tags"], "tags").map_err(|err| bad(&format!("{at}: {err}")))?;
+            contents.push(s);
+        }
+        state
+            .stores
+            .insert(key.clone(), (store["spec"].clone(), contents));
+    }
+    Ok(state)
+}
+
+/// Writes the state atomically (temporary file, then rename), readable by the owner only.
+fn write_state(dir: &Path, state: &State) -> Result<(), Fatal> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Fatal(format!("{}: cannot create: {e}", dir.display())))?;
+    let stores: Map<String, Value> = state
+        .stores
+        .iter()
+        .map(|(key, (spec, contents))| {
+            let secrets: Vec<Value> = contents
+                .iter()
+                .map(|s| {
+                    let versions: Vec<Value> = s
+                        .versions
+                        .iter()
+                        .map(|(v, val)| json!({"version": v, "value": B64.encode(val.expose())}))
+                        .collect();
+                    json!({"key": s.key, "versions": versions, "tags": s.tags})
+                })
+                .collect();
+            (key.clone(), json!({"spec": spec, "secrets": secrets}))
+        })
+        .collect();
+    let doc = json!({
+        "version": STATE_VERSION,
+        "objects": state.objects,
+        "secrets": state.secrets.iter().map(secret_to_json).collect::<Vec<_>>(),
+        "applied": state.applied,
+        "stores": stores,
+    });
+    let text = serde_json::to_string_pretty(&doc)?;
+    let tmp = dir.join(format!(".{STATE_FILE}.tmp"));
+    write_private(&tmp, text.as_bytes())
+        .map_err(|e| Fatal(format!("{}: cannot write: {e}", tmp.display())))?;
+    let path = dir.join(STATE_FILE);
+    std::fs::rename(&tmp, &path)
+        .map_err(|e| Fatal(format!("{}: cannot write: {e}", path.display())))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
