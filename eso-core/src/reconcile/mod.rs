@@ -60,6 +60,7 @@ mod external_secret;
 pub mod hash;
 mod pass;
 mod push_secret;
+pub mod sync_window;
 
 use std::sync::Arc;
 
