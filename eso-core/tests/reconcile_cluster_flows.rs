@@ -680,3 +680,111 @@ async fn sync_windows_do_not_gate_created_once() {
     let requeue = out.requeue_after.unwrap().as_secs();
     assert!((3600..=3960).contains(&requeue), "{requeue}");
 }
+
+/// A workload store whose deletes and (optionally) writes fail.
+#[derive(Debug)]
+struct Flaky {
+    inner: MemoryWorkloads,
+    fail_apply: bool,
+}
+
+#[async_trait::async_trait]
+impl WorkloadStore for Flaky {
+    async fn get_external_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> eso_core::Result<Option<ExternalSecret>> {
+        self.inner.get_external_secret(namespace, name).await
+    }
+    async fn apply_external_secret(&self, es: ExternalSecret) -> eso_core::Result<ExternalSecret> {
+        if self.fail_apply {
+            return Err(eso_core::Error::Conflict("modified concurrently".into()));
+        }
+        self.inner.apply_external_secret(es).await
+    }
+    async fn delete_external_secret(&self, _: &str, _: &str) -> eso_core::Result<()> {
+        Err(eso_core::Error::generic("api server said no"))
+    }
+    async fn get_push_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> eso_core::Result<Option<PushSecret>> {
+        self.inner.get_push_secret(namespace, name).await
+    }
+    async fn apply_push_secret(&self, ps: PushSecret) -> eso_core::Result<PushSecret> {
+        self.inner.apply_push_secret(ps).await
+    }
+    async fn delete_push_secret(&self, _: &str, _: &str) -> eso_core::Result<()> {
+        Err(eso_core::Error::generic("api server said no"))
+    }
+}
+
+#[tokio::test]
+async fn failed_cleanup_is_retried_and_conflicts_requeue_soon() {
+    let (r, cluster, w) = setup(&[ns("a", &[("x", "1")]), ns("b", &[("x", "1")])]);
+    let mut c = ces("  namespaceSelectors: [{matchLabels: {x: '1'}}]\n");
+    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    c.status = Some(out.status);
+    let flaky = Flaky {
+        inner: w.clone(),
+        fail_apply: false,
+    };
+
+    // b is de-selected but its ExternalSecret cannot be deleted: b stays listed (ESO would
+    // forget it and leak the object) and is reported.
+    let _ = cluster.clone().with_namespace(ns("b", &[]));
+    let out = r.reconcile_cluster_external_secret(&c, &flaky).await;
+    assert_eq!(provisioned(&out.status.provisioned_namespaces), ["a", "b"]);
+    let failed = out.status.failed_namespaces.clone().unwrap();
+    assert_eq!(failed[0].namespace, "b");
+    assert!(
+        failed[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("external secret in non matching namespace could not be deleted: ")
+    );
+    assert_eq!(ready(&out.status.conditions).0, "False");
+    c.status = Some(out.status);
+    // The next pass with a working API finishes the cleanup.
+    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    assert_eq!(provisioned(&out.status.provisioned_namespaces), ["a"]);
+    assert_eq!(out.status.failed_namespaces, None);
+    assert!(w.get_external_secret("b", "db").await.unwrap().is_none());
+    c.status = Some(out.status);
+
+    // A rename whose cleanup fails keeps the old name, so it is retried.
+    c.spec.external_secret_name = Some("renamed".into());
+    let out = r.reconcile_cluster_external_secret(&c, &flaky).await;
+    assert!(out.error.is_some());
+    assert_eq!(out.status.external_secret_name.as_deref(), Some("db"));
+    assert!(
+        w.get_external_secret("a", "renamed")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A conflict while writing: failed namespace, error, quick requeue.
+    let conflicting = Flaky {
+        inner: w.clone(),
+        fail_apply: true,
+    };
+    c.spec.external_secret_name = None;
+    c.spec.external_secret_spec.refresh_interval = "2h".parse().unwrap();
+    let out = r.reconcile_cluster_external_secret(&c, &conflicting).await;
+    assert!(matches!(out.error, Some(eso_core::Error::Conflict(_))));
+    assert_eq!(out.requeue_after, Some(Duration::from_secs(5)));
+    let failed = out.status.failed_namespaces.unwrap();
+    assert!(
+        failed[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("could not create or update ExternalSecret: ")
+    );
+    // The ExternalSecret in a is still ours, so a stays listed and is cleaned up later.
+    assert_eq!(provisioned(&out.status.provisioned_namespaces), ["a"]);
+}

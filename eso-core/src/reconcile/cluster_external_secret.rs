@@ -236,9 +236,10 @@ impl Reconciler {
     /// in `failedNamespaces` with ESO's reason `external secret already exists in
     /// namespace`. Nothing is written when an ExternalSecret is already as wanted.
     ///
-    /// Difference from ESO, on purpose: a de-selected namespace whose ExternalSecret could
-    /// not be deleted stays in `provisionedNamespaces`, so the next pass retries the cleanup
-    /// (ESO drops it and leaves the ExternalSecret behind).
+    /// Difference from ESO, on purpose: `provisionedNamespaces` lists every namespace that
+    /// still holds an ExternalSecret of this object, including one whose update failed or a
+    /// de-selected one whose deletion failed, so a later pass still cleans it up (ESO drops
+    /// such namespaces from the list and the ExternalSecret is left behind for good).
     ///
     /// # Example
     ///

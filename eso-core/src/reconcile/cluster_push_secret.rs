@@ -175,8 +175,9 @@ impl Reconciler {
     /// already exists in namespace`). `now` stamps the `Ready` condition when the whole
     /// pass fails.
     ///
-    /// Difference from ESO, on purpose: a de-selected namespace whose PushSecret could not be
-    /// deleted stays in `provisionedNamespaces`, so the next pass retries the cleanup.
+    /// Difference from ESO, on purpose: `provisionedNamespaces` lists every namespace that
+    /// still holds a PushSecret of this object, including one whose update failed or a
+    /// de-selected one whose deletion failed, so a later pass still cleans it up.
     ///
     /// # Example
     ///

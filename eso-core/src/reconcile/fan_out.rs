@@ -327,6 +327,9 @@ async fn fan_out_named<W: Stamped>(
             Ok(e) => e,
             Err(e) => {
                 out.failed.insert(ns.clone(), e.to_string());
+                if provisioned.contains(ns) {
+                    keep.insert(ns.clone());
+                }
                 if e.is_temporary() {
                     out.error = Some(e);
                 }
@@ -370,6 +373,10 @@ async fn fan_out_named<W: Stamped>(
                     ns.clone(),
                     format!("could not create or update {}: {e}", W::APPLY_WHAT),
                 );
+                // An object of ours is still there (just not updated): keep tracking it.
+                if existing.is_some() {
+                    keep.insert(ns.clone());
+                }
                 if e.is_temporary() {
                     out.error = Some(e);
                 }
@@ -378,4 +385,101 @@ async fn fan_out_named<W: Stamped>(
     }
     out.provisioned = keep.into_iter().collect();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(api_version: &str, kind: &str, name: &str, controller: bool) -> OwnerReference {
+        OwnerReference {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: name.into(),
+            uid: "u".into(),
+            controller: Some(controller),
+            block_owner_deletion: None,
+        }
+    }
+
+    #[test]
+    fn ownership_needs_a_controller_reference_in_eso_group() {
+        let mut meta = ObjectMeta::default();
+        assert!(!controlled_by(&meta, "ClusterExternalSecret", "c"));
+        meta.owner_references = Some(vec![owner(
+            "external-secrets.io/v1",
+            "ClusterExternalSecret",
+            "c",
+            false,
+        )]);
+        assert!(!controlled_by(&meta, "ClusterExternalSecret", "c"));
+        meta.owner_references = Some(vec![owner(
+            "example.com/v1",
+            "ClusterExternalSecret",
+            "c",
+            true,
+        )]);
+        assert!(!controlled_by(&meta, "ClusterExternalSecret", "c"));
+        // Any version of the group counts (ESO compares group and kind).
+        meta.owner_references = Some(vec![owner(
+            "external-secrets.io/v1beta1",
+            "ClusterExternalSecret",
+            "c",
+            true,
+        )]);
+        assert!(controlled_by(&meta, "ClusterExternalSecret", "c"));
+        assert!(!controlled_by(&meta, "ClusterExternalSecret", "d"));
+        assert!(!controlled_by(&meta, "ClusterPushSecret", "c"));
+    }
+
+    #[test]
+    fn controller_reference_is_upserted() {
+        let mut meta = ObjectMeta {
+            owner_references: Some(vec![
+                owner("apps/v1", "Deployment", "x", false),
+                owner(
+                    "external-secrets.io/v1beta1",
+                    "ClusterExternalSecret",
+                    "c",
+                    true,
+                ),
+            ]),
+            ..ObjectMeta::default()
+        };
+        set_controller_ref(
+            &mut meta,
+            owner("external-secrets.io/v1", "ClusterExternalSecret", "c", true),
+        );
+        let refs = meta.owner_references.unwrap();
+        assert_eq!(refs.len(), 2);
+        assert_eq!(refs[0].kind, "Deployment");
+        assert_eq!(refs[1].api_version, "external-secrets.io/v1");
+    }
+
+    #[test]
+    fn namespace_selection() {
+        let all = vec![
+            KubeNamespace::new("b", [("t".to_owned(), "1".to_owned())].into()),
+            KubeNamespace::new("a", BTreeMap::new()),
+        ];
+        let empty = LabelSelector::default();
+        // An empty selector selects every namespace; the result is sorted.
+        assert_eq!(
+            select_namespaces(&all, &[], &[("s".into(), &empty)]).unwrap(),
+            ["a", "b"]
+        );
+        assert!(select_namespaces(&all, &[], &[]).unwrap().is_empty());
+        assert_eq!(
+            select_namespaces(&all, &["a".into(), "zz".into()], &[]).unwrap(),
+            ["a"]
+        );
+        let by_name = LabelSelector {
+            match_labels: Some([(NAMESPACE_NAME_LABEL.to_owned(), "b".to_owned())].into()),
+            ..LabelSelector::default()
+        };
+        assert_eq!(
+            select_namespaces(&all, &[], &[("s".into(), &by_name)]).unwrap(),
+            ["b"]
+        );
+    }
 }
