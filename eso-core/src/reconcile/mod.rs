@@ -8,6 +8,11 @@
 //! The functions compute the new status and the writes to the target Secret; persisting the
 //! ESO object's status is the host's job (an operator patches `/status`, `esoctl` prints it).
 //!
+//! ClusterExternalSecret and ClusterPushSecret stamp ExternalSecrets and PushSecrets into the
+//! selected namespaces through a [`WorkloadStore`] ([`MemoryWorkloads`] in memory); the host
+//! then reconciles those objects with the two flows above. `spec.syncWindows` is evaluated by
+//! [`sync_window`].
+//!
 //! # Example
 //!
 //! ```
