@@ -318,7 +318,8 @@ impl Reconciler {
                         .try_into()
                         .ok()
                 })
-                .filter(|d: &Duration| !d.is_zero());
+                .filter(|d: &Duration| !d.is_zero())
+                .or_else(|| super::sync_window::blocked_requeue(es, now));
             return ExternalSecretOutcome {
                 status,
                 action: TargetAction::Skipped,
@@ -493,7 +494,7 @@ impl Reconciler {
             return true;
         }
         match jiff::SignedDuration::try_from(interval) {
-            Ok(d) => last + d <= now,
+            Ok(d) => last + d <= now && super::sync_window::periodic_refresh_allowed(es, now),
             Err(_) => false,
         }
     }

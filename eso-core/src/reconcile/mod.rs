@@ -8,6 +8,11 @@
 //! The functions compute the new status and the writes to the target Secret; persisting the
 //! ESO object's status is the host's job (an operator patches `/status`, `esoctl` prints it).
 //!
+//! ClusterExternalSecret and ClusterPushSecret stamp ExternalSecrets and PushSecrets into the
+//! selected namespaces through a [`WorkloadStore`] ([`MemoryWorkloads`] in memory); the host
+//! then reconciles those objects with the two flows above. `spec.syncWindows` is evaluated by
+//! [`sync_window`].
+//!
 //! # Example
 //!
 //! ```
@@ -55,20 +60,32 @@
 //! ```
 
 mod catalog;
+mod cluster_external_secret;
+mod cluster_push_secret;
 mod conditions;
 mod external_secret;
+mod fan_out;
 pub mod hash;
 mod pass;
 mod push_secret;
 mod store;
+pub mod sync_window;
+mod workloads;
 
 use std::sync::Arc;
 
 pub use catalog::Catalog;
+pub use cluster_external_secret::{
+    ANNOTATION_FORCE_SYNC, CLUSTER_EXTERNAL_SECRET_FINALIZER, ClusterExternalSecretOutcome,
+    DEFAULT_CLUSTER_REFRESH, cluster_external_secret_namespace_finalizer,
+};
+pub use cluster_push_secret::ClusterPushSecretOutcome;
 pub use external_secret::{ExternalSecretOutcome, TargetAction};
+pub use fan_out::{WorkloadAction, WorkloadChange};
 pub use pass::Pass;
 pub use push_secret::PushSecretOutcome;
 pub use store::{DEFAULT_STORE_REQUEUE, StoreOutcome};
+pub use workloads::{DynWorkloadStore, MemoryWorkloads, WorkloadStore};
 
 use crate::cluster::DynCluster;
 use crate::generator::GeneratorRegistry;
