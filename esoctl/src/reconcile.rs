@@ -15,7 +15,7 @@ use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::{
     InMemory, InMemoryFactory, ProviderRegistry, StoreIdentity, StoreScope, StoredSecret,
 };
-use eso_core::reconcile::{Catalog, Pass, Reconciler};
+use eso_core::reconcile::{Catalog, MemoryWorkloads, Pass, Reconciler};
 use eso_core::{Error, SecretValue};
 use serde_json::{Map, Value, json};
 
@@ -244,32 +244,173 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
         eprintln!("{what}: {e}");
     };
 
+    // ExternalSecrets and PushSecrets, as ClusterExternalSecrets and ClusterPushSecrets see
+    // them: the manifests' own, plus those the cluster kinds generated in earlier runs.
+    let mut workloads = MemoryWorkloads::new();
+    for (_, _, m) in &typed {
+        match m {
+            Manifest::ExternalSecret(es) => {
+                workloads = workloads.with_external_secret((**es).clone())
+            }
+            Manifest::PushSecret(ps) => workloads = workloads.with_push_secret((**ps).clone()),
+            _ => {}
+        }
+    }
+    for (key, old) in &previous.objects {
+        if old["generated"] != json!(true) || objects.contains_key(key) {
+            continue;
+        }
+        match Manifest::from_value(old["object"].clone()) {
+            Ok(Manifest::ExternalSecret(es)) => workloads = workloads.with_external_secret(*es),
+            Ok(Manifest::PushSecret(ps)) => workloads = workloads.with_push_secret(*ps),
+            _ => {}
+        }
+    }
+
     // Objects that left the manifests: run their deletion (finalizer) logic, then collect
     // the Secrets they owned, as the API server's garbage collector would.
     let mut deleted_uids = BTreeSet::new();
+    // (Generated objects are the cluster kinds' business: they delete them below.)
+    let mut removed: Vec<(String, Manifest)> = Vec::new();
     for (key, old) in &previous.objects {
-        if objects.contains_key(key) {
+        if objects.contains_key(key) || old["generated"] == json!(true) {
             continue;
         }
-        if let Some(uid) = old["uid"].as_str() {
-            deleted_uids.insert(uid.to_owned());
+        if let Ok(m) = Manifest::from_value(old["object"].clone()) {
+            removed.push((key.clone(), m));
         }
-        let Ok(m) = Manifest::from_value(old["object"].clone()) else {
-            continue;
-        };
+    }
+    let mut cluster_statuses: BTreeMap<String, Value> = BTreeMap::new();
+    let mut doomed: Vec<Manifest> = Vec::new();
+    for (key, m) in &removed {
+        match m {
+            Manifest::ClusterExternalSecret(ces) => {
+                let out = reconciler
+                    .delete_cluster_external_secret(ces, &workloads)
+                    .await;
+                if let Some(e) = &out.error {
+                    report(&describe(key), e);
+                }
+                doomed.extend(
+                    out.deleted
+                        .into_iter()
+                        .map(|es| Manifest::ExternalSecret(Box::new(es))),
+                );
+            }
+            Manifest::ClusterPushSecret(cps) => {
+                let out = reconciler
+                    .delete_cluster_push_secret(cps, &workloads, now)
+                    .await;
+                if let Some(e) = &out.error {
+                    report(&describe(key), e);
+                }
+                doomed.extend(
+                    out.deleted
+                        .into_iter()
+                        .map(|ps| Manifest::PushSecret(Box::new(ps))),
+                );
+            }
+            other => doomed.push(other.clone()),
+        }
+    }
+    // The cluster kinds of the manifests: create, update or delete the objects they own.
+    for (key, _, m) in &typed {
+        match m {
+            Manifest::ClusterExternalSecret(ces) => {
+                let out = reconciler
+                    .reconcile_cluster_external_secret(ces, &workloads)
+                    .await;
+                if let Some(e) = &out.error {
+                    report(&describe(key), e);
+                }
+                cluster_statuses.insert(key.clone(), serde_json::to_value(&out.status)?);
+                doomed.extend(
+                    out.deleted
+                        .into_iter()
+                        .map(|es| Manifest::ExternalSecret(Box::new(es))),
+                );
+            }
+            Manifest::ClusterPushSecret(cps) => {
+                let out = reconciler
+                    .reconcile_cluster_push_secret(cps, &workloads, now)
+                    .await;
+                if let Some(e) = &out.error {
+                    report(&describe(key), e);
+                }
+                cluster_statuses.insert(key.clone(), serde_json::to_value(&out.status)?);
+                doomed.extend(
+                    out.deleted
+                        .into_iter()
+                        .map(|ps| Manifest::PushSecret(Box::new(ps))),
+                );
+            }
+            _ => {}
+        }
+    }
+    for m in &doomed {
+        let key = m
+            .metadata()
+            .map(|meta| {
+                object_key(
+                    m.kind(),
+                    meta.namespace.as_deref().unwrap_or_default(),
+                    meta.name.as_deref().unwrap_or_default(),
+                )
+            })
+            .unwrap_or_default();
+        if let Some(uid) = m.metadata().and_then(|meta| meta.uid.clone()) {
+            deleted_uids.insert(uid);
+        }
         match m {
             Manifest::ExternalSecret(es) => {
-                if let Err(e) = reconciler.delete_external_secret(&es).await {
-                    report(&describe(key), &e);
+                if let Err(e) = reconciler.delete_external_secret(es).await {
+                    report(&describe(&key), &e);
                 }
             }
             Manifest::PushSecret(ps) => {
-                for (store, e) in reconciler.delete_push_secret(&ps).await {
-                    report(&format!("{} (store {store})", describe(key)), &e);
+                for (store, e) in reconciler.delete_push_secret(ps).await {
+                    report(&format!("{} (store {store})", describe(&key)), &e);
                 }
             }
             _ => {}
         }
+    }
+    // What the cluster kinds own now joins the pass.
+    let mut generated = BTreeSet::new();
+    let owned = workloads
+        .external_secrets()
+        .into_iter()
+        .map(|es| Manifest::ExternalSecret(Box::new(es)))
+        .chain(
+            workloads
+                .push_secrets()
+                .into_iter()
+                .map(|ps| Manifest::PushSecret(Box::new(ps))),
+        );
+    for m in owned {
+        let Some(meta) = m.metadata() else { continue };
+        let key = object_key(
+            m.kind(),
+            meta.namespace.as_deref().unwrap_or_default(),
+            meta.name.as_deref().unwrap_or_default(),
+        );
+        if objects.contains_key(&key) {
+            continue;
+        }
+        // A stable UID across runs (the in-memory workload store numbers from 1 each run).
+        let mut value = m.to_value()?;
+        let uid = previous
+            .objects
+            .get(&key)
+            .and_then(|o| o["uid"].as_str())
+            .map_or_else(|| derived_uid(&key), str::to_owned);
+        value["metadata"]["uid"] = json!(uid);
+        let m = Manifest::from_value(value.clone())
+            .map_err(|e| Fatal(format!("{key}: {}: {}", e.path, e.message)))?;
+        let order = objects.len() + 1_000_000;
+        objects.insert(key.clone(), Object { order, value });
+        generated.insert(key.clone());
+        typed.push((key, order, m));
     }
 
     for s in cluster.secrets() {
@@ -387,7 +528,7 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
     ordered.sort_by_key(|(_, o)| o.order);
     for (key, o) in ordered {
         let mut value = o.value.clone();
-        if let Some(status) = statuses.get(key) {
+        if let Some(status) = statuses.get(key).or_else(|| cluster_statuses.get(key)) {
             value["status"] = status.clone();
         }
         next.objects.insert(
@@ -397,6 +538,7 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
                 "generation": value["metadata"]["generation"],
                 "spec": value.get("spec").cloned().unwrap_or(Value::Null),
                 "status": value.get("status").cloned().unwrap_or(Value::Null),
+                "generated": generated.contains(key),
                 "object": value,
             }),
         );

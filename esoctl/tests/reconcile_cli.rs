@@ -403,3 +403,86 @@ fn state_is_private(p: &Path) -> bool {
 fn state_is_private(_: &Path) -> bool {
     true
 }
+
+fn fan_out_manifests(b_label: &str) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Namespace
+metadata: {{name: team-a, labels: {{env: prod}}}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {{name: team-b, labels: {{env: {b_label}}}}}
+---
+apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {{name: shared}}
+spec:
+  provider:
+    fake:
+      data:
+        - {{key: registry, value: '{{"token":"t0"}}'}}
+---
+apiVersion: external-secrets.io/v1
+kind: ClusterExternalSecret
+metadata: {{name: registry}}
+spec:
+  externalSecretName: registry-token
+  namespaceSelectors: [{{matchLabels: {{env: prod}}}}]
+  externalSecretSpec:
+    refreshInterval: 1h
+    secretStoreRef: {{name: shared, kind: ClusterSecretStore}}
+    target: {{name: registry-token}}
+    dataFrom: [{{extract: {{key: registry}}}}]
+"#
+    )
+}
+
+fn in_namespace<'a>(items: &'a [Value], kind: &str, ns: &str) -> Vec<&'a Value> {
+    items
+        .iter()
+        .filter(|i| i["kind"] == kind && i["metadata"]["namespace"] == ns)
+        .collect()
+}
+
+#[test]
+fn cluster_external_secret_follows_namespace_labels_across_runs() {
+    let dir = Dir::new("ces");
+    let items = ok(&dir, &fan_out_manifests("prod"), "2026-01-01T00:00:00Z");
+    for ns in ["team-a", "team-b"] {
+        let es = in_namespace(&items, "ExternalSecret", ns);
+        assert_eq!(es.len(), 1, "{ns}");
+        assert_eq!(es[0]["metadata"]["name"], "registry-token");
+        assert_eq!(es[0]["status"]["conditions"][0]["reason"], "SecretSynced");
+        let s = in_namespace(&items, "Secret", ns);
+        assert_eq!(s.len(), 1, "{ns}");
+        assert_eq!(s[0]["data"]["token"], B64.encode("t0"));
+    }
+    let ces = item(&items, "ClusterExternalSecret", "registry").unwrap();
+    assert_eq!(
+        ces["status"]["provisionedNamespaces"],
+        serde_json::json!(["team-a", "team-b"])
+    );
+
+    // team-b leaves the selection: its ExternalSecret goes, and with it the owned Secret.
+    let items = ok(&dir, &fan_out_manifests("dev"), "2026-01-01T00:05:00Z");
+    assert_eq!(in_namespace(&items, "ExternalSecret", "team-a").len(), 1);
+    assert!(in_namespace(&items, "ExternalSecret", "team-b").is_empty());
+    assert!(in_namespace(&items, "Secret", "team-b").is_empty());
+    let ces = item(&items, "ClusterExternalSecret", "registry").unwrap();
+    assert_eq!(
+        ces["status"]["provisionedNamespaces"],
+        serde_json::json!(["team-a"])
+    );
+
+    // The ClusterExternalSecret is deleted: everything it made goes.
+    let store_only = fan_out_manifests("dev")
+        .split("---")
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("---");
+    let items = ok(&dir, &store_only, "2026-01-01T00:10:00Z");
+    assert!(items.iter().all(|i| i["kind"] != "ExternalSecret"));
+    assert!(items.iter().all(|i| i["kind"] != "Secret"));
+}
