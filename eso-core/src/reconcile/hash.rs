@@ -119,6 +119,27 @@ mod tests {
 
     use super::*;
 
+    /// A vector derived here with Go 1.26 from ESO's formula: `fmt.Sprintf("%+v", data)` of a
+    /// `map[string][]byte`, hashed with the standard library's `crypto/sha3.Sum224`. It covers
+    /// what the shared vectors do not: bytes 0 and 255, non-ASCII keys and values, keys that
+    /// sort before letters, and an empty value.
+    #[test]
+    fn matches_a_vector_computed_with_go() {
+        let mut data = SecretMap::new();
+        data.insert("tls.key".into(), "-----BEGIN KEY-----\nAA==\n".into());
+        data.insert(
+            ".dockerconfigjson".into(),
+            r#"{"auths":{"r.io":{"auth":"dTpw"}}}"#.into(),
+        );
+        data.insert("binary".into(), vec![0u8, 1, 127, 128, 255].into());
+        data.insert("ünïcode".into(), "välue".into());
+        data.insert("empty".into(), Vec::<u8>::new().into());
+        assert_eq!(
+            data_hash(&data),
+            "a1029adafc0b4584f34b4e5d8665fa97b31b22fc52dfc4b77a54eb4e"
+        );
+    }
+
     #[test]
     fn matches_eso_test_vectors() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
