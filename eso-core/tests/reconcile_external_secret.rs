@@ -468,3 +468,28 @@ async fn deleting_the_external_secret_honours_deletion_policy() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn generic_targets_are_refused_and_nothing_is_written() {
+    let yaml = es("    manifest: {apiVersion: v1, kind: ConfigMap}\n", EXTRACT);
+    let (r, cluster, es) = setup(&yaml);
+    let out = r.reconcile_external_secret(&es, &Pass::new(), t(0)).await;
+    assert_eq!(out.action, TargetAction::NotWritten);
+    assert!(
+        out.requeue_after.is_none(),
+        "a configuration error is not retried"
+    );
+    let err = out.error.unwrap().to_string();
+    assert!(err.contains("spec.target.manifest"), "{err}");
+    let cond = &out.status.conditions.unwrap()[0];
+    assert_eq!(cond.status, "False");
+    assert_eq!(cond.reason.as_deref(), Some("SecretSyncedError"));
+    assert_eq!(cond.message.as_deref(), Some("invalid generic target"));
+    assert!(
+        cluster
+            .get_secret("app", "db-creds")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -299,6 +299,15 @@ impl Reconciler {
         let requeue =
             (!interval.is_zero()).then(|| with_jitter(interval, &format!("{ns}/{}", es.name())));
 
+        // Generic targets (`target.manifest`) write arbitrary objects; like ESO without
+        // `--unsafe-allow-generic-targets`, they are refused, and not retried.
+        if es.spec.target.manifest.is_some() {
+            let e = Error::invalid_config(
+                "spec.target.manifest",
+                "generic targets are disabled: eso-rs only writes Secrets",
+            );
+            return self.failed(status, "invalid generic target", e, &now_s, None);
+        }
         let existing = match self.cluster().get_secret(&ns, &target_name).await {
             Ok(s) => s,
             Err(e) => {
