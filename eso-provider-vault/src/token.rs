@@ -42,10 +42,12 @@ impl Held {
             .is_none_or(|ttl| now.duration_since(self.obtained) < ttl * 2 / 3)
     }
 
-    /// Usable for a renewal (a few seconds of margin).
+    /// Usable for a renewal or a revocation (a margin of a sixth of the TTL, at most 5 s).
     fn alive(&self, now: Instant) -> bool {
-        self.ttl
-            .is_none_or(|ttl| now.duration_since(self.obtained) + Duration::from_secs(5) < ttl)
+        self.ttl.is_none_or(|ttl| {
+            let margin = (ttl / 6).min(Duration::from_secs(5));
+            now.duration_since(self.obtained) + margin < ttl
+        })
     }
 }
 
@@ -145,7 +147,9 @@ impl Tokens {
         }
         if let Some(h) = old.as_ref().filter(|h| h.renewable && h.alive(now)) {
             match self.renew(h).await {
-                Ok(new) if new.ttl.is_none_or(|t| t >= Duration::from_secs(10)) => {
+                // Vault caps renewals at the max TTL: a grant under half the request means
+                // the end is near, so log in again instead.
+                Ok(new) if new.ttl.is_none_or(|t| h.ttl.is_none_or(|old| t >= old / 2)) => {
                     self.bump(|s| s.renewals += 1);
                     let token = new.token.clone();
                     self.set(Some(new));
