@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod crd;
+mod providers;
 mod template;
 mod validate;
 
@@ -24,6 +25,8 @@ enum Command {
     Validate(validate::Args),
     /// Print the CustomResourceDefinitions of every ESO kind.
     Crd(crd::Args),
+    /// List the provider and generator kinds this build supports.
+    Providers,
 }
 
 fn main() -> ExitCode {
@@ -32,5 +35,6 @@ fn main() -> ExitCode {
         Command::Template(args) => template::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Crd(args) => crd::run(&args),
+        Command::Providers => providers::run(),
     }
 }

@@ -23,6 +23,12 @@ macro_rules! require_vault {
         match common::Env::load() {
             Some(e) => e,
             None => {
+                // scripts/test.sh sets ESO_REQUIRE_BACKENDS=1 once it started them: a missing
+                // backend is then a failure, not a skip.
+                assert!(
+                    std::env::var("ESO_REQUIRE_BACKENDS").as_deref() != Ok("1"),
+                    "VAULT_ADDR not set although ESO_REQUIRE_BACKENDS=1 (run scripts/backends/openbao.sh start)"
+                );
                 println!("{}", common::SKIP);
                 return;
             }
