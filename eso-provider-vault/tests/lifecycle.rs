@@ -9,7 +9,7 @@ use eso_core::cluster::{KubeSecret, MemoryCluster};
 use eso_core::provider::{Provider, RemoteRef};
 use eso_core::testing::conformance::unique_prefix;
 use eso_provider_vault::Vault;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A userpass user of its own (so its tokens can be told apart), with the given token TTLs.
 async fn user(env: &common::Env, ttl: &str, max_ttl: &str) -> (String, MemoryCluster) {
@@ -55,8 +55,7 @@ async fn live_tokens(env: &common::Env, user: &str) -> Vec<String> {
                 Some(json!({"accessor": a})),
             )
             .await;
-        if status == 200 && info["data"]["display_name"] == Value::from(format!("userpass-{user}"))
-        {
+        if status == 200 && info["data"]["display_name"] == format!("userpass-{user}").as_str() {
             out.push(a.as_str().unwrap_or_default().to_owned());
         }
     }
