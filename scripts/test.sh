@@ -79,6 +79,8 @@ if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
   fi
   # shellcheck disable=SC1091
   set -a; source ./.env.backends; set +a
+  # Backend tests skip (printing why) when their variables are missing; here that is a failure.
+  export ESO_REQUIRE_BACKENDS=1
   step "backend smoke checks"
   # shellcheck disable=SC2086
   bash scripts/backends/smoke.sh $ESO_BACKENDS 2>&1 | tee "$LOG_DIR/backends-smoke.log"

@@ -295,6 +295,23 @@ pub trait Cluster: fmt::Debug + Send + Sync + 'static {
     async fn get_config_map(&self, namespace: &str, name: &str) -> Result<Option<KubeConfigMap>>;
     /// Lists namespaces whose labels match.
     async fn list_namespaces(&self, labels: &LabelQuery) -> Result<Vec<KubeNamespace>>;
+
+    /// Requests a token for a ServiceAccount (the TokenRequest API), for providers that log in
+    /// with one (Vault kubernetes/jwt auth). `audiences` empty means the API server's default.
+    ///
+    /// The default implementation answers [`Error::NotSupported`]; [`MemoryCluster`] keeps it.
+    async fn create_service_account_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[String],
+        expiration_seconds: i64,
+    ) -> Result<crate::SecretValue> {
+        let _ = (audiences, expiration_seconds);
+        Err(Error::not_supported(format!(
+            "this cluster client cannot request tokens for ServiceAccount {namespace}/{name} (TokenRequest)"
+        )))
+    }
 }
 
 /// A Secret as [`MemoryCluster`] keeps it: flat boxed slices instead of B-tree maps. A Secret

@@ -11,6 +11,9 @@ pub mod reconcile;
 mod secret;
 pub mod strategy;
 pub mod template;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 pub use duration::{DurationParseError, GoDuration};
 pub use error::{BoxError, Error, Result};

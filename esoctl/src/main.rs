@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod crd;
 mod files;
+mod providers;
 mod reconcile;
 mod template;
 mod validate;
@@ -29,6 +30,8 @@ enum Command {
     /// Run one pass of every flow (stores, PushSecrets, ExternalSecrets) over manifests and
     /// print the resulting Secrets and objects with their new status.
     Reconcile(reconcile::Args),
+    /// List the provider and generator kinds this build supports.
+    Providers,
 }
 
 fn main() -> ExitCode {
@@ -38,5 +41,6 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Crd(args) => crd::run(&args),
         Command::Reconcile(args) => reconcile::run(&args),
+        Command::Providers => providers::run(),
     }
 }

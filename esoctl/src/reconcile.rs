@@ -232,8 +232,9 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
     }
     let mut registry = ProviderRegistry::empty();
     registry.register(Arc::new(memory.clone()));
+    crate::providers::register_providers(&mut registry);
     let mut generators = GeneratorRegistry::new();
-    eso_generators::register(&mut generators);
+    crate::providers::register_generators(&mut generators);
     let reconciler = Reconciler::new(Arc::new(cluster.clone()), catalog)
         .with_providers(Arc::new(registry))
         .with_generators(Arc::new(generators));

@@ -15,6 +15,9 @@
 #                   here            -> VAULT_JWT_ROLE, VAULT_JWT_TOKEN (24h),
 #                                      VAULT_JWT_PRIVATE_KEY (PEM, to mint more),
 #                                      VAULT_JWT_ISSUER, VAULT_JWT_AUDIENCE
+#   auth cert/      role `eso` trusting the listener CA -> VAULT_CERT_ROLE,
+#                   VAULT_CLIENT_CERT, VAULT_CLIENT_KEY (PEM files of a client
+#                   certificate from that CA; also usable for mTLS)
 #   auth kubernetes/ enabled; configured against the kube backend when that
 #                   one runs (same instance name or `default`), role `eso`
 #                   bound to service account default/eso -> VAULT_KUBERNETES_ROLE
@@ -74,6 +77,13 @@ gen_tls() {
         "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$d/ext"
     openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
         -CAcreateserial -out "$d/server.crt" -days 3650 -extfile "$d/ext" 2>/dev/null
+    # A client certificate from the same CA: cert auth (role `eso`) and mTLS tests.
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$d/client.key" -out "$d/client.csr" -subj "/CN=eso-client" 2>/dev/null
+    printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=digitalSignature" \
+        "extendedKeyUsage=clientAuth" >"$d/client-ext"
+    openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+        -CAcreateserial -out "$d/client.crt" -days 3650 -extfile "$d/client-ext" 2>/dev/null
 }
 
 backend_start() {
@@ -194,6 +204,13 @@ EOF
     env_set VAULT_JWT_PRIVATE_KEY "$RUN_DIR/jwt/signing.key"
     env_set VAULT_JWT_ISSUER "$JWT_ISSUER"
     env_set VAULT_JWT_AUDIENCE "$JWT_AUDIENCE"
+
+    bao auth enable cert >/dev/null
+    bao write auth/cert/certs/eso display_name=eso token_policies=eso token_ttl=1h \
+        certificate=@"$RUN_DIR/tls/ca.crt" >/dev/null
+    env_set VAULT_CERT_ROLE eso
+    env_set VAULT_CLIENT_CERT "$RUN_DIR/tls/client.crt"
+    env_set VAULT_CLIENT_KEY "$RUN_DIR/tls/client.key"
 
     bao auth enable kubernetes >/dev/null
     configure_kubernetes_auth

@@ -53,6 +53,7 @@ smoke_openbao() {
     check "openbao approle login" curl -fsS -X POST -d "{\"role_id\":\"$VAULT_APPROLE_ROLE_ID\",\"secret_id\":\"$VAULT_APPROLE_SECRET_ID\"}" "$VAULT_HTTP_ADDR/v1/auth/approle/login"
     check "openbao userpass login" curl -fsS -X POST -d "{\"password\":\"$VAULT_USERPASS_PASSWORD\"}" "$VAULT_HTTP_ADDR/v1/auth/userpass/login/$VAULT_USERPASS_USERNAME"
     check "openbao jwt login" curl -fsS -X POST -d "{\"role\":\"$VAULT_JWT_ROLE\",\"jwt\":\"$VAULT_JWT_TOKEN\"}" "$VAULT_HTTP_ADDR/v1/auth/jwt/login"
+    check "openbao cert login (client certificate)" curl -fsS --cacert "$VAULT_CACERT" --cert "$VAULT_CLIENT_CERT" --key "$VAULT_CLIENT_KEY" -X POST -d "{\"name\":\"$VAULT_CERT_ROLE\"}" "$VAULT_TLS_ADDR/v1/auth/cert/login"
     check "openbao namespace kv2 put" curl -fsS "${t[@]}" -H "X-Vault-Namespace: $VAULT_TEST_NAMESPACE" -X POST -d '{"data":{"k":"ns"}}' "$VAULT_HTTP_ADDR/v1/secret/data/smoke"
     if [[ -n "${VAULT_KUBERNETES_ROLE:-}" && -n "${KUBE_SA_TOKEN:-}" ]]; then
         check "openbao kubernetes login (TokenReview)" curl -fsS -X POST -d "{\"role\":\"$VAULT_KUBERNETES_ROLE\",\"jwt\":\"$KUBE_SA_TOKEN\"}" "$VAULT_HTTP_ADDR/v1/auth/kubernetes/login"

@@ -1,0 +1,62 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod auth;
+mod client;
+mod config;
+mod error;
+mod generator;
+mod kv;
+mod provider;
+mod refs;
+mod tls;
+mod token;
+
+use std::sync::Arc;
+
+use eso_core::generator::GeneratorRegistry;
+use eso_core::provider::ProviderRegistry;
+
+pub use client::RetryPolicy;
+pub use config::VaultFactory;
+pub use generator::VaultDynamicSecret;
+pub use provider::Vault;
+pub use token::TokenStats;
+
+/// The provider key under `spec.provider` for HashiCorp Vault.
+pub const KIND: &str = "vault";
+
+/// The provider key under `spec.provider` for OpenBao (ESO models it as a subset of the Vault
+/// fields, so the same client serves it).
+pub const OPENBAO_KIND: &str = "openBao";
+
+/// Adds the `vault` and `openBao` provider kinds to `registry`.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::provider::ProviderRegistry;
+///
+/// let mut registry = ProviderRegistry::new();
+/// eso_provider_vault::register(&mut registry);
+/// assert_eq!(registry.kinds().collect::<Vec<_>>(), ["fake", "openBao", "vault"]);
+/// ```
+pub fn register(registry: &mut ProviderRegistry) {
+    registry.register(Arc::new(VaultFactory::new()));
+    registry.register(Arc::new(VaultFactory::openbao()));
+}
+
+/// Adds the `VaultDynamicSecret` generator to `registry`.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::generator::GeneratorRegistry;
+///
+/// let mut registry = GeneratorRegistry::new();
+/// eso_provider_vault::register_generator(&mut registry);
+/// assert!(registry.get("VaultDynamicSecret").is_ok());
+/// ```
+pub fn register_generator(registry: &mut GeneratorRegistry) {
+    registry.register(Arc::new(VaultDynamicSecret::new()));
+}

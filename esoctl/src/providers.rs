@@ -1,0 +1,35 @@
+//! The provider and generator registries of this build (providers are compiled in through
+//! Cargo features, e.g. `vault`).
+
+use std::process::ExitCode;
+
+use eso_core::generator::GeneratorRegistry;
+use eso_core::provider::ProviderRegistry;
+
+/// Adds every provider kind compiled into esoctl besides the in-memory `fake` one.
+#[allow(unused_variables)]
+pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
+    #[cfg(feature = "vault")]
+    eso_provider_vault::register(registry);
+}
+
+/// Adds every generator kind compiled into esoctl: eso-generators' and the provider crates'.
+pub(crate) fn register_generators(registry: &mut GeneratorRegistry) {
+    eso_generators::register(registry);
+    #[cfg(feature = "vault")]
+    eso_provider_vault::register_generator(registry);
+}
+
+pub(crate) fn run() -> ExitCode {
+    let mut providers = ProviderRegistry::new();
+    register_providers(&mut providers);
+    let mut generators = GeneratorRegistry::new();
+    register_generators(&mut generators);
+    for kind in providers.kinds() {
+        println!("provider  {kind}");
+    }
+    for kind in generators.kinds() {
+        println!("generator {kind}");
+    }
+    ExitCode::SUCCESS
+}
