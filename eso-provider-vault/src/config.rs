@@ -125,15 +125,12 @@ impl VaultFactory {
         let ns = (!ctx.store.namespace.is_empty()).then_some(ctx.store.namespace.as_str());
         let spec = self.parse(ctx.spec, ctx.store.scope, ns)?;
         let field = self.field();
-        self.build_from(
-            &spec,
-            &field,
-            ctx.store,
-            ctx.namespace,
-            ctx.cluster,
-            self.retry,
-        )
-        .await
+        // The store's own retrySettings win over the factory default.
+        let retry = ctx.retry.map_or(self.retry, |r| {
+            RetryPolicy::new(r.max_retries, r.interval.unwrap_or(self.retry.wait))
+        });
+        self.build_from(&spec, &field, ctx.store, ctx.namespace, ctx.cluster, retry)
+            .await
     }
 
     /// Builds a provider from a typed spec (used by the VaultDynamicSecret generator).

@@ -81,6 +81,29 @@ pub struct StoreContext<'a> {
     /// A hash of `kind` and `spec` computed once by the caller (the reconcile flows keep one
     /// per store), so the registry's cache lookup does not re-hash a large spec on every call.
     pub fingerprint: Option<u64>,
+    /// The store's `spec.retrySettings`, when it sets them (`None`: the provider's default).
+    pub retry: Option<StoreRetry>,
+}
+
+/// A store's `spec.retrySettings` in provider-neutral form: how many times a failed call is
+/// retried, and how long to wait before each retry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreRetry {
+    /// Retries after the first attempt (`maxRetries`; negative values count as 0).
+    pub max_retries: u32,
+    /// Wait before each retry (`retryInterval`; `None` when unset).
+    pub interval: Option<std::time::Duration>,
+}
+
+impl StoreRetry {
+    /// Retry settings.
+    pub fn new(max_retries: u32, interval: Option<std::time::Duration>) -> Self {
+        Self {
+            max_retries,
+            interval,
+        }
+    }
 }
 
 impl<'a> StoreContext<'a> {
@@ -99,7 +122,15 @@ impl<'a> StoreContext<'a> {
             namespace,
             cluster,
             fingerprint: None,
+            retry: None,
         }
+    }
+
+    /// Sets the store's retry settings.
+    #[must_use]
+    pub fn with_retry(mut self, retry: Option<StoreRetry>) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// Sets the precomputed hash of `kind` and `spec` (see [`spec_fingerprint`]).

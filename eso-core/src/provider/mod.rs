@@ -18,7 +18,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use capability::Capabilities;
-pub use factory::{ProviderFactory, StoreContext, StoreIdentity, StoreScope, spec_fingerprint};
+pub use factory::{
+    ProviderFactory, StoreContext, StoreIdentity, StoreRetry, StoreScope, spec_fingerprint,
+};
 pub use layers::{Flaky, Latency};
 pub use memory::{InMemory, InMemoryFactory, MANAGED_BY_TAG, MANAGED_BY_VALUE, StoredSecret};
 pub use refs::{FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef};

@@ -48,6 +48,20 @@ pub(crate) struct ResolvedStore<'a> {
 }
 
 impl ResolvedStore<'_> {
+    /// The store's `retrySettings` (an unparsable interval counts as unset; admission
+    /// validation reports it).
+    pub(crate) fn retry(&self) -> Option<crate::provider::StoreRetry> {
+        let r = self.spec.retry_settings.as_ref()?;
+        let max = u32::try_from(r.max_retries.unwrap_or(0).max(0)).unwrap_or(0);
+        let interval = r
+            .retry_interval
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .and_then(|s| crate::GoDuration::parse(s).ok())
+            .and_then(crate::GoDuration::to_std);
+        Some(crate::provider::StoreRetry::new(max, interval))
+    }
+
     /// The provider kind, block and fingerprint, or why the spec has no usable provider.
     pub(crate) fn provider(&self) -> Result<(&str, &Value, u64)> {
         match self.block {
@@ -239,4 +253,59 @@ pub(crate) fn provider_block(spec: &SecretStoreSpec) -> Result<(String, Value)> 
         .next()
         .ok_or_else(|| Error::invalid_config("spec.provider", "no provider set"))?;
     Ok((k.clone(), block.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::StoreRetry;
+
+    fn catalog(spec: Value) -> Catalog {
+        let mut c = Catalog::new();
+        let store = serde_json::json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+            "metadata": {"name": "s", "namespace": "ns"}, "spec": spec,
+        });
+        c.add(Manifest::from_value(store).unwrap());
+        c
+    }
+
+    #[test]
+    fn provider_block_and_retry_settings_are_resolved_once() {
+        let c = catalog(serde_json::json!({
+            "provider": {"fake": {"data": []}},
+            "retrySettings": {"maxRetries": 5, "retryInterval": "250ms"},
+        }));
+        let s = c.store(SecretStoreKind::SecretStore, "ns", "s").unwrap();
+        let (kind, block, fp) = s.provider().unwrap();
+        assert_eq!(kind, "fake");
+        assert_eq!(block, &serde_json::json!({"data": []}));
+        assert_eq!(fp, crate::provider::spec_fingerprint("fake", block));
+        assert_eq!(
+            s.retry(),
+            Some(StoreRetry::new(
+                5,
+                Some(std::time::Duration::from_millis(250))
+            ))
+        );
+
+        let c = catalog(serde_json::json!({
+            "provider": {"fake": {"data": []}},
+            "retrySettings": {"maxRetries": -1},
+        }));
+        let s = c.store(SecretStoreKind::SecretStore, "ns", "s").unwrap();
+        assert_eq!(s.retry(), Some(StoreRetry::new(0, None)));
+
+        let c = catalog(serde_json::json!({"provider": {"fake": {"data": []}}}));
+        let s = c.store(SecretStoreKind::SecretStore, "ns", "s").unwrap();
+        assert_eq!(s.retry(), None);
+    }
+
+    #[test]
+    fn a_store_without_a_provider_reports_it_on_use() {
+        let c = catalog(serde_json::json!({"provider": {}}));
+        let s = c.store(SecretStoreKind::SecretStore, "ns", "s").unwrap();
+        let e = s.provider().unwrap_err().to_string();
+        assert!(e.contains("spec.provider"), "{e}");
+    }
 }

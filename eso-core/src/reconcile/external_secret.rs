@@ -108,7 +108,8 @@ impl Reconciler {
             _ => namespace,
         };
         let ctx = StoreContext::new(&store.identity, kind, block, cred_ns, self.cluster())
-            .with_fingerprint(fingerprint);
+            .with_fingerprint(fingerprint)
+            .with_retry(store.retry());
         let provider = self.providers().provider(&ctx).await?;
         Ok((store.identity.clone(), provider))
     }

@@ -99,7 +99,8 @@ impl Reconciler {
             Ok((kind, block, fingerprint)) => {
                 let ctx =
                     StoreContext::new(&store.identity, kind, block, namespace, self.cluster())
-                        .with_fingerprint(fingerprint);
+                        .with_fingerprint(fingerprint)
+                        .with_retry(store.retry());
                 self.providers().provider(&ctx).await
             }
             Err(e) => Err(e),
