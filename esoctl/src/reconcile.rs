@@ -284,68 +284,26 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
     let mut cluster_statuses: BTreeMap<String, Value> = BTreeMap::new();
     let mut doomed: Vec<Manifest> = Vec::new();
     for (key, m) in &removed {
-        match m {
-            Manifest::ClusterExternalSecret(ces) => {
-                let out = reconciler
-                    .delete_cluster_external_secret(ces, &workloads)
-                    .await;
-                if let Some(e) = &out.error {
+        match run_cluster_kind(&reconciler, m, &workloads, now, true).await? {
+            Some((_, error, deleted)) => {
+                if let Some(e) = &error {
                     report(&describe(key), e);
                 }
-                doomed.extend(
-                    out.deleted
-                        .into_iter()
-                        .map(|es| Manifest::ExternalSecret(Box::new(es))),
-                );
+                doomed.extend(deleted);
             }
-            Manifest::ClusterPushSecret(cps) => {
-                let out = reconciler
-                    .delete_cluster_push_secret(cps, &workloads, now)
-                    .await;
-                if let Some(e) = &out.error {
-                    report(&describe(key), e);
-                }
-                doomed.extend(
-                    out.deleted
-                        .into_iter()
-                        .map(|ps| Manifest::PushSecret(Box::new(ps))),
-                );
-            }
-            other => doomed.push(other.clone()),
+            None => doomed.push(m.clone()),
         }
     }
     // The cluster kinds of the manifests: create, update or delete the objects they own.
     for (key, _, m) in &typed {
-        match m {
-            Manifest::ClusterExternalSecret(ces) => {
-                let out = reconciler
-                    .reconcile_cluster_external_secret(ces, &workloads)
-                    .await;
-                if let Some(e) = &out.error {
-                    report(&describe(key), e);
-                }
-                cluster_statuses.insert(key.clone(), serde_json::to_value(&out.status)?);
-                doomed.extend(
-                    out.deleted
-                        .into_iter()
-                        .map(|es| Manifest::ExternalSecret(Box::new(es))),
-                );
+        if let Some((status, error, deleted)) =
+            run_cluster_kind(&reconciler, m, &workloads, now, false).await?
+        {
+            if let Some(e) = &error {
+                report(&describe(key), e);
             }
-            Manifest::ClusterPushSecret(cps) => {
-                let out = reconciler
-                    .reconcile_cluster_push_secret(cps, &workloads, now)
-                    .await;
-                if let Some(e) = &out.error {
-                    report(&describe(key), e);
-                }
-                cluster_statuses.insert(key.clone(), serde_json::to_value(&out.status)?);
-                doomed.extend(
-                    out.deleted
-                        .into_iter()
-                        .map(|ps| Manifest::PushSecret(Box::new(ps))),
-                );
-            }
-            _ => {}
+            cluster_statuses.insert(key.clone(), status);
+            doomed.extend(deleted);
         }
     }
     for m in &doomed {
@@ -566,6 +524,61 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
         write_state(dir, &next)?;
     }
     Ok(failures)
+}
+
+/// What a ClusterExternalSecret or ClusterPushSecret pass (or its deletion) produced: its new
+/// status, its error, and the objects it deleted (whose own deletion logic must still run).
+type ClusterKindOutcome = (Value, Option<Error>, Vec<Manifest>);
+
+/// Reconciles (or, with `delete`, deletes) a cluster kind; `None` for other kinds.
+async fn run_cluster_kind(
+    reconciler: &Reconciler,
+    m: &Manifest,
+    workloads: &MemoryWorkloads,
+    now: jiff::Timestamp,
+    delete: bool,
+) -> Result<Option<ClusterKindOutcome>, Fatal> {
+    Ok(match m {
+        Manifest::ClusterExternalSecret(ces) => {
+            let out = if delete {
+                reconciler
+                    .delete_cluster_external_secret(ces, workloads)
+                    .await
+            } else {
+                reconciler
+                    .reconcile_cluster_external_secret(ces, workloads)
+                    .await
+            };
+            let deleted = out.deleted.into_iter();
+            Some((
+                serde_json::to_value(&out.status)?,
+                out.error,
+                deleted
+                    .map(|es| Manifest::ExternalSecret(Box::new(es)))
+                    .collect(),
+            ))
+        }
+        Manifest::ClusterPushSecret(cps) => {
+            let out = if delete {
+                reconciler
+                    .delete_cluster_push_secret(cps, workloads, now)
+                    .await
+            } else {
+                reconciler
+                    .reconcile_cluster_push_secret(cps, workloads, now)
+                    .await
+            };
+            let deleted = out.deleted.into_iter();
+            Some((
+                serde_json::to_value(&out.status)?,
+                out.error,
+                deleted
+                    .map(|ps| Manifest::PushSecret(Box::new(ps)))
+                    .collect(),
+            ))
+        }
+        _ => None,
+    })
 }
 
 /// `Kind/namespace/name` as `Kind namespace/name` (or `Kind name`) for messages.
