@@ -89,9 +89,18 @@ smoke_kube() {
 
 smoke_gcp() {
     local e="$GCP_SECRET_MANAGER_REST_ENDPOINT/v1/projects/$GCP_PROJECT_ID" name="smoke-$RANDOM$RANDOM"
-    check "gcp create secret (REST)" curl -fsS -X POST -H 'Content-Type: application/json' -d '{"replication":{"automatic":{}}}' "$e/secrets?secretId=$name"
-    check "gcp add version (REST)" curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"payload\":{\"data\":\"$(printf hunter2 | base64)\"}}" "$e/secrets/$name:addVersion"
-    check "gcp access latest (REST)" expect "$(printf hunter2 | base64)" sh -c "curl -fsS '$e/secrets/$name/versions/latest:access' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"payload\"][\"data\"])'"
+    local j=(-H 'Content-Type: application/json')
+    check "gcp create secret with labels (REST)" curl -fsS -X POST "${j[@]}" -d '{"replication":{"automatic":{}},"labels":{"team":"eso"}}' "$e/secrets?secretId=$name"
+    check "gcp add version 1 (REST)" curl -fsS -X POST "${j[@]}" -d "{\"payload\":{\"data\":\"$(printf hunter2 | base64)\"}}" "$e/secrets/$name:addVersion"
+    check "gcp add version 2 (REST)" curl -fsS -X POST "${j[@]}" -d "{\"payload\":{\"data\":\"$(printf hunter3 | base64)\"}}" "$e/secrets/$name:addVersion"
+    check "gcp access latest (REST)" expect "$(printf hunter3 | base64)" sh -c "curl -fsS '$e/secrets/$name/versions/latest:access' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"payload\"][\"data\"])'"
+    check "gcp access version 1 (REST)" expect "$(printf hunter2 | base64)" sh -c "curl -fsS '$e/secrets/$name/versions/1:access' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"payload\"][\"data\"])'"
+    check "gcp get secret labels (REST)" expect eso sh -c "curl -fsS '$e/secrets/$name' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"labels\"][\"team\"])'"
+    check "gcp update labels (REST)" curl -fsS -X PATCH "${j[@]}" -d '{"labels":{"team":"eso","managed-by":"external-secrets"}}' "$e/secrets/$name?updateMask=labels"
+    check "gcp list secrets (REST)" expect True sh -c "curl -fsS '$e/secrets' | python3 -c 'import json,sys; print(any(s[\"name\"].endswith(\"/$name\") and s[\"labels\"].get(\"managed-by\") == \"external-secrets\" for s in json.load(sys.stdin)[\"secrets\"]))'"
+    check "gcp list versions (REST)" expect 2 sh -c "curl -fsS '$e/secrets/$name/versions' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"versions\"]))'"
+    check "gcp delete secret (REST)" curl -fsS -X DELETE "$e/secrets/$name"
+    check "gcp deleted secret is NOT_FOUND (REST)" expect 404 curl -sS -o /dev/null -w '%{http_code}' "$e/secrets/$name/versions/latest:access"
 }
 
 smoke_azure() {
