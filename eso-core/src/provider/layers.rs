@@ -77,6 +77,17 @@ impl<P: Provider> Provider for Latency<P> {
         tokio::time::sleep(self.latency).await;
         self.inner.validate().await
     }
+    fn supports_batch_reads(&self) -> bool {
+        self.inner.supports_batch_reads()
+    }
+    async fn get_secrets(&self, refs: &[RemoteRef]) -> Vec<Result<SecretValue>> {
+        tokio::time::sleep(self.latency).await;
+        self.inner.get_secrets(refs).await
+    }
+    async fn get_secret_maps(&self, refs: &[RemoteRef]) -> Vec<Result<SecretMap>> {
+        tokio::time::sleep(self.latency).await;
+        self.inner.get_secret_maps(refs).await
+    }
 }
 
 /// Fails every `n`-th call with a temporary [`Error::Unavailable`], to exercise retries.
@@ -154,5 +165,36 @@ impl<P: Provider> Provider for Flaky<P> {
     async fn validate(&self) -> Result<Validation> {
         self.fail_now()?;
         self.inner.validate().await
+    }
+    fn supports_batch_reads(&self) -> bool {
+        self.inner.supports_batch_reads()
+    }
+    async fn get_secrets(&self, refs: &[RemoteRef]) -> Vec<Result<SecretValue>> {
+        if let Err(Error::Unavailable { message, .. }) = self.fail_now() {
+            return refs
+                .iter()
+                .map(|_| {
+                    Err(Error::Unavailable {
+                        message: message.clone(),
+                        source: None,
+                    })
+                })
+                .collect();
+        }
+        self.inner.get_secrets(refs).await
+    }
+    async fn get_secret_maps(&self, refs: &[RemoteRef]) -> Vec<Result<SecretMap>> {
+        if let Err(Error::Unavailable { message, .. }) = self.fail_now() {
+            return refs
+                .iter()
+                .map(|_| {
+                    Err(Error::Unavailable {
+                        message: message.clone(),
+                        source: None,
+                    })
+                })
+                .collect();
+        }
+        self.inner.get_secret_maps(refs).await
     }
 }

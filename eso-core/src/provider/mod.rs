@@ -91,6 +91,35 @@ pub trait Provider: fmt::Debug + Send + Sync + 'static {
 
     /// Checks that the store is usable (credentials, connectivity).
     async fn validate(&self) -> Result<Validation>;
+
+    /// Whether [`Provider::get_secrets`] and [`Provider::get_secret_maps`] read many secrets
+    /// in fewer backend calls than one per secret (AWS `BatchGetSecretValue`). Reconcilers
+    /// prefetch in batches only from providers that say so
+    /// ([`Reconciler::prefetch`](crate::reconcile::Reconciler::prefetch)). Default: `false`.
+    fn supports_batch_reads(&self) -> bool {
+        false
+    }
+
+    /// Reads several values; the results are in the order of `refs`, one per ref, each as
+    /// [`Provider::get_secret`] would return it. Providers split the refs into as many
+    /// backend calls as their API needs. The default reads them one by one.
+    async fn get_secrets(&self, refs: &[RemoteRef]) -> Vec<Result<SecretValue>> {
+        let mut out = Vec::with_capacity(refs.len());
+        for r in refs {
+            out.push(self.get_secret(r).await);
+        }
+        out
+    }
+
+    /// Reads several maps; the results are in the order of `refs`, each as
+    /// [`Provider::get_secret_map`] would return it. The default reads them one by one.
+    async fn get_secret_maps(&self, refs: &[RemoteRef]) -> Vec<Result<SecretMap>> {
+        let mut out = Vec::with_capacity(refs.len());
+        for r in refs {
+            out.push(self.get_secret_map(r).await);
+        }
+        out
+    }
 }
 
 macro_rules! forward_provider {
@@ -121,6 +150,15 @@ macro_rules! forward_provider {
             }
             async fn validate(&self) -> Result<Validation> {
                 (**self).validate().await
+            }
+            fn supports_batch_reads(&self) -> bool {
+                (**self).supports_batch_reads()
+            }
+            async fn get_secrets(&self, refs: &[RemoteRef]) -> Vec<Result<SecretValue>> {
+                (**self).get_secrets(refs).await
+            }
+            async fn get_secret_maps(&self, refs: &[RemoteRef]) -> Vec<Result<SecretMap>> {
+                (**self).get_secret_maps(refs).await
             }
         }
     };
