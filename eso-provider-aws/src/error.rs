@@ -18,9 +18,7 @@ where
         "ResourceNotFoundException" | "ParameterNotFound" | "ParameterVersionNotFound" => {
             Error::not_found(key)
         }
-        "InvalidRequestException" if message.contains("marked for deletion") => {
-            Error::not_found(key)
-        }
+        "InvalidRequestException" if marked_deleted(&message) => Error::not_found(key),
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
             Error::PermissionDenied { message: text }
         }
@@ -98,4 +96,10 @@ mod tests {
             Error::PermissionDenied { .. }
         ));
     }
+}
+
+/// True for the message of a secret scheduled for deletion (AWS: "marked for deletion";
+/// moto: "marked deleted").
+pub(crate) fn marked_deleted(message: &str) -> bool {
+    message.contains("marked for deletion") || message.contains("marked deleted")
 }

@@ -216,7 +216,7 @@ impl AwsSecretsManager {
                 let code = e.error_code().unwrap_or_default();
                 let msg = e.message().unwrap_or_default();
                 let err =
-                    if code == "ResourceNotFoundException" || msg.contains("marked for deletion") {
+                    if code == "ResourceNotFoundException" || crate::error::marked_deleted(msg) {
                         Error::not_found(&id)
                     } else {
                         Error::generic(format!("aws BatchGetSecretValue {id:?}: {code}: {msg}"))
