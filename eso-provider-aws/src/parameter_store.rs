@@ -11,8 +11,8 @@ use aws_sdk_ssm::types::{
     ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging, Tag,
 };
 use eso_core::provider::{
-    Capabilities, FindRef, MetadataPolicy, Provider, PushRef, PushValue, RemoteRef, Validation,
-    property,
+    BatchRead, BatchValue, Capabilities, FindRef, MetadataPolicy, Provider, PushRef, PushValue,
+    RemoteRef, Validation, property,
 };
 use eso_core::{Error, Result, SecretMap, SecretValue};
 
@@ -525,36 +525,38 @@ impl Provider for AwsParameterStore {
         true
     }
 
-    async fn get_secrets(&self, refs: &[RemoteRef]) -> Vec<Result<SecretValue>> {
-        let mut names: Vec<String> = Vec::new();
-        for r in refs.iter().filter(|r| batchable(r)) {
-            let n = self.name(r);
-            if !names.contains(&n) {
-                names.push(n);
+    async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
+        let mut ids: Vec<String> = Vec::new();
+        for r in reads
+            .iter()
+            .map(BatchRead::remote_ref)
+            .filter(|r| batchable(r))
+        {
+            let k = self.name(r);
+            if !ids.contains(&k) {
+                ids.push(k);
             }
         }
-        let values = self.read_many(&names).await;
-        let mut out = Vec::with_capacity(refs.len());
-        for r in refs {
-            if !batchable(r) {
-                out.push(self.get_secret(r).await);
-                continue;
-            }
-            out.push(match values.get(&self.name(r)) {
-                Some(Ok(v)) => with_property(v.clone(), &r.key, r.property()),
-                Some(Err(e)) => Err(same(e, &r.key)),
-                None => Err(Error::not_found(&r.key)),
+        let values = self.read_many(&ids).await;
+        let mut out = Vec::with_capacity(reads.len());
+        for read in reads {
+            let r = read.remote_ref();
+            let value = if batchable(r) {
+                match values.get(&self.name(r)) {
+                    Some(Ok(v)) => with_property(v.clone(), &r.key, r.property()),
+                    Some(Err(e)) => Err(same(e, &r.key)),
+                    None => Err(Error::not_found(&r.key)),
+                }
+            } else {
+                self.get_secret(r).await
+            };
+            out.push(match read {
+                BatchRead::Map(_) => value
+                    .and_then(|v| property::json_to_map(&v, &r.key))
+                    .map(BatchValue::Map),
+                _ => value.map(BatchValue::Value),
             });
         }
         out
-    }
-
-    async fn get_secret_maps(&self, refs: &[RemoteRef]) -> Vec<Result<SecretMap>> {
-        self.get_secrets(refs)
-            .await
-            .into_iter()
-            .zip(refs)
-            .map(|(v, r)| v.and_then(|v| property::json_to_map(&v, &r.key)))
-            .collect()
     }
 }

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Capabilities, FindRef, Provider, PushRef, PushValue, RemoteRef, Validation};
+use super::{
+    BatchRead, BatchValue, Capabilities, FindRef, Provider, PushRef, PushValue, RemoteRef,
+    Validation,
+};
 use crate::SecretValue;
 use crate::{Error, Result, SecretMap};
 
@@ -80,13 +83,9 @@ impl<P: Provider> Provider for Latency<P> {
     fn supports_batch_reads(&self) -> bool {
         self.inner.supports_batch_reads()
     }
-    async fn get_secrets(&self, refs: &[RemoteRef]) -> Vec<Result<SecretValue>> {
+    async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
         tokio::time::sleep(self.latency).await;
-        self.inner.get_secrets(refs).await
-    }
-    async fn get_secret_maps(&self, refs: &[RemoteRef]) -> Vec<Result<SecretMap>> {
-        tokio::time::sleep(self.latency).await;
-        self.inner.get_secret_maps(refs).await
+        self.inner.get_batch(reads).await
     }
 }
 
@@ -169,9 +168,9 @@ impl<P: Provider> Provider for Flaky<P> {
     fn supports_batch_reads(&self) -> bool {
         self.inner.supports_batch_reads()
     }
-    async fn get_secrets(&self, refs: &[RemoteRef]) -> Vec<Result<SecretValue>> {
+    async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
         if let Err(Error::Unavailable { message, .. }) = self.fail_now() {
-            return refs
+            return reads
                 .iter()
                 .map(|_| {
                     Err(Error::Unavailable {
@@ -181,20 +180,6 @@ impl<P: Provider> Provider for Flaky<P> {
                 })
                 .collect();
         }
-        self.inner.get_secrets(refs).await
-    }
-    async fn get_secret_maps(&self, refs: &[RemoteRef]) -> Vec<Result<SecretMap>> {
-        if let Err(Error::Unavailable { message, .. }) = self.fail_now() {
-            return refs
-                .iter()
-                .map(|_| {
-                    Err(Error::Unavailable {
-                        message: message.clone(),
-                        source: None,
-                    })
-                })
-                .collect();
-        }
-        self.inner.get_secret_maps(refs).await
+        self.inner.get_batch(reads).await
     }
 }

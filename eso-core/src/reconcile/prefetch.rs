@@ -7,15 +7,14 @@ use super::external_secret::remote_ref;
 use super::hash::resource_version;
 use super::{Pass, Reconciler};
 use crate::api::{EsoResource, ExternalSecret};
-use crate::provider::{DynProvider, RemoteRef, StoreIdentity};
+use crate::provider::{BatchRead, BatchValue, DynProvider, RemoteRef, StoreIdentity};
 
 /// The reads one store will serve in this pass.
 struct StoreReads {
     store: StoreIdentity,
     namespace: String,
     provider: DynProvider,
-    values: Vec<RemoteRef>,
-    maps: Vec<RemoteRef>,
+    reads: Vec<BatchRead>,
 }
 
 impl Reconciler {
@@ -27,16 +26,15 @@ impl Reconciler {
     /// provider [batches reads](crate::provider::Provider::supports_batch_reads) (AWS Secrets
     /// Manager's `BatchGetSecretValue`); other stores are left to the reconciles, which still
     /// read each distinct secret once per pass. For each store and credential namespace, the
-    /// distinct `data[].remoteRef`s go to one [`get_secrets`] call and the distinct
-    /// `dataFrom[].extract`s to one [`get_secret_maps`] call; the provider splits them into
-    /// as many backend calls as its API allows (20 secrets each for AWS).
+    /// distinct `data[].remoteRef`s and `dataFrom[].extract`s go to one [`get_batch`] call;
+    /// the provider reads each distinct secret once, in as few backend calls as its API
+    /// allows (20 secrets each for AWS Secrets Manager).
     ///
     /// Nothing fails here: a store that cannot be built, or a read that fails (including
     /// `NotFound`), is simply not prefilled, and the reconcile reports it as usual. Returns
     /// how many reads were prefilled.
     ///
-    /// [`get_secrets`]: crate::provider::Provider::get_secrets
-    /// [`get_secret_maps`]: crate::provider::Provider::get_secret_maps
+    /// [`get_batch`]: crate::provider::Provider::get_batch
     ///
     /// # Example
     ///
@@ -126,39 +124,36 @@ impl Reconciler {
                         store,
                         namespace: ns.clone(),
                         provider,
-                        values: Vec::new(),
-                        maps: Vec::new(),
+                        reads: Vec::new(),
                     });
-                let list = if map {
-                    &mut group.maps
+                let read = if map {
+                    BatchRead::Map(r)
                 } else {
-                    &mut group.values
+                    BatchRead::Value(r)
                 };
-                if !list.contains(&r) {
-                    list.push(r);
+                if !group.reads.contains(&read) {
+                    group.reads.push(read);
                 }
             }
         }
         let mut filled = 0;
         for g in groups.into_values() {
-            if !g.values.is_empty() {
-                pass.count_batch();
-                let results = g.provider.get_secrets(&g.values).await;
-                for (r, res) in g.values.iter().zip(results) {
-                    if let Ok(v) = res {
+            if g.reads.is_empty() {
+                continue;
+            }
+            pass.count_batch();
+            let results = g.provider.get_batch(&g.reads).await;
+            for (read, res) in g.reads.iter().zip(results) {
+                match (read, res) {
+                    (BatchRead::Value(r), Ok(BatchValue::Value(v))) => {
                         pass.prefill_value(&g.store, &g.namespace, r, v);
                         filled += 1;
                     }
-                }
-            }
-            if !g.maps.is_empty() {
-                pass.count_batch();
-                let results = g.provider.get_secret_maps(&g.maps).await;
-                for (r, res) in g.maps.iter().zip(results) {
-                    if let Ok(m) = res {
+                    (BatchRead::Map(r), Ok(BatchValue::Map(m))) => {
                         pass.prefill_map(&g.store, &g.namespace, r, m);
                         filled += 1;
                     }
+                    _ => {}
                 }
             }
         }
@@ -248,15 +243,10 @@ mod tests {
         fn supports_batch_reads(&self) -> bool {
             true
         }
-        async fn get_secrets(&self, refs: &[RemoteRef]) -> Vec<Result<SecretValue>> {
+        async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
             self.batches.fetch_add(1, Ordering::SeqCst);
-            self.batched_refs.fetch_add(refs.len(), Ordering::SeqCst);
-            self.inner.get_secrets(refs).await
-        }
-        async fn get_secret_maps(&self, refs: &[RemoteRef]) -> Vec<Result<SecretMap>> {
-            self.batches.fetch_add(1, Ordering::SeqCst);
-            self.batched_refs.fetch_add(refs.len(), Ordering::SeqCst);
-            self.inner.get_secret_maps(refs).await
+            self.batched_refs.fetch_add(reads.len(), Ordering::SeqCst);
+            self.inner.get_batch(reads).await
         }
     }
 
@@ -298,7 +288,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn many_external_secrets_one_batch_per_kind_of_read() {
+    async fn many_external_secrets_one_batch_call() {
         let mut yaml = "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: mem, namespace: default}\nspec: {provider: {fake: {data: []}}}\n".to_owned();
         for i in 0..6 {
             let key = format!("k{}", i % 3);
@@ -333,7 +323,7 @@ mod tests {
 
         // 3 keys x (property, whole) values + 3 maps.
         assert_eq!(r.prefetch(&pass, &external_secrets, now).await, 9);
-        assert_eq!(counting.batches.load(Ordering::SeqCst), 2);
+        assert_eq!(counting.batches.load(Ordering::SeqCst), 1);
         assert_eq!(counting.batched_refs.load(Ordering::SeqCst), 6 + 1 + 3);
         assert_eq!(counting.single.load(Ordering::SeqCst), 0);
         for e in &external_secrets {
@@ -347,7 +337,7 @@ mod tests {
         }
         // Only the missing secret was read again (and NotFound is not remembered).
         assert_eq!(counting.single.load(Ordering::SeqCst), 1);
-        assert_eq!(pass.provider_reads(), 3);
+        assert_eq!(pass.provider_reads(), 2);
         let s = cluster.get_secret("default", "es4").await.unwrap().unwrap();
         assert_eq!(s.data["a"].expose(), b"u1");
         assert_eq!(s.data["user"].expose(), b"u1");
@@ -355,7 +345,7 @@ mod tests {
         // A second prefetch in the same pass only asks again for the missing secret;
         // ExternalSecrets that are synced and not due are skipped in a new pass.
         assert_eq!(r.prefetch(&pass, &external_secrets, now).await, 0);
-        assert_eq!(counting.batches.load(Ordering::SeqCst), 3);
+        assert_eq!(counting.batches.load(Ordering::SeqCst), 2);
         assert_eq!(counting.batched_refs.load(Ordering::SeqCst), 6 + 1 + 3 + 1);
         let mut synced = Vec::new();
         for e in external_secrets.iter().filter(|e| e.name() != "missing") {
