@@ -70,6 +70,12 @@ pub(crate) fn malformed(op: &str, what: &str) -> Error {
     Error::generic(format!("aws {op}: the response has no {what}"))
 }
 
+/// True for the message of a secret scheduled for deletion (AWS: "marked for deletion";
+/// moto: "marked deleted").
+pub(crate) fn marked_deleted(message: &str) -> bool {
+    message.contains("marked for deletion") || message.contains("marked deleted")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,10 +102,4 @@ mod tests {
             Error::PermissionDenied { .. }
         ));
     }
-}
-
-/// True for the message of a secret scheduled for deletion (AWS: "marked for deletion";
-/// moto: "marked deleted").
-pub(crate) fn marked_deleted(message: &str) -> bool {
-    message.contains("marked for deletion") || message.contains("marked deleted")
 }
