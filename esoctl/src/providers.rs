@@ -9,6 +9,8 @@ use eso_core::provider::ProviderRegistry;
 /// Adds every provider kind compiled into esoctl besides the in-memory `fake` one.
 #[allow(unused_variables)]
 pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
+    #[cfg(feature = "aws")]
+    eso_provider_aws::register(registry);
     #[cfg(feature = "vault")]
     eso_provider_vault::register(registry);
 }
@@ -16,6 +18,8 @@ pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
 /// Adds every generator kind compiled into esoctl: eso-generators' and the provider crates'.
 pub(crate) fn register_generators(registry: &mut GeneratorRegistry) {
     eso_generators::register(registry);
+    #[cfg(feature = "aws")]
+    eso_provider_aws::register_generators(registry);
     #[cfg(feature = "vault")]
     eso_provider_vault::register_generator(registry);
 }

@@ -448,6 +448,17 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
     };
     let pass = Pass::new();
     for round in 0..3 {
+        if round == 1 {
+            // Batched read-ahead (e.g. AWS BatchGetSecretValue) of what the ExternalSecrets read.
+            let external_secrets: Vec<_> = typed
+                .iter()
+                .filter_map(|(_, _, m)| match m {
+                    Manifest::ExternalSecret(es) => Some((**es).clone()),
+                    _ => None,
+                })
+                .collect();
+            reconciler.prefetch(&pass, &external_secrets, now).await;
+        }
         for (key, _, m) in &typed {
             match (round, m) {
                 (0, Manifest::PushSecret(ps)) if !reads_es_output(ps) => {}

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Capabilities, FindRef, Provider, PushRef, PushValue, RemoteRef, Validation};
+use super::{
+    BatchRead, BatchValue, Capabilities, FindRef, Provider, PushRef, PushValue, RemoteRef,
+    Validation,
+};
 use crate::SecretValue;
 use crate::{Error, Result, SecretMap};
 
@@ -76,6 +79,13 @@ impl<P: Provider> Provider for Latency<P> {
     async fn validate(&self) -> Result<Validation> {
         tokio::time::sleep(self.latency).await;
         self.inner.validate().await
+    }
+    fn supports_batch_reads(&self) -> bool {
+        self.inner.supports_batch_reads()
+    }
+    async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
+        tokio::time::sleep(self.latency).await;
+        self.inner.get_batch(reads).await
     }
 }
 
@@ -154,5 +164,22 @@ impl<P: Provider> Provider for Flaky<P> {
     async fn validate(&self) -> Result<Validation> {
         self.fail_now()?;
         self.inner.validate().await
+    }
+    fn supports_batch_reads(&self) -> bool {
+        self.inner.supports_batch_reads()
+    }
+    async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
+        if let Err(Error::Unavailable { message, .. }) = self.fail_now() {
+            return reads
+                .iter()
+                .map(|_| {
+                    Err(Error::Unavailable {
+                        message: message.clone(),
+                        source: None,
+                    })
+                })
+                .collect();
+        }
+        self.inner.get_batch(reads).await
     }
 }

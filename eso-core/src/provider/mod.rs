@@ -23,7 +23,7 @@ pub use factory::{
 };
 pub use layers::{Flaky, Latency};
 pub use memory::{InMemory, InMemoryFactory, MANAGED_BY_TAG, MANAGED_BY_VALUE, StoredSecret};
-pub use refs::{FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef};
+pub use refs::{BatchRead, BatchValue, FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef};
 pub use registry::ProviderRegistry;
 
 use crate::{Error, Result, SecretMap, SecretValue};
@@ -93,6 +93,29 @@ pub trait Provider: fmt::Debug + Send + Sync + 'static {
 
     /// Checks that the store is usable (credentials, connectivity).
     async fn validate(&self) -> Result<Validation>;
+
+    /// Whether [`Provider::get_batch`] reads many secrets in fewer backend calls than one
+    /// per secret (AWS `BatchGetSecretValue`). Reconcilers prefetch in batches only from
+    /// providers that say so ([`Reconciler::prefetch`](crate::reconcile::Reconciler::prefetch)).
+    /// Default: `false`.
+    fn supports_batch_reads(&self) -> bool {
+        false
+    }
+
+    /// Performs several reads, values and maps mixed; the results are in the order of
+    /// `reads`, each as [`Provider::get_secret`] or [`Provider::get_secret_map`] would return
+    /// it. Providers with a batch API read each distinct secret once and split the reads into
+    /// as few backend calls as the API allows. The default reads one by one.
+    async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
+        let mut out = Vec::with_capacity(reads.len());
+        for r in reads {
+            out.push(match r {
+                BatchRead::Value(r) => self.get_secret(r).await.map(BatchValue::Value),
+                BatchRead::Map(r) => self.get_secret_map(r).await.map(BatchValue::Map),
+            });
+        }
+        out
+    }
 }
 
 macro_rules! forward_provider {
@@ -123,6 +146,12 @@ macro_rules! forward_provider {
             }
             async fn validate(&self) -> Result<Validation> {
                 (**self).validate().await
+            }
+            fn supports_batch_reads(&self) -> bool {
+                (**self).supports_batch_reads()
+            }
+            async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
+                (**self).get_batch(reads).await
             }
         }
     };
@@ -161,6 +190,23 @@ pub trait ProviderExt: Provider {
         v.expose_str()
             .map(str::to_owned)
             .ok_or_else(|| Error::Conversion(format!("secret {r} is not valid UTF-8")))
+    }
+
+    /// Reads several values through [`Provider::get_batch`] (one batch call where the
+    /// provider batches), in the order of `refs`.
+    async fn get_secrets(&self, refs: &[RemoteRef]) -> Vec<Result<SecretValue>> {
+        let reads: Vec<BatchRead> = refs.iter().cloned().map(BatchRead::Value).collect();
+        self.get_batch(&reads)
+            .await
+            .into_iter()
+            .map(|r| match r {
+                Ok(BatchValue::Value(v)) => Ok(v),
+                Ok(BatchValue::Map(_)) => {
+                    Err(Error::generic("a batch read returned a map for a value"))
+                }
+                Err(e) => Err(e),
+            })
+            .collect()
     }
 
     /// Reads a JSON value and deserializes it.

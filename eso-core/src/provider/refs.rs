@@ -268,3 +268,32 @@ impl From<SecretMap> for PushValue {
         Self::Map(v)
     }
 }
+
+/// One read of a [`Provider::get_batch`](super::Provider::get_batch) call.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BatchRead {
+    /// A `get_secret` read.
+    Value(RemoteRef),
+    /// A `get_secret_map` read.
+    Map(RemoteRef),
+}
+
+impl BatchRead {
+    /// The reference read.
+    pub fn remote_ref(&self) -> &RemoteRef {
+        match self {
+            Self::Value(r) | Self::Map(r) => r,
+        }
+    }
+}
+
+/// The result of one [`BatchRead`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchValue {
+    /// The value of a [`BatchRead::Value`].
+    Value(SecretValue),
+    /// The map of a [`BatchRead::Map`].
+    Map(SecretMap),
+}

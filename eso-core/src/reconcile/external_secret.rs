@@ -63,7 +63,7 @@ fn conversion(v: Option<&impl serde::Serialize>) -> String {
     v.map(enum_str).unwrap_or_else(|| "Default".to_owned())
 }
 
-fn remote_ref(r: &ExternalSecretDataRemoteRef) -> RemoteRef {
+pub(super) fn remote_ref(r: &ExternalSecretDataRemoteRef) -> RemoteRef {
     let mut out = RemoteRef::new(r.key.clone());
     out.property = r.property.clone();
     out.version = r.version.clone();
@@ -473,7 +473,7 @@ impl Reconciler {
         }
     }
 
-    fn should_refresh(
+    pub(super) fn should_refresh(
         &self,
         es: &ExternalSecret,
         status: &ExternalSecretStatus,
@@ -509,7 +509,7 @@ impl Reconciler {
         }
     }
 
-    fn is_secret_valid(&self, es: &ExternalSecret, secret: Option<&KubeSecret>) -> bool {
+    pub(super) fn is_secret_valid(&self, es: &ExternalSecret, secret: Option<&KubeSecret>) -> bool {
         if es.spec.target.creation_policy == ExternalSecretCreationPolicy::Orphan {
             return true;
         }

@@ -67,6 +67,7 @@ mod external_secret;
 mod fan_out;
 pub mod hash;
 mod pass;
+mod prefetch;
 mod push_secret;
 mod store;
 pub mod sync_window;

@@ -23,6 +23,20 @@ struct ReadKey {
     what: String,
 }
 
+impl ReadKey {
+    fn remote(store: &StoreIdentity, namespace: &str, op: Op, r: &RemoteRef) -> Self {
+        Self {
+            store: store.clone(),
+            namespace: namespace.to_owned(),
+            op,
+            what: format!(
+                "{:?}",
+                (&r.key, r.property(), r.version(), r.metadata_policy)
+            ),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 enum ReadValue {
     One(SecretValue),
@@ -47,7 +61,8 @@ impl Pass {
         Self::default()
     }
 
-    /// How many reads were sent to providers in this pass.
+    /// How many reads were sent to providers in this pass (a batched read of many secrets,
+    /// see [`Reconciler::prefetch`](super::Reconciler::prefetch), counts once).
     pub fn provider_reads(&self) -> u64 {
         self.provider_calls
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -58,6 +73,51 @@ impl Pass {
             Ok(mut m) => Arc::clone(m.entry(key).or_default()),
             Err(_) => Arc::new(OnceCell::new()),
         }
+    }
+
+    /// True when a value read of `r` is already in the pass (a map read when `map`).
+    pub(crate) fn holds(
+        &self,
+        store: &StoreIdentity,
+        namespace: &str,
+        r: &RemoteRef,
+        map: bool,
+    ) -> bool {
+        let op = if map { Op::Map } else { Op::Get };
+        let key = ReadKey::remote(store, namespace, op, r);
+        self.reads
+            .lock()
+            .is_ok_and(|m| m.get(&key).is_some_and(|c| c.initialized()))
+    }
+
+    /// Stores the result of a batched read (see `Reconciler::prefetch`), so the reconciles of
+    /// the pass take it from here; a value already present is kept.
+    pub(crate) fn prefill_value(
+        &self,
+        store: &StoreIdentity,
+        namespace: &str,
+        r: &RemoteRef,
+        value: SecretValue,
+    ) {
+        let cell = self.cell(ReadKey::remote(store, namespace, Op::Get, r));
+        let _ = cell.set(ReadValue::One(value));
+    }
+
+    /// Like [`Pass::prefill_value`], for a map read.
+    pub(crate) fn prefill_map(
+        &self,
+        store: &StoreIdentity,
+        namespace: &str,
+        r: &RemoteRef,
+        value: SecretMap,
+    ) {
+        let cell = self.cell(ReadKey::remote(store, namespace, Op::Map, r));
+        let _ = cell.set(ReadValue::Map(value));
+    }
+
+    /// Counts one batched provider call.
+    pub(crate) fn count_batch(&self) {
+        self.count();
     }
 
     fn count(&self) {
@@ -72,16 +132,7 @@ impl Pass {
         provider: &DynProvider,
         r: &RemoteRef,
     ) -> Result<SecretValue> {
-        let key = ReadKey {
-            store: store.clone(),
-            namespace: namespace.to_owned(),
-            op: Op::Get,
-            what: format!(
-                "{:?}",
-                (&r.key, r.property(), r.version(), r.metadata_policy)
-            ),
-        };
-        let cell = self.cell(key);
+        let cell = self.cell(ReadKey::remote(store, namespace, Op::Get, r));
         let v = cell
             .get_or_try_init(|| async {
                 self.count();
@@ -101,15 +152,7 @@ impl Pass {
         provider: &DynProvider,
         r: &RemoteRef,
     ) -> Result<SecretMap> {
-        let key = ReadKey {
-            store: store.clone(),
-            namespace: namespace.to_owned(),
-            op: Op::Map,
-            what: format!(
-                "{:?}",
-                (&r.key, r.property(), r.version(), r.metadata_policy)
-            ),
-        };
+        let key = ReadKey::remote(store, namespace, Op::Map, r);
         self.map_read(key, || async { provider.get_secret_map(r).await })
             .await
     }

@@ -1,0 +1,169 @@
+//! The `aws` provider kind: parsing and checking `spec.provider.aws`, building clients.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use eso_core::api::{
+    AwsProvider, AwsServiceType, AwsSessionTagsPolicy, SecretStoreKind, ValidationErrors,
+};
+use eso_core::provider::{Capabilities, DynProvider, ProviderFactory, StoreContext, StoreScope};
+use eso_core::{Error, Result};
+
+use crate::credential::{AuthSpec, sdk_config};
+use crate::parameter_store::AwsParameterStore;
+use crate::secrets_manager::{AwsSecretsManager, DeleteOptions};
+
+const FIELD: &str = "spec.provider.aws";
+
+/// Builds [`AwsSecretsManager`] and [`AwsParameterStore`] providers from `spec.provider.aws`.
+///
+/// Credentials come from `auth.secretRef` (Kubernetes Secrets read through the
+/// [`Cluster`](eso_core::cluster::Cluster)), `auth.jwt` (a ServiceAccount token exchanged
+/// with `AssumeRoleWithWebIdentity` for `role`), or the SDK's default chain (environment,
+/// IRSA token file, EKS Pod Identity, profile). Then `additionalRoles` and `role` are
+/// assumed in order, `role` with `externalID`, `sessionTags`, `transitiveTagKeys` and the
+/// tags of `sessionTagsPolicy`. The endpoint follows the standard AWS environment
+/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL_SSM`, ...).
+///
+/// # Example
+///
+/// ```
+/// use eso_core::provider::{ProviderFactory, StoreScope};
+/// use eso_provider_aws::AwsFactory;
+///
+/// let f = AwsFactory::new();
+/// let spec = serde_json::json!({"service": "SecretsManager", "region": "eu-west-1",
+///     "secretsManager": {"recoveryWindowInDays": 3}});
+/// let err = f.validate_store(&spec, StoreScope::Namespaced).unwrap_err();
+/// assert!(err.to_string().contains("spec.provider.aws.secretsManager.recoveryWindowInDays"));
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AwsFactory;
+
+impl AwsFactory {
+    /// The factory.
+    pub fn new() -> Self {
+        Self
+    }
+
+    fn parse(spec: &serde_json::Value, scope: StoreScope, ns: Option<&str>) -> Result<AwsProvider> {
+        let parsed: AwsProvider = serde_json::from_value(spec.clone())
+            .map_err(|e| Error::invalid_config(FIELD, e.to_string()))?;
+        let mut errors = ValidationErrors::new();
+        let api_scope = match scope {
+            StoreScope::Cluster => eso_core::api::StoreScope::cluster(),
+            _ => eso_core::api::StoreScope::namespaced(ns),
+        };
+        parsed.validate_store(api_scope, FIELD, &mut errors);
+        errors.into_result()?;
+        if parsed.service == AwsServiceType::CertificateManager {
+            return Err(Error::not_supported(
+                "spec.provider.aws.service: CertificateManager is not supported by eso-provider-aws",
+            ));
+        }
+        Ok(parsed)
+    }
+
+    /// Builds the provider of `ctx` (also available through [`ProviderFactory::new_provider`]).
+    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
+        let p = Self::parse(ctx.spec, ctx.store.scope, Some(ctx.namespace))?;
+        let mut tags: Vec<(String, String)> = p
+            .session_tags
+            .iter()
+            .flatten()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        if p.session_tags_policy != AwsSessionTagsPolicy::None {
+            let kind = match ctx.store.scope {
+                StoreScope::Cluster => SecretStoreKind::ClusterSecretStore,
+                _ => SecretStoreKind::SecretStore,
+            };
+            tags.push(("esoNamespace".into(), ctx.namespace.to_owned()));
+            tags.push(("esoStoreName".into(), ctx.store.name.clone()));
+            tags.push((
+                "esoStoreKind".into(),
+                serde_json::to_value(kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            ));
+        }
+        if p.session_tags_policy == AwsSessionTagsPolicy::Custom {
+            for (k, v) in p.custom_session_tags.iter().flatten() {
+                tags.push((k.clone(), v.clone()));
+            }
+        }
+        let auth = AuthSpec {
+            region: p.region.clone(),
+            auth: p.auth.clone(),
+            additional_roles: p.additional_roles.clone().unwrap_or_default(),
+            role: p.role.clone(),
+            external_id: p.external_id.clone(),
+            session_tags: tags,
+            transitive_tag_keys: p.transitive_tag_keys.clone().unwrap_or_default(),
+            path: FIELD.to_owned(),
+        };
+        let config = sdk_config(&auth, ctx.namespace, ctx.cluster).await?;
+        let prefix = p.prefix.clone().unwrap_or_default();
+        Ok(match p.service {
+            AwsServiceType::ParameterStore => Arc::new(AwsParameterStore::new(config, prefix)),
+            _ => {
+                let sm = p.secrets_manager.clone().unwrap_or_default();
+                let delete = DeleteOptions {
+                    force_without_recovery: sm.force_delete_without_recovery.unwrap_or(false),
+                    recovery_window_days: sm.recovery_window_in_days,
+                };
+                Arc::new(AwsSecretsManager::new(
+                    config,
+                    prefix,
+                    delete,
+                    Arc::clone(ctx.cluster),
+                    ctx.namespace.to_owned(),
+                ))
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl ProviderFactory for AwsFactory {
+    fn kind(&self) -> &'static str {
+        crate::KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    fn validate_store(&self, spec: &serde_json::Value, scope: StoreScope) -> Result<Vec<String>> {
+        Self::parse(spec, scope, None).map(|_| Vec::new())
+    }
+
+    async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
+        self.build(ctx).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_are_checked() {
+        let f = AwsFactory::new();
+        let ok = serde_json::json!({"service": "ParameterStore", "region": "us-east-1"});
+        assert!(f.validate_store(&ok, StoreScope::Namespaced).is_ok());
+        let bad = serde_json::json!({"service": "Nope", "region": "us-east-1"});
+        let e = f.validate_store(&bad, StoreScope::Namespaced).unwrap_err();
+        assert!(e.to_string().starts_with("spec.provider.aws"), "{e}");
+        let acm = serde_json::json!({"service": "CertificateManager", "region": "us-east-1"});
+        assert!(f.validate_store(&acm, StoreScope::Namespaced).is_err());
+        let e = f
+            .validate_store(
+                &serde_json::json!({"service": "SecretsManager", "region": "bad region"}),
+                StoreScope::Namespaced,
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("spec.provider.aws.region"), "{e}");
+    }
+}
