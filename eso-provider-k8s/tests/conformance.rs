@@ -26,7 +26,11 @@ async fn run(env: &common::Env, local: &DynCluster, creds_ns: &str, remote_ns: &
     println!("{report:?}");
     report.assert_passed();
     // The unowned Secret is untouched.
-    let s = local.get_secret(remote_ns, &unowned).await.unwrap().unwrap();
+    let s = local
+        .get_secret(remote_ns, &unowned)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(s.data["keep"].expose(), b"me");
     let _ = env;
 }
@@ -43,7 +47,13 @@ async fn setup(env: &common::Env) -> (DynCluster, kube::Client, String, String) 
 async fn token_auth_with_ca_bundle() {
     let env = require_kube!();
     let (local, _, creds, remote) = setup(&env).await;
-    common::put_secret(local.as_ref(), &creds, "token", &[("token", &env.admin_token)]).await;
+    common::put_secret(
+        local.as_ref(),
+        &creds,
+        "token",
+        &[("token", &env.admin_token)],
+    )
+    .await;
     let spec = json!({
         "server": {"url": env.server, "caBundle": env.ca_pem},
         "auth": {"token": {"bearerToken": {"name": "token", "key": "token"}}},
@@ -61,7 +71,11 @@ async fn cert_auth_with_ca_provider_secret() {
         local.as_ref(),
         &creds,
         "client",
-        &[("tls.crt", &cert), ("tls.key", &key), ("ca.crt", &env.ca_pem)],
+        &[
+            ("tls.crt", &cert),
+            ("tls.key", &key),
+            ("ca.crt", &env.ca_pem),
+        ],
     )
     .await;
     let spec = json!({
@@ -111,8 +125,10 @@ async fn service_account_auth_with_ca_provider_config_map() {
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &creds);
     cms.create(
         &PostParams::default(),
-        &serde_json::from_value(json!({"metadata": {"name": "root-ca"}, "data": {"ca.crt": env.ca_pem}}))
-            .unwrap(),
+        &serde_json::from_value(
+            json!({"metadata": {"name": "root-ca"}, "data": {"ca.crt": env.ca_pem}}),
+        )
+        .unwrap(),
     )
     .await
     .unwrap();
@@ -131,9 +147,12 @@ async fn auth_ref_kubeconfig() {
     let env = require_kube!();
     let (local, _, creds, remote) = setup(&env).await;
     local
-        .create_secret(KubeSecret::new(&creds, "kubeconfig").with_data("value", env.kubeconfig.as_str()))
+        .create_secret(
+            KubeSecret::new(&creds, "kubeconfig").with_data("value", env.kubeconfig.as_str()),
+        )
         .await
         .unwrap();
-    let spec = json!({"authRef": {"name": "kubeconfig", "key": "value"}, "remoteNamespace": remote});
+    let spec =
+        json!({"authRef": {"name": "kubeconfig", "key": "value"}, "remoteNamespace": remote});
     run(&env, &local, &creds, &remote, spec).await;
 }

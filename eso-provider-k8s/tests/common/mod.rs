@@ -9,9 +9,9 @@ use eso_core::provider::{DynProvider, ProviderFactory, StoreContext, StoreIdenti
 use eso_provider_k8s::{KubeCluster, KubernetesFactory};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::CustomResourceExt;
 use serde_json::{Value, json};
 
 pub const SKIP: &str = "skipped: KUBECONFIG/KUBE_API_SERVER not set (run: eval \"$(scripts/backends/kube.sh start k8s)\")";
@@ -60,7 +60,12 @@ impl Env {
         let vars: std::collections::HashMap<String, String> = text
             .lines()
             .filter_map(|l| l.trim_start_matches("export ").split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').trim_matches('"').to_owned()))
+            .map(|(k, v)| {
+                (
+                    k.to_owned(),
+                    v.trim_matches('\'').trim_matches('"').to_owned(),
+                )
+            })
             .collect();
         Self::from_vars(&|n| vars.get(n).cloned().filter(|v| !v.is_empty()))
     }
@@ -140,15 +145,20 @@ pub async fn install_crds(client: &kube::Client) {
     ];
     for crd in crds {
         let name = crd.metadata.name.clone().unwrap();
-        api.patch(&name, &PatchParams::apply("eso-rs-tests").force(), &Patch::Apply(&crd))
-            .await
-            .unwrap();
+        api.patch(
+            &name,
+            &PatchParams::apply("eso-rs-tests").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap();
     }
     // Wait until they are served.
     for _ in 0..100 {
         let es: Api<eso_core::api::ExternalSecret> = Api::all(client.clone());
         let ps: Api<eso_core::api::PushSecret> = Api::all(client.clone());
-        if es.list(&Default::default()).await.is_ok() && ps.list(&Default::default()).await.is_ok() {
+        if es.list(&Default::default()).await.is_ok() && ps.list(&Default::default()).await.is_ok()
+        {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -177,7 +187,11 @@ pub async fn provider_scoped(
     spec: &Value,
     scope: StoreScope,
 ) -> DynProvider {
-    let store = StoreIdentity::new(scope, if scope == StoreScope::Cluster { "" } else { ns }, "kube");
+    let store = StoreIdentity::new(
+        scope,
+        if scope == StoreScope::Cluster { "" } else { ns },
+        "kube",
+    );
     KubernetesFactory::new()
         .new_provider(&StoreContext::new(&store, "kubernetes", spec, ns, local))
         .await
