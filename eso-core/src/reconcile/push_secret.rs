@@ -624,13 +624,17 @@ impl Reconciler {
                     }
                 }
                 provider.push_secret(&value, &push_ref).await.map_err(|e| {
-                    (
-                        Error::generic(format!(
-                            "could not write remote ref {}: {e}",
-                            entry.status_key()
-                        )),
-                        res.entries.clone(),
-                    )
+                    let message = format!("could not write remote ref {}: {e}", entry.status_key());
+                    // Keep a temporary error temporary (an unreachable store is retried).
+                    let wrapped = if e.is_temporary() {
+                        Error::Unavailable {
+                            message,
+                            source: None,
+                        }
+                    } else {
+                        Error::generic(message)
+                    };
+                    (wrapped, res.entries.clone())
                 })?;
                 res.pushed += 1;
                 res.entries.insert(entry.status_key(), entry.record.clone());
