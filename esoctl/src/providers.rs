@@ -11,6 +11,8 @@ use eso_core::provider::ProviderRegistry;
 pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
     #[cfg(feature = "vault")]
     eso_provider_vault::register(registry);
+    #[cfg(feature = "kubernetes")]
+    eso_provider_k8s::register(registry);
 }
 
 /// Adds every generator kind compiled into esoctl: eso-generators' and the provider crates'.

@@ -227,7 +227,10 @@ impl Reconciler {
         };
 
         // 3. Push to every store concurrently.
-        let results: Vec<_> = stream::iter(stores.iter())
+        // The futures are built first so the stream's type holds no closure over borrowed
+        // arguments: that keeps this future `Send` for generic callers (kube-runtime).
+        let pushes: Vec<_> = stores
+            .iter()
             .map(|store_ref| {
                 let key = format!("{}/{}", store_ref.kind().as_str(), store_ref.name);
                 let sources = &sources;
@@ -238,6 +241,8 @@ impl Reconciler {
                     (key, r)
                 }
             })
+            .collect();
+        let results: Vec<_> = stream::iter(pushes)
             .buffer_unordered(self.push_concurrency)
             .collect()
             .await;
