@@ -4,7 +4,7 @@
 
 mod common;
 
-use eso_core::cluster::{Cluster as _, DynCluster, KubeConfigMap, KubeSecret};
+use eso_core::cluster::{DynCluster, KubeConfigMap, KubeSecret};
 use eso_core::testing::conformance::{ConformanceOptions, run_conformance, unique_prefix};
 use eso_provider_k8s::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use k8s_openapi::api::core::v1::ConfigMap;
