@@ -612,6 +612,32 @@ mod tests {
     }
 
     #[test]
+    fn debug_hides_credentials() {
+        let spec: KubernetesProvider = serde_json::from_value(serde_json::json!({
+            "server": {"url": "https://child:6443", "caBundle": "not-secret-but-long"},
+            "auth": {"token": {"bearerToken": {"name": "tok", "key": "token"}}}
+        }))
+        .unwrap();
+        let k = Kubernetes::from_inner(Inner {
+            spec,
+            refs: Refs {
+                cluster: std::sync::Arc::new(eso_core::cluster::MemoryCluster::new()),
+                namespace: "default".into(),
+                scope: StoreScope::Namespaced,
+            },
+            field: "spec.provider.kubernetes".into(),
+            client: Mutex::new(None),
+        });
+        let dbg = format!("{k:?}");
+        assert!(dbg.contains("https://child:6443"), "{dbg}");
+        assert!(!dbg.contains("not-secret-but-long"), "{dbg}");
+        assert_eq!(
+            k.to_string(),
+            "kubernetes https://child:6443 namespace default"
+        );
+    }
+
+    #[test]
     fn merge_policies() {
         let t: BTreeMap<String, String> =
             [("a".into(), "1".into()), ("b".into(), "1".into())].into();
