@@ -9,9 +9,11 @@
 //! - finalizers: ExternalSecret and PushSecret (ESO's names) so `deletionPolicy` runs on
 //!   delete; ClusterExternalSecret/ClusterPushSecret so stamped objects are removed;
 //! - status: patched on the status subresource after every pass;
-//! - concurrency: up to 8 objects per kind at once; graceful shutdown on Ctrl-C / SIGTERM.
+//! - concurrency: up to 8 objects per kind at once; graceful shutdown on Ctrl-C.
 //!
-//! Not here: leader election (run one replica, or wrap `run` in a Lease-based elector).
+//! - leader election: `run_with_leader_election` holds a `coordination.k8s.io` Lease and runs
+//!   the controllers only while it does (several replicas, one active).
+//!
 //! An operator author copies this file and adds one provider crate: the line
 //! `eso_provider_k8s::register(&mut providers)` is the only provider-specific one.
 //!
@@ -33,8 +35,10 @@ use eso_core::reconcile::{
 };
 use eso_provider_k8s::{KubeCluster, KubeWorkloads};
 use futures_util::StreamExt as _;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::finalizer::{Event, finalizer};
 use kube::runtime::reflector::Store;
@@ -428,6 +432,141 @@ pub async fn run(client: kube::Client, shutdown: impl Future<Output = ()> + Send
     tokio::join!(stop, all.for_each(|()| async {}));
 }
 
+/// Leader election over a `coordination.k8s.io/v1` Lease: one holder at a time, taken over
+/// when the holder stops renewing for `duration`.
+#[derive(Debug)]
+pub struct LeaseLock {
+    api: Api<Lease>,
+    name: String,
+    identity: String,
+    duration: Duration,
+}
+
+impl LeaseLock {
+    /// A lock on Lease `namespace/name` for candidate `identity` (15 s lease).
+    pub fn new(client: kube::Client, namespace: &str, name: &str, identity: &str) -> Self {
+        Self {
+            api: Api::namespaced(client, namespace),
+            name: name.to_owned(),
+            identity: identity.to_owned(),
+            duration: Duration::from_secs(15),
+        }
+    }
+
+    /// Takes or renews the lease once; `Ok(true)` while this candidate holds it.
+    pub async fn try_acquire(&self) -> Result<bool, kube::Error> {
+        let now = MicroTime(k8s_openapi::jiff::Timestamp::now());
+        let secs = i32::try_from(self.duration.as_secs()).unwrap_or(15);
+        let pp = PostParams::default();
+        let Some(mut lease) = self.api.get_opt(&self.name).await? else {
+            let mut lease = Lease::default();
+            lease.metadata.name = Some(self.name.clone());
+            lease.spec = Some(LeaseSpec {
+                holder_identity: Some(self.identity.clone()),
+                lease_duration_seconds: Some(secs),
+                acquire_time: Some(now.clone()),
+                renew_time: Some(now),
+                lease_transitions: Some(0),
+                ..LeaseSpec::default()
+            });
+            return match self.api.create(&pp, &lease).await {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+                Err(e) => Err(e),
+            };
+        };
+        let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
+        let ours = spec.holder_identity.as_deref() == Some(self.identity.as_str());
+        let held_for = i64::from(spec.lease_duration_seconds.unwrap_or(secs));
+        let expired = spec.renew_time.as_ref().is_none_or(|t| {
+            now.0.duration_since(t.0) > k8s_openapi::jiff::SignedDuration::from_secs(held_for)
+        });
+        if !ours && !expired && spec.holder_identity.is_some() {
+            return Ok(false);
+        }
+        if !ours {
+            spec.holder_identity = Some(self.identity.clone());
+            spec.acquire_time = Some(now.clone());
+            spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0).saturating_add(1));
+        }
+        spec.renew_time = Some(now);
+        spec.lease_duration_seconds = Some(secs);
+        // Optimistic concurrency: the replace fails if another candidate got there first.
+        match self.api.replace(&self.name, &pp, &lease).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives the lease up (if held) so a successor need not wait for it to expire.
+    pub async fn release(&self) {
+        if let Ok(Some(mut lease)) = self.api.get_opt(&self.name).await
+            && let Some(spec) = lease.spec.as_mut()
+            && spec.holder_identity.as_deref() == Some(self.identity.as_str())
+        {
+            spec.holder_identity = None;
+            let _ = self
+                .api
+                .replace(&self.name, &PostParams::default(), &lease)
+                .await;
+        }
+    }
+}
+
+/// Waits for leadership, runs the controllers while it lasts, and releases the lease on
+/// shutdown. Losing the lease stops the controllers (the process should then exit or retry).
+pub async fn run_with_leader_election(
+    client: kube::Client,
+    lock: LeaseLock,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let retry = lock.duration / 3;
+    loop {
+        if matches!(lock.try_acquire().await, Ok(true)) {
+            break;
+        }
+        tokio::select! {
+            () = stopped(stop_rx.clone()) => return,
+            () = tokio::time::sleep(retry) => {}
+        }
+    }
+    tracing::info!(identity = %lock.identity, "acquired leadership");
+    let lock = Arc::new(lock);
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+    let renewer = {
+        let lock = Arc::clone(&lock);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(retry).await;
+                if !matches!(lock.try_acquire().await, Ok(true)) {
+                    tracing::warn!("lost leadership");
+                    let _ = lost_tx.send(());
+                    return;
+                }
+            }
+        })
+    };
+    let rx = stop_rx.clone();
+    run(client, async move {
+        tokio::select! {
+            () = stopped(rx) => {}
+            _ = lost_rx => {}
+        }
+    })
+    .await;
+    renewer.abort();
+    lock.release().await;
+}
+
 #[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -435,6 +574,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    run(client, shutdown).await;
+    let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "default".to_owned());
+    let identity = std::env::var("HOSTNAME")
+        .unwrap_or_else(|_| format!("eso-operator-{}", std::process::id()));
+    let lock = LeaseLock::new(client.clone(), &namespace, "eso-rs-operator", &identity);
+    run_with_leader_election(client, lock, shutdown).await;
     Ok(())
 }

@@ -149,9 +149,14 @@ async fn operator_syncs_and_follows_the_source() {
     .unwrap();
 
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let op = tokio::spawn(operator::run(client.clone(), async {
-        let _ = rx.await;
-    }));
+    let lock = operator::LeaseLock::new(client.clone(), &ns, "operator", "test");
+    let op = tokio::spawn(operator::run_with_leader_election(
+        client.clone(),
+        lock,
+        async {
+            let _ = rx.await;
+        },
+    ));
     let es_api = Api::<ExternalSecret>::namespaced(client.clone(), &ns);
     es_api.create(&PostParams::default(), &es).await.unwrap();
 
@@ -201,4 +206,31 @@ async fn operator_syncs_and_follows_the_source() {
         .await
         .expect("graceful shutdown")
         .unwrap();
+}
+
+#[tokio::test]
+async fn lease_has_one_holder_at_a_time() {
+    if std::env::var("KUBECONFIG").is_err() {
+        assert!(std::env::var("ESO_REQUIRE_BACKENDS").as_deref() != Ok("1"));
+        println!(
+            "skipped: KUBECONFIG not set (run: eval \"$(scripts/backends/kube.sh start k8s)\")"
+        );
+        return;
+    }
+    let client = kube::Client::try_default().await.unwrap();
+    let name = format!(
+        "lease-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let a = operator::LeaseLock::new(client.clone(), "default", &name, "a");
+    let b = operator::LeaseLock::new(client.clone(), "default", &name, "b");
+    assert!(a.try_acquire().await.unwrap());
+    assert!(!b.try_acquire().await.unwrap());
+    assert!(a.try_acquire().await.unwrap(), "renewal");
+    a.release().await;
+    assert!(b.try_acquire().await.unwrap(), "taken over after release");
+    assert!(!a.try_acquire().await.unwrap());
 }
