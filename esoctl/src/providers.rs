@@ -13,6 +13,8 @@ pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
     eso_provider_aws::register(registry);
     #[cfg(feature = "vault")]
     eso_provider_vault::register(registry);
+    #[cfg(feature = "kubernetes")]
+    eso_provider_k8s::register(registry);
 }
 
 /// Adds every generator kind compiled into esoctl: eso-generators' and the provider crates'.

@@ -35,17 +35,25 @@ pub(crate) struct Args {
     #[arg(
         short = 'f',
         long = "filename",
-        required = true,
+        required_unless_present = "kubeconfig",
         value_name = "FILE|DIR"
     )]
-    files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
+    /// Run one pass against the cluster of this kubeconfig instead of files: read the stores
+    /// and ESO objects from the API server, write target Secrets there and patch the
+    /// objects' status (needs the `kubernetes` feature).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "state"])]
+    pub(crate) kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    pub(crate) context: Option<String>,
     /// Keep the cluster side (Secrets, object statuses, in-memory store contents) in this
     /// directory between runs. The file it writes holds secret values: keep it private.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Yaml)]
-    output: Format,
+    pub(crate) output: Format,
     /// The time of this pass (RFC 3339, e.g. 2026-01-01T00:00:00Z) instead of the clock:
     /// lets refresh intervals elapse between runs.
     #[arg(long, value_name = "TIME")]
@@ -53,14 +61,14 @@ pub(crate) struct Args {
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     Yaml,
     Json,
 }
 
 /// A failure that stops the run before anything is written.
 #[derive(Debug)]
-struct Fatal(String);
+pub(crate) struct Fatal(pub(crate) String);
 
 impl<E: std::fmt::Display> From<E> for Fatal {
     fn from(e: E) -> Self {
@@ -134,6 +142,15 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
             .map_err(|e| Fatal(format!("--now {t:?}: not an RFC 3339 time: {e}")))?,
         None => jiff::Timestamp::now(),
     };
+    if let Some(path) = &args.kubeconfig {
+        #[cfg(feature = "kubernetes")]
+        return crate::reconcile_kube::run(path, args.context.as_deref(), args.output, now).await;
+        #[cfg(not(feature = "kubernetes"))]
+        return Err(Fatal(format!(
+            "--kubeconfig {}: this esoctl was built without the kubernetes feature",
+            path.display()
+        )));
+    }
     let input = load_input(&args.files)?;
     let previous = match &args.state {
         Some(dir) => read_state(dir)?,
@@ -867,7 +884,7 @@ fn config_map_from_json(v: &Value) -> Result<KubeConfigMap, String> {
     Ok(cm)
 }
 
-fn print_items(items: &[Value], format: Format) -> Result<(), Fatal> {
+pub(crate) fn print_items(items: &[Value], format: Format) -> Result<(), Fatal> {
     match format {
         Format::Json => {
             let list = json!({"apiVersion": "v1", "kind": "List", "items": items});

@@ -227,7 +227,10 @@ impl Reconciler {
         };
 
         // 3. Push to every store concurrently.
-        let results: Vec<_> = stream::iter(stores.iter())
+        // The futures are built first so the stream's type holds no closure over borrowed
+        // arguments: that keeps this future `Send` for generic callers (kube-runtime).
+        let pushes: Vec<_> = stores
+            .iter()
             .map(|store_ref| {
                 let key = format!("{}/{}", store_ref.kind().as_str(), store_ref.name);
                 let sources = &sources;
@@ -238,6 +241,8 @@ impl Reconciler {
                     (key, r)
                 }
             })
+            .collect();
+        let results: Vec<_> = stream::iter(pushes)
             .buffer_unordered(self.push_concurrency)
             .collect()
             .await;
@@ -624,13 +629,17 @@ impl Reconciler {
                     }
                 }
                 provider.push_secret(&value, &push_ref).await.map_err(|e| {
-                    (
-                        Error::generic(format!(
-                            "could not write remote ref {}: {e}",
-                            entry.status_key()
-                        )),
-                        res.entries.clone(),
-                    )
+                    let message = format!("could not write remote ref {}: {e}", entry.status_key());
+                    // Keep a temporary error temporary (an unreachable store is retried).
+                    let wrapped = if e.is_temporary() {
+                        Error::Unavailable {
+                            message,
+                            source: None,
+                        }
+                    } else {
+                        Error::generic(message)
+                    };
+                    (wrapped, res.entries.clone())
                 })?;
                 res.pushed += 1;
                 res.entries.insert(entry.status_key(), entry.record.clone());

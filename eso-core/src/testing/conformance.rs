@@ -48,6 +48,8 @@ pub struct ConformanceOptions {
     unowned_key: Option<String>,
     marker: (String, String),
     find_by_tags: bool,
+    separator: String,
+    flat: bool,
 }
 
 impl ConformanceOptions {
@@ -59,6 +61,8 @@ impl ConformanceOptions {
             unowned_key: None,
             marker: (MANAGED_BY_TAG.to_owned(), MANAGED_BY_VALUE.to_owned()),
             find_by_tags: true,
+            separator: "/".to_owned(),
+            flat: false,
         }
     }
 
@@ -89,6 +93,23 @@ impl ConformanceOptions {
     #[must_use]
     pub fn with_marker_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.marker = (key.into(), value.into());
+        self
+    }
+
+    /// Joins the prefix and the suite's key names with `separator` instead of `/` (for
+    /// backends whose names cannot hold a slash, such as Kubernetes Secrets: `-`).
+    #[must_use]
+    pub fn with_separator(mut self, separator: impl Into<String>) -> Self {
+        self.separator = separator.into();
+        self
+    }
+
+    /// For backends whose secrets are flat maps of strings (Kubernetes Secrets): the fixture
+    /// document's nested object is pushed as a JSON string, and reads of it (whole value or
+    /// JSON path) expect what such a backend gives back.
+    #[must_use]
+    pub fn with_flat_values(mut self) -> Self {
+        self.flat = true;
         self
     }
 
@@ -272,10 +293,16 @@ pub async fn run_conformance(
         report: ConformanceReport::default(),
     };
     let p = provider;
-    let doc_key = format!("{}/doc", opts.prefix);
-    let map_key = format!("{}/map", opts.prefix);
-    let missing = format!("{}/missing", opts.prefix);
-    let doc = json!({"user": "u1", "nested": {"k": "v", "list": ["a", "b"]}, "dot.key": "d"});
+    let sep = &opts.separator;
+    let doc_key = format!("{}{sep}doc", opts.prefix);
+    let map_key = format!("{}{sep}map", opts.prefix);
+    let missing = format!("{}{sep}missing", opts.prefix);
+    let nested = json!({"k": "v", "list": ["a", "b"]});
+    let doc = if opts.flat {
+        json!({"user": "u1", "nested": nested.to_string(), "dot.key": "d"})
+    } else {
+        json!({"user": "u1", "nested": nested, "dot.key": "d"})
+    };
 
     run.check("validate", async {
         p.validate()
@@ -572,7 +599,7 @@ async fn check_find(run: &mut Run<'_>, opts: &ConformanceOptions, doc_key: &str,
     };
     expected.insert(doc_key.to_owned(), doc);
     expected.insert(map_key.to_owned(), json!({"alpha": "1", "beta": "two"}));
-    let prefix = format!("{}/", opts.prefix);
+    let prefix = format!("{}{}", opts.prefix, opts.separator);
 
     if run.caps.find_by_name {
         run.check("find: by name regexp", async {
@@ -596,7 +623,7 @@ async fn check_find(run: &mut Run<'_>, opts: &ConformanceOptions, doc_key: &str,
             check_found("find by path", &got, &expected, &prefix)?;
             let find = FindRef::default()
                 .with_path(&opts.prefix)
-                .with_name_regexp("/map$")
+                .with_name_regexp(&format!("{}map$", regex::escape(&opts.separator)))
                 .map_err(|e| err("regexp", &e))?;
             let got = p
                 .get_all_secrets(&find)

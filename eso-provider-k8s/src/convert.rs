@@ -1,0 +1,148 @@
+//! Conversions between the flows' plain types (`eso_core::cluster`) and k8s-openapi objects.
+
+use std::collections::BTreeMap;
+
+use eso_core::SecretValue;
+use eso_core::cluster::{KubeSecret, LabelExpression, LabelQuery, OwnerRef};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+/// A k8s-openapi Secret as the flows see it.
+pub(crate) fn secret_from_kube(s: Secret) -> KubeSecret {
+    let meta = s.metadata;
+    let mut out = KubeSecret::new(
+        meta.namespace.unwrap_or_default(),
+        meta.name.unwrap_or_default(),
+    );
+    out.type_ = s.type_.unwrap_or_else(|| "Opaque".to_owned());
+    out.labels = meta.labels.unwrap_or_default();
+    out.annotations = meta.annotations.unwrap_or_default();
+    out.owner_references = meta
+        .owner_references
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| {
+            let mut r = OwnerRef::controller(o.api_version, o.kind, o.name, o.uid);
+            r.controller = o.controller.unwrap_or(false);
+            r.block_owner_deletion = o.block_owner_deletion.unwrap_or(false);
+            r
+        })
+        .collect();
+    out.immutable = s.immutable.unwrap_or(false);
+    out.data = s
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, SecretValue::new(v.0)))
+        .collect();
+    // stringData is write-only on the server; a Secret read back never carries it, but an
+    // object built by a caller might.
+    for (k, v) in s.string_data.unwrap_or_default() {
+        out.data.insert(k, SecretValue::from(v.as_str()));
+    }
+    out.resource_version = meta.resource_version.unwrap_or_default();
+    out.uid = meta.uid.unwrap_or_default();
+    out
+}
+
+/// The k8s-openapi Secret for a flow's Secret (empty maps are left out).
+pub(crate) fn secret_to_kube(s: &KubeSecret) -> Secret {
+    let non_empty = |m: &BTreeMap<String, String>| (!m.is_empty()).then(|| m.clone());
+    Secret {
+        metadata: ObjectMeta {
+            namespace: Some(s.namespace.clone()),
+            name: Some(s.name.clone()),
+            labels: non_empty(&s.labels),
+            annotations: non_empty(&s.annotations),
+            owner_references: (!s.owner_references.is_empty()).then(|| {
+                s.owner_references
+                    .iter()
+                    .map(|o| OwnerReference {
+                        api_version: o.api_version.clone(),
+                        kind: o.kind.clone(),
+                        name: o.name.clone(),
+                        uid: o.uid.clone(),
+                        controller: Some(o.controller),
+                        block_owner_deletion: Some(o.block_owner_deletion),
+                    })
+                    .collect()
+            }),
+            resource_version: Some(s.resource_version.clone()).filter(|v| !v.is_empty()),
+            uid: Some(s.uid.clone()).filter(|v| !v.is_empty()),
+            ..ObjectMeta::default()
+        },
+        type_: Some(if s.type_.is_empty() {
+            "Opaque".to_owned()
+        } else {
+            s.type_.clone()
+        }),
+        immutable: s.immutable.then_some(true),
+        data: Some(
+            s.data
+                .iter()
+                .map(|(k, v)| (k.clone(), ByteString(v.expose().to_vec())))
+                .collect(),
+        ),
+        string_data: None,
+    }
+}
+
+/// The server-side part of a label query as a label selector string. An `In`/`NotIn` with no
+/// values cannot be expressed and is left out: callers always filter the listed objects with
+/// [`LabelQuery::matches`] as well.
+pub(crate) fn selector(q: &LabelQuery) -> String {
+    let mut parts: Vec<String> = q
+        .match_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for e in &q.match_expressions {
+        match e {
+            LabelExpression::In(k, vs) if !vs.is_empty() => {
+                parts.push(format!("{k} in ({})", vs.join(",")));
+            }
+            LabelExpression::NotIn(k, vs) if !vs.is_empty() => {
+                parts.push(format!("{k} notin ({})", vs.join(",")));
+            }
+            LabelExpression::Exists(k) => parts.push(k.clone()),
+            LabelExpression::DoesNotExist(k) => parts.push(format!("!{k}")),
+            _ => {}
+        }
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_round_trip() {
+        let mut s = KubeSecret::new("ns", "db")
+            .with_data("k", "v")
+            .with_label("l", "1")
+            .with_annotation("a", "2")
+            .with_type("kubernetes.io/basic-auth");
+        s.immutable = true;
+        s.owner_references
+            .push(OwnerRef::controller("v1", "ExternalSecret", "es", "uid-1"));
+        s.resource_version = "7".into();
+        assert_eq!(secret_from_kube(secret_to_kube(&s)), s);
+    }
+
+    #[test]
+    fn selectors() {
+        let mut q = LabelQuery::default();
+        q.match_labels.insert("a".into(), "1".into());
+        q.match_expressions.push(LabelExpression::In(
+            "b".into(),
+            vec!["x".into(), "y".into()],
+        ));
+        q.match_expressions
+            .push(LabelExpression::NotIn("c".into(), vec![]));
+        q.match_expressions
+            .push(LabelExpression::DoesNotExist("d".into()));
+        assert_eq!(selector(&q), "a=1,b in (x,y),!d");
+    }
+}

@@ -1,0 +1,671 @@
+//! [`Kubernetes`]: the `kubernetes` provider, Secrets of a (possibly remote) cluster.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use eso_core::api::KubernetesProvider;
+use eso_core::provider::{
+    Capabilities, FindRef, MetadataPolicy, Provider, PushRef, PushValue, RemoteRef, StoreScope,
+    Validation, property,
+};
+use eso_core::{Error, Result, SecretMap, SecretValue};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::authorization::v1::{SelfSubjectRulesReview, SelfSubjectRulesReviewSpec};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::auth::{Refs, SA_TOKEN_SECONDS, connect};
+use crate::error::{is_status, map};
+
+/// The label this provider puts on every Secret it creates in the remote cluster. A Secret
+/// without it is never overwritten or deleted; add it by hand to let a store adopt one.
+pub const MANAGED_BY_LABEL: &str = "external-secrets.io/managed-by";
+/// The value of [`MANAGED_BY_LABEL`].
+pub const MANAGED_BY_VALUE: &str = "external-secrets";
+/// The field manager of the provider's writes in the remote cluster.
+pub const PROVIDER_FIELD_MANAGER: &str = "external-secrets-provider";
+
+/// Reads and writes Secrets of one namespace (`remoteNamespace`) of a Kubernetes cluster.
+///
+/// Built by [`KubernetesFactory`](crate::KubernetesFactory) from a store's
+/// `spec.provider.kubernetes`. The client is created on first use and re-created after the
+/// server was unreachable or refused the credentials, so a store whose cluster (or
+/// kubeconfig Secret) does not exist yet starts working as soon as it does; until then every
+/// call fails with a temporary [`Error::Unavailable`].
+///
+/// Reads follow ESO: without a property a Secret reads as a JSON object of its (UTF-8) values;
+/// a property is a data key, else `<key>.<json path>` into that key's JSON value;
+/// `MetadataPolicy::Fetch` reads `{"labels": .., "annotations": ..}`.
+///
+/// Unlike ESO, pushes and deletes only touch Secrets carrying [`MANAGED_BY_LABEL`]; pushing
+/// over any other Secret fails with [`Error::PermissionDenied`], and deleting one leaves it.
+///
+/// # Example
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use eso_core::cluster::{DynCluster, KubeSecret, MemoryCluster};
+/// use eso_core::provider::{ProviderFactory, RemoteRef, StoreContext, StoreIdentity, StoreScope};
+/// use eso_provider_k8s::KubernetesFactory;
+///
+/// # async fn run() -> eso_core::Result<()> {
+/// // The local cluster holds the kubeconfig of the remote one.
+/// let local: DynCluster = Arc::new(MemoryCluster::new().with_secret(
+///     KubeSecret::new("default", "child-kubeconfig").with_data("value", "apiVersion: v1 ..."),
+/// ));
+/// let spec = serde_json::json!({"authRef": {"name": "child-kubeconfig", "key": "value"},
+///                               "remoteNamespace": "apps"});
+/// let store = StoreIdentity::new(StoreScope::Namespaced, "default", "child");
+/// let provider = KubernetesFactory::new()
+///     .new_provider(&StoreContext::new(&store, "kubernetes", &spec, "default", &local))
+///     .await?;
+/// let password = provider.get_secret(&RemoteRef::new("db").with_property("password")).await?;
+/// # let _ = password;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Kubernetes {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) spec: KubernetesProvider,
+    pub(crate) refs: Refs,
+    pub(crate) field: String,
+    pub(crate) client: Mutex<Option<(kube::Client, Instant)>>,
+}
+
+impl fmt::Debug for Kubernetes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kubernetes")
+            .field("server", &self.inner.spec.server_url())
+            .field("remote_namespace", &self.inner.spec.remote_namespace)
+            .field("auth_ref", &self.inner.spec.auth_ref.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Kubernetes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "kubernetes {} namespace {}",
+            self.inner.spec.server_url(),
+            self.inner.spec.remote_namespace
+        )
+    }
+}
+
+/// `spec.data[].metadata` of a PushSecret for this provider.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PushMetadataSpec {
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    source_merge_policy: Option<String>,
+    #[serde(default)]
+    target_merge_policy: Option<String>,
+    #[serde(default)]
+    remote_namespace: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PushMetadata {
+    #[serde(default)]
+    spec: PushMetadataSpec,
+}
+
+impl Kubernetes {
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The client, connecting on first use (and again when a ServiceAccount token nears expiry).
+    async fn client(&self) -> Result<kube::Client> {
+        let mut guard = self.inner.client.lock().await;
+        let sa = self
+            .inner
+            .spec
+            .auth
+            .as_ref()
+            .is_some_and(|a| a.service_account.is_some())
+            && self.inner.spec.auth_ref.is_none();
+        let max_age = Duration::from_secs((SA_TOKEN_SECONDS as u64) * 2 / 3);
+        if let Some((c, at)) = guard.as_ref()
+            && (!sa || at.elapsed() < max_age)
+        {
+            return Ok(c.clone());
+        }
+        let c = connect(&self.inner.spec, &self.inner.refs, &self.inner.field).await?;
+        *guard = Some((c.clone(), Instant::now()));
+        Ok(c)
+    }
+
+    /// Drops the client after an error that a fresh one may cure.
+    async fn observe<T>(&self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r
+            && matches!(e, Error::Unavailable { .. } | Error::Unauthenticated { .. })
+        {
+            *self.inner.client.lock().await = None;
+        }
+        r
+    }
+
+    fn namespace(&self) -> &str {
+        &self.inner.spec.remote_namespace
+    }
+
+    async fn api(&self, namespace: &str) -> Result<Api<Secret>> {
+        Ok(Api::namespaced(self.client().await?, namespace))
+    }
+
+    async fn get(&self, namespace: &str, name: &str) -> Result<Option<Secret>> {
+        let r = match self.api(namespace).await {
+            Ok(api) => api
+                .get_opt(name)
+                .await
+                .map_err(|e| map(&format!("get Secret {namespace}/{name}"), e)),
+            Err(e) => Err(e),
+        };
+        self.observe(r).await
+    }
+
+    async fn must_get(&self, name: &str) -> Result<Secret> {
+        self.get(self.namespace(), name)
+            .await?
+            .ok_or_else(|| Error::not_found(name))
+    }
+
+    fn push_metadata(&self, r: &PushRef) -> Result<PushMetadataSpec> {
+        let Some(v) = r.metadata.as_ref().filter(|v| !v.is_null()) else {
+            return Ok(PushMetadataSpec::default());
+        };
+        let m: PushMetadata = serde_json::from_value(v.clone()).map_err(|e| {
+            Error::invalid_config(
+                "spec.data[].metadata",
+                format!("not a PushSecretMetadata: {e}"),
+            )
+        })?;
+        let policies = [
+            (
+                "sourceMergePolicy",
+                &m.spec.source_merge_policy,
+                &["Merge", "Replace"][..],
+            ),
+            (
+                "targetMergePolicy",
+                &m.spec.target_merge_policy,
+                &["Merge", "Replace", "Ignore"][..],
+            ),
+        ];
+        for (what, p, allowed) in policies {
+            if let Some(p) = p
+                && !allowed.contains(&p.as_str())
+            {
+                return Err(Error::invalid_config(
+                    format!("spec.data[].metadata.spec.{what}"),
+                    format!("unknown merge policy {p:?} (one of {})", allowed.join(", ")),
+                ));
+            }
+        }
+        if m.spec.remote_namespace.is_some() && self.inner.refs.scope != StoreScope::Cluster {
+            return Err(Error::invalid_config(
+                "spec.data[].metadata.spec.remoteNamespace",
+                "may only be set for a ClusterSecretStore",
+            ));
+        }
+        Ok(m.spec)
+    }
+}
+
+fn data_of(s: &Secret) -> SecretMap {
+    s.data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), SecretValue::new(v.0.clone())))
+        .collect()
+}
+
+fn is_owned(s: &Secret) -> bool {
+    s.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_BY_LABEL))
+        .is_some_and(|v| v == MANAGED_BY_VALUE)
+}
+
+/// The whole Secret as ESO renders it: a JSON object of its values as strings.
+fn whole_json(data: &SecretMap) -> Result<SecretValue> {
+    let obj: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                Value::String(String::from_utf8_lossy(v.expose()).into_owned()),
+            )
+        })
+        .collect();
+    serde_json::to_vec(&obj)
+        .map(SecretValue::new)
+        .map_err(|e| Error::Conversion(e.to_string()))
+}
+
+/// A property of a Secret's data: the exact key, else `<key>.<json path>` split at the first dot.
+fn data_property(data: &SecretMap, name: &str, prop: &str) -> Result<SecretValue> {
+    if let Some(v) = data.get(prop) {
+        return Ok(v.clone());
+    }
+    let missing = || Error::not_found(format!("{name}#{prop}"));
+    let (key, path) = prop.split_once('.').ok_or_else(missing)?;
+    let v = data.get(key).ok_or_else(missing)?;
+    property::extract(v, name, path)
+}
+
+fn metadata_json(s: &Secret) -> Value {
+    json!({
+        "labels": s.metadata.labels.clone().unwrap_or_default(),
+        "annotations": s.metadata.annotations.clone().unwrap_or_default(),
+    })
+}
+
+/// A property of the metadata: `labels`, `annotations`, `labels.<k>`, `annotations.<k>`, or a
+/// bare label (then annotation) key.
+fn metadata_property(s: &Secret, name: &str, prop: &str) -> Result<SecretValue> {
+    let doc = metadata_json(s);
+    if let Some(v) = doc.get(prop) {
+        return Ok(SecretValue::new(v.to_string().into_bytes()));
+    }
+    for section in ["labels", "annotations"] {
+        if let Some(k) = prop.strip_prefix(section).and_then(|r| r.strip_prefix('.'))
+            && let Some(v) = doc[section].get(k)
+        {
+            return Ok(SecretValue::new(property::value_to_bytes(v)));
+        }
+    }
+    for section in ["labels", "annotations"] {
+        if let Some(v) = doc[section].get(prop) {
+            return Ok(SecretValue::new(property::value_to_bytes(v)));
+        }
+    }
+    Err(Error::not_found(format!("{name}#{prop}")))
+}
+
+/// Merges `source` into `target` per policy (`Merge`: both, source wins; `Replace`: source
+/// only; `Ignore`: target unchanged).
+fn merge(
+    target: &BTreeMap<String, String>,
+    source: &BTreeMap<String, String>,
+    policy: Option<&str>,
+) -> BTreeMap<String, String> {
+    match policy {
+        Some("Replace") => source.clone(),
+        Some("Ignore") => target.clone(),
+        _ => {
+            let mut out = target.clone();
+            out.extend(source.iter().map(|(k, v)| (k.clone(), v.clone())));
+            out
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for Kubernetes {
+    fn capabilities(&self) -> Capabilities {
+        crate::config::CAPABILITIES
+    }
+
+    async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
+        let s = self.must_get(&r.key).await?;
+        match (r.metadata_policy, r.property()) {
+            (MetadataPolicy::Fetch, None) => {
+                Ok(SecretValue::new(metadata_json(&s).to_string().into_bytes()))
+            }
+            (MetadataPolicy::Fetch, Some(p)) => metadata_property(&s, &r.key, p),
+            (_, None) => whole_json(&data_of(&s)),
+            (_, Some(p)) => data_property(&data_of(&s), &r.key, p),
+        }
+    }
+
+    async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
+        let s = self.must_get(&r.key).await?;
+        if r.metadata_policy == MetadataPolicy::Fetch {
+            let doc = metadata_json(&s);
+            let v = match r.property() {
+                Some(p) => SecretValue::new(
+                    property::get(&doc, p)
+                        .ok_or_else(|| Error::not_found(format!("{}#{p}", r.key)))?
+                        .to_string()
+                        .into_bytes(),
+                ),
+                None => SecretValue::new(doc.to_string().into_bytes()),
+            };
+            return property::json_to_map(&v, &r.key);
+        }
+        let data = data_of(&s);
+        match r.property() {
+            None => Ok(data),
+            Some(p) => {
+                let v = data_property(&data, &r.key, p)?;
+                property::json_to_map(&v, &r.key)
+            }
+        }
+    }
+
+    async fn get_all_secrets(&self, find: &FindRef) -> Result<SecretMap> {
+        let sel: Vec<String> = find.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let lp = if sel.is_empty() {
+            ListParams::default()
+        } else {
+            ListParams::default().labels(&sel.join(","))
+        };
+        let ns = self.namespace().to_owned();
+        let r = match self.api(&ns).await {
+            Ok(api) => api
+                .list(&lp)
+                .await
+                .map_err(|e| map(&format!("list Secrets in {ns}"), e)),
+            Err(e) => Err(e),
+        };
+        let list = self.observe(r).await?;
+        let mut out = SecretMap::new();
+        for s in list.items {
+            let name = s.metadata.name.clone().unwrap_or_default();
+            if find.matches_name(&name) && find.matches_path(&name) {
+                out.insert(name, whole_json(&data_of(&s))?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
+        let meta = self.push_metadata(r)?;
+        let ns = meta
+            .remote_namespace
+            .clone()
+            .unwrap_or_else(|| self.namespace().to_owned());
+        let name = &r.remote_key;
+        let existing = self.get(&ns, name).await?;
+        if let Some(s) = &existing
+            && !is_owned(s)
+        {
+            return Err(Error::PermissionDenied {
+                message: format!(
+                    "Secret {ns}/{name} exists and was not created by external-secrets; \
+                     to let this store manage it, label it {MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
+                ),
+            });
+        }
+        let mut data = existing.as_ref().map(data_of).unwrap_or_default();
+        match (value, r.property()) {
+            (PushValue::Map(m), None) => data = m.clone(),
+            (PushValue::Map(m), Some(p)) => {
+                data.insert(p.to_owned(), PushValue::Map(m.clone()).to_bytes()?);
+            }
+            (PushValue::Single(v), Some(p)) => {
+                data.insert(p.to_owned(), v.clone());
+            }
+            (PushValue::Single(_), None) if r.secret_key.is_some() => {
+                return Err(Error::invalid_config(
+                    "spec.data[].match.remoteRef.property",
+                    "requires property in RemoteRef to push secret value if secret key is defined",
+                ));
+            }
+            (PushValue::Single(v), None) => {
+                // A whole JSON object: one data key per top-level field.
+                data = property::json_to_map(v, name).map_err(|_| {
+                    Error::invalid_config(
+                        "spec.data[].match.remoteRef.property",
+                        "a single value without a property must be a JSON object",
+                    )
+                })?;
+            }
+            (_, _) => {
+                return Err(Error::not_supported("this kind of push value"));
+            }
+        }
+        let old_labels = existing
+            .as_ref()
+            .and_then(|s| s.metadata.labels.clone())
+            .unwrap_or_default();
+        let old_annotations = existing
+            .as_ref()
+            .and_then(|s| s.metadata.annotations.clone())
+            .unwrap_or_default();
+        let policy = meta.target_merge_policy.as_deref();
+        let mut labels = merge(&old_labels, &meta.labels, policy);
+        labels.insert(MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned());
+        let annotations = merge(&old_annotations, &meta.annotations, policy);
+        let new_data: BTreeMap<String, ByteString> = data
+            .iter()
+            .map(|(k, v)| (k.clone(), ByteString(v.expose().to_vec())))
+            .collect();
+        let mut obj = existing.clone().unwrap_or_default();
+        if existing.is_some()
+            && obj.data.as_ref().is_some_and(|d| *d == new_data)
+            && obj.metadata.labels.as_ref() == Some(&labels)
+            && obj.metadata.annotations.clone().unwrap_or_default() == annotations
+        {
+            return Ok(());
+        }
+        obj.metadata.name = Some(name.clone());
+        obj.metadata.namespace = Some(ns.clone());
+        obj.metadata.labels = Some(labels);
+        obj.metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+        obj.metadata.managed_fields = None;
+        obj.data = Some(new_data);
+        obj.string_data = None;
+        if obj.type_.is_none() {
+            obj.type_ = Some("Opaque".to_owned());
+        }
+        let pp = PostParams {
+            dry_run: false,
+            field_manager: Some(PROVIDER_FIELD_MANAGER.to_owned()),
+        };
+        let api = self.api(&ns).await?;
+        let r = if existing.is_some() {
+            api.replace(name, &pp, &obj)
+                .await
+                .map(|_| ())
+                .map_err(|e| map(&format!("update Secret {ns}/{name}"), e))
+        } else {
+            api.create(&pp, &obj)
+                .await
+                .map(|_| ())
+                .map_err(|e| map(&format!("create Secret {ns}/{name}"), e))
+        };
+        self.observe(r).await
+    }
+
+    async fn delete_secret(&self, r: &PushRef) -> Result<()> {
+        let meta = self.push_metadata(r)?;
+        let ns = meta
+            .remote_namespace
+            .clone()
+            .unwrap_or_else(|| self.namespace().to_owned());
+        let name = &r.remote_key;
+        let Some(mut s) = self.get(&ns, name).await? else {
+            return Ok(());
+        };
+        if !is_owned(&s) {
+            tracing::warn!(
+                namespace = %ns, name = %name,
+                "not deleting Secret: it was not created by external-secrets"
+            );
+            return Ok(());
+        }
+        let api = self.api(&ns).await?;
+        if let Some(p) = r.property() {
+            let data = s.data.get_or_insert_with(BTreeMap::new);
+            if data.remove(p).is_none() {
+                return Ok(());
+            }
+            if !data.is_empty() {
+                s.metadata.managed_fields = None;
+                let pp = PostParams {
+                    dry_run: false,
+                    field_manager: Some(PROVIDER_FIELD_MANAGER.to_owned()),
+                };
+                let r = api
+                    .replace(name, &pp, &s)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| map(&format!("update Secret {ns}/{name}"), e));
+                return self.observe(r).await;
+            }
+        }
+        let r = match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_status(&e, 404) => Ok(()),
+            Err(e) => Err(map(&format!("delete Secret {ns}/{name}"), e)),
+        };
+        self.observe(r).await
+    }
+
+    async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
+        let meta = self.push_metadata(r)?;
+        let ns = meta
+            .remote_namespace
+            .clone()
+            .unwrap_or_else(|| self.namespace().to_owned());
+        let Some(s) = self.get(&ns, &r.remote_key).await? else {
+            return Ok(false);
+        };
+        Ok(match r.property() {
+            None => true,
+            Some(p) => s.data.as_ref().is_some_and(|d| d.contains_key(p)),
+        })
+    }
+
+    async fn validate(&self) -> Result<Validation> {
+        let ns = self.namespace().to_owned();
+        let review = SelfSubjectRulesReview {
+            spec: SelfSubjectRulesReviewSpec {
+                namespace: Some(ns.clone()),
+            },
+            ..SelfSubjectRulesReview::default()
+        };
+        let r = match self.client().await {
+            Ok(c) => {
+                let api: Api<SelfSubjectRulesReview> = Api::all(c);
+                api.create(&PostParams::default(), &review)
+                    .await
+                    .map_err(|e| map("create SelfSubjectRulesReview", e))
+            }
+            Err(e) => Err(e),
+        };
+        let review = self.observe(r).await?;
+        let Some(status) = review.status else {
+            return Ok(Validation::Unknown);
+        };
+        let any = |v: &[String], want: &str| v.iter().any(|x| x == want || x == "*");
+        let allowed = status.resource_rules.iter().any(|rule| {
+            any(&rule.verbs, "get")
+                && any(rule.api_groups.as_deref().unwrap_or_default(), "")
+                && any(rule.resources.as_deref().unwrap_or_default(), "secrets")
+        });
+        if allowed {
+            Ok(Validation::Ready)
+        } else if status.incomplete {
+            Ok(Validation::Unknown)
+        } else {
+            Err(Error::PermissionDenied {
+                message: format!(
+                    "{}: the credentials may not get Secrets in namespace {ns}",
+                    self.inner.field
+                ),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> SecretMap {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), SecretValue::from(*v)))
+            .collect()
+    }
+
+    #[test]
+    fn properties() {
+        let d = map(&[("a.b", "exact"), ("a", r#"{"b": {"c": 1}}"#), ("u", "x")]);
+        assert_eq!(data_property(&d, "s", "a.b").unwrap().expose(), b"exact");
+        assert_eq!(data_property(&d, "s", "a.b.c").unwrap().expose(), b"1");
+        assert!(data_property(&d, "s", "nope").unwrap_err().is_not_found());
+        assert!(data_property(&d, "s", "u.x").is_err());
+        let whole = whole_json(&map(&[("k", "v")])).unwrap();
+        assert_eq!(whole.expose(), br#"{"k":"v"}"#);
+    }
+
+    #[test]
+    fn debug_hides_credentials() {
+        let spec: KubernetesProvider = serde_json::from_value(serde_json::json!({
+            "server": {"url": "https://child:6443", "caBundle": "not-secret-but-long"},
+            "auth": {"token": {"bearerToken": {"name": "tok", "key": "token"}}}
+        }))
+        .unwrap();
+        let k = Kubernetes::from_inner(Inner {
+            spec,
+            refs: Refs {
+                cluster: std::sync::Arc::new(eso_core::cluster::MemoryCluster::new()),
+                namespace: "default".into(),
+                scope: StoreScope::Namespaced,
+            },
+            field: "spec.provider.kubernetes".into(),
+            client: Mutex::new(None),
+        });
+        let dbg = format!("{k:?}");
+        assert!(dbg.contains("https://child:6443"), "{dbg}");
+        assert!(!dbg.contains("not-secret-but-long"), "{dbg}");
+        assert_eq!(
+            k.to_string(),
+            "kubernetes https://child:6443 namespace default"
+        );
+    }
+
+    #[test]
+    fn merge_policies() {
+        let t: BTreeMap<String, String> =
+            [("a".into(), "1".into()), ("b".into(), "1".into())].into();
+        let s: BTreeMap<String, String> = [("b".into(), "2".into())].into();
+        assert_eq!(merge(&t, &s, None)["b"], "2");
+        assert_eq!(merge(&t, &s, Some("Merge")).len(), 2);
+        assert_eq!(merge(&t, &s, Some("Replace")), s);
+        assert_eq!(merge(&t, &s, Some("Ignore")), t);
+    }
+
+    #[test]
+    fn metadata_properties() {
+        let mut s = Secret::default();
+        s.metadata.labels = Some([("team".to_owned(), "a".to_owned())].into());
+        s.metadata.annotations = Some([("note".to_owned(), "n".to_owned())].into());
+        assert_eq!(
+            metadata_property(&s, "x", "labels.team").unwrap().expose(),
+            b"a"
+        );
+        assert_eq!(metadata_property(&s, "x", "note").unwrap().expose(), b"n");
+        assert_eq!(
+            metadata_property(&s, "x", "labels").unwrap().expose(),
+            br#"{"team":"a"}"#
+        );
+        assert!(
+            metadata_property(&s, "x", "nope")
+                .unwrap_err()
+                .is_not_found()
+        );
+    }
+}

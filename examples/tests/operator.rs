@@ -1,0 +1,236 @@
+//! Runs the operator example against the kube-apiserver of `scripts/backends/kube.sh`:
+//! an ExternalSecret is created, its target Secret appears; the source changes, the target
+//! follows; the operator shuts down gracefully.
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../operator.rs"]
+mod operator;
+
+use std::time::Duration;
+
+use eso_core::api::{
+    ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, ExternalSecret, PushSecret,
+    SecretStore,
+};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{CustomResourceExt, ResourceExt};
+use serde_json::json;
+
+async fn install_crds(client: &kube::Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in [
+        ExternalSecret::crd(),
+        PushSecret::crd(),
+        SecretStore::crd(),
+        ClusterSecretStore::crd(),
+        ClusterExternalSecret::crd(),
+        ClusterPushSecret::crd(),
+    ] {
+        let name = crd.metadata.name.clone().unwrap();
+        api.patch(
+            &name,
+            &PatchParams::apply("eso-rs-tests").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap();
+    }
+    for _ in 0..100 {
+        let ok = Api::<ExternalSecret>::all(client.clone())
+            .list(&Default::default())
+            .await
+            .is_ok()
+            && Api::<ClusterPushSecret>::all(client.clone())
+                .list(&Default::default())
+                .await
+                .is_ok()
+            && Api::<ClusterSecretStore>::all(client.clone())
+                .list(&Default::default())
+                .await
+                .is_ok();
+        if ok {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("CRDs not served");
+}
+
+async fn wait_for<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_syncs_and_follows_the_source() {
+    let (Ok(_), Ok(server), Ok(token), Ok(ca)) = (
+        std::env::var("KUBECONFIG"),
+        std::env::var("KUBE_API_SERVER"),
+        std::env::var("KUBE_ADMIN_TOKEN"),
+        std::env::var("KUBE_CA_CERT"),
+    ) else {
+        assert!(
+            std::env::var("ESO_REQUIRE_BACKENDS").as_deref() != Ok("1"),
+            "KUBECONFIG not set although ESO_REQUIRE_BACKENDS=1 (run scripts/backends/kube.sh start)"
+        );
+        println!(
+            "skipped: KUBECONFIG not set (run: eval \"$(scripts/backends/kube.sh start k8s)\")"
+        );
+        return;
+    };
+    let ca = std::fs::read_to_string(ca).unwrap();
+    let client = kube::Client::try_default().await.unwrap();
+    install_crds(&client).await;
+    let ns = format!(
+        "op-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let mk = |name: &str, data: serde_json::Value| -> Secret {
+        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap()
+    };
+    secrets
+        .create(
+            &PostParams::default(),
+            &mk("token", json!({"token": token})),
+        )
+        .await
+        .unwrap();
+    secrets
+        .create(
+            &PostParams::default(),
+            &mk("source", json!({"password": "v1"})),
+        )
+        .await
+        .unwrap();
+    let store: SecretStore = serde_json::from_value(json!({
+        "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+        "metadata": {"name": "same-cluster", "namespace": ns},
+        "spec": {"provider": {"kubernetes": {
+            "remoteNamespace": ns,
+            "server": {"url": server, "caBundle": ca},
+            "auth": {"token": {"bearerToken": {"name": "token", "key": "token"}}}}}}
+    }))
+    .unwrap();
+    Api::<SecretStore>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &store)
+        .await
+        .unwrap();
+    let es: ExternalSecret = serde_json::from_value(json!({
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": "app", "namespace": ns},
+        "spec": {"refreshInterval": "1s",
+                 "secretStoreRef": {"name": "same-cluster", "kind": "SecretStore"},
+                 "target": {"name": "app-target"},
+                 "data": [{"secretKey": "password", "remoteRef": {"key": "source", "property": "password"}}]}
+    }))
+    .unwrap();
+
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let lock = operator::LeaseLock::new(client.clone(), &ns, "operator", "test");
+    let op = tokio::spawn(operator::run_with_leader_election(
+        client.clone(),
+        lock,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let es_api = Api::<ExternalSecret>::namespaced(client.clone(), &ns);
+    es_api.create(&PostParams::default(), &es).await.unwrap();
+
+    let value = |s: Option<Secret>| {
+        s.and_then(|s| s.data)
+            .and_then(|d| d.get("password").cloned())
+            .map(|ByteString(b)| b)
+    };
+    wait_for("the target Secret", || async {
+        value(secrets.get_opt("app-target").await.unwrap()) == Some(b"v1".to_vec())
+    })
+    .await;
+    // Status and finalizer were written.
+    let stored = es_api.get("app").await.unwrap();
+    assert!(
+        stored
+            .finalizers()
+            .iter()
+            .any(|f| f == eso_core::reconcile::EXTERNAL_SECRET_FINALIZER)
+    );
+    let ready = serde_json::to_value(&stored.status).unwrap();
+    assert_eq!(ready["conditions"][0]["status"], "True", "{ready}");
+
+    // The source changes; the target follows at the next refresh.
+    secrets
+        .replace("source", &PostParams::default(), &{
+            let mut s = secrets.get("source").await.unwrap();
+            s.data = Some([("password".to_owned(), ByteString(b"v2".to_vec()))].into());
+            s
+        })
+        .await
+        .unwrap();
+    wait_for("the target to follow the source", || async {
+        value(secrets.get_opt("app-target").await.unwrap()) == Some(b"v2".to_vec())
+    })
+    .await;
+
+    // A deleted ExternalSecret goes away (the finalizer is released).
+    es_api.delete("app", &Default::default()).await.unwrap();
+    wait_for("the ExternalSecret to be gone", || async {
+        es_api.get_opt("app").await.unwrap().is_none()
+    })
+    .await;
+
+    let _ = tx.send(());
+    tokio::time::timeout(Duration::from_secs(30), op)
+        .await
+        .expect("graceful shutdown")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn lease_has_one_holder_at_a_time() {
+    if std::env::var("KUBECONFIG").is_err() {
+        assert!(std::env::var("ESO_REQUIRE_BACKENDS").as_deref() != Ok("1"));
+        println!(
+            "skipped: KUBECONFIG not set (run: eval \"$(scripts/backends/kube.sh start k8s)\")"
+        );
+        return;
+    }
+    let client = kube::Client::try_default().await.unwrap();
+    let name = format!(
+        "lease-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let a = operator::LeaseLock::new(client.clone(), "default", &name, "a");
+    let b = operator::LeaseLock::new(client.clone(), "default", &name, "b");
+    assert!(a.try_acquire().await.unwrap());
+    assert!(!b.try_acquire().await.unwrap());
+    assert!(a.try_acquire().await.unwrap(), "renewal");
+    a.release().await;
+    assert!(b.try_acquire().await.unwrap(), "taken over after release");
+    assert!(!a.try_acquire().await.unwrap());
+}
