@@ -40,7 +40,8 @@ backend_install() {
 backend_start() {
     local port
     port="$(free_port)"
-    spawn "$(venv_dir)/bin/moto_server" -H 127.0.0.1 -p "$port"
+    # Run in the instance directory: moto writes its request recording (moto_recording) to the cwd.
+    spawn env -C "$RUN_DIR" "$(venv_dir)/bin/moto_server" -H 127.0.0.1 -p "$port"
     env_set AWS_ENDPOINT_URL "http://127.0.0.1:$port"
     env_set AWS_ACCESS_KEY_ID test
     env_set AWS_SECRET_ACCESS_KEY test
