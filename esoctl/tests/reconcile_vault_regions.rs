@@ -32,13 +32,6 @@ fn env_file(path: &Path) -> Option<BTreeMap<String, String>> {
     )
 }
 
-fn skip(why: &str) {
-    if std::env::var("ESO_REQUIRE_BACKENDS").as_deref() == Ok("1") {
-        panic!("backend required but unavailable: {why}");
-    }
-    println!("skipped: {why}");
-}
-
 fn openbao(args: &[&str]) -> Output {
     Command::new("bash")
         .arg(repo().join("scripts/backends/openbao.sh"))
@@ -149,11 +142,17 @@ fn remote_value(addr: &str, token: &str) -> Option<String> {
 fn push_to_two_regions_and_survive_one_going_down() {
     let (Ok(addr1), Ok(token1)) = (std::env::var("VAULT_ADDR"), std::env::var("VAULT_TOKEN"))
     else {
-        return skip("VAULT_ADDR not set (run scripts/backends/openbao.sh start)");
+        return eso_core::testing::backend_unavailable(
+            "VAULT_ADDR",
+            "scripts/backends/openbao.sh start",
+        );
     };
     let env_dir = std::env::var("ESO_BACKENDS_ENV_DIR").map_or_else(|_| repo(), PathBuf::from);
     let Some(region2) = env_file(&env_dir.join(".env.backends.openbao.region2")) else {
-        return skip("no OpenBao instance region2 (run scripts/backends/openbao.sh start region2)");
+        return eso_core::testing::backend_unavailable(
+            "the OpenBao instance region2",
+            "scripts/backends/openbao.sh start region2",
+        );
     };
     let addr2 = region2["VAULT_ADDR"].clone();
     let token2 = region2["VAULT_TOKEN"].clone();

@@ -11,8 +11,6 @@ use eso_core::provider::{DynProvider, ProviderFactory, StoreContext, StoreIdenti
 use eso_provider_aws::AwsFactory;
 use serde_json::Value;
 
-pub const SKIP: &str = "skipped: AWS_ENDPOINT_URL not set (run scripts/backends/moto.sh start)";
-
 /// Returns the environment, or prints why the test is skipped and returns from it.
 #[macro_export]
 macro_rules! require_moto {
@@ -20,13 +18,10 @@ macro_rules! require_moto {
         match common::Env::load() {
             Some(e) => e,
             None => {
-                // scripts/test.sh sets ESO_REQUIRE_BACKENDS=1 once it started them: a missing
-                // backend is then a failure, not a skip.
-                assert!(
-                    std::env::var("ESO_REQUIRE_BACKENDS").as_deref() != Ok("1"),
-                    "AWS_ENDPOINT_URL not set although ESO_REQUIRE_BACKENDS=1 (run scripts/backends/moto.sh start)"
+                eso_core::testing::backend_unavailable(
+                    "AWS_ENDPOINT_URL",
+                    "scripts/backends/moto.sh start",
                 );
-                println!("{}", common::SKIP);
                 return;
             }
         }

@@ -14,8 +14,6 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
 
-pub const SKIP: &str = "skipped: KUBECONFIG/KUBE_API_SERVER not set (run: eval \"$(scripts/backends/kube.sh start k8s)\")";
-
 /// Returns the environment, or prints why the test is skipped and returns from it.
 #[macro_export]
 macro_rules! require_kube {
@@ -23,11 +21,10 @@ macro_rules! require_kube {
         match common::Env::load() {
             Some(e) => e,
             None => {
-                assert!(
-                    std::env::var("ESO_REQUIRE_BACKENDS").as_deref() != Ok("1"),
-                    "KUBE_API_SERVER not set although ESO_REQUIRE_BACKENDS=1 (run scripts/backends/kube.sh start)"
+                eso_core::testing::backend_unavailable(
+                    "KUBECONFIG/KUBE_API_SERVER",
+                    "eval \"$(scripts/backends/kube.sh start)\"",
                 );
-                println!("{}", common::SKIP);
                 return;
             }
         }

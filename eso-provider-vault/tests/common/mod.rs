@@ -14,8 +14,6 @@ use eso_core::{Error, Result, SecretValue};
 use eso_provider_vault::{Vault, VaultFactory};
 use serde_json::{Value, json};
 
-pub const SKIP: &str = "skipped: VAULT_ADDR not set (run scripts/backends/openbao.sh start)";
-
 /// Returns the environment, or prints why the test is skipped and returns from it.
 #[macro_export]
 macro_rules! require_vault {
@@ -23,13 +21,10 @@ macro_rules! require_vault {
         match common::Env::load() {
             Some(e) => e,
             None => {
-                // scripts/test.sh sets ESO_REQUIRE_BACKENDS=1 once it started them: a missing
-                // backend is then a failure, not a skip.
-                assert!(
-                    std::env::var("ESO_REQUIRE_BACKENDS").as_deref() != Ok("1"),
-                    "VAULT_ADDR not set although ESO_REQUIRE_BACKENDS=1 (run scripts/backends/openbao.sh start)"
+                eso_core::testing::backend_unavailable(
+                    "VAULT_ADDR",
+                    "scripts/backends/openbao.sh start",
                 );
-                println!("{}", common::SKIP);
                 return;
             }
         }
