@@ -75,13 +75,6 @@ impl fmt::Display for AwsParameterStore {
     }
 }
 
-fn with_property(value: SecretValue, key: &str, prop: Option<&str>) -> Result<SecretValue> {
-    match prop {
-        None => Ok(value),
-        Some(p) => property::extract(&value, key, p),
-    }
-}
-
 /// Versioned and metadata reads go one by one (`GetParameters` answers versioned names
 /// under their plain name).
 fn batchable(r: &RemoteRef) -> bool {
@@ -370,7 +363,7 @@ impl Provider for AwsParameterStore {
                 .await?
                 .ok_or_else(|| Error::not_found(&r.key))?
         };
-        with_property(value, &r.key, r.property())
+        property::select(value, &r.key, r.property())
     }
 
     async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
@@ -543,7 +536,7 @@ impl Provider for AwsParameterStore {
             let r = read.remote_ref();
             let value = if batchable(r) {
                 match values.get(&self.name(r)) {
-                    Some(Ok(v)) => with_property(v.clone(), &r.key, r.property()),
+                    Some(Ok(v)) => property::select(v.clone(), &r.key, r.property()),
                     Some(Err(e)) => Err(same(e, &r.key)),
                     None => Err(Error::not_found(&r.key)),
                 }

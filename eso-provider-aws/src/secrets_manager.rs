@@ -100,13 +100,6 @@ fn value_of(string: Option<&str>, binary: Option<&Blob>) -> Option<SecretValue> 
     }
 }
 
-fn with_property(value: SecretValue, key: &str, prop: Option<&str>) -> Result<SecretValue> {
-    match prop {
-        None => Ok(value),
-        Some(p) => property::extract(&value, key, p),
-    }
-}
-
 fn batchable(r: &RemoteRef) -> bool {
     r.metadata_policy == MetadataPolicy::None && r.version().is_none_or(|v| v == "AWSCURRENT")
 }
@@ -475,7 +468,7 @@ impl Provider for AwsSecretsManager {
             MetadataPolicy::Fetch => self.tags_json(&key).await?,
             _ => self.raw(&key, r.version()).await?,
         };
-        with_property(value, &r.key, r.property())
+        property::select(value, &r.key, r.property())
     }
 
     async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
@@ -696,7 +689,7 @@ impl Provider for AwsSecretsManager {
             let r = read.remote_ref();
             let value = if batchable(r) {
                 match values.get(&self.key(&r.key)) {
-                    Some(Ok(v)) => with_property(v.clone(), &r.key, r.property()),
+                    Some(Ok(v)) => property::select(v.clone(), &r.key, r.property()),
                     Some(Err(e)) => Err(same(e, &r.key)),
                     None => Err(Error::not_found(&r.key)),
                 }

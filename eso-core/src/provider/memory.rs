@@ -293,11 +293,7 @@ impl Provider for InMemory {
     }
 
     async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
-        let value = self.lookup(r)?;
-        match r.property() {
-            None => Ok(value),
-            Some(p) => property::extract(&value, &r.key, p),
-        }
+        property::select(self.lookup(r)?, &r.key, r.property())
     }
 
     async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {

@@ -84,6 +84,14 @@ pub fn extract(value: &SecretValue, key: &str, property: &str) -> Result<SecretV
         .ok_or_else(|| Error::not_found(format!("{key}#{property}")))
 }
 
+/// The value a ref selects: `value` itself without a property, else [`extract`] of it.
+pub fn select(value: SecretValue, key: &str, property: Option<&str>) -> Result<SecretValue> {
+    match property {
+        None => Ok(value),
+        Some(p) => extract(&value, key, p),
+    }
+}
+
 /// Turns a JSON object secret into a map: string values as they are, other values as JSON.
 pub fn json_to_map(value: &SecretValue, key: &str) -> Result<SecretMap> {
     let doc: Value = serde_json::from_slice(value.expose())
