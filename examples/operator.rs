@@ -31,7 +31,7 @@ use eso_core::api::{
 };
 use eso_core::provider::ProviderRegistry;
 use eso_core::reconcile::{
-    Catalog, EXTERNAL_SECRET_FINALIZER, PUSH_SECRET_FINALIZER, Pass, Reconciler,
+    EXTERNAL_SECRET_FINALIZER, MemoryCatalog, PUSH_SECRET_FINALIZER, Pass, Reconciler,
 };
 use eso_provider_k8s::{KubeCluster, KubeWorkloads};
 use futures_util::StreamExt as _;
@@ -69,7 +69,7 @@ struct ReconcileError(String);
 impl Ctx {
     /// A reconciler over the stores currently known (the provider cache is shared).
     fn reconciler(&self) -> Reconciler {
-        let mut catalog = Catalog::default();
+        let mut catalog = MemoryCatalog::default();
         for s in self.stores.state() {
             catalog.add(Manifest::SecretStore((*s).clone().into()));
         }

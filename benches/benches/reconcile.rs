@@ -16,9 +16,9 @@ use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
 use eso_core::cluster::{KubeSecret, MemoryCluster};
 use eso_core::provider::{
     Capabilities, DynProvider, InMemory, InMemoryFactory, Latency, ProviderFactory,
-    ProviderRegistry, StoreContext, StoreScope,
+    ProviderRegistry, StoreContext,
 };
-use eso_core::reconcile::{Catalog, Pass, Reconciler};
+use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
 
 /// A global allocator that counts live and peak bytes, forwarding to the system allocator.
 struct Counting;
@@ -44,8 +44,8 @@ static GLOBAL: Counting = Counting;
 
 const N: usize = 10_000;
 
-fn load(yaml: &str) -> (Catalog, Vec<ExternalSecret>, Vec<PushSecret>) {
-    let mut catalog = Catalog::new();
+fn load(yaml: &str) -> (MemoryCatalog, Vec<ExternalSecret>, Vec<PushSecret>) {
+    let mut catalog = MemoryCatalog::new();
     let (mut es, mut ps) = (Vec::new(), Vec::new());
     for (_, doc) in parse_documents(yaml) {
         match Manifest::from_value(doc.map(|d| d.value).unwrap_or_default()) {
@@ -58,7 +58,7 @@ fn load(yaml: &str) -> (Catalog, Vec<ExternalSecret>, Vec<PushSecret>) {
     (catalog, es, ps)
 }
 
-fn external_secrets() -> (Catalog, Vec<ExternalSecret>) {
+fn external_secrets() -> (MemoryCatalog, Vec<ExternalSecret>) {
     let mut data = String::new();
     for i in 0..1000 {
         data.push_str(&format!(
@@ -171,10 +171,10 @@ impl ProviderFactory for SlowFactory {
     }
     fn validate_store(
         &self,
-        spec: &serde_json::Value,
-        scope: StoreScope,
+        spec: &eso_core::api::SecretStoreProvider,
+        store: &eso_core::provider::StoreIdentity,
     ) -> eso_core::Result<Vec<String>> {
-        InMemoryFactory::default().validate_store(spec, scope)
+        InMemoryFactory::default().validate_store(spec, store)
     }
     async fn new_provider(&self, _ctx: &StoreContext<'_>) -> eso_core::Result<DynProvider> {
         Ok(Arc::new(Latency::new(InMemory::new(), self.0)))

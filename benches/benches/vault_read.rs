@@ -33,13 +33,14 @@ async fn provider(addr: &str, token: &str) -> Vault {
         MemoryCluster::new()
             .with_secret(KubeSecret::new("bench", "vault-token").with_data("token", token)),
     );
-    let spec = serde_json::json!({"server": addr, "path": "secret", "version": "v2",
-        "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}});
+    let spec: eso_core::api::SecretStoreProvider =
+        serde_json::from_value(serde_json::json!({"vault": {
+        "server": addr, "path": "secret", "version": "v2",
+        "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}}}))
+        .expect("a vault provider block");
     let store = StoreIdentity::new(StoreScope::Namespaced, "bench", "vault");
     let vault = VaultFactory::new()
-        .build(&StoreContext::new(
-            &store, "vault", &spec, "bench", &cluster,
-        ))
+        .build(&StoreContext::new(&store, &spec, "bench", &cluster))
         .await
         .expect("build the provider");
     vault

@@ -125,6 +125,55 @@ impl Error {
         }
     }
 
+    /// Prefixes the message with `context` (`spec.data[0].remoteRef: ...`) and keeps the kind:
+    /// a rate-limited read stays [`Error::RateLimited`], a missing secret [`Error::NotFound`]
+    /// (its key gets the prefix), so callers still choose requeues and deletion policies from
+    /// it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use eso_core::Error;
+    ///
+    /// let e = Error::RateLimited { message: "slow down".into() }.context("spec.data[0].remoteRef");
+    /// assert!(e.is_temporary());
+    /// assert_eq!(e.to_string(), "rate limited: spec.data[0].remoteRef: slow down");
+    /// let e = Error::invalid_config("spec.provider.vault.server", "bad url").context("SecretStore a/b");
+    /// assert_eq!(e.to_string(), "SecretStore a/b: spec.provider.vault.server: bad url");
+    /// ```
+    #[must_use]
+    pub fn context(self, context: impl std::fmt::Display) -> Self {
+        let pre = |m: String| format!("{context}: {m}");
+        match self {
+            Self::NotFound { key } => Self::NotFound { key: pre(key) },
+            Self::PermissionDenied { message } => Self::PermissionDenied {
+                message: pre(message),
+            },
+            Self::Unauthenticated { message } => Self::Unauthenticated {
+                message: pre(message),
+            },
+            Self::InvalidConfig { path, message } => Self::InvalidConfig {
+                path: pre(path),
+                message,
+            },
+            Self::NotSupported(m) => Self::NotSupported(pre(m.into_owned()).into()),
+            Self::RateLimited { message } => Self::RateLimited {
+                message: pre(message),
+            },
+            Self::Unavailable { message, source } => Self::Unavailable {
+                message: pre(message),
+                source,
+            },
+            Self::Template(m) => Self::Template(pre(m)),
+            Self::Conversion(m) => Self::Conversion(pre(m)),
+            Self::Conflict(m) => Self::Conflict(pre(m)),
+            Self::Generic { message, source } => Self::Generic {
+                message: pre(message),
+                source,
+            },
+        }
+    }
+
     /// True when the remote secret does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })

@@ -10,18 +10,39 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::api::GeneratorSpec;
 use crate::cluster::DynCluster;
+use crate::provider::Credentials;
 use crate::{Error, Result, SecretMap};
 
 /// A shared generator.
 pub type DynGenerator = Arc<dyn Generator>;
 
 /// What a generator is asked to do.
+///
+/// The spec arrives typed, as the generator manifest (or the `ClusterGenerator`) was parsed:
+/// a generator picks its own spec with [`GeneratorContext::spec_of`].
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use eso_core::api::{GeneratorSpec, UUIDSpec};
+/// use eso_core::cluster::{DynCluster, MemoryCluster};
+/// use eso_core::generator::GeneratorContext;
+///
+/// let cluster: DynCluster = Arc::new(MemoryCluster::new());
+/// let spec = GeneratorSpec { uuid_spec: Some(UUIDSpec::default()), ..Default::default() };
+/// let ctx = GeneratorContext::new(&spec, "apps", &cluster);
+/// assert!(ctx.spec_of("UUID", |s| s.uuid_spec.as_ref()).is_ok());
+/// let err = ctx.spec_of("Password", |s| s.password_spec.as_ref()).unwrap_err();
+/// assert_eq!(err.to_string(), "spec: is not a Password spec");
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct GeneratorContext<'a> {
-    /// The generator's `spec`, as JSON.
-    pub spec: &'a serde_json::Value,
+    /// The generator's typed spec (exactly one kind set).
+    pub spec: &'a GeneratorSpec,
     /// The namespace of the consumer (ExternalSecret/PushSecret).
     pub namespace: &'a str,
     /// Access to Secrets holding the generator's credentials.
@@ -30,12 +51,33 @@ pub struct GeneratorContext<'a> {
 
 impl<'a> GeneratorContext<'a> {
     /// A context.
-    pub fn new(spec: &'a serde_json::Value, namespace: &'a str, cluster: &'a DynCluster) -> Self {
+    pub fn new(spec: &'a GeneratorSpec, namespace: &'a str, cluster: &'a DynCluster) -> Self {
         Self {
             spec,
             namespace,
             cluster,
         }
+    }
+
+    /// Picks the generator's own spec (`|s| s.password_spec.as_ref()`), or says that the
+    /// spec is of another kind.
+    pub fn spec_of<T>(
+        &self,
+        kind: &str,
+        pick: impl FnOnce(&'a GeneratorSpec) -> Option<&'a T>,
+    ) -> Result<&'a T> {
+        pick(self.spec)
+            .ok_or_else(|| Error::invalid_config("spec", format!("is not a {kind} spec")))
+    }
+
+    /// The credential resolver for the generator's references: generators are namespaced,
+    /// so references resolve in the consumer's namespace (ESO's rule).
+    pub fn credentials(&self) -> Credentials {
+        Credentials::new(
+            Arc::clone(self.cluster),
+            self.namespace,
+            crate::provider::StoreScope::Namespaced,
+        )
     }
 }
 

@@ -3,42 +3,96 @@
 //!
 //! # Example
 //!
+//! Every function takes the API model's own types (`ExternalSecretConversionStrategy`,
+//! `ExternalSecretRewrite`, ...), so the flows pass the manifest's fields straight through.
+//! The strategy enums also parse from ESO's names (`"Base64".parse()`), where a name comes as
+//! text (a CLI flag, a test case).
+//!
 //! ```
+//! use eso_core::api::{ExternalSecretConversionStrategy as Conv, ExternalSecretDecodingStrategy as Dec,
+//!     PushSecretConversionStrategy as Rev};
 //! use eso_core::strategy::{convert_keys, decode, reverse_keys};
 //! use eso_core::{SecretMap, SecretValue};
 //!
 //! let mut m = SecretMap::new();
 //! m.insert("a/c".into(), SecretValue::from("x"));
-//! let c = convert_keys("Unicode", m).unwrap();
+//! let c = convert_keys(Conv::Unicode, m).unwrap();
 //! assert!(c.contains_key("a_U002f_c"));
-//! let r = reverse_keys("ReverseUnicode", c).unwrap();
+//! let r = reverse_keys(Rev::ReverseUnicode, c).unwrap();
 //! assert!(r.contains_key("a/c"));
-//! assert_eq!(decode("Base64", b"YmFy").unwrap(), b"bar");
+//! assert_eq!(decode(Dec::Base64, b"YmFy").unwrap(), b"bar");
+//! assert_eq!(decode("Base64URL".parse().unwrap(), b"YmFy").unwrap(), b"bar");
 //! ```
 
 use std::collections::BTreeMap;
+use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-use serde::{Deserialize, Serialize};
 
+use crate::api::{
+    ExternalSecretConversionStrategy, ExternalSecretDecodingStrategy, ExternalSecretNullBytePolicy,
+    ExternalSecretRewrite, ExternalSecretRewriteMerge, ExternalSecretRewriteMergeConflictPolicy,
+    ExternalSecretRewriteMergePriorityPolicy, ExternalSecretRewriteMergeStrategy,
+    ExternalSecretRewriteRegexp, ExternalSecretRewriteTransform, PushSecretConversionStrategy,
+    PushSecretRewrite,
+};
 use crate::{Error, Result, SecretMap, SecretValue};
+
+impl FromStr for ExternalSecretConversionStrategy {
+    type Err = Error;
+
+    /// ESO's names; empty means `Default`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "" | "Default" => Ok(Self::Default),
+            "Unicode" => Ok(Self::Unicode),
+            other => Err(Error::Conversion(format!(
+                "conversion strategy {other} is not supported"
+            ))),
+        }
+    }
+}
+
+impl FromStr for PushSecretConversionStrategy {
+    type Err = Error;
+
+    /// ESO's names; empty means `None`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "" | "None" => Ok(Self::None),
+            "ReverseUnicode" => Ok(Self::ReverseUnicode),
+            other => Err(Error::Conversion(format!(
+                "conversion strategy {other} is not supported"
+            ))),
+        }
+    }
+}
+
+impl FromStr for ExternalSecretDecodingStrategy {
+    type Err = Error;
+
+    /// ESO's names; empty means `None`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "" | "None" => Ok(Self::None),
+            "Base64" => Ok(Self::Base64),
+            "Base64URL" => Ok(Self::Base64Url),
+            "Auto" => Ok(Self::Auto),
+            other => Err(Error::Conversion(format!(
+                "decoding strategy {other} is not supported"
+            ))),
+        }
+    }
+}
 
 fn is_key_char(c: char) -> bool {
     c.is_alphabetic() || c.is_numeric() || c == '-' || c == '.' || c == '_'
 }
 
-/// Converts one key name with `conversionStrategy` `Default` (or empty) or `Unicode`.
-pub fn convert_key(strategy: &str, key: &str) -> Result<String> {
-    let unicode = match strategy {
-        "" | "Default" => false,
-        "Unicode" => true,
-        other => {
-            return Err(Error::Conversion(format!(
-                "conversion strategy {other} is not supported"
-            )));
-        }
-    };
+/// Converts one key name with `conversionStrategy` `Default` or `Unicode`.
+pub fn convert_key(strategy: ExternalSecretConversionStrategy, key: &str) -> String {
+    let unicode = strategy == ExternalSecretConversionStrategy::Unicode;
     let mut out = String::with_capacity(key.len());
     for c in key.chars() {
         if is_key_char(c) {
@@ -49,14 +103,17 @@ pub fn convert_key(strategy: &str, key: &str) -> Result<String> {
             out.push('_');
         }
     }
-    Ok(out)
+    out
 }
 
 /// Converts all keys of a map; a collision is an error.
-pub fn convert_keys(strategy: &str, input: SecretMap) -> Result<SecretMap> {
+pub fn convert_keys(
+    strategy: ExternalSecretConversionStrategy,
+    input: SecretMap,
+) -> Result<SecretMap> {
     let mut out = SecretMap::new();
     for (k, v) in input {
-        let nk = convert_key(strategy, &k)?;
+        let nk = convert_key(strategy, &k);
         if out.contains_key(&nk) {
             return Err(Error::Conversion(format!(
                 "secret name collision during conversion: {nk}"
@@ -67,16 +124,10 @@ pub fn convert_keys(strategy: &str, input: SecretMap) -> Result<SecretMap> {
     Ok(out)
 }
 
-/// Reverses `Unicode` conversion on one key (`ReverseUnicode`), or leaves it (`None`/empty).
-pub fn reverse_key(strategy: &str, key: &str) -> Result<String> {
-    match strategy {
-        "" | "None" => return Ok(key.to_string()),
-        "ReverseUnicode" => {}
-        other => {
-            return Err(Error::Conversion(format!(
-                "conversion strategy {other} is not supported"
-            )));
-        }
+/// Reverses `Unicode` conversion on one key (`ReverseUnicode`), or leaves it (`None`).
+pub fn reverse_key(strategy: PushSecretConversionStrategy, key: &str) -> String {
+    if strategy == PushSecretConversionStrategy::None {
+        return key.to_string();
     }
     let b = key.as_bytes();
     let mut out = String::with_capacity(key.len());
@@ -113,14 +164,14 @@ pub fn reverse_key(strategy: &str, key: &str) -> Result<String> {
         i += 1;
     }
     out.push_str(&key[copied..]);
-    Ok(out)
+    out
 }
 
 /// Reverses all keys of a map; a collision is an error.
-pub fn reverse_keys(strategy: &str, input: SecretMap) -> Result<SecretMap> {
+pub fn reverse_keys(strategy: PushSecretConversionStrategy, input: SecretMap) -> Result<SecretMap> {
     let mut out = SecretMap::new();
     for (k, v) in input {
-        let nk = reverse_key(strategy, &k)?;
+        let nk = reverse_key(strategy, &k);
         if out.contains_key(&nk) {
             return Err(Error::Conversion(format!(
                 "secret name collision during reverse conversion: {nk}"
@@ -131,28 +182,29 @@ pub fn reverse_keys(strategy: &str, input: SecretMap) -> Result<SecretMap> {
     Ok(out)
 }
 
-/// Decodes one value with `decodingStrategy` `None`/empty, `Base64`, `Base64URL` or `Auto`.
-pub fn decode(strategy: &str, input: &[u8]) -> Result<Vec<u8>> {
+/// Decodes one value with `decodingStrategy` `None`, `Base64`, `Base64URL` or `Auto`.
+pub fn decode(strategy: ExternalSecretDecodingStrategy, input: &[u8]) -> Result<Vec<u8>> {
+    use ExternalSecretDecodingStrategy as D;
     match strategy {
-        "" | "None" => Ok(input.to_vec()),
-        "Base64" => STANDARD
+        D::None => Ok(input.to_vec()),
+        D::Base64 => STANDARD
             .decode(input)
             .map_err(|e| Error::Conversion(format!("error decoding base64: {e}"))),
-        "Base64URL" => URL_SAFE
+        D::Base64Url => URL_SAFE
             .decode(input)
             .map_err(|e| Error::Conversion(format!("error decoding base64url: {e}"))),
-        "Auto" => Ok(STANDARD
+        D::Auto => Ok(STANDARD
             .decode(input)
             .or_else(|_| URL_SAFE.decode(input))
             .unwrap_or_else(|_| input.to_vec())),
-        other => Err(Error::Conversion(format!(
-            "decoding strategy {other} is not supported"
-        ))),
     }
 }
 
 /// Decodes every value of a map.
-pub fn decode_map(strategy: &str, input: SecretMap) -> Result<SecretMap> {
+pub fn decode_map(strategy: ExternalSecretDecodingStrategy, input: SecretMap) -> Result<SecretMap> {
+    if strategy == ExternalSecretDecodingStrategy::None {
+        return Ok(input);
+    }
     let mut out = SecretMap::new();
     for (k, v) in input {
         let d = decode(strategy, v.expose())
@@ -163,8 +215,8 @@ pub fn decode_map(strategy: &str, input: SecretMap) -> Result<SecretMap> {
 }
 
 /// `nullBytePolicy: Fail`: an error naming the first key (in sorted order) whose value has a NUL byte.
-pub fn check_null_bytes(policy: &str, data: &SecretMap) -> Result<()> {
-    if policy != "Fail" {
+pub fn check_null_bytes(policy: ExternalSecretNullBytePolicy, data: &SecretMap) -> Result<()> {
+    if policy != ExternalSecretNullBytePolicy::Fail {
         return Ok(());
     }
     for (k, v) in data {
@@ -177,84 +229,76 @@ pub fn check_null_bytes(policy: &str, data: &SecretMap) -> Result<()> {
     Ok(())
 }
 
-/// One rewrite operation (CRD form).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rewrite {
-    /// Regexp rename of keys.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub regexp: Option<RewriteRegexp>,
-    /// Template rename of keys.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transform: Option<RewriteTransform>,
-    /// Merge of JSON values.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merge: Option<RewriteMerge>,
+/// One rewrite step, borrowed from an ExternalSecret's `rewrite[]` or a PushSecret's
+/// `dataTo[].rewrite[]` (the one bridge between the two API shapes).
+#[derive(Clone, Copy, Debug)]
+enum Step<'a> {
+    Regexp(&'a ExternalSecretRewriteRegexp),
+    Transform(&'a ExternalSecretRewriteTransform),
+    Merge(&'a ExternalSecretRewriteMerge),
+    Nothing,
 }
 
-/// `rewrite[].regexp`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RewriteRegexp {
-    /// Go RE2 pattern.
-    pub source: String,
-    /// Replacement with `$1` / `${name}` references.
-    pub target: String,
+impl<'a> From<&'a ExternalSecretRewrite> for Step<'a> {
+    fn from(op: &'a ExternalSecretRewrite) -> Self {
+        match (&op.regexp, &op.transform, &op.merge) {
+            (Some(r), _, _) => Self::Regexp(r),
+            (None, Some(t), _) => Self::Transform(t),
+            (None, None, Some(m)) => Self::Merge(m),
+            (None, None, None) => Self::Nothing,
+        }
+    }
 }
 
-/// `rewrite[].transform`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RewriteTransform {
-    /// Go template over `{"value": key}`.
-    pub template: String,
+impl<'a> From<&'a PushSecretRewrite> for Step<'a> {
+    fn from(op: &'a PushSecretRewrite) -> Self {
+        match (&op.regexp, &op.transform) {
+            (Some(r), _) => Self::Regexp(r),
+            (None, Some(t)) => Self::Transform(t),
+            (None, None) => Self::Nothing,
+        }
+    }
 }
 
-/// `rewrite[].merge`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RewriteMerge {
-    /// `Extract` (default) or `JSON`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<String>,
-    /// `Error` (default) or `Ignore`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conflict_policy: Option<String>,
-    /// Target key for strategy `JSON`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub into: Option<String>,
-    /// Keys merged last, in this order (later wins).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub priority: Vec<String>,
-    /// `Strict` (default) or `IgnoreNotFound`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub priority_policy: Option<String>,
+/// Applies an ExternalSecret's rewrite operations in order (ESO's `RewriteMap`).
+pub fn rewrite(ops: &[ExternalSecretRewrite], data: SecretMap) -> Result<SecretMap> {
+    apply_steps(ops.iter().map(Step::from), data)
 }
 
-/// Applies rewrite operations in order (ESO's `RewriteMap`).
-pub fn rewrite(ops: &[Rewrite], mut data: SecretMap) -> Result<SecretMap> {
-    for op in ops {
-        if let Some(r) = &op.regexp {
-            let re = regex::Regex::new(&r.source).map_err(|e| {
-                Error::Conversion(format!("error compiling regexp {:?}: {e}", r.source))
-            })?;
-            let mut out = SecretMap::new();
-            for (k, v) in data {
-                let nk = re.replace_all(&k, r.target.as_str()).into_owned();
-                out.insert(nk, v);
+/// Applies a PushSecret `dataTo[].rewrite` to one key: the remote key it is pushed to.
+pub fn rewrite_push_key(ops: &[PushSecretRewrite], key: &str) -> Result<String> {
+    let one = SecretMap::from([(key.to_owned(), SecretValue::default())]);
+    let renamed = apply_steps(ops.iter().map(Step::from), one)?;
+    Ok(renamed.into_keys().next().unwrap_or_else(|| key.to_owned()))
+}
+
+fn apply_steps<'a>(
+    steps: impl Iterator<Item = Step<'a>>,
+    mut data: SecretMap,
+) -> Result<SecretMap> {
+    for step in steps {
+        match step {
+            Step::Regexp(r) => {
+                let re = regex::Regex::new(&r.source).map_err(|e| {
+                    Error::Conversion(format!("error compiling regexp {:?}: {e}", r.source))
+                })?;
+                data = data
+                    .into_iter()
+                    .map(|(k, v)| (re.replace_all(&k, r.target.as_str()).into_owned(), v))
+                    .collect();
             }
-            data = out;
-        } else if let Some(t) = &op.transform {
-            let tpl = crate::template::Template::parse("transform", &t.template)
-                .map_err(|e| Error::Template(format!("error parsing template: {e}")))?;
-            let mut out = SecretMap::new();
-            for (k, v) in data {
-                let nk = crate::template::render_rewrite_key(&tpl, &k)?;
-                out.insert(nk, v);
+            Step::Transform(t) => {
+                let tpl = crate::template::Template::parse("transform", &t.template)
+                    .map_err(|e| Error::Template(format!("error parsing template: {e}")))?;
+                let mut out = SecretMap::new();
+                for (k, v) in data {
+                    let nk = crate::template::render_rewrite_key(&tpl, &k)?;
+                    out.insert(nk, v);
+                }
+                data = out;
             }
-            data = out;
-        } else if let Some(m) = &op.merge {
-            data = merge(m, data)?;
+            Step::Merge(m) => data = merge(m, data)?,
+            Step::Nothing => {}
         }
     }
     Ok(data)
@@ -272,10 +316,11 @@ fn json_value_text(v: &serde_json::Value) -> String {
     }
 }
 
-fn merge(m: &RewriteMerge, data: SecretMap) -> Result<SecretMap> {
-    let strict = m.priority_policy.as_deref() != Some("IgnoreNotFound");
-    let mut order: Vec<&String> = data.keys().filter(|k| !m.priority.contains(k)).collect();
-    for p in &m.priority {
+fn merge(m: &ExternalSecretRewriteMerge, data: SecretMap) -> Result<SecretMap> {
+    let strict = m.priority_policy == ExternalSecretRewriteMergePriorityPolicy::Strict;
+    let priority = m.priority.as_deref().unwrap_or_default();
+    let mut order: Vec<&String> = data.keys().filter(|k| !priority.contains(k)).collect();
+    for p in priority {
         match data.get_key_value(p) {
             Some((k, _)) => order.push(k),
             None if strict => {
@@ -303,7 +348,8 @@ fn merge(m: &RewriteMerge, data: SecretMap) -> Result<SecretMap> {
             merged.insert(sk, sv);
         }
     }
-    if !conflicts.is_empty() && m.conflict_policy.as_deref() != Some("Ignore") {
+    if !conflicts.is_empty() && m.conflict_policy == ExternalSecretRewriteMergeConflictPolicy::Error
+    {
         conflicts.sort();
         conflicts.dedup();
         return Err(Error::Conversion(format!(
@@ -311,13 +357,14 @@ fn merge(m: &RewriteMerge, data: SecretMap) -> Result<SecretMap> {
             conflicts.join(", ")
         )));
     }
-    match m.strategy.as_deref().unwrap_or("Extract") {
-        "JSON" => {
-            let Some(into) = m.into.as_deref().filter(|s| !s.is_empty()) else {
+    match m.strategy {
+        ExternalSecretRewriteMergeStrategy::Json => {
+            let into = m.into.as_str();
+            if into.is_empty() {
                 return Err(Error::Conversion(
                     "merge failed: missing 'into' field for JSON strategy".into(),
                 ));
-            };
+            }
             let obj = crate::template::Value::from(&serde_json::Value::Object(
                 merged.into_iter().collect(),
             ));
@@ -327,12 +374,9 @@ fn merge(m: &RewriteMerge, data: SecretMap) -> Result<SecretMap> {
             out.insert(into.to_string(), SecretValue::from(text));
             Ok(out)
         }
-        "Extract" | "" => Ok(merged
+        ExternalSecretRewriteMergeStrategy::Extract => Ok(merged
             .into_iter()
             .map(|(k, v)| (k, SecretValue::from(json_value_text(&v))))
             .collect()),
-        other => Err(Error::Conversion(format!(
-            "merge failed: unknown strategy {other}"
-        ))),
     }
 }

@@ -12,7 +12,7 @@ use eso_core::api::{
 };
 use eso_core::cluster::{Cluster, KubeNamespace, MemoryCluster};
 use eso_core::reconcile::{
-    Catalog, MemoryWorkloads, Pass, Reconciler, TargetAction, WorkloadAction, WorkloadStore,
+    MemoryCatalog, MemoryWorkloads, Pass, Reconciler, TargetAction, WorkloadAction, WorkloadStore,
 };
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -39,7 +39,7 @@ fn ns(name: &str, pairs: &[(&str, &str)]) -> KubeNamespace {
 }
 
 fn setup(namespaces: &[KubeNamespace]) -> (Reconciler, MemoryCluster, MemoryWorkloads) {
-    let mut catalog = Catalog::new();
+    let mut catalog = MemoryCatalog::new();
     for (_, doc) in parse_documents(STORE) {
         catalog.add(Manifest::from_value(doc.unwrap().value).unwrap());
     }

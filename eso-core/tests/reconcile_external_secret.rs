@@ -6,7 +6,7 @@ use std::sync::Arc;
 use eso_core::api::{ExternalSecret, Manifest, parse_documents};
 use eso_core::cluster::{Cluster, KubeSecret, MemoryCluster, OwnerRef};
 use eso_core::reconcile::hash::data_hash;
-use eso_core::reconcile::{Catalog, Pass, Reconciler, TargetAction};
+use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler, TargetAction};
 use jiff::Timestamp;
 
 const STORES: &str = r#"
@@ -31,7 +31,7 @@ spec:
 "#;
 
 fn setup(es_yaml: &str) -> (Reconciler, Arc<MemoryCluster>, ExternalSecret) {
-    let mut catalog = Catalog::new();
+    let mut catalog = MemoryCatalog::new();
     let mut es = None;
     for (_, doc) in parse_documents(&format!("{STORES}\n---\n{es_yaml}")) {
         match Manifest::from_value(doc.unwrap().value).unwrap() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use eso_core::api::{Manifest, PushSecret, parse_documents};
 use eso_core::cluster::{Cluster, KubeSecret, MemoryCluster};
 use eso_core::provider::{RemoteRef, StoreContext, StoreIdentity, StoreScope};
-use eso_core::reconcile::{Catalog, Reconciler};
+use eso_core::reconcile::{MemoryCatalog, Reconciler};
 use jiff::Timestamp;
 
 const STORES: &str = r#"
@@ -27,7 +27,7 @@ spec: {provider: {doppler: {auth: {secretRef: {dopplerToken: {name: x, key: y}}}
 "#;
 
 fn setup(ps_yaml: &str) -> (Reconciler, Arc<MemoryCluster>, PushSecret) {
-    let mut catalog = Catalog::new();
+    let mut catalog = MemoryCatalog::new();
     let mut ps = None;
     for (_, doc) in parse_documents(&format!("{STORES}\n---\n{ps_yaml}")) {
         match Manifest::from_value(doc.unwrap().value).unwrap() {
@@ -61,20 +61,16 @@ const ONE: &str =
 /// Reads what a store holds, through the same (cached) provider the flow used.
 async fn remote(r: &Reconciler, store: &str, key: &str, property: Option<&str>) -> Option<String> {
     let id = StoreIdentity::new(StoreScope::Namespaced, "app", store);
-    let spec = serde_json::to_value(
-        &r.catalog()
-            .secret_stores()
-            .find(|s| s.metadata.name.as_deref() == Some(store))
-            .unwrap()
-            .spec
-            .provider
-            .fake,
-    )
-    .unwrap();
+    let stored = r.catalog().secret_store("app", store).unwrap();
     let cluster: eso_core::cluster::DynCluster = Arc::new(MemoryCluster::new());
     let p = r
         .providers()
-        .provider(&StoreContext::new(&id, "fake", &spec, "app", &cluster))
+        .provider(&StoreContext::new(
+            &id,
+            &stored.spec.provider,
+            "app",
+            &cluster,
+        ))
         .await
         .unwrap();
     let mut rr = RemoteRef::new(key);

@@ -1,7 +1,6 @@
 //! The `Fake` generator.
 
 use async_trait::async_trait;
-use eso_core::api::FakeSpec;
 use eso_core::generator::{Generator, GeneratorContext, GeneratorOutput};
 use eso_core::{Result, SecretMap, SecretValue};
 
@@ -21,6 +20,7 @@ use eso_core::{Result, SecretMap, SecretValue};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let spec = serde_json::json!({"data": {"username": "admin", "password": "s3cr3t"}});
+/// let spec = eso_core::api::GeneratorSpec::parse("Fake", spec)?;
 /// let out = Fake.generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// assert_eq!(out.data["username"].expose(), b"admin");
 /// # Ok::<(), eso_core::Error>(())
@@ -36,12 +36,12 @@ impl Generator for Fake {
     }
 
     async fn generate(&self, ctx: &GeneratorContext<'_>) -> Result<GeneratorOutput> {
-        let spec: FakeSpec = crate::parse_spec(ctx.spec)?;
+        let spec = ctx.spec_of("Fake", |s| s.fake_spec.as_ref())?;
         let data: SecretMap = spec
             .data
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, SecretValue::from(v)))
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), SecretValue::from(v.as_str())))
             .collect();
         Ok(GeneratorOutput::new(data))
     }

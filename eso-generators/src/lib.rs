@@ -30,7 +30,7 @@
 //! eso_generators::register(&mut registry);
 //!
 //! let cluster: DynCluster = Arc::new(MemoryCluster::new());
-//! let spec = serde_json::json!({"length": 16, "symbols": 0});
+//! let spec = eso_core::api::GeneratorSpec::parse("Password", serde_json::json!({"length": 16, "symbols": 0}))?;
 //! let out = registry
 //!     .get("Password")?
 //!     .generate(&GeneratorContext::new(&spec, "default", &cluster))
@@ -108,52 +108,6 @@ pub fn register(registry: &mut GeneratorRegistry) {
     registry.register(Arc::new(Webhook::new()));
 }
 
-/// Parses a generator spec, naming the offending field (`spec.length: ...`) on failure.
-#[allow(dead_code)]
-pub(crate) fn parse_spec<T: serde::de::DeserializeOwned>(spec: &serde_json::Value) -> Result<T> {
-    if spec.is_null() {
-        return Err(Error::invalid_config("spec", "no spec provided"));
-    }
-    serde_path_to_error::deserialize(spec).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." {
-            "spec".to_owned()
-        } else {
-            format!("spec.{path}")
-        };
-        Error::invalid_config(path, e.into_inner().to_string())
-    })
-}
-
-/// Reads `key` of the Secret `name` in `namespace`. `path` names the selector in errors.
-#[cfg(any(feature = "mfa", feature = "webhook"))]
-pub(crate) async fn read_secret_key(
-    cluster: &eso_core::cluster::DynCluster,
-    namespace: &str,
-    name: &str,
-    key: &str,
-    path: &str,
-) -> Result<eso_core::SecretValue> {
-    let secret = cluster
-        .get_secret(namespace, name)
-        .await?
-        .ok_or_else(|| secret_missing(namespace, name, path))?;
-    secret.data.get(key).cloned().ok_or_else(|| {
-        Error::invalid_config(
-            format!("{path}.key"),
-            format!("key {key:?} does not exist in Secret {namespace}/{name}"),
-        )
-    })
-}
-
-#[cfg(any(feature = "mfa", feature = "webhook"))]
-pub(crate) fn secret_missing(namespace: &str, name: &str, path: &str) -> Error {
-    Error::invalid_config(
-        format!("{path}.name"),
-        format!("Secret {namespace}/{name} not found"),
-    )
-}
-
 #[cfg(test)]
 #[allow(dead_code)] // not every feature combination uses every helper
 pub(crate) mod test_util {
@@ -169,6 +123,7 @@ pub(crate) mod test_util {
         cluster: MemoryCluster,
     ) -> eso_core::Result<GeneratorOutput> {
         let cluster: DynCluster = Arc::new(cluster);
+        let spec = eso_core::api::GeneratorSpec::parse(generator.kind(), spec)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -202,21 +157,5 @@ mod tests {
         for k in ["Fake", "MFA", "Password", "SSHKey", "UUID"] {
             assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
         }
-    }
-
-    #[test]
-    fn parse_spec_names_the_field() {
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        struct S {
-            length: i64,
-        }
-        let e = parse_spec::<S>(&serde_json::json!({"length": "x"})).unwrap_err();
-        assert!(
-            e.to_string().starts_with("spec.length: invalid type"),
-            "{e}"
-        );
-        let e = parse_spec::<S>(&serde_json::Value::Null).unwrap_err();
-        assert_eq!(e.to_string(), "spec: no spec provided");
     }
 }

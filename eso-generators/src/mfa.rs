@@ -1,7 +1,6 @@
 //! The `MFA` generator: TOTP (RFC 6238).
 
 use async_trait::async_trait;
-use eso_core::api::MFASpec;
 use eso_core::generator::{Generator, GeneratorContext, GeneratorOutput};
 use eso_core::{Error, Result, SecretMap, SecretValue};
 use hmac::{Hmac, Mac};
@@ -42,6 +41,7 @@ use crate::encoding::base32_decode;
 ///     "length": 8,
 ///     "when": "1970-01-01T00:00:59Z",
 /// });
+/// let spec = eso_core::api::GeneratorSpec::parse("MFA", spec)?;
 /// let out = Mfa.generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// assert_eq!(out.data["token"].expose(), b"94287082");
 /// assert_eq!(out.data["timeLeft"].expose(), b"1");
@@ -112,7 +112,7 @@ impl Generator for Mfa {
     }
 
     async fn generate(&self, ctx: &GeneratorContext<'_>) -> Result<GeneratorOutput> {
-        let spec: MFASpec = crate::parse_spec(ctx.spec)?;
+        let spec = ctx.spec_of("MFA", |s| s.mfa_spec.as_ref())?;
         let algorithm = Algorithm::parse(spec.algorithm.as_deref())?;
         let length = match spec.length {
             Some(l) if l > MAX_LENGTH => {
@@ -132,15 +132,10 @@ impl Generator for Mfa {
             None => jiff::Timestamp::now(),
         };
 
-        let key = spec.secret.key.as_deref().unwrap_or_default();
-        let seed = crate::read_secret_key(
-            ctx.cluster,
-            ctx.namespace,
-            &spec.secret.name,
-            key,
-            "spec.secret",
-        )
-        .await?;
+        let seed = ctx
+            .credentials()
+            .secret(&spec.secret, None, "spec.secret")
+            .await?;
         let seed = Zeroizing::new(
             seed.expose()
                 .iter()

@@ -46,6 +46,7 @@ use crate::encoding::{base32_encode, hex_encode};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let spec = serde_json::json!({"length": 20, "digits": 4, "symbols": 0, "noUpper": true});
+/// let spec = eso_core::api::GeneratorSpec::parse("Password", spec)?;
 /// let out = Password.generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// let pw = out.data["password"].expose_str().unwrap();
 /// assert_eq!(pw.len(), 20);
@@ -64,8 +65,8 @@ impl Generator for Password {
     }
 
     async fn generate(&self, ctx: &GeneratorContext<'_>) -> Result<GeneratorOutput> {
-        let spec: PasswordSpec = crate::parse_spec(ctx.spec)?;
-        let resolved = resolve(&spec)?;
+        let spec = ctx.spec_of("Password", |s| s.password_spec.as_ref())?;
+        let resolved = resolve(spec)?;
         let mut data = SecretMap::new();
         for key in &resolved.secret_keys {
             let raw = generate_password(&resolved)?;
@@ -282,7 +283,7 @@ mod tests {
     fn cleanup_is_a_no_op() {
         let cluster: eso_core::cluster::DynCluster =
             std::sync::Arc::new(eso_core::cluster::MemoryCluster::new());
-        let spec = json!({});
+        let spec = eso_core::api::GeneratorSpec::parse("Password", json!({})).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();

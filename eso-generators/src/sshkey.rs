@@ -36,6 +36,7 @@ use zeroize::Zeroizing;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let spec = serde_json::json!({"keyType": "ed25519", "comment": "deploy@example"});
+/// let spec = eso_core::api::GeneratorSpec::parse("SSHKey", spec)?;
 /// let out = SshKey.generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// let public = out.data["publicKey"].expose_str().unwrap();
 /// assert!(public.starts_with("ssh-ed25519 AAAA") && public.ends_with(" deploy@example\n"));
@@ -54,9 +55,9 @@ impl Generator for SshKey {
     }
 
     async fn generate(&self, ctx: &GeneratorContext<'_>) -> Result<GeneratorOutput> {
-        let spec: SSHKeySpec = crate::parse_spec(ctx.spec)?;
+        let spec = ctx.spec_of("SSHKey", |s| s.ssh_key_spec.as_ref())?;
         let comment = spec.comment.clone().unwrap_or_default();
-        let key = generate_key(&spec)?;
+        let key = generate_key(spec)?;
         let (private, public) = key.to_openssh(&comment)?;
         Ok(GeneratorOutput::new(SecretMap::from([
             ("privateKey".to_owned(), private),

@@ -21,6 +21,7 @@ use eso_core::{Result, SecretMap, SecretValue};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let spec = serde_json::json!({});
+/// let spec = eso_core::api::GeneratorSpec::parse("UUID", spec)?;
 /// let out = Uuid.generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// let id = out.data["uuid"].expose_str().unwrap();
 /// assert_eq!(id.len(), 36);

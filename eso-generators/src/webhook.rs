@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use eso_core::api::{CAProviderType, WebhookSpec};
+use eso_core::api::WebhookSpec;
 use eso_core::generator::{Generator, GeneratorContext, GeneratorOutput};
 use eso_core::{Error, GoDuration, Result, SecretMap, SecretValue};
 use serde_json::Value;
@@ -60,6 +59,7 @@ pub const WEBHOOK_SECRET_LABEL: (&str, &str) = ("external-secrets.io/type", "web
 ///     "secrets": [{"name": "auth", "secretRef": {"name": "api", "key": "token"}}],
 ///     "result": {"jsonPath": "$.credentials"},
 /// });
+/// let spec = eso_core::api::GeneratorSpec::parse("Webhook", spec)?;
 /// let out = Webhook::new().generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// println!("generated keys: {:?}", out.data.keys().collect::<Vec<_>>());
 /// # Ok::<(), eso_core::Error>(())
@@ -84,14 +84,14 @@ impl Generator for Webhook {
     }
 
     async fn generate(&self, ctx: &GeneratorContext<'_>) -> Result<GeneratorOutput> {
-        let spec: WebhookSpec = crate::parse_spec(ctx.spec)?;
+        let spec = ctx.spec_of("Webhook", |s| s.webhook_spec.as_ref())?;
         if spec.auth.as_ref().is_some_and(|a| a.ntlm.is_some()) {
             return Err(Error::not_supported(
                 "spec.auth.ntlm: NTLM authentication is not supported by eso-rs",
             ));
         }
-        let data = template_data(ctx, &spec).await?;
-        let client = http_client(ctx, &spec).await?;
+        let data = template_data(ctx, spec).await?;
+        let client = http_client(ctx, spec).await?;
 
         let method = spec
             .method
@@ -183,7 +183,12 @@ async fn template_data(ctx: &GeneratorContext<'_>, spec: &WebhookSpec) -> Result
             .cluster
             .get_secret(ctx.namespace, &s.secret_ref.name)
             .await?
-            .ok_or_else(|| crate::secret_missing(ctx.namespace, &s.secret_ref.name, &path))?;
+            .ok_or_else(|| {
+                Error::invalid_config(
+                    format!("{path}.name"),
+                    format!("Secret {}/{} not found", ctx.namespace, s.secret_ref.name),
+                )
+            })?;
         let (label, expected) = WEBHOOK_SECRET_LABEL;
         if secret.labels.get(label).map(String::as_str) != Some(expected) {
             return Err(Error::invalid_config(
@@ -274,51 +279,18 @@ async fn http_client(ctx: &GeneratorContext<'_>, spec: &WebhookSpec) -> Result<r
             builder = builder.timeout(d);
         }
     }
-    let mut pem: Option<(Vec<u8>, &str)> = None;
-    if let Some(bundle) = spec.ca_bundle.as_deref().filter(|b| !b.is_empty()) {
-        let bytes = if bundle.trim_start().starts_with("-----BEGIN") {
-            bundle.as_bytes().to_vec()
+    let pem = ctx
+        .credentials()
+        .ca_bundle(spec.ca_bundle.as_deref(), spec.ca_provider.as_ref(), "spec")
+        .await?;
+    let pem = pem.map(|p| {
+        let path = if spec.ca_bundle.as_deref().is_some_and(|b| !b.is_empty()) {
+            "spec.caBundle"
         } else {
-            base64::engine::general_purpose::STANDARD
-                .decode(bundle.trim())
-                .map_err(|_| Error::invalid_config("spec.caBundle", "not valid base64"))?
+            "spec.caProvider"
         };
-        pem = Some((bytes, "spec.caBundle"));
-    } else if let Some(ca) = &spec.ca_provider {
-        let key = ca.key.as_deref().unwrap_or_default();
-        let bytes = match ca.type_ {
-            CAProviderType::Secret => {
-                crate::read_secret_key(ctx.cluster, ctx.namespace, &ca.name, key, "spec.caProvider")
-                    .await?
-                    .expose()
-                    .to_vec()
-            }
-            CAProviderType::ConfigMap => ctx
-                .cluster
-                .get_config_map(ctx.namespace, &ca.name)
-                .await?
-                .ok_or_else(|| {
-                    Error::invalid_config(
-                        "spec.caProvider.name",
-                        format!("ConfigMap {}/{} not found", ctx.namespace, ca.name),
-                    )
-                })?
-                .data
-                .get(key)
-                .ok_or_else(|| {
-                    Error::invalid_config(
-                        "spec.caProvider.key",
-                        format!(
-                            "key {key:?} does not exist in ConfigMap {}/{}",
-                            ctx.namespace, ca.name
-                        ),
-                    )
-                })?
-                .as_bytes()
-                .to_vec(),
-        };
-        pem = Some((bytes, "spec.caProvider"));
-    }
+        (p, path)
+    });
     if let Some((pem, path)) = pem {
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .ok()
@@ -524,6 +496,7 @@ mod tests {
 
     async fn generate(spec: Value) -> Result<GeneratorOutput> {
         let cluster = cluster();
+        let spec = eso_core::api::GeneratorSpec::parse("Webhook", spec)?;
         Webhook::new()
             .generate(&GeneratorContext::new(&spec, "default", &cluster))
             .await

@@ -132,6 +132,20 @@ async fn every_eso_password_case_holds() {
             },
             (None, None) => Value::Null,
         };
+        // The spec loads as a manifest's would: a spec the model refuses (a wrong type) is
+        // an error naming the field before the generator runs.
+        let spec = match eso_core::api::GeneratorSpec::parse("Password", spec) {
+            Ok(spec) => spec,
+            Err(err) => {
+                assert!(expect_error, "{name}: unexpected load error {err}");
+                assert!(
+                    err.to_string().starts_with("spec"),
+                    "{name}: error names a field: {err}"
+                );
+                checked += 1;
+                continue;
+            }
+        };
         let ctx = GeneratorContext::new(&spec, "default", &cluster);
 
         if expect_error {

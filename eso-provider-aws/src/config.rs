@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use eso_core::api::{
-    AwsProvider, AwsServiceType, AwsSessionTagsPolicy, SecretStoreKind, ValidationErrors,
+    AwsProvider, AwsServiceType, AwsSessionTagsPolicy, SecretStoreProvider, ValidationErrors,
 };
-use eso_core::provider::{Capabilities, DynProvider, ProviderFactory, StoreContext, StoreScope};
+use eso_core::provider::{
+    Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity, StoreScope,
+};
 use eso_core::{Error, Result};
 
 use crate::credential::{AuthSpec, sdk_config};
@@ -28,13 +30,16 @@ const FIELD: &str = "spec.provider.aws";
 /// # Example
 ///
 /// ```
-/// use eso_core::provider::{ProviderFactory, StoreScope};
+/// use eso_core::api::SecretStoreProvider;
+/// use eso_core::provider::{ProviderFactory, StoreIdentity, StoreScope};
 /// use eso_provider_aws::AwsFactory;
 ///
 /// let f = AwsFactory::new();
-/// let spec = serde_json::json!({"service": "SecretsManager", "region": "eu-west-1",
-///     "secretsManager": {"recoveryWindowInDays": 3}});
-/// let err = f.validate_store(&spec, StoreScope::Namespaced).unwrap_err();
+/// let spec: SecretStoreProvider = serde_json::from_value(serde_json::json!({"aws": {
+///     "service": "SecretsManager", "region": "eu-west-1",
+///     "secretsManager": {"recoveryWindowInDays": 3}}})).unwrap();
+/// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "aws");
+/// let err = f.validate_store(&spec, &store).unwrap_err();
 /// assert!(err.to_string().contains("spec.provider.aws.secretsManager.recoveryWindowInDays"));
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
@@ -46,27 +51,22 @@ impl AwsFactory {
         Self
     }
 
-    fn parse(spec: &serde_json::Value, scope: StoreScope, ns: Option<&str>) -> Result<AwsProvider> {
-        let parsed: AwsProvider = serde_json::from_value(spec.clone())
-            .map_err(|e| Error::invalid_config(FIELD, e.to_string()))?;
+    /// Checks a provider block beyond the API model's admission rules.
+    fn check(spec: &AwsProvider, store: &StoreIdentity) -> Result<()> {
         let mut errors = ValidationErrors::new();
-        let api_scope = match scope {
-            StoreScope::Cluster => eso_core::api::StoreScope::cluster(),
-            _ => eso_core::api::StoreScope::namespaced(ns),
-        };
-        parsed.validate_store(api_scope, FIELD, &mut errors);
+        spec.validate_store(store.api_scope(), FIELD, &mut errors);
         errors.into_result()?;
-        if parsed.service == AwsServiceType::CertificateManager {
+        if spec.service == AwsServiceType::CertificateManager {
             return Err(Error::not_supported(
                 "spec.provider.aws.service: CertificateManager is not supported by eso-provider-aws",
             ));
         }
-        Ok(parsed)
+        Ok(())
     }
 
     /// Builds the provider of `ctx` (also available through [`ProviderFactory::new_provider`]).
     pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
-        let p = Self::parse(ctx.spec, ctx.store.scope, Some(ctx.namespace))?;
+        let p = ctx.block(crate::KIND, |p| p.aws.as_ref())?;
         let mut tags: Vec<(String, String)> = p
             .session_tags
             .iter()
@@ -75,18 +75,12 @@ impl AwsFactory {
             .collect();
         if p.session_tags_policy != AwsSessionTagsPolicy::None {
             let kind = match ctx.store.scope {
-                StoreScope::Cluster => SecretStoreKind::ClusterSecretStore,
-                _ => SecretStoreKind::SecretStore,
+                StoreScope::Cluster => "ClusterSecretStore",
+                _ => "SecretStore",
             };
             tags.push(("esoNamespace".into(), ctx.namespace.to_owned()));
             tags.push(("esoStoreName".into(), ctx.store.name.clone()));
-            tags.push((
-                "esoStoreKind".into(),
-                serde_json::to_value(kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-            ));
+            tags.push(("esoStoreKind".into(), kind.to_owned()));
         }
         if p.session_tags_policy == AwsSessionTagsPolicy::Custom {
             for (k, v) in p.custom_session_tags.iter().flatten() {
@@ -103,7 +97,8 @@ impl AwsFactory {
             transitive_tag_keys: p.transitive_tag_keys.clone().unwrap_or_default(),
             path: FIELD.to_owned(),
         };
-        let config = sdk_config(&auth, ctx.namespace, ctx.cluster).await?;
+        let creds = ctx.credentials();
+        let config = sdk_config(&auth, &creds).await?;
         let prefix = p.prefix.clone().unwrap_or_default();
         Ok(match p.service {
             AwsServiceType::ParameterStore => Arc::new(AwsParameterStore::new(config, prefix)),
@@ -113,13 +108,7 @@ impl AwsFactory {
                     force_without_recovery: sm.force_delete_without_recovery.unwrap_or(false),
                     recovery_window_days: sm.recovery_window_in_days,
                 };
-                Arc::new(AwsSecretsManager::new(
-                    config,
-                    prefix,
-                    delete,
-                    Arc::clone(ctx.cluster),
-                    ctx.namespace.to_owned(),
-                ))
+                Arc::new(AwsSecretsManager::new(config, prefix, delete, creds))
             }
         })
     }
@@ -135,8 +124,16 @@ impl ProviderFactory for AwsFactory {
         Capabilities::ALL
     }
 
-    fn validate_store(&self, spec: &serde_json::Value, scope: StoreScope) -> Result<Vec<String>> {
-        Self::parse(spec, scope, None).map(|_| Vec::new())
+    fn validate_store(
+        &self,
+        spec: &SecretStoreProvider,
+        store: &StoreIdentity,
+    ) -> Result<Vec<String>> {
+        let aws = spec
+            .aws
+            .as_ref()
+            .ok_or_else(|| Error::invalid_config(FIELD, "is missing"))?;
+        Self::check(aws, store).map(|()| Vec::new())
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
@@ -148,21 +145,27 @@ impl ProviderFactory for AwsFactory {
 mod tests {
     use super::*;
 
+    fn check(aws: serde_json::Value) -> Result<Vec<String>> {
+        let spec: SecretStoreProvider = serde_json::from_value(serde_json::json!({ "aws": aws }))
+            .map_err(|e| Error::invalid_config(FIELD, e.to_string()))?;
+        AwsFactory::new().validate_store(
+            &spec,
+            &StoreIdentity::new(StoreScope::Namespaced, "apps", "aws"),
+        )
+    }
+
     #[test]
     fn specs_are_checked() {
-        let f = AwsFactory::new();
-        let ok = serde_json::json!({"service": "ParameterStore", "region": "us-east-1"});
-        assert!(f.validate_store(&ok, StoreScope::Namespaced).is_ok());
-        let bad = serde_json::json!({"service": "Nope", "region": "us-east-1"});
-        let e = f.validate_store(&bad, StoreScope::Namespaced).unwrap_err();
+        assert!(
+            check(serde_json::json!({"service": "ParameterStore", "region": "us-east-1"})).is_ok()
+        );
+        let e = check(serde_json::json!({"service": "Nope", "region": "us-east-1"})).unwrap_err();
         assert!(e.to_string().starts_with("spec.provider.aws"), "{e}");
-        let acm = serde_json::json!({"service": "CertificateManager", "region": "us-east-1"});
-        assert!(f.validate_store(&acm, StoreScope::Namespaced).is_err());
-        let e = f
-            .validate_store(
-                &serde_json::json!({"service": "SecretsManager", "region": "bad region"}),
-                StoreScope::Namespaced,
-            )
+        assert!(
+            check(serde_json::json!({"service": "CertificateManager", "region": "us-east-1"}))
+                .is_err()
+        );
+        let e = check(serde_json::json!({"service": "SecretsManager", "region": "bad region"}))
             .unwrap_err();
         assert!(e.to_string().contains("spec.provider.aws.region"), "{e}");
     }

@@ -8,12 +8,13 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
-use eso_core::api::{AwsAuth, SecretKeySelector};
-use eso_core::cluster::DynCluster;
+use eso_core::api::{AwsAuth, SecretKeySelector, ServiceAccountSelector};
+use eso_core::provider::Credentials as StoreCredentials;
 use eso_core::{Error, Result};
 
 /// The session name ESO uses for assumed roles.
@@ -43,41 +44,31 @@ pub(crate) struct AuthSpec {
 }
 
 /// Builds the SDK configuration: region, credentials, role chain. The endpoint comes from
-/// the standard AWS environment (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`).
-pub(crate) async fn sdk_config(
-    spec: &AuthSpec,
-    namespace: &str,
-    cluster: &DynCluster,
-) -> Result<SdkConfig> {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(spec.region.clone()));
+/// the standard AWS environment (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`). The SDK's
+/// own retries are off: the registry's retry layer applies the store's `retrySettings`.
+pub(crate) async fn sdk_config(spec: &AuthSpec, creds: &StoreCredentials) -> Result<SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(spec.region.clone()))
+        .retry_config(RetryConfig::disabled());
     let auth = spec.auth.as_ref();
     if let Some(s) = auth.and_then(|a| a.secret_ref.as_ref()) {
         let path = format!("{}.auth.secretRef", spec.path);
         let ak = read_key(
-            cluster,
-            namespace,
+            creds,
             s.access_key_id.as_ref(),
             &format!("{path}.accessKeyIDSecretRef"),
         )
         .await?;
         let sk = read_key(
-            cluster,
-            namespace,
+            creds,
             s.secret_access_key.as_ref(),
             &format!("{path}.secretAccessKeySecretRef"),
         )
         .await?;
         let token = match &s.session_token {
-            Some(sel) => Some(
-                read_key(
-                    cluster,
-                    namespace,
-                    Some(sel),
-                    &format!("{path}.sessionTokenSecretRef"),
-                )
-                .await?,
-            ),
+            Some(sel) => {
+                Some(read_key(creds, Some(sel), &format!("{path}.sessionTokenSecretRef")).await?)
+            }
             None => None,
         };
         loader = loader.credentials_provider(Credentials::new(ak, sk, token, None, "secretRef"));
@@ -96,16 +87,19 @@ pub(crate) async fn sdk_config(
                 "auth.jwt needs the role ARN to assume with the ServiceAccount token",
             )
         })?;
+        let audiences = sa
+            .audiences
+            .clone()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| vec![STS_AUDIENCE.to_owned()]);
         let provider = WebIdentity {
             sts: aws_sdk_sts::Client::new(&config),
-            cluster: std::sync::Arc::clone(cluster),
-            namespace: sa.namespace.clone().unwrap_or_else(|| namespace.to_owned()),
-            service_account: sa.name.clone(),
-            audiences: sa
-                .audiences
-                .clone()
-                .filter(|a| !a.is_empty())
-                .unwrap_or_else(|| vec![STS_AUDIENCE.to_owned()]),
+            creds: creds.clone(),
+            service_account: ServiceAccountSelector {
+                audiences: Some(audiences),
+                ..sa.clone()
+            },
+            field: format!("{}.auth.jwt.serviceAccountRef", spec.path),
             role: web_role,
         };
         config = with_provider(&config, provider);
@@ -159,28 +153,13 @@ pub(crate) async fn check_credentials(config: &SdkConfig) -> Result<()> {
 }
 
 async fn read_key(
-    cluster: &DynCluster,
-    namespace: &str,
+    creds: &StoreCredentials,
     sel: Option<&SecretKeySelector>,
     path: &str,
 ) -> Result<String> {
     let sel = sel.ok_or_else(|| Error::invalid_config(path, "is required"))?;
-    let key = sel
-        .key
-        .as_deref()
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| Error::invalid_config(format!("{path}.key"), "is required"))?;
-    let ns = sel.namespace.as_deref().unwrap_or(namespace);
-    let secret = cluster.get_secret(ns, &sel.name).await?.ok_or_else(|| {
-        Error::invalid_config(path, format!("Secret {ns}/{} not found", sel.name))
-    })?;
-    let value = secret.data.get(key).ok_or_else(|| {
-        Error::invalid_config(path, format!("Secret {ns}/{} has no key {key:?}", sel.name))
-    })?;
-    value
-        .expose_str()
-        .map(|s| s.trim().to_owned())
-        .ok_or_else(|| Error::invalid_config(path, "the value is not valid UTF-8"))
+    let value = creds.secret_text(sel, None, path).await?;
+    Ok(value.expose_str().unwrap_or_default().to_owned())
 }
 
 fn to_credentials(c: &aws_sdk_sts::types::Credentials, source: &'static str) -> Credentials {
@@ -253,18 +232,16 @@ impl ProvideCredentials for AssumeRole {
 /// SDK's identity cache.
 struct WebIdentity {
     sts: aws_sdk_sts::Client,
-    cluster: DynCluster,
-    namespace: String,
-    service_account: String,
-    audiences: Vec<String>,
+    creds: StoreCredentials,
+    service_account: ServiceAccountSelector,
+    field: String,
     role: String,
 }
 
 impl fmt::Debug for WebIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebIdentity")
-            .field("service_account", &self.service_account)
-            .field("namespace", &self.namespace)
+            .field("service_account", &self.service_account.name)
             .field("role", &self.role)
             .finish_non_exhaustive()
     }
@@ -273,13 +250,8 @@ impl fmt::Debug for WebIdentity {
 impl WebIdentity {
     async fn assume(&self) -> aws_credential_types::provider::Result {
         let token = self
-            .cluster
-            .create_service_account_token(
-                &self.namespace,
-                &self.service_account,
-                &self.audiences,
-                3600,
-            )
+            .creds
+            .service_account_token(&self.service_account, &[], 3600, &self.field)
             .await
             .map_err(CredentialsError::provider_error)?;
         let token = token

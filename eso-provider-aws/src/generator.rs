@@ -4,17 +4,11 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use eso_core::api::{ECRAuthorizationTokenSpec, EcrScope, STSSessionTokenSpec, ValidationErrors};
 use eso_core::generator::{Generator, GeneratorContext, GeneratorOutput};
+use eso_core::provider::StoreRetry;
 use eso_core::{Error, Result, SecretMap, SecretValue};
 
 use crate::credential::{AuthSpec, sdk_config};
 use crate::error::{malformed, sdk_error};
-
-fn parse<T: serde::de::DeserializeOwned>(spec: &serde_json::Value) -> Result<T> {
-    if spec.is_null() {
-        return Err(Error::invalid_config("spec", "no spec provided"));
-    }
-    serde_json::from_value(spec.clone()).map_err(|e| Error::invalid_config("spec", e.to_string()))
-}
 
 fn check_region(region: &str) -> Result<()> {
     let mut errors = ValidationErrors::new();
@@ -71,10 +65,24 @@ impl Generator for EcrAuthorizationToken {
     }
 
     async fn generate(&self, ctx: &GeneratorContext<'_>) -> Result<GeneratorOutput> {
-        let spec: ECRAuthorizationTokenSpec = parse(ctx.spec)?;
+        let spec = ctx.spec_of(Self::KIND, |s| s.ecr_authorization_token_spec.as_ref())?;
         check_region(&spec.region)?;
+        // The SDK does not retry (one retry layer for every backend): retry here.
+        StoreRetry::default().run(|| Self::once(spec, ctx)).await
+    }
+
+    async fn cleanup(&self, _ctx: &GeneratorContext<'_>, _state: &serde_json::Value) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl EcrAuthorizationToken {
+    async fn once(
+        spec: &ECRAuthorizationTokenSpec,
+        ctx: &GeneratorContext<'_>,
+    ) -> Result<GeneratorOutput> {
         let auth = auth_spec(&spec.region, spec.auth.as_ref(), spec.role.as_ref());
-        let config = sdk_config(&auth, ctx.namespace, ctx.cluster).await?;
+        let config = sdk_config(&auth, &ctx.credentials()).await?;
         let mut data = SecretMap::new();
         let (token, expires) = if spec.scope == Some(EcrScope::Public) {
             let out = aws_sdk_ecrpublic::Client::new(&config)
@@ -125,10 +133,6 @@ impl Generator for EcrAuthorizationToken {
         );
         Ok(GeneratorOutput::new(data))
     }
-
-    async fn cleanup(&self, _ctx: &GeneratorContext<'_>, _state: &serde_json::Value) -> Result<()> {
-        Ok(())
-    }
 }
 
 /// `STSSessionToken`: temporary credentials from `sts:GetSessionToken`.
@@ -160,8 +164,21 @@ impl Generator for StsSessionToken {
     }
 
     async fn generate(&self, ctx: &GeneratorContext<'_>) -> Result<GeneratorOutput> {
-        let spec: STSSessionTokenSpec = parse(ctx.spec)?;
+        let spec = ctx.spec_of(Self::KIND, |s| s.sts_session_token_spec.as_ref())?;
         check_region(&spec.region)?;
+        StoreRetry::default().run(|| Self::once(spec, ctx)).await
+    }
+
+    async fn cleanup(&self, _ctx: &GeneratorContext<'_>, _state: &serde_json::Value) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl StsSessionToken {
+    async fn once(
+        spec: &STSSessionTokenSpec,
+        ctx: &GeneratorContext<'_>,
+    ) -> Result<GeneratorOutput> {
         let params = spec.request_parameters.clone().unwrap_or_default();
         if let Some(d) = params.session_duration
             && !(900..=129_600).contains(&d)
@@ -172,7 +189,7 @@ impl Generator for StsSessionToken {
             ));
         }
         let auth = auth_spec(&spec.region, spec.auth.as_ref(), spec.role.as_ref());
-        let config = sdk_config(&auth, ctx.namespace, ctx.cluster).await?;
+        let config = sdk_config(&auth, &ctx.credentials()).await?;
         let out = aws_sdk_sts::Client::new(&config)
             .get_session_token()
             .set_duration_seconds(params.session_duration)
@@ -193,9 +210,5 @@ impl Generator for StsSessionToken {
         data.insert("session_token".into(), SecretValue::from(c.session_token()));
         data.insert("expiration".into(), SecretValue::from(unix(c.expiration())));
         Ok(GeneratorOutput::new(data))
-    }
-
-    async fn cleanup(&self, _ctx: &GeneratorContext<'_>, _state: &serde_json::Value) -> Result<()> {
-        Ok(())
     }
 }

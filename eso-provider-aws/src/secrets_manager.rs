@@ -10,10 +10,9 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
-use eso_core::cluster::DynCluster;
 use eso_core::provider::{
-    BatchRead, BatchValue, Capabilities, FindRef, MetadataPolicy, Provider, PushRef, PushValue,
-    RemoteRef, Validation, property,
+    BatchRead, BatchValue, Capabilities, Credentials, FindRef, MetadataPolicy, Provider, PushRef,
+    PushValue, RemoteRef, Validation, property,
 };
 use eso_core::{Error, Result, SecretMap, SecretValue};
 
@@ -70,8 +69,8 @@ struct Inner {
     config: SdkConfig,
     prefix: String,
     delete: DeleteOptions,
-    cluster: DynCluster,
-    namespace: String,
+    /// Where `resourcePolicy` ConfigMaps and Secrets are read.
+    creds: Credentials,
 }
 
 impl fmt::Debug for AwsSecretsManager {
@@ -109,8 +108,7 @@ impl AwsSecretsManager {
         config: SdkConfig,
         prefix: String,
         delete: DeleteOptions,
-        cluster: DynCluster,
-        namespace: String,
+        creds: Credentials,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -118,8 +116,7 @@ impl AwsSecretsManager {
                 config,
                 prefix,
                 delete,
-                cluster,
-                namespace,
+                creds,
             }),
         }
     }
@@ -378,24 +375,18 @@ impl AwsSecretsManager {
                 "is required",
             ));
         };
-        let ns = &self.inner.namespace;
+        let ns = self.inner.creds.namespace();
+        let cluster = self.inner.creds.cluster();
         let doc = match src.kind.as_str() {
-            "ConfigMap" => self
-                .inner
-                .cluster
+            "ConfigMap" => cluster
                 .get_config_map(ns, &src.name)
                 .await?
                 .and_then(|cm| cm.data.get(&src.key).cloned()),
-            "Secret" => self
-                .inner
-                .cluster
-                .get_secret(ns, &src.name)
-                .await?
-                .and_then(|s| {
-                    s.data
-                        .get(&src.key)
-                        .and_then(|v| v.expose_str().map(str::to_owned))
-                }),
+            "Secret" => cluster.get_secret(ns, &src.name).await?.and_then(|s| {
+                s.data
+                    .get(&src.key)
+                    .and_then(|v| v.expose_str().map(str::to_owned))
+            }),
             other => {
                 return Err(Error::invalid_config(
                     "metadata.spec.resourcePolicy.policySourceRef.kind",

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use eso_core::api::{Manifest, parse_documents};
 use eso_core::cluster::{Cluster as _, MemoryCluster};
 use eso_core::provider::ProviderRegistry;
-use eso_core::reconcile::{Catalog, Pass, Reconciler};
+use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
 use eso_core::testing::conformance::unique_prefix;
 
 #[tokio::test]
@@ -38,7 +38,7 @@ async fn n_external_secrets_over_k_secrets_make_ceil_k_over_20_batch_reads() {
             "---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: es{n}, namespace: default}}\nspec:\n  secretStoreRef: {{name: aws}}\n  data:\n  - {{secretKey: user, remoteRef: {{key: {prefix}/s{k}, property: user}}}}\n  - {{secretKey: pass, remoteRef: {{key: {prefix}/s{k}, property: pass}}}}\n  dataFrom: [{{extract: {{key: {prefix}/s{k}}}}}]\n"
         );
     }
-    let mut catalog = Catalog::default();
+    let mut catalog = MemoryCatalog::default();
     let mut external_secrets = Vec::new();
     for (_, doc) in parse_documents(&yaml) {
         match Manifest::from_value(doc.unwrap().value).unwrap() {

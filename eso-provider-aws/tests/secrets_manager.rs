@@ -234,12 +234,16 @@ async fn auth_secret_ref_role_chain_and_web_identity() {
         "default",
         "jwt",
     );
-    let p = eso_provider_aws::AwsFactory::new()
-        .build(&eso_core::provider::StoreContext::new(
-            &store, "aws", &spec, "default", &cluster,
-        ))
-        .await
-        .unwrap();
+    let p = eso_core::testing::provider_for(
+        std::sync::Arc::new(eso_provider_aws::AwsFactory::new()),
+        &store,
+        &json!({ "aws": spec }),
+        "default",
+        &cluster,
+        None,
+    )
+    .await
+    .unwrap();
     env.start_recording().await;
     assert!(p.validate().await.is_ok());
     let log = env.stop_recording().await;

@@ -30,7 +30,7 @@ pub const DEFAULT_FIELD_MANAGER: &str = "external-secrets";
 /// ```no_run
 /// use std::sync::Arc;
 /// use eso_core::cluster::Cluster;
-/// use eso_core::reconcile::{Catalog, Reconciler};
+/// use eso_core::reconcile::{MemoryCatalog, Reconciler};
 /// use eso_provider_k8s::KubeCluster;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,7 +38,7 @@ pub const DEFAULT_FIELD_MANAGER: &str = "external-secrets";
 /// let cluster = Arc::new(KubeCluster::new(client));
 /// let db = cluster.get_secret("default", "db").await?;
 /// println!("found: {}", db.is_some());
-/// let reconciler = Reconciler::new(cluster, Catalog::default());
+/// let reconciler = Reconciler::new(cluster, MemoryCatalog::default());
 /// # let _ = reconciler;
 /// # Ok(()) }
 /// ```

@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use eso_core::api::{KubernetesProvider, ValidationErrors};
-use eso_core::provider::{Capabilities, DynProvider, ProviderFactory, StoreContext, StoreScope};
+use eso_core::api::{KubernetesProvider, SecretStoreProvider, ValidationErrors};
+use eso_core::provider::{Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity};
 use eso_core::{Error, Result};
 use tokio::sync::Mutex;
 
-use crate::auth::Refs;
 use crate::provider::{Inner, Kubernetes};
 
 /// What the provider supports (no versions: Kubernetes Secrets have none).
@@ -25,12 +24,15 @@ pub(crate) const CAPABILITIES: Capabilities = {
 /// # Example
 ///
 /// ```
-/// use eso_core::provider::{ProviderFactory, StoreScope};
+/// use eso_core::api::SecretStoreProvider;
+/// use eso_core::provider::{ProviderFactory, StoreIdentity, StoreScope};
 /// use eso_provider_k8s::KubernetesFactory;
 ///
 /// let f = KubernetesFactory::new();
-/// let spec = serde_json::json!({"auth": {"token": {"bearerToken": {"name": "t"}}}});
-/// let err = f.validate_store(&spec, StoreScope::Namespaced).unwrap_err();
+/// let spec: SecretStoreProvider = serde_json::from_value(serde_json::json!(
+///     {"kubernetes": {"auth": {"token": {"bearerToken": {"name": "t"}}}}})).unwrap();
+/// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "remote");
+/// let err = f.validate_store(&spec, &store).unwrap_err();
 /// assert!(err.to_string().contains("spec.provider.kubernetes.auth.token.bearerToken.key"));
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -44,26 +46,14 @@ impl KubernetesFactory {
         Self::default()
     }
 
-    /// Parses and checks a provider block (no network, no cluster access).
-    fn parse(&self, spec: &serde_json::Value, scope: StoreScope) -> Result<KubernetesProvider> {
+    /// Checks a provider block beyond the API model's admission rules (no network, no
+    /// cluster access).
+    fn check(spec: &KubernetesProvider, store: &StoreIdentity) -> Result<()> {
         let field = format!("spec.provider.{}", crate::KIND);
-        let parsed: KubernetesProvider = serde_path_to_error::deserialize(spec).map_err(|e| {
-            let path = e.path().to_string();
-            let at = if path == "." || path.is_empty() {
-                field.clone()
-            } else {
-                format!("{field}.{path}")
-            };
-            Error::invalid_config(at, e.into_inner().to_string())
-        })?;
         let mut errors = ValidationErrors::new();
-        let api_scope = match scope {
-            StoreScope::Cluster => eso_core::api::StoreScope::cluster(),
-            _ => eso_core::api::StoreScope::namespaced(None),
-        };
-        parsed.validate_store(api_scope, &field, &mut errors);
+        spec.validate_store(store.api_scope(), &field, &mut errors);
         errors.into_result()?;
-        match (&parsed.auth, &parsed.auth_ref) {
+        match (&spec.auth, &spec.auth_ref) {
             (None, None) => Err(Error::invalid_config(
                 field,
                 "no auth provider given: set auth or authRef",
@@ -72,21 +62,17 @@ impl KubernetesFactory {
                 field,
                 "auth and authRef are mutually exclusive",
             )),
-            _ => Ok(parsed),
+            _ => Ok(()),
         }
     }
 
     /// Builds a provider for the store in `ctx` (no network access yet).
     pub fn build(&self, ctx: &StoreContext<'_>) -> Result<Kubernetes> {
-        let spec = self.parse(ctx.spec, ctx.store.scope)?;
+        let spec = ctx.block(crate::KIND, |p| p.kubernetes.as_ref())?;
         Ok(Kubernetes::from_inner(Inner {
-            spec,
-            refs: Refs {
-                cluster: Arc::clone(ctx.cluster),
-                namespace: ctx.namespace.to_owned(),
-                scope: ctx.store.scope,
-            },
-            field: format!("spec.provider.{}", crate::KIND),
+            spec: spec.clone(),
+            creds: ctx.credentials(),
+            field: ctx.field(),
             client: Mutex::new(None),
         }))
     }
@@ -102,8 +88,16 @@ impl ProviderFactory for KubernetesFactory {
         CAPABILITIES
     }
 
-    fn validate_store(&self, spec: &serde_json::Value, scope: StoreScope) -> Result<Vec<String>> {
-        self.parse(spec, scope).map(|_| Vec::new())
+    fn validate_store(
+        &self,
+        spec: &SecretStoreProvider,
+        store: &StoreIdentity,
+    ) -> Result<Vec<String>> {
+        let k = spec
+            .kubernetes
+            .as_ref()
+            .ok_or_else(|| Error::invalid_config("spec.provider.kubernetes", "is missing"))?;
+        Self::check(k, store).map(|()| Vec::new())
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
@@ -113,11 +107,18 @@ impl ProviderFactory for KubernetesFactory {
 
 #[cfg(test)]
 mod tests {
+    use eso_core::provider::StoreScope;
+
     use super::*;
 
     fn err(v: serde_json::Value) -> String {
+        let spec: SecretStoreProvider =
+            serde_json::from_value(serde_json::json!({ "kubernetes": v })).unwrap();
         KubernetesFactory::new()
-            .validate_store(&v, StoreScope::Namespaced)
+            .validate_store(
+                &spec,
+                &StoreIdentity::new(StoreScope::Namespaced, "ns", "s"),
+            )
             .unwrap_err()
             .to_string()
     }
@@ -125,17 +126,16 @@ mod tests {
     #[test]
     fn bad_specs_name_the_field() {
         assert!(err(serde_json::json!({})).contains("no auth provider given"));
-        assert!(
-            err(serde_json::json!({"remoteNamespace": 3}))
-                .starts_with("spec.provider.kubernetes.remoteNamespace")
-        );
         let both = serde_json::json!({"authRef": {"name": "k", "key": "v"},
             "auth": {"token": {"bearerToken": {"name": "t", "key": "k"}}}});
         assert!(err(both).contains("mutually exclusive"));
-        let ok = serde_json::json!({"authRef": {"name": "k", "key": "value"}});
+        let ok: SecretStoreProvider = serde_json::from_value(
+            serde_json::json!({"kubernetes": {"authRef": {"name": "k", "key": "value"}}}),
+        )
+        .unwrap();
         assert!(
             KubernetesFactory::new()
-                .validate_store(&ok, StoreScope::Namespaced)
+                .validate_store(&ok, &StoreIdentity::new(StoreScope::Namespaced, "ns", "s"))
                 .is_ok()
         );
     }

@@ -5,6 +5,7 @@
 //! bodies are never quoted.
 
 use eso_core::Error;
+use eso_core::provider::{error_chain, error_for_status, transport_error};
 
 /// Maps a kube-rs error of operation `what` (e.g. `get Secret ns/name`) into an ESO error.
 ///
@@ -14,52 +15,19 @@ pub(crate) fn map(what: &str, e: kube::Error) -> Error {
     match e {
         kube::Error::Api(status) => {
             let msg = format!("{what}: {} ({})", status.message, status.code);
-            match status.code {
-                404 => Error::NotFound {
-                    key: what.to_owned(),
-                },
-                409 => Error::Conflict(msg),
-                401 => Error::Unauthenticated { message: msg },
-                403 => Error::PermissionDenied { message: msg },
-                429 => Error::RateLimited { message: msg },
-                500.. => Error::Unavailable {
-                    message: msg,
-                    source: None,
-                },
-                400 | 422 => Error::invalid_config(what, status.message),
-                _ => Error::generic(msg),
-            }
+            error_for_status(status.code, what, msg)
         }
         kube::Error::HyperError(_)
         | kube::Error::Service(_)
         | kube::Error::HttpError(_)
-        | kube::Error::ReadEvents(_) => Error::Unavailable {
-            message: format!(
-                "{what}: the Kubernetes API server is not reachable (will retry): {}",
-                chain(&e)
-            ),
-            source: None,
-        },
-        other => Error::generic(format!("{what}: {}", chain(&other))),
+        | kube::Error::ReadEvents(_) => transport_error(
+            &format!("{what}: the Kubernetes API server is not reachable (will retry)"),
+            &e,
+        ),
+        other => Error::generic(format!("{what}: {}", error_chain(&other))),
     }
 }
 
-/// The error and its sources, joined with `: `.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let part = c.to_string();
-        if !s.contains(&part) {
-            s.push_str(": ");
-            s.push_str(&part);
-        }
-        cur = c.source();
-    }
-    s
-}
-
-/// True for an API status with `code`.
 pub(crate) fn is_status(e: &kube::Error, code: u16) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == code)
 }

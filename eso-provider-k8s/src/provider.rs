@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use eso_core::api::KubernetesProvider;
 use eso_core::provider::{
-    Capabilities, FindRef, MetadataPolicy, Provider, PushRef, PushValue, RemoteRef, StoreScope,
-    Validation, property,
+    Capabilities, Credentials, FindRef, MetadataPolicy, Provider, PushRef, PushValue, RemoteRef,
+    StoreScope, Validation, property,
 };
 use eso_core::{Error, Result, SecretMap, SecretValue};
 use k8s_openapi::ByteString;
@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::auth::{Refs, SA_TOKEN_SECONDS, connect};
+use crate::auth::{SA_TOKEN_SECONDS, connect};
 use crate::error::{is_status, map};
 
 /// The label this provider puts on every Secret it creates in the remote cluster. A Secret
@@ -76,7 +76,7 @@ pub struct Kubernetes {
 
 pub(crate) struct Inner {
     pub(crate) spec: KubernetesProvider,
-    pub(crate) refs: Refs,
+    pub(crate) creds: Credentials,
     pub(crate) field: String,
     pub(crate) client: Mutex<Option<(kube::Client, Instant)>>,
 }
@@ -147,7 +147,7 @@ impl Kubernetes {
         {
             return Ok(c.clone());
         }
-        let c = connect(&self.inner.spec, &self.inner.refs, &self.inner.field).await?;
+        let c = connect(&self.inner.spec, &self.inner.creds, &self.inner.field).await?;
         *guard = Some((c.clone(), Instant::now()));
         Ok(c)
     }
@@ -219,7 +219,7 @@ impl Kubernetes {
                 ));
             }
         }
-        if m.spec.remote_namespace.is_some() && self.inner.refs.scope != StoreScope::Cluster {
+        if m.spec.remote_namespace.is_some() && self.inner.creds.scope() != StoreScope::Cluster {
             return Err(Error::invalid_config(
                 "spec.data[].metadata.spec.remoteNamespace",
                 "may only be set for a ClusterSecretStore",
@@ -620,11 +620,11 @@ mod tests {
         .unwrap();
         let k = Kubernetes::from_inner(Inner {
             spec,
-            refs: Refs {
-                cluster: std::sync::Arc::new(eso_core::cluster::MemoryCluster::new()),
-                namespace: "default".into(),
-                scope: StoreScope::Namespaced,
-            },
+            creds: Credentials::new(
+                std::sync::Arc::new(eso_core::cluster::MemoryCluster::new()),
+                "default",
+                StoreScope::Namespaced,
+            ),
             field: "spec.provider.kubernetes".into(),
             client: Mutex::new(None),
         });

@@ -9,7 +9,9 @@ use eso_core::Error;
 use eso_core::api::{ExternalSecret, Manifest, parse_documents};
 use eso_core::cluster::{Cluster, KubeSecret, LabelExpression, LabelQuery, OwnerRef};
 use eso_core::provider::ProviderRegistry;
-use eso_core::reconcile::{Catalog, Pass, Reconciler, TargetAction, WorkloadStore, field_manager};
+use eso_core::reconcile::{
+    MemoryCatalog, Pass, Reconciler, TargetAction, WorkloadStore, field_manager,
+};
 use eso_provider_k8s::{KubeCluster, KubeWorkloads};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
@@ -229,7 +231,7 @@ spec:
         server = env.server,
         ca = serde_json::to_string(&env.ca_pem).unwrap(),
     );
-    let mut catalog = Catalog::default();
+    let mut catalog = MemoryCatalog::default();
     let mut es = None;
     for (_, doc) in parse_documents(&yaml) {
         match Manifest::from_value(doc.unwrap().value).unwrap() {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
 use eso_core::cluster::{Cluster, KubeSecret};
 use eso_core::provider::ProviderRegistry;
-use eso_core::reconcile::{Catalog, Pass, Reconciler};
+use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
 use eso_provider_k8s::{KubeCluster, MANAGED_BY_LABEL};
 use kube::api::{Api, PostParams};
 
@@ -52,8 +52,8 @@ fn start_child() -> common::Env {
     common::Env::from_file(&path).expect("child env")
 }
 
-fn catalog_and<T>(yaml: &str, pick: impl Fn(Manifest) -> Option<T>) -> (Catalog, T) {
-    let mut catalog = Catalog::default();
+fn catalog_and<T>(yaml: &str, pick: impl Fn(Manifest) -> Option<T>) -> (MemoryCatalog, T) {
+    let mut catalog = MemoryCatalog::default();
     let mut found = None;
     for (_, doc) in parse_documents(yaml) {
         let m = Manifest::from_value(doc.unwrap().value).unwrap();

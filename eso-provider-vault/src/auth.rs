@@ -11,8 +11,8 @@ use eso_core::{Error, Result, SecretValue};
 use serde_json::{Value, json};
 
 use crate::client::{Call, Http};
-use crate::refs::Refs;
 use crate::tls;
+use eso_core::provider::Credentials;
 
 /// The pod's own ServiceAccount token (kubernetes auth without serviceAccountRef/secretRef).
 pub(crate) const POD_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -42,7 +42,7 @@ impl std::fmt::Debug for Login {
 #[derive(Debug)]
 pub(crate) struct Authenticator {
     pub(crate) auth: Option<VaultAuth>,
-    pub(crate) refs: Refs,
+    pub(crate) creds: Credentials,
     /// `spec.provider.<kind>.auth`, for error paths.
     pub(crate) field: String,
     /// The namespace logins and token calls go to.
@@ -71,7 +71,7 @@ impl Authenticator {
             return Ok(None);
         };
         let f = &self.field;
-        let refs = &self.refs;
+        let refs = &self.creds;
         if let Some(sel) = &auth.token_secret_ref {
             let token = refs
                 .secret_text(sel, Some("token"), &format!("{f}.tokenSecretRef"))
@@ -202,11 +202,11 @@ impl Authenticator {
             .as_ref()
             .ok_or_else(|| Error::invalid_config(format!("{p}.secretRef"), "is required"))?;
         let cert = self
-            .refs
+            .creds
             .secret(cert_sel, Some("tls.crt"), &format!("{p}.clientCert"))
             .await?;
         let key = self
-            .refs
+            .creds
             .secret(key_sel, Some("tls.key"), &format!("{p}.secretRef"))
             .await?;
         let client = tls::build_client(self.ca_pem.as_deref(), Some((&cert, &key)), &p)?;

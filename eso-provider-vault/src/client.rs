@@ -1,8 +1,9 @@
 //! The HTTP layer: one reqwest client per store, Vault's request conventions (namespace and
-//! token headers, `X-Vault-Index` for read-your-writes, `LIST` as `?list=true`) and retries.
+//! token headers, `X-Vault-Index` for read-your-writes, `LIST` as `?list=true`). Retries are
+//! not made here: the registry's retry layer (the store's `retrySettings`) retries whole
+//! provider calls.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
@@ -12,48 +13,8 @@ use eso_core::SecretValue;
 
 use crate::error::VaultError;
 
-/// How often a failed request is retried, and how long to wait in between.
-///
-/// Retried: connection failures and timeouts, HTTP 412 (a standby has not caught up, with
-/// read-your-writes), 429 and 5xx except 501. The default (no `spec.retrySettings`) is Vault's
-/// own client default: 2 retries, 1 s apart. ESO maps `retrySettings.maxRetries` and
-/// `retryInterval` onto these fields; a `retrySettings` block without `maxRetries` means 0.
-///
-/// # Example
-///
-/// ```
-/// use std::time::Duration;
-/// use eso_provider_vault::RetryPolicy;
-///
-/// let p = RetryPolicy::default();
-/// assert_eq!((p.max_retries, p.wait), (2, Duration::from_secs(1)));
-/// let none = RetryPolicy::new(0, Duration::ZERO);
-/// assert_eq!(none.max_retries, 0);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// Wait before each retry.
-    pub wait: Duration,
-}
-
-impl RetryPolicy {
-    /// A policy.
-    pub fn new(max_retries: u32, wait: Duration) -> Self {
-        Self { max_retries, wait }
-    }
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self::new(2, Duration::from_secs(1))
-    }
-}
-
 /// One request to Vault.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Call<'a> {
     pub(crate) method: Method,
     /// The API path without `/v1/`, e.g. `secret/data/app`.
@@ -131,7 +92,6 @@ pub(crate) struct Http {
     headers: HeaderMap,
     read_your_writes: bool,
     index: Mutex<Option<HeaderValue>>,
-    retry: RetryPolicy,
 }
 
 const INDEX_HEADER: &str = "x-vault-index";
@@ -142,7 +102,6 @@ impl Http {
         base: Url,
         headers: HeaderMap,
         read_your_writes: bool,
-        retry: RetryPolicy,
     ) -> Self {
         Self {
             client,
@@ -150,7 +109,6 @@ impl Http {
             headers,
             read_your_writes,
             index: Mutex::new(None),
-            retry,
         }
     }
 
@@ -161,7 +119,6 @@ impl Http {
             self.base.clone(),
             self.headers.clone(),
             self.read_your_writes,
-            self.retry,
         )
     }
 
@@ -188,39 +145,8 @@ impl Http {
         url
     }
 
-    /// Sends `call` (retrying per the policy) and returns the JSON body, or `None` for an
-    /// empty answer (204).
+    /// Sends `call` and returns the JSON body, or `None` for an empty answer (204).
     pub(crate) async fn send(
-        &self,
-        call: &Call<'_>,
-        token: Option<&SecretValue>,
-    ) -> Result<Option<Value>, VaultError> {
-        let mut attempt = 0;
-        loop {
-            let result = self.send_once(call, token).await;
-            let retry = match &result {
-                Err(VaultError::Transport { source, .. }) => {
-                    source.is_connect() || source.is_timeout() || source.is_request()
-                }
-                Err(VaultError::Status { status, .. }) => {
-                    matches!(*status, 412 | 429) || (*status >= 500 && *status != 501)
-                }
-                _ => false,
-            };
-            if !retry || attempt >= self.retry.max_retries {
-                return result;
-            }
-            attempt += 1;
-            tracing::debug!(
-                path = call.path,
-                attempt,
-                "retrying vault request after a transient failure"
-            );
-            tokio::time::sleep(self.retry.wait).await;
-        }
-    }
-
-    async fn send_once(
         &self,
         call: &Call<'_>,
         token: Option<&SecretValue>,
@@ -352,7 +278,6 @@ mod tests {
             Url::parse(base).unwrap(),
             HeaderMap::new(),
             false,
-            RetryPolicy::default(),
         )
     }
 

@@ -4,19 +4,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use eso_core::api::{ValidationErrors, VaultProvider};
-use eso_core::cluster::DynCluster;
+use eso_core::api::{SecretStoreProvider, ValidationErrors, VaultProvider};
 use eso_core::provider::{
-    Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity, StoreScope,
+    Capabilities, Credentials, DynProvider, ProviderFactory, StoreContext, StoreIdentity,
+    StoreScope,
 };
 use eso_core::{Error, Result};
 use reqwest::Url;
 
 use crate::auth::{Authenticator, POD_TOKEN_PATH};
-use crate::client::{Http, RetryPolicy, header_map};
+use crate::client::{Http, header_map};
 use crate::kv::Layout;
 use crate::provider::{Inner, Vault};
-use crate::refs::Refs;
 use crate::tls;
 use crate::token::Tokens;
 
@@ -26,19 +25,21 @@ use crate::token::Tokens;
 /// # Example
 ///
 /// ```
-/// use eso_core::provider::{ProviderFactory, StoreScope};
+/// use eso_core::api::SecretStoreProvider;
+/// use eso_core::provider::{ProviderFactory, StoreIdentity, StoreScope};
 /// use eso_provider_vault::VaultFactory;
 ///
 /// let f = VaultFactory::new();
-/// let spec = serde_json::json!({"server": "https://vault:8200", "version": "v1", "checkAndSet": {"required": true}});
-/// let err = f.validate_store(&spec, StoreScope::Namespaced).unwrap_err();
+/// let spec: SecretStoreProvider = serde_json::from_value(serde_json::json!({"vault":
+///     {"server": "https://vault:8200", "version": "v1", "checkAndSet": {"required": true}}})).unwrap();
+/// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "vault");
+/// let err = f.validate_store(&spec, &store).unwrap_err();
 /// assert!(err.to_string().contains("spec.provider.vault.checkAndSet.required"));
 /// ```
 #[derive(Clone, Debug)]
 pub struct VaultFactory {
     kind: &'static str,
     pod_token_path: PathBuf,
-    retry: RetryPolicy,
 }
 
 impl Default for VaultFactory {
@@ -53,7 +54,6 @@ impl VaultFactory {
         Self {
             kind: crate::KIND,
             pod_token_path: PathBuf::from(POD_TOKEN_PATH),
-            retry: RetryPolicy::default(),
         }
     }
 
@@ -74,62 +74,43 @@ impl VaultFactory {
         self
     }
 
-    /// The retry policy of built clients (ESO's store `retrySettings`; default
-    /// [`RetryPolicy::default`]).
-    #[must_use]
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
     fn field(&self) -> String {
         format!("spec.provider.{}", self.kind)
     }
 
-    /// Parses and checks a provider block (no network, no cluster access).
-    fn parse(
-        &self,
-        spec: &serde_json::Value,
-        scope: StoreScope,
-        ns: Option<&str>,
-    ) -> Result<VaultProvider> {
-        let field = self.field();
-        let parsed: VaultProvider = serde_path_to_error::deserialize(spec).map_err(|e| {
-            let path = e.path().to_string();
-            let at = if path == "." || path.is_empty() {
-                field.clone()
-            } else {
-                format!("{field}.{path}")
-            };
-            Error::invalid_config(at, e.into_inner().to_string())
-        })?;
+    /// This factory's block of a store's provider spec.
+    fn block<'a>(&self, spec: &'a SecretStoreProvider) -> Option<&'a VaultProvider> {
+        if self.kind == crate::OPENBAO_KIND {
+            spec.open_bao.as_ref()
+        } else {
+            spec.vault.as_ref()
+        }
+    }
+
+    /// Checks a provider block beyond the API model's admission rules (no network, no
+    /// cluster access): the server URL and the custom headers.
+    pub(crate) fn check(
+        spec: &VaultProvider,
+        field: &str,
+        scope: eso_core::api::StoreScope<'_>,
+    ) -> Result<()> {
         let mut errors = ValidationErrors::new();
-        let api_scope = match scope {
-            StoreScope::Cluster => eso_core::api::StoreScope::cluster(),
-            _ => eso_core::api::StoreScope::namespaced(ns),
-        };
-        parsed.validate_store(api_scope, &field, &mut errors);
+        spec.validate_store(scope, field, &mut errors);
         errors.into_result()?;
-        server_url(&parsed.server, &field)?;
+        server_url(&spec.server, field)?;
         header_map(
-            parsed.headers.as_ref(),
-            parsed.forward_inconsistent.unwrap_or(false),
-            &field,
+            spec.headers.as_ref(),
+            spec.forward_inconsistent.unwrap_or(false),
+            field,
         )?;
-        Ok(parsed)
+        Ok(())
     }
 
     /// Builds a provider for the store in `ctx`: reads the CA and client certificates now;
     /// logs in on first use.
     pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<Vault> {
-        let ns = (!ctx.store.namespace.is_empty()).then_some(ctx.store.namespace.as_str());
-        let spec = self.parse(ctx.spec, ctx.store.scope, ns)?;
-        let field = self.field();
-        // The store's own retrySettings win over the factory default.
-        let retry = ctx.retry.map_or(self.retry, |r| {
-            RetryPolicy::new(r.max_retries, r.interval.unwrap_or(self.retry.wait))
-        });
-        self.build_from(&spec, &field, ctx.store, ctx.namespace, ctx.cluster, retry)
+        let spec = ctx.block(self.kind, |p| self.block(p))?;
+        self.build_from(spec, &self.field(), ctx.store, ctx.credentials())
             .await
     }
 
@@ -139,17 +120,10 @@ impl VaultFactory {
         spec: &VaultProvider,
         field: &str,
         store: &StoreIdentity,
-        namespace: &str,
-        cluster: &DynCluster,
-        retry: RetryPolicy,
+        creds: Credentials,
     ) -> Result<Vault> {
         let server = server_url(&spec.server, field)?;
-        let refs = Refs {
-            cluster: Arc::clone(cluster),
-            namespace: namespace.to_owned(),
-            scope: store.scope,
-        };
-        let material = tls::material(spec, &refs, field).await?;
+        let material = tls::material(spec, &creds, field).await?;
         let client = tls::build_client(
             material.ca_pem.as_deref(),
             material.identity.as_ref().map(|(c, k)| (c, k)),
@@ -158,7 +132,7 @@ impl VaultFactory {
         let forward = spec.forward_inconsistent.unwrap_or(false);
         let headers = header_map(spec.headers.as_ref(), forward, field)?;
         let ryw = spec.read_your_writes.unwrap_or(false) || forward;
-        let http = Arc::new(Http::new(client, server.clone(), headers, ryw, retry));
+        let http = Arc::new(Http::new(client, server.clone(), headers, ryw));
         let namespace_v = spec.namespace.clone().filter(|n| !n.is_empty());
         let auth_ns = spec
             .auth
@@ -169,7 +143,7 @@ impl VaultFactory {
         let referent = store.scope == StoreScope::Cluster && is_referent(spec);
         let authenticator = Authenticator {
             auth: spec.auth.clone(),
-            refs,
+            creds,
             field: format!("{field}.auth"),
             namespace: auth_ns,
             pod_token_path: self.pod_token_path.clone(),
@@ -253,8 +227,16 @@ impl ProviderFactory for VaultFactory {
         Capabilities::ALL
     }
 
-    fn validate_store(&self, spec: &serde_json::Value, scope: StoreScope) -> Result<Vec<String>> {
-        self.parse(spec, scope, None).map(|_| Vec::new())
+    fn validate_store(
+        &self,
+        spec: &SecretStoreProvider,
+        store: &StoreIdentity,
+    ) -> Result<Vec<String>> {
+        let field = self.field();
+        let block = self
+            .block(spec)
+            .ok_or_else(|| Error::invalid_config(&field, "is missing"))?;
+        Self::check(block, &field, store.api_scope()).map(|()| Vec::new())
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
@@ -265,33 +247,39 @@ impl ProviderFactory for VaultFactory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eso_core::cluster::MemoryCluster;
+    use eso_core::cluster::{DynCluster, MemoryCluster};
+
+    fn spec(kind: &str, block: serde_json::Value) -> SecretStoreProvider {
+        serde_json::from_value(serde_json::json!({ kind: block })).unwrap()
+    }
+
+    fn cluster_store() -> StoreIdentity {
+        StoreIdentity::new(StoreScope::Cluster, "", "s")
+    }
 
     #[test]
     fn bad_specs_name_the_field() {
         let f = VaultFactory::new();
         let e = f
             .validate_store(
-                &serde_json::json!({"server": "vault:8200"}),
-                StoreScope::Cluster,
+                &spec("vault", serde_json::json!({"server": "vault:8200"})),
+                &cluster_store(),
             )
             .unwrap_err();
         assert!(
             e.to_string().starts_with("spec.provider.vault.server: "),
             "{e}"
         );
-        let e = f
-            .validate_store(
-                &serde_json::json!({"server": "https://v", "version": "v3"}),
-                StoreScope::Cluster,
-            )
-            .unwrap_err();
-        assert!(
-            e.to_string().starts_with("spec.provider.vault.version: "),
-            "{e}"
+        // An unknown KV version is refused when the manifest loads (the model is typed).
+        let bad = serde_json::from_value::<SecretStoreProvider>(
+            serde_json::json!({"vault": {"server": "https://v", "version": "v3"}}),
         );
+        assert!(bad.is_err());
         let e = VaultFactory::openbao()
-            .validate_store(&serde_json::json!({"server": ""}), StoreScope::Cluster)
+            .validate_store(
+                &spec("openBao", serde_json::json!({"server": ""})),
+                &cluster_store(),
+            )
             .unwrap_err();
         assert!(
             e.to_string().contains("spec.provider.openBao.server"),
@@ -299,21 +287,34 @@ mod tests {
         );
         assert!(
             f.validate_store(
-                &serde_json::json!({"server": "https://v", "headers": {"a b": "c"}}),
-                StoreScope::Cluster
+                &spec(
+                    "vault",
+                    serde_json::json!({"server": "https://v", "headers": {"a b": "c"}})
+                ),
+                &cluster_store()
             )
             .is_err()
         );
+        let e = f
+            .validate_store(
+                &spec("openBao", serde_json::json!({"server": "https://v"})),
+                &cluster_store(),
+            )
+            .unwrap_err();
+        assert_eq!(e.to_string(), "spec.provider.vault: is missing");
     }
 
     #[tokio::test]
     async fn missing_auth_secret_is_reported_at_first_use() {
         let cluster: DynCluster = Arc::new(MemoryCluster::new());
         let store = StoreIdentity::new(StoreScope::Namespaced, "ns", "s");
-        let spec = serde_json::json!({"server": "http://127.0.0.1:9", "path": "secret",
-            "auth": {"tokenSecretRef": {"name": "tok", "key": "token"}}});
+        let provider = spec(
+            "vault",
+            serde_json::json!({"server": "http://127.0.0.1:9", "path": "secret",
+            "auth": {"tokenSecretRef": {"name": "tok", "key": "token"}}}),
+        );
         let v = VaultFactory::new()
-            .build(&StoreContext::new(&store, "vault", &spec, "ns", &cluster))
+            .build(&StoreContext::new(&store, &provider, "ns", &cluster))
             .await
             .unwrap();
         let e = eso_core::provider::Provider::validate(&v)

@@ -4,6 +4,7 @@
 //! paths and reasons, never secret data); request bodies are never quoted.
 
 use eso_core::Error;
+use eso_core::provider::{error_for_status, transport_error};
 
 /// What went wrong talking to Vault.
 #[derive(Debug, thiserror::Error)]
@@ -42,38 +43,20 @@ impl VaultError {
 impl From<VaultError> for Error {
     fn from(e: VaultError) -> Self {
         match &e {
+            // A check-and-set mismatch: someone wrote in between; re-read and retry.
             VaultError::Status {
-                status, message, ..
-            } => match *status {
-                404 => Self::NotFound {
-                    key: match &e {
-                        VaultError::Status { path, .. } => path.clone(),
-                        _ => String::new(),
-                    },
-                },
-                403 => Self::PermissionDenied {
-                    message: e.to_string(),
-                },
-                401 => Self::Unauthenticated {
-                    message: e.to_string(),
-                },
-                429 => Self::RateLimited {
-                    message: e.to_string(),
-                },
-                400 if message.contains("check-and-set") => Self::Conflict(e.to_string()),
-                412 | 500.. => Self::Unavailable {
-                    message: e.to_string(),
-                    source: None,
-                },
-                _ => Self::Generic {
-                    message: e.to_string(),
-                    source: None,
-                },
-            },
-            VaultError::Transport { .. } => Self::Unavailable {
-                message: e.to_string(),
-                source: None,
-            },
+                status: 400,
+                message,
+                ..
+            } if message.contains("check-and-set") => Self::Conflict(e.to_string()),
+            VaultError::Status { status, path, .. } => {
+                error_for_status(*status, path, e.to_string())
+            }
+            VaultError::Transport {
+                method,
+                path,
+                source,
+            } => transport_error(&format!("vault {method} {path}"), source),
             VaultError::Decode { .. } => Self::generic(e.to_string()),
         }
     }

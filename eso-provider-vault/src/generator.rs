@@ -1,19 +1,17 @@
 //! The `VaultDynamicSecret` generator: reads or writes any Vault path (database credentials,
 //! PKI certificates, tokens, ...) and returns a section of the answer.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use eso_core::api::{ValidationErrors, VaultDynamicSecretResultType, VaultDynamicSecretSpec};
+use eso_core::api::{VaultDynamicSecretResultType, VaultDynamicSecretSpec, VaultProvider};
 use eso_core::generator::{Generator, GeneratorContext, GeneratorOutput};
-use eso_core::provider::{StoreIdentity, StoreScope, property};
-use eso_core::{Error, GoDuration, Result, SecretMap, SecretValue};
+use eso_core::provider::{StoreIdentity, StoreRetry, StoreScope, property};
+use eso_core::{Error, Result, SecretMap, SecretValue};
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::client::{Call, RetryPolicy};
+use crate::client::Call;
 use crate::{Vault, VaultFactory};
 
 /// The `VaultDynamicSecret` generator (kind `VaultDynamicSecret`).
@@ -33,18 +31,19 @@ use crate::{Vault, VaultFactory};
 ///
 /// ```no_run
 /// use std::sync::Arc;
+/// use eso_core::api::GeneratorSpec;
 /// use eso_core::cluster::{DynCluster, MemoryCluster};
 /// use eso_core::generator::{Generator, GeneratorContext};
 /// use eso_provider_vault::VaultDynamicSecret;
 ///
 /// # async fn run(cluster: DynCluster) -> eso_core::Result<()> {
-/// let spec = serde_json::json!({
+/// let spec: GeneratorSpec = serde_json::from_value(serde_json::json!({"vaultDynamicSecretSpec": {
 ///     "path": "pki/issue/web",
 ///     "method": "POST",
 ///     "parameters": {"common_name": "app.example.com"},
 ///     "provider": {"server": "https://vault:8200",
 ///                  "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}}
-/// });
+/// }})).unwrap();
 /// let out = VaultDynamicSecret::new()
 ///     .generate(&GeneratorContext::new(&spec, "apps", &cluster))
 ///     .await?;
@@ -54,7 +53,8 @@ use crate::{Vault, VaultFactory};
 #[derive(Debug, Default)]
 pub struct VaultDynamicSecret {
     factory: VaultFactory,
-    clients: Mutex<HashMap<String, Vault>>,
+    /// Clients by consumer namespace and provider spec.
+    clients: Mutex<Vec<(String, VaultProvider, Vault)>>,
 }
 
 impl VaultDynamicSecret {
@@ -70,7 +70,7 @@ impl VaultDynamicSecret {
     pub fn with_factory(factory: VaultFactory) -> Self {
         Self {
             factory,
-            clients: Mutex::new(HashMap::new()),
+            clients: Mutex::new(Vec::new()),
         }
     }
 
@@ -79,7 +79,7 @@ impl VaultDynamicSecret {
         let clients: Vec<Vault> = self
             .clients
             .lock()
-            .map(|mut m| m.drain().map(|(_, v)| v).collect())
+            .map(|mut m| m.drain(..).map(|(_, _, v)| v).collect())
             .unwrap_or_default();
         for c in clients {
             c.close().await?;
@@ -92,65 +92,27 @@ impl VaultDynamicSecret {
         spec: &VaultDynamicSecretSpec,
         ctx: &GeneratorContext<'_>,
     ) -> Result<Vault> {
-        let retry = retry_policy(spec)?;
-        let key = format!(
-            "{}\n{:?}\n{}",
-            ctx.namespace,
-            retry,
-            serde_json::to_string(&spec.provider).unwrap_or_default()
-        );
-        if let Some(v) = self.clients.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        let cached = |m: &Vec<(String, VaultProvider, Vault)>| {
+            m.iter()
+                .find(|(ns, p, _)| ns == ctx.namespace && *p == spec.provider)
+                .map(|(_, _, v)| v.clone())
+        };
+        if let Some(v) = self.clients.lock().ok().and_then(|m| cached(&m)) {
             return Ok(v);
         }
         let store = StoreIdentity::new(StoreScope::Namespaced, ctx.namespace, Self::KIND);
         let v = self
             .factory
-            .build_from(
-                &spec.provider,
-                "spec.provider",
-                &store,
-                ctx.namespace,
-                ctx.cluster,
-                retry,
-            )
+            .build_from(&spec.provider, "spec.provider", &store, ctx.credentials())
             .await?;
         if let Ok(mut m) = self.clients.lock() {
-            m.entry(key).or_insert_with(|| v.clone());
+            match cached(&m) {
+                Some(existing) => return Ok(existing),
+                None => m.push((ctx.namespace.to_owned(), spec.provider.clone(), v.clone())),
+            }
         }
         Ok(v)
     }
-}
-
-fn parse_spec(spec: &Value) -> Result<VaultDynamicSecretSpec> {
-    if spec.is_null() {
-        return Err(Error::invalid_config("spec", "no spec provided"));
-    }
-    serde_path_to_error::deserialize(spec).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." {
-            "spec".to_owned()
-        } else {
-            format!("spec.{path}")
-        };
-        Error::invalid_config(path, e.into_inner().to_string())
-    })
-}
-
-fn retry_policy(spec: &VaultDynamicSecretSpec) -> Result<RetryPolicy> {
-    let Some(r) = &spec.retry_settings else {
-        return Ok(RetryPolicy::default());
-    };
-    let max = u32::try_from(r.max_retries.unwrap_or(0).max(0)).unwrap_or(0);
-    let wait = match r.retry_interval.as_deref() {
-        None | Some("") => Duration::from_secs(1),
-        Some(s) => GoDuration::parse(s)
-            .ok()
-            .and_then(GoDuration::to_std)
-            .ok_or_else(|| {
-                Error::invalid_config("spec.retrySettings.retryInterval", "not a valid duration")
-            })?,
-    };
-    Ok(RetryPolicy::new(max, wait))
 }
 
 #[async_trait]
@@ -160,18 +122,20 @@ impl Generator for VaultDynamicSecret {
     }
 
     async fn generate(&self, ctx: &GeneratorContext<'_>) -> Result<GeneratorOutput> {
-        let spec = parse_spec(ctx.spec)?;
+        let spec = ctx.spec_of(Self::KIND, |s| s.vault_dynamic_secret_spec.as_ref())?;
         if spec.path.trim().is_empty() {
             return Err(Error::invalid_config("spec.path", "is required"));
         }
-        let mut errors = ValidationErrors::new();
-        spec.provider.validate_store(
-            eso_core::api::StoreScope::namespaced(Some(ctx.namespace)),
+        VaultFactory::check(
+            &spec.provider,
             "spec.provider",
-            &mut errors,
-        );
-        errors.into_result()?;
-        let vault = self.client(&spec, ctx).await?;
+            eso_core::api::StoreScope::namespaced(Some(ctx.namespace)),
+        )?;
+        let retry = match &spec.retry_settings {
+            Some(r) => StoreRetry::from_settings(r, "spec.retrySettings")?,
+            None => StoreRetry::default(),
+        };
+        let vault = self.client(spec, ctx).await?;
         let path = spec.path.trim().trim_matches('/');
         let method = spec.method.as_deref().unwrap_or("").to_ascii_uppercase();
         let body;
@@ -210,7 +174,7 @@ impl Generator for VaultDynamicSecret {
                 Call::post(path, &body).with_method(m)
             }
         };
-        let resp = match vault.call(call).await {
+        let resp = match retry.run(|| vault.call(call.clone())).await {
             Err(e) if e.is_not_found() => None,
             r => r?,
         };
@@ -245,11 +209,15 @@ impl Generator for VaultDynamicSecret {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eso_core::api::GeneratorSpec;
     use eso_core::cluster::{DynCluster, MemoryCluster};
     use std::sync::Arc;
 
     fn ctx_run(spec: Value) -> Result<GeneratorOutput> {
         let cluster: DynCluster = Arc::new(MemoryCluster::new());
+        let spec: GeneratorSpec =
+            serde_json::from_value(serde_json::json!({ "vaultDynamicSecretSpec": spec }))
+                .map_err(|e| Error::invalid_config("spec", e.to_string()))?;
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -263,15 +231,8 @@ mod tests {
 
     #[test]
     fn spec_errors_name_fields() {
-        assert_eq!(
-            ctx_run(Value::Null).unwrap_err().to_string(),
-            "spec: no spec provided"
-        );
         let e = ctx_run(serde_json::json!({"path": "x"})).unwrap_err();
-        assert!(
-            e.to_string().starts_with("spec: missing field `provider`"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("missing field `provider`"), "{e}");
         let e = ctx_run(serde_json::json!({"path": " ", "provider": {"server": "http://v"}}))
             .unwrap_err();
         assert_eq!(e.to_string(), "spec.path: is required");

@@ -8,7 +8,6 @@ mod error;
 mod generator;
 mod kv;
 mod provider;
-mod refs;
 mod tls;
 mod token;
 
@@ -17,7 +16,6 @@ use std::sync::Arc;
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 
-pub use client::RetryPolicy;
 pub use config::VaultFactory;
 pub use generator::VaultDynamicSecret;
 pub use provider::Vault;

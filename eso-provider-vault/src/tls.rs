@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use eso_core::api::VaultProvider;
 use eso_core::{Error, Result, SecretValue};
 use reqwest::{Certificate, Identity};
 
-use crate::refs::Refs;
+use eso_core::provider::Credentials;
 
 /// The trust and identity material of one store, resolved from the cluster.
 #[derive(Default)]
@@ -29,33 +28,6 @@ impl std::fmt::Debug for TlsMaterial {
     }
 }
 
-/// Accepts a PEM bundle, or base64 of one (once or twice, as ESO does for `[]byte` fields).
-pub(crate) fn decode_pem_bundle(raw: &[u8], field: &str) -> Result<Vec<u8>> {
-    let mut cur = raw.to_vec();
-    for _ in 0..3 {
-        if contains_pem(&cur) {
-            return Ok(cur);
-        }
-        let compact: Vec<u8> = cur
-            .iter()
-            .copied()
-            .filter(|b| !b.is_ascii_whitespace())
-            .collect();
-        match base64::engine::general_purpose::STANDARD.decode(&compact) {
-            Ok(d) => cur = d,
-            Err(_) => break,
-        }
-    }
-    Err(Error::invalid_config(
-        field,
-        "is neither a PEM certificate bundle nor base64 of one",
-    ))
-}
-
-fn contains_pem(b: &[u8]) -> bool {
-    b.windows(11).any(|w| w == b"-----BEGIN ")
-}
-
 fn certificates(pem: &[u8], field: &str) -> Result<Vec<Certificate>> {
     let certs = Certificate::from_pem_bundle(pem)
         .map_err(|_| Error::invalid_config(field, "cannot parse the PEM certificates"))?;
@@ -68,29 +40,29 @@ fn certificates(pem: &[u8], field: &str) -> Result<Vec<Certificate>> {
 /// Reads the CA and mTLS material the spec points at.
 pub(crate) async fn material(
     spec: &VaultProvider,
-    refs: &Refs,
+    creds: &Credentials,
     field: &str,
 ) -> Result<TlsMaterial> {
     let mut m = TlsMaterial::default();
-    if let Some(b) = spec.ca_bundle.as_deref().filter(|b| !b.is_empty()) {
-        let path = format!("{field}.caBundle");
-        let pem = decode_pem_bundle(b.as_bytes(), &path)?;
-        certificates(&pem, &path)?;
-        m.ca_pem = Some(pem);
-    } else if let Some(ca) = &spec.ca_provider {
-        let path = format!("{field}.caProvider");
-        let raw = refs.ca_provider(ca, &path).await?;
-        let pem = decode_pem_bundle(&raw, &path)?;
+    let ca = creds
+        .ca_bundle(spec.ca_bundle.as_deref(), spec.ca_provider.as_ref(), field)
+        .await?;
+    if let Some(pem) = ca {
+        let path = if spec.ca_bundle.as_deref().is_some_and(|b| !b.is_empty()) {
+            format!("{field}.caBundle")
+        } else {
+            format!("{field}.caProvider")
+        };
         certificates(&pem, &path)?;
         m.ca_pem = Some(pem);
     }
     if let Some(tls) = &spec.tls
         && let (Some(cert), Some(key)) = (&tls.cert_secret_ref, &tls.key_secret_ref)
     {
-        let cert = refs
+        let cert = creds
             .secret(cert, Some("tls.crt"), &format!("{field}.tls.certSecretRef"))
             .await?;
-        let key = refs
+        let key = creds
             .secret(key, Some("tls.key"), &format!("{field}.tls.keySecretRef"))
             .await?;
         m.identity = Some((cert, key));
@@ -137,32 +109,6 @@ fn zeroize_vec(v: Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::STANDARD;
-
-    const PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBADCBsw==\n-----END CERTIFICATE-----\n";
-
-    #[test]
-    fn pem_plain_or_base64() {
-        assert_eq!(
-            decode_pem_bundle(PEM.as_bytes(), "f").unwrap(),
-            PEM.as_bytes()
-        );
-        let once = STANDARD.encode(PEM);
-        assert_eq!(
-            decode_pem_bundle(once.as_bytes(), "f").unwrap(),
-            PEM.as_bytes()
-        );
-        let twice = STANDARD.encode(&once);
-        assert_eq!(
-            decode_pem_bundle(twice.as_bytes(), "f").unwrap(),
-            PEM.as_bytes()
-        );
-        let err = decode_pem_bundle(b"not a cert", "spec.provider.vault.caBundle").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "spec.provider.vault.caBundle: is neither a PEM certificate bundle nor base64 of one"
-        );
-    }
 
     #[test]
     fn bad_identity_is_a_config_error() {

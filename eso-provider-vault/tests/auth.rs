@@ -223,10 +223,13 @@ async fn tls_without_the_ca_fails_clearly() {
         "default",
         "s",
     );
-    let spec = json!({"server": env.tls_addr, "caBundle": "bm90IGEgY2VydA==", "auth": common::token_auth()});
+    let spec: eso_core::api::SecretStoreProvider = serde_json::from_value(
+        json!({"vault": {"server": env.tls_addr, "caBundle": "bm90IGEgY2VydA==", "auth": common::token_auth()}}),
+    )
+    .unwrap();
     let err = bad
         .build(&eso_core::provider::StoreContext::new(
-            &store, "vault", &spec, "default", &cluster,
+            &store, &spec, "default", &cluster,
         ))
         .await
         .unwrap_err();

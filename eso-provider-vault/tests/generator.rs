@@ -3,6 +3,12 @@
 
 mod common;
 
+/// The generator spec a `VaultDynamicSecret` manifest would hold.
+fn typed(spec: &serde_json::Value) -> eso_core::api::GeneratorSpec {
+    serde_json::from_value(serde_json::json!({ "vaultDynamicSecretSpec": spec }))
+        .expect("a VaultDynamicSecret spec")
+}
+
 use std::sync::Arc;
 
 use eso_core::cluster::DynCluster;
@@ -40,7 +46,7 @@ async fn pki_issue_with_a_lease() {
         "provider": {"server": env.addr, "auth": common::token_auth()}
     });
     let out = generator
-        .generate(&GeneratorContext::new(&spec, "default", &cluster))
+        .generate(&GeneratorContext::new(&typed(&spec), "default", &cluster))
         .await
         .unwrap();
     let cert = out.data["certificate"].expose_str().unwrap();
@@ -62,7 +68,7 @@ async fn pki_issue_with_a_lease() {
     let mut raw = spec.clone();
     raw["resultType"] = json!("Raw");
     let out = generator
-        .generate(&GeneratorContext::new(&raw, "default", &cluster))
+        .generate(&GeneratorContext::new(&typed(&raw), "default", &cluster))
         .await
         .unwrap();
     let lease = out.data["lease_id"].expose_str().unwrap();
@@ -79,7 +85,7 @@ async fn pki_issue_with_a_lease() {
     assert_eq!(status, 200, "{body}");
     generator
         .cleanup(
-            &GeneratorContext::new(&spec, "default", &cluster),
+            &GeneratorContext::new(&typed(&spec), "default", &cluster),
             &json!(null),
         )
         .await
@@ -101,7 +107,7 @@ async fn token_create_auth_result_and_get_parameters() {
         "provider": {"server": env.addr, "auth": common::token_auth()}
     });
     let out = generator
-        .generate(&GeneratorContext::new(&spec, "default", &cluster))
+        .generate(&GeneratorContext::new(&typed(&spec), "default", &cluster))
         .await
         .unwrap();
     let token = out.data["client_token"].expose_str().unwrap().to_owned();
@@ -122,7 +128,7 @@ async fn token_create_auth_result_and_get_parameters() {
         "provider": {"server": env.addr, "auth": common::token_auth()}
     });
     let out = generator
-        .generate(&GeneratorContext::new(&spec, "default", &cluster))
+        .generate(&GeneratorContext::new(&typed(&spec), "default", &cluster))
         .await
         .unwrap();
     assert_eq!(out.data["meta"].expose(), br#"{"by":"eso-rs"}"#);
@@ -133,7 +139,7 @@ async fn token_create_auth_result_and_get_parameters() {
         "provider": {"server": env.addr, "auth": common::token_auth()}
     });
     let out = generator
-        .generate(&GeneratorContext::new(&spec, "default", &cluster))
+        .generate(&GeneratorContext::new(&typed(&spec), "default", &cluster))
         .await
         .unwrap();
     assert!(out.data["keys"].expose_str().unwrap().contains("eso"));
@@ -145,7 +151,7 @@ async fn token_create_auth_result_and_get_parameters() {
     });
     assert!(
         generator
-            .generate(&GeneratorContext::new(&spec, "default", &cluster))
+            .generate(&GeneratorContext::new(&typed(&spec), "default", &cluster))
             .await
             .is_err()
     );
@@ -157,14 +163,18 @@ async fn token_create_auth_result_and_get_parameters() {
         "provider": {"server": env.addr, "auth": common::token_auth()}
     });
     let err = generator
-        .generate(&GeneratorContext::new(&spec, "default", &cluster))
+        .generate(&GeneratorContext::new(&typed(&spec), "default", &cluster))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("allowEmptyResponse"), "{err}");
     let mut allowed = spec.clone();
     allowed["allowEmptyResponse"] = json!(true);
     let out = generator
-        .generate(&GeneratorContext::new(&allowed, "default", &cluster))
+        .generate(&GeneratorContext::new(
+            &typed(&allowed),
+            "default",
+            &cluster,
+        ))
         .await
         .unwrap();
     assert!(out.data.is_empty());

@@ -15,7 +15,7 @@ use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::{
     InMemory, InMemoryFactory, ProviderRegistry, StoreIdentity, StoreScope, StoredSecret,
 };
-use eso_core::reconcile::{Catalog, MemoryWorkloads, Pass, Reconciler};
+use eso_core::reconcile::{MemoryCatalog, MemoryWorkloads, Pass, Reconciler};
 use eso_core::{Error, SecretValue};
 use serde_json::{Map, Value, json};
 
@@ -223,7 +223,7 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
     }
 
     // Typed objects and the catalog.
-    let mut catalog = Catalog::new();
+    let mut catalog = MemoryCatalog::new();
     let mut typed: Vec<(String, usize, Manifest)> = Vec::new();
     for (key, o) in &objects {
         let m = Manifest::from_value(o.value.clone())

@@ -15,7 +15,7 @@ use eso_core::api::{
 };
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
-use eso_core::reconcile::{Catalog, Pass, Reconciler};
+use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
 use eso_provider_k8s::{KubeCluster, KubeWorkloads};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -108,7 +108,7 @@ pub(crate) async fn run(
 
     let stores: Vec<SecretStore> = list(&client).await?;
     let cluster_stores: Vec<ClusterSecretStore> = list(&client).await?;
-    let mut catalog = Catalog::new();
+    let mut catalog = MemoryCatalog::new();
     for s in &stores {
         catalog.add(Manifest::SecretStore(Box::new(s.clone())));
     }

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use eso_core::template::{TargetSecret, TemplateSources, TemplateSpec, render_into};
+use eso_core::api::ExternalSecretTemplate;
+use eso_core::template::{TargetSecret, TemplateSources, render_into};
 use eso_core::{SecretMap, SecretValue};
 
 /// Flags of `esoctl template` (the same names as ESO's esoctl).
@@ -128,7 +129,13 @@ fn run_inner(args: &Args) -> Result<String> {
         Some(t) if !t.is_null() => t.clone(),
         _ => bail!("the {kind} has no template"),
     };
-    let spec: TemplateSpec =
+    // Only engine v2 exists; say so as ESO does rather than as a parse error.
+    if let Some(v) = tmpl.get("engineVersion").and_then(|v| v.as_str())
+        && v != "v2"
+    {
+        bail!("unsupported template engine version {v}");
+    }
+    let spec: ExternalSecretTemplate =
         serde_json::from_value(tmpl).map_err(|e| anyhow!("could not unmarshal template: {e}"))?;
 
     let data_doc = read_yaml(&args.source_secret_data_file, "source secret")?;

@@ -6,14 +6,14 @@ use base64::Engine as _;
 use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
 use eso_core::cluster::KubeSecret;
 use eso_core::generator::GeneratorRegistry;
-use eso_core::reconcile::Catalog;
+use eso_core::reconcile::MemoryCatalog;
 
-/// The ESO objects of a YAML stream: stores and generators in a [`Catalog`], plus the
+/// The ESO objects of a YAML stream: stores and generators in a [`MemoryCatalog`], plus the
 /// ExternalSecrets and PushSecrets.
 #[derive(Debug, Default)]
 pub struct Loaded {
     /// Stores and generators.
-    pub catalog: Catalog,
+    pub catalog: MemoryCatalog,
     /// ExternalSecrets, in file order.
     pub external_secrets: Vec<ExternalSecret>,
     /// PushSecrets, in file order.

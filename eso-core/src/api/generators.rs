@@ -1275,6 +1275,84 @@ impl GeneratorSpec {
             _ => None,
         }
     }
+    /// Loads the `spec` of a generator manifest of `kind` (`Password`, ...) from JSON, with
+    /// the loader's field paths in errors (`spec.length: invalid type ...`): for callers that
+    /// hold a spec without its manifest (tests, examples, tools).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use eso_core::api::GeneratorSpec;
+    ///
+    /// let spec = GeneratorSpec::parse("Password", serde_json::json!({"length": 16})).unwrap();
+    /// assert_eq!(spec.password_spec.unwrap().length, 16);
+    /// let err = GeneratorSpec::parse("Password", serde_json::json!({"length": "x"})).unwrap_err();
+    /// assert!(err.to_string().starts_with("spec.length: "), "{err}");
+    /// ```
+    pub fn parse(kind: &str, spec: serde_json::Value) -> crate::Result<Self> {
+        let manifest = super::Manifest::from_value(serde_json::json!({
+            "apiVersion": "generators.external-secrets.io/v1alpha1",
+            "kind": kind,
+            "metadata": {"name": "generator"},
+            "spec": spec,
+        }))
+        .map_err(|e| crate::Error::invalid_config(e.path, e.message))?;
+        Self::from_manifest(manifest).ok_or_else(|| {
+            crate::Error::invalid_config("kind", format!("{kind:?} is not a generator kind"))
+        })
+    }
+
+    /// The spec of a generator manifest (`Password`, `VaultDynamicSecret`, ...) as the one-of
+    /// form a `ClusterGenerator` holds; `None` for a manifest of another kind. The spec is
+    /// moved, not converted: no serialization happens.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use eso_core::api::{GeneratorKind, GeneratorSpec, Manifest};
+    ///
+    /// let m = Manifest::from_value(serde_json::json!({
+    ///     "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password",
+    ///     "metadata": {"name": "pw"}, "spec": {"length": 24}})).unwrap();
+    /// let spec = GeneratorSpec::from_manifest(m).unwrap();
+    /// assert_eq!(spec.kind(), Some(GeneratorKind::Password));
+    /// assert_eq!(spec.password_spec.unwrap().length, 24);
+    /// ```
+    pub fn from_manifest(manifest: super::Manifest) -> Option<Self> {
+        use super::Manifest as M;
+        let mut out = Self::default();
+        match manifest {
+            M::ACRAccessToken(g) => out.acr_access_token_spec = Some(g.spec),
+            M::BeyondtrustWorkloadCredentialsDynamicSecret(g) => {
+                out.beyondtrust_workload_credentials_dynamic_secret_spec = Some(g.spec);
+            }
+            M::CloudsmithAccessToken(g) => out.cloudsmith_access_token_spec = Some(g.spec),
+            M::ECRAuthorizationToken(g) => out.ecr_authorization_token_spec = Some(g.spec),
+            M::Fake(g) => out.fake_spec = Some(g.spec),
+            M::GCRAccessToken(g) => out.gcr_access_token_spec = Some(g.spec),
+            M::GithubAccessToken(g) => out.github_access_token_spec = Some(g.spec),
+            M::GitlabDeployToken(g) => out.gitlab_deploy_token_spec = Some(g.spec),
+            M::QuayAccessToken(g) => out.quay_access_token_spec = Some(g.spec),
+            M::Password(g) => out.password_spec = Some(g.spec),
+            M::SSHKey(g) => out.ssh_key_spec = Some(g.spec),
+            M::STSSessionToken(g) => out.sts_session_token_spec = Some(g.spec),
+            M::UUID(g) => out.uuid_spec = Some(g.spec),
+            M::VaultDynamicSecret(g) => out.vault_dynamic_secret_spec = Some(g.spec),
+            M::Webhook(g) => out.webhook_spec = Some(g.spec),
+            M::Grafana(g) => out.grafana_spec = Some(g.spec),
+            M::MFA(g) => out.mfa_spec = Some(g.spec),
+            M::ExternalSecret(_)
+            | M::ClusterExternalSecret(_)
+            | M::PushSecret(_)
+            | M::ClusterPushSecret(_)
+            | M::SecretStore(_)
+            | M::ClusterSecretStore(_)
+            | M::ClusterGenerator(_)
+            | M::GeneratorState(_)
+            | M::Other { .. } => return None,
+        }
+        Some(out)
+    }
 }
 
 /// Spec of a `ClusterGenerator`.

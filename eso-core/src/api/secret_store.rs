@@ -226,6 +226,9 @@ pub struct SecretStoreProvider {
     /// Static test data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fake: Option<FakeProvider>,
+    /// OpenBao (ESO models it as a subset of the Vault fields; the Vault type reads it).
+    #[serde(default, rename = "openBao", skip_serializing_if = "Option::is_none")]
+    pub open_bao: Option<VaultProvider>,
     /// Every other provider block, by key, as raw JSON.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
@@ -252,6 +255,9 @@ impl SecretStoreProvider {
         }
         if self.fake.is_some() {
             keys.push("fake");
+        }
+        if self.open_bao.is_some() {
+            keys.push("openBao");
         }
         keys.extend(self.other.keys().map(String::as_str));
         keys
@@ -305,6 +311,9 @@ impl SecretStoreProvider {
         }
         if let Some(f) = &self.fake {
             f.validate_store(&format!("{path}.fake"), errors);
+        }
+        if let Some(v) = &self.open_bao {
+            v.validate_store(scope, &format!("{path}.openBao"), errors);
         }
     }
 }

@@ -4,8 +4,9 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use super::{Capabilities, DynProvider};
+use super::{Capabilities, Credentials, DynProvider};
 use crate::Result;
+use crate::api::SecretStoreProvider;
 use crate::cluster::DynCluster;
 
 /// Whether a store is namespaced (`SecretStore`) or cluster-wide (`ClusterSecretStore`).
@@ -52,6 +53,17 @@ impl StoreIdentity {
         self.generation = generation;
         self
     }
+
+    /// The store's kind and namespace in the form the API model's admission rules take
+    /// (`VaultProvider::validate_store`, ...).
+    pub fn api_scope(&self) -> crate::api::StoreScope<'_> {
+        match self.scope {
+            StoreScope::Cluster => crate::api::StoreScope::cluster(),
+            StoreScope::Namespaced => crate::api::StoreScope::namespaced(
+                Some(self.namespace.as_str()).filter(|n| !n.is_empty()),
+            ),
+        }
+    }
 }
 
 impl fmt::Display for StoreIdentity {
@@ -64,39 +76,71 @@ impl fmt::Display for StoreIdentity {
 }
 
 /// Everything a factory needs to build a provider.
+///
+/// The provider block arrives typed, exactly as the store manifest was parsed: a factory
+/// picks its own block (`ctx.provider.vault`, ...) and never re-parses JSON. The registry has
+/// already run [`ProviderFactory::validate_store`] on it once for this store revision.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use eso_core::api::{FakeProvider, SecretStoreProvider};
+/// use eso_core::cluster::{DynCluster, MemoryCluster};
+/// use eso_core::provider::{StoreContext, StoreIdentity, StoreScope};
+///
+/// let cluster: DynCluster = Arc::new(MemoryCluster::new());
+/// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "mem");
+/// let provider = SecretStoreProvider { fake: Some(FakeProvider::default()), ..Default::default() };
+/// let ctx = StoreContext::new(&store, &provider, "apps", &cluster);
+/// assert_eq!(ctx.kind().unwrap(), "fake");
+/// assert_eq!(ctx.field(), "spec.provider.fake");
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct StoreContext<'a> {
     /// The store.
     pub store: &'a StoreIdentity,
-    /// The provider kind (the single key under `spec.provider`, e.g. `vault`).
-    pub kind: &'a str,
-    /// The provider block (`spec.provider.<kind>`) as JSON.
-    pub spec: &'a serde_json::Value,
+    /// The store's typed `spec.provider` block (exactly one provider set).
+    pub provider: &'a SecretStoreProvider,
     /// The namespace credentials are read from: the store's for a `SecretStore`, the
     /// consumer's for a `ClusterSecretStore` (selectors with an explicit namespace override it).
     pub namespace: &'a str,
     /// Access to Secrets/ConfigMaps holding credentials and CA bundles.
     pub cluster: &'a DynCluster,
-    /// A hash of `kind` and `spec` computed once by the caller (the reconcile flows keep one
-    /// per store), so the registry's cache lookup does not re-hash a large spec on every call.
-    pub fingerprint: Option<u64>,
-    /// The store's `spec.retrySettings`, when it sets them (`None`: the provider's default).
+    /// The store's `spec.retrySettings`, when it sets them (`None`: [`StoreRetry::default`]).
     pub retry: Option<StoreRetry>,
 }
 
 /// A store's `spec.retrySettings` in provider-neutral form: how many times a failed call is
 /// retried, and how long to wait before each retry.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// The registry puts a [`Retry`](super::Retry) layer built from it around every provider it
+/// builds, so every provider honours `retrySettings` the same way; provider crates do not
+/// retry on their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StoreRetry {
     /// Retries after the first attempt (`maxRetries`; negative values count as 0).
     pub max_retries: u32,
-    /// Wait before each retry (`retryInterval`; `None` when unset).
+    /// Wait before each retry (`retryInterval`; `None` when unset: the default interval).
     pub interval: Option<std::time::Duration>,
 }
 
+impl Default for StoreRetry {
+    /// Two retries, one second apart: what applies when a store sets no `retrySettings`.
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            interval: Some(Self::DEFAULT_INTERVAL),
+        }
+    }
+}
+
 impl StoreRetry {
+    /// The wait between retries when `retryInterval` is unset.
+    pub const DEFAULT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
     /// Retry settings.
     pub fn new(max_retries: u32, interval: Option<std::time::Duration>) -> Self {
         Self {
@@ -104,24 +148,31 @@ impl StoreRetry {
             interval,
         }
     }
+
+    /// No retries at all.
+    pub fn none() -> Self {
+        Self::new(0, None)
+    }
+
+    /// The wait before each retry.
+    pub fn wait(&self) -> std::time::Duration {
+        self.interval.unwrap_or(Self::DEFAULT_INTERVAL)
+    }
 }
 
 impl<'a> StoreContext<'a> {
     /// A context.
     pub fn new(
         store: &'a StoreIdentity,
-        kind: &'a str,
-        spec: &'a serde_json::Value,
+        provider: &'a SecretStoreProvider,
         namespace: &'a str,
         cluster: &'a DynCluster,
     ) -> Self {
         Self {
             store,
-            kind,
-            spec,
+            provider,
             namespace,
             cluster,
-            fingerprint: None,
             retry: None,
         }
     }
@@ -133,22 +184,45 @@ impl<'a> StoreContext<'a> {
         self
     }
 
-    /// Sets the precomputed hash of `kind` and `spec` (see [`spec_fingerprint`]).
-    #[must_use]
-    pub fn with_fingerprint(mut self, fingerprint: u64) -> Self {
-        self.fingerprint = Some(fingerprint);
-        self
+    /// The provider kind (the single key under `spec.provider`, e.g. `vault`).
+    pub fn kind(&self) -> Result<&'a str> {
+        self.provider.kind().ok_or_else(|| {
+            crate::Error::invalid_config("spec.provider", "exactly one provider must be set")
+        })
     }
-}
 
-/// A stable-within-the-process hash of a provider kind and its spec, the cache key part that
-/// tells two revisions of a store apart.
-pub fn spec_fingerprint(kind: &str, spec: &serde_json::Value) -> u64 {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    kind.hash(&mut h);
-    spec.to_string().hash(&mut h);
-    h.finish()
+    /// The field path of the provider block, `spec.provider.<kind>`, for error messages.
+    pub fn field(&self) -> String {
+        format!("spec.provider.{}", self.provider.kind().unwrap_or_default())
+    }
+
+    /// Picks this factory's typed block out of the provider spec (`|p| p.vault.as_ref()`),
+    /// or says that the store holds another provider.
+    pub fn block<T>(
+        &self,
+        kind: &str,
+        pick: impl FnOnce(&'a SecretStoreProvider) -> Option<&'a T>,
+    ) -> Result<&'a T> {
+        pick(self.provider).ok_or_else(|| {
+            crate::Error::invalid_config(
+                format!("spec.provider.{kind}"),
+                format!(
+                    "is missing: the store holds a {:?} provider block",
+                    self.provider.kind().unwrap_or("different")
+                ),
+            )
+        })
+    }
+
+    /// The credential resolver for this store: Secrets, ConfigMaps and ServiceAccount tokens
+    /// with ESO's `SecretStore` / `ClusterSecretStore` namespace rules.
+    pub fn credentials(&self) -> Credentials {
+        Credentials::new(
+            std::sync::Arc::clone(self.cluster),
+            self.namespace,
+            self.store.scope,
+        )
+    }
 }
 
 /// Builds providers of one kind (`vault`, `aws`, `fake`, ...) from store specs.
@@ -160,10 +234,19 @@ pub trait ProviderFactory: fmt::Debug + Send + Sync + 'static {
     /// What providers built by this factory support (before any spec is seen).
     fn capabilities(&self) -> Capabilities;
 
-    /// Checks a provider block without contacting the backend; returns warnings.
-    /// Errors name the field path under `spec.provider.<kind>`.
-    fn validate_store(&self, spec: &serde_json::Value, scope: StoreScope) -> Result<Vec<String>>;
+    /// Checks a store's provider block without contacting the backend; returns warnings.
+    /// Errors name the field path under `spec.provider.<kind>`. `store` tells a namespaced
+    /// store (and its namespace) from a cluster store, whose reference rules differ.
+    ///
+    /// The registry calls this once per store revision, before the first
+    /// [`ProviderFactory::new_provider`] for it.
+    fn validate_store(
+        &self,
+        spec: &SecretStoreProvider,
+        store: &StoreIdentity,
+    ) -> Result<Vec<String>>;
 
-    /// Builds a provider (reads credentials through `ctx.cluster`, authenticates lazily or now).
+    /// Builds a provider (reads credentials through [`StoreContext::credentials`],
+    /// authenticates lazily or now). The spec has passed [`ProviderFactory::validate_store`].
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider>;
 }

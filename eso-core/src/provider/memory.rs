@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use super::{
     Capabilities, DynProvider, FindRef, MetadataPolicy, Provider, ProviderFactory, PushRef,
-    PushValue, RemoteRef, StoreContext, StoreScope, Validation, property,
+    PushValue, RemoteRef, StoreContext, Validation, property,
 };
+use crate::api::{FakeProvider, SecretStoreProvider};
 use crate::{Error, Result, SecretMap, SecretValue};
 
 /// The tag key pushes set to mark a secret as owned by eso-rs (ESO's marker).
@@ -396,8 +397,8 @@ impl Provider for InMemory {
 
 /// Builds [`InMemory`] providers for ESO's `fake` provider kind.
 ///
-/// `spec.provider.fake.data[]` entries (`key`, `value` or the deprecated `valueMap`, optional
-/// `version`) seed the store; `validationResult: Unknown|Error` makes `validate` answer so.
+/// `spec.provider.fake.data[]` entries (`key`, `value`, optional `version`) seed the store;
+/// `validationResult: 1` (Unknown) or `2` (Error) makes `validate` answer so.
 ///
 /// There is one [`InMemory`] per store revision, shared by every client of that store
 /// (a ClusterSecretStore used from several namespaces sees the same contents), so what a
@@ -447,57 +448,20 @@ impl InMemoryFactory {
         }
     }
 
-    fn build(spec: &Value) -> Result<InMemory> {
+    fn build(spec: &FakeProvider) -> InMemory {
         let mut store = InMemory::new();
-        match spec.get("validationResult").and_then(Value::as_str) {
-            None | Some("Ready") => {}
-            Some("Unknown") => store.validation = Some(Validation::Unknown),
-            Some("Error") => {}
-            Some(other) => {
-                return Err(Error::invalid_config(
-                    "spec.provider.fake.validationResult",
-                    format!("unknown value {other:?}, expected Ready, Unknown or Error"),
-                ));
-            }
+        if spec.validation_result == Some(1) {
+            store.validation = Some(Validation::Unknown);
         }
-        let data = match spec.get("data") {
-            None | Some(Value::Null) => return Ok(store),
-            Some(Value::Array(a)) => a,
-            Some(_) => {
-                return Err(Error::invalid_config(
-                    "spec.provider.fake.data",
-                    "must be a list",
-                ));
-            }
-        };
-        for (i, item) in data.iter().enumerate() {
-            let path = format!("spec.provider.fake.data[{i}]");
-            let key = item
-                .get("key")
-                .and_then(Value::as_str)
-                .filter(|k| !k.is_empty())
-                .ok_or_else(|| Error::invalid_config(format!("{path}.key"), "is required"))?;
-            let value = match (item.get("value"), item.get("valueMap")) {
-                (Some(Value::String(s)), _) => SecretValue::from(s.as_str()),
-                (_, Some(Value::Object(m))) => SecretValue::new(
-                    serde_json::to_vec(m).map_err(|e| Error::Conversion(e.to_string()))?,
-                ),
-                (None | Some(Value::Null), None | Some(Value::Null)) => SecretValue::default(),
-                _ => {
-                    return Err(Error::invalid_config(
-                        format!("{path}.value"),
-                        "must be a string (or valueMap an object)",
-                    ));
-                }
-            };
-            let version = item
-                .get("version")
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned);
-            store.insert(key.to_owned(), version, value);
+        for item in &spec.data {
+            let version = item.version.clone().filter(|v| !v.is_empty());
+            store.insert(
+                item.key.clone(),
+                version,
+                SecretValue::from(item.value.as_str()),
+            );
         }
-        Ok(store)
+        store
     }
 }
 
@@ -511,15 +475,33 @@ impl ProviderFactory for InMemoryFactory {
         Capabilities::ALL
     }
 
-    fn validate_store(&self, spec: &Value, _scope: StoreScope) -> Result<Vec<String>> {
-        Self::build(spec).map(|_| Vec::new())
+    fn validate_store(
+        &self,
+        spec: &SecretStoreProvider,
+        _store: &super::StoreIdentity,
+    ) -> Result<Vec<String>> {
+        let fake = spec
+            .fake
+            .as_ref()
+            .ok_or_else(|| Error::invalid_config("spec.provider.fake", "is missing"))?;
+        if let Some(v) = fake.validation_result.filter(|v| *v > 2) {
+            return Err(Error::invalid_config(
+                "spec.provider.fake.validationResult",
+                format!("unknown value {v}, expected 0 (Ready), 1 (Unknown) or 2 (Error)"),
+            ));
+        }
+        let mut errors = crate::api::ValidationErrors::new();
+        fake.validate_store("spec.provider.fake", &mut errors);
+        errors.into_result()?;
+        Ok(Vec::new())
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
+        let fake = ctx.block(Self::KIND, |p| p.fake.as_ref())?;
         let store = match self.store(ctx.store) {
             Some(s) => s,
             None => {
-                let built = Self::build(ctx.spec)?;
+                let built = Self::build(fake);
                 let mut m = self
                     .stores
                     .lock()
@@ -527,7 +509,7 @@ impl ProviderFactory for InMemoryFactory {
                 m.entry(ctx.store.clone()).or_insert(built).clone()
             }
         };
-        if ctx.spec.get("validationResult").and_then(Value::as_str) == Some("Error") {
+        if fake.validation_result == Some(2) {
             return Ok(Arc::new(FailingValidation(store)));
         }
         Ok(Arc::new(store))
@@ -669,12 +651,14 @@ mod tests {
 
     #[test]
     fn fake_factory_seeds_and_rejects_bad_spec() {
-        let spec = serde_json::json!({"data": [
-            {"key": "a", "value": "1", "version": "v1"},
-            {"key": "a", "value": "2", "version": "v2"},
-            {"key": "m", "valueMap": {"x": "y"}}
-        ]});
-        let s = InMemoryFactory::build(&spec).unwrap();
+        let spec: SecretStoreProvider =
+            serde_json::from_value(serde_json::json!({"fake": {"data": [
+                {"key": "a", "value": "1", "version": "v1"},
+                {"key": "a", "value": "2", "version": "v2"},
+                {"key": "m", "value": "{\"x\":\"y\"}"}
+            ]}}))
+            .unwrap();
+        let s = InMemoryFactory::build(spec.fake.as_ref().unwrap());
         rt().block_on(async {
             assert_eq!(
                 s.get_secret(&RemoteRef::new("a")).await.unwrap().expose(),
@@ -695,8 +679,14 @@ mod tests {
                 b"y"
             );
         });
-        let err =
-            InMemoryFactory::build(&serde_json::json!({"data": [{"value": "v"}]})).unwrap_err();
+        let bad: SecretStoreProvider = serde_json::from_value(
+            serde_json::json!({"fake": {"data": [{"key": "", "value": "v"}]}}),
+        )
+        .unwrap();
+        let id = super::super::StoreIdentity::default();
+        let err = InMemoryFactory::default()
+            .validate_store(&bad, &id)
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "spec.provider.fake.data[0].key: is required"

@@ -1,16 +1,33 @@
 //! Secret backends: the [`Provider`] trait, how providers are built ([`ProviderFactory`],
 //! [`ProviderRegistry`]), and the always-available [`InMemory`] provider.
 //!
-//! This module does not depend on the CRD model: provider crates receive their store spec as
-//! JSON in a [`StoreContext`] and deserialize the typed view they need.
+//! # The provider kit
+//!
+//! What every provider crate needs and none writes again:
+//!
+//! - typed store specs: a factory receives the store's parsed `spec.provider` block in its
+//!   [`StoreContext`] ([`StoreContext::block`] picks its own), validated once per store
+//!   revision by the registry ([`ProviderFactory::validate_store`]);
+//! - [`Credentials`]: Secret, ConfigMap and ServiceAccount-token references resolved with
+//!   ESO's `SecretStore` / `ClusterSecretStore` namespace rules;
+//! - [`error_for_status`] / [`transport_error`]: the one HTTP-status to [`Error`] mapping;
+//! - [`Retry`]: the retry layer built from a store's `retrySettings`, which the registry puts
+//!   around every provider it builds;
+//! - [`property::select`]: "the value, or one property of it" for JSON secrets.
+//!
+//! The per-pass read deduplication is a layer too: see
+//! [`Pass::provider`](crate::reconcile::Pass::provider).
 
 mod capability;
+mod credentials;
 mod factory;
 mod layers;
 mod memory;
 pub mod property;
 mod refs;
 mod registry;
+mod retry;
+mod status;
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,13 +35,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use capability::Capabilities;
-pub use factory::{
-    ProviderFactory, StoreContext, StoreIdentity, StoreRetry, StoreScope, spec_fingerprint,
-};
+pub use credentials::{Credentials, pem_bundle};
+pub use factory::{ProviderFactory, StoreContext, StoreIdentity, StoreRetry, StoreScope};
 pub use layers::{Flaky, Latency};
 pub use memory::{InMemory, InMemoryFactory, MANAGED_BY_TAG, MANAGED_BY_VALUE, StoredSecret};
 pub use refs::{BatchRead, BatchValue, FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef};
 pub use registry::ProviderRegistry;
+pub use retry::Retry;
+pub use status::{error_chain, error_for_status, transport_error};
 
 use crate::{Error, Result, SecretMap, SecretValue};
 

@@ -4,14 +4,21 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use super::{DynProvider, InMemoryFactory, ProviderFactory, StoreContext, StoreIdentity};
+use super::{DynProvider, InMemoryFactory, ProviderFactory, Retry, StoreContext, StoreIdentity};
+use crate::api::SecretStoreProvider;
 use crate::{Error, Result};
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct CacheKey {
     store: StoreIdentity,
     namespace: String,
-    spec: u64,
+}
+
+/// A built provider and the spec revision it was built from.
+struct Cached {
+    spec: SecretStoreProvider,
+    retry: Option<super::StoreRetry>,
+    provider: DynProvider,
 }
 
 /// Maps provider kinds to factories, and caches built providers.
@@ -20,14 +27,18 @@ struct CacheKey {
 /// (`eso_provider_vault::register(&mut registry)`). [`ProviderRegistry::new`] holds only the
 /// in-memory `fake` provider.
 ///
-/// Built providers are cached by store identity (scope, namespace, name, generation), the
-/// credential namespace and the provider spec, so a client and its auth token are reused across
-/// reconciles until the store changes — unlike ESO, which builds a client per reconcile.
+/// Built providers are cached by store identity (scope, namespace, name, generation) and the
+/// credential namespace, and checked against the typed provider spec they were built from, so
+/// a client and its auth token are reused across reconciles until the store changes — unlike
+/// ESO, which builds a client per reconcile. A store revision's spec is validated
+/// ([`ProviderFactory::validate_store`]) and built ([`ProviderFactory::new_provider`]) once,
+/// and the provider is wrapped in the [`Retry`] layer of its `retrySettings`.
 ///
 /// # Example
 ///
 /// ```
 /// use std::sync::Arc;
+/// use eso_core::api::SecretStoreProvider;
 /// use eso_core::cluster::{DynCluster, MemoryCluster};
 /// use eso_core::provider::{ProviderRegistry, StoreContext, StoreIdentity, StoreScope};
 ///
@@ -35,15 +46,18 @@ struct CacheKey {
 /// let registry = ProviderRegistry::new();
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let store = StoreIdentity::new(StoreScope::Namespaced, "default", "fake-store");
-/// let spec = serde_json::json!({"data": [{"key": "k", "value": "v"}]});
+/// let spec: SecretStoreProvider = serde_json::from_value(serde_json::json!(
+///     {"fake": {"data": [{"key": "k", "value": "v"}]}})).unwrap();
 /// let provider = registry
-///     .provider(&StoreContext::new(&store, "fake", &spec, "default", &cluster))
+///     .provider(&StoreContext::new(&store, &spec, "default", &cluster))
 ///     .await
 ///     .unwrap();
 /// assert!(provider.capabilities().push);
 ///
+/// let spec: SecretStoreProvider = serde_json::from_value(serde_json::json!(
+///     {"doppler": {"auth": {}}})).unwrap();
 /// let err = registry
-///     .provider(&StoreContext::new(&store, "doppler", &spec, "default", &cluster))
+///     .provider(&StoreContext::new(&store, &spec, "default", &cluster))
 ///     .await
 ///     .unwrap_err();
 /// assert_eq!(err.to_string(), "not supported: provider \"doppler\" is not supported by this build");
@@ -51,7 +65,7 @@ struct CacheKey {
 /// ```
 pub struct ProviderRegistry {
     factories: BTreeMap<&'static str, Arc<dyn ProviderFactory>>,
-    cache: Mutex<HashMap<CacheKey, DynProvider>>,
+    cache: Mutex<HashMap<CacheKey, Cached>>,
 }
 
 impl Default for ProviderRegistry {
@@ -102,19 +116,25 @@ impl ProviderRegistry {
     }
 
     /// A provider for the store in `ctx`: cached if the same store revision was built before.
+    ///
+    /// On a miss, the factory's [`ProviderFactory::validate_store`] checks the spec, then
+    /// [`ProviderFactory::new_provider`] builds the client, which is wrapped in the
+    /// [`Retry`] layer of the store's `retrySettings` (or [`StoreRetry::default`](super::StoreRetry::default)).
     pub async fn provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
-        let factory = self.factory(ctx.kind)?;
+        let factory = self.factory(ctx.kind()?)?;
         let key = CacheKey {
             store: ctx.store.clone(),
             namespace: ctx.namespace.to_owned(),
-            spec: ctx
-                .fingerprint
-                .unwrap_or_else(|| super::spec_fingerprint(ctx.kind, ctx.spec)),
         };
-        if let Some(p) = self.lock()?.get(&key) {
-            return Ok(Arc::clone(p));
+        if let Some(c) = self.lock()?.get(&key)
+            && c.spec == *ctx.provider
+            && c.retry == ctx.retry
+        {
+            return Ok(Arc::clone(&c.provider));
         }
+        factory.validate_store(ctx.provider, ctx.store)?;
         let built = factory.new_provider(ctx).await?;
+        let provider: DynProvider = Arc::new(Retry::new(built, ctx.retry.unwrap_or_default()));
         let mut cache = self.lock()?;
         // Older revisions of the same store are dropped.
         cache.retain(|k, _| {
@@ -123,7 +143,15 @@ impl ProviderRegistry {
                 && k.store.name == key.store.name
                 && k.store.generation != key.store.generation)
         });
-        Ok(Arc::clone(cache.entry(key).or_insert(built)))
+        cache.insert(
+            key,
+            Cached {
+                spec: ctx.provider.clone(),
+                retry: ctx.retry,
+                provider: Arc::clone(&provider),
+            },
+        );
+        Ok(provider)
     }
 
     /// Drops every cached provider of the named store (e.g. when it is deleted or its
@@ -143,9 +171,88 @@ impl ProviderRegistry {
         self.cache.lock().map(|c| c.len()).unwrap_or(0)
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<CacheKey, DynProvider>>> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<CacheKey, Cached>>> {
         self.cache
             .lock()
             .map_err(|_| Error::generic("provider cache is poisoned"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::cluster::{DynCluster, MemoryCluster};
+    use crate::provider::{Capabilities, StoreScope};
+
+    /// Counts how often specs are validated and providers built.
+    #[derive(Debug, Default)]
+    struct Counting {
+        validated: AtomicUsize,
+        built: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ProviderFactory for Counting {
+        fn kind(&self) -> &'static str {
+            "fake"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::ALL
+        }
+        fn validate_store(
+            &self,
+            _: &SecretStoreProvider,
+            _: &StoreIdentity,
+        ) -> Result<Vec<String>> {
+            self.validated.fetch_add(1, Ordering::Relaxed);
+            Ok(Vec::new())
+        }
+        async fn new_provider(&self, _: &StoreContext<'_>) -> Result<DynProvider> {
+            self.built.fetch_add(1, Ordering::Relaxed);
+            Ok(Arc::new(crate::provider::InMemory::new()))
+        }
+    }
+
+    fn spec(key: &str) -> SecretStoreProvider {
+        serde_json::from_value(serde_json::json!({"fake": {"data": [{"key": key, "value": "v"}]}}))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_validation_and_one_build_per_store_revision() {
+        let counting = Arc::new(Counting::default());
+        let mut registry = ProviderRegistry::empty();
+        registry.register(Arc::clone(&counting) as Arc<dyn ProviderFactory>);
+        let cluster: DynCluster = Arc::new(MemoryCluster::new());
+        let rev1 = StoreIdentity::new(StoreScope::Namespaced, "ns", "s").with_generation(1);
+        let a = spec("a");
+        for _ in 0..100 {
+            registry
+                .provider(&StoreContext::new(&rev1, &a, "ns", &cluster))
+                .await
+                .unwrap();
+        }
+        assert_eq!(counting.validated.load(Ordering::Relaxed), 1);
+        assert_eq!(counting.built.load(Ordering::Relaxed), 1);
+
+        // A new generation, or a changed spec under the same generation (manifests without
+        // a server-side generation), is a new revision: validated and built once more.
+        let rev2 = rev1.clone().with_generation(2);
+        let b = spec("b");
+        for spec in [&a, &b] {
+            for _ in 0..10 {
+                registry
+                    .provider(&StoreContext::new(&rev2, spec, "ns", &cluster))
+                    .await
+                    .unwrap();
+            }
+        }
+        assert_eq!(counting.validated.load(Ordering::Relaxed), 3);
+        assert_eq!(counting.built.load(Ordering::Relaxed), 3);
+        assert_eq!(registry.cached(), 1, "older revisions are dropped");
     }
 }

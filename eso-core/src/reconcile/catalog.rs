@@ -1,267 +1,329 @@
-//! The stores and generators the flows resolve references against.
+//! Where the flows look up stores and generators: the [`Catalog`] trait, and
+//! [`MemoryCatalog`], the catalog that holds its objects itself.
 
 use std::collections::BTreeMap;
-
-use serde_json::Value;
+use std::fmt;
+use std::sync::Arc;
 
 use crate::api::{
-    ClusterGenerator, ClusterSecretStore, EsoResource, GeneratorKind, GeneratorRef, Manifest,
-    SecretStore, SecretStoreKind, SecretStoreSpec,
+    ClusterGenerator, ClusterSecretStore, EsoResource, GeneratorKind, GeneratorRef, GeneratorSpec,
+    Manifest, SecretStore, SecretStoreKind, SecretStoreSpec,
 };
-use crate::provider::{StoreIdentity, StoreScope};
+use crate::cluster::LabelQuery;
+use crate::provider::{StoreIdentity, StoreRetry, StoreScope};
 use crate::{Error, Result};
 
-/// A snapshot of SecretStores, ClusterSecretStores, generators and ClusterGenerators.
+/// The stores and generators the flows resolve references against.
 ///
-/// An operator keeps it current from its watches; `esoctl` fills it from manifests.
+/// Lookups hand out shared, typed objects: an operator implements this over its watch
+/// caches (kube-runtime reflector stores hold `Arc<K>` already), so nothing is copied or
+/// rebuilt per event; `esoctl` and tests use [`MemoryCatalog`]. Nothing here is parsed again:
+/// the provider block a store carries goes to its factory as it is.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use eso_core::api::{ClusterGenerator, ClusterSecretStore, GeneratorKind, GeneratorSpec, SecretStore};
+/// use eso_core::reconcile::Catalog;
+///
+/// /// A catalog with one ClusterSecretStore and nothing else.
+/// #[derive(Debug)]
+/// struct One(Arc<ClusterSecretStore>);
+///
+/// impl Catalog for One {
+///     fn secret_store(&self, _: &str, _: &str) -> Option<Arc<SecretStore>> { None }
+///     fn cluster_secret_store(&self, name: &str) -> Option<Arc<ClusterSecretStore>> {
+///         (self.0.metadata.name.as_deref() == Some(name)).then(|| Arc::clone(&self.0))
+///     }
+///     fn secret_stores(&self, _: &str) -> Vec<Arc<SecretStore>> { Vec::new() }
+///     fn cluster_secret_stores(&self) -> Vec<Arc<ClusterSecretStore>> { vec![Arc::clone(&self.0)] }
+///     fn generator(&self, _: GeneratorKind, _: &str, _: &str) -> Option<GeneratorSpec> { None }
+///     fn cluster_generator(&self, _: &str) -> Option<Arc<ClusterGenerator>> { None }
+/// }
+/// ```
+pub trait Catalog: fmt::Debug + Send + Sync + 'static {
+    /// The SecretStore `namespace/name`.
+    fn secret_store(&self, namespace: &str, name: &str) -> Option<Arc<SecretStore>>;
+
+    /// The ClusterSecretStore `name`.
+    fn cluster_secret_store(&self, name: &str) -> Option<Arc<ClusterSecretStore>>;
+
+    /// Every SecretStore of `namespace`.
+    fn secret_stores(&self, namespace: &str) -> Vec<Arc<SecretStore>>;
+
+    /// Every ClusterSecretStore.
+    fn cluster_secret_stores(&self) -> Vec<Arc<ClusterSecretStore>>;
+
+    /// The spec of the namespaced generator `kind` `namespace/name` (`Password`, ...), in
+    /// the one-of form ([`GeneratorSpec::from_manifest`]).
+    fn generator(&self, kind: GeneratorKind, namespace: &str, name: &str) -> Option<GeneratorSpec>;
+
+    /// The ClusterGenerator `name`.
+    fn cluster_generator(&self, name: &str) -> Option<Arc<ClusterGenerator>>;
+}
+
+/// A shared catalog.
+pub type DynCatalog = Arc<dyn Catalog>;
+
+/// A catalog that holds its stores and generators itself, filled from manifests.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::api::Manifest;
+/// use eso_core::reconcile::{Catalog, MemoryCatalog};
+///
+/// let mut catalog = MemoryCatalog::new();
+/// catalog.add(Manifest::from_value(serde_json::json!({
+///     "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+///     "metadata": {"name": "mem", "namespace": "apps"},
+///     "spec": {"provider": {"fake": {"data": []}}}})).unwrap());
+/// assert!(catalog.secret_store("apps", "mem").is_some());
+/// assert_eq!(catalog.secret_stores("apps").len(), 1);
+/// ```
 #[derive(Clone, Debug, Default)]
-pub struct Catalog {
-    secret_stores:
-        BTreeMap<(String, String), (SecretStore, std::result::Result<ProviderBlock, String>)>,
-    cluster_secret_stores: BTreeMap<
-        String,
-        (
-            ClusterSecretStore,
-            std::result::Result<ProviderBlock, String>,
-        ),
-    >,
-    /// (kind, namespace, name) -> the generator's `spec` JSON.
-    generators: BTreeMap<(String, String, String), Value>,
-    cluster_generators: BTreeMap<String, ClusterGenerator>,
+pub struct MemoryCatalog {
+    secret_stores: BTreeMap<(String, String), Arc<SecretStore>>,
+    cluster_secret_stores: BTreeMap<String, Arc<ClusterSecretStore>>,
+    generators: BTreeMap<(GeneratorKind, String, String), GeneratorSpec>,
+    cluster_generators: BTreeMap<String, Arc<ClusterGenerator>>,
 }
 
-/// A store's provider block, extracted once when the store is added (a large `fake` or
-/// inline-CA spec would otherwise be re-serialized on every reconcile).
-#[derive(Clone, Debug)]
-pub(crate) struct ProviderBlock {
-    pub(crate) kind: String,
-    pub(crate) spec: Value,
-    pub(crate) fingerprint: u64,
-}
-
-/// A resolved store: identity, spec and provider block.
-#[derive(Debug)]
-pub(crate) struct ResolvedStore<'a> {
-    pub(crate) identity: StoreIdentity,
-    pub(crate) spec: &'a SecretStoreSpec,
-    block: &'a std::result::Result<ProviderBlock, String>,
-}
-
-impl ResolvedStore<'_> {
-    /// The store's `retrySettings` (an unparsable interval counts as unset; admission
-    /// validation reports it).
-    pub(crate) fn retry(&self) -> Option<crate::provider::StoreRetry> {
-        let r = self.spec.retry_settings.as_ref()?;
-        let max = u32::try_from(r.max_retries.unwrap_or(0).max(0)).unwrap_or(0);
-        let interval = r
-            .retry_interval
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .and_then(|s| crate::GoDuration::parse(s).ok())
-            .and_then(crate::GoDuration::to_std);
-        Some(crate::provider::StoreRetry::new(max, interval))
-    }
-
-    /// The provider kind, block and fingerprint, or why the spec has no usable provider.
-    pub(crate) fn provider(&self) -> Result<(&str, &Value, u64)> {
-        match self.block {
-            Ok(b) => Ok((&b.kind, &b.spec, b.fingerprint)),
-            Err(message) => Err(Error::invalid_config("spec.provider", message.clone())),
-        }
-    }
-}
-
-fn extract(spec: &SecretStoreSpec) -> std::result::Result<ProviderBlock, String> {
-    let (kind, spec) = provider_block(spec).map_err(|e| match e {
-        Error::InvalidConfig { message, .. } => message,
-        other => other.to_string(),
-    })?;
-    let fingerprint = crate::provider::spec_fingerprint(&kind, &spec);
-    Ok(ProviderBlock {
-        kind,
-        spec,
-        fingerprint,
-    })
-}
-
-impl Catalog {
+impl MemoryCatalog {
     /// An empty catalog.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Adds a store or generator (other kinds are ignored).
+    /// Adds (or replaces) a store or generator; other kinds are ignored. A namespaced object
+    /// without a namespace lands in `default`.
     pub fn add(&mut self, manifest: Manifest) {
-        let kind = manifest.kind().to_owned();
         let namespace = manifest
             .metadata()
             .and_then(|m| m.namespace.clone())
             .unwrap_or_else(|| "default".to_owned());
+        let name = manifest
+            .metadata()
+            .and_then(|m| m.name.clone())
+            .unwrap_or_default();
         match manifest {
             Manifest::SecretStore(s) => {
-                let name = s.name().to_owned();
-                let block = extract(&s.spec);
-                self.secret_stores.insert((namespace, name), (*s, block));
+                self.secret_stores.insert((namespace, name), Arc::new(*s));
             }
             Manifest::ClusterSecretStore(s) => {
-                let block = extract(&s.spec.0);
-                self.cluster_secret_stores
-                    .insert(s.name().to_owned(), (*s, block));
+                self.cluster_secret_stores.insert(name, Arc::new(*s));
             }
             Manifest::ClusterGenerator(g) => {
-                self.cluster_generators.insert(g.name().to_owned(), *g);
+                self.cluster_generators.insert(name, Arc::new(*g));
             }
-            Manifest::ExternalSecret(_)
-            | Manifest::ClusterExternalSecret(_)
-            | Manifest::PushSecret(_)
-            | Manifest::ClusterPushSecret(_)
-            | Manifest::GeneratorState(_)
-            | Manifest::Other { .. } => {}
-            generator => {
-                let name = generator
-                    .metadata()
-                    .and_then(|m| m.name.clone())
-                    .unwrap_or_default();
-                if let Ok(v) = generator.to_value() {
-                    let spec = v.get("spec").cloned().unwrap_or(Value::Null);
+            other => {
+                if let Some(spec) = GeneratorSpec::from_manifest(other)
+                    && let Some(kind) = spec.kind()
+                {
                     self.generators.insert((kind, namespace, name), spec);
                 }
             }
         }
     }
 
-    /// Every SecretStore.
-    pub fn secret_stores(&self) -> impl Iterator<Item = &SecretStore> {
-        self.secret_stores.values().map(|(s, _)| s)
-    }
-
-    /// Every ClusterSecretStore.
-    pub fn cluster_secret_stores(&self) -> impl Iterator<Item = &ClusterSecretStore> {
-        self.cluster_secret_stores.values().map(|(s, _)| s)
-    }
-
-    pub(crate) fn store(
-        &self,
-        kind: SecretStoreKind,
-        namespace: &str,
-        name: &str,
-    ) -> Result<ResolvedStore<'_>> {
+    /// Removes a store or generator by kind, namespace (ignored for cluster kinds) and name.
+    pub fn remove(&mut self, kind: &str, namespace: &str, name: &str) {
+        let key = (namespace.to_owned(), name.to_owned());
         match kind {
-            SecretStoreKind::SecretStore => {
-                let (s, block) = self
-                    .secret_stores
-                    .get(&(namespace.to_owned(), name.to_owned()))
-                    .ok_or_else(|| {
-                        Error::invalid_config(
-                            "spec.secretStoreRef",
-                            format!("SecretStore {namespace}/{name} not found"),
-                        )
-                    })?;
-                Ok(ResolvedStore {
-                    identity: StoreIdentity::new(StoreScope::Namespaced, namespace, name)
-                        .with_generation(s.metadata.generation.unwrap_or(0)),
-                    spec: &s.spec,
-                    block,
-                })
+            "SecretStore" => {
+                self.secret_stores.remove(&key);
             }
-            SecretStoreKind::ClusterSecretStore => {
-                let (s, block) = self.cluster_secret_stores.get(name).ok_or_else(|| {
-                    Error::invalid_config(
-                        "spec.secretStoreRef",
-                        format!("ClusterSecretStore {name} not found"),
-                    )
-                })?;
-                Ok(ResolvedStore {
-                    identity: StoreIdentity::new(StoreScope::Cluster, "", name)
-                        .with_generation(s.metadata.generation.unwrap_or(0)),
-                    spec: &s.spec.0,
-                    block,
-                })
+            "ClusterSecretStore" => {
+                self.cluster_secret_stores.remove(name);
             }
+            "ClusterGenerator" => {
+                self.cluster_generators.remove(name);
+            }
+            other => self
+                .generators
+                .retain(|(k, ns, n), _| !(k.as_str() == other && *ns == key.0 && *n == key.1)),
         }
-    }
-
-    /// Stores of `kind` visible from `namespace` whose labels match `query`.
-    pub(crate) fn stores_by_labels(
-        &self,
-        kind: SecretStoreKind,
-        namespace: &str,
-        query: &crate::cluster::LabelQuery,
-    ) -> Vec<String> {
-        let empty = BTreeMap::new();
-        match kind {
-            SecretStoreKind::SecretStore => self
-                .secret_stores
-                .iter()
-                .filter(|((ns, _), (s, _))| {
-                    ns == namespace && query.matches(s.metadata.labels.as_ref().unwrap_or(&empty))
-                })
-                .map(|((_, n), _)| n.clone())
-                .collect(),
-            SecretStoreKind::ClusterSecretStore => self
-                .cluster_secret_stores
-                .iter()
-                .filter(|(_, (s, _))| query.matches(s.metadata.labels.as_ref().unwrap_or(&empty)))
-                .map(|(n, _)| n.clone())
-                .collect(),
-        }
-    }
-
-    /// The generator kind and `spec` JSON a `generatorRef` points at, from `namespace`.
-    pub(crate) fn generator(&self, r: &GeneratorRef, namespace: &str) -> Result<(String, Value)> {
-        if r.kind == GeneratorKind::ClusterGenerator {
-            let g = self.cluster_generators.get(&r.name).ok_or_else(|| {
-                Error::invalid_config(
-                    "generatorRef",
-                    format!("ClusterGenerator {} not found", r.name),
-                )
-            })?;
-            let generator = serde_json::to_value(&g.spec.generator)
-                .map_err(|e| Error::Conversion(e.to_string()))?;
-            let spec = generator
-                .as_object()
-                .and_then(|m| m.values().next().cloned())
-                .ok_or_else(|| {
-                    Error::invalid_config(
-                        "spec.generator",
-                        format!("ClusterGenerator {} has no generator spec", r.name),
-                    )
-                })?;
-            return Ok((g.spec.kind.as_str().to_owned(), spec));
-        }
-        let kind = r.kind.as_str().to_owned();
-        self.generators
-            .get(&(kind.clone(), namespace.to_owned(), r.name.clone()))
-            .map(|spec| (kind.clone(), spec.clone()))
-            .ok_or_else(|| {
-                Error::invalid_config(
-                    "generatorRef",
-                    format!("{kind} {namespace}/{} not found", r.name),
-                )
-            })
     }
 }
 
-/// The provider kind and its block as JSON (`spec.provider.<kind>`).
-pub(crate) fn provider_block(spec: &SecretStoreSpec) -> Result<(String, Value)> {
-    let v = serde_json::to_value(&spec.provider).map_err(|e| Error::Conversion(e.to_string()))?;
-    let obj = v.as_object().filter(|m| m.len() == 1).ok_or_else(|| {
-        Error::invalid_config("spec.provider", "exactly one provider must be set")
-    })?;
-    let (k, block) = obj
-        .iter()
-        .next()
-        .ok_or_else(|| Error::invalid_config("spec.provider", "no provider set"))?;
-    Ok((k.clone(), block.clone()))
+impl Catalog for MemoryCatalog {
+    fn secret_store(&self, namespace: &str, name: &str) -> Option<Arc<SecretStore>> {
+        self.secret_stores
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
+    }
+
+    fn cluster_secret_store(&self, name: &str) -> Option<Arc<ClusterSecretStore>> {
+        self.cluster_secret_stores.get(name).cloned()
+    }
+
+    fn secret_stores(&self, namespace: &str) -> Vec<Arc<SecretStore>> {
+        self.secret_stores
+            .range((namespace.to_owned(), String::new())..)
+            .take_while(|((ns, _), _)| ns == namespace)
+            .map(|(_, s)| Arc::clone(s))
+            .collect()
+    }
+
+    fn cluster_secret_stores(&self) -> Vec<Arc<ClusterSecretStore>> {
+        self.cluster_secret_stores.values().cloned().collect()
+    }
+
+    fn generator(&self, kind: GeneratorKind, namespace: &str, name: &str) -> Option<GeneratorSpec> {
+        self.generators
+            .get(&(kind, namespace.to_owned(), name.to_owned()))
+            .cloned()
+    }
+
+    fn cluster_generator(&self, name: &str) -> Option<Arc<ClusterGenerator>> {
+        self.cluster_generators.get(name).cloned()
+    }
+}
+
+/// A store as the flows use it: its identity (the client cache key) and the shared object.
+#[derive(Clone, Debug)]
+pub(crate) enum StoreObject {
+    Namespaced(Arc<SecretStore>),
+    Cluster(Arc<ClusterSecretStore>),
+}
+
+/// A resolved store reference.
+#[derive(Clone, Debug)]
+pub(crate) struct ResolvedStore {
+    pub(crate) identity: StoreIdentity,
+    object: StoreObject,
+}
+
+impl ResolvedStore {
+    /// The store's spec.
+    pub(crate) fn spec(&self) -> &SecretStoreSpec {
+        match &self.object {
+            StoreObject::Namespaced(s) => &s.spec,
+            StoreObject::Cluster(s) => &s.spec.0,
+        }
+    }
+
+    /// The store's `retrySettings` (an unparsable interval counts as unset; admission
+    /// validation reports it).
+    pub(crate) fn retry(&self) -> Option<StoreRetry> {
+        let r = self.spec().retry_settings.as_ref()?;
+        StoreRetry::from_settings(r, "spec.retrySettings")
+            .or_else(|_| {
+                StoreRetry::from_settings(
+                    &crate::api::SecretStoreRetrySettings {
+                        retry_interval: None,
+                        ..r.clone()
+                    },
+                    "spec.retrySettings",
+                )
+            })
+            .ok()
+    }
+}
+
+/// Resolves a store reference; a missing store is an error at `spec.secretStoreRef`.
+pub(crate) fn resolve_store(
+    catalog: &dyn Catalog,
+    kind: SecretStoreKind,
+    namespace: &str,
+    name: &str,
+) -> Result<ResolvedStore> {
+    match kind {
+        SecretStoreKind::SecretStore => {
+            let s = catalog.secret_store(namespace, name).ok_or_else(|| {
+                Error::invalid_config(
+                    "spec.secretStoreRef",
+                    format!("SecretStore {namespace}/{name} not found"),
+                )
+            })?;
+            Ok(ResolvedStore {
+                identity: StoreIdentity::new(StoreScope::Namespaced, namespace, name)
+                    .with_generation(s.metadata.generation.unwrap_or(0)),
+                object: StoreObject::Namespaced(s),
+            })
+        }
+        SecretStoreKind::ClusterSecretStore => {
+            let s = catalog.cluster_secret_store(name).ok_or_else(|| {
+                Error::invalid_config(
+                    "spec.secretStoreRef",
+                    format!("ClusterSecretStore {name} not found"),
+                )
+            })?;
+            Ok(ResolvedStore {
+                identity: StoreIdentity::new(StoreScope::Cluster, "", name)
+                    .with_generation(s.metadata.generation.unwrap_or(0)),
+                object: StoreObject::Cluster(s),
+            })
+        }
+    }
+}
+
+/// Names of the stores of `kind` visible from `namespace` whose labels match `query`.
+pub(crate) fn stores_by_labels(
+    catalog: &dyn Catalog,
+    kind: SecretStoreKind,
+    namespace: &str,
+    query: &LabelQuery,
+) -> Vec<String> {
+    let empty = BTreeMap::new();
+    match kind {
+        SecretStoreKind::SecretStore => catalog
+            .secret_stores(namespace)
+            .iter()
+            .filter(|s| query.matches(s.metadata.labels.as_ref().unwrap_or(&empty)))
+            .map(|s| s.name().to_owned())
+            .collect(),
+        SecretStoreKind::ClusterSecretStore => catalog
+            .cluster_secret_stores()
+            .iter()
+            .filter(|s| query.matches(s.metadata.labels.as_ref().unwrap_or(&empty)))
+            .map(|s| s.name().to_owned())
+            .collect(),
+    }
+}
+
+/// The typed spec a `generatorRef` points at, from `namespace`.
+pub(crate) fn resolve_generator(
+    catalog: &dyn Catalog,
+    r: &GeneratorRef,
+    namespace: &str,
+) -> Result<GeneratorSpec> {
+    if r.kind == GeneratorKind::ClusterGenerator {
+        let g = catalog.cluster_generator(&r.name).ok_or_else(|| {
+            Error::invalid_config(
+                "generatorRef",
+                format!("ClusterGenerator {} not found", r.name),
+            )
+        })?;
+        if g.spec.generator.kind() != Some(g.spec.kind) {
+            return Err(Error::invalid_config(
+                "spec.generator",
+                format!(
+                    "ClusterGenerator {} must hold exactly one spec, of kind {}",
+                    r.name,
+                    g.spec.kind.as_str()
+                ),
+            ));
+        }
+        return Ok(g.spec.generator.clone());
+    }
+    catalog
+        .generator(r.kind, namespace, &r.name)
+        .ok_or_else(|| {
+            Error::invalid_config(
+                "generatorRef",
+                format!("{} {namespace}/{} not found", r.kind.as_str(), r.name),
+            )
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::StoreRetry;
 
-    fn catalog(spec: Value) -> Catalog {
-        let mut c = Catalog::new();
+    fn catalog(spec: serde_json::Value) -> MemoryCatalog {
+        let mut c = MemoryCatalog::new();
         let store = serde_json::json!({
             "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
             "metadata": {"name": "s", "namespace": "ns"}, "spec": spec,
@@ -271,16 +333,13 @@ mod tests {
     }
 
     #[test]
-    fn provider_block_and_retry_settings_are_resolved_once() {
+    fn retry_settings_are_read_from_the_typed_spec() {
         let c = catalog(serde_json::json!({
             "provider": {"fake": {"data": []}},
             "retrySettings": {"maxRetries": 5, "retryInterval": "250ms"},
         }));
-        let s = c.store(SecretStoreKind::SecretStore, "ns", "s").unwrap();
-        let (kind, block, fp) = s.provider().unwrap();
-        assert_eq!(kind, "fake");
-        assert_eq!(block, &serde_json::json!({"data": []}));
-        assert_eq!(fp, crate::provider::spec_fingerprint("fake", block));
+        let s = resolve_store(&c, SecretStoreKind::SecretStore, "ns", "s").unwrap();
+        assert_eq!(s.spec().provider.kind(), Some("fake"));
         assert_eq!(
             s.retry(),
             Some(StoreRetry::new(
@@ -293,19 +352,44 @@ mod tests {
             "provider": {"fake": {"data": []}},
             "retrySettings": {"maxRetries": -1},
         }));
-        let s = c.store(SecretStoreKind::SecretStore, "ns", "s").unwrap();
+        let s = resolve_store(&c, SecretStoreKind::SecretStore, "ns", "s").unwrap();
         assert_eq!(s.retry(), Some(StoreRetry::new(0, None)));
 
         let c = catalog(serde_json::json!({"provider": {"fake": {"data": []}}}));
-        let s = c.store(SecretStoreKind::SecretStore, "ns", "s").unwrap();
+        let s = resolve_store(&c, SecretStoreKind::SecretStore, "ns", "s").unwrap();
         assert_eq!(s.retry(), None);
     }
 
     #[test]
-    fn a_store_without_a_provider_reports_it_on_use() {
-        let c = catalog(serde_json::json!({"provider": {}}));
-        let s = c.store(SecretStoreKind::SecretStore, "ns", "s").unwrap();
-        let e = s.provider().unwrap_err().to_string();
-        assert!(e.contains("spec.provider"), "{e}");
+    fn missing_objects_name_what_is_missing() {
+        let c = MemoryCatalog::new();
+        let e = resolve_store(&c, SecretStoreKind::ClusterSecretStore, "ns", "x").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "spec.secretStoreRef: ClusterSecretStore x not found"
+        );
+        let r: GeneratorRef = serde_json::from_value(serde_json::json!(
+            {"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password", "name": "pw"}))
+        .unwrap();
+        let e = resolve_generator(&c, &r, "ns").unwrap_err();
+        assert_eq!(e.to_string(), "generatorRef: Password ns/pw not found");
+    }
+
+    #[test]
+    fn generators_are_kept_typed() {
+        let mut c = MemoryCatalog::new();
+        c.add(
+            Manifest::from_value(serde_json::json!({
+                "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password",
+                "metadata": {"name": "pw", "namespace": "ns"}, "spec": {"length": 12}}))
+            .unwrap(),
+        );
+        let r: GeneratorRef = serde_json::from_value(serde_json::json!(
+            {"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password", "name": "pw"}))
+        .unwrap();
+        let spec = resolve_generator(&c, &r, "ns").unwrap();
+        assert_eq!(spec.password_spec.unwrap().length, 12);
+        c.remove("Password", "ns", "pw");
+        assert!(resolve_generator(&c, &r, "ns").is_err());
     }
 }

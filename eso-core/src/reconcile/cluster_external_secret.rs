@@ -248,7 +248,7 @@ impl Reconciler {
     /// use std::sync::Arc;
     /// use eso_core::api::ClusterExternalSecret;
     /// use eso_core::cluster::{KubeNamespace, MemoryCluster};
-    /// use eso_core::reconcile::{Catalog, MemoryWorkloads, Reconciler, WorkloadStore};
+    /// use eso_core::reconcile::{MemoryCatalog, MemoryWorkloads, Reconciler, WorkloadStore};
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let ces: ClusterExternalSecret = serde_saphyr::from_str(r#"
@@ -266,7 +266,7 @@ impl Reconciler {
     ///     .with_namespace(KubeNamespace::new("pay-eu", team.clone()))
     ///     .with_namespace(KubeNamespace::new("pay-us", team))
     ///     .with_namespace(KubeNamespace::new("web", BTreeMap::new()));
-    /// let reconciler = Reconciler::new(Arc::new(cluster), Catalog::new());
+    /// let reconciler = Reconciler::new(Arc::new(cluster), MemoryCatalog::new());
     /// let workloads = MemoryWorkloads::new();
     ///
     /// let out = reconciler.reconcile_cluster_external_secret(&ces, &workloads).await;

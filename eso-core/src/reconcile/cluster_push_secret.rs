@@ -186,7 +186,7 @@ impl Reconciler {
     /// use std::sync::Arc;
     /// use eso_core::api::ClusterPushSecret;
     /// use eso_core::cluster::{KubeNamespace, MemoryCluster};
-    /// use eso_core::reconcile::{Catalog, MemoryWorkloads, Reconciler};
+    /// use eso_core::reconcile::{MemoryCatalog, MemoryWorkloads, Reconciler};
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let cps: ClusterPushSecret = serde_saphyr::from_str(r#"
@@ -203,7 +203,7 @@ impl Reconciler {
     /// "#).unwrap();
     /// let labels = BTreeMap::from([("tls".to_owned(), "true".to_owned())]);
     /// let cluster = MemoryCluster::new().with_namespace(KubeNamespace::new("edge", labels));
-    /// let reconciler = Reconciler::new(Arc::new(cluster), Catalog::new());
+    /// let reconciler = Reconciler::new(Arc::new(cluster), MemoryCatalog::new());
     /// let workloads = MemoryWorkloads::new();
     ///
     /// let out = reconciler

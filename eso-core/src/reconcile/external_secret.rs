@@ -4,13 +4,12 @@ use std::time::Duration;
 
 use super::conditions::set_condition;
 use super::hash::{data_hash, resource_version, string_hash};
-use super::{
-    ANNOTATION_DATA_HASH, LABEL_CREATED_BY, LABEL_MANAGED, Pass, Reconciler, enum_str, with_jitter,
-};
+use super::{ANNOTATION_DATA_HASH, LABEL_CREATED_BY, LABEL_MANAGED, Pass, Reconciler, with_jitter};
 use crate::api::{
     EsoResource, ExternalSecret, ExternalSecretCreationPolicy, ExternalSecretDataRemoteRef,
-    ExternalSecretDeletionPolicy, ExternalSecretRefreshPolicy, ExternalSecretStatus, GeneratorRef,
-    SecretStoreKind, SecretStoreRef, is_secret_key,
+    ExternalSecretDeletionPolicy, ExternalSecretMetadataPolicy, ExternalSecretRefreshPolicy,
+    ExternalSecretStatus, ExternalSecretTemplate, GeneratorRef, SecretStoreKind, SecretStoreRef,
+    is_secret_key,
 };
 use crate::cluster::{KubeSecret, LabelQuery, OwnerRef};
 use crate::generator::GeneratorContext;
@@ -55,31 +54,14 @@ fn rfc3339(now: jiff::Timestamp) -> String {
     now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-fn decoding(v: Option<&impl serde::Serialize>) -> String {
-    v.map(enum_str).unwrap_or_else(|| "None".to_owned())
-}
-
-fn conversion(v: Option<&impl serde::Serialize>) -> String {
-    v.map(enum_str).unwrap_or_else(|| "Default".to_owned())
-}
-
 pub(super) fn remote_ref(r: &ExternalSecretDataRemoteRef) -> RemoteRef {
     let mut out = RemoteRef::new(r.key.clone());
     out.property = r.property.clone();
     out.version = r.version.clone();
-    if r.metadata_policy.as_ref().map(enum_str).as_deref() == Some("Fetch") {
+    if r.metadata_policy == Some(ExternalSecretMetadataPolicy::Fetch) {
         out.metadata_policy = MetadataPolicy::Fetch;
     }
     out
-}
-
-fn rewrites<T: serde::Serialize>(ops: Option<&Vec<T>>) -> Result<Vec<strategy::Rewrite>> {
-    match ops {
-        None => Ok(Vec::new()),
-        Some(ops) => serde_json::to_value(ops)
-            .and_then(serde_json::from_value)
-            .map_err(|e| Error::Conversion(format!("rewrite: {e}"))),
-    }
 }
 
 impl Reconciler {
@@ -91,25 +73,31 @@ impl Reconciler {
         namespace: &str,
         path: &str,
     ) -> Result<(crate::provider::StoreIdentity, DynProvider)> {
-        let store = self
-            .catalog()
-            .store(store_ref.kind(), namespace, &store_ref.name)
-            .map_err(|e| match e {
-                Error::InvalidConfig { message, .. } => Error::invalid_config(path, message),
-                other => other,
-            })?;
+        let store = super::catalog::resolve_store(
+            self.catalog(),
+            store_ref.kind(),
+            namespace,
+            &store_ref.name,
+        )
+        .map_err(|e| match e {
+            Error::InvalidConfig { message, .. } => Error::invalid_config(path, message),
+            other => other,
+        })?;
         if store_ref.kind() == SecretStoreKind::ClusterSecretStore {
-            self.check_cluster_store_conditions(store.spec, &store_ref.name, namespace)
+            self.check_cluster_store_conditions(store.spec(), &store_ref.name, namespace)
                 .await?;
         }
-        let (kind, block, fingerprint) = store.provider()?;
         let cred_ns = match store.identity.scope {
             StoreScope::Namespaced => store.identity.namespace.as_str(),
             _ => namespace,
         };
-        let ctx = StoreContext::new(&store.identity, kind, block, cred_ns, self.cluster())
-            .with_fingerprint(fingerprint)
-            .with_retry(store.retry());
+        let ctx = StoreContext::new(
+            &store.identity,
+            &store.spec().provider,
+            cred_ns,
+            self.cluster(),
+        )
+        .with_retry(store.retry());
         let provider = self.providers().provider(&ctx).await?;
         Ok((store.identity.clone(), provider))
     }
@@ -147,9 +135,13 @@ impl Reconciler {
         })
     }
 
-    async fn generate(&self, r: &GeneratorRef, namespace: &str) -> Result<SecretMap> {
-        let (kind, spec) = self.catalog().generator(r, namespace)?;
-        let generator = self.generators_registry().get(&kind)?;
+    /// Runs the generator `r` points at, for a consumer in `namespace`.
+    pub(super) async fn generate(&self, r: &GeneratorRef, namespace: &str) -> Result<SecretMap> {
+        let spec = super::catalog::resolve_generator(self.catalog(), r, namespace)?;
+        let kind = spec.kind().ok_or_else(|| {
+            Error::invalid_config("generatorRef", "the generator holds no single spec")
+        })?;
+        let generator = self.generators_registry().get(kind.as_str())?;
         let ctx = GeneratorContext::new(&spec, namespace, self.cluster());
         Ok(generator.generate(&ctx).await?.data)
     }
@@ -168,7 +160,7 @@ impl Reconciler {
         let mut out = SecretMap::new();
         for (i, entry) in spec.data_from.iter().flatten().enumerate() {
             let path = format!("spec.dataFrom[{i}]");
-            let ops = rewrites(entry.rewrite.as_ref())?;
+            let ops = entry.rewrite.as_deref().unwrap_or_default();
             let gen_ref = entry
                 .source_ref
                 .as_ref()
@@ -177,8 +169,8 @@ impl Reconciler {
                 let data = self
                     .generate(g, ns)
                     .await
-                    .map_err(|e| Error::generic(format!("{path}: error using generator: {e}")))?;
-                strategy::rewrite(&ops, data)?
+                    .map_err(|e| e.context(format!("{path}: error using generator")))?;
+                strategy::rewrite(ops, data)?
             } else {
                 let store_ref = entry
                     .source_ref
@@ -191,8 +183,8 @@ impl Reconciler {
                     let res = pass.get_secret_map(&store, ns, &provider, &r).await;
                     (
                         res,
-                        conversion(x.conversion_strategy.as_ref()),
-                        decoding(x.decoding_strategy.as_ref()),
+                        x.conversion_strategy.unwrap_or_default(),
+                        x.decoding_strategy.unwrap_or_default(),
                     )
                 } else if let Some(f) = &entry.find {
                     let mut find = FindRef::default();
@@ -209,8 +201,8 @@ impl Reconciler {
                     let res = pass.get_all_secrets(&store, ns, &provider, &find).await;
                     (
                         res,
-                        conversion(f.conversion_strategy.as_ref()),
-                        decoding(f.decoding_strategy.as_ref()),
+                        f.conversion_strategy.unwrap_or_default(),
+                        f.decoding_strategy.unwrap_or_default(),
                     )
                 } else {
                     return Err(Error::invalid_config(
@@ -221,17 +213,17 @@ impl Reconciler {
                 let data = match raw {
                     Ok(d) => d,
                     Err(e) if e.is_not_found() && !retain => continue,
-                    Err(e) => return Err(Error::generic(format!("{path}: {e}"))),
+                    Err(e) => return Err(e.context(&path)),
                 };
-                let data = strategy::rewrite(&ops, data)?;
+                let data = strategy::rewrite(ops, data)?;
                 let data = if ops.is_empty() {
-                    strategy::convert_keys(&conv, data)?
+                    strategy::convert_keys(conv, data)?
                 } else {
                     data
                 };
-                strategy::decode_map(&dec, data).map_err(|e| {
+                strategy::decode_map(dec, data).map_err(|e| {
                     Error::Conversion(format!(
-                        "{path}: error applying decoding strategy {dec} to data: {e}"
+                        "{path}: error applying decoding strategy {dec:?} to data: {e}"
                     ))
                 })?
             };
@@ -257,18 +249,18 @@ impl Reconciler {
             let value = match pass.get_secret(&store, ns, &provider, &r).await {
                 Ok(v) => v,
                 Err(e) if e.is_not_found() && !retain => continue,
-                Err(e) => return Err(Error::generic(format!("{path}.remoteRef: {e}"))),
+                Err(e) => return Err(e.context(format!("{path}.remoteRef"))),
             };
-            let dec = decoding(entry.remote_ref.decoding_strategy.as_ref());
-            let bytes = strategy::decode(&dec, value.expose()).map_err(|e| {
+            let dec = entry.remote_ref.decoding_strategy.unwrap_or_default();
+            let bytes = strategy::decode(dec, value.expose()).map_err(|e| {
                 Error::Conversion(format!(
-                    "{path}: error applying decoding strategy {dec} to data: {e}"
+                    "{path}: error applying decoding strategy {dec:?} to data: {e}"
                 ))
             })?;
             let mut one = SecretMap::new();
             one.insert(entry.secret_key.clone(), bytes.into());
-            if let Some(p) = entry.remote_ref.null_byte_policy.as_ref() {
-                strategy::check_null_bytes(&enum_str(p), &one)?;
+            if let Some(p) = entry.remote_ref.null_byte_policy {
+                strategy::check_null_bytes(p, &one)?;
             }
             out.extend(one);
         }
@@ -358,8 +350,7 @@ impl Reconciler {
                         let e = Error::invalid_config(
                             "spec.target.deletionPolicy",
                             format!(
-                                "unable to delete secret {target_name}: creationPolicy={} is not Owner",
-                                enum_str(&creation)
+                                "unable to delete secret {target_name}: creationPolicy={creation:?} is not Owner"
                             ),
                         );
                         return self.failed(status, "could not delete secret", e, &now_s, None);
@@ -518,15 +509,16 @@ impl Reconciler {
             && s.annotations.get(ANNOTATION_DATA_HASH) == Some(&data_hash(&s.data))
     }
 
-    async fn template_sources(
+    /// The ConfigMaps and Secrets a template's `templateFrom` names, read from `ns`. A
+    /// missing object is an error naming the field (`<field>.templateFrom[i].configMap`), in
+    /// both flows, as in ESO.
+    pub(super) async fn template_sources(
         &self,
-        es: &ExternalSecret,
+        t: &ExternalSecretTemplate,
         ns: &str,
+        field: &str,
     ) -> Result<template::TemplateSources> {
         let mut sources = template::TemplateSources::default();
-        let Some(t) = &es.spec.target.template else {
-            return Ok(sources);
-        };
         for (i, tf) in t.template_from.iter().flatten().enumerate() {
             if let Some(cm) = &tf.config_map {
                 let found = self
@@ -535,7 +527,7 @@ impl Reconciler {
                     .await?
                     .ok_or_else(|| {
                         Error::invalid_config(
-                            format!("spec.target.template.templateFrom[{i}].configMap"),
+                            format!("{field}.templateFrom[{i}].configMap"),
                             format!("ConfigMap {ns}/{} not found", cm.name),
                         )
                     })?;
@@ -548,7 +540,7 @@ impl Reconciler {
                     .await?
                     .ok_or_else(|| {
                         Error::invalid_config(
-                            format!("spec.target.template.templateFrom[{i}].secret"),
+                            format!("{field}.templateFrom[{i}].secret"),
                             format!("Secret {ns}/{} not found", sec.name),
                         )
                     })?;
@@ -613,20 +605,11 @@ impl Reconciler {
         };
         match &es.spec.target.template {
             Some(t) => {
-                let spec: template::TemplateSpec = serde_json::to_value(t)
-                    .and_then(serde_json::from_value)
-                    .map_err(|e| {
-                        (
-                            "could not apply template",
-                            Error::Template(e.to_string()),
-                            false,
-                        )
-                    })?;
                 let sources = self
-                    .template_sources(es, ns)
+                    .template_sources(t, ns, "spec.target.template")
                     .await
                     .map_err(|e| ("could not apply template", e, true))?;
-                template::apply(&spec, &data, &sources, &mut target)
+                template::apply(t, &data, &sources, &mut target)
                     .map_err(|e| ("could not apply template", e, false))?;
             }
             None => target.data.extend(data),

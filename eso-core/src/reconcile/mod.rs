@@ -19,7 +19,7 @@
 //! use std::sync::Arc;
 //! use eso_core::api::{Manifest, parse_documents};
 //! use eso_core::cluster::{Cluster, MemoryCluster};
-//! use eso_core::reconcile::{Catalog, Pass, Reconciler};
+//! use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! let yaml = r#"
@@ -39,7 +39,7 @@
 //!   target: {name: db-credentials}
 //!   dataFrom: [{extract: {key: db}}]
 //! "#;
-//! let mut catalog = Catalog::default();
+//! let mut catalog = MemoryCatalog::default();
 //! let mut external_secrets = Vec::new();
 //! for (_, doc) in parse_documents(yaml) {
 //!     match Manifest::from_value(doc.unwrap().value).unwrap() {
@@ -75,7 +75,7 @@ mod workloads;
 
 use std::sync::Arc;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, DynCatalog, MemoryCatalog};
 pub use cluster_external_secret::{
     ANNOTATION_FORCE_SYNC, CLUSTER_EXTERNAL_SECRET_FINALIZER, ClusterExternalSecretOutcome,
     DEFAULT_CLUSTER_REFRESH, cluster_external_secret_namespace_finalizer,
@@ -124,14 +124,20 @@ pub struct Reconciler {
     cluster: DynCluster,
     providers: Arc<ProviderRegistry>,
     generators: Arc<GeneratorRegistry>,
-    catalog: Catalog,
+    catalog: DynCatalog,
     push_concurrency: usize,
 }
 
 impl Reconciler {
     /// A reconciler with the default provider registry (the in-memory `fake` provider) and
     /// no generators.
-    pub fn new(cluster: DynCluster, catalog: Catalog) -> Self {
+    pub fn new(cluster: DynCluster, catalog: impl Catalog) -> Self {
+        Self::with_shared_catalog(cluster, Arc::new(catalog))
+    }
+
+    /// Like [`Reconciler::new`], with a catalog shared with the host (an operator's watch
+    /// caches), so the reconciler always sees the current stores and generators.
+    pub fn with_shared_catalog(cluster: DynCluster, catalog: DynCatalog) -> Self {
         Self {
             cluster,
             providers: Arc::new(ProviderRegistry::new()),
@@ -163,13 +169,8 @@ impl Reconciler {
     }
 
     /// The catalog of stores and generators.
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
-    }
-
-    /// Mutable access to the catalog (stores and generators change between passes).
-    pub fn catalog_mut(&mut self) -> &mut Catalog {
-        &mut self.catalog
+    pub fn catalog(&self) -> &dyn Catalog {
+        self.catalog.as_ref()
     }
 
     /// The cluster.
@@ -180,14 +181,6 @@ impl Reconciler {
     /// The provider registry.
     pub fn providers(&self) -> &Arc<ProviderRegistry> {
         &self.providers
-    }
-}
-
-/// The JSON string of a serde enum value (`Owner`, `Delete`, ...).
-pub(crate) fn enum_str<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
     }
 }
 

@@ -42,7 +42,7 @@ impl Reconciler {
     /// use std::sync::Arc;
     /// use eso_core::api::{Manifest, parse_documents};
     /// use eso_core::cluster::MemoryCluster;
-    /// use eso_core::reconcile::{Catalog, Pass, Reconciler};
+    /// use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
     /// let yaml = r#"
@@ -58,7 +58,7 @@ impl Reconciler {
     ///   secretStoreRef: {name: fake}
     ///   data: [{secretKey: pass, remoteRef: {key: db}}]
     /// "#;
-    /// let mut catalog = Catalog::default();
+    /// let mut catalog = MemoryCatalog::default();
     /// let mut external_secrets = Vec::new();
     /// for (_, doc) in parse_documents(yaml) {
     ///     match Manifest::from_value(doc.unwrap().value).unwrap() {
@@ -198,9 +198,9 @@ mod tests {
     use crate::cluster::{Cluster as _, MemoryCluster};
     use crate::provider::{
         Capabilities, FindRef, InMemory, InMemoryFactory, Provider, ProviderFactory,
-        ProviderRegistry, PushRef, PushValue, StoreContext, StoreScope, Validation,
+        ProviderRegistry, PushRef, PushValue, StoreContext, Validation,
     };
-    use crate::reconcile::Catalog;
+    use crate::reconcile::MemoryCatalog;
     use crate::{Result, SecretMap, SecretValue};
 
     /// InMemory that declares batch reads and counts calls.
@@ -261,7 +261,11 @@ mod tests {
         fn capabilities(&self) -> Capabilities {
             Capabilities::ALL
         }
-        fn validate_store(&self, _: &serde_json::Value, _: StoreScope) -> Result<Vec<String>> {
+        fn validate_store(
+            &self,
+            _: &crate::api::SecretStoreProvider,
+            _: &crate::provider::StoreIdentity,
+        ) -> Result<Vec<String>> {
             Ok(Vec::new())
         }
         async fn new_provider(&self, _: &StoreContext<'_>) -> Result<DynProvider> {
@@ -269,8 +273,8 @@ mod tests {
         }
     }
 
-    fn load(yaml: &str) -> (Catalog, Vec<ExternalSecret>) {
-        let mut catalog = Catalog::default();
+    fn load(yaml: &str) -> (MemoryCatalog, Vec<ExternalSecret>) {
+        let mut catalog = MemoryCatalog::default();
         let mut es = Vec::new();
         for (_, doc) in parse_documents(yaml) {
             match Manifest::from_value(doc.unwrap().value).unwrap() {

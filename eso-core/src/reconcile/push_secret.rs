@@ -7,14 +7,13 @@ use futures_util::stream::{self, StreamExt};
 
 use super::conditions::set_condition;
 use super::hash::resource_version;
-use super::{Reconciler, enum_str, with_jitter};
+use super::{Reconciler, with_jitter};
 use crate::api::{
     EsoResource, PushSecret, PushSecretConversionStrategy, PushSecretData,
     PushSecretDeletionPolicy, PushSecretMatch, PushSecretRemoteRef, PushSecretStatus,
     PushSecretUpdatePolicy, SecretStoreKind, SecretStoreRef, SyncedPushSecretsMap,
 };
 use crate::cluster::LabelQuery;
-use crate::generator::GeneratorContext;
 use crate::provider::{PushRef, PushValue};
 use crate::{Error, Result, SecretMap, strategy, template};
 
@@ -386,13 +385,10 @@ impl Reconciler {
         let sel = &ps.spec.selector;
         let mut sources: Vec<(String, SecretMap, String)> = Vec::new();
         if let Some(g) = &sel.generator_ref {
-            let (kind, spec) = self.catalog().generator(g, ns)?;
-            let generator = self.generators_registry().get(&kind)?;
-            let data = generator
-                .generate(&GeneratorContext::new(&spec, ns, self.cluster()))
+            let data = self
+                .generate(g, ns)
                 .await
-                .map_err(|e| Error::generic(format!("spec.selector.generatorRef: {e}")))?
-                .data;
+                .map_err(|e| e.context("spec.selector.generatorRef"))?;
             sources.push((GENERATED_SOURCE.to_owned(), data, "Opaque".to_owned()));
         } else if let Some(s) = &sel.secret {
             if let Some(name) = s.name.as_deref().filter(|n| !n.is_empty()) {
@@ -410,22 +406,7 @@ impl Reconciler {
         let Some(t) = &ps.spec.template else {
             return Ok(Some(sources.into_iter().map(|(n, d, _)| (n, d)).collect()));
         };
-        let spec: template::TemplateSpec = serde_json::to_value(t)
-            .and_then(serde_json::from_value)
-            .map_err(|e| Error::Template(e.to_string()))?;
-        let mut tsources = template::TemplateSources::default();
-        for tf in t.template_from.iter().flatten() {
-            if let Some(cm) = &tf.config_map
-                && let Some(found) = self.cluster().get_config_map(ns, &cm.name).await?
-            {
-                tsources.config_maps.insert(cm.name.clone(), found.data);
-            }
-            if let Some(sec) = &tf.secret
-                && let Some(found) = self.cluster().get_secret(ns, &sec.name).await?
-            {
-                tsources.secrets.insert(sec.name.clone(), found.data);
-            }
-        }
+        let tsources = self.template_sources(t, ns, "spec.template").await?;
         let mut out = Vec::new();
         for (name, data, type_) in sources {
             let mut target = template::TargetSecret {
@@ -433,7 +414,7 @@ impl Reconciler {
                 data,
                 ..Default::default()
             };
-            template::apply_push(&spec, &tsources, &mut target)?;
+            template::apply_push(t, &tsources, &mut target)?;
             out.push((name, target.data));
         }
         Ok(Some(out))
@@ -452,7 +433,7 @@ impl Reconciler {
                     sel,
                     &format!("spec.secretStoreRefs[{i}].labelSelector"),
                 )?;
-                for name in self.catalog().stores_by_labels(r.kind, ns, &q) {
+                for name in super::catalog::stores_by_labels(self.catalog(), r.kind, ns, &q) {
                     out.push(SecretStoreRef {
                         name,
                         kind: Some(r.kind),
@@ -491,8 +472,7 @@ impl Reconciler {
                 } else if let Some(sel) = &sr.label_selector {
                     let q =
                         LabelQuery::from_selector(sel, &format!("{path}.storeRef.labelSelector"))?;
-                    self.catalog()
-                        .stores_by_labels(sr.kind, ns, &q)
+                    super::catalog::stores_by_labels(self.catalog(), sr.kind, ns, &q)
                         .contains(&store.name)
                         && sr.kind == store.kind()
                 } else {
@@ -538,21 +518,10 @@ impl Reconciler {
                 });
                 continue;
             }
-            let ops: Vec<strategy::Rewrite> = match &dt.rewrite {
-                None => Vec::new(),
-                Some(r) => serde_json::to_value(r)
-                    .and_then(serde_json::from_value)
-                    .map_err(|e| Error::invalid_config(format!("{path}.rewrite"), e.to_string()))?,
-            };
+            let ops = dt.rewrite.as_deref().unwrap_or_default();
             for key in matched.keys() {
-                let mut one = SecretMap::new();
-                one.insert(key.clone(), crate::SecretValue::default());
-                let renamed = strategy::rewrite(&ops, one)?;
-                let remote = renamed
-                    .keys()
-                    .next()
-                    .cloned()
-                    .unwrap_or_else(|| key.clone());
+                let remote = strategy::rewrite_push_key(ops, key)
+                    .map_err(|e| e.context(format!("{path}.rewrite")))?;
                 entries.push(Entry {
                     record: PushSecretData {
                         match_: PushSecretMatch {
@@ -594,7 +563,7 @@ impl Reconciler {
                 let mut converted = if conv == PushSecretConversionStrategy::None {
                     data.clone()
                 } else {
-                    strategy::reverse_keys(&enum_str(&conv), data.clone())
+                    strategy::reverse_keys(conv, data.clone())
                         .map_err(|e| (e, res.entries.clone()))?
                 };
                 if let Some(keys) = &entry.only_keys {

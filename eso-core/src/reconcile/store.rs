@@ -42,7 +42,7 @@ impl Reconciler {
     /// use std::sync::Arc;
     /// use eso_core::api::{Manifest, SecretStoreKind};
     /// use eso_core::cluster::MemoryCluster;
-    /// use eso_core::reconcile::{Catalog, Reconciler};
+    /// use eso_core::reconcile::{MemoryCatalog, Reconciler};
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = serde_json::json!({
@@ -50,7 +50,7 @@ impl Reconciler {
     ///     "metadata": {"name": "mem", "namespace": "demo"},
     ///     "spec": {"provider": {"fake": {"data": []}}}
     /// });
-    /// let mut catalog = Catalog::new();
+    /// let mut catalog = MemoryCatalog::new();
     /// catalog.add(Manifest::from_value(store).unwrap());
     /// let r = Reconciler::new(Arc::new(MemoryCluster::new()), catalog);
     /// let out = r.reconcile_store(SecretStoreKind::SecretStore, "demo", "mem", None, jiff::Timestamp::now()).await;
@@ -73,7 +73,7 @@ impl Reconciler {
             requeue_after: DEFAULT_STORE_REQUEUE,
             error: None,
         };
-        let store = match self.catalog().store(kind, namespace, name) {
+        let store = match super::catalog::resolve_store(self.catalog(), kind, namespace, name) {
             Ok(s) => s,
             Err(e) => {
                 set_condition(
@@ -89,22 +89,20 @@ impl Reconciler {
                 return out;
             }
         };
-        if let Ok(Some(d)) = store.spec.refresh_interval() {
+        if let Ok(Some(d)) = store.spec().refresh_interval() {
             let d = d.to_std().unwrap_or_default();
             if !d.is_zero() {
                 out.requeue_after = with_jitter(d, &format!("{namespace}/{name}"));
             }
         }
-        let built = match store.provider() {
-            Ok((kind, block, fingerprint)) => {
-                let ctx =
-                    StoreContext::new(&store.identity, kind, block, namespace, self.cluster())
-                        .with_fingerprint(fingerprint)
-                        .with_retry(store.retry());
-                self.providers().provider(&ctx).await
-            }
-            Err(e) => Err(e),
-        };
+        let ctx = StoreContext::new(
+            &store.identity,
+            &store.spec().provider,
+            namespace,
+            self.cluster(),
+        )
+        .with_retry(store.retry());
+        let built = self.providers().provider(&ctx).await;
         let provider = match built {
             Ok(p) => p,
             Err(e) => {

@@ -2,114 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::{Template, Value};
+use crate::api::{
+    ExternalSecretDecodingStrategy, ExternalSecretTemplate, TemplateMergePolicy, TemplateScope,
+};
 use crate::{Error, Result, SecretMap, SecretValue};
-
-/// `templateAs`: how a templateFrom item is rendered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// Render each item as the value of its own key.
-    Values,
-    /// Render once and read the output as a YAML map of keys and values.
-    KeysAndValues,
-}
-
-impl Scope {
-    fn parse(s: Option<&str>) -> Result<Self> {
-        match s.unwrap_or("") {
-            "Values" => Ok(Self::Values),
-            "KeysAndValues" => Ok(Self::KeysAndValues),
-            other => Err(Error::Template(format!(
-                "unknown scope '{other}': expected 'Values' or 'KeysAndValues'"
-            ))),
-        }
-    }
-}
-
-/// The template part of an ExternalSecret (`spec.target.template`) or PushSecret (`spec.template`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplateSpec {
-    /// Secret type to set.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Template engine version (only `v2` is supported).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub engine_version: Option<String>,
-    /// Labels, annotations and finalizers for the target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<TemplateMetadata>,
-    /// `Replace` (default) or `Merge`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merge_policy: Option<String>,
-    /// Templates per target key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<BTreeMap<String, String>>,
-    /// Templates taken from ConfigMaps, Secrets or literals.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub template_from: Vec<TemplateFrom>,
-}
-
-/// `template.metadata`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplateMetadata {
-    /// Templated labels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-    /// Templated annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-    /// Finalizers to add.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub finalizers: Vec<String>,
-}
-
-/// One `templateFrom` entry.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplateFrom {
-    /// Items from a ConfigMap.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<TemplateRef>,
-    /// Items from a Secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<TemplateRef>,
-    /// `Data`, `Annotations`, `Labels` (case-insensitive) or a path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    /// An inline KeysAndValues template.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub literal: Option<String>,
-    /// Decoding applied to each rendered value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values_decoding_strategy: Option<String>,
-}
-
-/// A ConfigMap or Secret reference with the items to use.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplateRef {
-    /// Object name.
-    #[serde(default)]
-    pub name: String,
-    /// Keys to use.
-    #[serde(default)]
-    pub items: Vec<TemplateRefItem>,
-}
-
-/// One templateFrom item.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TemplateRefItem {
-    /// Key in the ConfigMap/Secret.
-    pub key: String,
-    /// `Values` or `KeysAndValues`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template_as: Option<String>,
-}
 
 /// The contents of the ConfigMaps and Secrets templateFrom refers to, by name.
 #[derive(Clone, Debug, Default)]
@@ -236,13 +133,13 @@ fn put(target: &Target, k: &str, v: Vec<u8>, secret: &mut TargetSecret) {
 fn execute(
     tpl: &BTreeMap<String, Vec<u8>>,
     data: &Value,
-    scope: Scope,
+    scope: TemplateScope,
     target: &str,
-    decoding: &str,
+    decoding: ExternalSecretDecodingStrategy,
     secret: &mut TargetSecret,
 ) -> Result<()> {
     match scope {
-        Scope::Values => {
+        TemplateScope::Values => {
             for (k, v) in tpl {
                 let src = String::from_utf8_lossy(v);
                 let out = render(k, &src, data).map_err(|e| {
@@ -261,7 +158,7 @@ fn execute(
                 put(&t, k, out, secret);
             }
         }
-        Scope::KeysAndValues => {
+        TemplateScope::KeysAndValues => {
             for v in tpl.values() {
                 let src = String::from_utf8_lossy(v);
                 let out = render(&src, &src, data).map_err(|e| {
@@ -300,14 +197,14 @@ fn strip(e: &Error) -> String {
 }
 
 fn apply_template_from(
-    spec: &TemplateSpec,
+    spec: &ExternalSecretTemplate,
     data: &Value,
     sources: &TemplateSources,
     secret: &mut TargetSecret,
 ) -> Result<()> {
-    for tf in &spec.template_from {
-        let target = tf.target.as_deref().unwrap_or("");
-        let dec = tf.values_decoding_strategy.as_deref().unwrap_or("");
+    for tf in spec.template_from.iter().flatten() {
+        let target = tf.target.as_str();
+        let dec = tf.values_decoding_strategy.unwrap_or_default();
         if let Some(cm) = &tf.config_map {
             let src = sources
                 .any_config_map
@@ -321,11 +218,11 @@ fn apply_template_from(
                         cm.name, item.key
                     )));
                 };
-                let scope = Scope::parse(item.template_as.as_deref())?;
+                let scope = item.template_as;
                 let mut m = BTreeMap::new();
                 match scope {
-                    Scope::Values => m.insert(item.key.clone(), val.as_bytes().to_vec()),
-                    Scope::KeysAndValues => m.insert(val.clone(), val.as_bytes().to_vec()),
+                    TemplateScope::Values => m.insert(item.key.clone(), val.as_bytes().to_vec()),
+                    TemplateScope::KeysAndValues => m.insert(val.clone(), val.as_bytes().to_vec()),
                 };
                 execute(&m, data, scope, target, dec, secret)?;
             }
@@ -343,11 +240,11 @@ fn apply_template_from(
                         sr.name, item.key
                     )));
                 };
-                let scope = Scope::parse(item.template_as.as_deref())?;
+                let scope = item.template_as;
                 let mut m = BTreeMap::new();
                 match scope {
-                    Scope::Values => m.insert(item.key.clone(), val.expose().to_vec()),
-                    Scope::KeysAndValues => m.insert(
+                    TemplateScope::Values => m.insert(item.key.clone(), val.expose().to_vec()),
+                    TemplateScope::KeysAndValues => m.insert(
                         String::from_utf8_lossy(val.expose()).into_owned(),
                         val.expose().to_vec(),
                     ),
@@ -357,7 +254,7 @@ fn apply_template_from(
         }
         if let Some(lit) = &tf.literal {
             let m = BTreeMap::from([(lit.clone(), lit.as_bytes().to_vec())]);
-            execute(&m, data, Scope::KeysAndValues, target, dec, secret)?;
+            execute(&m, data, TemplateScope::KeysAndValues, target, dec, secret)?;
         }
     }
     Ok(())
@@ -373,18 +270,15 @@ fn merge_map(
         .iter()
         .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
         .collect();
-    execute(&m, data, Scope::Values, target, "", secret)
-        .map_err(|e| Error::Template(format!("could not execute template: {}", strip(&e))))
-}
-
-fn check_engine(spec: &TemplateSpec) -> Result<()> {
-    match spec.engine_version.as_deref() {
-        Some("v2") => Ok(()),
-        other => Err(Error::Template(format!(
-            "unsupported template engine version {}",
-            other.unwrap_or("")
-        ))),
-    }
+    execute(
+        &m,
+        data,
+        TemplateScope::Values,
+        target,
+        ExternalSecretDecodingStrategy::None,
+        secret,
+    )
+    .map_err(|e| Error::Template(format!("could not execute template: {}", strip(&e))))
 }
 
 /// Renders `spec` over `data` into `secret` the way ESO's ExternalSecret controller does
@@ -394,18 +288,17 @@ fn check_engine(spec: &TemplateSpec) -> Result<()> {
 ///
 /// Starting `secret.data` empty or not (creationPolicy Merge) is the caller's choice.
 pub fn apply(
-    spec: &TemplateSpec,
+    spec: &ExternalSecretTemplate,
     data: &SecretMap,
     sources: &TemplateSources,
     secret: &mut TargetSecret,
 ) -> Result<()> {
-    check_engine(spec)?;
     if let Some(t) = spec.type_.as_deref().filter(|t| !t.is_empty()) {
         secret.type_ = Some(t.to_string());
     }
-    let no_templates =
-        spec.data.as_ref().is_none_or(BTreeMap::is_empty) && spec.template_from.is_empty();
-    if spec.merge_policy.as_deref() == Some("Merge") || no_templates {
+    let no_templates = spec.data.as_ref().is_none_or(BTreeMap::is_empty)
+        && spec.template_from.as_ref().is_none_or(Vec::is_empty);
+    if spec.merge_policy == TemplateMergePolicy::Merge || no_templates {
         for (k, v) in data {
             secret.data.insert(k.clone(), v.clone());
         }
@@ -416,11 +309,10 @@ pub fn apply(
 /// Renders a PushSecret template on top of the source Secret: `type` is set to the template's
 /// type (even if empty), metadata merged in, templateFrom and data rendered over the original data.
 pub fn apply_push(
-    spec: &TemplateSpec,
+    spec: &ExternalSecretTemplate,
     sources: &TemplateSources,
     secret: &mut TargetSecret,
 ) -> Result<()> {
-    check_engine(spec)?;
     secret.type_ = spec.type_.clone();
     let data = secret.data.clone();
     render_into(spec, &data, sources, secret)
@@ -428,12 +320,11 @@ pub fn apply_push(
 
 /// Renders templateFrom, data, labels and annotations into `secret` (what `esoctl template` does).
 pub fn render_into(
-    spec: &TemplateSpec,
+    spec: &ExternalSecretTemplate,
     data: &SecretMap,
     sources: &TemplateSources,
     secret: &mut TargetSecret,
 ) -> Result<()> {
-    check_engine(spec)?;
     let dv = data_value(data);
     apply_template_from(spec, &dv, sources, secret)
         .map_err(|e| Error::Template(format!("could not merge template: {}", strip(&e))))?;
@@ -442,11 +333,17 @@ pub fn render_into(
             .map_err(|e| Error::Template(format!("could not merge data: {}", strip(&e))))?;
     }
     if let Some(md) = &spec.metadata {
-        merge_map(&md.labels, "Labels", &dv, secret)
+        let empty = BTreeMap::new();
+        merge_map(md.labels.as_ref().unwrap_or(&empty), "Labels", &dv, secret)
             .map_err(|e| Error::Template(format!("could not merge labels: {}", strip(&e))))?;
-        merge_map(&md.annotations, "Annotations", &dv, secret)
-            .map_err(|e| Error::Template(format!("could not merge annotations: {}", strip(&e))))?;
-        for f in &md.finalizers {
+        merge_map(
+            md.annotations.as_ref().unwrap_or(&empty),
+            "Annotations",
+            &dv,
+            secret,
+        )
+        .map_err(|e| Error::Template(format!("could not merge annotations: {}", strip(&e))))?;
+        for f in md.finalizers.iter().flatten() {
             if !secret.finalizers.contains(f) {
                 secret.finalizers.push(f.clone());
             }

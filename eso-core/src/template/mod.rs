@@ -29,8 +29,7 @@ mod parse;
 mod value;
 
 pub use apply::{
-    Scope, TargetSecret, TemplateFrom, TemplateMetadata, TemplateRef, TemplateRefItem,
-    TemplateSources, TemplateSpec, apply, apply_push, render_into, render_rewrite_key,
+    TargetSecret, TemplateSources, apply, apply_push, render_into, render_rewrite_key,
 };
 pub use exec::Limits;
 pub use funcs::function_names;

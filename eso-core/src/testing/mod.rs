@@ -44,3 +44,46 @@ pub fn backend_unavailable(missing: &str, how_to_start: &str) {
     }
     println!("skipped: {missing} not set (run {how_to_start})");
 }
+
+/// Builds a provider the way a reconcile does: `spec` (the store's whole `spec.provider`
+/// object, e.g. `{"vault": {...}}`) is loaded into the API model, then a registry holding
+/// only `factory` validates it, builds the client and puts the [`Retry`](crate::provider::Retry)
+/// layer of `retry` around it. `namespace` is where credentials resolve.
+///
+/// ```
+/// use std::sync::Arc;
+/// use eso_core::cluster::{DynCluster, MemoryCluster};
+/// use eso_core::provider::{InMemoryFactory, RemoteRef, StoreIdentity, StoreScope};
+/// use eso_core::testing::provider_for;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let cluster: DynCluster = Arc::new(MemoryCluster::new());
+/// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "mem");
+/// let spec = serde_json::json!({"fake": {"data": [{"key": "k", "value": "v"}]}});
+/// let p = provider_for(Arc::new(InMemoryFactory::default()), &store, &spec, "apps", &cluster, None)
+///     .await
+///     .unwrap();
+/// assert_eq!(p.get_secret(&RemoteRef::new("k")).await.unwrap().expose(), b"v");
+/// # });
+/// ```
+pub async fn provider_for(
+    factory: std::sync::Arc<dyn crate::provider::ProviderFactory>,
+    store: &crate::provider::StoreIdentity,
+    spec: &serde_json::Value,
+    namespace: &str,
+    cluster: &crate::cluster::DynCluster,
+    retry: Option<crate::provider::StoreRetry>,
+) -> crate::Result<crate::provider::DynProvider> {
+    let provider: crate::api::SecretStoreProvider = serde_path_to_error::deserialize(spec)
+        .map_err(|e| {
+            crate::Error::invalid_config(
+                format!("spec.provider.{}", e.path()),
+                e.into_inner().to_string(),
+            )
+        })?;
+    let mut registry = crate::provider::ProviderRegistry::empty();
+    registry.register(factory);
+    let ctx =
+        crate::provider::StoreContext::new(store, &provider, namespace, cluster).with_retry(retry);
+    registry.provider(&ctx).await
+}

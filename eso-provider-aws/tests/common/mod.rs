@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use eso_core::cluster::{DynCluster, MemoryCluster};
-use eso_core::provider::{DynProvider, ProviderFactory, StoreContext, StoreIdentity, StoreScope};
+use eso_core::provider::{DynProvider, StoreIdentity, StoreScope};
 use eso_provider_aws::AwsFactory;
 use serde_json::Value;
 
@@ -138,9 +138,13 @@ pub async fn provider(spec: Value, cluster: MemoryCluster) -> DynProvider {
 pub async fn try_provider(spec: Value, cluster: MemoryCluster) -> eso_core::Result<DynProvider> {
     let cluster: DynCluster = Arc::new(cluster);
     let store = StoreIdentity::new(StoreScope::Namespaced, "default", "aws-test");
-    AwsFactory::new()
-        .new_provider(&StoreContext::new(
-            &store, "aws", &spec, "default", &cluster,
-        ))
-        .await
+    eso_core::testing::provider_for(
+        Arc::new(AwsFactory::new()),
+        &store,
+        &serde_json::json!({ "aws": spec }),
+        "default",
+        &cluster,
+        None,
+    )
+    .await
 }

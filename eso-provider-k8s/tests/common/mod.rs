@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use eso_core::cluster::{Cluster, DynCluster, KubeSecret};
-use eso_core::provider::{DynProvider, ProviderFactory, StoreContext, StoreIdentity, StoreScope};
+use eso_core::provider::{DynProvider, StoreIdentity, StoreScope};
 use eso_provider_k8s::{KubeCluster, KubernetesFactory};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -189,10 +189,16 @@ pub async fn provider_scoped(
         if scope == StoreScope::Cluster { "" } else { ns },
         "kube",
     );
-    KubernetesFactory::new()
-        .new_provider(&StoreContext::new(&store, "kubernetes", spec, ns, local))
-        .await
-        .unwrap()
+    eso_core::testing::provider_for(
+        Arc::new(KubernetesFactory::new()),
+        &store,
+        &serde_json::json!({ "kubernetes": spec }),
+        ns,
+        local,
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 pub fn dyn_cluster(c: KubeCluster) -> DynCluster {

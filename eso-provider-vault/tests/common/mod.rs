@@ -82,10 +82,10 @@ pub async fn vault(spec: Value, cluster: impl Cluster) -> Vault {
 
 pub async fn vault_with(factory: VaultFactory, spec: Value, cluster: DynCluster) -> Vault {
     let store = StoreIdentity::new(StoreScope::Namespaced, "default", "vault-test");
+    let provider: eso_core::api::SecretStoreProvider =
+        serde_json::from_value(json!({ "vault": spec })).expect("a vault provider block");
     factory
-        .build(&StoreContext::new(
-            &store, "vault", &spec, "default", &cluster,
-        ))
+        .build(&StoreContext::new(&store, &provider, "default", &cluster))
         .await
         .expect("build the provider")
 }
