@@ -6,12 +6,11 @@ use futures_util::future::BoxFuture;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 use super::fan_out::{
-    self, FanOut, FanOutResult, Stamped, WorkloadChange, non_empty, select_namespaces,
-    set_controller_ref,
+    self, FanOut, FanOutResult, Stamped, non_empty, select_namespaces, set_controller_ref,
 };
+use super::outcome::{ClusterChanges, Outcome};
 use super::workloads::WorkloadStore;
 use super::{Reconciler, with_jitter};
-use crate::Error;
 use crate::api::{
     ClusterExternalSecret, ClusterExternalSecretNamespaceFailure, ClusterExternalSecretStatus,
     Condition, EsoResource, ExternalSecret, LabelSelector, ObjectMeta,
@@ -37,28 +36,11 @@ pub fn cluster_external_secret_namespace_finalizer(ces_name: &str) -> String {
     format!("externalsecrets.external-secrets.io/ces-{ces_name}")
 }
 
-/// The result of reconciling one ClusterExternalSecret.
-///
-/// The ExternalSecrets are written to the [`WorkloadStore`]; the host then reconciles the
-/// ones in [`changes`](Self::changes) (or all of them) with
-/// [`Reconciler::reconcile_external_secret`], and runs
-/// [`Reconciler::delete_external_secret`] on each of [`deleted`](Self::deleted) (their
-/// target Secrets follow their `deletionPolicy`).
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct ClusterExternalSecretOutcome {
-    /// The new status to store on the ClusterExternalSecret.
-    pub status: ClusterExternalSecretStatus,
-    /// When to reconcile again (`refreshTime`, default 1h, with jitter; `None` for `0s`).
-    pub requeue_after: Option<Duration>,
-    /// One entry per ExternalSecret created, updated, left unchanged or deleted.
-    pub changes: Vec<WorkloadChange>,
-    /// The ExternalSecrets deleted, as they were before deletion.
-    pub deleted: Vec<ExternalSecret>,
-    /// An error worth retrying soon (a conflict, an unavailable API, bad selectors); the
-    /// per-namespace failures are in `status.failedNamespaces`.
-    pub error: Option<Error>,
-}
+/// The result of reconciling (or deleting) one ClusterExternalSecret: its status, an error worth
+/// retrying soon (a conflict, an unavailable API, bad selectors; the per-namespace failures
+/// are in `status.failedNamespaces`), and the ExternalSecrets it created, updated or deleted.
+pub type ClusterExternalSecretOutcome =
+    Outcome<ClusterExternalSecretStatus, ClusterChanges<ExternalSecret>>;
 
 impl Stamped for ExternalSecret {
     const OWNER_KIND: &'static str = "ClusterExternalSecret";
@@ -316,13 +298,8 @@ impl Reconciler {
             Some(e) if e.is_temporary() => Some(Duration::from_secs(5)),
             _ => requeue,
         };
-        ClusterExternalSecretOutcome {
-            status: ces_status(&previous, &result),
-            requeue_after,
-            error: result.error,
-            changes: result.changes,
-            deleted: result.deleted,
-        }
+        let status = ces_status(&previous, &result);
+        result.into_outcome(status, requeue_after)
     }
 
     /// Handles deletion of a ClusterExternalSecret: deletes the ExternalSecrets it owns in
@@ -344,12 +321,8 @@ impl Reconciler {
         let provisioned = previous.provisioned_namespaces.clone().unwrap_or_default();
         let result =
             fan_out::remove_all::<ExternalSecret>(workloads, ces.name(), name, &provisioned).await;
-        ClusterExternalSecretOutcome {
-            status: ces_status(&previous, &result),
-            requeue_after: result.error.as_ref().map(|_| Duration::from_secs(5)),
-            error: result.error,
-            changes: result.changes,
-            deleted: result.deleted,
-        }
+        let requeue_after = result.error.as_ref().map(|_| Duration::from_secs(5));
+        let status = ces_status(&previous, &result);
+        result.into_outcome(status, requeue_after)
     }
 }

@@ -7,37 +7,18 @@ use futures_util::future::BoxFuture;
 use super::Reconciler;
 use super::cluster_external_secret::{cluster_requeue, owner_ref};
 use super::conditions::set_condition;
-use super::fan_out::{
-    self, FanOut, FanOutResult, Stamped, Stopped, WorkloadChange, non_empty, set_controller_ref,
-};
+use super::fan_out::{self, FanOut, FanOutResult, Stamped, Stopped, non_empty, set_controller_ref};
+use super::outcome::{ClusterChanges, Outcome};
 use super::workloads::WorkloadStore;
-use crate::Error;
 use crate::api::{
     ClusterPushSecret, ClusterPushSecretNamespaceFailure, ClusterPushSecretStatus, Condition,
     EsoResource, LabelSelector, ObjectMeta, PushSecret,
 };
 
-/// The result of reconciling one ClusterPushSecret.
-///
-/// The PushSecrets are written to the [`WorkloadStore`]; the host then reconciles them with
-/// [`Reconciler::reconcile_push_secret`], and runs [`Reconciler::delete_push_secret`] on each
-/// of [`deleted`](Self::deleted) (which deletes remote entries when its `deletionPolicy` is
-/// `Delete`).
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct ClusterPushSecretOutcome {
-    /// The new status to store on the ClusterPushSecret.
-    pub status: ClusterPushSecretStatus,
-    /// When to reconcile again (`refreshTime`, default 1h, with jitter; `None` for `0s`).
-    pub requeue_after: Option<Duration>,
-    /// One entry per PushSecret created, updated, left unchanged or deleted.
-    pub changes: Vec<WorkloadChange>,
-    /// The PushSecrets deleted, as they were before deletion.
-    pub deleted: Vec<PushSecret>,
-    /// An error worth retrying soon (a conflict, an unavailable API, bad selectors); the
-    /// per-namespace failures are in `status.failedNamespaces`.
-    pub error: Option<Error>,
-}
+/// The result of reconciling (or deleting) one ClusterPushSecret: its status, an error worth
+/// retrying soon (a conflict, an unavailable API, bad selectors; the per-namespace failures
+/// are in `status.failedNamespaces`), and the PushSecrets it created, updated or deleted.
+pub type ClusterPushSecretOutcome = Outcome<ClusterPushSecretStatus, ClusterChanges<PushSecret>>;
 
 impl Stamped for PushSecret {
     const OWNER_KIND: &'static str = "ClusterPushSecret";
@@ -258,13 +239,8 @@ impl Reconciler {
             _ => requeue,
         };
         let now = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        ClusterPushSecretOutcome {
-            status: cps_status(&previous, &result, &now),
-            requeue_after,
-            error: result.error,
-            changes: result.changes,
-            deleted: result.deleted,
-        }
+        let status = cps_status(&previous, &result, &now);
+        result.into_outcome(status, requeue_after)
     }
 
     /// Handles deletion of a ClusterPushSecret: deletes the PushSecrets it owns in the
@@ -288,12 +264,8 @@ impl Reconciler {
         let result =
             fan_out::remove_all::<PushSecret>(workloads, cps.name(), name, &provisioned).await;
         let now = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        ClusterPushSecretOutcome {
-            status: cps_status(&previous, &result, &now),
-            requeue_after: result.error.as_ref().map(|_| Duration::from_secs(5)),
-            error: result.error,
-            changes: result.changes,
-            deleted: result.deleted,
-        }
+        let requeue_after = result.error.as_ref().map(|_| Duration::from_secs(5));
+        let status = cps_status(&previous, &result, &now);
+        result.into_outcome(status, requeue_after)
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::conditions::set_condition;
 use super::hash::{data_hash, resource_version, string_hash};
+use super::outcome::{FlowError, Outcome};
 use super::{ANNOTATION_DATA_HASH, LABEL_CREATED_BY, LABEL_MANAGED, Pass, Reconciler, with_jitter};
 use crate::api::{
     EsoResource, ExternalSecret, ExternalSecretCreationPolicy, ExternalSecretDataRemoteRef,
@@ -17,6 +18,10 @@ use crate::provider::{DynProvider, FindRef, MetadataPolicy, RemoteRef, StoreCont
 use crate::{Error, Result, SecretMap, strategy, template};
 
 const ES_API_VERSION: &str = "external-secrets.io/v1";
+
+/// How soon an ExternalSecret whose reconcile failed with a temporary error (a rate limit, an
+/// outage, a conflict) is tried again.
+pub const TEMPORARY_REQUEUE: Duration = Duration::from_secs(5);
 
 /// What happened to the target Secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,19 +41,9 @@ pub enum TargetAction {
     NotWritten,
 }
 
-/// The result of reconciling one ExternalSecret.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct ExternalSecretOutcome {
-    /// The new status to store on the ExternalSecret.
-    pub status: ExternalSecretStatus,
-    /// What happened to the target.
-    pub action: TargetAction,
-    /// When to reconcile again (`None`: only when the object changes).
-    pub requeue_after: Option<Duration>,
-    /// The error, if the reconcile failed (also reflected in the `Ready` condition).
-    pub error: Option<Error>,
-}
+/// The result of reconciling one ExternalSecret: its status, the error (if the reconcile
+/// failed; also in the `Ready` condition) and what happened to the target Secret.
+pub type ExternalSecretOutcome = Outcome<ExternalSecretStatus, TargetAction>;
 
 fn rfc3339(now: jiff::Timestamp) -> String {
     now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -178,9 +173,11 @@ impl Reconciler {
                     .and_then(|s| s.store_ref.as_ref())
                     .unwrap_or(&default_ref);
                 let (store, provider) = self.store_provider(store_ref, ns, &path).await?;
+                let provider = pass.provider(&store, ns, provider);
+                let provider = pass.provider(&store, ns, provider);
                 let (raw, conv, dec) = if let Some(x) = &entry.extract {
                     let r = remote_ref(x);
-                    let res = pass.get_secret_map(&store, ns, &provider, &r).await;
+                    let res = provider.get_secret_map(&r).await;
                     (
                         res,
                         x.conversion_strategy.unwrap_or_default(),
@@ -198,7 +195,7 @@ impl Reconciler {
                         })?;
                     }
                     find.tags = f.tags.clone().unwrap_or_default();
-                    let res = pass.get_all_secrets(&store, ns, &provider, &find).await;
+                    let res = provider.get_all_secrets(&find).await;
                     (
                         res,
                         f.conversion_strategy.unwrap_or_default(),
@@ -245,8 +242,9 @@ impl Reconciler {
                 .and_then(|s| s.store_ref.as_ref())
                 .unwrap_or(&default_ref);
             let (store, provider) = self.store_provider(store_ref, ns, &path).await?;
+            let provider = pass.provider(&store, ns, provider);
             let r = remote_ref(&entry.remote_ref);
-            let value = match pass.get_secret(&store, ns, &provider, &r).await {
+            let value = match provider.get_secret(&r).await {
                 Ok(v) => v,
                 Err(e) if e.is_not_found() && !retain => continue,
                 Err(e) => return Err(e.context(format!("{path}.remoteRef"))),
@@ -322,12 +320,11 @@ impl Reconciler {
                 })
                 .filter(|d: &Duration| !d.is_zero())
                 .or_else(|| super::sync_window::blocked_requeue(es, now));
-            return ExternalSecretOutcome {
+            return ExternalSecretOutcome::new(
                 status,
-                action: TargetAction::Skipped,
-                requeue_after: remaining.or(requeue).filter(|_| !interval.is_zero()),
-                error: None,
-            };
+                remaining.or(requeue).filter(|_| !interval.is_zero()),
+                TargetAction::Skipped,
+            );
         }
 
         let data = match self.fetch_data(es, &ns, pass).await {
@@ -370,12 +367,7 @@ impl Reconciler {
                     );
                     status.refresh_time = Some(now_s);
                     status.synced_resource_version = Some(rv);
-                    return ExternalSecretOutcome {
-                        status,
-                        action: TargetAction::Deleted,
-                        requeue_after: requeue,
-                        error: None,
-                    };
+                    return ExternalSecretOutcome::new(status, requeue, TargetAction::Deleted);
                 }
                 ExternalSecretDeletionPolicy::Retain => {
                     set_condition(
@@ -388,12 +380,7 @@ impl Reconciler {
                     );
                     status.refresh_time = Some(now_s);
                     status.synced_resource_version = Some(rv);
-                    return ExternalSecretOutcome {
-                        status,
-                        action: TargetAction::NotWritten,
-                        requeue_after: requeue,
-                        error: None,
-                    };
+                    return ExternalSecretOutcome::new(status, requeue, TargetAction::NotWritten);
                 }
                 _ => {}
             }
@@ -422,12 +409,7 @@ impl Reconciler {
                         name: target_name,
                     });
                 }
-                ExternalSecretOutcome {
-                    status,
-                    action,
-                    requeue_after: requeue,
-                    error: None,
-                }
+                ExternalSecretOutcome::new(status, requeue, action)
             }
             Err((msg, e, retry)) => {
                 self.failed(status, msg, e, &now_s, if retry { requeue } else { None })
@@ -443,25 +425,24 @@ impl Reconciler {
         now: &str,
         requeue: Option<Duration>,
     ) -> ExternalSecretOutcome {
+        // ESO's message, then the error itself, so its kind (rate limited, unavailable,
+        // not found...) shows in the status and not only in the logs.
         set_condition(
             &mut status.conditions,
             "Ready",
             false,
             "SecretSyncedError",
-            msg,
+            &format!("{msg}: {e}"),
             now,
         );
         let retry = if e.is_temporary() {
-            Some(Duration::from_secs(5))
+            Some(TEMPORARY_REQUEUE)
         } else {
             requeue
         };
-        ExternalSecretOutcome {
-            status,
-            action: TargetAction::NotWritten,
-            requeue_after: retry,
-            error: Some(e),
-        }
+        let mut out = ExternalSecretOutcome::new(status, retry, TargetAction::NotWritten);
+        out.errors.push(FlowError::object(e));
+        out
     }
 
     pub(super) fn should_refresh(

@@ -159,6 +159,25 @@ pub(crate) struct FanOutResult<W> {
 }
 
 impl<W> FanOutResult<W> {
+    /// The flow outcome of this fan-out, with the owner's new `status`.
+    pub(crate) fn into_outcome<S>(
+        self,
+        status: S,
+        requeue_after: Option<std::time::Duration>,
+    ) -> super::Outcome<S, super::outcome::ClusterChanges<W>> {
+        let mut out = super::Outcome::new(
+            status,
+            requeue_after,
+            super::outcome::ClusterChanges {
+                changes: self.changes,
+                deleted: self.deleted,
+            },
+        );
+        out.errors
+            .extend(self.error.map(super::outcome::FlowError::object));
+        out
+    }
+
     fn new(name: String, provisioned: Vec<String>) -> Self {
         Self {
             stopped: None,

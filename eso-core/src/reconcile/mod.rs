@@ -66,6 +66,7 @@ mod conditions;
 mod external_secret;
 mod fan_out;
 pub mod hash;
+mod outcome;
 mod pass;
 mod prefetch;
 mod push_secret;
@@ -81,8 +82,9 @@ pub use cluster_external_secret::{
     DEFAULT_CLUSTER_REFRESH, cluster_external_secret_namespace_finalizer,
 };
 pub use cluster_push_secret::ClusterPushSecretOutcome;
-pub use external_secret::{ExternalSecretOutcome, TargetAction};
+pub use external_secret::{ExternalSecretOutcome, TEMPORARY_REQUEUE, TargetAction};
 pub use fan_out::{WorkloadAction, WorkloadChange};
+pub use outcome::{ClusterChanges, FlowError, Outcome, PushCounts, StoreKey};
 pub use pass::Pass;
 pub use push_secret::PushSecretOutcome;
 pub use store::{DEFAULT_STORE_REQUEUE, StoreOutcome};

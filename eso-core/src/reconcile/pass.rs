@@ -1,11 +1,16 @@
-//! One sweep of reconciles: identical remote reads are made once.
+//! One sweep of reconciles: identical remote reads are made once ([`Pass`], and its
+//! deduplicating provider layer).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
-use crate::provider::{DynProvider, FindRef, RemoteRef, StoreIdentity};
+use crate::provider::{
+    BatchRead, BatchValue, Capabilities, DynProvider, FindRef, Provider, PushRef, PushValue,
+    RemoteRef, StoreIdentity, Validation,
+};
 use crate::{Result, SecretMap, SecretValue};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -48,9 +53,17 @@ enum ReadValue {
 /// once per pass, and concurrent identical reads wait for the first. Failed reads are not
 /// remembered, so a later reconcile in the pass retries them.
 ///
-/// Create a new `Pass` for every sweep so values are re-read.
-#[derive(Debug, Default)]
+/// Create a new `Pass` for every sweep so values are re-read. Clones share the same reads.
+///
+/// The deduplication is a provider layer: [`Pass::provider`] wraps a store's provider so its
+/// reads go through the pass.
+#[derive(Clone, Debug, Default)]
 pub struct Pass {
+    inner: Arc<Reads>,
+}
+
+#[derive(Debug, Default)]
+struct Reads {
     reads: Mutex<HashMap<ReadKey, Arc<OnceCell<ReadValue>>>>,
     provider_calls: std::sync::atomic::AtomicU64,
 }
@@ -61,15 +74,53 @@ impl Pass {
         Self::default()
     }
 
+    /// `provider` (the client of `store`, with credentials resolved in `namespace`) with its
+    /// reads deduplicated through this pass: `get_secret`, `get_secret_map` and
+    /// `get_all_secrets` of the same arguments reach the backend once per pass, concurrent
+    /// identical reads wait for the first, and failed reads are not remembered. Writes go
+    /// straight through.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use eso_core::provider::{DynProvider, InMemory, Provider, RemoteRef, StoreIdentity, StoreScope};
+    /// use eso_core::reconcile::Pass;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "mem");
+    /// let backend: DynProvider = Arc::new(InMemory::new().with_secret("db", "s3cr3t"));
+    /// let pass = Pass::new();
+    /// let p = pass.provider(&store, "apps", backend);
+    /// for _ in 0..3 {
+    ///     assert_eq!(p.get_secret(&RemoteRef::new("db")).await.unwrap().expose(), b"s3cr3t");
+    /// }
+    /// assert_eq!(pass.provider_reads(), 1);
+    /// # });
+    /// ```
+    pub fn provider(
+        &self,
+        store: &StoreIdentity,
+        namespace: &str,
+        provider: DynProvider,
+    ) -> DynProvider {
+        Arc::new(Deduplicated {
+            pass: self.clone(),
+            store: store.clone(),
+            namespace: namespace.to_owned(),
+            inner: provider,
+        })
+    }
+
     /// How many reads were sent to providers in this pass (a batched read of many secrets,
     /// see [`Reconciler::prefetch`](super::Reconciler::prefetch), counts once).
     pub fn provider_reads(&self) -> u64 {
-        self.provider_calls
+        self.inner.provider_calls
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn cell(&self, key: ReadKey) -> Arc<OnceCell<ReadValue>> {
-        match self.reads.lock() {
+        match self.inner.reads.lock() {
             Ok(mut m) => Arc::clone(m.entry(key).or_default()),
             Err(_) => Arc::new(OnceCell::new()),
         }
@@ -85,7 +136,7 @@ impl Pass {
     ) -> bool {
         let op = if map { Op::Map } else { Op::Get };
         let key = ReadKey::remote(store, namespace, op, r);
-        self.reads
+        self.inner.reads
             .lock()
             .is_ok_and(|m| m.get(&key).is_some_and(|c| c.initialized()))
     }
@@ -121,11 +172,11 @@ impl Pass {
     }
 
     fn count(&self) {
-        self.provider_calls
+        self.inner.provider_calls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    pub(crate) async fn get_secret(
+    async fn get_secret(
         &self,
         store: &StoreIdentity,
         namespace: &str,
@@ -145,7 +196,7 @@ impl Pass {
         }
     }
 
-    pub(crate) async fn get_secret_map(
+    async fn get_secret_map(
         &self,
         store: &StoreIdentity,
         namespace: &str,
@@ -157,7 +208,7 @@ impl Pass {
             .await
     }
 
-    pub(crate) async fn get_all_secrets(
+    async fn get_all_secrets(
         &self,
         store: &StoreIdentity,
         namespace: &str,
@@ -197,5 +248,55 @@ impl Pass {
             ReadValue::Map(m) => Ok(m.clone()),
             ReadValue::One(_) => Err(crate::Error::generic("read cache holds a value for a map")),
         }
+    }
+}
+
+/// A provider whose reads go through a [`Pass`].
+#[derive(Debug)]
+struct Deduplicated {
+    pass: Pass,
+    store: StoreIdentity,
+    namespace: String,
+    inner: DynProvider,
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl Provider for Deduplicated {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
+        self.pass
+            .get_secret(&self.store, &self.namespace, &self.inner, r)
+            .await
+    }
+    async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
+        self.pass
+            .get_secret_map(&self.store, &self.namespace, &self.inner, r)
+            .await
+    }
+    async fn get_all_secrets(&self, find: &FindRef) -> Result<SecretMap> {
+        self.pass
+            .get_all_secrets(&self.store, &self.namespace, &self.inner, find)
+            .await
+    }
+    async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
+        self.inner.push_secret(value, r).await
+    }
+    async fn delete_secret(&self, r: &PushRef) -> Result<()> {
+        self.inner.delete_secret(r).await
+    }
+    async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
+        self.inner.secret_exists(r).await
+    }
+    async fn validate(&self) -> Result<Validation> {
+        self.inner.validate().await
+    }
+    fn supports_batch_reads(&self) -> bool {
+        self.inner.supports_batch_reads()
+    }
+    async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
+        self.inner.get_batch(reads).await
     }
 }

@@ -333,10 +333,10 @@ mod tests {
         for e in &external_secrets {
             let out = r.reconcile_external_secret(e, &pass, now).await;
             assert_eq!(
-                out.error.is_none(),
+                out.error().is_none(),
                 e.name() != "missing",
                 "{:?}",
-                out.error
+                out.error()
             );
         }
         // Only the missing secret was read again (and NotFound is not remembered).

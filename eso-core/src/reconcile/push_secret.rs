@@ -7,11 +7,12 @@ use futures_util::stream::{self, StreamExt};
 
 use super::conditions::set_condition;
 use super::hash::resource_version;
+use super::outcome::{FlowError, Outcome, PushCounts, StoreKey};
 use super::{Reconciler, with_jitter};
 use crate::api::{
     EsoResource, PushSecret, PushSecretConversionStrategy, PushSecretData,
     PushSecretDeletionPolicy, PushSecretMatch, PushSecretRemoteRef, PushSecretStatus,
-    PushSecretUpdatePolicy, SecretStoreKind, SecretStoreRef, SyncedPushSecretsMap,
+    PushSecretUpdatePolicy, SecretStoreRef, SyncedPushSecretsMap,
 };
 use crate::cluster::LabelQuery;
 use crate::provider::{PushRef, PushValue};
@@ -20,25 +21,9 @@ use crate::{Error, Result, SecretMap, strategy, template};
 /// The name ESO gives the in-memory Secret holding a generator's output.
 const GENERATED_SOURCE: &str = "___generated-secret";
 
-/// The result of reconciling one PushSecret.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct PushSecretOutcome {
-    /// The new status to store on the PushSecret.
-    pub status: PushSecretStatus,
-    /// When to reconcile again (`None`: only when the object changes).
-    pub requeue_after: Option<Duration>,
-    /// One error per failing store (`Kind/name`), or for the whole object (`""`).
-    pub errors: Vec<(String, Error)>,
-    /// Entries written.
-    pub pushed: usize,
-    /// Entries left alone by `updatePolicy: IfNotExists`.
-    pub skipped: usize,
-    /// Remote entries deleted (entries or stores that left the spec, `deletionPolicy: Delete`).
-    pub deleted: usize,
-    /// True when the object did not need a refresh and nothing was done.
-    pub up_to_date: bool,
-}
+/// The result of reconciling one PushSecret: its status, the errors (one per failing store,
+/// or one for the whole object) and the [`PushCounts`].
+pub type PushSecretOutcome = Outcome<PushSecretStatus, PushCounts>;
 
 /// One thing to push to one store.
 #[derive(Clone, Debug)]
@@ -80,15 +65,10 @@ fn delete_ref(record: &PushSecretData) -> PushRef {
 }
 
 fn store_ref_from_key(key: &str) -> Option<SecretStoreRef> {
-    let (kind, name) = key.split_once('/')?;
-    let kind = match kind {
-        "SecretStore" => SecretStoreKind::SecretStore,
-        "ClusterSecretStore" => SecretStoreKind::ClusterSecretStore,
-        _ => return None,
-    };
+    let k = StoreKey::parse(key)?;
     Some(SecretStoreRef {
-        name: name.to_owned(),
-        kind: Some(kind),
+        name: k.name,
+        kind: Some(k.kind),
     })
 }
 
@@ -115,15 +95,8 @@ impl Reconciler {
         let rv = resource_version(ps.metadata.generation.unwrap_or(0), &labels, &annotations);
         let requeue =
             (!interval.is_zero()).then(|| with_jitter(interval, &format!("{ns}/{}", ps.name())));
-        let mut out = PushSecretOutcome {
-            status: PushSecretStatus::default(),
-            requeue_after: requeue,
-            errors: Vec::new(),
-            pushed: 0,
-            skipped: 0,
-            deleted: 0,
-            up_to_date: false,
-        };
+        let mut out =
+            PushSecretOutcome::new(PushSecretStatus::default(), requeue, PushCounts::default());
         let synced = status.synced_resource_version.as_deref() == Some(rv.as_str());
         let due = status
             .refresh_time
@@ -133,7 +106,7 @@ impl Reconciler {
             .is_none_or(|(t, d)| t + d <= now);
         if synced && (interval.is_zero() || !due) {
             out.status = status;
-            out.up_to_date = true;
+            out.detail.up_to_date = true;
             return out;
         }
         let old_synced = status.synced_push_secrets.clone().unwrap_or_default();
@@ -147,7 +120,7 @@ impl Reconciler {
                     && !old_synced.is_empty()
                 {
                     let (deleted, errors) = self.delete_synced(&ns, &old_synced).await;
-                    out.deleted = deleted;
+                    out.detail.deleted = deleted;
                     if errors.is_empty() {
                         status.synced_push_secrets = None;
                         set_condition(
@@ -187,7 +160,7 @@ impl Reconciler {
                         &format!("could not get source secret: {e}"),
                         &now_s,
                     );
-                    out.errors.push((String::new(), e));
+                    out.errors.push(FlowError::object(e));
                 }
                 out.status = status;
                 return out;
@@ -201,7 +174,7 @@ impl Reconciler {
                     &format!("could not get source secret: {e}"),
                     &now_s,
                 );
-                out.errors.push((String::new(), e));
+                out.errors.push(FlowError::object(e));
                 out.status = status;
                 return out;
             }
@@ -219,7 +192,7 @@ impl Reconciler {
                     &e.to_string(),
                     &now_s,
                 );
-                out.errors.push((String::new(), e));
+                out.errors.push(FlowError::object(e));
                 out.status = status;
                 return out;
             }
@@ -231,9 +204,9 @@ impl Reconciler {
         let pushes: Vec<_> = stores
             .iter()
             .map(|store_ref| {
-                let key = format!("{}/{}", store_ref.kind().as_str(), store_ref.name);
+                let key = StoreKey::new(store_ref.kind(), store_ref.name.clone());
                 let sources = &sources;
-                let old = old_synced.get(&key);
+                let old = old_synced.get(&key.to_string());
                 let ns = &ns;
                 async move {
                     let r = self.push_to_store(ps, ns, store_ref, sources, old).await;
@@ -250,21 +223,24 @@ impl Reconciler {
         for (key, r) in results {
             match r {
                 Ok(s) => {
-                    out.pushed += s.pushed;
-                    out.skipped += s.skipped;
-                    out.deleted += s.deleted;
+                    out.detail.pushed += s.pushed;
+                    out.detail.skipped += s.skipped;
+                    out.detail.deleted += s.deleted;
                     if !s.entries.is_empty() {
-                        new_synced.insert(key, s.entries);
+                        new_synced.insert(key.to_string(), s.entries);
                     }
                 }
                 Err((e, partial)) => {
                     // Keep what was known for this store, plus what did get written.
-                    let mut keep = old_synced.get(&key).cloned().unwrap_or_default();
+                    let mut keep = old_synced
+                        .get(&key.to_string())
+                        .cloned()
+                        .unwrap_or_default();
                     keep.extend(partial);
                     if !keep.is_empty() {
-                        new_synced.insert(key.clone(), keep);
+                        new_synced.insert(key.to_string(), keep);
                     }
-                    out.errors.push((key, e));
+                    out.errors.push(FlowError::store(key, e));
                 }
             }
         }
@@ -280,12 +256,14 @@ impl Reconciler {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let (deleted, errors) = self.delete_synced(&ns, &gone).await;
-            out.deleted += deleted;
-            for (k, e) in errors {
-                if let Some(v) = gone.get(&k) {
-                    new_synced.insert(k.clone(), v.clone());
+            out.detail.deleted += deleted;
+            for e in errors {
+                if let Some(k) = e.store.as_ref().map(ToString::to_string)
+                    && let Some(v) = gone.get(&k)
+                {
+                    new_synced.insert(k, v.clone());
                 }
-                out.errors.push((k, e));
+                out.errors.push(e);
             }
         }
 
@@ -311,7 +289,7 @@ impl Reconciler {
                 "Ready",
                 false,
                 "Errored",
-                &join_errors(&out.errors),
+                &out.error_message(),
                 &now_s,
             );
             out.requeue_after = Some(Duration::from_secs(5).max(requeue.unwrap_or_default() / 60));
@@ -321,45 +299,48 @@ impl Reconciler {
     }
 
     /// Handles deletion of a PushSecret: with `deletionPolicy: Delete`, every synced entry is
-    /// deleted from its store. Returns the errors per store (empty: the finalizer can go).
-    pub async fn delete_push_secret(&self, ps: &PushSecret) -> Vec<(String, Error)> {
+    /// deleted from its store. The outcome's errors are per store (none: the finalizer can
+    /// go); its status is the object's, unchanged.
+    pub async fn delete_push_secret(&self, ps: &PushSecret) -> PushSecretOutcome {
+        let status = ps.status.clone().unwrap_or_default();
+        let mut out = PushSecretOutcome::new(status, None, PushCounts::default());
         if ps.spec.deletion_policy != PushSecretDeletionPolicy::Delete {
-            return Vec::new();
+            return out;
         }
         let ns = ps.namespace().unwrap_or("default");
-        let synced = ps
-            .status
-            .as_ref()
-            .and_then(|s| s.synced_push_secrets.clone())
-            .unwrap_or_default();
-        self.delete_synced(ns, &synced).await.1
+        let synced = out.status.synced_push_secrets.clone().unwrap_or_default();
+        let (deleted, errors) = self.delete_synced(ns, &synced).await;
+        out.detail.deleted = deleted;
+        out.errors = errors;
+        if !out.errors.is_empty() {
+            out.requeue_after = Some(Duration::from_secs(5));
+        }
+        out
     }
 
     async fn delete_synced(
         &self,
         ns: &str,
         synced: &SyncedPushSecretsMap,
-    ) -> (usize, Vec<(String, Error)>) {
+    ) -> (usize, Vec<FlowError>) {
         let mut deleted = 0;
         let mut errors = Vec::new();
         for (key, entries) in synced {
             let Some(store_ref) = store_ref_from_key(key) else {
-                errors.push((
-                    key.clone(),
-                    Error::invalid_config(
-                        "status.syncedPushSecrets",
-                        format!("bad store key {key:?}"),
-                    ),
-                ));
+                errors.push(FlowError::object(Error::invalid_config(
+                    "status.syncedPushSecrets",
+                    format!("bad store key {key:?}"),
+                )));
                 continue;
             };
+            let store_key = || StoreKey::new(store_ref.kind(), store_ref.name.clone());
             let provider = match self
                 .store_provider(&store_ref, ns, "status.syncedPushSecrets")
                 .await
             {
                 Ok((_, p)) => p,
                 Err(e) => {
-                    errors.push((key.clone(), e));
+                    errors.push(FlowError::store(store_key(), e));
                     continue;
                 }
             };
@@ -367,7 +348,7 @@ impl Reconciler {
                 match provider.delete_secret(&delete_ref(record)).await {
                     Ok(()) => deleted += 1,
                     Err(e) => {
-                        errors.push((key.clone(), e));
+                        errors.push(FlowError::store(store_key(), e));
                         break;
                     }
                 }
@@ -637,16 +618,10 @@ struct StoreResult {
     deleted: usize,
 }
 
-fn join_errors(errors: &[(String, Error)]) -> String {
+fn join_errors(errors: &[FlowError]) -> String {
     errors
         .iter()
-        .map(|(k, e)| {
-            if k.is_empty() {
-                e.to_string()
-            } else {
-                format!("{k}: {e}")
-            }
-        })
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -2,28 +2,20 @@
 
 use std::time::Duration;
 
-use crate::Error;
 use crate::api::{SecretStoreCapabilities, SecretStoreKind, SecretStoreStatus};
 use crate::provider::{StoreContext, Validation};
 
 use super::conditions::set_condition;
+use super::outcome::{FlowError, Outcome};
 use super::{Reconciler, with_jitter};
 
 /// How often a store is checked again when its spec sets no `refreshInterval` (ESO's
 /// `--store-requeue-interval` default).
 pub const DEFAULT_STORE_REQUEUE: Duration = Duration::from_secs(300);
 
-/// The result of checking one store.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct StoreOutcome {
-    /// The new status to store on the SecretStore or ClusterSecretStore.
-    pub status: SecretStoreStatus,
-    /// When to check again.
-    pub requeue_after: Duration,
-    /// Why the store is not ready, if it is not.
-    pub error: Option<Error>,
-}
+/// The result of checking one store: its status (`Ready` condition, capabilities) and why it
+/// is not ready, if it is not.
+pub type StoreOutcome = Outcome<SecretStoreStatus>;
 
 impl Reconciler {
     /// Checks one store the way ESO's store controller does: builds its provider (through
@@ -68,11 +60,11 @@ impl Reconciler {
     ) -> StoreOutcome {
         let now_s = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut status = previous.cloned().unwrap_or_default();
-        let mut out = StoreOutcome {
-            status: SecretStoreStatus::default(),
-            requeue_after: DEFAULT_STORE_REQUEUE,
-            error: None,
-        };
+        let mut out = StoreOutcome::new(
+            SecretStoreStatus::default(),
+            Some(DEFAULT_STORE_REQUEUE),
+            (),
+        );
         let store = match super::catalog::resolve_store(self.catalog(), kind, namespace, name) {
             Ok(s) => s,
             Err(e) => {
@@ -85,14 +77,14 @@ impl Reconciler {
                     &now_s,
                 );
                 out.status = status;
-                out.error = Some(e);
+                out.errors.push(FlowError::object(e));
                 return out;
             }
         };
         if let Ok(Some(d)) = store.spec().refresh_interval() {
             let d = d.to_std().unwrap_or_default();
             if !d.is_zero() {
-                out.requeue_after = with_jitter(d, &format!("{namespace}/{name}"));
+                out.requeue_after = Some(with_jitter(d, &format!("{namespace}/{name}")));
             }
         }
         let ctx = StoreContext::new(
@@ -115,7 +107,7 @@ impl Reconciler {
                     &now_s,
                 );
                 out.status = status;
-                out.error = Some(e);
+                out.errors.push(FlowError::object(e));
                 return out;
             }
         };
@@ -153,7 +145,7 @@ impl Reconciler {
                     "unable to validate store",
                     &now_s,
                 );
-                out.error = Some(e);
+                out.errors.push(FlowError::object(e));
             }
         }
         out.status = status;
