@@ -107,7 +107,10 @@ pub(crate) async fn connect(
                 .expose_str()
                 .ok_or_else(|| Error::invalid_config(&f, "the kubeconfig is not valid UTF-8"))?;
             let kc = Kubeconfig::from_yaml(text).map_err(|e| {
-                Error::invalid_config(&f, format!("not a kubeconfig: {}", crate::error::chain(&e)))
+                Error::invalid_config(
+                    &f,
+                    format!("not a kubeconfig: {}", eso_kube::error::error_chain(&e)),
+                )
             })?;
             check_self_contained(&kc, &f)?;
             kc
@@ -116,9 +119,9 @@ pub(crate) async fn connect(
     };
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .map_err(|e| Error::invalid_config(field, crate::error::chain(&e)))?;
+        .map_err(|e| Error::invalid_config(field, eso_kube::error::error_chain(&e)))?;
     kube::Client::try_from(config)
-        .map_err(|e| Error::invalid_config(field, crate::error::chain(&e)))
+        .map_err(|e| Error::invalid_config(field, eso_kube::error::error_chain(&e)))
 }
 
 /// Refuses kubeconfig features that reach outside the Secret.

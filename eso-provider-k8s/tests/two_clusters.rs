@@ -18,7 +18,8 @@ use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
 use eso_core::cluster::{Cluster, KubeSecret};
 use eso_core::provider::ProviderRegistry;
 use eso_core::reconcile::{Catalog, Pass, Reconciler};
-use eso_provider_k8s::{KubeCluster, MANAGED_BY_LABEL};
+use eso_kube::KubeCluster;
+use eso_provider_k8s::MANAGED_BY_LABEL;
 use kube::api::{Api, PostParams};
 
 const CHILD: &str = "k8s-child";

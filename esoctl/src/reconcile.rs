@@ -8,15 +8,14 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use eso_core::api::{Manifest, PushSecret, SecretStoreKind, SecretStoreStatus, parse_documents};
-use eso_core::cluster::{
-    Cluster, KubeConfigMap, KubeNamespace, KubeSecret, MemoryCluster, OwnerRef,
-};
+use eso_core::cluster::{Cluster, KubeConfigMap, KubeNamespace, KubeSecret, MemoryCluster};
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::{
     InMemory, InMemoryFactory, ProviderRegistry, StoreIdentity, StoreScope, StoredSecret,
 };
 use eso_core::reconcile::{Catalog, MemoryWorkloads, Pass, Reconciler};
 use eso_core::{Error, SecretValue};
+use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Map, Value, json};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -41,7 +40,7 @@ pub(crate) struct Args {
     pub(crate) files: Vec<PathBuf>,
     /// Run one pass against the cluster of this kubeconfig instead of files: read the stores
     /// and ESO objects from the API server, write target Secrets there and patch the
-    /// objects' status (needs the `kubernetes` feature).
+    /// objects' status.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "state"])]
     pub(crate) kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: its current context).
@@ -143,13 +142,7 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
         None => jiff::Timestamp::now(),
     };
     if let Some(path) = &args.kubeconfig {
-        #[cfg(feature = "kubernetes")]
         return crate::reconcile_kube::run(path, args.context.as_deref(), args.output, now).await;
-        #[cfg(not(feature = "kubernetes"))]
-        return Err(Fatal(format!(
-            "--kubeconfig {}: this esoctl was built without the kubernetes feature",
-            path.display()
-        )));
     }
     let input = load_input(&args.files)?;
     let previous = match &args.state {
@@ -774,98 +767,35 @@ fn string_map(v: &Value, path: &str) -> Result<BTreeMap<String, String>, String>
     }
 }
 
-/// A `v1` Secret document (with `data` in base64 and/or `stringData`).
+/// A `v1` Secret document (with `data` in base64 and/or `stringData`), through eso-kube's
+/// one Secret conversion. A missing namespace is `default_ns` (else `default`); a
+/// `resourceVersion` in the file is ignored.
 fn secret_from_json(v: &Value, default_ns: &str) -> Result<KubeSecret, String> {
-    let meta = &v["metadata"];
-    let name = meta["name"]
-        .as_str()
-        .filter(|n| !n.is_empty())
-        .ok_or("metadata.name: is required")?;
-    let ns = meta["namespace"]
-        .as_str()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(if default_ns.is_empty() {
+    let mut secret: Secret = serde_path_to_error::deserialize(v)
+        .map_err(|e| field(&e.path().to_string(), &e.inner().to_string()))?;
+    let meta = &mut secret.metadata;
+    if meta.name.as_deref().is_none_or(str::is_empty) {
+        return Err("metadata.name: is required".to_owned());
+    }
+    if meta.namespace.as_deref().is_none_or(str::is_empty) {
+        let ns = if default_ns.is_empty() {
             "default"
         } else {
             default_ns
-        });
-    let mut s = KubeSecret::new(ns, name);
-    if let Some(t) = v["type"].as_str().filter(|t| !t.is_empty()) {
-        s.type_ = t.to_owned();
+        };
+        meta.namespace = Some(ns.to_owned());
     }
-    s.labels = string_map(&meta["labels"], "metadata.labels")?;
-    s.annotations = string_map(&meta["annotations"], "metadata.annotations")?;
-    s.immutable = v["immutable"].as_bool().unwrap_or(false);
-    s.uid = meta["uid"].as_str().unwrap_or_default().to_owned();
-    if let Some(refs) = meta["ownerReferences"].as_array() {
-        for (i, r) in refs.iter().enumerate() {
-            let get = |f: &str| {
-                r[f].as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| format!("metadata.ownerReferences[{i}].{f}: is required"))
-            };
-            let mut o =
-                OwnerRef::controller(get("apiVersion")?, get("kind")?, get("name")?, get("uid")?);
-            o.controller = r["controller"].as_bool().unwrap_or(false);
-            o.block_owner_deletion = r["blockOwnerDeletion"].as_bool().unwrap_or(false);
-            s.owner_references.push(o);
-        }
-    }
-    for (k, val) in string_map(&v["data"], "data")? {
-        let bytes = B64
-            .decode(val.trim())
-            .map_err(|e| format!("data.{k}: not base64: {e}"))?;
-        s.data.insert(k, SecretValue::new(bytes));
-    }
-    for (k, val) in string_map(&v["stringData"], "stringData")? {
-        s.data.insert(k, SecretValue::from(val));
-    }
-    Ok(s)
+    meta.resource_version = None;
+    secret.type_ = secret.type_.filter(|t| !t.is_empty());
+    Ok(eso_kube::secret_from_kube(secret))
 }
 
-/// A Secret as `kubectl get secret -o json` shows it (data in base64).
+/// A Secret as `kubectl get secret -o json` shows it (data in base64), without the
+/// in-memory `resourceVersion`.
 fn secret_to_json(s: &KubeSecret) -> Value {
-    let mut meta = Map::new();
-    meta.insert("name".into(), json!(s.name));
-    meta.insert("namespace".into(), json!(s.namespace));
-    if !s.uid.is_empty() {
-        meta.insert("uid".into(), json!(s.uid));
-    }
-    if !s.labels.is_empty() {
-        meta.insert("labels".into(), json!(s.labels));
-    }
-    if !s.annotations.is_empty() {
-        meta.insert("annotations".into(), json!(s.annotations));
-    }
-    if !s.owner_references.is_empty() {
-        let refs: Vec<Value> = s
-            .owner_references
-            .iter()
-            .map(|o| {
-                json!({
-                    "apiVersion": o.api_version, "kind": o.kind, "name": o.name, "uid": o.uid,
-                    "controller": o.controller, "blockOwnerDeletion": o.block_owner_deletion,
-                })
-            })
-            .collect();
-        meta.insert("ownerReferences".into(), Value::Array(refs));
-    }
-    let data: Map<String, Value> = s
-        .data
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(B64.encode(v.expose()))))
-        .collect();
-    let mut out = json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": meta,
-        "type": if s.type_.is_empty() { "Opaque" } else { s.type_.as_str() },
-        "data": data,
-    });
-    if s.immutable {
-        out["immutable"] = json!(true);
-    }
-    out
+    let mut secret = eso_kube::secret_to_kube(s);
+    secret.metadata.resource_version = None;
+    serde_json::to_value(&secret).unwrap_or_default()
 }
 
 fn config_map_from_json(v: &Value) -> Result<KubeConfigMap, String> {

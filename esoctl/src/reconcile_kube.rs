@@ -16,8 +16,9 @@ use eso_core::api::{
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 use eso_core::reconcile::{Catalog, Pass, Reconciler};
-use eso_provider_k8s::{KubeCluster, KubeWorkloads};
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use eso_kube::status::{EsoObject, patch_status};
+use eso_kube::{KubeCluster, KubeWorkloads};
+use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
@@ -38,45 +39,15 @@ where
         .map_err(|e| Fatal(format!("list {}: {e}", K::plural(&()))))
 }
 
-/// Patches the status of a namespaced object.
-async fn patch_ns<K, S>(client: &kube::Client, obj: &K, status: &S) -> Result<(), String>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    S: Serialize,
-{
-    let api: Api<K> = Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
-    patch(api, obj, status).await
-}
-
-/// Patches the status of a cluster-wide object.
-async fn patch_cluster<K, S>(client: &kube::Client, obj: &K, status: &S) -> Result<(), String>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    S: Serialize,
-{
-    patch(Api::all(client.clone()), obj, status).await
-}
-
-async fn patch<K, S>(api: Api<K>, obj: &K, status: &S) -> Result<(), String>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
-    S: Serialize,
-{
-    let body = json!({ "status": status });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&body),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| format!("patch status: {e}"))
+/// Patches an object's status; the error as text.
+async fn patch<K: EsoObject, S: Serialize + Sync>(
+    client: &kube::Client,
+    obj: &K,
+    status: &S,
+) -> Result<(), String> {
+    patch_status(client, obj, status)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn item<K: Resource<DynamicType = ()>>(obj: &K, status: &impl Serialize) -> Value {
@@ -147,7 +118,7 @@ pub(crate) async fn run(
             .await;
         let what = format!("SecretStore {ns}/{}", s.name_any());
         report(what.clone(), out.error.as_ref().map(ToString::to_string));
-        report(what, patch_ns(&client, s, &out.status).await.err());
+        report(what, patch(&client, s, &out.status).await.err());
         items.push(item(s, &out.status));
     }
     for s in cluster_stores.iter().filter(|s| live(&s.metadata)) {
@@ -162,7 +133,7 @@ pub(crate) async fn run(
             .await;
         let what = format!("ClusterSecretStore {}", s.name_any());
         report(what.clone(), out.error.as_ref().map(ToString::to_string));
-        report(what, patch_cluster(&client, s, &out.status).await.err());
+        report(what, patch(&client, s, &out.status).await.err());
         items.push(item(s, &out.status));
     }
     for c in list::<ClusterExternalSecret>(&client).await? {
@@ -174,7 +145,7 @@ pub(crate) async fn run(
             .await;
         let what = format!("ClusterExternalSecret {}", c.name_any());
         report(what.clone(), out.error.as_ref().map(ToString::to_string));
-        report(what, patch_cluster(&client, &c, &out.status).await.err());
+        report(what, patch(&client, &c, &out.status).await.err());
         items.push(item(&c, &out.status));
     }
     for c in list::<ClusterPushSecret>(&client).await? {
@@ -186,7 +157,7 @@ pub(crate) async fn run(
             .await;
         let what = format!("ClusterPushSecret {}", c.name_any());
         report(what.clone(), out.error.as_ref().map(ToString::to_string));
-        report(what, patch_cluster(&client, &c, &out.status).await.err());
+        report(what, patch(&client, &c, &out.status).await.err());
         items.push(item(&c, &out.status));
     }
     // Listed after the cluster kinds, so the objects they stamped out join this pass.
@@ -209,7 +180,7 @@ pub(crate) async fn run(
             what.clone(),
             (!errors.is_empty()).then(|| errors.join("; ")),
         );
-        report(what, patch_ns(&client, &ps, &out.status).await.err());
+        report(what, patch(&client, &ps, &out.status).await.err());
         items.push(item(&ps, &out.status));
     }
     let pass = Pass::new();
@@ -224,7 +195,7 @@ pub(crate) async fn run(
             es.name_any()
         );
         report(what.clone(), out.error.as_ref().map(ToString::to_string));
-        report(what, patch_ns(&client, &es, &out.status).await.err());
+        report(what, patch(&client, &es, &out.status).await.err());
         items.push(item(&es, &out.status));
     }
     print_items(&items, output)?;
