@@ -3,8 +3,8 @@
 //!
 //! [`Operator`] runs one kube-runtime controller per ESO kind (ExternalSecret, PushSecret,
 //! ClusterExternalSecret, ClusterPushSecret, SecretStore, ClusterSecretStore), each driving
-//! eso-core's flows through [`KubeCluster`](crate::KubeCluster) and
-//! [`KubeWorkloads`](crate::KubeWorkloads):
+//! eso-core's flows through [`KubeCluster`] and
+//! [`KubeWorkloads`]:
 //!
 //! - **watches**: each kind, plus the Secrets an ExternalSecret owns (a deleted or edited
 //!   target is repaired at once); stores are kept in reflector caches;
