@@ -1,7 +1,8 @@
 //! `Operator` on a real kube-apiserver with the `fake` provider: every controller writes its
 //! status, an ExternalSecret syncs and releases its finalizer on delete, a
 //! ClusterExternalSecret stamps an ExternalSecret into a selected namespace and removes it
-//! on delete, a PushSecret pushes, and the operator shuts down gracefully.
+//! on delete, a PushSecret pushes, a failing ExternalSecret reports it, and the operator
+//! shuts down gracefully.
 
 mod common;
 
@@ -146,6 +147,25 @@ async fn operator_runs_every_kind() {
                  "data": [{"match": {"secretKey": "password", "remoteRef": {"remoteKey": "pushed"}}}]}
     }))
     .await;
+
+    // A failing ExternalSecret gets a status saying so (and is retried with back-off).
+    create(
+        &es_api,
+        json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": "broken", "namespace": ns},
+            "spec": {"secretStoreRef": {"name": "no-such-store", "kind": "SecretStore"},
+                     "target": {"name": "broken-target"},
+                     "data": [{"secretKey": "k", "remoteRef": {"key": "db"}}]}
+        }),
+    )
+    .await;
+    wait_for("the failing ExternalSecret's status", || async {
+        let es = es_api.get("broken").await.unwrap();
+        ready(&serde_json::to_value(&es.status).unwrap()).as_deref() == Some("False")
+    })
+    .await;
+    assert!(secrets.get_opt("broken-target").await.unwrap().is_none());
 
     // Every kind got a Ready status.
     wait_for("Ready statuses", || async {

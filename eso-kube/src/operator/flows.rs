@@ -109,12 +109,18 @@ pub(super) fn error_policy<K: EsoObject>(
     ctx: Arc<Context>,
 ) -> Action {
     let key = object_key(obj.as_ref());
-    let mut delay = ctx.backoff.failed(&key);
-    if let Some(hint) = err.retry_after.filter(|_| !err.error.is_temporary()) {
-        delay = delay.min(hint);
-    }
+    let delay = retry_delay(&ctx.backoff, &key, err);
     tracing::warn!(object = %key, error = %err, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
+}
+
+/// The back-off of `key` after `err`, capped by the flow's hint for a permanent error.
+fn retry_delay(backoff: &Backoff, key: &str, err: &ReconcileError) -> Duration {
+    let delay = backoff.failed(key);
+    match err.retry_after.filter(|_| !err.error.is_temporary()) {
+        Some(hint) => delay.min(hint),
+        None => delay,
+    }
 }
 
 /// Runs `f` under kube-runtime's finalizer handling: `Event::Apply` once the finalizer is on
@@ -316,4 +322,68 @@ pub(super) async fn store<K: StoreObject>(
         out.error,
         Some(out.requeue_after),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(error: Error, retry_after: Option<Duration>) -> ReconcileError {
+        ReconcileError { error, retry_after }
+    }
+
+    #[test]
+    fn temporary_errors_back_off_and_permanent_ones_keep_the_refresh_interval() {
+        let b = Backoff::new(Duration::from_secs(5), Duration::from_secs(300)).with_jitter(0.0);
+        let busy = || {
+            err(
+                Error::RateLimited {
+                    message: "slow down".into(),
+                },
+                Some(Duration::from_secs(5)),
+            )
+        };
+        let waits: Vec<u64> = (0..4)
+            .map(|_| retry_delay(&b, "es", &busy()).as_secs())
+            .collect();
+        assert_eq!(
+            waits,
+            [5, 10, 20, 40],
+            "temporary: exponential from the quick retry"
+        );
+
+        let bad = err(
+            Error::invalid_config("spec.data[0]", "bad"),
+            Some(Duration::from_secs(12)),
+        );
+        let waits: Vec<u64> = (0..3)
+            .map(|_| retry_delay(&b, "other", &bad).as_secs())
+            .collect();
+        assert_eq!(
+            waits,
+            [5, 10, 12],
+            "permanent: never past the refresh interval"
+        );
+    }
+
+    #[test]
+    fn per_store_errors_keep_the_temporary_kind_and_name_each_store() {
+        assert!(per_store(vec![]).is_none());
+        let e = per_store(vec![
+            (
+                "SecretStore/a".into(),
+                Error::RateLimited {
+                    message: "slow".into(),
+                },
+            ),
+            (String::new(), Error::generic("whole object")),
+        ])
+        .unwrap();
+        assert!(e.is_temporary());
+        let text = e.to_string();
+        assert!(
+            text.contains("SecretStore/a: ") && text.contains("whole object"),
+            "{text}"
+        );
+    }
 }
