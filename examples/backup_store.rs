@@ -58,14 +58,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pull = reconciler
         .reconcile_external_secret(&loaded.external_secrets[0], &Pass::new(), now)
         .await;
-    if let Some(e) = pull.error {
+    if let Some(e) = pull.error() {
         return Err(format!("snapshot failed: {e}").into());
     }
     let push = reconciler
         .reconcile_push_secret(&loaded.push_secrets[0], now)
         .await;
-    if let Some((store, e)) = push.errors.first() {
-        return Err(format!("backup to {store} failed: {e}").into());
+    if !push.is_ok() {
+        return Err(format!("backup failed: {}", push.error_message()).into());
     }
     print_status("PushSecret backup/team-a-backup status", &push.status);
     Ok(())

@@ -69,8 +69,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let push = management
         .reconcile_push_secret(&mgmt.push_secrets[0], now)
         .await;
-    if let Some((store, e)) = push.errors.first() {
-        return Err(format!("push to {store} failed: {e}").into());
+    if !push.is_ok() {
+        return Err(format!("push failed: {}", push.error_message()).into());
     }
 
     let child_cluster = Arc::new(MemoryCluster::new());
@@ -80,7 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pull = child_reconciler
         .reconcile_external_secret(&child.external_secrets[0], &Pass::new(), now)
         .await;
-    if let Some(e) = pull.error {
+    if let Some(e) = pull.error() {
         return Err(format!("pull failed: {e}").into());
     }
     let secret = child_cluster

@@ -66,12 +66,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let push = reconciler
         .reconcile_push_secret(&loaded.push_secrets[0], now)
         .await;
-    if let Some((store, e)) = push.errors.first() {
-        return Err(format!("push to {store} failed: {e}").into());
+    if !push.is_ok() {
+        return Err(format!("push failed: {}", push.error_message()).into());
     }
     println!(
         "pushed {} entries to {} stores",
-        push.pushed,
+        push.detail.pushed,
         push.status
             .synced_push_secrets
             .as_ref()
@@ -82,7 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pull = reconciler
         .reconcile_external_secret(&loaded.external_secrets[0], &Pass::new(), now)
         .await;
-    if let Some(e) = pull.error {
+    if let Some(e) = pull.error() {
         return Err(format!("pull failed: {e}").into());
     }
     let secret = cluster

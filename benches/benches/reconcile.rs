@@ -103,7 +103,7 @@ async fn one_pass(r: &Reconciler, list: &[ExternalSecret]) -> u64 {
     let now = jiff::Timestamp::UNIX_EPOCH;
     for e in list {
         let out = r.reconcile_external_secret(e, &pass, now).await;
-        assert!(out.error.is_none());
+        assert!(out.error().is_none());
     }
     pass.provider_reads()
 }

@@ -38,6 +38,15 @@ fn ns(name: &str, pairs: &[(&str, &str)]) -> KubeNamespace {
     KubeNamespace::new(name, labels(pairs))
 }
 
+/// A reconciler over `cluster` (and the shared store) whose cluster kinds write to `workloads`.
+fn reconciler_on(cluster: &MemoryCluster, workloads: impl WorkloadStore) -> Reconciler {
+    let mut catalog = MemoryCatalog::new();
+    for (_, doc) in parse_documents(STORE) {
+        catalog.add(Manifest::from_value(doc.unwrap().value).unwrap());
+    }
+    Reconciler::new(Arc::new(cluster.clone()), catalog).with_workloads(Arc::new(workloads))
+}
+
 fn setup(namespaces: &[KubeNamespace]) -> (Reconciler, MemoryCluster, MemoryWorkloads) {
     let mut catalog = MemoryCatalog::new();
     for (_, doc) in parse_documents(STORE) {
@@ -47,10 +56,12 @@ fn setup(namespaces: &[KubeNamespace]) -> (Reconciler, MemoryCluster, MemoryWork
     for n in namespaces {
         cluster = cluster.with_namespace(n.clone());
     }
+    let workloads = MemoryWorkloads::new();
     (
-        Reconciler::new(Arc::new(cluster.clone()), catalog),
+        Reconciler::new(Arc::new(cluster.clone()), catalog)
+            .with_workloads(Arc::new(workloads.clone())),
         cluster,
-        MemoryWorkloads::new(),
+        workloads,
     )
 }
 
@@ -128,8 +139,10 @@ async fn ces_selects_by_selectors_deprecated_selector_and_names() {
         "  refreshTime: 10m\n",
         "  externalSecretMetadata: {labels: {app: db}, annotations: {note: shared}}\n",
     ));
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
-    assert!(out.error.is_none(), "{:?}", out.error);
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
+    assert!(out.error().is_none(), "{:?}", out.errors);
     assert_eq!(
         provisioned(&out.status.provisioned_namespaces),
         ["a", "b", "c", "d"]
@@ -139,7 +152,7 @@ async fn ces_selects_by_selectors_deprecated_selector_and_names() {
     assert_eq!(ready(&out.status.conditions), ("True".to_owned(), None));
     assert!(out.status.conditions.as_ref().unwrap()[0].reason.is_none());
     assert_eq!(
-        actions(&out.changes),
+        actions(&out.detail.changes),
         ["a", "b", "c", "d"].map(|n| (n.to_owned(), "db".to_owned(), WorkloadAction::Created))
     );
     let requeue = out.requeue_after.unwrap().as_secs();
@@ -171,7 +184,9 @@ async fn ces_follows_namespace_label_changes_and_writes_only_changes() {
         ns("c", &[]),
     ]);
     let mut c = ces("  namespaceSelectors: [{matchLabels: {env: prod}}]\n");
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     assert_eq!(provisioned(&out.status.provisioned_namespaces), ["a", "b"]);
     c.status = Some(out.status);
     let version = w
@@ -183,9 +198,12 @@ async fn ces_follows_namespace_label_changes_and_writes_only_changes() {
         .resource_version;
 
     // Nothing changed: nothing written.
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     assert!(
-        out.changes
+        out.detail
+            .changes
             .iter()
             .all(|x| x.action == WorkloadAction::Unchanged)
     );
@@ -205,28 +223,36 @@ async fn ces_follows_namespace_label_changes_and_writes_only_changes() {
         .clone()
         .with_namespace(ns("c", &[("env", "prod")]))
         .with_namespace(ns("a", &[("env", "dev")]));
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
-    assert!(out.error.is_none());
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
+    assert!(out.error().is_none());
     assert_eq!(provisioned(&out.status.provisioned_namespaces), ["b", "c"]);
     assert_eq!(
-        actions(&out.changes),
+        actions(&out.detail.changes),
         [
             ("a".to_owned(), "db".to_owned(), WorkloadAction::Deleted),
             ("b".to_owned(), "db".to_owned(), WorkloadAction::Unchanged),
             ("c".to_owned(), "db".to_owned(), WorkloadAction::Created),
         ]
     );
-    assert_eq!(out.deleted.len(), 1);
-    assert_eq!(out.deleted[0].metadata.namespace.as_deref(), Some("a"));
+    assert_eq!(out.detail.deleted.len(), 1);
+    assert_eq!(
+        out.detail.deleted[0].metadata.namespace.as_deref(),
+        Some("a")
+    );
     assert!(w.get_external_secret("a", "db").await.unwrap().is_none());
     assert!(w.get_external_secret("c", "db").await.unwrap().is_some());
     c.status = Some(out.status);
 
     // A spec change updates every ExternalSecret (and bumps its generation).
     c.spec.external_secret_spec.refresh_interval = "5m".parse().unwrap();
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     assert!(
-        out.changes
+        out.detail
+            .changes
             .iter()
             .all(|x| x.action == WorkloadAction::Updated)
     );
@@ -241,7 +267,9 @@ async fn ces_name_rename_and_force_sync() {
     let mut c =
         ces("  externalSecretName: first\n  namespaceSelectors: [{matchLabels: {x: '1'}}]\n");
     c.metadata.annotations = Some(labels(&[("external-secrets.io/force-sync", "1")]));
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     assert_eq!(out.status.external_secret_name.as_deref(), Some("first"));
     let es = w.get_external_secret("a", "first").await.unwrap().unwrap();
     assert_eq!(
@@ -254,11 +282,13 @@ async fn ces_name_rename_and_force_sync() {
     // annotation.
     c.spec.external_secret_name = Some("second".into());
     c.metadata.annotations = None;
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
-    assert!(out.error.is_none());
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
+    assert!(out.error().is_none());
     assert_eq!(out.status.external_secret_name.as_deref(), Some("second"));
     assert_eq!(
-        actions(&out.changes),
+        actions(&out.detail.changes),
         [
             ("a".to_owned(), "first".to_owned(), WorkloadAction::Deleted),
             ("a".to_owned(), "second".to_owned(), WorkloadAction::Created),
@@ -271,7 +301,9 @@ async fn ces_name_rename_and_force_sync() {
 
     // Back to the default name: the ClusterExternalSecret's own.
     c.spec.external_secret_name = None;
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     assert_eq!(out.status.external_secret_name.as_deref(), Some("db"));
     assert!(w.get_external_secret("a", "db").await.unwrap().is_some());
     assert_eq!(w.external_secrets().len(), 1);
@@ -292,8 +324,10 @@ async fn ces_never_takes_over_a_foreign_external_secret() {
             Some(("ClusterExternalSecret", "someone-else")),
         ));
     let mut c = ces("  namespaceSelectors: [{matchLabels: {x: '1'}}]\n");
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
-    assert!(out.error.is_none());
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
+    assert!(out.error().is_none());
     assert_eq!(provisioned(&out.status.provisioned_namespaces), ["c"]);
     let failed = out.status.failed_namespaces.clone().unwrap();
     assert_eq!(failed.len(), 2);
@@ -321,11 +355,13 @@ async fn ces_never_takes_over_a_foreign_external_secret() {
     c.spec.namespace_selectors = None;
     c.status.as_mut().unwrap().provisioned_namespaces =
         Some(vec!["a".into(), "b".into(), "c".into()]);
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     assert_eq!(out.status.provisioned_namespaces, None);
     assert_eq!(out.status.failed_namespaces, None);
     assert_eq!(ready(&out.status.conditions).0, "True");
-    assert_eq!(out.deleted.len(), 1);
+    assert_eq!(out.detail.deleted.len(), 1);
     assert!(w.get_external_secret("a", "db").await.unwrap().is_some());
     assert!(w.get_external_secret("b", "db").await.unwrap().is_some());
     assert!(w.get_external_secret("c", "db").await.unwrap().is_none());
@@ -333,10 +369,12 @@ async fn ces_never_takes_over_a_foreign_external_secret() {
 
 #[tokio::test]
 async fn ces_bad_selector_and_refresh_time() {
-    let (r, _, w) = setup(&[ns("a", &[])]);
+    let (r, _, _) = setup(&[ns("a", &[])]);
     let c = ces("  namespaceSelectors: [{matchExpressions: [{key: x, operator: Near}]}]\n");
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
-    let err = out.error.unwrap().to_string();
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
+    let err = out.error().unwrap().to_string();
     assert!(
         err.contains("spec.namespaceSelectors[0].matchExpressions[0].operator"),
         "{err}"
@@ -346,12 +384,14 @@ async fn ces_bad_selector_and_refresh_time() {
     assert_eq!(ready(&out.status.conditions).0, "False");
 
     // No selector at all: nothing selected, nothing failed.
-    let out = r.reconcile_cluster_external_secret(&ces(""), &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&ces(""), jiff::Timestamp::UNIX_EPOCH)
+        .await;
     assert_eq!(out.status.provisioned_namespaces, None);
     let requeue = out.requeue_after.unwrap().as_secs();
     assert!((3600..=3960).contains(&requeue), "{requeue}");
     let out = r
-        .reconcile_cluster_external_secret(&ces("  refreshTime: 0s\n"), &w)
+        .reconcile_cluster_external_secret(&ces("  refreshTime: 0s\n"), jiff::Timestamp::UNIX_EPOCH)
         .await;
     assert_eq!(out.requeue_after, None);
 }
@@ -363,12 +403,14 @@ async fn ces_end_to_end_with_the_external_secret_flow() {
     let (r, cluster, w) = setup(&[ns("a", &[("db", "yes")]), ns("b", &[("db", "yes")])]);
     let mut c = ces("  namespaceSelectors: [{matchLabels: {db: 'yes'}}]\n");
     let now = Timestamp::from_second(1_700_000_000).unwrap();
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     c.status = Some(out.status);
     let pass = Pass::new();
     for es in w.external_secrets() {
         let res = r.reconcile_external_secret(&es, &pass, now).await;
-        assert_eq!(res.action, TargetAction::Created, "{:?}", res.error);
+        assert_eq!(res.detail, TargetAction::Created, "{:?}", res.errors);
         let ns = es.metadata.namespace.clone().unwrap();
         w.set_external_secret_status(&ns, "db", res.status).unwrap();
     }
@@ -377,9 +419,12 @@ async fn ces_end_to_end_with_the_external_secret_flow() {
         assert_eq!(s.data["pass"].expose(), b"hunter2");
     }
     // The CES does not clobber the ExternalSecret's status.
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     assert!(
-        out.changes
+        out.detail
+            .changes
             .iter()
             .all(|x| x.action == WorkloadAction::Unchanged)
     );
@@ -394,21 +439,34 @@ async fn ces_end_to_end_with_the_external_secret_flow() {
     c.status = Some(out.status);
 
     let _ = cluster.clone().with_namespace(ns("b", &[]));
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
-    assert_eq!(out.deleted.len(), 1);
-    for es in &out.deleted {
-        assert!(r.delete_external_secret(es).await.unwrap());
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
+    assert_eq!(out.detail.deleted.len(), 1);
+    for es in &out.detail.deleted {
+        assert_eq!(
+            r.delete_external_secret(es, jiff::Timestamp::UNIX_EPOCH)
+                .await
+                .detail,
+            TargetAction::Deleted
+        );
     }
     assert!(cluster.get_secret("b", "db-creds").await.unwrap().is_none());
     assert!(cluster.get_secret("a", "db-creds").await.unwrap().is_some());
     c.status = Some(out.status);
 
-    let out = r.delete_cluster_external_secret(&c, &w).await;
-    assert!(out.error.is_none());
-    assert_eq!(out.deleted.len(), 1);
+    let out = r
+        .delete_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
+    assert!(out.error().is_none());
+    assert_eq!(out.detail.deleted.len(), 1);
     assert_eq!(out.status.provisioned_namespaces, None);
-    for es in &out.deleted {
-        r.delete_external_secret(es).await.unwrap();
+    for es in &out.detail.deleted {
+        assert!(
+            r.delete_external_secret(es, jiff::Timestamp::UNIX_EPOCH)
+                .await
+                .is_ok()
+        );
     }
     assert!(w.external_secrets().is_empty());
     assert!(cluster.get_secret("a", "db-creds").await.unwrap().is_none());
@@ -431,8 +489,8 @@ async fn cps_selects_names_and_owns() {
     let mut c = cps(
         "  pushSecretName: pushed\n  pushSecretMetadata: {labels: {l: v}}\n  namespaceSelectors: [{matchLabels: {push: 'yes'}}]\n  refreshTime: 1m\n",
     );
-    let out = r.reconcile_cluster_push_secret(&c, &w, now()).await;
-    assert!(out.error.is_none());
+    let out = r.reconcile_cluster_push_secret(&c, now()).await;
+    assert!(out.error().is_none());
     assert_eq!(provisioned(&out.status.provisioned_namespaces), ["a", "b"]);
     assert_eq!(out.status.push_secret_name.as_deref(), Some("pushed"));
     assert_eq!(ready(&out.status.conditions), ("True".to_owned(), None));
@@ -463,16 +521,19 @@ async fn cps_selects_names_and_owns() {
         .clone()
         .with_namespace(ns("b", &[]))
         .with_namespace(ns("c", &[("push", "yes")]));
-    let out = r.reconcile_cluster_push_secret(&c, &w, now()).await;
+    let out = r.reconcile_cluster_push_secret(&c, now()).await;
     assert_eq!(provisioned(&out.status.provisioned_namespaces), ["a", "c"]);
-    assert_eq!(out.deleted.len(), 1);
-    assert_eq!(out.deleted[0].metadata.namespace.as_deref(), Some("b"));
+    assert_eq!(out.detail.deleted.len(), 1);
+    assert_eq!(
+        out.detail.deleted[0].metadata.namespace.as_deref(),
+        Some("b")
+    );
     assert!(w.get_push_secret("b", "pushed").await.unwrap().is_none());
     c.status = Some(out.status);
 
     // Rename.
     c.spec.push_secret_name = None;
-    let out = r.reconcile_cluster_push_secret(&c, &w, now()).await;
+    let out = r.reconcile_cluster_push_secret(&c, now()).await;
     assert_eq!(out.status.push_secret_name.as_deref(), Some("push"));
     let names: Vec<_> = w
         .push_secrets()
@@ -489,11 +550,15 @@ async fn cps_selects_names_and_owns() {
     c.status = Some(out.status);
 
     // Deletion removes what it owns.
-    let out = r.delete_cluster_push_secret(&c, &w, now()).await;
-    assert!(out.error.is_none());
-    assert_eq!(out.deleted.len(), 2);
-    for ps in &out.deleted {
-        assert!(r.delete_push_secret(ps).await.is_empty());
+    let out = r.delete_cluster_push_secret(&c, now()).await;
+    assert!(out.error().is_none());
+    assert_eq!(out.detail.deleted.len(), 2);
+    for ps in &out.detail.deleted {
+        assert!(
+            r.delete_push_secret(ps, jiff::Timestamp::UNIX_EPOCH)
+                .await
+                .is_ok()
+        );
     }
     assert!(w.push_secrets().is_empty());
 }
@@ -505,7 +570,7 @@ async fn cps_conflict_and_bad_selector() {
     foreign.metadata.namespace = Some("a".into());
     let w = w.with_push_secret(foreign.clone());
     let c = cps("  namespaceSelectors: [{matchLabels: {push: 'yes'}}]\n");
-    let out = r.reconcile_cluster_push_secret(&c, &w, now()).await;
+    let out = r.reconcile_cluster_push_secret(&c, now()).await;
     assert_eq!(provisioned(&out.status.provisioned_namespaces), ["b"]);
     let failed = out.status.failed_namespaces.clone().unwrap();
     assert_eq!(failed.len(), 1);
@@ -535,8 +600,8 @@ async fn cps_conflict_and_bad_selector() {
         ..Default::default()
     }]);
     bad.status = Some(previous);
-    let out = r.reconcile_cluster_push_secret(&bad, &w, now()).await;
-    assert!(out.error.is_some());
+    let out = r.reconcile_cluster_push_secret(&bad, now()).await;
+    assert!(out.error().is_some());
     let cond = out
         .status
         .conditions
@@ -585,19 +650,19 @@ async fn sync_window_deny_blocks_periodic_refresh_until_it_closes() {
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-02T11:30:00Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Created);
+    assert_eq!(out.detail, TargetAction::Created);
     es.status = Some(out.status);
     // Due at 12:30, still inside the window: skipped, back when it closes.
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-02T12:30:00Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Skipped);
+    assert_eq!(out.detail, TargetAction::Skipped);
     assert_eq!(out.requeue_after, Some(Duration::from_secs(30 * 60 + 1)));
     // After the window: refreshed.
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-02T13:00:01Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Unchanged);
+    assert_eq!(out.detail, TargetAction::Unchanged);
     assert_eq!(
         out.status.refresh_time.as_deref(),
         Some("2026-03-02T13:00:01Z")
@@ -608,7 +673,7 @@ async fn sync_window_deny_blocks_periodic_refresh_until_it_closes() {
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-03T11:05:00Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Unchanged);
+    assert_eq!(out.detail, TargetAction::Unchanged);
     assert!(
         out.status
             .synced_resource_version
@@ -626,25 +691,25 @@ async fn sync_window_allow_waits_for_the_next_opening() {
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-02T09:00:00Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Created);
+    assert_eq!(out.detail, TargetAction::Created);
     es.status = Some(out.status);
     // Not yet due: the normal remaining interval.
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-02T09:30:00Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Skipped);
+    assert_eq!(out.detail, TargetAction::Skipped);
     assert_eq!(out.requeue_after, Some(Duration::from_secs(30 * 60)));
     // Due at 10:00 but outside every window: the next opening is 12:00 (@every 6h).
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-02T10:00:00Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Skipped);
+    assert_eq!(out.detail, TargetAction::Skipped);
     assert_eq!(out.requeue_after, Some(Duration::from_secs(2 * 3600)));
     // Inside the window: refreshed.
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-02T12:04:00Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Unchanged);
+    assert_eq!(out.detail, TargetAction::Unchanged);
     assert_eq!(
         out.status.refresh_time.as_deref(),
         Some("2026-03-02T12:04:00Z")
@@ -654,7 +719,7 @@ async fn sync_window_allow_waits_for_the_next_opening() {
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-02T13:10:00Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Skipped);
+    assert_eq!(out.detail, TargetAction::Skipped);
     assert_eq!(
         out.requeue_after,
         Some(Duration::from_secs(4 * 3600 + 50 * 60))
@@ -670,12 +735,12 @@ async fn sync_windows_do_not_gate_created_once() {
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-02T09:00:00Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Created);
+    assert_eq!(out.detail, TargetAction::Created);
     es.status = Some(out.status);
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), at("2026-03-05T09:00:00Z"))
         .await;
-    assert_eq!(out.action, TargetAction::Skipped);
+    assert_eq!(out.detail, TargetAction::Skipped);
     // The window does not decide when it comes back (the 02:00 opening is 17 h away).
     let requeue = out.requeue_after.unwrap().as_secs();
     assert!((3600..=3960).contains(&requeue), "{requeue}");
@@ -725,17 +790,24 @@ impl WorkloadStore for Flaky {
 async fn failed_cleanup_is_retried_and_conflicts_requeue_soon() {
     let (r, cluster, w) = setup(&[ns("a", &[("x", "1")]), ns("b", &[("x", "1")])]);
     let mut c = ces("  namespaceSelectors: [{matchLabels: {x: '1'}}]\n");
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     c.status = Some(out.status);
-    let flaky = Flaky {
-        inner: w.clone(),
-        fail_apply: false,
-    };
+    let flaky_r = reconciler_on(
+        &cluster,
+        Flaky {
+            inner: w.clone(),
+            fail_apply: false,
+        },
+    );
 
     // b is de-selected but its ExternalSecret cannot be deleted: b stays listed (ESO would
     // forget it and leak the object) and is reported.
     let _ = cluster.clone().with_namespace(ns("b", &[]));
-    let out = r.reconcile_cluster_external_secret(&c, &flaky).await;
+    let out = flaky_r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     assert_eq!(provisioned(&out.status.provisioned_namespaces), ["a", "b"]);
     let failed = out.status.failed_namespaces.clone().unwrap();
     assert_eq!(failed[0].namespace, "b");
@@ -749,7 +821,9 @@ async fn failed_cleanup_is_retried_and_conflicts_requeue_soon() {
     assert_eq!(ready(&out.status.conditions).0, "False");
     c.status = Some(out.status);
     // The next pass with a working API finishes the cleanup.
-    let out = r.reconcile_cluster_external_secret(&c, &w).await;
+    let out = r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
     assert_eq!(provisioned(&out.status.provisioned_namespaces), ["a"]);
     assert_eq!(out.status.failed_namespaces, None);
     assert!(w.get_external_secret("b", "db").await.unwrap().is_none());
@@ -757,8 +831,10 @@ async fn failed_cleanup_is_retried_and_conflicts_requeue_soon() {
 
     // A rename whose cleanup fails keeps the old name, so it is retried.
     c.spec.external_secret_name = Some("renamed".into());
-    let out = r.reconcile_cluster_external_secret(&c, &flaky).await;
-    assert!(out.error.is_some());
+    let out = flaky_r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
+    assert!(out.error().is_some());
     assert_eq!(out.status.external_secret_name.as_deref(), Some("db"));
     assert!(
         w.get_external_secret("a", "renamed")
@@ -768,14 +844,19 @@ async fn failed_cleanup_is_retried_and_conflicts_requeue_soon() {
     );
 
     // A conflict while writing: failed namespace, error, quick requeue.
-    let conflicting = Flaky {
-        inner: w.clone(),
-        fail_apply: true,
-    };
+    let conflicting_r = reconciler_on(
+        &cluster,
+        Flaky {
+            inner: w.clone(),
+            fail_apply: true,
+        },
+    );
     c.spec.external_secret_name = None;
     c.spec.external_secret_spec.refresh_interval = "2h".parse().unwrap();
-    let out = r.reconcile_cluster_external_secret(&c, &conflicting).await;
-    assert!(matches!(out.error, Some(eso_core::Error::Conflict(_))));
+    let out = conflicting_r
+        .reconcile_cluster_external_secret(&c, jiff::Timestamp::UNIX_EPOCH)
+        .await;
+    assert!(matches!(out.error(), Some(eso_core::Error::Conflict(_))));
     assert_eq!(out.requeue_after, Some(Duration::from_secs(5)));
     let failed = out.status.failed_namespaces.unwrap();
     assert!(

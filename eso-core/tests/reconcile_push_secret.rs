@@ -94,7 +94,7 @@ async fn pushes_to_every_store_and_records_status() {
     ));
     let out = r.reconcile_push_secret(&ps, t(0)).await;
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!(out.pushed, 2);
+    assert_eq!(out.detail.pushed, 2);
     for store in ["eu", "us"] {
         assert_eq!(
             remote(&r, store, "app/db", Some("password"))
@@ -125,14 +125,21 @@ async fn one_failing_store_does_not_stop_the_others() {
     ));
     let out = r.reconcile_push_secret(&ps, t(0)).await;
     assert_eq!(out.errors.len(), 1);
-    assert_eq!(out.errors[0].0, "SecretStore/broken");
+    assert_eq!(
+        out.errors[0]
+            .store
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("SecretStore/broken")
+    );
     assert!(
         out.errors[0]
-            .1
+            .error
             .to_string()
             .contains("not supported by this build")
     );
-    assert_eq!(out.pushed, 2);
+    assert_eq!(out.detail.pushed, 2);
     let cond = &out.status.conditions.as_ref().unwrap()[0];
     assert_eq!(
         (cond.status.as_str(), cond.reason.as_deref()),
@@ -157,7 +164,7 @@ async fn if_not_exists_never_overwrites_nor_later_deletes_a_foreign_secret() {
     ));
     let out = r.reconcile_push_secret(&ps, t(0)).await;
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!((out.pushed, out.skipped), (1, 1));
+    assert_eq!((out.detail.pushed, out.detail.skipped), (1, 1));
     assert_eq!(
         remote(&r, "eu", "preexisting", None).await.as_deref(),
         Some("theirs")
@@ -178,7 +185,7 @@ async fn if_not_exists_never_overwrites_nor_later_deletes_a_foreign_secret() {
     ps.metadata.generation = Some(2);
     ps.spec.data = Some(Vec::new());
     let out = r.reconcile_push_secret(&ps, t(10)).await;
-    assert_eq!(out.deleted, 1);
+    assert_eq!(out.detail.deleted, 1);
     assert_eq!(remote(&r, "eu", "mine", None).await, None);
     assert_eq!(
         remote(&r, "eu", "preexisting", None).await.as_deref(),
@@ -195,7 +202,7 @@ async fn deletion_policy_delete_cleans_removed_entries_stores_and_deleted_source
         data,
     ));
     let out = r.reconcile_push_secret(&ps, t(0)).await;
-    assert_eq!(out.pushed, 4);
+    assert_eq!(out.detail.pushed, 4);
     // Entry b and store us leave the spec.
     ps.status = Some(out.status);
     ps.metadata.generation = Some(2);
@@ -203,7 +210,7 @@ async fn deletion_policy_delete_cleans_removed_entries_stores_and_deleted_source
     ps.spec.secret_store_refs.truncate(1);
     let out = r.reconcile_push_secret(&ps, t(10)).await;
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!(out.deleted, 3);
+    assert_eq!(out.detail.deleted, 3);
     assert_eq!(remote(&r, "eu", "a", None).await.as_deref(), Some("s3cr3t"));
     assert_eq!(remote(&r, "eu", "b", None).await, None);
     assert_eq!(remote(&r, "us", "a", None).await, None);
@@ -212,7 +219,7 @@ async fn deletion_policy_delete_cleans_removed_entries_stores_and_deleted_source
     ps.metadata.generation = Some(3);
     cluster.delete_secret("app", "src").await.unwrap();
     let out = r.reconcile_push_secret(&ps, t(20)).await;
-    assert_eq!(out.deleted, 1);
+    assert_eq!(out.detail.deleted, 1);
     assert_eq!(remote(&r, "eu", "a", None).await, None);
     assert_eq!(
         out.status.conditions.as_ref().unwrap()[0].reason.as_deref(),
@@ -221,7 +228,7 @@ async fn deletion_policy_delete_cleans_removed_entries_stores_and_deleted_source
     assert!(out.status.synced_push_secrets.is_none());
     // Deleting the PushSecret with nothing synced is a no-op.
     ps.status = Some(out.status);
-    assert!(r.delete_push_secret(&ps).await.is_empty());
+    assert!(r.delete_push_secret(&ps, t(0)).await.is_ok());
 }
 
 #[tokio::test]
@@ -255,12 +262,12 @@ async fn several_source_secrets_do_not_delete_each_others_entries() {
         .unwrap();
     let out = r.reconcile_push_secret(&ps, t(0)).await;
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!(out.pushed, 2);
+    assert_eq!(out.detail.pushed, 2);
     ps.status = Some(out.status);
     ps.metadata.generation = Some(2);
     let out = r.reconcile_push_secret(&ps, t(10)).await;
     assert_eq!(
-        out.deleted, 0,
+        out.detail.deleted, 0,
         "entries of one source must not look stale to the other"
     );
     assert_eq!(
@@ -287,9 +294,9 @@ async fn refresh_interval_and_template() {
     );
     ps.status = Some(out.status);
     let out = r.reconcile_push_secret(&ps, t(60)).await;
-    assert!(out.up_to_date);
+    assert!(out.detail.up_to_date);
     let out = r.reconcile_push_secret(&ps, t(3600)).await;
-    assert!(!out.up_to_date);
+    assert!(!out.detail.up_to_date);
 }
 
 #[tokio::test]
@@ -307,7 +314,7 @@ async fn whole_secret_push_without_secret_key() {
     let out = r.reconcile_push_secret(&bad, t(0)).await;
     assert!(
         out.errors[0]
-            .1
+            .error
             .to_string()
             .contains("\"nope\" does not exist")
     );

@@ -57,7 +57,7 @@ async fn n_external_secrets_over_k_secrets_make_ceil_k_over_20_batch_reads() {
     let filled = reconciler.prefetch(&pass, &external_secrets, now).await;
     for es in &external_secrets {
         let out = reconciler.reconcile_external_secret(es, &pass, now).await;
-        assert!(out.error.is_none(), "{:?}", out.error);
+        assert!(out.error().is_none(), "{:?}", out.errors);
     }
     let log = env.stop_recording().await;
 

@@ -2,21 +2,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
-mod cluster;
 mod config;
-mod convert;
-mod error;
 mod provider;
-mod workloads;
 
 use std::sync::Arc;
 
 use eso_core::provider::ProviderRegistry;
 
-pub use cluster::{DEFAULT_FIELD_MANAGER, KubeCluster};
 pub use config::KubernetesFactory;
 pub use provider::{Kubernetes, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROVIDER_FIELD_MANAGER};
-pub use workloads::{KubeWorkloads, WORKLOADS_FIELD_MANAGER};
 
 /// The provider key under `spec.provider` for Kubernetes.
 pub const KIND: &str = "kubernetes";

@@ -12,6 +12,7 @@ use eso_core::provider::{
     StoreScope, Validation, property,
 };
 use eso_core::{Error, Result, SecretMap, SecretValue};
+use eso_kube::error::{is_status, map_error};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::authorization::v1::{SelfSubjectRulesReview, SelfSubjectRulesReviewSpec};
 use k8s_openapi::api::core::v1::Secret;
@@ -21,7 +22,6 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::auth::{SA_TOKEN_SECONDS, connect};
-use crate::error::{is_status, map};
 
 /// The label this provider puts on every Secret it creates in the remote cluster. A Secret
 /// without it is never overwritten or deleted; add it by hand to let a store adopt one.
@@ -175,7 +175,7 @@ impl Kubernetes {
             Ok(api) => api
                 .get_opt(name)
                 .await
-                .map_err(|e| map(&format!("get Secret {namespace}/{name}"), e)),
+                .map_err(|e| map_error(&format!("get Secret {namespace}/{name}"), e)),
             Err(e) => Err(e),
         };
         self.observe(r).await
@@ -374,7 +374,7 @@ impl Provider for Kubernetes {
             Ok(api) => api
                 .list(&lp)
                 .await
-                .map_err(|e| map(&format!("list Secrets in {ns}"), e)),
+                .map_err(|e| map_error(&format!("list Secrets in {ns}"), e)),
             Err(e) => Err(e),
         };
         let list = self.observe(r).await?;
@@ -477,12 +477,12 @@ impl Provider for Kubernetes {
             api.replace(name, &pp, &obj)
                 .await
                 .map(|_| ())
-                .map_err(|e| map(&format!("update Secret {ns}/{name}"), e))
+                .map_err(|e| map_error(&format!("update Secret {ns}/{name}"), e))
         } else {
             api.create(&pp, &obj)
                 .await
                 .map(|_| ())
-                .map_err(|e| map(&format!("create Secret {ns}/{name}"), e))
+                .map_err(|e| map_error(&format!("create Secret {ns}/{name}"), e))
         };
         self.observe(r).await
     }
@@ -520,14 +520,14 @@ impl Provider for Kubernetes {
                     .replace(name, &pp, &s)
                     .await
                     .map(|_| ())
-                    .map_err(|e| map(&format!("update Secret {ns}/{name}"), e));
+                    .map_err(|e| map_error(&format!("update Secret {ns}/{name}"), e));
                 return self.observe(r).await;
             }
         }
         let r = match api.delete(name, &DeleteParams::default()).await {
             Ok(_) => Ok(()),
             Err(e) if is_status(&e, 404) => Ok(()),
-            Err(e) => Err(map(&format!("delete Secret {ns}/{name}"), e)),
+            Err(e) => Err(map_error(&format!("delete Secret {ns}/{name}"), e)),
         };
         self.observe(r).await
     }
@@ -560,7 +560,7 @@ impl Provider for Kubernetes {
                 let api: Api<SelfSubjectRulesReview> = Api::all(c);
                 api.create(&PostParams::default(), &review)
                     .await
-                    .map_err(|e| map("create SelfSubjectRulesReview", e))
+                    .map_err(|e| map_error("create SelfSubjectRulesReview", e))
             }
             Err(e) => Err(e),
         };

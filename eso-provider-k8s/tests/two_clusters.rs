@@ -18,7 +18,8 @@ use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
 use eso_core::cluster::{Cluster, KubeSecret};
 use eso_core::provider::ProviderRegistry;
 use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
-use eso_provider_k8s::{KubeCluster, MANAGED_BY_LABEL};
+use eso_kube::KubeCluster;
+use eso_provider_k8s::MANAGED_BY_LABEL;
 use kube::api::{Api, PostParams};
 
 const CHILD: &str = "k8s-child";
@@ -130,9 +131,9 @@ spec:
 
     // Pass 1: no kubeconfig Secret yet.
     let out = r.reconcile_push_secret(&ps, jiff::Timestamp::now()).await;
-    assert_eq!(out.pushed, 0);
+    assert_eq!(out.detail.pushed, 0);
     assert!(!out.errors.is_empty());
-    for (_, e) in &out.errors {
+    for e in out.errors.iter().map(|e| &e.error) {
         assert!(e.is_temporary(), "{e}");
         assert!(e.to_string().contains("child-kubeconfig not found"), "{e}");
     }
@@ -149,9 +150,9 @@ spec:
         .await
         .unwrap();
     let out = r.reconcile_push_secret(&ps, jiff::Timestamp::now()).await;
-    assert_eq!(out.pushed, 0);
+    assert_eq!(out.detail.pushed, 0);
     assert!(!out.errors.is_empty());
-    for (_, e) in &out.errors {
+    for e in out.errors.iter().map(|e| &e.error) {
         assert!(e.is_temporary(), "{e}");
         assert!(e.to_string().contains("not reachable"), "{e}");
     }
@@ -170,7 +171,7 @@ spec:
     // Pass 3: pushed, with the same Reconciler (and cached provider).
     let out = r.reconcile_push_secret(&ps, jiff::Timestamp::now()).await;
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!(out.pushed, 2);
+    assert_eq!(out.detail.pushed, 2);
     let ccluster = Arc::new(child.cluster().await);
     let pushed = ccluster
         .get_secret("default", "user-credentials")
@@ -232,7 +233,7 @@ spec:
     let out = r
         .reconcile_external_secret(&es, &Pass::new(), jiff::Timestamp::now())
         .await;
-    assert!(out.error.is_none(), "{:?}", out.error);
+    assert!(out.error().is_none(), "{:?}", out.errors);
     let pulled = ccluster
         .get_secret(&cns, "user-credentials")
         .await

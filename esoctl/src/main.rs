@@ -8,7 +8,6 @@ mod crd;
 mod files;
 mod providers;
 mod reconcile;
-#[cfg(feature = "kubernetes")]
 mod reconcile_kube;
 mod template;
 mod validate;

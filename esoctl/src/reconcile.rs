@@ -7,16 +7,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use eso_core::api::{Manifest, PushSecret, SecretStoreKind, SecretStoreStatus, parse_documents};
-use eso_core::cluster::{
-    Cluster, KubeConfigMap, KubeNamespace, KubeSecret, MemoryCluster, OwnerRef,
-};
+use eso_core::SecretValue;
+use eso_core::api::{Manifest, parse_documents};
+use eso_core::cluster::{Cluster, KubeConfigMap, KubeNamespace, KubeSecret, MemoryCluster};
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::{
     InMemory, InMemoryFactory, ProviderRegistry, StoreIdentity, StoreScope, StoredSecret,
 };
-use eso_core::reconcile::{MemoryCatalog, MemoryWorkloads, Pass, Reconciler};
-use eso_core::{Error, SecretValue};
+use eso_core::reconcile::{
+    FlowError, MemoryCatalog, MemoryWorkloads, ObjectKey, Reconciler, Sweep,
+};
+use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Map, Value, json};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -41,7 +42,7 @@ pub(crate) struct Args {
     pub(crate) files: Vec<PathBuf>,
     /// Run one pass against the cluster of this kubeconfig instead of files: read the stores
     /// and ESO objects from the API server, write target Secrets there and patch the
-    /// objects' status (needs the `kubernetes` feature).
+    /// objects' status.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "state"])]
     pub(crate) kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: its current context).
@@ -143,13 +144,7 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
         None => jiff::Timestamp::now(),
     };
     if let Some(path) = &args.kubeconfig {
-        #[cfg(feature = "kubernetes")]
         return crate::reconcile_kube::run(path, args.context.as_deref(), args.output, now).await;
-        #[cfg(not(feature = "kubernetes"))]
-        return Err(Fatal(format!(
-            "--kubeconfig {}: this esoctl was built without the kubernetes feature",
-            path.display()
-        )));
     }
     let input = load_input(&args.files)?;
     let previous = match &args.state {
@@ -257,7 +252,7 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
         .with_generators(Arc::new(generators));
 
     let mut failures = 0usize;
-    let mut report = |what: &str, e: &Error| {
+    let mut report = |what: &str, e: &dyn std::fmt::Display| {
         failures += 1;
         eprintln!("{what}: {e}");
     };
@@ -284,6 +279,7 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
             _ => {}
         }
     }
+    let reconciler = reconciler.with_workloads(Arc::new(workloads.clone()));
 
     // Objects that left the manifests: run their deletion (finalizer) logic, then collect
     // the Secrets they owned, as the API server's garbage collector would.
@@ -301,9 +297,9 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
     let mut cluster_statuses: BTreeMap<String, Value> = BTreeMap::new();
     let mut doomed: Vec<Manifest> = Vec::new();
     for (key, m) in &removed {
-        match run_cluster_kind(&reconciler, m, &workloads, now, true).await? {
-            Some((_, error, deleted)) => {
-                if let Some(e) = &error {
+        match run_cluster_kind(&reconciler, m, now, true).await? {
+            Some((_, errors, deleted)) => {
+                for e in &errors {
                     report(&describe(key), e);
                 }
                 doomed.extend(deleted);
@@ -313,10 +309,10 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
     }
     // The cluster kinds of the manifests: create, update or delete the objects they own.
     for (key, _, m) in &typed {
-        if let Some((status, error, deleted)) =
-            run_cluster_kind(&reconciler, m, &workloads, now, false).await?
+        if let Some((status, errors, deleted)) =
+            run_cluster_kind(&reconciler, m, now, false).await?
         {
-            if let Some(e) = &error {
+            for e in &errors {
                 report(&describe(key), e);
             }
             cluster_statuses.insert(key.clone(), status);
@@ -339,13 +335,13 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
         }
         match m {
             Manifest::ExternalSecret(es) => {
-                if let Err(e) = reconciler.delete_external_secret(es).await {
+                for e in reconciler.delete_external_secret(es, now).await.errors {
                     report(&describe(&key), &e);
                 }
             }
             Manifest::PushSecret(ps) => {
-                for (store, e) in reconciler.delete_push_secret(ps).await {
-                    report(&format!("{} (store {store})", describe(&key)), &e);
+                for e in reconciler.delete_push_secret(ps, now).await.errors {
+                    report(&describe(&key), &e);
                 }
             }
             _ => {}
@@ -399,113 +395,86 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
         }
     }
 
-    // Stores first (warms the client cache), then PushSecrets that do not read a Secret an
-    // ExternalSecret writes, then ExternalSecrets, then the remaining PushSecrets.
-    let mut statuses: BTreeMap<String, Value> = BTreeMap::new();
+    // One pass in the library's order (stores, pushes, read-ahead, ExternalSecrets, pushes
+    // of their targets); the cluster kinds already ran above, with the file-specific
+    // bookkeeping of deletions and stable UIDs.
+    let mut sweep = Sweep::default();
+    let mut keys: BTreeMap<(&str, String), String> = BTreeMap::new();
     for (key, _, m) in &typed {
-        let (kind, ns, name) = match m {
-            Manifest::SecretStore(s) => (
-                SecretStoreKind::SecretStore,
-                s.metadata.namespace.clone().unwrap_or_default(),
-                s.metadata.name.clone().unwrap_or_default(),
-            ),
-            Manifest::ClusterSecretStore(s) => (
-                SecretStoreKind::ClusterSecretStore,
-                String::new(),
-                s.metadata.name.clone().unwrap_or_default(),
-            ),
+        let (kind, k) = match m {
+            Manifest::SecretStore(s) => {
+                sweep.secret_stores.push((**s).clone());
+                ("SecretStore", s.metadata.clone())
+            }
+            Manifest::ClusterSecretStore(s) => {
+                sweep.cluster_secret_stores.push((**s).clone());
+                ("ClusterSecretStore", s.metadata.clone())
+            }
+            Manifest::PushSecret(ps) => {
+                sweep.push_secrets.push((**ps).clone());
+                ("PushSecret", ps.metadata.clone())
+            }
+            Manifest::ExternalSecret(es) => {
+                sweep.external_secrets.push((**es).clone());
+                ("ExternalSecret", es.metadata.clone())
+            }
             _ => continue,
         };
-        let prev: Option<SecretStoreStatus> = objects[key]
-            .value
-            .get("status")
-            .and_then(|s| serde_json::from_value(s.clone()).ok());
-        let out = reconciler
-            .reconcile_store(kind, &ns, &name, prev.as_ref(), now)
-            .await;
-        if let Some(e) = &out.error {
-            report(&describe(key), e);
-        }
-        statuses.insert(key.clone(), serde_json::to_value(&out.status)?);
+        let at = format!(
+            "{}/{}",
+            k.namespace.unwrap_or_default(),
+            k.name.unwrap_or_default()
+        );
+        keys.insert((kind, at), key.clone());
     }
-    let es_targets: BTreeSet<(String, String)> = typed
-        .iter()
-        .filter_map(|(_, _, m)| match m {
-            Manifest::ExternalSecret(es) => Some((
-                es.metadata
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| "default".into()),
-                es.spec
-                    .target
-                    .name
-                    .clone()
-                    .filter(|n| !n.is_empty())
-                    .or_else(|| es.metadata.name.clone())
-                    .unwrap_or_default(),
-            )),
-            _ => None,
-        })
-        .collect();
-    let reads_es_output = |ps: &PushSecret| {
-        let ns = ps
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let sel = &ps.spec.selector;
-        match (&sel.secret, &sel.generator_ref) {
-            (_, Some(_)) => false,
-            (Some(src), None) => match &src.name {
-                Some(n) if !n.is_empty() => es_targets.contains(&(ns, n.clone())),
-                _ => true,
-            },
-            (None, None) => false,
+    let swept = reconciler.sweep(sweep, now).await;
+    let mut statuses: BTreeMap<String, Value> = BTreeMap::new();
+    let mut record = |kind: &'static str,
+                      at: &ObjectKey,
+                      status: Value,
+                      errors: &[FlowError]|
+     -> Result<(), Fatal> {
+        let at = format!("{}/{}", at.namespace, at.name);
+        let Some(key) = keys.get(&(kind, at)) else {
+            return Ok(());
+        };
+        for e in errors {
+            report(&describe(key), &e.to_string());
         }
+        statuses.insert(key.clone(), status);
+        Ok(())
     };
-    let pass = Pass::new();
-    for round in 0..3 {
-        if round == 1 {
-            // Batched read-ahead (e.g. AWS BatchGetSecretValue) of what the ExternalSecrets read.
-            let external_secrets: Vec<_> = typed
-                .iter()
-                .filter_map(|(_, _, m)| match m {
-                    Manifest::ExternalSecret(es) => Some((**es).clone()),
-                    _ => None,
-                })
-                .collect();
-            reconciler.prefetch(&pass, &external_secrets, now).await;
-        }
-        for (key, _, m) in &typed {
-            match (round, m) {
-                (0, Manifest::PushSecret(ps)) if !reads_es_output(ps) => {}
-                (1, Manifest::ExternalSecret(_)) => {}
-                (2, Manifest::PushSecret(ps)) if reads_es_output(ps) => {}
-                _ => continue,
-            }
-            match m {
-                Manifest::PushSecret(ps) => {
-                    let out = reconciler.reconcile_push_secret(ps, now).await;
-                    for (store, e) in &out.errors {
-                        let what = if store.is_empty() {
-                            describe(key)
-                        } else {
-                            format!("{} (store {store})", describe(key))
-                        };
-                        report(&what, e);
-                    }
-                    statuses.insert(key.clone(), serde_json::to_value(&out.status)?);
-                }
-                Manifest::ExternalSecret(es) => {
-                    let out = reconciler.reconcile_external_secret(es, &pass, now).await;
-                    if let Some(e) = &out.error {
-                        report(&describe(key), e);
-                    }
-                    statuses.insert(key.clone(), serde_json::to_value(&out.status)?);
-                }
-                _ => {}
-            }
-        }
+    for (at, out) in &swept.secret_stores {
+        record(
+            "SecretStore",
+            at,
+            serde_json::to_value(&out.status)?,
+            &out.errors,
+        )?;
+    }
+    for (at, out) in &swept.cluster_secret_stores {
+        record(
+            "ClusterSecretStore",
+            at,
+            serde_json::to_value(&out.status)?,
+            &out.errors,
+        )?;
+    }
+    for (at, out) in &swept.push_secrets {
+        record(
+            "PushSecret",
+            at,
+            serde_json::to_value(&out.status)?,
+            &out.errors,
+        )?;
+    }
+    for (at, out) in &swept.external_secrets {
+        record(
+            "ExternalSecret",
+            at,
+            serde_json::to_value(&out.status)?,
+            &out.errors,
+        )?;
     }
 
     // Assemble the new objects and the output.
@@ -556,54 +525,37 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
 
 /// What a ClusterExternalSecret or ClusterPushSecret pass (or its deletion) produced: its new
 /// status, its error, and the objects it deleted (whose own deletion logic must still run).
-type ClusterKindOutcome = (Value, Option<Error>, Vec<Manifest>);
+type ClusterKindOutcome = (Value, Vec<FlowError>, Vec<Manifest>);
 
 /// Reconciles (or, with `delete`, deletes) a cluster kind; `None` for other kinds.
 async fn run_cluster_kind(
     reconciler: &Reconciler,
     m: &Manifest,
-    workloads: &MemoryWorkloads,
     now: jiff::Timestamp,
     delete: bool,
 ) -> Result<Option<ClusterKindOutcome>, Fatal> {
     Ok(match m {
         Manifest::ClusterExternalSecret(ces) => {
             let out = if delete {
-                reconciler
-                    .delete_cluster_external_secret(ces, workloads)
-                    .await
+                reconciler.delete_cluster_external_secret(ces, now).await
             } else {
-                reconciler
-                    .reconcile_cluster_external_secret(ces, workloads)
-                    .await
+                reconciler.reconcile_cluster_external_secret(ces, now).await
             };
-            let deleted = out.deleted.into_iter();
-            Some((
-                serde_json::to_value(&out.status)?,
-                out.error,
-                deleted
-                    .map(|es| Manifest::ExternalSecret(Box::new(es)))
-                    .collect(),
-            ))
+            let status = serde_json::to_value(&out.status)?;
+            let deleted = out.detail.deleted.into_iter();
+            let deleted = deleted.map(|es| Manifest::ExternalSecret(Box::new(es)));
+            Some((status, out.errors, deleted.collect()))
         }
         Manifest::ClusterPushSecret(cps) => {
             let out = if delete {
-                reconciler
-                    .delete_cluster_push_secret(cps, workloads, now)
-                    .await
+                reconciler.delete_cluster_push_secret(cps, now).await
             } else {
-                reconciler
-                    .reconcile_cluster_push_secret(cps, workloads, now)
-                    .await
+                reconciler.reconcile_cluster_push_secret(cps, now).await
             };
-            let deleted = out.deleted.into_iter();
-            Some((
-                serde_json::to_value(&out.status)?,
-                out.error,
-                deleted
-                    .map(|ps| Manifest::PushSecret(Box::new(ps)))
-                    .collect(),
-            ))
+            let status = serde_json::to_value(&out.status)?;
+            let deleted = out.detail.deleted.into_iter();
+            let deleted = deleted.map(|ps| Manifest::PushSecret(Box::new(ps)));
+            Some((status, out.errors, deleted.collect()))
         }
         _ => None,
     })
@@ -774,98 +726,35 @@ fn string_map(v: &Value, path: &str) -> Result<BTreeMap<String, String>, String>
     }
 }
 
-/// A `v1` Secret document (with `data` in base64 and/or `stringData`).
+/// A `v1` Secret document (with `data` in base64 and/or `stringData`), through eso-kube's
+/// one Secret conversion. A missing namespace is `default_ns` (else `default`); a
+/// `resourceVersion` in the file is ignored.
 fn secret_from_json(v: &Value, default_ns: &str) -> Result<KubeSecret, String> {
-    let meta = &v["metadata"];
-    let name = meta["name"]
-        .as_str()
-        .filter(|n| !n.is_empty())
-        .ok_or("metadata.name: is required")?;
-    let ns = meta["namespace"]
-        .as_str()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(if default_ns.is_empty() {
+    let mut secret: Secret = serde_path_to_error::deserialize(v)
+        .map_err(|e| field(&e.path().to_string(), &e.inner().to_string()))?;
+    let meta = &mut secret.metadata;
+    if meta.name.as_deref().is_none_or(str::is_empty) {
+        return Err("metadata.name: is required".to_owned());
+    }
+    if meta.namespace.as_deref().is_none_or(str::is_empty) {
+        let ns = if default_ns.is_empty() {
             "default"
         } else {
             default_ns
-        });
-    let mut s = KubeSecret::new(ns, name);
-    if let Some(t) = v["type"].as_str().filter(|t| !t.is_empty()) {
-        s.type_ = t.to_owned();
+        };
+        meta.namespace = Some(ns.to_owned());
     }
-    s.labels = string_map(&meta["labels"], "metadata.labels")?;
-    s.annotations = string_map(&meta["annotations"], "metadata.annotations")?;
-    s.immutable = v["immutable"].as_bool().unwrap_or(false);
-    s.uid = meta["uid"].as_str().unwrap_or_default().to_owned();
-    if let Some(refs) = meta["ownerReferences"].as_array() {
-        for (i, r) in refs.iter().enumerate() {
-            let get = |f: &str| {
-                r[f].as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| format!("metadata.ownerReferences[{i}].{f}: is required"))
-            };
-            let mut o =
-                OwnerRef::controller(get("apiVersion")?, get("kind")?, get("name")?, get("uid")?);
-            o.controller = r["controller"].as_bool().unwrap_or(false);
-            o.block_owner_deletion = r["blockOwnerDeletion"].as_bool().unwrap_or(false);
-            s.owner_references.push(o);
-        }
-    }
-    for (k, val) in string_map(&v["data"], "data")? {
-        let bytes = B64
-            .decode(val.trim())
-            .map_err(|e| format!("data.{k}: not base64: {e}"))?;
-        s.data.insert(k, SecretValue::new(bytes));
-    }
-    for (k, val) in string_map(&v["stringData"], "stringData")? {
-        s.data.insert(k, SecretValue::from(val));
-    }
-    Ok(s)
+    meta.resource_version = None;
+    secret.type_ = secret.type_.filter(|t| !t.is_empty());
+    Ok(eso_kube::secret_from_kube(secret))
 }
 
-/// A Secret as `kubectl get secret -o json` shows it (data in base64).
+/// A Secret as `kubectl get secret -o json` shows it (data in base64), without the
+/// in-memory `resourceVersion`.
 fn secret_to_json(s: &KubeSecret) -> Value {
-    let mut meta = Map::new();
-    meta.insert("name".into(), json!(s.name));
-    meta.insert("namespace".into(), json!(s.namespace));
-    if !s.uid.is_empty() {
-        meta.insert("uid".into(), json!(s.uid));
-    }
-    if !s.labels.is_empty() {
-        meta.insert("labels".into(), json!(s.labels));
-    }
-    if !s.annotations.is_empty() {
-        meta.insert("annotations".into(), json!(s.annotations));
-    }
-    if !s.owner_references.is_empty() {
-        let refs: Vec<Value> = s
-            .owner_references
-            .iter()
-            .map(|o| {
-                json!({
-                    "apiVersion": o.api_version, "kind": o.kind, "name": o.name, "uid": o.uid,
-                    "controller": o.controller, "blockOwnerDeletion": o.block_owner_deletion,
-                })
-            })
-            .collect();
-        meta.insert("ownerReferences".into(), Value::Array(refs));
-    }
-    let data: Map<String, Value> = s
-        .data
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(B64.encode(v.expose()))))
-        .collect();
-    let mut out = json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": meta,
-        "type": if s.type_.is_empty() { "Opaque" } else { s.type_.as_str() },
-        "data": data,
-    });
-    if s.immutable {
-        out["immutable"] = json!(true);
-    }
-    out
+    let mut secret = eso_kube::secret_to_kube(s);
+    secret.metadata.resource_version = None;
+    serde_json::to_value(&secret).unwrap_or_default()
 }
 
 fn config_map_from_json(v: &Value) -> Result<KubeConfigMap, String> {

@@ -6,18 +6,20 @@
 //! patches each object's status and prints `kind`, `namespace`, `name` and `status` of each.
 //! Objects being deleted are left to the operator (finalizers are not handled here).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use eso_core::api::{
     ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, ExternalSecret, Manifest,
-    PushSecret, SecretStore, SecretStoreKind,
+    PushSecret, SecretStore,
 };
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
-use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
-use eso_provider_k8s::{KubeCluster, KubeWorkloads};
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use eso_core::reconcile::{MemoryCatalog, ObjectKey, Reconciler, Sweep};
+use eso_kube::status::{EsoObject, patch_status};
+use eso_kube::{KubeCluster, KubeWorkloads};
+use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
@@ -38,45 +40,79 @@ where
         .map_err(|e| Fatal(format!("list {}: {e}", K::plural(&()))))
 }
 
-/// Patches the status of a namespaced object.
-async fn patch_ns<K, S>(client: &kube::Client, obj: &K, status: &S) -> Result<(), String>
+/// The objects of a kind that are not being deleted (those are the operator's: their
+/// finalizers are not handled here).
+fn alive<K: Resource>(objects: Vec<K>) -> Vec<K> {
+    objects
+        .into_iter()
+        .filter(|o| o.meta().deletion_timestamp.is_none())
+        .collect()
+}
+
+/// For kinds the pass never adds to: every object was listed.
+async fn not_listed<K>(key: &ObjectKey) -> Result<K, String> {
+    Err(format!("{key} was not listed"))
+}
+
+/// Reads one object by its sweep key.
+async fn get<K>(client: &kube::Client, key: &ObjectKey) -> Result<K, String>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
         + DeserializeOwned
         + std::fmt::Debug,
-    S: Serialize,
 {
-    let api: Api<K> = Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
-    patch(api, obj, status).await
+    Api::<K>::namespaced(client.clone(), &key.namespace)
+        .get(&key.name)
+        .await
+        .map_err(|e| e.to_string())
 }
 
-/// Patches the status of a cluster-wide object.
-async fn patch_cluster<K, S>(client: &kube::Client, obj: &K, status: &S) -> Result<(), String>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    S: Serialize,
-{
-    patch(Api::all(client.clone()), obj, status).await
+/// The listed objects by sweep key, to patch their statuses after the pass.
+#[derive(Default)]
+struct Objects {
+    secret_stores: BTreeMap<ObjectKey, SecretStore>,
+    cluster_secret_stores: BTreeMap<ObjectKey, ClusterSecretStore>,
+    cluster_external_secrets: BTreeMap<ObjectKey, ClusterExternalSecret>,
+    cluster_push_secrets: BTreeMap<ObjectKey, ClusterPushSecret>,
+    push_secrets: BTreeMap<ObjectKey, PushSecret>,
+    external_secrets: BTreeMap<ObjectKey, ExternalSecret>,
 }
 
-async fn patch<K, S>(api: Api<K>, obj: &K, status: &S) -> Result<(), String>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
-    S: Serialize,
-{
-    let body = json!({ "status": status });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&body),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| format!("patch status: {e}"))
+impl Objects {
+    fn of(sweep: &Sweep) -> Self {
+        fn by_key<K: Resource + Clone>(objects: &[K]) -> BTreeMap<ObjectKey, K> {
+            objects
+                .iter()
+                .map(|o| {
+                    let key = ObjectKey::new(
+                        o.meta().namespace.clone().unwrap_or_default(),
+                        o.meta().name.clone().unwrap_or_default(),
+                    );
+                    (key, o.clone())
+                })
+                .collect()
+        }
+        Self {
+            secret_stores: by_key(&sweep.secret_stores),
+            cluster_secret_stores: by_key(&sweep.cluster_secret_stores),
+            cluster_external_secrets: by_key(&sweep.cluster_external_secrets),
+            cluster_push_secrets: by_key(&sweep.cluster_push_secrets),
+            push_secrets: by_key(&sweep.push_secrets),
+            external_secrets: by_key(&sweep.external_secrets),
+        }
+    }
+}
+
+/// Patches an object's status; the error as text.
+async fn patch<K: EsoObject, S: Serialize + Sync>(
+    client: &kube::Client,
+    obj: &K,
+    status: &S,
+) -> Result<(), String> {
+    patch_status(client, obj, status)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn item<K: Resource<DynamicType = ()>>(obj: &K, status: &impl Serialize) -> Value {
@@ -119,114 +155,60 @@ pub(crate) async fn run(
     crate::providers::register_providers(&mut providers);
     let mut generators = GeneratorRegistry::new();
     crate::providers::register_generators(&mut generators);
+    let mut sweep = Sweep::default();
+    sweep.secret_stores = alive(stores);
+    sweep.cluster_secret_stores = alive(cluster_stores);
+    sweep.cluster_external_secrets = alive(list(&client).await?);
+    sweep.cluster_push_secrets = alive(list(&client).await?);
+    sweep.push_secrets = alive(list(&client).await?);
+    sweep.external_secrets = alive(list(&client).await?);
     let reconciler = Reconciler::new(Arc::new(KubeCluster::new(client.clone())), catalog)
         .with_providers(Arc::new(providers))
-        .with_generators(Arc::new(generators));
-    let workloads = KubeWorkloads::new(client.clone());
+        .with_generators(Arc::new(generators))
+        .with_workloads(Arc::new(KubeWorkloads::new(client.clone())));
+    let objects = Objects::of(&sweep);
+    let report = reconciler.sweep(sweep, now).await;
 
     let mut failures = 0usize;
     let mut items = Vec::new();
-    let mut report = |what: String, e: Option<String>| {
-        if let Some(e) = e {
-            failures += 1;
-            eprintln!("{what}: {e}");
-        }
-    };
-    let live = |m: &kube::api::ObjectMeta| m.deletion_timestamp.is_none();
-
-    for s in stores.iter().filter(|s| live(&s.metadata)) {
-        let ns = s.namespace().unwrap_or_default();
-        let out = reconciler
-            .reconcile_store(
-                SecretStoreKind::SecretStore,
-                &ns,
-                &s.name_any(),
-                s.status.as_ref(),
-                now,
-            )
-            .await;
-        let what = format!("SecretStore {ns}/{}", s.name_any());
-        report(what.clone(), out.error.as_ref().map(ToString::to_string));
-        report(what, patch_ns(&client, s, &out.status).await.err());
-        items.push(item(s, &out.status));
+    macro_rules! settle {
+        ($field:ident, $kind:ty, $missing:expr) => {
+            for (key, out) in &report.$field {
+                let found = match objects.$field.get(key) {
+                    Some(o) => Ok(o.clone()),
+                    None => $missing(key).await,
+                };
+                let obj: $kind = match found {
+                    Ok(o) => o,
+                    Err(e) => {
+                        failures += 1;
+                        eprintln!("{} {key}: {e}", <$kind>::kind(&()));
+                        continue;
+                    }
+                };
+                let what = format!("{} {key}", <$kind>::kind(&()));
+                for e in &out.errors {
+                    failures += 1;
+                    eprintln!("{what}: {e}");
+                }
+                if let Err(e) = patch(&client, &obj, &out.status).await {
+                    failures += 1;
+                    eprintln!("{what}: {e}");
+                }
+                items.push(item(&obj, &out.status));
+            }
+        };
     }
-    for s in cluster_stores.iter().filter(|s| live(&s.metadata)) {
-        let out = reconciler
-            .reconcile_store(
-                SecretStoreKind::ClusterSecretStore,
-                "",
-                &s.name_any(),
-                s.status.as_ref(),
-                now,
-            )
-            .await;
-        let what = format!("ClusterSecretStore {}", s.name_any());
-        report(what.clone(), out.error.as_ref().map(ToString::to_string));
-        report(what, patch_cluster(&client, s, &out.status).await.err());
-        items.push(item(s, &out.status));
-    }
-    for c in list::<ClusterExternalSecret>(&client).await? {
-        if !live(&c.metadata) {
-            continue;
-        }
-        let out = reconciler
-            .reconcile_cluster_external_secret(&c, &workloads)
-            .await;
-        let what = format!("ClusterExternalSecret {}", c.name_any());
-        report(what.clone(), out.error.as_ref().map(ToString::to_string));
-        report(what, patch_cluster(&client, &c, &out.status).await.err());
-        items.push(item(&c, &out.status));
-    }
-    for c in list::<ClusterPushSecret>(&client).await? {
-        if !live(&c.metadata) {
-            continue;
-        }
-        let out = reconciler
-            .reconcile_cluster_push_secret(&c, &workloads, now)
-            .await;
-        let what = format!("ClusterPushSecret {}", c.name_any());
-        report(what.clone(), out.error.as_ref().map(ToString::to_string));
-        report(what, patch_cluster(&client, &c, &out.status).await.err());
-        items.push(item(&c, &out.status));
-    }
-    // Listed after the cluster kinds, so the objects they stamped out join this pass.
-    for ps in list::<PushSecret>(&client).await? {
-        if !live(&ps.metadata) {
-            continue;
-        }
-        let out = reconciler.reconcile_push_secret(&ps, now).await;
-        let what = format!(
-            "PushSecret {}/{}",
-            ps.namespace().unwrap_or_default(),
-            ps.name_any()
-        );
-        let errors: Vec<String> = out
-            .errors
-            .iter()
-            .map(|(s, e)| format!("{s}: {e}"))
-            .collect();
-        report(
-            what.clone(),
-            (!errors.is_empty()).then(|| errors.join("; ")),
-        );
-        report(what, patch_ns(&client, &ps, &out.status).await.err());
-        items.push(item(&ps, &out.status));
-    }
-    let pass = Pass::new();
-    for es in list::<ExternalSecret>(&client).await? {
-        if !live(&es.metadata) {
-            continue;
-        }
-        let out = reconciler.reconcile_external_secret(&es, &pass, now).await;
-        let what = format!(
-            "ExternalSecret {}/{}",
-            es.namespace().unwrap_or_default(),
-            es.name_any()
-        );
-        report(what.clone(), out.error.as_ref().map(ToString::to_string));
-        report(what, patch_ns(&client, &es, &out.status).await.err());
-        items.push(item(&es, &out.status));
-    }
+    // Every store and cluster kind was listed; ExternalSecrets and PushSecrets a cluster kind
+    // stamped out during the pass are read back to patch them.
+    settle!(secret_stores, SecretStore, not_listed);
+    settle!(cluster_secret_stores, ClusterSecretStore, not_listed);
+    settle!(cluster_external_secrets, ClusterExternalSecret, not_listed);
+    settle!(cluster_push_secrets, ClusterPushSecret, not_listed);
+    settle!(push_secrets, PushSecret, |k| get::<PushSecret>(&client, k));
+    settle!(external_secrets, ExternalSecret, |k| get::<ExternalSecret>(
+        &client, k
+    ));
     print_items(&items, output)?;
     Ok(failures)
 }

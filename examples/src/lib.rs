@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
 use eso_core::cluster::KubeSecret;
 use eso_core::generator::GeneratorRegistry;
@@ -45,28 +44,11 @@ pub fn generators() -> Arc<GeneratorRegistry> {
     Arc::new(g)
 }
 
-/// A Secret as `kubectl get -o yaml` would show it (data base64-encoded).
+/// A Secret as `kubectl get -o yaml` would show it (data base64-encoded), through
+/// eso-kube's one `KubeSecret` -> `Secret` conversion.
 pub fn secret_yaml(s: &KubeSecret) -> String {
-    let data: serde_json::Map<String, serde_json::Value> = s
-        .data
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                serde_json::Value::String(
-                    base64::engine::general_purpose::STANDARD.encode(v.expose()),
-                ),
-            )
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": s.name, "namespace": s.namespace, "labels": s.labels, "annotations": s.annotations},
-        "type": s.type_,
-        "data": data,
-    });
-    serde_saphyr::to_string(&doc).unwrap_or_else(|e| format!("# cannot print: {e}\n"))
+    serde_saphyr::to_string(&eso_kube::secret_to_kube(s))
+        .unwrap_or_else(|e| format!("# cannot print: {e}\n"))
 }
 
 /// Prints a status object as YAML under a heading.

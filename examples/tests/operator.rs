@@ -1,6 +1,6 @@
 //! Runs the operator example against the kube-apiserver of `scripts/backends/kube.sh`:
 //! an ExternalSecret is created, its target Secret appears; the source changes, the target
-//! follows; the operator shuts down gracefully.
+//! follows; the operator shuts down gracefully and releases its Lease.
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../operator.rs"]
@@ -12,7 +12,9 @@ use eso_core::api::{
     ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, ExternalSecret, PushSecret,
     SecretStore,
 };
+use eso_kube::operator::{LeaderElection, LeaderExit, Shutdown};
 use k8s_openapi::ByteString;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -144,14 +146,12 @@ async fn operator_syncs_and_follows_the_source() {
     }))
     .unwrap();
 
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let lock = operator::LeaseLock::new(client.clone(), &ns, "operator", "test");
+    let (stop, shutdown) = Shutdown::new();
+    let election = LeaderElection::new(client.clone(), &ns, operator::LEASE_NAME, "test");
     let op = tokio::spawn(operator::run_with_leader_election(
         client.clone(),
-        lock,
-        async {
-            let _ = rx.await;
-        },
+        election,
+        shutdown,
     ));
     let es_api = Api::<ExternalSecret>::namespaced(client.clone(), &ns);
     es_api.create(&PostParams::default(), &es).await.unwrap();
@@ -197,35 +197,18 @@ async fn operator_syncs_and_follows_the_source() {
     })
     .await;
 
-    let _ = tx.send(());
-    tokio::time::timeout(Duration::from_secs(30), op)
+    stop.trigger();
+    let exit = tokio::time::timeout(Duration::from_secs(30), op)
         .await
         .expect("graceful shutdown")
+        .unwrap()
         .unwrap();
-}
-
-#[tokio::test]
-async fn lease_has_one_holder_at_a_time() {
-    if std::env::var("KUBECONFIG").is_err() {
-        return eso_core::testing::backend_unavailable(
-            "KUBECONFIG",
-            "eval \"$(scripts/backends/kube.sh start)\"",
-        );
-    }
-    let client = kube::Client::try_default().await.unwrap();
-    let name = format!(
-        "lease-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let a = operator::LeaseLock::new(client.clone(), "default", &name, "a");
-    let b = operator::LeaseLock::new(client.clone(), "default", &name, "b");
-    assert!(a.try_acquire().await.unwrap());
-    assert!(!b.try_acquire().await.unwrap());
-    assert!(a.try_acquire().await.unwrap(), "renewal");
-    a.release().await;
-    assert!(b.try_acquire().await.unwrap(), "taken over after release");
-    assert!(!a.try_acquire().await.unwrap());
+    assert_eq!(exit, LeaderExit::Shutdown);
+    // The Lease was released on the way out.
+    let lease = Api::<Lease>::namespaced(client.clone(), &ns)
+        .get(operator::LEASE_NAME)
+        .await
+        .unwrap();
+    let holder = lease.spec.and_then(|s| s.holder_identity);
+    assert!(holder.as_deref().is_none_or(str::is_empty), "{holder:?}");
 }

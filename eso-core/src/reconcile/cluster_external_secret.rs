@@ -248,11 +248,14 @@ impl Reconciler {
     ///     .with_namespace(KubeNamespace::new("pay-eu", team.clone()))
     ///     .with_namespace(KubeNamespace::new("pay-us", team))
     ///     .with_namespace(KubeNamespace::new("web", BTreeMap::new()));
-    /// let reconciler = Reconciler::new(Arc::new(cluster), MemoryCatalog::new());
     /// let workloads = MemoryWorkloads::new();
+    /// let reconciler = Reconciler::new(Arc::new(cluster), MemoryCatalog::new())
+    ///     .with_workloads(Arc::new(workloads.clone()));
     ///
-    /// let out = reconciler.reconcile_cluster_external_secret(&ces, &workloads).await;
-    /// assert!(out.error.is_none());
+    /// let out = reconciler
+    ///     .reconcile_cluster_external_secret(&ces, jiff::Timestamp::UNIX_EPOCH)
+    ///     .await;
+    /// assert!(out.is_ok());
     /// assert_eq!(out.status.provisioned_namespaces.unwrap(), ["pay-eu", "pay-us"]);
     /// let es = workloads.get_external_secret("pay-eu", "shared-db").await.unwrap().unwrap();
     /// assert_eq!(es.spec, ces.spec.external_secret_spec);
@@ -261,8 +264,9 @@ impl Reconciler {
     pub async fn reconcile_cluster_external_secret(
         &self,
         ces: &ClusterExternalSecret,
-        workloads: &dyn WorkloadStore,
+        _now: jiff::Timestamp,
     ) -> ClusterExternalSecretOutcome {
+        let workloads: &dyn WorkloadStore = self.workloads().as_ref();
         let previous = ces.status.clone().unwrap_or_default();
         let name = ces
             .spec
@@ -305,13 +309,14 @@ impl Reconciler {
     /// Handles deletion of a ClusterExternalSecret: deletes the ExternalSecrets it owns in
     /// the namespaces of its status (ESO does this before dropping
     /// [`CLUSTER_EXTERNAL_SECRET_FINALIZER`]). The host runs
-    /// [`Reconciler::delete_external_secret`] on each of `deleted`; when `error` is set,
+    /// [`Reconciler::delete_external_secret`] on each of `detail.deleted`; on an error,
     /// keep the finalizer and retry (the namespaces still to clean are in the status).
     pub async fn delete_cluster_external_secret(
         &self,
         ces: &ClusterExternalSecret,
-        workloads: &dyn WorkloadStore,
+        _now: jiff::Timestamp,
     ) -> ClusterExternalSecretOutcome {
+        let workloads: &dyn WorkloadStore = self.workloads().as_ref();
         let previous = ces.status.clone().unwrap_or_default();
         let name = previous
             .external_secret_name

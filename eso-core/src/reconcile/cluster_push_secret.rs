@@ -184,11 +184,12 @@ impl Reconciler {
     /// "#).unwrap();
     /// let labels = BTreeMap::from([("tls".to_owned(), "true".to_owned())]);
     /// let cluster = MemoryCluster::new().with_namespace(KubeNamespace::new("edge", labels));
-    /// let reconciler = Reconciler::new(Arc::new(cluster), MemoryCatalog::new());
     /// let workloads = MemoryWorkloads::new();
+    /// let reconciler = Reconciler::new(Arc::new(cluster), MemoryCatalog::new())
+    ///     .with_workloads(Arc::new(workloads.clone()));
     ///
     /// let out = reconciler
-    ///     .reconcile_cluster_push_secret(&cps, &workloads, jiff::Timestamp::UNIX_EPOCH)
+    ///     .reconcile_cluster_push_secret(&cps, jiff::Timestamp::UNIX_EPOCH)
     ///     .await;
     /// assert_eq!(out.status.provisioned_namespaces.unwrap(), ["edge"]);
     /// assert_eq!(workloads.push_secrets()[0].metadata.name.as_deref(), Some("tls"));
@@ -197,9 +198,9 @@ impl Reconciler {
     pub async fn reconcile_cluster_push_secret(
         &self,
         cps: &ClusterPushSecret,
-        workloads: &dyn WorkloadStore,
         now: jiff::Timestamp,
     ) -> ClusterPushSecretOutcome {
+        let workloads: &dyn WorkloadStore = self.workloads().as_ref();
         let previous = cps.status.clone().unwrap_or_default();
         let name = cps
             .spec
@@ -251,9 +252,9 @@ impl Reconciler {
     pub async fn delete_cluster_push_secret(
         &self,
         cps: &ClusterPushSecret,
-        workloads: &dyn WorkloadStore,
         now: jiff::Timestamp,
     ) -> ClusterPushSecretOutcome {
+        let workloads: &dyn WorkloadStore = self.workloads().as_ref();
         let previous = cps.status.clone().unwrap_or_default();
         let name = previous
             .push_secret_name

@@ -174,7 +174,6 @@ impl Reconciler {
                     .unwrap_or(&default_ref);
                 let (store, provider) = self.store_provider(store_ref, ns, &path).await?;
                 let provider = pass.provider(&store, ns, provider);
-                let provider = pass.provider(&store, ns, provider);
                 let (raw, conv, dec) = if let Some(x) = &entry.extract {
                     let r = remote_ref(x);
                     let res = provider.get_secret_map(&r).await;
@@ -674,8 +673,31 @@ impl Reconciler {
     }
 
     /// Handles deletion of an ExternalSecret: with `deletionPolicy: Delete` the target Secret
-    /// is deleted if this ExternalSecret controls it.
-    pub async fn delete_external_secret(&self, es: &ExternalSecret) -> Result<bool> {
+    /// is deleted if this ExternalSecret controls it. The outcome's `detail` says whether it
+    /// was ([`TargetAction::Deleted`]); on an error, keep the finalizer and retry.
+    pub async fn delete_external_secret(
+        &self,
+        es: &ExternalSecret,
+        _now: jiff::Timestamp,
+    ) -> ExternalSecretOutcome {
+        let status = es.status.clone().unwrap_or_default();
+        match self.delete_target(es).await {
+            Ok(true) => ExternalSecretOutcome::new(status, None, TargetAction::Deleted),
+            Ok(false) => ExternalSecretOutcome::new(status, None, TargetAction::NotWritten),
+            Err(e) => {
+                let mut out = ExternalSecretOutcome::new(
+                    status,
+                    Some(TEMPORARY_REQUEUE),
+                    TargetAction::NotWritten,
+                );
+                out.errors.push(FlowError::object(e));
+                out
+            }
+        }
+    }
+
+    /// Deletes the target of `es` when its deletion policy says so and `es` controls it.
+    async fn delete_target(&self, es: &ExternalSecret) -> Result<bool> {
         if es.spec.target.deletion_policy != ExternalSecretDeletionPolicy::Delete {
             return Ok(false);
         }

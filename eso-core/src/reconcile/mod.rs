@@ -71,6 +71,7 @@ mod pass;
 mod prefetch;
 mod push_secret;
 mod store;
+mod sweep;
 pub mod sync_window;
 mod workloads;
 
@@ -88,6 +89,7 @@ pub use outcome::{ClusterChanges, FlowError, Outcome, PushCounts, StoreKey};
 pub use pass::Pass;
 pub use push_secret::PushSecretOutcome;
 pub use store::{DEFAULT_STORE_REQUEUE, StoreOutcome};
+pub use sweep::{ObjectKey, Sweep, SweepReport};
 pub use workloads::{DynWorkloadStore, MemoryWorkloads, WorkloadStore};
 
 use crate::cluster::DynCluster;
@@ -127,6 +129,7 @@ pub struct Reconciler {
     providers: Arc<ProviderRegistry>,
     generators: Arc<GeneratorRegistry>,
     catalog: DynCatalog,
+    workloads: DynWorkloadStore,
     push_concurrency: usize,
 }
 
@@ -145,8 +148,22 @@ impl Reconciler {
             providers: Arc::new(ProviderRegistry::new()),
             generators: Arc::new(GeneratorRegistry::new()),
             catalog,
+            workloads: Arc::new(MemoryWorkloads::new()),
             push_concurrency: 16,
         }
+    }
+
+    /// Where ClusterExternalSecret and ClusterPushSecret write the ExternalSecrets and
+    /// PushSecrets they stamp (default: an in-memory [`MemoryWorkloads`]).
+    #[must_use]
+    pub fn with_workloads(mut self, workloads: DynWorkloadStore) -> Self {
+        self.workloads = workloads;
+        self
+    }
+
+    /// The workload store of the cluster kinds.
+    pub fn workloads(&self) -> &DynWorkloadStore {
+        &self.workloads
     }
 
     /// Uses `providers` (with the provider crates the host links).

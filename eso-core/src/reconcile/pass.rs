@@ -115,7 +115,8 @@ impl Pass {
     /// How many reads were sent to providers in this pass (a batched read of many secrets,
     /// see [`Reconciler::prefetch`](super::Reconciler::prefetch), counts once).
     pub fn provider_reads(&self) -> u64 {
-        self.inner.provider_calls
+        self.inner
+            .provider_calls
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
@@ -136,7 +137,8 @@ impl Pass {
     ) -> bool {
         let op = if map { Op::Map } else { Op::Get };
         let key = ReadKey::remote(store, namespace, op, r);
-        self.inner.reads
+        self.inner
+            .reads
             .lock()
             .is_ok_and(|m| m.get(&key).is_some_and(|c| c.initialized()))
     }
@@ -172,7 +174,8 @@ impl Pass {
     }
 
     fn count(&self) {
-        self.inner.provider_calls
+        self.inner
+            .provider_calls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 

@@ -301,7 +301,11 @@ impl Reconciler {
     /// Handles deletion of a PushSecret: with `deletionPolicy: Delete`, every synced entry is
     /// deleted from its store. The outcome's errors are per store (none: the finalizer can
     /// go); its status is the object's, unchanged.
-    pub async fn delete_push_secret(&self, ps: &PushSecret) -> PushSecretOutcome {
+    pub async fn delete_push_secret(
+        &self,
+        ps: &PushSecret,
+        _now: jiff::Timestamp,
+    ) -> PushSecretOutcome {
         let status = ps.status.clone().unwrap_or_default();
         let mut out = PushSecretOutcome::new(status, None, PushCounts::default());
         if ps.spec.deletion_policy != PushSecretDeletionPolicy::Delete {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::api::{SecretStoreCapabilities, SecretStoreKind, SecretStoreStatus};
+use crate::api::{GenericStore, SecretStoreCapabilities, SecretStoreKind, SecretStoreStatus};
 use crate::provider::{StoreContext, Validation};
 
 use super::conditions::set_condition;
@@ -25,14 +25,15 @@ impl Reconciler {
     /// The `Ready` condition carries ESO's reasons and messages: `Valid` / "store validated",
     /// `ValidationUnknown`, and `InvalidProviderConfig` with "unable to create client" or
     /// "unable to validate store". `previous` keeps the transition times of an unchanged
-    /// condition. `namespace` is the store's namespace (empty for a ClusterSecretStore, whose
-    /// references without a namespace then fail or validate as unknown, as in ESO).
+    /// condition (the object's own status is the previous one). A ClusterSecretStore has no
+    /// namespace, so its references without one fail or validate as unknown, as in ESO. The
+    /// store is looked up in the catalog by kind and name, so the catalog's copy is checked.
     ///
     /// # Example
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use eso_core::api::{Manifest, SecretStoreKind};
+    /// use eso_core::api::{Manifest, SecretStore};
     /// use eso_core::cluster::MemoryCluster;
     /// use eso_core::reconcile::{MemoryCatalog, Reconciler};
     ///
@@ -42,24 +43,29 @@ impl Reconciler {
     ///     "metadata": {"name": "mem", "namespace": "demo"},
     ///     "spec": {"provider": {"fake": {"data": []}}}
     /// });
+    /// let store: SecretStore = serde_json::from_value(store).unwrap();
     /// let mut catalog = MemoryCatalog::new();
-    /// catalog.add(Manifest::from_value(store).unwrap());
+    /// catalog.add(Manifest::SecretStore(Box::new(store.clone())));
     /// let r = Reconciler::new(Arc::new(MemoryCluster::new()), catalog);
-    /// let out = r.reconcile_store(SecretStoreKind::SecretStore, "demo", "mem", None, jiff::Timestamp::now()).await;
+    /// let out = r.reconcile_store(&store, jiff::Timestamp::now()).await;
     /// let ready = &out.status.conditions.unwrap()[0];
     /// assert_eq!((ready.status.as_str(), ready.reason.as_deref()), ("True", Some("Valid")));
     /// # });
     /// ```
-    pub async fn reconcile_store(
+    pub async fn reconcile_store<S: GenericStore>(
         &self,
-        kind: SecretStoreKind,
-        namespace: &str,
-        name: &str,
-        previous: Option<&SecretStoreStatus>,
+        store: &S,
         now: jiff::Timestamp,
     ) -> StoreOutcome {
+        let kind = S::STORE_KIND;
+        let namespace = if kind == SecretStoreKind::ClusterSecretStore {
+            ""
+        } else {
+            store.namespace().unwrap_or("default")
+        };
+        let name = store.name();
         let now_s = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let mut status = previous.cloned().unwrap_or_default();
+        let mut status = store.store_status().cloned().unwrap_or_default();
         let mut out = StoreOutcome::new(
             SecretStoreStatus::default(),
             Some(DEFAULT_STORE_REQUEUE),

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use eso_core::cluster::{Cluster, DynCluster, KubeSecret};
 use eso_core::provider::{DynProvider, StoreIdentity, StoreScope};
-use eso_provider_k8s::{KubeCluster, KubernetesFactory};
+use eso_kube::KubeCluster;
+use eso_provider_k8s::KubernetesFactory;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

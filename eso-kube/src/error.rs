@@ -1,4 +1,5 @@
-//! Mapping kube-rs errors into [`eso_core::Error`].
+//! Mapping kube-rs errors into [`eso_core::Error`], shared by [`KubeCluster`](crate::KubeCluster),
+//! [`KubeWorkloads`](crate::KubeWorkloads) and the `kubernetes` provider (eso-provider-k8s).
 //!
 //! Messages name the operation and the object (`get Secret default/db`) and carry the API
 //! server's own status message, which names fields and reasons but never Secret data; request
@@ -11,7 +12,15 @@ use eso_core::provider::{error_chain, error_for_status, transport_error};
 ///
 /// 404 is `NotFound`, 409 and 422-on-resourceVersion are `Conflict`, 401/403 the auth errors,
 /// 429 `RateLimited`, 5xx and transport errors `Unavailable` (temporary).
-pub(crate) fn map(what: &str, e: kube::Error) -> Error {
+///
+/// # Example
+///
+/// ```
+/// let status = kube::core::Status { code: 404, message: "not found".into(), ..Default::default() };
+/// let err = eso_kube::error::map_error("get Secret default/db", kube::Error::Api(Box::new(status)));
+/// assert!(err.is_not_found());
+/// ```
+pub fn map_error(what: &str, e: kube::Error) -> Error {
     match e {
         kube::Error::Api(status) => {
             let msg = format!("{what}: {} ({})", status.message, status.code);
@@ -28,7 +37,15 @@ pub(crate) fn map(what: &str, e: kube::Error) -> Error {
     }
 }
 
-pub(crate) fn is_status(e: &kube::Error, code: u16) -> bool {
+/// True for an API status with `code`.
+///
+/// # Example
+///
+/// ```
+/// let status = kube::core::Status { code: 409, ..Default::default() };
+/// assert!(eso_kube::error::is_status(&kube::Error::Api(Box::new(status)), 409));
+/// ```
+pub fn is_status(e: &kube::Error, code: u16) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == code)
 }
 
@@ -46,20 +63,20 @@ mod tests {
 
     #[test]
     fn statuses_map_to_semantic_errors() {
-        assert!(map("get Secret a/b", status(404)).is_not_found());
-        assert!(matches!(map("x", status(409)), Error::Conflict(_)));
+        assert!(map_error("get Secret a/b", status(404)).is_not_found());
+        assert!(matches!(map_error("x", status(409)), Error::Conflict(_)));
         assert!(matches!(
-            map("x", status(403)),
+            map_error("x", status(403)),
             Error::PermissionDenied { .. }
         ));
         assert!(matches!(
-            map("x", status(401)),
+            map_error("x", status(401)),
             Error::Unauthenticated { .. }
         ));
-        assert!(map("x", status(503)).is_temporary());
-        assert!(map("x", status(429)).is_temporary());
+        assert!(map_error("x", status(503)).is_temporary());
+        assert!(map_error("x", status(429)).is_temporary());
         assert!(
-            map("get Secret a/b", status(500))
+            map_error("get Secret a/b", status(500))
                 .to_string()
                 .contains("get Secret a/b")
         );

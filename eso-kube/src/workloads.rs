@@ -12,7 +12,7 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{is_status, map};
+use crate::error::{is_status, map_error};
 
 /// The field manager of the objects ClusterExternalSecret and ClusterPushSecret stamp out.
 pub const WORKLOADS_FIELD_MANAGER: &str = "external-secrets";
@@ -27,7 +27,7 @@ pub const WORKLOADS_FIELD_MANAGER: &str = "external-secrets";
 /// ```no_run
 /// use std::sync::Arc;
 /// use eso_core::reconcile::DynWorkloadStore;
-/// use eso_provider_k8s::KubeWorkloads;
+/// use eso_kube::KubeWorkloads;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = kube::Client::try_default().await?;
@@ -63,7 +63,7 @@ impl KubeWorkloads {
         let api: Api<K> = Api::namespaced(self.client.clone(), namespace);
         api.get_opt(name)
             .await
-            .map_err(|e| map(&format!("get {} {namespace}/{name}", K::kind(&())), e))
+            .map_err(|e| map_error(&format!("get {} {namespace}/{name}", K::kind(&())), e))
     }
 
     /// Create-or-replace shared by both kinds; `take_spec` moves the desired spec (and the
@@ -92,7 +92,7 @@ impl KubeWorkloads {
             dry_run: false,
             field_manager: Some(WORKLOADS_FIELD_MANAGER.to_owned()),
         };
-        let current = api.get_opt(&name).await.map_err(|e| map(&what, e))?;
+        let current = api.get_opt(&name).await.map_err(|e| map_error(&what, e))?;
         match current {
             None => {
                 let mut new = obj;
@@ -102,7 +102,7 @@ impl KubeWorkloads {
                 m.generation = None;
                 m.managed_fields = None;
                 m.creation_timestamp = None;
-                api.create(&pp, &new).await.map_err(|e| map(&what, e))
+                api.create(&pp, &new).await.map_err(|e| map_error(&what, e))
             }
             Some(mut stored) => {
                 let wanted_rv = obj.meta().resource_version.clone();
@@ -122,7 +122,7 @@ impl KubeWorkloads {
                 m.managed_fields = None;
                 api.replace(&name, &pp, &stored)
                     .await
-                    .map_err(|e| map(&what, e))
+                    .map_err(|e| map_error(&what, e))
             }
         }
     }
@@ -138,7 +138,7 @@ impl KubeWorkloads {
         match api.delete(name, &DeleteParams::default()).await {
             Ok(_) => Ok(()),
             Err(e) if is_status(&e, 404) => Ok(()),
-            Err(e) => Err(map(
+            Err(e) => Err(map_error(
                 &format!("delete {} {namespace}/{name}", K::kind(&())),
                 e,
             )),

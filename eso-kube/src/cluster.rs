@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 
 use crate::convert::{secret_from_kube, secret_to_kube, selector};
-use crate::error::map;
+use crate::error::{is_status, map_error};
 
 /// The field manager used for writes that do not belong to one ExternalSecret.
 pub const DEFAULT_FIELD_MANAGER: &str = "external-secrets";
@@ -31,7 +31,7 @@ pub const DEFAULT_FIELD_MANAGER: &str = "external-secrets";
 /// use std::sync::Arc;
 /// use eso_core::cluster::Cluster;
 /// use eso_core::reconcile::{MemoryCatalog, Reconciler};
-/// use eso_provider_k8s::KubeCluster;
+/// use eso_kube::KubeCluster;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = kube::Client::try_default().await?;
@@ -121,7 +121,7 @@ impl Cluster for KubeCluster {
             .get_opt(name)
             .await
             .map(|o| o.map(secret_from_kube))
-            .map_err(|e| map(&format!("get Secret {namespace}/{name}"), e))
+            .map_err(|e| map_error(&format!("get Secret {namespace}/{name}"), e))
     }
 
     async fn list_secrets(&self, namespace: &str, labels: &LabelQuery) -> Result<Vec<KubeSecret>> {
@@ -129,7 +129,7 @@ impl Cluster for KubeCluster {
             .secrets(namespace)
             .list(&list_params(labels))
             .await
-            .map_err(|e| map(&format!("list Secrets in {namespace}"), e))?;
+            .map_err(|e| map_error(&format!("list Secrets in {namespace}"), e))?;
         Ok(list
             .items
             .into_iter()
@@ -147,7 +147,7 @@ impl Cluster for KubeCluster {
             .create(&self.post_params(&secret), &obj)
             .await
             .map(secret_from_kube)
-            .map_err(|e| map(&what, e))
+            .map_err(|e| map_error(&what, e))
     }
 
     async fn update_secret(&self, secret: KubeSecret) -> Result<KubeSecret> {
@@ -157,7 +157,7 @@ impl Cluster for KubeCluster {
             .replace(&secret.name, &self.post_params(&secret), &obj)
             .await
             .map(secret_from_kube)
-            .map_err(|e| map(&what, e))
+            .map_err(|e| map_error(&what, e))
     }
 
     async fn delete_secret(&self, namespace: &str, name: &str) -> Result<()> {
@@ -167,8 +167,8 @@ impl Cluster for KubeCluster {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if crate::error::is_status(&e, 404) => Ok(()),
-            Err(e) => Err(map(&format!("delete Secret {namespace}/{name}"), e)),
+            Err(e) if is_status(&e, 404) => Ok(()),
+            Err(e) => Err(map_error(&format!("delete Secret {namespace}/{name}"), e)),
         }
     }
 
@@ -177,7 +177,7 @@ impl Cluster for KubeCluster {
         let cm = api
             .get_opt(name)
             .await
-            .map_err(|e| map(&format!("get ConfigMap {namespace}/{name}"), e))?;
+            .map_err(|e| map_error(&format!("get ConfigMap {namespace}/{name}"), e))?;
         Ok(cm.map(|cm| {
             let mut out = KubeConfigMap::new(namespace, name);
             out.labels = cm.metadata.labels.unwrap_or_default();
@@ -191,7 +191,7 @@ impl Cluster for KubeCluster {
         let list = api
             .list(&list_params(labels))
             .await
-            .map_err(|e| map("list Namespaces", e))?;
+            .map_err(|e| map_error("list Namespaces", e))?;
         Ok(list
             .items
             .into_iter()
@@ -217,7 +217,7 @@ impl Cluster for KubeCluster {
 }
 
 /// Requests a token for ServiceAccount `namespace/name` (the TokenRequest API).
-pub(crate) async fn request_token(
+async fn request_token(
     client: &kube::Client,
     namespace: &str,
     name: &str,
@@ -237,7 +237,7 @@ pub(crate) async fn request_token(
     let resp: TokenRequest = api
         .create_subresource("token", name, &PostParams::default(), &req)
         .await
-        .map_err(|e| map(&what, e))?;
+        .map_err(|e| map_error(&what, e))?;
     let token = resp
         .status
         .map(|s| s.token)

@@ -1,4 +1,6 @@
-//! Conversions between the flows' plain types (`eso_core::cluster`) and k8s-openapi objects.
+//! The one conversion between the flows' Secret ([`KubeSecret`]) and a k8s-openapi
+//! [`Secret`]: [`KubeCluster`](crate::KubeCluster), `esoctl` (manifests in files) and the
+//! examples all go through these two functions.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +11,25 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 /// A k8s-openapi Secret as the flows see it.
-pub(crate) fn secret_from_kube(s: Secret) -> KubeSecret {
+///
+/// A missing `type` reads as `Opaque`; `stringData` (write-only on the server, but present in
+/// manifests) is merged over `data`, as the API server does.
+///
+/// # Example
+///
+/// ```
+/// use k8s_openapi::api::core::v1::Secret;
+///
+/// let secret: Secret = serde_json::from_value(serde_json::json!({
+///     "metadata": {"name": "db", "namespace": "default"},
+///     "data": {"user": "YXBw"},
+///     "stringData": {"password": "hunter2"},
+/// })).unwrap();
+/// let s = eso_kube::secret_from_kube(secret);
+/// assert_eq!((s.type_.as_str(), s.data["user"].expose()), ("Opaque", &b"app"[..]));
+/// assert_eq!(s.data["password"].expose(), b"hunter2");
+/// ```
+pub fn secret_from_kube(s: Secret) -> KubeSecret {
     let meta = s.metadata;
     let mut out = KubeSecret::new(
         meta.namespace.unwrap_or_default(),
@@ -46,8 +66,20 @@ pub(crate) fn secret_from_kube(s: Secret) -> KubeSecret {
     out
 }
 
-/// The k8s-openapi Secret for a flow's Secret (empty maps are left out).
-pub(crate) fn secret_to_kube(s: &KubeSecret) -> Secret {
+/// The k8s-openapi Secret for a flow's Secret (empty label, annotation and owner lists are
+/// left out; an empty `resourceVersion` or `uid` too, so the result can be created).
+///
+/// # Example
+///
+/// ```
+/// use eso_core::cluster::KubeSecret;
+///
+/// let s = KubeSecret::new("default", "db").with_data("password", "hunter2");
+/// let secret = eso_kube::secret_to_kube(&s);
+/// assert_eq!(secret.type_.as_deref(), Some("Opaque"));
+/// assert_eq!(eso_kube::secret_from_kube(secret), s);
+/// ```
+pub fn secret_to_kube(s: &KubeSecret) -> Secret {
     let non_empty = |m: &BTreeMap<String, String>| (!m.is_empty()).then(|| m.clone());
     Secret {
         metadata: ObjectMeta {

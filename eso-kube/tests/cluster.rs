@@ -8,11 +8,10 @@ use std::sync::Arc;
 use eso_core::Error;
 use eso_core::api::{ExternalSecret, Manifest, parse_documents};
 use eso_core::cluster::{Cluster, KubeSecret, LabelExpression, LabelQuery, OwnerRef};
-use eso_core::provider::ProviderRegistry;
 use eso_core::reconcile::{
     MemoryCatalog, Pass, Reconciler, TargetAction, WorkloadStore, field_manager,
 };
-use eso_provider_k8s::{KubeCluster, KubeWorkloads};
+use eso_kube::{KubeCluster, KubeWorkloads};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 
@@ -174,62 +173,41 @@ async fn workloads_apply_get_delete() {
     assert!(w.get_push_secret(&ns, "none").await.unwrap().is_none());
 }
 
-/// The ExternalSecret flow with `KubeCluster`: a `kubernetes` store (token auth) reads a
-/// source Secret of namespace `src` into a target Secret of namespace `app`; the target
-/// follows a source change and carries ESO's labels, annotations and owner reference.
+/// The ExternalSecret flow with `KubeCluster`: a `fake` store feeds a target Secret; the
+/// target carries ESO's labels, annotations and owner reference, an unchanged pass writes
+/// nothing, and a target edited by hand is repaired on the next pass.
 #[tokio::test]
 async fn external_secret_end_to_end_with_kube_cluster() {
     let env = require_kube!();
     let client = env.client().await;
     common::install_crds(&client).await;
     let cluster = Arc::new(KubeCluster::new(client.clone()));
-    let src = common::namespace(&client, "src").await;
     let app = common::namespace(&client, "app").await;
-    common::put_secret(
-        cluster.as_ref(),
-        &app,
-        "kube-token",
-        &[("token", &env.admin_token)],
-    )
-    .await;
-    common::put_secret(
-        cluster.as_ref(),
-        &src,
-        "user-credentials",
-        &[("username", "app"), ("password", "s3cret")],
-    )
-    .await;
     let yaml = format!(
         r#"
 apiVersion: external-secrets.io/v1
 kind: SecretStore
-metadata: {{name: other, namespace: {app}}}
+metadata: {{name: fake, namespace: {app}}}
 spec:
   provider:
-    kubernetes:
-      remoteNamespace: {src}
-      server:
-        url: {server}
-        caBundle: {ca}
-      auth:
-        token:
-          bearerToken: {{name: kube-token, key: token}}
+    fake:
+      data:
+      - key: user-credentials
+        value: '{{"username":"app","password":"s3cret"}}'
 ---
 apiVersion: external-secrets.io/v1
 kind: ExternalSecret
 metadata: {{name: creds, namespace: {app}}}
 spec:
   refreshInterval: 1h
-  secretStoreRef: {{name: other, kind: SecretStore}}
+  secretStoreRef: {{name: fake, kind: SecretStore}}
   target: {{name: creds}}
   data:
   - secretKey: password
     remoteRef: {{key: user-credentials, property: password}}
   dataFrom:
   - extract: {{key: user-credentials}}
-"#,
-        server = env.server,
-        ca = serde_json::to_string(&env.ca_pem).unwrap(),
+"#
     );
     let mut catalog = MemoryCatalog::default();
     let mut es = None;
@@ -245,15 +223,15 @@ spec:
         .create(&PostParams::default(), &es.unwrap())
         .await
         .unwrap();
-    let mut providers = ProviderRegistry::new();
-    eso_provider_k8s::register(&mut providers);
-    let r = Reconciler::new(cluster.clone(), catalog).with_providers(Arc::new(providers));
+    let r = Reconciler::new(cluster.clone(), catalog);
+    let pass = || async {
+        r.reconcile_external_secret(&es, &Pass::new(), jiff::Timestamp::now())
+            .await
+    };
 
-    let out = r
-        .reconcile_external_secret(&es, &Pass::new(), jiff::Timestamp::now())
-        .await;
-    assert!(out.error.is_none(), "{:?}", out.error);
-    assert_eq!(out.action, TargetAction::Created);
+    let out = pass().await;
+    assert!(out.error().is_none(), "{:?}", out.errors);
+    assert_eq!(out.detail, TargetAction::Created);
     let target = cluster.get_secret(&app, "creds").await.unwrap().unwrap();
     assert_eq!(target.data["password"].expose(), b"s3cret");
     assert_eq!(target.data["username"].expose(), b"app");
@@ -273,24 +251,16 @@ spec:
     );
     assert_eq!(Some(&owner.uid), es.metadata.uid.as_ref());
 
-    // Unchanged source: nothing written.
-    let out = r
-        .reconcile_external_secret(&es, &Pass::new(), jiff::Timestamp::now())
-        .await;
-    assert_eq!(out.action, TargetAction::Unchanged, "{:?}", out.error);
+    // Unchanged: nothing written.
+    let out = pass().await;
+    assert_eq!(out.detail, TargetAction::Unchanged, "{:?}", out.errors);
 
-    // The source changes; the next pass follows.
-    let mut s = cluster
-        .get_secret(&src, "user-credentials")
-        .await
-        .unwrap()
-        .unwrap();
-    s.data.insert("password".into(), "rotated".into());
-    cluster.update_secret(s).await.unwrap();
-    let out = r
-        .reconcile_external_secret(&es, &Pass::new(), jiff::Timestamp::now())
-        .await;
-    assert_eq!(out.action, TargetAction::Updated, "{:?}", out.error);
+    // Edited by hand: repaired.
+    let mut tampered = target.clone();
+    tampered.data.insert("password".into(), "edited".into());
+    cluster.update_secret(tampered).await.unwrap();
+    let out = pass().await;
+    assert_eq!(out.detail, TargetAction::Updated, "{:?}", out.errors);
     let target = cluster.get_secret(&app, "creds").await.unwrap().unwrap();
-    assert_eq!(target.data["password"].expose(), b"rotated");
+    assert_eq!(target.data["password"].expose(), b"s3cret");
 }

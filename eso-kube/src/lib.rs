@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "operator")]
+mod catalog;
+mod cluster;
+mod convert;
+pub mod error;
+#[cfg(feature = "operator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "operator")))]
+pub mod operator;
+pub mod status;
+mod workloads;
+
+#[cfg(feature = "operator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "operator")))]
+pub use catalog::ReflectorCatalog;
+pub use cluster::{DEFAULT_FIELD_MANAGER, KubeCluster};
+pub use convert::{secret_from_kube, secret_to_kube};
+pub use workloads::{KubeWorkloads, WORKLOADS_FIELD_MANAGER};

@@ -1,0 +1,337 @@
+//! The reconcile function of each controller: the one place where the operator calls
+//! eso-core's flows (everything else in `operator` is kube plumbing).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eso_core::Error;
+use eso_core::api::{
+    ClusterExternalSecret, ClusterPushSecret, ExternalSecret, GenericStore, PushSecret,
+};
+use eso_core::reconcile::{
+    EXTERNAL_SECRET_FINALIZER, FlowError, Outcome, PUSH_SECRET_FINALIZER, Pass, Reconciler,
+};
+use futures_util::future::BoxFuture;
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{self, Event, finalizer};
+
+use super::{Backoff, EsoObject, object_key, patch_status, with_jitter};
+use crate::error::map_error;
+
+/// Finalizer of ClusterExternalSecret / ClusterPushSecret objects (so stamped objects are
+/// removed when their owner goes).
+pub const CLUSTER_FINALIZER: &str = "external-secrets.io/cluster-cleanup";
+
+/// Random jitter added to every periodic requeue, on top of the flows' stable per-object one.
+const REQUEUE_JITTER: f64 = 0.05;
+
+/// What every reconcile needs: one reconciler for the operator's lifetime (its catalog reads
+/// the reflector caches, its provider registry keeps the clients), the client for status
+/// patches and finalizers, and the back-off.
+pub(super) struct Context {
+    pub(super) client: kube::Client,
+    pub(super) reconciler: Reconciler,
+    pub(super) backoff: Backoff,
+}
+
+/// A failed reconcile: the flow's error (its status was already written) and the flow's own
+/// retry hint.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub(super) struct ReconcileError {
+    error: Error,
+    retry_after: Option<Duration>,
+}
+
+impl From<Error> for ReconcileError {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+impl Context {
+    /// The controller's answer to a flow outcome: requeue at the flow's interval on success,
+    /// else an error for [`error_policy`] carrying the flow's retry hint.
+    fn settle<S, D>(&self, key: &str, out: Outcome<S, D>) -> Result<Action, ReconcileError> {
+        match flow_error(out.errors) {
+            None => {
+                self.backoff.succeeded(key);
+                Ok(out.requeue_after.map_or_else(Action::await_change, |d| {
+                    Action::requeue(with_jitter(d, REQUEUE_JITTER))
+                }))
+            }
+            Some(error) => Err(ReconcileError {
+                error,
+                retry_after: out.requeue_after,
+            }),
+        }
+    }
+
+    /// The answer to a deletion flow: done (the finalizer goes) or an error (it stays).
+    fn deleted<S, D>(&self, out: Outcome<S, D>) -> Result<Action, ReconcileError> {
+        match flow_error(out.errors) {
+            None => Ok(Action::await_change()),
+            Some(error) => Err(ReconcileError {
+                error,
+                retry_after: out.requeue_after,
+            }),
+        }
+    }
+}
+
+/// Requeues a failed object after its back-off; a permanent error never waits longer than
+/// the object's own refresh interval (a temporary one backs off from the flows' quick retry).
+pub(super) fn error_policy<K: EsoObject>(
+    obj: Arc<K>,
+    err: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
+    let key = object_key(obj.as_ref());
+    let delay = retry_delay(&ctx.backoff, &key, err);
+    tracing::warn!(object = %key, error = %err, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// The back-off of `key` after `err`, capped by the flow's hint for a permanent error.
+fn retry_delay(backoff: &Backoff, key: &str, err: &ReconcileError) -> Duration {
+    let delay = backoff.failed(key);
+    match err.retry_after.filter(|_| !err.error.is_temporary()) {
+        Some(hint) => delay.min(hint),
+        None => delay,
+    }
+}
+
+/// Runs `f` under kube-runtime's finalizer handling: `Event::Apply` once the finalizer is on
+/// the object, `Event::Cleanup` (then the finalizer is removed) when it is being deleted.
+async fn finalized<K, F, Fut>(
+    ctx: &Context,
+    name: &str,
+    obj: Arc<K>,
+    f: F,
+) -> Result<Action, ReconcileError>
+where
+    K: EsoObject,
+    F: FnOnce(Event<K>) -> Fut,
+    Fut: Future<Output = Result<Action, ReconcileError>>,
+{
+    let what = object_key(obj.as_ref());
+    let api = K::api(&ctx.client, &obj);
+    finalizer(&api, name, obj, f).await.map_err(|e| match e {
+        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
+        finalizer::Error::AddFinalizer(e) => {
+            map_error(&format!("add finalizer to {what}"), e).into()
+        }
+        finalizer::Error::RemoveFinalizer(e) => {
+            map_error(&format!("remove finalizer from {what}"), e).into()
+        }
+        other => Error::generic(format!("{what}: {other}")).into(),
+    })
+}
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+pub(super) async fn external_secret(
+    es: Arc<ExternalSecret>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    finalized(&ctx, EXTERNAL_SECRET_FINALIZER, es, |event| async {
+        let r = &ctx.reconciler;
+        match event {
+            Event::Apply(es) => {
+                let out = r.reconcile_external_secret(&es, &Pass::new(), now()).await;
+                patch_status(&ctx.client, es.as_ref(), &out.status).await?;
+                ctx.settle(&object_key(es.as_ref()), out)
+            }
+            Event::Cleanup(es) => ctx.deleted(r.delete_external_secret(&es, now()).await),
+        }
+    })
+    .await
+}
+
+/// The push flow as a boxed `Send` future (pins down its lifetimes for the controller).
+fn push_pass(
+    ctx: Arc<Context>,
+    ps: Arc<PushSecret>,
+) -> BoxFuture<'static, eso_core::reconcile::PushSecretOutcome> {
+    Box::pin(async move { ctx.reconciler.reconcile_push_secret(&ps, now()).await })
+}
+
+/// The push deletion flow as a boxed `Send` future.
+fn push_delete(
+    ctx: Arc<Context>,
+    ps: Arc<PushSecret>,
+) -> BoxFuture<'static, eso_core::reconcile::PushSecretOutcome> {
+    Box::pin(async move { ctx.reconciler.delete_push_secret(&ps, now()).await })
+}
+
+/// A flow's errors as one: the only one as it is; several (one per store) joined, each store
+/// named, temporary when every one of them is.
+fn flow_error(errors: Vec<FlowError>) -> Option<Error> {
+    if errors.len() <= 1 {
+        return errors.into_iter().next().map(|e| match e.store {
+            Some(store) => e.error.context(store),
+            None => e.error,
+        });
+    }
+    let temporary = errors.iter().all(|e| e.error.is_temporary());
+    let message = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(if temporary {
+        Error::Unavailable {
+            message,
+            source: None,
+        }
+    } else {
+        Error::generic(message)
+    })
+}
+
+pub(super) async fn push_secret(
+    ps: Arc<PushSecret>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    finalized(&ctx, PUSH_SECRET_FINALIZER, ps, |event| async {
+        match event {
+            Event::Apply(ps) => {
+                let out = push_pass(Arc::clone(&ctx), Arc::clone(&ps)).await;
+                patch_status(&ctx.client, ps.as_ref(), &out.status).await?;
+                ctx.settle(&object_key(ps.as_ref()), out)
+            }
+            Event::Cleanup(ps) => ctx.deleted(push_delete(Arc::clone(&ctx), ps).await),
+        }
+    })
+    .await
+}
+
+pub(super) async fn cluster_external_secret(
+    ces: Arc<ClusterExternalSecret>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    finalized(&ctx, CLUSTER_FINALIZER, ces, |event| async {
+        let r = &ctx.reconciler;
+        match event {
+            Event::Apply(ces) => {
+                let out = r.reconcile_cluster_external_secret(&ces, now()).await;
+                patch_status(&ctx.client, ces.as_ref(), &out.status).await?;
+                ctx.settle(&object_key(ces.as_ref()), out)
+            }
+            Event::Cleanup(ces) => ctx.deleted(r.delete_cluster_external_secret(&ces, now()).await),
+        }
+    })
+    .await
+}
+
+pub(super) async fn cluster_push_secret(
+    cps: Arc<ClusterPushSecret>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    finalized(&ctx, CLUSTER_FINALIZER, cps, |event| async {
+        let r = &ctx.reconciler;
+        match event {
+            Event::Apply(cps) => {
+                let out = r.reconcile_cluster_push_secret(&cps, now()).await;
+                patch_status(&ctx.client, cps.as_ref(), &out.status).await?;
+                ctx.settle(&object_key(cps.as_ref()), out)
+            }
+            Event::Cleanup(cps) => ctx.deleted(r.delete_cluster_push_secret(&cps, now()).await),
+        }
+    })
+    .await
+}
+
+pub(super) async fn store<K: EsoObject + GenericStore>(
+    store: Arc<K>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let out = ctx.reconciler.reconcile_store(store.as_ref(), now()).await;
+    patch_status(&ctx.client, store.as_ref(), &out.status).await?;
+    ctx.settle(&object_key(store.as_ref()), out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(error: Error, retry_after: Option<Duration>) -> ReconcileError {
+        ReconcileError { error, retry_after }
+    }
+
+    #[test]
+    fn temporary_errors_back_off_and_permanent_ones_keep_the_refresh_interval() {
+        let b = Backoff::new(Duration::from_secs(5), Duration::from_secs(300)).with_jitter(0.0);
+        let busy = || {
+            err(
+                Error::RateLimited {
+                    message: "slow down".into(),
+                },
+                Some(Duration::from_secs(5)),
+            )
+        };
+        let waits: Vec<u64> = (0..4)
+            .map(|_| retry_delay(&b, "es", &busy()).as_secs())
+            .collect();
+        assert_eq!(
+            waits,
+            [5, 10, 20, 40],
+            "temporary: exponential from the quick retry"
+        );
+
+        let bad = err(
+            Error::invalid_config("spec.data[0]", "bad"),
+            Some(Duration::from_secs(12)),
+        );
+        let waits: Vec<u64> = (0..3)
+            .map(|_| retry_delay(&b, "other", &bad).as_secs())
+            .collect();
+        assert_eq!(
+            waits,
+            [5, 10, 12],
+            "permanent: never past the refresh interval"
+        );
+    }
+
+    #[test]
+    fn per_store_errors_keep_the_temporary_kind_and_name_each_store() {
+        use eso_core::api::SecretStoreKind;
+        use eso_core::reconcile::StoreKey;
+        assert!(flow_error(vec![]).is_none());
+        let store = || StoreKey::new(SecretStoreKind::SecretStore, "a");
+        let one = flow_error(vec![FlowError::store(
+            store(),
+            Error::RateLimited {
+                message: "slow".into(),
+            },
+        )])
+        .unwrap();
+        assert!(matches!(one, Error::RateLimited { .. }), "{one}");
+        assert!(one.to_string().contains("SecretStore/a: slow"), "{one}");
+        let e = flow_error(vec![
+            FlowError::store(
+                store(),
+                Error::RateLimited {
+                    message: "slow".into(),
+                },
+            ),
+            FlowError::object(Error::Unavailable {
+                message: "whole object".into(),
+                source: None,
+            }),
+        ])
+        .unwrap();
+        assert!(e.is_temporary());
+        let text = e.to_string();
+        assert!(
+            text.contains("SecretStore/a: ") && text.contains("whole object"),
+            "{text}"
+        );
+    }
+}
