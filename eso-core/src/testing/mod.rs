@@ -2,7 +2,8 @@
 //!
 //! [`conformance`] is the shared provider conformance suite: every provider crate runs it
 //! against its real backend, and `eso-core` runs it against [`InMemory`](crate::provider::InMemory).
-//! Out-of-tree providers can run it too.
+//! Out-of-tree providers can run it too. [`FaultProxy`] stands between a provider and its
+//! backend and drops the first connections, to test `retrySettings`.
 //!
 //! ```
 //! use eso_core::provider::InMemory;
@@ -16,6 +17,9 @@
 //! ```
 
 pub mod conformance;
+mod fault_proxy;
+
+pub use fault_proxy::FaultProxy;
 
 /// The environment variable with which a test run declares its backends started: a backend
 /// test that finds its variables missing then fails instead of skipping.
