@@ -7,6 +7,8 @@ mod config;
 mod error;
 mod generator;
 mod push;
+#[cfg(test)]
+mod stub_tests;
 
 use std::sync::Arc;
 
