@@ -80,6 +80,17 @@ pub(crate) async fn resolve(
     field: &str,
     creds: &Credentials,
 ) -> Result<Resolved> {
+    resolve_with(auth, project, field, creds, &sts_token_url()).await
+}
+
+/// [`resolve`] with the STS token URL given (tests point it at a local endpoint).
+pub(crate) async fn resolve_with(
+    auth: Option<&GcpSmAuth>,
+    project: Option<&str>,
+    field: &str,
+    creds: &Credentials,
+    sts_url: &str,
+) -> Result<Resolved> {
     let auth = auth.cloned().unwrap_or_default();
     if let Some(sel) = auth
         .secret_ref
@@ -92,11 +103,11 @@ pub(crate) async fn resolve(
     }
     if let Some(wi) = &auth.workload_identity {
         let f = format!("{field}.workloadIdentity");
-        return workload_identity(wi, project, &f, creds).map(Resolved::Other);
+        return workload_identity(wi, project, &f, creds, sts_url).map(Resolved::Other);
     }
     if let Some(wif) = &auth.workload_identity_federation {
         let f = format!("{field}.workloadIdentityFederation");
-        return federation(wif, &f, creds).await.map(Resolved::Other);
+        return federation(wif, &f, creds, sts_url).await.map(Resolved::Other);
     }
     google_cloud_auth::credentials::Builder::default()
         .with_scopes([CLOUD_PLATFORM])
@@ -150,6 +161,7 @@ fn workload_identity(
     project: Option<&str>,
     field: &str,
     creds: &Credentials,
+    sts_url: &str,
 ) -> Result<GoogleCredentials> {
     let required = |v: Option<&String>, name: &str| {
         v.filter(|s| !s.is_empty()).cloned().ok_or_else(|| {
@@ -180,7 +192,7 @@ fn workload_identity(
     ProgrammaticBuilder::new(Arc::new(subject))
         .with_audience(format!("identitynamespace:{pool}:{provider}"))
         .with_subject_token_type(JWT_TOKEN_TYPE)
-        .with_token_url(sts_token_url())
+        .with_token_url(sts_url)
         .with_scopes([CLOUD_PLATFORM])
         .build()
         .map_err(|e| Error::invalid_config(field, e.to_string()))
@@ -192,6 +204,7 @@ async fn federation(
     wif: &GcpWorkloadIdentityFederation,
     field: &str,
     creds: &Credentials,
+    sts_url: &str,
 ) -> Result<GoogleCredentials> {
     let config = match &wif.cred_config {
         Some(cm) => {
@@ -251,7 +264,7 @@ async fn federation(
         let mut b = ProgrammaticBuilder::new(Arc::new(subject))
             .with_audience(audience)
             .with_subject_token_type(text("subject_token_type").unwrap_or_else(|| JWT_TOKEN_TYPE.into()))
-            .with_token_url(text("token_url").unwrap_or_else(sts_token_url))
+            .with_token_url(text("token_url").unwrap_or_else(|| sts_url.to_owned()))
             .with_scopes([CLOUD_PLATFORM]);
         let target = wif.gcp_service_account_email.clone().or_else(|| {
             text("service_account_impersonation_url").and_then(|u| impersonated_email(&u))

@@ -74,39 +74,42 @@ impl GcrAccessToken {
     async fn once(spec: &GCRAccessTokenSpec, ctx: &GeneratorContext<'_>) -> Result<GeneratorOutput> {
         let project = Some(spec.project_id.as_str()).filter(|p| !p.is_empty());
         let resolved = resolve(Some(&spec.auth), project, "spec.auth", &ctx.credentials()).await?;
-        let (token, expiry) = match resolved {
-            Resolved::ServiceAccountKey(key) => jwt_bearer_grant(key).await?,
-            Resolved::Other(creds) => {
-                let headers = match creds.headers(Default::default()).await {
-                    Ok(CacheableResource::New { data, .. }) => data,
-                    Ok(CacheableResource::NotModified) => {
-                        return Err(Error::generic("GCRAccessToken: no token was returned"));
-                    }
-                    Err(e) => {
-                        return Err(if e.is_transient() {
-                            Error::unavailable(format!("GCRAccessToken: cannot obtain a token: {e}"), e)
-                        } else {
-                            Error::Unauthenticated {
-                                message: format!("GCRAccessToken: cannot obtain a token: {e}"),
-                            }
-                        });
-                    }
-                };
-                let token = headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "))
-                    .ok_or_else(|| Error::generic("GCRAccessToken: the credentials gave no bearer token"))?
-                    .to_owned();
-                (token, now() + DEFAULT_LIFETIME_SECS)
-            }
-        };
+        let (token, expiry) = access_token(resolved).await?;
         let mut data = SecretMap::new();
         data.insert("username".into(), SecretValue::from(USERNAME));
         data.insert("password".into(), SecretValue::from(token));
         data.insert("expiry".into(), SecretValue::from(expiry.to_string()));
         Ok(GeneratorOutput::new(data))
     }
+}
+
+/// An access token and its expiry (Unix seconds) from resolved credentials.
+pub(crate) async fn access_token(resolved: Resolved) -> Result<(String, u64)> {
+    let creds = match resolved {
+        Resolved::ServiceAccountKey(key) => return jwt_bearer_grant(key).await,
+        Resolved::Other(creds) => creds,
+    };
+    let headers = match creds.headers(Default::default()).await {
+        Ok(CacheableResource::New { data, .. }) => data,
+        Ok(CacheableResource::NotModified) => {
+            return Err(Error::generic("GCRAccessToken: no token was returned"));
+        }
+        Err(e) => {
+            let message = format!("GCRAccessToken: cannot obtain a token: {e}");
+            return Err(if e.is_transient() {
+                Error::unavailable(message, e)
+            } else {
+                Error::Unauthenticated { message }
+            });
+        }
+    };
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| Error::generic("GCRAccessToken: the credentials gave no bearer token"))?
+        .to_owned();
+    Ok((token, now() + DEFAULT_LIFETIME_SECS))
 }
 
 /// The OAuth2 JWT-bearer grant (RFC 7523) of a service-account key: an assertion signed with

@@ -8,6 +8,8 @@ mod error;
 mod generator;
 mod push;
 #[cfg(test)]
+mod auth_tests;
+#[cfg(test)]
 mod stub_tests;
 
 use std::sync::Arc;
