@@ -107,7 +107,9 @@ pub(crate) async fn resolve_with(
     }
     if let Some(wif) = &auth.workload_identity_federation {
         let f = format!("{field}.workloadIdentityFederation");
-        return federation(wif, &f, creds, sts_url).await.map(Resolved::Other);
+        return federation(wif, &f, creds, sts_url)
+            .await
+            .map(Resolved::Other);
     }
     google_cloud_auth::credentials::Builder::default()
         .with_scopes([CLOUD_PLATFORM])
@@ -212,7 +214,10 @@ async fn federation(
             let ns = creds.namespace_of(cm.namespace.as_deref()).to_owned();
             let raw = creds.config_map_value(&ns, &cm.name, &cm.key, &f).await?;
             let v: Value = serde_json::from_slice(&raw).map_err(|_| {
-                Error::invalid_config(&f, "is not an external-account credential configuration (not JSON)")
+                Error::invalid_config(
+                    &f,
+                    "is not an external-account credential configuration (not JSON)",
+                )
             })?;
             Some(v)
         }
@@ -263,7 +268,9 @@ async fn federation(
         };
         let mut b = ProgrammaticBuilder::new(Arc::new(subject))
             .with_audience(audience)
-            .with_subject_token_type(text("subject_token_type").unwrap_or_else(|| JWT_TOKEN_TYPE.into()))
+            .with_subject_token_type(
+                text("subject_token_type").unwrap_or_else(|| JWT_TOKEN_TYPE.into()),
+            )
             .with_token_url(text("token_url").unwrap_or_else(|| sts_url.to_owned()))
             .with_scopes([CLOUD_PLATFORM]);
         let target = wif.gcp_service_account_email.clone().or_else(|| {

@@ -66,7 +66,9 @@ impl TokenServer {
         let log = Arc::clone(&seen);
         tokio::spawn(async move {
             loop {
-                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
                 let (head_end, len) = loop {
@@ -93,9 +95,16 @@ impl TokenServer {
                     buf.extend_from_slice(&chunk[..n]);
                 }
                 let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                let path = head
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
                 let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
-                log.lock().unwrap().push(Received { path, form: form_decode(&body) });
+                log.lock().unwrap().push(Received {
+                    path,
+                    form: form_decode(&body),
+                });
                 let out = reply.to_string();
                 let resp = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{out}",
@@ -146,7 +155,10 @@ impl Cluster for TokenCluster {
         audiences: &[String],
         _expiration_seconds: i64,
     ) -> Result<SecretValue> {
-        Ok(SecretValue::from(format!("sa-token:{namespace}/{name}:{}", audiences.join(","))))
+        Ok(SecretValue::from(format!(
+            "sa-token:{namespace}/{name}:{}",
+            audiences.join(",")
+        )))
     }
 }
 
@@ -160,7 +172,9 @@ fn auth(v: Value) -> GcpSmAuth {
 }
 
 async fn bearer(r: Resolved) -> String {
-    let Resolved::Other(c) = r else { panic!("expected SDK credentials") };
+    let Resolved::Other(c) = r else {
+        panic!("expected SDK credentials")
+    };
     let CacheableResource::New { data, .. } = c.headers(Default::default()).await.unwrap() else {
         panic!("no headers")
     };
@@ -172,28 +186,54 @@ const STS_REPLY: &str = r#"{"access_token":"federated-token","issued_token_type"
 #[tokio::test]
 async fn workload_identity_exchanges_a_service_account_token_at_sts() {
     let sts = TokenServer::start(serde_json::from_str(STS_REPLY).unwrap()).await;
-    let a = auth(json!({"workloadIdentity": {"serviceAccountRef": {"name": "eso"},
-        "clusterLocation": "europe-west1", "clusterName": "c1", "clusterProjectID": "proj"}}));
-    let r = resolve_with(Some(&a), Some("store-proj"), "spec.provider.gcpsm.auth",
-        &creds(MemoryCluster::new()), &format!("{}/v1/token", sts.url)).await.unwrap();
+    let a = auth(
+        json!({"workloadIdentity": {"serviceAccountRef": {"name": "eso"},
+        "clusterLocation": "europe-west1", "clusterName": "c1", "clusterProjectID": "proj"}}),
+    );
+    let r = resolve_with(
+        Some(&a),
+        Some("store-proj"),
+        "spec.provider.gcpsm.auth",
+        &creds(MemoryCluster::new()),
+        &format!("{}/v1/token", sts.url),
+    )
+    .await
+    .unwrap();
     assert_eq!(bearer(r).await, "Bearer federated-token");
     let got = sts.requests();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].path, "/v1/token");
     let f = &got[0].form;
-    assert_eq!(f["grant_type"], "urn:ietf:params:oauth:grant-type:token-exchange");
+    assert_eq!(
+        f["grant_type"],
+        "urn:ietf:params:oauth:grant-type:token-exchange"
+    );
     assert_eq!(
         f["audience"],
         "identitynamespace:proj.svc.id.goog:https://container.googleapis.com/v1/projects/proj/locations/europe-west1/clusters/c1"
     );
     assert_eq!(f["subject_token"], "sa-token:apps/eso:proj.svc.id.goog");
-    assert_eq!(f["subject_token_type"], "urn:ietf:params:oauth:token-type:jwt");
+    assert_eq!(
+        f["subject_token_type"],
+        "urn:ietf:params:oauth:token-type:jwt"
+    );
     assert_eq!(f["scope"], "https://www.googleapis.com/auth/cloud-platform");
 
     let missing = auth(json!({"workloadIdentity": {"serviceAccountRef": {"name": "eso"}}}));
-    let e = resolve_with(Some(&missing), Some("p"), "spec.provider.gcpsm.auth",
-        &creds(MemoryCluster::new()), &sts.url).await.unwrap_err();
-    assert!(e.to_string().starts_with("spec.provider.gcpsm.auth.workloadIdentity.clusterLocation"), "{e}");
+    let e = resolve_with(
+        Some(&missing),
+        Some("p"),
+        "spec.provider.gcpsm.auth",
+        &creds(MemoryCluster::new()),
+        &sts.url,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("spec.provider.gcpsm.auth.workloadIdentity.clusterLocation"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -204,13 +244,20 @@ async fn federation_uses_the_cred_config_and_the_service_account_token() {
         "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
         "token_url": format!("{}/sts", sts.url),
         "credential_source": {"file": "/var/run/unused"}});
-    let cluster = MemoryCluster::new()
-        .with_config_map(KubeConfigMap::new("apps", "wif").with_data("config.json", config.to_string()));
+    let cluster = MemoryCluster::new().with_config_map(
+        KubeConfigMap::new("apps", "wif").with_data("config.json", config.to_string()),
+    );
     let a = auth(json!({"workloadIdentityFederation": {
         "credConfig": {"name": "wif", "key": "config.json"}, "serviceAccountRef": {"name": "eso"}}}));
-    let r = resolve_with(Some(&a), None, "spec.auth", &creds(cluster), "http://127.0.0.1:9/unused")
-        .await
-        .unwrap();
+    let r = resolve_with(
+        Some(&a),
+        None,
+        "spec.auth",
+        &creds(cluster),
+        "http://127.0.0.1:9/unused",
+    )
+    .await
+    .unwrap();
     assert_eq!(bearer(r).await, "Bearer federated-token");
     let got = sts.requests();
     assert_eq!(got[0].path, "/sts");
@@ -220,7 +267,10 @@ async fn federation_uses_the_cred_config_and_the_service_account_token() {
         f["subject_token"],
         format!("sa-token:apps/eso:{}", config["audience"].as_str().unwrap())
     );
-    assert_eq!(f["grant_type"], "urn:ietf:params:oauth:grant-type:token-exchange");
+    assert_eq!(
+        f["grant_type"],
+        "urn:ietf:params:oauth:grant-type:token-exchange"
+    );
 
     // A URL-sourced configuration must name the store's externalTokenEndpoint.
     let url_config = json!({"type": "external_account", "audience": "a",
@@ -228,16 +278,31 @@ async fn federation_uses_the_cred_config_and_the_service_account_token() {
         "credential_source": {"url": "http://attacker.example/token"}});
     let cluster = MemoryCluster::new()
         .with_config_map(KubeConfigMap::new("apps", "wif").with_data("c", url_config.to_string()));
-    let a = auth(json!({"workloadIdentityFederation": {"credConfig": {"name": "wif", "key": "c"},
-        "externalTokenEndpoint": "http://idp.example/token"}}));
-    let e = resolve_with(Some(&a), None, "spec.auth", &creds(cluster), &sts.url).await.unwrap_err();
-    assert!(e.to_string().starts_with("spec.auth.workloadIdentityFederation.externalTokenEndpoint"), "{e}");
+    let a = auth(
+        json!({"workloadIdentityFederation": {"credConfig": {"name": "wif", "key": "c"},
+        "externalTokenEndpoint": "http://idp.example/token"}}),
+    );
+    let e = resolve_with(Some(&a), None, "spec.auth", &creds(cluster), &sts.url)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("spec.auth.workloadIdentityFederation.externalTokenEndpoint"),
+        "{e}"
+    );
 
     let bad = MemoryCluster::new()
         .with_config_map(KubeConfigMap::new("apps", "wif").with_data("c", "not json"));
-    let a = auth(json!({"workloadIdentityFederation": {"credConfig": {"name": "wif", "key": "c"}}}));
-    let e = resolve_with(Some(&a), None, "spec.auth", &creds(bad), &sts.url).await.unwrap_err();
-    assert!(e.to_string().starts_with("spec.auth.workloadIdentityFederation.credConfig:"), "{e}");
+    let a =
+        auth(json!({"workloadIdentityFederation": {"credConfig": {"name": "wif", "key": "c"}}}));
+    let e = resolve_with(Some(&a), None, "spec.auth", &creds(bad), &sts.url)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("spec.auth.workloadIdentityFederation.credConfig:"),
+        "{e}"
+    );
 }
 
 fn test_key() -> (String, Vec<u8>) {
@@ -246,63 +311,112 @@ fn test_key() -> (String, Vec<u8>) {
     let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
     let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'_>>::as_der(&kp).unwrap();
     let b64 = STANDARD.encode(der.as_ref());
-    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"));
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
     (pem, kp.public_key().as_ref().to_vec())
 }
 
 #[tokio::test]
 async fn gcr_token_from_a_key_is_a_jwt_bearer_grant_at_its_token_uri() {
-    let server = TokenServer::start(json!({"access_token": "ya29.registry", "expires_in": 1800, "token_type": "Bearer"})).await;
+    let server = TokenServer::start(
+        json!({"access_token": "ya29.registry", "expires_in": 1800, "token_type": "Bearer"}),
+    )
+    .await;
     let (pem, public) = test_key();
     let token_uri = format!("{}/token", server.url);
     let key = json!({"type": "service_account", "client_email": "gsa@p.iam.gserviceaccount.com",
         "private_key_id": "kid-7", "private_key": pem, "token_uri": token_uri, "project_id": "p"});
     let cluster = MemoryCluster::new();
-    cluster.create_secret(KubeSecret::new("apps", "sa").with_data("key.json", key.to_string())).await.unwrap();
+    cluster
+        .create_secret(KubeSecret::new("apps", "sa").with_data("key.json", key.to_string()))
+        .await
+        .unwrap();
     let cluster: DynCluster = Arc::new(cluster);
     let spec = GeneratorSpec {
         gcr_access_token_spec: Some(GCRAccessTokenSpec {
-            auth: auth(json!({"secretRef": {"secretAccessKeySecretRef": {"name": "sa", "key": "key.json"}}})),
+            auth: auth(
+                json!({"secretRef": {"secretAccessKeySecretRef": {"name": "sa", "key": "key.json"}}}),
+            ),
             project_id: "p".into(),
         }),
         ..Default::default()
     };
-    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let out = crate::GcrAccessToken.generate(&GeneratorContext::new(&spec, "apps", &cluster)).await.unwrap();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let out = crate::GcrAccessToken
+        .generate(&GeneratorContext::new(&spec, "apps", &cluster))
+        .await
+        .unwrap();
     assert_eq!(out.data["username"].expose(), b"oauth2accesstoken");
     assert_eq!(out.data["password"].expose(), b"ya29.registry");
     let expiry: u64 = out.data["expiry"].expose_str().unwrap().parse().unwrap();
-    assert!((before + 1800..=before + 1805).contains(&expiry), "{expiry}");
+    assert!(
+        (before + 1800..=before + 1805).contains(&expiry),
+        "{expiry}"
+    );
 
     let got = server.requests();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].path, "/token");
-    assert_eq!(got[0].form["grant_type"], "urn:ietf:params:oauth:grant-type:jwt-bearer");
+    assert_eq!(
+        got[0].form["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
     let assertion = &got[0].form["assertion"];
     let parts: Vec<&str> = assertion.split('.').collect();
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-    assert_eq!(header, json!({"alg": "RS256", "typ": "JWT", "kid": "kid-7"}));
+    assert_eq!(
+        header,
+        json!({"alg": "RS256", "typ": "JWT", "kid": "kid-7"})
+    );
     assert_eq!(claims["aud"], token_uri.as_str());
     assert_eq!(claims["iss"], "gsa@p.iam.gserviceaccount.com");
-    assert_eq!(claims["scope"], "https://www.googleapis.com/auth/cloud-platform");
+    assert_eq!(
+        claims["scope"],
+        "https://www.googleapis.com/auth/cloud-platform"
+    );
     let signed = format!("{}.{}", parts[0], parts[1]);
-    aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, &public)
-        .verify(signed.as_bytes(), &URL_SAFE_NO_PAD.decode(parts[2]).unwrap())
-        .expect("the assertion is signed with the key");
+    aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        &public,
+    )
+    .verify(
+        signed.as_bytes(),
+        &URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
+    )
+    .expect("the assertion is signed with the key");
 }
 
 #[tokio::test]
 async fn gcr_token_through_federation() {
     let sts = TokenServer::start(serde_json::from_str(STS_REPLY).unwrap()).await;
-    let a = auth(json!({"workloadIdentityFederation": {"serviceAccountRef": {"name": "eso"},
-        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k"}}));
-    let r = resolve_with(Some(&a), Some("p"), "spec.auth", &creds(MemoryCluster::new()), &sts.url)
-        .await
-        .unwrap();
+    let a = auth(
+        json!({"workloadIdentityFederation": {"serviceAccountRef": {"name": "eso"},
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k"}}),
+    );
+    let r = resolve_with(
+        Some(&a),
+        Some("p"),
+        "spec.auth",
+        &creds(MemoryCluster::new()),
+        &sts.url,
+    )
+    .await
+    .unwrap();
     let (token, _) = access_token(r).await.unwrap();
     assert_eq!(token, "federated-token");
-    assert_eq!(sts.requests()[0].form["subject_token"],
-        "sa-token:apps/eso://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k");
+    assert_eq!(
+        sts.requests()[0].form["subject_token"],
+        "sa-token:apps/eso://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k"
+    );
 }

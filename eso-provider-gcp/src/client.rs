@@ -144,7 +144,10 @@ impl GcpSecretManager {
 
     /// The newest enabled version of `key` by create time (the API filter is sent, and the
     /// state checked here too).
-    pub(crate) async fn newest_enabled(&self, key: &str) -> Result<Option<SecretVersion>, GcpError> {
+    pub(crate) async fn newest_enabled(
+        &self,
+        key: &str,
+    ) -> Result<Option<SecretVersion>, GcpError> {
         let parent = self.secret_name(key);
         let mut best: Option<SecretVersion> = None;
         let mut token = String::new();
@@ -218,17 +221,25 @@ impl GcpSecretManager {
         let missing = |what: &str, k: &str| Error::not_found(format!("{}#{what}.{k}", r.key));
         match r.property() {
             None => Ok(SecretValue::new(
-                serde_json::to_vec(&serde_json::json!({"annotations": annotations, "labels": labels}))
-                    .unwrap_or_default(),
+                serde_json::to_vec(
+                    &serde_json::json!({"annotations": annotations, "labels": labels}),
+                )
+                .unwrap_or_default(),
             )),
             Some("labels") => Ok(json(&labels)),
             Some("annotations") => Ok(json(&annotations)),
             Some(p) => {
                 if let Some(k) = p.strip_prefix("labels.") {
-                    return labels.get(k).map(|v| SecretValue::from(v.as_str())).ok_or_else(|| missing("labels", k));
+                    return labels
+                        .get(k)
+                        .map(|v| SecretValue::from(v.as_str()))
+                        .ok_or_else(|| missing("labels", k));
                 }
                 if let Some(k) = p.strip_prefix("annotations.") {
-                    return annotations.get(k).map(|v| SecretValue::from(v.as_str())).ok_or_else(|| missing("annotations", k));
+                    return annotations
+                        .get(k)
+                        .map(|v| SecretValue::from(v.as_str()))
+                        .ok_or_else(|| missing("annotations", k));
                 }
                 // A bare key: a label first, then an annotation (ESO rejects bare keys).
                 labels
@@ -361,9 +372,11 @@ impl Provider for GcpSecretManager {
         // Obtaining request headers checks the credentials (a token exchange where there is
         // one) without needing any Secret Manager permission.
         if let Some(c) = &self.creds {
-            c.headers(Default::default()).await.map_err(|e| Error::Unauthenticated {
-                message: format!("gcpsm: cannot obtain credentials: {e}"),
-            })?;
+            c.headers(Default::default())
+                .await
+                .map_err(|e| Error::Unauthenticated {
+                    message: format!("gcpsm: cannot obtain credentials: {e}"),
+                })?;
         }
         Ok(Validation::Ready)
     }

@@ -119,7 +119,9 @@ fn is_referent(p: &GcpSmProvider) -> bool {
         f.service_account_ref
             .as_ref()
             .is_some_and(|s| s.namespace.is_none())
-            || f.cred_config.as_ref().is_some_and(|c| c.namespace.is_none())
+            || f.cred_config
+                .as_ref()
+                .is_some_and(|c| c.namespace.is_none())
     });
     sr || wi || wif
 }
@@ -167,13 +169,19 @@ mod tests {
     #[test]
     fn specs_are_checked() {
         assert!(check(serde_json::json!({"projectID": "p"})).is_ok());
-        let e = check(serde_json::json!({"projectID": "p", "location": "Europe West"}))
-            .unwrap_err();
-        assert!(e.to_string().contains("spec.provider.gcpsm.location"), "{e}");
+        let e =
+            check(serde_json::json!({"projectID": "p", "location": "Europe West"})).unwrap_err();
+        assert!(
+            e.to_string().contains("spec.provider.gcpsm.location"),
+            "{e}"
+        );
         let e = check(serde_json::json!({"projectID": "p", "auth": {"secretRef":
             {"secretAccessKeySecretRef": {"name": "k", "key": "k", "namespace": "other"}}}}))
         .unwrap_err();
-        assert!(e.to_string().contains("secretAccessKeySecretRef.namespace"), "{e}");
+        assert!(
+            e.to_string().contains("secretAccessKeySecretRef.namespace"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -101,8 +101,7 @@ impl From<GcpError> for Error {
                         message: format!("gcpsm {op} {name}: {}", error_chain(source)),
                     };
                 }
-                if source.is_binding() || source.is_serialization() || source.is_deserialization()
-                {
+                if source.is_binding() || source.is_serialization() || source.is_deserialization() {
                     return Self::generic(format!("gcpsm {op} {name}: {}", error_chain(source)));
                 }
                 transport_error(&format!("gcpsm {op} {name}"), source)

@@ -71,7 +71,10 @@ fn now() -> u64 {
 }
 
 impl GcrAccessToken {
-    async fn once(spec: &GCRAccessTokenSpec, ctx: &GeneratorContext<'_>) -> Result<GeneratorOutput> {
+    async fn once(
+        spec: &GCRAccessTokenSpec,
+        ctx: &GeneratorContext<'_>,
+    ) -> Result<GeneratorOutput> {
         let project = Some(spec.project_id.as_str()).filter(|p| !p.is_empty());
         let resolved = resolve(Some(&spec.auth), project, "spec.auth", &ctx.credentials()).await?;
         let (token, expiry) = access_token(resolved).await?;
@@ -122,7 +125,9 @@ async fn jwt_bearer_grant(key: Value) -> Result<(String, u64)> {
     let kid = text("private_key_id");
     let signer = google_cloud_auth::credentials::service_account::Builder::new(key)
         .build_signer()
-        .map_err(|e| Error::invalid_config(field, format!("is not a usable service-account key: {e}")))?;
+        .map_err(|e| {
+            Error::invalid_config(field, format!("is not a usable service-account key: {e}"))
+        })?;
     let iat = now();
     let mut header = json!({"alg": "RS256", "typ": "JWT"});
     if let Some(kid) = kid {
@@ -143,7 +148,10 @@ async fn jwt_bearer_grant(key: Value) -> Result<(String, u64)> {
     let what = format!("GCRAccessToken POST {token_uri}");
     let resp = reqwest::Client::new()
         .post(&token_uri)
-        .form(&[("grant_type", JWT_BEARER), ("assertion", assertion.as_str())])
+        .form(&[
+            ("grant_type", JWT_BEARER),
+            ("assertion", assertion.as_str()),
+        ])
         .send()
         .await
         .map_err(|e| transport_error(&what, &e))?;
@@ -156,7 +164,11 @@ async fn jwt_bearer_grant(key: Value) -> Result<(String, u64)> {
             .filter_map(Value::as_str)
             .collect::<Vec<_>>()
             .join(": ");
-        return Err(error_for_status(status, &token_uri, format!("{what}: HTTP {status}: {reason}")));
+        return Err(error_for_status(
+            status,
+            &token_uri,
+            format!("{what}: HTTP {status}: {reason}"),
+        ));
     }
     let token = body
         .get("access_token")

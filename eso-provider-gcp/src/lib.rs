@@ -2,13 +2,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+#[cfg(test)]
+mod auth_tests;
 mod client;
 mod config;
 mod error;
 mod generator;
 mod push;
-#[cfg(test)]
-mod auth_tests;
 #[cfg(test)]
 mod stub_tests;
 

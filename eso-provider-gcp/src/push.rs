@@ -187,7 +187,10 @@ pub(crate) async fn push(c: &GcpSecretManager, value: &PushValue, r: &PushRef) -
             None => return Ok(()),
         },
         None => {
-            if latest.as_ref().is_some_and(|l| l.expose() == payload.expose()) {
+            if latest
+                .as_ref()
+                .is_some_and(|l| l.expose() == payload.expose())
+            {
                 return Ok(());
             }
             payload.expose().to_vec()
@@ -313,7 +316,9 @@ mod tests {
     use super::*;
 
     fn meta(v: serde_json::Value) -> PushMetadata {
-        parse_metadata(&PushRef::new("k").with_metadata(v)).unwrap().unwrap()
+        parse_metadata(&PushRef::new("k").with_metadata(v))
+            .unwrap()
+            .unwrap()
     }
 
     #[test]
@@ -357,7 +362,11 @@ mod tests {
         let d = property_payload(None, "k", "pass", &v).unwrap().unwrap();
         assert_eq!(d, br#"{"pass":"p2"}"#);
         let existing = SecretValue::from(r#"{"pass":"p2","user":"u"}"#);
-        assert!(property_payload(Some(&existing), "k", "pass", &v).unwrap().is_none());
+        assert!(
+            property_payload(Some(&existing), "k", "pass", &v)
+                .unwrap()
+                .is_none()
+        );
         let not_json = SecretValue::from("plain");
         assert!(property_payload(Some(&not_json), "k", "pass", &v).is_err());
     }

@@ -5,18 +5,18 @@
 
 use std::sync::{Arc, Mutex};
 
+use eso_core::Error;
 use eso_core::api::GcpSecretVersionSelectionPolicy as Policy;
 use eso_core::provider::{FindRef, Provider, PushRef, RemoteRef};
-use eso_core::Error;
 use google_cloud_gax::error::Error as GaxError;
 use google_cloud_gax::error::rpc::{Code, Status};
 use google_cloud_gax::options::RequestOptions;
 use google_cloud_gax::response::Response;
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{
-    AccessSecretVersionRequest, AccessSecretVersionResponse, DeleteSecretRequest,
-    GetSecretRequest, ListSecretVersionsRequest, ListSecretVersionsResponse, ListSecretsRequest,
-    ListSecretsResponse, Secret, SecretPayload, SecretVersion, secret_version::State,
+    AccessSecretVersionRequest, AccessSecretVersionResponse, DeleteSecretRequest, GetSecretRequest,
+    ListSecretVersionsRequest, ListSecretVersionsResponse, ListSecretsRequest, ListSecretsResponse,
+    Secret, SecretPayload, SecretVersion, secret_version::State,
 };
 use google_cloud_secretmanager_v1::stub;
 use google_cloud_wkt::Timestamp;
@@ -47,7 +47,10 @@ impl stub::SecretManagerService for Stub {
         req: AccessSecretVersionRequest,
         _o: RequestOptions,
     ) -> google_cloud_gax::Result<Response<AccessSecretVersionResponse>> {
-        self.seen.lock().unwrap().push(format!("access {}", req.name));
+        self.seen
+            .lock()
+            .unwrap()
+            .push(format!("access {}", req.name));
         let v = req.name.rsplit('/').next().unwrap_or_default();
         match v {
             "latest" | "4" => Err(status(
@@ -68,10 +71,10 @@ impl stub::SecretManagerService for Stub {
         req: ListSecretVersionsRequest,
         _o: RequestOptions,
     ) -> google_cloud_gax::Result<Response<ListSecretVersionsResponse>> {
-        self.seen
-            .lock()
-            .unwrap()
-            .push(format!("versions filter={} page={}", req.filter, req.page_token));
+        self.seen.lock().unwrap().push(format!(
+            "versions filter={} page={}",
+            req.filter, req.page_token
+        ));
         let page = if req.page_token.is_empty() {
             ListSecretVersionsResponse::new()
                 .set_versions([version(4, State::Disabled), version(2, State::Destroyed)])
@@ -88,10 +91,10 @@ impl stub::SecretManagerService for Stub {
         req: ListSecretsRequest,
         _o: RequestOptions,
     ) -> google_cloud_gax::Result<Response<ListSecretsResponse>> {
-        self.seen
-            .lock()
-            .unwrap()
-            .push(format!("list parent={} filter={} page={}", req.parent, req.filter, req.page_token));
+        self.seen.lock().unwrap().push(format!(
+            "list parent={} filter={} page={}",
+            req.parent, req.filter, req.page_token
+        ));
         let secret = |n: &str, team: &str| {
             Secret::new()
                 .set_name(format!("{}/secrets/{n}", req.parent))
@@ -166,14 +169,21 @@ async fn disabled_latest_fails_under_latest_or_fail() {
     let e = p.get_secret(&RemoteRef::new("db")).await.unwrap_err();
     assert!(matches!(e, Error::Generic { .. }), "{e}");
     assert!(e.to_string().contains("DISABLED state"), "{e}");
-    assert!(e.to_string().contains("projects/p/secrets/db/versions/latest"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("projects/p/secrets/db/versions/latest"),
+        "{e}"
+    );
     assert_eq!(stub.lock().unwrap().len(), 1, "no fallback listing");
 }
 
 #[tokio::test]
 async fn disabled_latest_falls_back_to_newest_enabled_under_latest_or_fetch() {
     let (p, stub) = provider(Policy::LatestOrFetch, None);
-    let v = p.get_secret(&RemoteRef::new("db").with_property("v")).await.unwrap();
+    let v = p
+        .get_secret(&RemoteRef::new("db").with_property("v"))
+        .await
+        .unwrap();
     assert_eq!(v.expose(), b"3");
     let seen = stub.lock().unwrap().clone();
     assert_eq!(
@@ -186,7 +196,10 @@ async fn disabled_latest_falls_back_to_newest_enabled_under_latest_or_fetch() {
         ]
     );
     // An explicit version never falls back (ESO).
-    let e = p.get_secret(&RemoteRef::new("db").with_version("4")).await.unwrap_err();
+    let e = p
+        .get_secret(&RemoteRef::new("db").with_version("4"))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("DISABLED state"), "{e}");
 }
 
@@ -194,8 +207,16 @@ async fn disabled_latest_falls_back_to_newest_enabled_under_latest_or_fetch() {
 async fn secret_exists_uses_the_newest_enabled_version() {
     let (p, _) = provider(Policy::LatestOrFail, None);
     assert!(p.secret_exists(&PushRef::new("db")).await.unwrap());
-    assert!(p.secret_exists(&PushRef::new("db").with_property("v")).await.unwrap());
-    assert!(!p.secret_exists(&PushRef::new("db").with_property("w")).await.unwrap());
+    assert!(
+        p.secret_exists(&PushRef::new("db").with_property("v"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !p.secret_exists(&PushRef::new("db").with_property("w"))
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]

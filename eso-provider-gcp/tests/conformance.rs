@@ -14,8 +14,12 @@ async fn conformance() {
     // Secret IDs hold letters, digits, `-` and `_` only.
     let opts = ConformanceOptions::new(unique_prefix("conformance")).with_separator("-");
     let unowned = format!("{}-foreign", opts.prefix());
-    env.seed(&unowned, json!({"owner": "someone"}), r#"{"owner":"someone"}"#)
-        .await;
+    env.seed(
+        &unowned,
+        json!({"owner": "someone"}),
+        r#"{"owner":"someone"}"#,
+    )
+    .await;
     let report = run_conformance(
         p.as_ref(),
         &opts.with_versions("1", "2").with_unowned_key(&unowned),
@@ -29,7 +33,11 @@ async fn conformance() {
 #[tokio::test]
 async fn conformance_latest_or_fetch() {
     let env = require_gcp!();
-    let p = common::provider(&env, json!({"secretVersionSelectionPolicy": "LatestOrFetch"})).await;
+    let p = common::provider(
+        &env,
+        json!({"secretVersionSelectionPolicy": "LatestOrFetch"}),
+    )
+    .await;
     let opts = ConformanceOptions::new(unique_prefix("conformance-fetch")).with_separator("-");
     let report = run_conformance(p.as_ref(), &opts.with_versions("1", "2")).await;
     println!("{report}");

@@ -62,8 +62,11 @@ impl Env {
     /// Creates a secret with `labels` and one version holding `value`, bypassing the provider.
     pub async fn seed(&self, name: &str, labels: Value, value: &str) {
         let (s, b) = self
-            .call("POST", &format!("secrets?secretId={name}"),
-                Some(json!({"replication": {"automatic": {}}, "labels": labels})))
+            .call(
+                "POST",
+                &format!("secrets?secretId={name}"),
+                Some(json!({"replication": {"automatic": {}}, "labels": labels})),
+            )
             .await;
         assert_eq!(s, 200, "{b}");
         self.add_version(name, value).await;
@@ -72,15 +75,20 @@ impl Env {
     pub async fn add_version(&self, name: &str, value: &str) {
         let data = base64::engine::general_purpose::STANDARD.encode(value);
         let (s, b) = self
-            .call("POST", &format!("secrets/{name}:addVersion"),
-                Some(json!({"payload": {"data": data}})))
+            .call(
+                "POST",
+                &format!("secrets/{name}:addVersion"),
+                Some(json!({"payload": {"data": data}})),
+            )
             .await;
         assert_eq!(s, 200, "{b}");
     }
 
     /// The versions of a secret as `(number, state)`.
     pub async fn versions(&self, name: &str) -> Vec<(String, String)> {
-        let (_, b) = self.call("GET", &format!("secrets/{name}/versions"), None).await;
+        let (_, b) = self
+            .call("GET", &format!("secrets/{name}/versions"), None)
+            .await;
         b["versions"]
             .as_array()
             .cloned()
@@ -88,7 +96,13 @@ impl Env {
             .iter()
             .map(|v| {
                 (
-                    v["name"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_owned(),
+                    v["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
                     v["state"].as_str().unwrap_or_default().to_owned(),
                 )
             })
@@ -113,7 +127,10 @@ pub fn private_key_pem() -> &'static str {
             .chunks(64)
             .map(|c| std::str::from_utf8(c).unwrap())
             .collect();
-        format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"))
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        )
     })
 }
 
