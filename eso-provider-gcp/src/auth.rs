@@ -130,7 +130,7 @@ pub(crate) fn service_account_key(raw: &[u8], field: &str) -> Result<Value> {
             "is not a service-account JSON key (the value is not JSON)",
         )
     })?;
-    for required in ["client_email", "private_key"] {
+    for required in ["client_email", "private_key", "project_id"] {
         if !key.get(required).is_some_and(Value::is_string) {
             return Err(Error::invalid_config(
                 field,
