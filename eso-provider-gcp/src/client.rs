@@ -44,17 +44,21 @@ pub(crate) struct Settings {
 ///
 /// ```no_run
 /// use std::sync::Arc;
+/// use eso_core::api::SecretStoreProvider;
 /// use eso_core::cluster::{DynCluster, MemoryCluster};
-/// use eso_core::provider::{RemoteRef, StoreIdentity, StoreScope};
+/// use eso_core::provider::{RemoteRef, StoreContext, StoreIdentity, StoreScope};
 ///
 /// # async fn run() -> eso_core::Result<()> {
+/// // No auth block: Application Default Credentials.
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "gcp");
-/// let spec = serde_json::json!({"gcpsm": {"projectID": "my-project"}});
-/// let p = eso_core::testing::provider_for(
-///     Arc::new(eso_provider_gcp::GcpFactory::new()), &store, &spec, "apps", &cluster, None,
-/// ).await?;
+/// let spec: SecretStoreProvider =
+///     serde_json::from_value(serde_json::json!({"gcpsm": {"projectID": "my-project"}})).unwrap();
+/// let p = eso_provider_gcp::GcpFactory::new()
+///     .build(&StoreContext::new(&store, &spec, "apps", &cluster))
+///     .await?;
 /// let password = p.get_secret(&RemoteRef::new("db").with_property("password")).await?;
+/// # drop(password);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
