@@ -130,14 +130,6 @@ pub(crate) fn service_account_key(raw: &[u8], field: &str) -> Result<Value> {
             "is not a service-account JSON key (the value is not JSON)",
         )
     })?;
-    for required in ["client_email", "private_key", "project_id"] {
-        if !key.get(required).is_some_and(Value::is_string) {
-            return Err(Error::invalid_config(
-                field,
-                format!("is not a service-account JSON key (no {required:?})"),
-            ));
-        }
-    }
     if let Some(t) = key.get("type").and_then(Value::as_str)
         && t != "service_account"
     {
@@ -145,6 +137,14 @@ pub(crate) fn service_account_key(raw: &[u8], field: &str) -> Result<Value> {
             field,
             format!("is a {t:?} credential, not a service-account key"),
         ));
+    }
+    for required in ["client_email", "private_key", "project_id"] {
+        if !key.get(required).is_some_and(Value::is_string) {
+            return Err(Error::invalid_config(
+                field,
+                format!("is not a service-account JSON key (no {required:?})"),
+            ));
+        }
     }
     Ok(key)
 }
