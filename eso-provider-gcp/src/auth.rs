@@ -30,6 +30,10 @@ pub(crate) const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-p
 pub const STS_TOKEN_URL_ENV: &str = "GCP_STS_TOKEN_URL";
 
 const DEFAULT_STS_TOKEN_URL: &str = "https://sts.googleapis.com/v1/token";
+/// The GCE/GKE metadata server (host[:port]); `GCE_METADATA_HOST` overrides it, as in
+/// Google's own client libraries.
+const METADATA_HOST_ENV: &str = "GCE_METADATA_HOST";
+const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
 const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// How long requested ServiceAccount tokens live (the TokenRequest minimum is 10 minutes).
 const SA_TOKEN_SECONDS: i64 = 600;
@@ -73,24 +77,36 @@ impl Resolved {
 
 /// Resolves `auth` (at store field `field`, e.g. `spec.provider.gcpsm.auth`) the way ESO
 /// does: `secretRef`, then `workloadIdentity`, then `workloadIdentityFederation`, else
-/// Application Default Credentials. `project` is the store's (or generator's) project.
+/// Application Default Credentials.
 pub(crate) async fn resolve(
     auth: Option<&GcpSmAuth>,
-    project: Option<&str>,
     field: &str,
     creds: &Credentials,
 ) -> Result<Resolved> {
-    resolve_with(auth, project, field, creds, &sts_token_url()).await
+    let services = Services {
+        sts_url: sts_token_url(),
+        metadata_host: metadata_host(),
+    };
+    resolve_with(auth, field, creds, &services).await
 }
 
-/// [`resolve`] with the STS token URL given (tests point it at a local endpoint).
+/// Where Google's token services are: the defaults, or what tests start on loopback.
+#[derive(Clone, Debug)]
+pub(crate) struct Services {
+    /// The STS token exchange URL.
+    pub(crate) sts_url: String,
+    /// The metadata server, host[:port].
+    pub(crate) metadata_host: String,
+}
+
+/// [`resolve`] with the token services given.
 pub(crate) async fn resolve_with(
     auth: Option<&GcpSmAuth>,
-    project: Option<&str>,
     field: &str,
     creds: &Credentials,
-    sts_url: &str,
+    services: &Services,
 ) -> Result<Resolved> {
+    let sts_url = services.sts_url.as_str();
     let auth = auth.cloned().unwrap_or_default();
     if let Some(sel) = auth
         .secret_ref
@@ -103,7 +119,9 @@ pub(crate) async fn resolve_with(
     }
     if let Some(wi) = &auth.workload_identity {
         let f = format!("{field}.workloadIdentity");
-        return workload_identity(wi, project, &f, creds, sts_url).map(Resolved::Other);
+        return workload_identity(wi, &f, creds, sts_url, &services.metadata_host)
+            .await
+            .map(Resolved::Other);
     }
     if let Some(wif) = &auth.workload_identity_federation {
         let f = format!("{field}.workloadIdentityFederation");
@@ -156,31 +174,71 @@ fn sts_token_url() -> String {
         .unwrap_or_else(|| DEFAULT_STS_TOKEN_URL.to_owned())
 }
 
+fn metadata_host() -> String {
+    std::env::var(METADATA_HOST_ENV)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_METADATA_HOST.to_owned())
+}
+
+/// One value of the metadata server (`project/project-id`,
+/// `instance/attributes/cluster-name`, ...).
+async fn metadata_value(host: &str, path: &str, field: &str) -> Result<String> {
+    let url = format!("http://{host}/computeMetadata/v1/{path}");
+    let unavailable = |why: String| Error::Unavailable {
+        message: format!("{field}: not set, and the metadata server gave none ({url}: {why})"),
+        source: None,
+    };
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .header("Metadata-Flavor", "Google")
+        .timeout(std::time::Duration::from_secs(3))
+        .send()
+        .await
+        .map_err(|e| unavailable(eso_core::provider::error_chain(&e)))?;
+    if !resp.status().is_success() {
+        return Err(unavailable(format!("HTTP {}", resp.status().as_u16())));
+    }
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| unavailable(eso_core::provider::error_chain(&e)))?;
+    Ok(text.trim().to_owned())
+}
+
 /// GKE Workload Identity: a token of the Kubernetes ServiceAccount for the cluster's
-/// identity pool, exchanged at Google's STS for a federated access token.
-fn workload_identity(
+/// identity pool, exchanged at Google's STS for a federated access token. Cluster project,
+/// location and name not given in the spec come from the metadata server (as in ESO).
+async fn workload_identity(
     wi: &GcpWorkloadIdentity,
-    project: Option<&str>,
     field: &str,
     creds: &Credentials,
     sts_url: &str,
+    metadata_host: &str,
 ) -> Result<GoogleCredentials> {
-    let required = |v: Option<&String>, name: &str| {
-        v.filter(|s| !s.is_empty()).cloned().ok_or_else(|| {
-            Error::invalid_config(
-                format!("{field}.{name}"),
-                "is required (eso-rs does not read it from the GKE metadata server)",
-            )
-        })
+    let value = async |v: Option<&String>, name: &str, path: &str| match v.filter(|s| !s.is_empty())
+    {
+        Some(v) => Ok(v.clone()),
+        None => metadata_value(metadata_host, path, &format!("{field}.{name}")).await,
     };
-    let cluster_project = match wi.cluster_project_id.as_ref().filter(|s| !s.is_empty()) {
-        Some(p) => p.clone(),
-        None => project.map(str::to_owned).ok_or_else(|| {
-            Error::invalid_config(format!("{field}.clusterProjectID"), "is required")
-        })?,
-    };
-    let location = required(wi.cluster_location.as_ref(), "clusterLocation")?;
-    let name = required(wi.cluster_name.as_ref(), "clusterName")?;
+    let cluster_project = value(
+        wi.cluster_project_id.as_ref(),
+        "clusterProjectID",
+        "project/project-id",
+    )
+    .await?;
+    let location = value(
+        wi.cluster_location.as_ref(),
+        "clusterLocation",
+        "instance/attributes/cluster-location",
+    )
+    .await?;
+    let name = value(
+        wi.cluster_name.as_ref(),
+        "clusterName",
+        "instance/attributes/cluster-name",
+    )
+    .await?;
     let pool = format!("{cluster_project}.svc.id.goog");
     let provider = format!(
         "https://container.googleapis.com/v1/projects/{cluster_project}/locations/{location}/clusters/{name}"

@@ -19,13 +19,14 @@ use google_cloud_auth::credentials::CacheableResource;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::auth::{Resolved, resolve_with};
+use crate::auth::{Resolved, Services, resolve_with};
 use crate::generator::access_token;
 
 /// One request the token endpoint received.
 #[derive(Debug, Clone)]
 struct Received {
     path: String,
+    head: String,
     form: BTreeMap<String, String>,
 }
 
@@ -58,8 +59,17 @@ fn form_decode(body: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// What the server answers for a path: status and body.
+type Reply = Arc<dyn Fn(&str) -> (u16, String) + Send + Sync>;
+
 impl TokenServer {
+    /// Answers every request with `reply` (JSON).
     async fn start(reply: Value) -> Self {
+        let body = reply.to_string();
+        Self::start_with(Arc::new(move |_| (200, body.clone()))).await
+    }
+
+    async fn start_with(reply: Reply) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -101,13 +111,14 @@ impl TokenServer {
                     .unwrap_or_default()
                     .to_owned();
                 let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+                let (status, out) = reply(&path);
                 log.lock().unwrap().push(Received {
                     path,
+                    head,
                     form: form_decode(&body),
                 });
-                let out = reply.to_string();
                 let resp = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{out}",
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{out}",
                     out.len()
                 );
                 let _ = sock.write_all(resp.as_bytes()).await;
@@ -181,6 +192,13 @@ async fn bearer(r: Resolved) -> String {
     data["authorization"].to_str().unwrap().to_owned()
 }
 
+fn services(sts_url: &str, metadata_host: &str) -> Services {
+    Services {
+        sts_url: sts_url.to_owned(),
+        metadata_host: metadata_host.to_owned(),
+    }
+}
+
 const STS_REPLY: &str = r#"{"access_token":"federated-token","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","token_type":"Bearer","expires_in":3600}"#;
 
 #[tokio::test]
@@ -192,10 +210,9 @@ async fn workload_identity_exchanges_a_service_account_token_at_sts() {
     );
     let r = resolve_with(
         Some(&a),
-        Some("store-proj"),
         "spec.provider.gcpsm.auth",
         &creds(MemoryCluster::new()),
-        &format!("{}/v1/token", sts.url),
+        &services(&format!("{}/v1/token", sts.url), "127.0.0.1:9"),
     )
     .await
     .unwrap();
@@ -219,20 +236,66 @@ async fn workload_identity_exchanges_a_service_account_token_at_sts() {
     );
     assert_eq!(f["scope"], "https://www.googleapis.com/auth/cloud-platform");
 
+    // Values missing from the spec come from the metadata server; none reachable: an error
+    // naming the field, temporary (the next reconcile retries).
     let missing = auth(json!({"workloadIdentity": {"serviceAccountRef": {"name": "eso"}}}));
     let e = resolve_with(
         Some(&missing),
-        Some("p"),
         "spec.provider.gcpsm.auth",
         &creds(MemoryCluster::new()),
-        &sts.url,
+        &services(&sts.url, "127.0.0.1:9"),
     )
     .await
     .unwrap_err();
+    assert!(e.is_temporary(), "{e}");
     assert!(
         e.to_string()
-            .starts_with("spec.provider.gcpsm.auth.workloadIdentity.clusterLocation"),
+            .contains("spec.provider.gcpsm.auth.workloadIdentity.clusterProjectID: not set, and the metadata server gave none"),
         "{e}"
+    );
+}
+
+#[tokio::test]
+async fn workload_identity_reads_missing_cluster_values_from_the_metadata_server() {
+    let sts = TokenServer::start(serde_json::from_str(STS_REPLY).unwrap()).await;
+    let md = TokenServer::start_with(Arc::new(|path: &str| match path {
+        "/computeMetadata/v1/project/project-id" => (200, "md-proj\n".to_owned()),
+        "/computeMetadata/v1/instance/attributes/cluster-location" => {
+            (200, "us-central1".to_owned())
+        }
+        "/computeMetadata/v1/instance/attributes/cluster-name" => (200, "md-cluster".to_owned()),
+        _ => (404, String::new()),
+    }))
+    .await;
+    let a = auth(
+        json!({"workloadIdentity": {"serviceAccountRef": {"name": "eso"}, "clusterName": "c9"}}),
+    );
+    let host = md.url.trim_start_matches("http://").to_owned();
+    let r = resolve_with(
+        Some(&a),
+        "spec.auth",
+        &creds(MemoryCluster::new()),
+        &services(&sts.url, &host),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bearer(r).await, "Bearer federated-token");
+    let asked: Vec<String> = md.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        asked,
+        [
+            "/computeMetadata/v1/project/project-id",
+            "/computeMetadata/v1/instance/attributes/cluster-location"
+        ]
+    );
+    assert!(
+        md.requests()
+            .iter()
+            .all(|r| r.head.to_lowercase().contains("metadata-flavor: google"))
+    );
+    assert_eq!(
+        sts.requests()[0].form["audience"],
+        "identitynamespace:md-proj.svc.id.goog:https://container.googleapis.com/v1/projects/md-proj/locations/us-central1/clusters/c9"
     );
 }
 
@@ -251,10 +314,9 @@ async fn federation_uses_the_cred_config_and_the_service_account_token() {
         "credConfig": {"name": "wif", "key": "config.json"}, "serviceAccountRef": {"name": "eso"}}}));
     let r = resolve_with(
         Some(&a),
-        None,
         "spec.auth",
         &creds(cluster),
-        "http://127.0.0.1:9/unused",
+        &services("http://127.0.0.1:9/unused", "127.0.0.1:9"),
     )
     .await
     .unwrap();
@@ -282,9 +344,14 @@ async fn federation_uses_the_cred_config_and_the_service_account_token() {
         json!({"workloadIdentityFederation": {"credConfig": {"name": "wif", "key": "c"},
         "externalTokenEndpoint": "http://idp.example/token"}}),
     );
-    let e = resolve_with(Some(&a), None, "spec.auth", &creds(cluster), &sts.url)
-        .await
-        .unwrap_err();
+    let e = resolve_with(
+        Some(&a),
+        "spec.auth",
+        &creds(cluster),
+        &services(&sts.url, "127.0.0.1:9"),
+    )
+    .await
+    .unwrap_err();
     assert!(
         e.to_string()
             .starts_with("spec.auth.workloadIdentityFederation.externalTokenEndpoint"),
@@ -295,9 +362,14 @@ async fn federation_uses_the_cred_config_and_the_service_account_token() {
         .with_config_map(KubeConfigMap::new("apps", "wif").with_data("c", "not json"));
     let a =
         auth(json!({"workloadIdentityFederation": {"credConfig": {"name": "wif", "key": "c"}}}));
-    let e = resolve_with(Some(&a), None, "spec.auth", &creds(bad), &sts.url)
-        .await
-        .unwrap_err();
+    let e = resolve_with(
+        Some(&a),
+        "spec.auth",
+        &creds(bad),
+        &services(&sts.url, "127.0.0.1:9"),
+    )
+    .await
+    .unwrap_err();
     assert!(
         e.to_string()
             .starts_with("spec.auth.workloadIdentityFederation.credConfig:"),
@@ -406,10 +478,9 @@ async fn gcr_token_through_federation() {
     );
     let r = resolve_with(
         Some(&a),
-        Some("p"),
         "spec.auth",
         &creds(MemoryCluster::new()),
-        &sts.url,
+        &services(&sts.url, "127.0.0.1:9"),
     )
     .await
     .unwrap();

@@ -88,8 +88,7 @@ impl GcpFactory {
         let location = p.location.clone().filter(|s| !s.is_empty());
         let creds = ctx.credentials();
         let auth_field = format!("{FIELD}.auth");
-        let resolved =
-            crate::auth::resolve(p.auth.as_ref(), Some(&project), &auth_field, &creds).await?;
+        let resolved = crate::auth::resolve(p.auth.as_ref(), &auth_field, &creds).await?;
         let google = resolved.into_credentials(&auth_field)?;
         let referent = ctx.store.scope == StoreScope::Cluster && is_referent(p);
         let settings = Settings {

@@ -75,8 +75,8 @@ impl GcrAccessToken {
         spec: &GCRAccessTokenSpec,
         ctx: &GeneratorContext<'_>,
     ) -> Result<GeneratorOutput> {
-        let project = Some(spec.project_id.as_str()).filter(|p| !p.is_empty());
-        let resolved = resolve(Some(&spec.auth), project, "spec.auth", &ctx.credentials()).await?;
+        // `projectID` names the registry's project; the token is not project-bound.
+        let resolved = resolve(Some(&spec.auth), "spec.auth", &ctx.credentials()).await?;
         let (token, expiry) = access_token(resolved).await?;
         let mut data = SecretMap::new();
         data.insert("username".into(), SecretValue::from(USERNAME));
