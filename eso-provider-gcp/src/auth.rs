@@ -301,45 +301,73 @@ async fn federation(
             format!("must equal the credential configuration's credential_source.url ({url:?})"),
         ));
     }
-    if wif.aws_security_credentials.is_some() {
-        return Err(Error::not_supported(format!(
-            "{field}.awsSecurityCredentials: AWS as identity provider is not supported by eso-provider-gcp yet"
-        )));
+    let audience = wif
+        .audience
+        .clone()
+        .filter(|a| !a.is_empty())
+        .or_else(|| text("audience"));
+    let need_audience = || {
+        audience.clone().ok_or_else(|| {
+            Error::invalid_config(
+                format!("{field}.audience"),
+                "is required with serviceAccountRef or awsSecurityCredentials (or set it in credConfig)",
+            )
+        })
+    };
+    let target = wif
+        .gcp_service_account_email
+        .clone()
+        .or_else(|| text("service_account_impersonation_url").and_then(|u| impersonated_email(&u)));
+    let token_url = text("token_url").unwrap_or_else(|| sts_url.to_owned());
+    if let Some(aws) = &wif.aws_security_credentials {
+        let f = format!("{field}.awsSecurityCredentials.awsCredentialsSecretRef");
+        let sel = &aws.aws_credentials_secret_ref;
+        let ns = creds.namespace_of(sel.namespace.as_deref()).to_owned();
+        let secret = creds
+            .cluster()
+            .get_secret(&ns, &sel.name)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid_config(&f, format!("Secret {ns}/{} not found", sel.name))
+            })?;
+        let key = |k: &str| secret.data.get(k).cloned();
+        let (Some(id), Some(secret_key)) = (key("aws_access_key_id"), key("aws_secret_access_key"))
+        else {
+            return Err(Error::invalid_config(
+                &f,
+                format!(
+                    "Secret {ns}/{} needs the keys aws_access_key_id and aws_secret_access_key",
+                    sel.name
+                ),
+            ));
+        };
+        let signer = crate::aws::AwsSigner {
+            access_key_id: id.expose_str().unwrap_or_default().trim().to_owned(),
+            secret_access_key: secret_key,
+            session_token: key("aws_session_token").filter(|t| !t.is_empty()),
+            region: aws.region.clone(),
+            audience: need_audience()?,
+        };
+        let audience = signer.audience.clone();
+        return programmatic(
+            signer,
+            audience,
+            crate::aws::AWS_TOKEN_TYPE.to_owned(),
+            token_url,
+            target,
+            field,
+        );
     }
     if let Some(sa) = &wif.service_account_ref {
-        let audience = wif
-            .audience
-            .clone()
-            .filter(|a| !a.is_empty())
-            .or_else(|| text("audience"))
-            .ok_or_else(|| {
-                Error::invalid_config(
-                    format!("{field}.audience"),
-                    "is required with serviceAccountRef (or set it in credConfig)",
-                )
-            })?;
+        let audience = need_audience()?;
         let subject = ServiceAccountToken {
             creds: creds.clone(),
             sa: sa.clone(),
             audiences: vec![audience.clone()],
             field: format!("{field}.serviceAccountRef"),
         };
-        let mut b = ProgrammaticBuilder::new(Arc::new(subject))
-            .with_audience(audience)
-            .with_subject_token_type(
-                text("subject_token_type").unwrap_or_else(|| JWT_TOKEN_TYPE.into()),
-            )
-            .with_token_url(text("token_url").unwrap_or_else(|| sts_url.to_owned()))
-            .with_scopes([CLOUD_PLATFORM]);
-        let target = wif.gcp_service_account_email.clone().or_else(|| {
-            text("service_account_impersonation_url").and_then(|u| impersonated_email(&u))
-        });
-        if let Some(email) = target {
-            b = b.with_target_principal(email);
-        }
-        return b
-            .build()
-            .map_err(|e| Error::invalid_config(field, e.to_string()));
+        let token_type = text("subject_token_type").unwrap_or_else(|| JWT_TOKEN_TYPE.into());
+        return programmatic(subject, audience, token_type, token_url, target, field);
     }
     let Some(mut config) = config else {
         return Err(Error::invalid_config(
@@ -361,6 +389,32 @@ async fn federation(
         .with_scopes([CLOUD_PLATFORM])
         .build()
         .map_err(|e| Error::invalid_config(format!("{field}.credConfig"), e.to_string()))
+}
+
+/// Credentials exchanging `subject`'s tokens at `token_url` for `audience`, impersonating
+/// `target` when set.
+fn programmatic<P>(
+    subject: P,
+    audience: String,
+    token_type: String,
+    token_url: String,
+    target: Option<String>,
+    field: &str,
+) -> Result<GoogleCredentials>
+where
+    P: SubjectTokenProvider + 'static,
+    P::Error: Send + Sync + 'static,
+{
+    let mut b = ProgrammaticBuilder::new(Arc::new(subject))
+        .with_audience(audience)
+        .with_subject_token_type(token_type)
+        .with_token_url(token_url)
+        .with_scopes([CLOUD_PLATFORM]);
+    if let Some(email) = target {
+        b = b.with_target_principal(email);
+    }
+    b.build()
+        .map_err(|e| Error::invalid_config(field, e.to_string()))
 }
 
 /// The e-mail in an `...serviceAccounts/EMAIL:generateAccessToken` URL.

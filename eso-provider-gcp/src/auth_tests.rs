@@ -491,3 +491,116 @@ async fn gcr_token_through_federation() {
         "sa-token:apps/eso://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/k"
     );
 }
+
+fn form_decode_one(s: &str) -> String {
+    form_decode(&format!("v={s}"))["v"].clone()
+}
+
+#[tokio::test]
+async fn federation_with_aws_credentials_sends_a_signed_get_caller_identity() {
+    let sts = TokenServer::start(serde_json::from_str(STS_REPLY).unwrap()).await;
+    let cluster = MemoryCluster::new();
+    cluster
+        .create_secret(
+            KubeSecret::new("apps", "aws")
+                .with_data("aws_access_key_id", "AKIDEXAMPLE")
+                .with_data(
+                    "aws_secret_access_key",
+                    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                )
+                .with_data("aws_session_token", "session-token"),
+        )
+        .await
+        .unwrap();
+    let audience =
+        "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/aws";
+    let a = auth(json!({"workloadIdentityFederation": {"audience": audience,
+        "awsSecurityCredentials": {"region": "eu-west-1", "awsCredentialsSecretRef": {"name": "aws"}}}}));
+    let r = resolve_with(
+        Some(&a),
+        "spec.auth",
+        &creds(cluster),
+        &services(&sts.url, "127.0.0.1:9"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bearer(r).await, "Bearer federated-token");
+    let f = &sts.requests()[0].form;
+    assert_eq!(f["audience"], audience);
+    assert_eq!(
+        f["subject_token_type"],
+        "urn:ietf:params:aws:token-type:aws4_request"
+    );
+    // The subject token is the form-encoded JSON of the signed request.
+    let req: Value = serde_json::from_str(&form_decode_one(&f["subject_token"])).unwrap();
+    assert_eq!(
+        req["url"],
+        "https://sts.eu-west-1.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15"
+    );
+    assert_eq!(req["method"], "POST");
+    let headers: BTreeMap<String, String> = req["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["key"].as_str().unwrap().to_owned(),
+                h["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let keys: Vec<&str> = req["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "Authorization",
+            "host",
+            "x-amz-date",
+            "x-amz-security-token",
+            "x-goog-cloud-target-resource"
+        ]
+    );
+    assert_eq!(headers["host"], "sts.eu-west-1.amazonaws.com");
+    assert_eq!(headers["x-amz-security-token"], "session-token");
+    assert_eq!(headers["x-goog-cloud-target-resource"], audience);
+    let date = &headers["x-amz-date"];
+    let auth_header = &headers["Authorization"];
+    assert!(auth_header.starts_with(&format!(
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{}/eu-west-1/sts/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token;x-goog-cloud-target-resource, Signature=",
+        &date[..8]
+    )), "{auth_header}");
+    // The signature is the SigV4 of the canonical request (the signing itself is checked
+    // against AWS's test suite in aws.rs).
+    let canonical = format!(
+        "POST\n/\nAction=GetCallerIdentity&Version=2011-06-15\nhost:sts.eu-west-1.amazonaws.com\nx-amz-date:{date}\nx-amz-security-token:session-token\nx-goog-cloud-target-resource:{audience}\n\nhost;x-amz-date;x-amz-security-token;x-goog-cloud-target-resource\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    let sig = crate::aws::signature(
+        b"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        date,
+        &date[..8],
+        "eu-west-1",
+        "sts",
+        &canonical,
+    );
+    assert!(auth_header.ends_with(&sig), "{auth_header}");
+
+    let a = auth(json!({"workloadIdentityFederation": {"audience": audience,
+        "awsSecurityCredentials": {"region": "eu-west-1", "awsCredentialsSecretRef": {"name": "nope"}}}}));
+    let e = resolve_with(
+        Some(&a),
+        "spec.auth",
+        &creds(MemoryCluster::new()),
+        &services(&sts.url, "127.0.0.1:9"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "spec.auth.workloadIdentityFederation.awsSecurityCredentials.awsCredentialsSecretRef: Secret apps/nope not found"
+    );
+}

@@ -4,6 +4,7 @@
 mod auth;
 #[cfg(test)]
 mod auth_tests;
+mod aws;
 mod client;
 mod config;
 mod error;
