@@ -11,6 +11,8 @@ use eso_core::provider::ProviderRegistry;
 pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
     #[cfg(feature = "aws")]
     eso_provider_aws::register(registry);
+    #[cfg(feature = "gcp")]
+    eso_provider_gcp::register(registry);
     #[cfg(feature = "vault")]
     eso_provider_vault::register(registry);
     #[cfg(feature = "kubernetes")]
@@ -22,6 +24,8 @@ pub(crate) fn register_generators(registry: &mut GeneratorRegistry) {
     eso_generators::register(registry);
     #[cfg(feature = "aws")]
     eso_provider_aws::register_generators(registry);
+    #[cfg(feature = "gcp")]
+    eso_provider_gcp::register_generators(registry);
     #[cfg(feature = "vault")]
     eso_provider_vault::register_generator(registry);
 }

@@ -1,0 +1,387 @@
+//! [`GcpSecretManager`]: reads, find, exists, delete and validate on the Secret Manager v1
+//! API through the official SDK client (HTTP+JSON). Pushes are in `push.rs`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use eso_core::api::GcpSecretVersionSelectionPolicy;
+use eso_core::provider::{
+    Capabilities, FindRef, MANAGED_BY_TAG, MANAGED_BY_VALUE, MetadataPolicy, Provider, PushRef,
+    PushValue, RemoteRef, Validation, property,
+};
+use eso_core::{Error, Result, SecretMap, SecretValue};
+use futures_util::StreamExt as _;
+use google_cloud_auth::credentials::Credentials as GoogleCredentials;
+use google_cloud_secretmanager_v1::client::SecretManagerService;
+use google_cloud_secretmanager_v1::model::{Secret, SecretVersion, secret_version::State};
+
+use crate::error::GcpError;
+
+/// How many secrets `get_all_secrets` reads at once.
+const FIND_CONCURRENCY: usize = 8;
+/// Page size of list calls.
+const PAGE_SIZE: i32 = 250;
+
+/// What a client is built for (one store revision).
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) project: String,
+    pub(crate) location: Option<String>,
+    pub(crate) policy: GcpSecretVersionSelectionPolicy,
+    /// A cluster store whose credentials resolve per consumer namespace (validate: Unknown).
+    pub(crate) referent: bool,
+}
+
+/// A Secret Manager provider for one store: one SDK client (with its connection pool and
+/// token cache), built once per store revision and shared by every reconcile.
+///
+/// Secrets are addressed by their short name (`remoteRef.key`); with `location` set they are
+/// regional secrets (`projects/P/locations/L/secrets/NAME`) on the regional endpoint.
+///
+/// # Example
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use eso_core::api::SecretStoreProvider;
+/// use eso_core::cluster::{DynCluster, MemoryCluster};
+/// use eso_core::provider::{RemoteRef, StoreContext, StoreIdentity, StoreScope};
+///
+/// # async fn run() -> eso_core::Result<()> {
+/// // No auth block: Application Default Credentials.
+/// let cluster: DynCluster = Arc::new(MemoryCluster::new());
+/// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "gcp");
+/// let spec: SecretStoreProvider =
+///     serde_json::from_value(serde_json::json!({"gcpsm": {"projectID": "my-project"}})).unwrap();
+/// let p = eso_provider_gcp::GcpFactory::new()
+///     .build(&StoreContext::new(&store, &spec, "apps", &cluster))
+///     .await?;
+/// let password = p.get_secret(&RemoteRef::new("db").with_property("password")).await?;
+/// # drop(password);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct GcpSecretManager {
+    pub(crate) api: SecretManagerService,
+    pub(crate) creds: Option<GoogleCredentials>,
+    pub(crate) s: Arc<Settings>,
+}
+
+impl fmt::Debug for GcpSecretManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GcpSecretManager")
+            .field("project", &self.s.project)
+            .field("location", &self.s.location)
+            .field("policy", &self.s.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// True when `labels` carry the ownership marker.
+pub(crate) fn is_managed<S: std::hash::BuildHasher>(
+    labels: &std::collections::HashMap<String, String, S>,
+) -> bool {
+    labels.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
+}
+
+impl GcpSecretManager {
+    /// Builds the SDK client: endpoint from [`crate::ENDPOINT_ENV`] or Google's, the SDK's own
+    /// retries off (the registry's retry layer retries every provider the same way).
+    pub(crate) async fn connect(s: Settings, creds: GoogleCredentials) -> Result<Self> {
+        let api = SecretManagerService::builder()
+            .with_endpoint(crate::config::endpoint(s.location.as_deref()))
+            .with_credentials(creds.clone())
+            .with_retry_policy(google_cloud_gax::retry_policy::NeverRetry)
+            .build()
+            .await
+            .map_err(|e| Error::generic(format!("gcpsm: cannot build the client: {e}")))?;
+        Ok(Self {
+            api,
+            creds: Some(creds),
+            s: Arc::new(s),
+        })
+    }
+
+    /// `projects/P` or `projects/P/locations/L`.
+    pub(crate) fn parent(&self) -> String {
+        match &self.s.location {
+            Some(l) => format!("projects/{}/locations/{l}", self.s.project),
+            None => format!("projects/{}", self.s.project),
+        }
+    }
+
+    /// The resource name of secret `key`.
+    pub(crate) fn secret_name(&self, key: &str) -> String {
+        format!("{}/secrets/{key}", self.parent())
+    }
+
+    /// The short name in a resource name (the project may be given by number).
+    fn key_of(name: &str) -> &str {
+        name.rsplit_once("/secrets/").map_or(name, |(_, k)| k)
+    }
+
+    /// The secret's metadata, `None` when it does not exist.
+    pub(crate) async fn get_meta(&self, key: &str) -> Result<Option<Secret>, GcpError> {
+        let name = self.secret_name(key);
+        match self.api.get_secret().set_name(&name).send().await {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                let e = GcpError::sdk("GetSecret", &name, e);
+                if e.is_not_found() { Ok(None) } else { Err(e) }
+            }
+        }
+    }
+
+    /// The payload of `version` (`latest`, a number or an alias) of `key`.
+    pub(crate) async fn access(&self, key: &str, version: &str) -> Result<Vec<u8>, GcpError> {
+        let name = format!("{}/versions/{version}", self.secret_name(key));
+        let r = self
+            .api
+            .access_secret_version()
+            .set_name(&name)
+            .send()
+            .await
+            .map_err(|e| GcpError::sdk("AccessSecretVersion", &name, e))?;
+        Ok(r.payload.map(|p| p.data.to_vec()).unwrap_or_default())
+    }
+
+    /// The newest enabled version of `key` by create time (the API filter is sent, and the
+    /// state checked here too).
+    pub(crate) async fn newest_enabled(
+        &self,
+        key: &str,
+    ) -> Result<Option<SecretVersion>, GcpError> {
+        let parent = self.secret_name(key);
+        let mut best: Option<SecretVersion> = None;
+        let mut token = String::new();
+        loop {
+            let page = self
+                .api
+                .list_secret_versions()
+                .set_parent(&parent)
+                .set_filter("state:ENABLED")
+                .set_page_size(PAGE_SIZE)
+                .set_page_token(&token)
+                .send()
+                .await
+                .map_err(|e| GcpError::sdk("ListSecretVersions", &parent, e))?;
+            for v in page.versions {
+                if v.state != State::Enabled {
+                    continue;
+                }
+                let t = |v: &SecretVersion| v.create_time.map(|t| (t.seconds(), t.nanos()));
+                if best.as_ref().is_none_or(|b| t(&v) > t(b)) {
+                    best = Some(v);
+                }
+            }
+            if page.next_page_token.is_empty() || page.next_page_token == token {
+                return Ok(best);
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// The value `key` holds at `version`, or at `latest` with the store's selection policy
+    /// (`fetch_fallback` forces `LatestOrFetch`).
+    pub(crate) async fn read_value(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        fetch_fallback: bool,
+    ) -> Result<Vec<u8>, GcpError> {
+        let Some(version) = version else {
+            return match self.access(key, "latest").await {
+                Err(e)
+                    if e.is_disabled_or_destroyed()
+                        && (fetch_fallback
+                            || self.s.policy == GcpSecretVersionSelectionPolicy::LatestOrFetch) =>
+                {
+                    match self.newest_enabled(key).await? {
+                        Some(v) => {
+                            let n = v.name.rsplit('/').next().unwrap_or_default().to_owned();
+                            self.access(key, &n).await
+                        }
+                        None => Err(e),
+                    }
+                }
+                other => other,
+            };
+        };
+        self.access(key, version).await
+    }
+
+    /// Labels and annotations as ESO shows them for `metadataPolicy: Fetch`.
+    async fn metadata(&self, r: &RemoteRef) -> Result<SecretValue> {
+        let s = self
+            .get_meta(&r.key)
+            .await?
+            .ok_or_else(|| Error::not_found(&r.key))?;
+        let labels: BTreeMap<_, _> = s.labels.into_iter().collect();
+        let annotations: BTreeMap<_, _> = s.annotations.into_iter().collect();
+        let json = |m: &BTreeMap<String, String>| {
+            SecretValue::new(serde_json::to_vec(m).unwrap_or_default())
+        };
+        let missing = |what: &str, k: &str| Error::not_found(format!("{}#{what}.{k}", r.key));
+        match r.property() {
+            None => Ok(SecretValue::new(
+                serde_json::to_vec(
+                    &serde_json::json!({"annotations": annotations, "labels": labels}),
+                )
+                .unwrap_or_default(),
+            )),
+            Some("labels") => Ok(json(&labels)),
+            Some("annotations") => Ok(json(&annotations)),
+            Some(p) => {
+                if let Some(k) = p.strip_prefix("labels.") {
+                    return labels
+                        .get(k)
+                        .map(|v| SecretValue::from(v.as_str()))
+                        .ok_or_else(|| missing("labels", k));
+                }
+                if let Some(k) = p.strip_prefix("annotations.") {
+                    return annotations
+                        .get(k)
+                        .map(|v| SecretValue::from(v.as_str()))
+                        .ok_or_else(|| missing("annotations", k));
+                }
+                // A bare key: a label first, then an annotation (ESO rejects bare keys).
+                labels
+                    .get(p)
+                    .or_else(|| annotations.get(p))
+                    .map(|v| SecretValue::from(v.as_str()))
+                    .ok_or_else(|| Error::not_found(format!("{}#{p}", r.key)))
+            }
+        }
+    }
+
+    /// Every secret under the parent that the API filter lets through, paged.
+    async fn list(&self, filter: &str) -> Result<Vec<Secret>, GcpError> {
+        let parent = self.parent();
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self
+                .api
+                .list_secrets()
+                .set_parent(&parent)
+                .set_filter(filter)
+                .set_page_size(PAGE_SIZE)
+                .set_page_token(&token)
+                .send()
+                .await
+                .map_err(|e| GcpError::sdk("ListSecrets", &parent, e))?;
+            out.extend(page.secrets);
+            if page.next_page_token.is_empty() || page.next_page_token == token {
+                return Ok(out);
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// The API filter for `find`: `labels.K=V` terms and `name:PATH`, ANDed.
+    pub(crate) fn filter(find: &FindRef) -> String {
+        let mut terms: Vec<String> = find
+            .tags
+            .iter()
+            .map(|(k, v)| format!("labels.{k}={v}"))
+            .collect();
+        if let Some(p) = find.path.as_deref().filter(|p| !p.is_empty()) {
+            terms.push(format!("name:{p}"));
+        }
+        terms.join(" ")
+    }
+}
+
+#[async_trait]
+impl Provider for GcpSecretManager {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
+        if r.metadata_policy == MetadataPolicy::Fetch {
+            return self.metadata(r).await;
+        }
+        let raw = self.read_value(&r.key, r.version(), false).await?;
+        property::select(SecretValue::new(raw), &r.key, r.property())
+    }
+
+    async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
+        let v = self.get_secret(r).await?;
+        property::json_to_map(&v, &r.key)
+    }
+
+    async fn get_all_secrets(&self, find: &FindRef) -> Result<SecretMap> {
+        let secrets = self.list(&Self::filter(find)).await?;
+        let keys: Vec<String> = secrets
+            .into_iter()
+            .filter_map(|s| {
+                let key = Self::key_of(&s.name).to_owned();
+                let labels: BTreeMap<String, String> = s.labels.into_iter().collect();
+                (find.matches_name(&key) && find.matches_path(&key) && find.matches_tags(&labels))
+                    .then_some(key)
+            })
+            .collect();
+        let reads = futures_util::stream::iter(keys)
+            .map(|key| async move {
+                let v = self.read_value(&key, None, false).await;
+                (key, v)
+            })
+            .buffer_unordered(FIND_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        let mut out = SecretMap::new();
+        for (key, v) in reads {
+            match v {
+                Ok(v) => {
+                    out.insert(key, SecretValue::new(v));
+                }
+                // A secret without a readable version yet (just created) is not a match.
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
+        crate::push::push(self, value, r).await
+    }
+
+    async fn delete_secret(&self, r: &PushRef) -> Result<()> {
+        crate::push::delete(self, r).await
+    }
+
+    async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
+        let v = match self.read_value(&r.remote_key, None, true).await {
+            Ok(v) => SecretValue::new(v),
+            Err(e) if e.is_not_found() || e.is_disabled_or_destroyed() => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        match r.property() {
+            None => Ok(true),
+            Some(p) => match property::extract(&v, &r.remote_key, p) {
+                Ok(_) => Ok(true),
+                Err(Error::NotFound { .. } | Error::Conversion(_)) => Ok(false),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    async fn validate(&self) -> Result<Validation> {
+        if self.s.referent {
+            return Ok(Validation::Unknown);
+        }
+        // Obtaining request headers checks the credentials (a token exchange where there is
+        // one) without needing any Secret Manager permission.
+        if let Some(c) = &self.creds {
+            c.headers(Default::default())
+                .await
+                .map_err(|e| Error::Unauthenticated {
+                    message: format!("gcpsm: cannot obtain credentials: {e}"),
+                })?;
+        }
+        Ok(Validation::Ready)
+    }
+}
