@@ -110,7 +110,14 @@ pub struct StoreContext<'a> {
     pub cluster: &'a DynCluster,
     /// The store's `spec.retrySettings`, when it sets them (`None`: [`StoreRetry::default`]).
     pub retry: Option<StoreRetry>,
+    /// The shared object the spec was read from (a catalog's `Arc` of the store), if any:
+    /// while the registry sees the very same object again it knows the spec is unchanged
+    /// without comparing it.
+    pub origin: Option<Origin>,
 }
+
+/// A shared object a [`StoreContext`]'s spec comes from (see [`StoreContext::with_origin`]).
+pub type Origin = std::sync::Arc<dyn std::any::Any + Send + Sync>;
 
 /// A store's `spec.retrySettings` in provider-neutral form: how many times a failed call is
 /// retried, and how long to wait before each retry.
@@ -174,7 +181,16 @@ impl<'a> StoreContext<'a> {
             namespace,
             cluster,
             retry: None,
+            origin: None,
         }
+    }
+
+    /// Sets the shared object the spec comes from (the catalog's `Arc` of the store): the
+    /// registry then recognises an unchanged store by identity instead of comparing specs.
+    #[must_use]
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = Some(origin);
+        self
     }
 
     /// Sets the store's retry settings.

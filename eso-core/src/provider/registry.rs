@@ -18,7 +18,30 @@ struct CacheKey {
 struct Cached {
     spec: SecretStoreProvider,
     retry: Option<super::StoreRetry>,
+    /// The shared object the spec was last seen in (cheap identity check).
+    origin: Option<super::factory::Origin>,
     provider: DynProvider,
+}
+
+impl Cached {
+    /// True when `ctx` describes the revision this provider was built for. The same shared
+    /// origin object means the same spec; otherwise the specs are compared (and the new
+    /// origin remembered, so the next lookup is an identity check again).
+    fn serves(&mut self, ctx: &StoreContext<'_>) -> bool {
+        if self.retry != ctx.retry {
+            return false;
+        }
+        if let (Some(a), Some(b)) = (&self.origin, &ctx.origin)
+            && Arc::ptr_eq(a, b)
+        {
+            return true;
+        }
+        if self.spec != *ctx.provider {
+            return false;
+        }
+        self.origin.clone_from(&ctx.origin);
+        true
+    }
 }
 
 /// Maps provider kinds to factories, and caches built providers.
@@ -126,9 +149,8 @@ impl ProviderRegistry {
             store: ctx.store.clone(),
             namespace: ctx.namespace.to_owned(),
         };
-        if let Some(c) = self.lock()?.get(&key)
-            && c.spec == *ctx.provider
-            && c.retry == ctx.retry
+        if let Some(c) = self.lock()?.get_mut(&key)
+            && c.serves(ctx)
         {
             return Ok(Arc::clone(&c.provider));
         }
@@ -148,6 +170,7 @@ impl ProviderRegistry {
             Cached {
                 spec: ctx.provider.clone(),
                 retry: ctx.retry,
+                origin: ctx.origin.clone(),
                 provider: Arc::clone(&provider),
             },
         );

@@ -204,6 +204,14 @@ impl ResolvedStore {
         }
     }
 
+    /// The shared store object, for the registry's identity check.
+    pub(crate) fn origin(&self) -> crate::provider::Origin {
+        match &self.object {
+            StoreObject::Namespaced(s) => Arc::clone(s) as crate::provider::Origin,
+            StoreObject::Cluster(s) => Arc::clone(s) as crate::provider::Origin,
+        }
+    }
+
     /// The store's `retrySettings` (an unparsable interval counts as unset; admission
     /// validation reports it).
     pub(crate) fn retry(&self) -> Option<StoreRetry> {

@@ -92,7 +92,8 @@ impl Reconciler {
             cred_ns,
             self.cluster(),
         )
-        .with_retry(store.retry());
+        .with_retry(store.retry())
+        .with_origin(store.origin());
         let provider = self.providers().provider(&ctx).await?;
         Ok((store.identity.clone(), provider))
     }

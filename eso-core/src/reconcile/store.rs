@@ -99,7 +99,8 @@ impl Reconciler {
             namespace,
             self.cluster(),
         )
-        .with_retry(store.retry());
+        .with_retry(store.retry())
+        .with_origin(store.origin());
         let built = self.providers().provider(&ctx).await;
         let provider = match built {
             Ok(p) => p,
