@@ -2,7 +2,7 @@
 //!
 //! The reconcile flows read source Secrets and ConfigMaps and write target Secrets through
 //! this trait, so they run the same against a real API server (`KubeCluster` in
-//! `eso-provider-k8s`) and against [`MemoryCluster`] in tests, examples and tools.
+//! `eso-kube`) and against [`MemoryCluster`] in tests, examples and tools.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -8,6 +8,7 @@ use eso_core::api::{
 };
 use eso_core::provider::{
     Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity, StoreScope,
+    provider_block,
 };
 use eso_core::{Error, Result};
 
@@ -129,10 +130,7 @@ impl ProviderFactory for AwsFactory {
         spec: &SecretStoreProvider,
         store: &StoreIdentity,
     ) -> Result<Vec<String>> {
-        let aws = spec
-            .aws
-            .as_ref()
-            .ok_or_else(|| Error::invalid_config(FIELD, "is missing"))?;
+        let aws = provider_block(spec, crate::KIND, |p| p.aws.as_ref())?;
         Self::check(aws, store).map(|()| Vec::new())
     }
 

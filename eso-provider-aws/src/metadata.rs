@@ -116,23 +116,6 @@ pub(crate) fn default_description() -> String {
     format!("secret '{MANAGED_BY_TAG}:{MANAGED_BY_VALUE}'")
 }
 
-/// A random version-4 UUID (for `ClientRequestToken`).
-pub(crate) fn uuid4() -> Result<String> {
-    let mut b = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut b).map_err(|_| Error::generic("no randomness available"))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,13 +142,5 @@ mod tests {
         assert_eq!(wanted_tags(&user).unwrap().len(), 2);
         user.insert(MANAGED_BY_TAG.to_owned(), "me".to_owned());
         assert!(wanted_tags(&user).is_err());
-    }
-
-    #[test]
-    fn uuid_shape() {
-        let u = uuid4().unwrap();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
-        assert_ne!(u, uuid4().unwrap());
     }
 }

@@ -260,7 +260,7 @@ impl AwsSecretsManager {
             .client
             .put_secret_value()
             .secret_id(key)
-            .client_request_token(metadata::uuid4()?);
+            .client_request_token(uuid::Uuid::new_v4().to_string());
         req = if as_string {
             let s = payload.expose_str().ok_or_else(|| {
                 Error::Conversion("secretPushFormat string needs a UTF-8 value".into())

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use eso_core::api::{GcpSmProvider, SecretStoreProvider, ValidationErrors};
 use eso_core::provider::{
     Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity, StoreScope,
+    provider_block,
 };
 use eso_core::{Error, Result};
 
@@ -140,10 +141,7 @@ impl ProviderFactory for GcpFactory {
         spec: &SecretStoreProvider,
         store: &StoreIdentity,
     ) -> Result<Vec<String>> {
-        let g = spec
-            .gcpsm
-            .as_ref()
-            .ok_or_else(|| Error::invalid_config(FIELD, "is missing"))?;
+        let g = provider_block(spec, crate::KIND, |p| p.gcpsm.as_ref())?;
         Self::check(g, store).map(|()| Vec::new())
     }
 

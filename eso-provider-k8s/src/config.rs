@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use eso_core::api::{KubernetesProvider, SecretStoreProvider, ValidationErrors};
-use eso_core::provider::{Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity};
+use eso_core::provider::{
+    Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity, provider_block,
+};
 use eso_core::{Error, Result};
 use tokio::sync::Mutex;
 
@@ -93,10 +95,7 @@ impl ProviderFactory for KubernetesFactory {
         spec: &SecretStoreProvider,
         store: &StoreIdentity,
     ) -> Result<Vec<String>> {
-        let k = spec
-            .kubernetes
-            .as_ref()
-            .ok_or_else(|| Error::invalid_config("spec.provider.kubernetes", "is missing"))?;
+        let k = provider_block(spec, crate::KIND, |p| p.kubernetes.as_ref())?;
         Self::check(k, store).map(|()| Vec::new())
     }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use eso_core::api::{SecretStoreProvider, ValidationErrors, VaultProvider};
 use eso_core::provider::{
     Capabilities, Credentials, DynProvider, ProviderFactory, StoreContext, StoreIdentity,
-    StoreScope,
+    StoreScope, provider_block,
 };
 use eso_core::{Error, Result};
 use reqwest::Url;
@@ -232,11 +232,8 @@ impl ProviderFactory for VaultFactory {
         spec: &SecretStoreProvider,
         store: &StoreIdentity,
     ) -> Result<Vec<String>> {
-        let field = self.field();
-        let block = self
-            .block(spec)
-            .ok_or_else(|| Error::invalid_config(&field, "is missing"))?;
-        Self::check(block, &field, store.api_scope()).map(|()| Vec::new())
+        let block = provider_block(spec, self.kind, |p| self.block(p))?;
+        Self::check(block, &self.field(), store.api_scope()).map(|()| Vec::new())
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {

@@ -219,15 +219,7 @@ impl<'a> StoreContext<'a> {
         kind: &str,
         pick: impl FnOnce(&'a SecretStoreProvider) -> Option<&'a T>,
     ) -> Result<&'a T> {
-        pick(self.provider).ok_or_else(|| {
-            crate::Error::invalid_config(
-                format!("spec.provider.{kind}"),
-                format!(
-                    "is missing: the store holds a {:?} provider block",
-                    self.provider.kind().unwrap_or("different")
-                ),
-            )
-        })
+        provider_block(self.provider, kind, pick)
     }
 
     /// The credential resolver for this store: Secrets, ConfigMaps and ServiceAccount tokens
@@ -239,6 +231,38 @@ impl<'a> StoreContext<'a> {
             self.store.scope,
         )
     }
+}
+
+/// A factory's own typed block of a store's provider spec (`|p| p.vault.as_ref()`), or an
+/// error at `spec.provider.<kind>` saying which block the store holds instead. For
+/// [`ProviderFactory::validate_store`] and [`StoreContext::block`].
+///
+/// # Example
+///
+/// ```
+/// use eso_core::api::SecretStoreProvider;
+/// use eso_core::provider::provider_block;
+///
+/// let spec: SecretStoreProvider =
+///     serde_json::from_value(serde_json::json!({"fake": {"data": []}})).unwrap();
+/// assert!(provider_block(&spec, "fake", |p| p.fake.as_ref()).is_ok());
+/// let err = provider_block(&spec, "vault", |p| p.vault.as_ref()).unwrap_err();
+/// assert_eq!(err.to_string(), "spec.provider.vault: is missing: the store holds a \"fake\" provider block");
+/// ```
+pub fn provider_block<'a, T>(
+    spec: &'a SecretStoreProvider,
+    kind: &str,
+    pick: impl FnOnce(&'a SecretStoreProvider) -> Option<&'a T>,
+) -> Result<&'a T> {
+    pick(spec).ok_or_else(|| {
+        crate::Error::invalid_config(
+            format!("spec.provider.{kind}"),
+            format!(
+                "is missing: the store holds a {:?} provider block",
+                spec.kind().unwrap_or("different")
+            ),
+        )
+    })
 }
 
 /// Builds providers of one kind (`vault`, `aws`, `fake`, ...) from store specs.

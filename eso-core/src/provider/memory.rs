@@ -480,10 +480,7 @@ impl ProviderFactory for InMemoryFactory {
         spec: &SecretStoreProvider,
         _store: &super::StoreIdentity,
     ) -> Result<Vec<String>> {
-        let fake = spec
-            .fake
-            .as_ref()
-            .ok_or_else(|| Error::invalid_config("spec.provider.fake", "is missing"))?;
+        let fake = super::provider_block(spec, Self::KIND, |p| p.fake.as_ref())?;
         if let Some(v) = fake.validation_result.filter(|v| *v > 2) {
             return Err(Error::invalid_config(
                 "spec.provider.fake.validationResult",

@@ -36,7 +36,9 @@ use async_trait::async_trait;
 
 pub use capability::Capabilities;
 pub use credentials::{Credentials, pem_bundle};
-pub use factory::{Origin, ProviderFactory, StoreContext, StoreIdentity, StoreRetry, StoreScope};
+pub use factory::{
+    Origin, ProviderFactory, StoreContext, StoreIdentity, StoreRetry, StoreScope, provider_block,
+};
 pub use layers::{Flaky, Latency};
 pub use memory::{InMemory, InMemoryFactory, MANAGED_BY_TAG, MANAGED_BY_VALUE, StoredSecret};
 pub use refs::{BatchRead, BatchValue, FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef};

@@ -78,7 +78,8 @@ impl Pass {
     /// reads deduplicated through this pass: `get_secret`, `get_secret_map` and
     /// `get_all_secrets` of the same arguments reach the backend once per pass, concurrent
     /// identical reads wait for the first, and failed reads are not remembered. Writes go
-    /// straight through.
+    /// straight through. Wrap a provider once: a read of the outer layer waits for the same
+    /// read of the inner one.
     ///
     /// # Example
     ///

@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use super::{
-    ClusterExternalSecretOutcome, ClusterPushSecretOutcome, ExternalSecretOutcome, Pass,
-    PushSecretOutcome, Reconciler, StoreOutcome, WorkloadAction,
+    ClusterChanges, ClusterExternalSecretOutcome, ClusterPushSecretOutcome, ExternalSecretOutcome,
+    Pass, PushSecretOutcome, Reconciler, StoreOutcome, WorkloadAction,
 };
 use crate::api::{
     ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, EsoResource, ExternalSecret,
@@ -195,24 +195,11 @@ impl Reconciler {
             external_secrets.iter().map(ObjectKey::of).collect();
         for c in &cluster_external_secrets {
             let out = self.reconcile_cluster_external_secret(c, now).await;
-            for change in out
-                .detail
-                .changes
-                .iter()
-                .filter(|c| c.action != WorkloadAction::Deleted)
-            {
-                let key = ObjectKey {
-                    namespace: change.namespace.clone(),
-                    name: change.name.clone(),
-                };
-                if known_es.insert(key)
-                    && let Ok(Some(es)) = self
-                        .workloads()
-                        .get_external_secret(&change.namespace, &change.name)
-                        .await
-                {
-                    external_secrets.push(es);
-                }
+            for key in stamped(&out.detail, &mut known_es) {
+                let got = self
+                    .workloads()
+                    .get_external_secret(&key.namespace, &key.name);
+                external_secrets.extend(got.await.ok().flatten());
             }
             report
                 .cluster_external_secrets
@@ -221,24 +208,9 @@ impl Reconciler {
         let mut known_ps: BTreeSet<ObjectKey> = push_secrets.iter().map(ObjectKey::of).collect();
         for c in &cluster_push_secrets {
             let out = self.reconcile_cluster_push_secret(c, now).await;
-            for change in out
-                .detail
-                .changes
-                .iter()
-                .filter(|c| c.action != WorkloadAction::Deleted)
-            {
-                let key = ObjectKey {
-                    namespace: change.namespace.clone(),
-                    name: change.name.clone(),
-                };
-                if known_ps.insert(key)
-                    && let Ok(Some(ps)) = self
-                        .workloads()
-                        .get_push_secret(&change.namespace, &change.name)
-                        .await
-                {
-                    push_secrets.push(ps);
-                }
+            for key in stamped(&out.detail, &mut known_ps) {
+                let got = self.workloads().get_push_secret(&key.namespace, &key.name);
+                push_secrets.extend(got.await.ok().flatten());
             }
             report.cluster_push_secrets.push((ObjectKey::of(c), out));
         }
@@ -280,6 +252,18 @@ impl Reconciler {
         }
         report
     }
+}
+
+/// The objects a cluster kind created, updated or kept that the pass does not know yet
+/// (added to `known`).
+fn stamped<T>(changes: &ClusterChanges<T>, known: &mut BTreeSet<ObjectKey>) -> Vec<ObjectKey> {
+    changes
+        .changes
+        .iter()
+        .filter(|c| c.action != WorkloadAction::Deleted)
+        .map(|c| ObjectKey::new(c.namespace.clone(), c.name.clone()))
+        .filter(|k| known.insert(k.clone()))
+        .collect()
 }
 
 /// True when `ps` reads a Secret that an ExternalSecret of `targets` (namespace, name) writes,
