@@ -277,10 +277,7 @@ mod tests {
     fn errors_name_fields_and_hide_the_seed() {
         let spec = json!({"secret": {"name": "otp", "key": "seed"}});
         let e = run_with(&Mfa, spec.clone(), MemoryCluster::new()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "spec.secret.name: Secret default/otp not found"
-        );
+        assert_eq!(e.to_string(), "spec.secret: Secret default/otp not found");
         let e = run_with(
             &Mfa,
             json!({"secret": {"name": "otp", "key": "other"}}),

@@ -59,7 +59,7 @@ mod tests {
     #[test]
     fn version_4_and_unique() {
         let a = text(&run(&Uuid, serde_json::json!({})).unwrap(), "uuid");
-        let b = text(&run(&Uuid, serde_json::Value::Null).unwrap(), "uuid");
+        let b = text(&run(&Uuid, serde_json::json!({})).unwrap(), "uuid");
         assert_ne!(a, b);
         let parsed = uuid::Uuid::parse_str(&a).unwrap();
         assert_eq!(parsed.get_version_num(), 4);

@@ -666,7 +666,7 @@ mod tests {
             ),
             (
                 json!({"url": "http://x", "caProvider": {"type": "ConfigMap", "name": "ca", "key": "ca.crt"}, "result": {}}),
-                "spec.caProvider.name: ",
+                "spec.caProvider: ConfigMap default/ca not found",
             ),
             (
                 json!({"url": "http://x", "auth": {"ntlm": {"usernameSecret": {"name": "a", "key": "u"}, "passwordSecret": {"name": "a", "key": "p"}}}, "result": {}}),

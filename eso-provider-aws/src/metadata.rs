@@ -82,15 +82,7 @@ pub(crate) struct ParameterStoreMetadata {
 /// Parses `r.metadata`: ESO's `{apiVersion, kind: PushSecretMetadata, spec: {...}}` or the
 /// bare spec.
 pub(crate) fn parse<T: serde::de::DeserializeOwned + Default>(r: &PushRef) -> Result<T> {
-    let Some(m) = &r.metadata else {
-        return Ok(T::default());
-    };
-    let spec = m.get("spec").unwrap_or(m);
-    if spec.is_null() {
-        return Ok(T::default());
-    }
-    serde_json::from_value(spec.clone())
-        .map_err(|e| Error::invalid_config("metadata.spec", e.to_string()))
+    Ok(r.metadata_spec()?.unwrap_or_default())
 }
 
 /// The tags a push sets: the user's plus the ownership tag (which users may not set).

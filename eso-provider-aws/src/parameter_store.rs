@@ -40,8 +40,10 @@ pub(crate) const BATCH_SIZE: usize = 10;
 /// eso_provider_aws::register(&mut registry);
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let spec = serde_json::json!({"service": "ParameterStore", "region": "eu-west-1"});
+/// let spec: eso_core::api::SecretStoreProvider =
+///     serde_json::from_value(serde_json::json!({"aws": spec})).expect("an aws block");
 /// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "ssm");
-/// let ssm = registry.provider(&StoreContext::new(&store, "aws", &spec, "apps", &cluster)).await?;
+/// let ssm = registry.provider(&StoreContext::new(&store, &spec, "apps", &cluster)).await?;
 /// let url = ssm.get_secret(&RemoteRef::new("/prod/db/url").with_version("3")).await?;
 /// # drop(url);
 /// # Ok(()) }

@@ -53,8 +53,10 @@ pub(crate) struct DeleteOptions {
 /// eso_provider_aws::register(&mut registry);
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let spec = serde_json::json!({"service": "SecretsManager", "region": "eu-west-1"});
+/// let spec: eso_core::api::SecretStoreProvider =
+///     serde_json::from_value(serde_json::json!({"aws": spec})).expect("an aws block");
 /// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "aws");
-/// let sm = registry.provider(&StoreContext::new(&store, "aws", &spec, "apps", &cluster)).await?;
+/// let sm = registry.provider(&StoreContext::new(&store, &spec, "apps", &cluster)).await?;
 /// let password = sm.get_secret(&RemoteRef::new("prod/db").with_property("password")).await?;
 /// # drop(password);
 /// # Ok(()) }

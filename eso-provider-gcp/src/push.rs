@@ -45,15 +45,9 @@ pub(crate) enum MergePolicy {
 
 /// Parses the metadata of `r`, `None` when there is none.
 pub(crate) fn parse_metadata(r: &PushRef) -> Result<Option<PushMetadata>> {
-    let Some(m) = &r.metadata else {
+    let Some(meta) = r.metadata_spec::<PushMetadata>()? else {
         return Ok(None);
     };
-    let spec = m.get("spec").unwrap_or(m);
-    if spec.is_null() {
-        return Ok(None);
-    }
-    let meta: PushMetadata = serde_json::from_value(spec.clone())
-        .map_err(|e| Error::invalid_config("metadata.spec", e.to_string()))?;
     if meta.labels.contains_key(MANAGED_BY_TAG) {
         return Err(Error::invalid_config(
             "metadata.spec.labels",

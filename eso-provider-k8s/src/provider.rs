@@ -62,8 +62,10 @@ pub const PROVIDER_FIELD_MANAGER: &str = "external-secrets-provider";
 /// let spec = serde_json::json!({"authRef": {"name": "child-kubeconfig", "key": "value"},
 ///                               "remoteNamespace": "apps"});
 /// let store = StoreIdentity::new(StoreScope::Namespaced, "default", "child");
+/// let spec: eso_core::api::SecretStoreProvider =
+///     serde_json::from_value(serde_json::json!({"kubernetes": spec})).expect("a kubernetes block");
 /// let provider = KubernetesFactory::new()
-///     .new_provider(&StoreContext::new(&store, "kubernetes", &spec, "default", &local))
+///     .new_provider(&StoreContext::new(&store, &spec, "default", &local))
 ///     .await?;
 /// let password = provider.get_secret(&RemoteRef::new("db").with_property("password")).await?;
 /// # let _ = password;

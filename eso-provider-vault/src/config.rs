@@ -298,7 +298,10 @@ mod tests {
                 &cluster_store(),
             )
             .unwrap_err();
-        assert_eq!(e.to_string(), "spec.provider.vault: is missing");
+        assert_eq!(
+            e.to_string(),
+            "spec.provider.vault: is missing: the store holds a \"openBao\" provider block"
+        );
     }
 
     #[tokio::test]

@@ -47,8 +47,10 @@ const FIND_CONCURRENCY: usize = 8;
 ///     "auth": {"tokenSecretRef": {"name": "vault-token", "key": "token"}}
 /// });
 /// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "vault");
+/// let spec: eso_core::api::SecretStoreProvider =
+///     serde_json::from_value(serde_json::json!({"vault": spec})).expect("a vault block");
 /// let vault = VaultFactory::new()
-///     .build(&StoreContext::new(&store, "vault", &spec, "apps", &cluster))
+///     .build(&StoreContext::new(&store, &spec, "apps", &cluster))
 ///     .await?;
 /// let password = vault.get_secret(&RemoteRef::new("db").with_property("password")).await?;
 /// # drop(password);

@@ -223,6 +223,41 @@ impl PushRef {
     pub fn property(&self) -> Option<&str> {
         self.property.as_deref().filter(|p| !p.is_empty())
     }
+
+    /// The provider's push metadata as its typed form `T`: the `spec` of ESO's
+    /// `{apiVersion, kind: PushSecretMetadata, spec}` wrapper, or a bare spec; `None` when
+    /// there is none. A shape that does not fit is an error at `spec.data[].metadata.spec`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use eso_core::provider::PushRef;
+    ///
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Meta { tags: BTreeMap<String, String> }
+    ///
+    /// let r = PushRef::new("k").with_metadata(serde_json::json!({
+    ///     "apiVersion": "kubernetes.external-secrets.io/v1alpha1", "kind": "PushSecretMetadata",
+    ///     "spec": {"tags": {"team": "a"}}}));
+    /// let m: Meta = r.metadata_spec().unwrap().unwrap();
+    /// assert_eq!(m.tags["team"], "a");
+    /// assert!(PushRef::new("k").metadata_spec::<Meta>().unwrap().is_none());
+    /// let bad = PushRef::new("k").with_metadata(serde_json::json!({"spec": {"tags": 3}}));
+    /// assert!(bad.metadata_spec::<Meta>().unwrap_err().to_string().starts_with("spec.data[].metadata.spec: "));
+    /// ```
+    pub fn metadata_spec<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>> {
+        let Some(m) = &self.metadata else {
+            return Ok(None);
+        };
+        let spec = m.get("spec").unwrap_or(m);
+        if spec.is_null() {
+            return Ok(None);
+        }
+        T::deserialize(spec)
+            .map(Some)
+            .map_err(|e| Error::invalid_config("spec.data[].metadata.spec", e.to_string()))
+    }
 }
 
 /// What is pushed: one value, or a whole Secret's data (when no `secretKey` is given).

@@ -52,7 +52,7 @@
 //! let pass = Pass::new();
 //! let now = jiff::Timestamp::UNIX_EPOCH;
 //! let outcome = reconciler.reconcile_external_secret(&external_secrets[0], &pass, now).await;
-//! assert!(outcome.error.is_none());
+//! assert!(outcome.is_ok());
 //! let secret = cluster.get_secret("default", "db-credentials").await.unwrap().unwrap();
 //! assert_eq!(secret.data["pass"].expose(), b"hunter2");
 //! assert_eq!(secret.labels["reconcile.external-secrets.io/managed"], "true");

@@ -102,10 +102,8 @@ impl fmt::Display for FlowError {
 /// use eso_core::Error;
 /// use eso_core::reconcile::{FlowError, Outcome};
 ///
-/// let out: Outcome<(), ()> = Outcome {
-///     errors: vec![FlowError::object(Error::RateLimited { message: "slow down".into() })],
-///     ..Outcome::new((), Some(Duration::from_secs(60)), ())
-/// };
+/// let mut out: Outcome<(), ()> = Outcome::new((), Some(Duration::from_secs(60)), ());
+/// out.errors.push(FlowError::object(Error::RateLimited { message: "slow down".into() }));
 /// assert!(!out.is_ok());
 /// assert!(out.is_temporary());
 /// assert_eq!(out.error().unwrap().to_string(), "rate limited: slow down");
