@@ -489,7 +489,7 @@ fn der_seq(parts: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// Reads one TLV: (tag, content, rest).
-fn der_read(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(crate) fn der_read(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let tag = *b.first()?;
     let l0 = *b.get(1)? as usize;
     let (len, hdr) = if l0 < 0x80 {
@@ -524,7 +524,7 @@ fn rsa_alg() -> Vec<u8> {
 }
 
 /// Wraps a PKCS#1 RSAPrivateKey in PKCS#8.
-fn pkcs1_to_pkcs8(pkcs1: &[u8]) -> Vec<u8> {
+pub(crate) fn pkcs1_to_pkcs8(pkcs1: &[u8]) -> Vec<u8> {
     der_seq(&[der_uint(&[0]), rsa_alg(), der_tlv(0x04, pkcs1)])
 }
 
@@ -698,47 +698,6 @@ fn jwk_private_der(v: &serde_json::Value) -> Result<Vec<u8>, String> {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// RSA
-
-fn rsa_decrypt(scheme: &str, hash: &str, input: &[u8], key_pem: &[u8]) -> FnResult {
-    use aws_lc_rs::rsa::{
-        OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OAEP_SHA512_MGF1SHA512,
-        OaepPrivateDecryptingKey, PrivateDecryptingKey,
-    };
-    match scheme {
-        "None" => return Ok(Value::bytes(input)),
-        "RSA-OAEP" => {}
-        other => return Err(format!("decryption scheme {other} is not supported")),
-    }
-    let (block, _) = pem_decode(key_pem);
-    let Some(block) = block else {
-        return Err("failed to decode PEM block".into());
-    };
-    // PKCS#1 first, then PKCS#8 (like ESO's parsePrivateKey).
-    let is_pkcs1 = matches!(der_read(&block.bytes), Some((0x30, body, _))
-        if matches!(der_read(body), Some((0x02, _, rest)) if matches!(der_read(rest), Some((0x02, _, _)))));
-    let pkcs8 = if is_pkcs1 {
-        pkcs1_to_pkcs8(&block.bytes)
-    } else {
-        block.bytes.clone()
-    };
-    let key = PrivateDecryptingKey::from_pkcs8(&pkcs8)
-        .map_err(|_| "could not parse private key: unable to parse private key type".to_string())?;
-    let key = OaepPrivateDecryptingKey::new(key)
-        .map_err(|_| "could not parse RSA private key".to_string())?;
-    let alg = match hash {
-        "SHA1" => &OAEP_SHA1_MGF1SHA1,
-        "SHA512" => &OAEP_SHA512_MGF1SHA512,
-        _ => &OAEP_SHA256_MGF1SHA256,
-    };
-    let mut out = vec![0u8; key.min_output_size().max(input.len())];
-    let plain = key
-        .decrypt(alg, input, &mut out, None)
-        .map_err(|_| "error decrypting data with RSA: crypto/rsa: decryption error".to_string())?;
-    Ok(Value::bytes(plain))
-}
-
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
         fixed("filterPEM", &[S, S], |_, a| {
@@ -789,7 +748,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             )))
         }),
         fixed("rsaDecrypt", &[S, S, S, S], |_, a| {
-            rsa_decrypt(
+            super::rsa::rsa_decrypt(
                 &text(&a[0]),
                 &text(&a[1]),
                 bytes_arg(&a[2]),
