@@ -63,6 +63,13 @@ pub(crate) fn format_float_plain(f: f64) -> String {
     format!("{neg}{body}")
 }
 
+/// Marshals a value the way `sigs.k8s.io/yaml.Marshal` does (yaml.v2 after a JSON round trip):
+/// the text of ESO's `toYaml` (before it trims the final newline) and of ESO's
+/// `esoctl template` output. Fails only for values JSON cannot hold (NaN, infinities).
+pub fn to_go_yaml(v: &Value) -> Result<String, String> {
+    funcs::yaml_out::marshal(v)
+}
+
 /// Go JSON text of a value without HTML escaping.
 pub(crate) fn go_json_text(v: &Value) -> Result<String, String> {
     funcs::go_json(v, false, false)
