@@ -57,7 +57,7 @@ fn quote_char_into(out: &mut String, c: char, q: char) {
             out.push(c);
         }
         c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-        c if c.is_control() || (c.is_whitespace() && c != ' ') => {
+        c if !go_is_print(c) => {
             if (c as u32) < 0x10000 {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             } else {
@@ -66,6 +66,32 @@ fn quote_char_into(out: &mut String, c: char, q: char) {
         }
         c => out.push(c),
     }
+}
+
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
+/// Everything in the Unicode categories Cc, Cf, Co, Zs (but ' '), Zl and Zp is not printable,
+/// nor are the noncharacters; unassigned code points are not tracked.
+pub(crate) fn go_is_print(c: char) -> bool {
+    let v = c as u32;
+    if v < 0x80 {
+        return (0x20..0x7f).contains(&v);
+    }
+    if c.is_control() {
+        return false;
+    }
+    let not_print = matches!(
+        v,
+        // Zs, Zl, Zp
+        0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000
+        // Cf
+        | 0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x890 | 0x891 | 0x8E2 | 0x180E
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF
+        | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F
+        // Co
+        | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF
+    );
+    !not_print && (v & 0xFFFE) != 0xFFFE && !(0xFDD0..=0xFDEF).contains(&v)
 }
 
 fn is_string(v: &Value) -> bool {
@@ -418,6 +444,15 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
         i += verb.len_utf8();
         if verb == '%' {
             out.push(b'%');
+            continue;
+        }
+        if verb == 'T' {
+            let name = args.get(argi).map_or("%!T(MISSING)", |a| match a {
+                Value::Nil => "<nil>",
+                other => other.type_name(),
+            });
+            argi += 1;
+            pad(&mut out, name.as_bytes(), &sp, false);
             continue;
         }
         let Some(a) = args.get(argi) else {

@@ -8,9 +8,12 @@ use super::exec::{Limits, go_eq, go_lt};
 use super::gofmt;
 use super::value::Value;
 
+mod case;
 mod eso;
 pub(crate) mod json;
+mod rsa;
 mod sprig;
+pub(crate) mod yaml_out;
 
 pub(crate) use json::go_json;
 

@@ -147,20 +147,6 @@ fn regex(re: &Value) -> Result<regex::Regex, String> {
     regex::Regex::new(&text(re)).map_err(|e| format!("error parsing regexp: {e}"))
 }
 
-fn title(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut prev_letter = false;
-    for c in s.chars() {
-        if !prev_letter && c.is_alphanumeric() {
-            out.extend(c.to_uppercase());
-        } else {
-            out.push(c);
-        }
-        prev_letter = c.is_alphanumeric() || c == '_' || c == '\'';
-    }
-    out
-}
-
 fn swapcase(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -494,9 +480,9 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(a[1].clone())
         }),
         fixed("trim", &[S], |_, a| s(text(&a[0]).trim().to_string())),
-        fixed("upper", &[S], |_, a| s(text(&a[0]).to_uppercase())),
-        fixed("lower", &[S], |_, a| s(text(&a[0]).to_lowercase())),
-        fixed("title", &[S], |_, a| s(title(&text(&a[0])))),
+        fixed("upper", &[S], |_, a| Ok(super::case::upper_value(&a[0]))),
+        fixed("lower", &[S], |_, a| s(super::case::to_lower(&text(&a[0])))),
+        fixed("title", &[S], |_, a| s(super::case::title(&text(&a[0])))),
         fixed("untitle", &[S], |_, a| {
             let t = text(&a[0]);
             let mut out = String::new();
