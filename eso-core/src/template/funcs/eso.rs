@@ -15,10 +15,10 @@ pub(crate) struct PemBlock {
 }
 
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
-    if n.is_empty() || h.len() < n.len() {
+    if n.is_empty() {
         return None;
     }
-    h.windows(n.len()).position(|w| w == n)
+    memchr::memmem::find(h, n)
 }
 
 fn is_ws(c: u8) -> bool {
@@ -91,7 +91,14 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
             data = rest;
             continue;
         }
-        let clean: Vec<u8> = b64.iter().copied().filter(|c| !is_ws(*c)).collect();
+        let mut clean = Vec::with_capacity(b64.len());
+        for line in b64.split(|c| *c == b'\n') {
+            if line.iter().any(|c| is_ws(*c)) {
+                clean.extend(line.iter().copied().filter(|c| !is_ws(*c)));
+            } else {
+                clean.extend_from_slice(line);
+            }
+        }
         match STANDARD.decode(&clean) {
             Ok(bytes) => return (Some(PemBlock { typ, bytes }), remaining),
             Err(_) => {
@@ -104,12 +111,21 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
 /// Go's `pem.Encode` without headers.
 pub(crate) fn pem_encode(typ: &str, der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {typ}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * typ.len() + 40);
+    out.push_str("-----BEGIN ");
+    out.push_str(typ);
+    out.push_str("-----\n");
+    let mut rest = b64.as_str();
+    while !rest.is_empty() {
+        // base64 text is ASCII: any byte index is a char boundary
+        let (line, tail) = rest.split_at(rest.len().min(64));
+        out.push_str(line);
         out.push('\n');
+        rest = tail;
     }
-    out.push_str(&format!("-----END {typ}-----\n"));
+    out.push_str("-----END ");
+    out.push_str(typ);
+    out.push_str("-----\n");
     out
 }
 
@@ -139,120 +155,6 @@ fn filter_pem(typ: &str, input: &[u8]) -> Result<String, String> {
         return Err("error filtering pem: found junk".into());
     }
     Ok(out)
-}
-
-struct CertInfo {
-    der: Vec<u8>,
-    aki: Vec<u8>,
-    ski: Vec<u8>,
-    has_aki: bool,
-}
-
-fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| format!("x509: malformed certificate ({e})"))?;
-    let mut info = CertInfo {
-        der: der.to_vec(),
-        aki: Vec::new(),
-        ski: Vec::new(),
-        has_aki: false,
-    };
-    for ext in cert.extensions() {
-        match ext.parsed_extension() {
-            ParsedExtension::AuthorityKeyIdentifier(a) => {
-                if let Some(k) = &a.key_identifier {
-                    info.aki = k.0.to_vec();
-                    info.has_aki = true;
-                }
-            }
-            ParsedExtension::SubjectKeyIdentifier(k) => info.ski = k.0.to_vec(),
-            _ => {}
-        }
-    }
-    Ok(info)
-}
-
-fn order_chain(input: &[u8]) -> Result<Vec<CertInfo>, String> {
-    let mut nodes = Vec::new();
-    let mut data = input;
-    loop {
-        let (block, rest) = pem_decode(data);
-        data = rest;
-        let Some(b) = block else { break };
-        nodes.push(cert_info(&b.bytes)?);
-        if nodes.len() > 1000 {
-            return Err("too many certificates".into());
-        }
-    }
-    let n = nodes.len();
-    let mut parent: Vec<Option<usize>> = vec![None; n];
-    let mut is_parent = vec![false; n];
-    for i in 0..n {
-        for j in 0..n {
-            if i != j && nodes[i].aki == nodes[j].ski {
-                is_parent[j] = true;
-                parent[i] = Some(j);
-                break;
-            }
-        }
-    }
-    let mut leaf = None;
-    for (i, parent_flag) in is_parent.iter().enumerate() {
-        if !parent_flag {
-            if leaf.is_some() {
-                return Err("found multiple leaf or disjunct certificates".into());
-            }
-            leaf = Some(i);
-        }
-    }
-    let Some(mut cur) = leaf else {
-        return Err("no leaf certificate found".into());
-    };
-    let mut order = vec![cur];
-    while let Some(p) = parent[cur] {
-        if order.len() >= n {
-            return Err("constructing chain resulted in cycle".into());
-        }
-        order.push(p);
-        cur = p;
-    }
-    let mut slots: Vec<Option<CertInfo>> = nodes.into_iter().map(Some).collect();
-    Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
-}
-
-fn is_root(c: &CertInfo) -> bool {
-    !c.has_aki || c.aki == c.ski
-}
-
-fn filter_cert_chain(kind: &str, input: &[u8]) -> Result<String, String> {
-    let ordered = order_chain(input)?;
-    let Some(first) = ordered.first() else {
-        return Ok(String::new());
-    };
-    match kind {
-        "leaf" if first.has_aki && first.aki != first.ski => {
-            return Ok(pem_encode("CERTIFICATE", &first.der));
-        }
-        "intermediate" => {
-            let mut out = String::new();
-            for c in ordered.iter().skip(1) {
-                if is_root(c) {
-                    break;
-                }
-                out.push_str(&pem_encode("CERTIFICATE", &c.der));
-            }
-            return Ok(out);
-        }
-        "root" => {
-            if let Some(last) = ordered.last()
-                && is_root(last)
-            {
-                return Ok(pem_encode("CERTIFICATE", &last.der));
-            }
-        }
-        _ => {}
-    }
-    Ok(String::new())
 }
 
 fn ip_string(b: &[u8]) -> String {
@@ -328,7 +230,7 @@ fn pkcs12_cert(pass: &str, input: &[u8]) -> FnResult {
     for c in &a.certs {
         pem.push_str(&pem_encode("CERTIFICATE", c.cert.as_der()));
     }
-    match order_chain(pem.as_bytes()) {
+    match super::chain::order_chain(pem.as_bytes()) {
         Ok(ordered) => Ok(Value::string(
             ordered
                 .iter()
@@ -704,7 +606,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             filter_pem(&text(&a[0]), bytes_arg(&a[1])).map(Value::string)
         }),
         fixed("filterCertChain", &[S, S], |_, a| {
-            filter_cert_chain(&text(&a[0]), bytes_arg(&a[1])).map(Value::string)
+            super::chain::filter_cert_chain(&text(&a[0]), bytes_arg(&a[1])).map(Value::string)
         }),
         fixed("certSANs", &[S], |_, a| cert_sans(bytes_arg(&a[0]))),
         fixed("pkcs12key", &[S], |_, a| pkcs12_key("", bytes_arg(&a[0]))),
