@@ -48,7 +48,8 @@ pub(crate) enum Flow {
     Continue,
 }
 
-type R<T> = Result<T, ExecError>;
+/// Errors are boxed: results stay two words wide on the hot path.
+type R<T> = Result<T, Box<ExecError>>;
 
 pub(crate) struct State<'t> {
     tmpl: &'t Template,
@@ -164,20 +165,21 @@ impl<'t> State<'t> {
         Self {
             tmpl,
             tree,
-            out: Vec::new(),
-            vars: Vec::new(),
+            out: Vec::with_capacity(tmpl.src.len().clamp(64, 1 << 16)),
+            vars: Vec::with_capacity(8),
             depth: 0,
             steps: 0,
             limits,
         }
     }
 
+    #[cold]
     fn err<T>(&self, node: Option<(usize, usize)>, msg: impl Into<String>) -> R<T> {
-        Err(ExecError {
+        Err(Box::new(ExecError {
             pos: node,
             tree: self.tree.to_string(),
             msg: msg.into(),
-        })
+        }))
     }
 
     fn step(&mut self, pos: usize) -> R<()> {
@@ -389,6 +391,30 @@ impl<'t> State<'t> {
         self.err(Some((pos, pos)), format!("undefined variable: {name}"))
     }
 
+    /// Go maps are references: after `set $d.x "k" v` every later use of `$d` sees the key.
+    /// The engine's maps are values, so the changed map is written back into the variable
+    /// (through the field path, copying the maps on it). Other variables holding the same
+    /// map earlier (`$e := $d`) keep the old contents.
+    fn write_back(&mut self, name: &str, idents: &[String], v: Value, pos: usize) -> R<()> {
+        fn replace(root: &Value, path: &[String], v: Value) -> Option<Value> {
+            let Some((first, rest)) = path.split_first() else {
+                return Some(v);
+            };
+            let Value::Map(m, kind) = root else {
+                return None;
+            };
+            let inner = replace(m.get(first)?, rest, v)?;
+            let mut m = std::sync::Arc::clone(m);
+            std::sync::Arc::make_mut(&mut m).insert(first.clone(), inner);
+            Some(Value::Map(m, *kind))
+        }
+        let root = self.var_value(name, (pos, pos))?;
+        match replace(&root, idents, v) {
+            Some(new) => self.set_var(name, new, pos),
+            None => Ok(()),
+        }
+    }
+
     fn var_value(&self, name: &str, pos: (usize, usize)) -> R<Value> {
         for slot in self.vars.iter().rev() {
             if slot.0 == name {
@@ -401,10 +427,7 @@ impl<'t> State<'t> {
     fn print_value(&mut self, v: &Value, pos: usize) -> R<()> {
         match v {
             Value::Nil => self.write(b"<no value>", pos),
-            Value::Str(s) => {
-                let s = s.clone();
-                self.write(&s, pos)
-            }
+            Value::Str(s) => self.write(s, pos),
             other => {
                 let b = other.to_go_string();
                 self.write(&b, pos)
@@ -623,7 +646,7 @@ impl<'t> State<'t> {
             }
             Special::None => {}
         }
-        let mut argv = Vec::with_capacity(n);
+        let mut argv = super::funcs::Args::new();
         for (i, a) in args.iter().enumerate() {
             argv.push(self.eval_arg(dot, a, ty_at(i))?);
         }
@@ -641,6 +664,15 @@ impl<'t> State<'t> {
                 {
                     return self.err(at, format!("error calling {}: result too large", f.name));
                 }
+                if f.mutates_first
+                    && let Some(Arg {
+                        kind: ArgKind::Variable(name, idents),
+                        pos,
+                        ..
+                    }) = args.first()
+                {
+                    self.write_back(name, idents, v.clone(), *pos)?;
+                }
                 Ok(v)
             }
             Err(e) if e == super::funcs::UNSUPPORTED_MSG => self.err(
@@ -653,13 +685,17 @@ impl<'t> State<'t> {
 }
 
 /// Renders `tree_name` of `tmpl` over `data`.
-pub(crate) fn execute(tmpl: &Template, data: Value, limits: Limits) -> Result<Vec<u8>, ExecError> {
+pub(crate) fn execute(
+    tmpl: &Template,
+    data: Value,
+    limits: Limits,
+) -> Result<Vec<u8>, Box<ExecError>> {
     let Some((name, list)) = tmpl.trees.get_key_value(&tmpl.name) else {
-        return Err(ExecError {
+        return Err(Box::new(ExecError {
             pos: None,
             tree: tmpl.name.clone(),
             msg: "incomplete or empty template".into(),
-        });
+        }));
     };
     let mut st = State::new(tmpl, name.as_str(), limits);
     st.run(list, data)?;

@@ -139,6 +139,10 @@ struct Spec {
 
 fn pad(out: &mut Vec<u8>, body: &[u8], sp: &Spec, numeric: bool) {
     let w = sp.width.unwrap_or(0);
+    if w == 0 {
+        out.extend_from_slice(body);
+        return;
+    }
     let len = String::from_utf8_lossy(body).chars().count();
     if len >= w {
         out.extend_from_slice(body);
@@ -245,6 +249,7 @@ fn fmt_float(out: &mut Vec<u8>, f: f64, verb: char, sp: &Spec) {
 
 fn fmt_str(out: &mut Vec<u8>, b: &[u8], verb: char, sp: &Spec) {
     match verb {
+        'v' | 's' if sp.prec.is_none() => pad(out, b, sp, false),
         'v' | 's' => {
             let body: Vec<u8> = match sp.prec {
                 Some(p) => String::from_utf8_lossy(b)

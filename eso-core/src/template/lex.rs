@@ -145,11 +145,18 @@ impl<'a> Lexer<'a> {
 
     /// (at right delimiter, with trim marker)
     fn at_right_delim(&self) -> (bool, bool) {
-        let r = self.rest();
-        if Self::has_right_trim(r) && r[2..].starts_with(self.right) {
-            return (true, true);
+        let r = self.rest().as_bytes();
+        let right = self.right.as_bytes();
+        match r.first() {
+            Some(b' ' | b'\t' | b'\r' | b'\n') => {
+                if r.get(1) == Some(&b'-') && r[2..].starts_with(right) {
+                    return (true, true);
+                }
+                (r.starts_with(right), false)
+            }
+            Some(c) if *c == right[0] => (r.starts_with(right), false),
+            _ => (false, false),
         }
-        (r.starts_with(self.right), false)
     }
 
     fn at_terminator(&self) -> bool {
@@ -157,6 +164,7 @@ impl<'a> Lexer<'a> {
             None => true,
             Some(c) if c.is_ascii() && is_space(c as u8) => true,
             Some('.' | ',' | '|' | ':' | ')' | '(') => true,
+            Some(c) if c as u32 != u32::from(self.right.as_bytes()[0]) => false,
             _ => self.rest().starts_with(self.right),
         }
     }

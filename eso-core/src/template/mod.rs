@@ -157,7 +157,7 @@ impl Template {
         self.render(&v)
     }
 
-    fn exec_error(&self, e: exec::ExecError) -> TemplateError {
+    fn exec_error(&self, e: Box<exec::ExecError>) -> TemplateError {
         let message = match e.pos {
             None => format!("template: {}: {}", e.tree, e.msg),
             Some((start, end)) => {
@@ -183,3 +183,5 @@ impl Template {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_go;

@@ -64,12 +64,12 @@ impl Value {
 
     /// A string value taking ownership of a `String`.
     pub fn string(s: String) -> Self {
-        Self::Str(Arc::from(s.into_bytes().into_boxed_slice()))
+        Self::Str(Arc::from(s.as_bytes()))
     }
 
     /// A string value taking ownership of bytes.
     pub fn byte_vec(b: Vec<u8>) -> Self {
-        Self::Str(Arc::from(b.into_boxed_slice()))
+        Self::Str(Arc::from(b.as_slice()))
     }
 
     /// A `[]interface{}` list.

@@ -17,11 +17,8 @@ pub(crate) fn json_float(f: f64) -> Result<String, String> {
     }
     let abs = f.abs();
     let (digits, dp) = shortest_digits(f);
-    let neg = if f.is_sign_negative() && f != 0.0 {
-        "-"
-    } else {
-        ""
-    };
+    // Go keeps the sign of negative zero (`-0`).
+    let neg = if f.is_sign_negative() { "-" } else { "" };
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let mut s = String::from(neg);
         s.push_str(&digits[..1]);
@@ -472,6 +469,67 @@ fn f32_round(f: f64) -> f64 {
     let g = f as f32;
     let s = format!("{g}");
     s.parse::<f64>().unwrap_or(f)
+}
+
+/// Go's `json.Unmarshal` into `interface{}`, straight into a template value: objects become
+/// `map[string]interface{}`, every number a float64 (so `-0` stays negative zero).
+pub(crate) fn from_json(b: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice::<GoJson>(b)
+        .map(|j| j.0)
+        .map_err(|e| e.to_string())
+}
+
+struct GoJson(Value);
+
+impl<'de> serde::Deserialize<'de> for GoJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(GoJsonVisitor).map(GoJson)
+    }
+}
+
+struct GoJsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for GoJsonVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Float(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Float(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::str(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut v = Vec::new();
+        while let Some(GoJson(e)) = seq.next_element()? {
+            v.push(e);
+        }
+        Ok(Value::list(v))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut m = Map::new();
+        while let Some((k, GoJson(v))) = map.next_entry::<String, GoJson>()? {
+            m.insert(k, v);
+        }
+        Ok(Value::map(m))
+    }
 }
 
 /// `toYaml`: `sigs.k8s.io/yaml` text of a value, one trailing newline removed; `""` when the

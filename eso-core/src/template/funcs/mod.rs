@@ -9,6 +9,7 @@ use super::gofmt;
 use super::value::Value;
 
 mod case;
+mod chain;
 mod eso;
 pub(crate) mod json;
 mod rsa;
@@ -41,7 +42,9 @@ pub(crate) struct Ctx {
 }
 
 pub(crate) type FnResult = Result<Value, String>;
-pub(crate) type FnPtr = fn(&Ctx, Vec<Value>) -> FnResult;
+/// A function's arguments (inline up to four: no allocation for most calls).
+pub(crate) type Args = smallvec::SmallVec<[Value; 4]>;
+pub(crate) type FnPtr = fn(&Ctx, Args) -> FnResult;
 
 /// One template function.
 pub(crate) struct FuncDef {
@@ -50,6 +53,8 @@ pub(crate) struct FuncDef {
     pub variadic: bool,
     pub special: Special,
     pub call: FnPtr,
+    /// Go mutates the map passed first (`set`, `unset`, `merge` ...): maps are references.
+    pub mutates_first: bool,
 }
 
 impl fmt::Debug for FuncDef {
@@ -70,6 +75,7 @@ pub(crate) const fn fixed(name: &'static str, params: &'static [Ty], call: FnPtr
         variadic: false,
         special: Special::None,
         call,
+        mutates_first: false,
     }
 }
 
@@ -80,6 +86,7 @@ pub(crate) const fn var(name: &'static str, params: &'static [Ty], call: FnPtr) 
         variadic: true,
         special: Special::None,
         call,
+        mutates_first: false,
     }
 }
 
@@ -169,7 +176,7 @@ pub(crate) fn query_escape(b: &[u8]) -> String {
     out
 }
 
-fn go_index(args: Vec<Value>) -> FnResult {
+fn go_index(args: Args) -> FnResult {
     let mut it = args.into_iter();
     let mut item = it.next().unwrap_or_default();
     if item.is_nil() {
@@ -229,7 +236,7 @@ fn index_arg(idx: &Value, len: usize) -> Result<usize, String> {
     Ok(x as usize)
 }
 
-fn go_len(args: Vec<Value>) -> FnResult {
+fn go_len(args: Args) -> FnResult {
     match args.first() {
         Some(Value::Str(s)) => Ok(Value::Int(s.len() as i64)),
         Some(Value::List(l)) => Ok(Value::Int(l.len() as i64)),
@@ -242,7 +249,7 @@ fn go_len(args: Vec<Value>) -> FnResult {
 /// The error text of a function this build does not implement.
 pub(crate) const UNSUPPORTED_MSG: &str = "\u{0}unsupported";
 
-fn unsupported(_: &Ctx, _: Vec<Value>) -> FnResult {
+fn unsupported(_: &Ctx, _: Args) -> FnResult {
     Err(UNSUPPORTED_MSG.into())
 }
 
@@ -254,6 +261,7 @@ fn builtins() -> Vec<FuncDef> {
             variadic: true,
             special: Special::And,
             call: |_, a| Ok(a.into_iter().next().unwrap_or_default()),
+            mutates_first: false,
         },
         FuncDef {
             name: "or",
@@ -261,6 +269,7 @@ fn builtins() -> Vec<FuncDef> {
             variadic: true,
             special: Special::Or,
             call: |_, a| Ok(a.into_iter().next().unwrap_or_default()),
+            mutates_first: false,
         },
         fixed("not", &[A], |_, a| Ok(Value::Bool(!a[0].truth()))),
         fixed("len", &[A], |_, a| go_len(a)),
@@ -317,6 +326,18 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
     }
     for f in sprig::funcs() {
         m.insert(f.name, f);
+    }
+    for name in [
+        "set",
+        "unset",
+        "merge",
+        "mustMerge",
+        "mergeOverwrite",
+        "mustMergeOverwrite",
+    ] {
+        if let Some(f) = m.get_mut(name) {
+            f.mutates_first = true;
+        }
     }
     for name in sprig::UNSUPPORTED {
         m.entry(*name).or_insert(var(name, &[A], unsupported));

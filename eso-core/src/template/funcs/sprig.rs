@@ -930,16 +930,10 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             ))
         }),
         fixed("fromJson", &[S], |_, a| {
-            Ok(
-                serde_json::from_slice::<serde_json::Value>(bytes_arg(&a[0]))
-                    .map(|j| Value::from(&j))
-                    .unwrap_or(Value::Nil),
-            )
+            Ok(super::json::from_json(bytes_arg(&a[0])).unwrap_or(Value::Nil))
         }),
         fixed("mustFromJson", &[S], |_, a| {
-            serde_json::from_slice::<serde_json::Value>(bytes_arg(&a[0]))
-                .map(|j| Value::from(&j))
-                .map_err(|e| e.to_string())
+            super::json::from_json(bytes_arg(&a[0]))
         }),
         fixed("toJson", &[A], |_, a| {
             s(go_json(&a[0], true, false).unwrap_or_default())
@@ -1005,8 +999,8 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(Value::Bool(text(&a[0]).starts_with('/')))
         }),
         // collections
-        var("list", &[A], |_, a| Ok(Value::list(a))),
-        var("tuple", &[A], |_, a| Ok(Value::list(a))),
+        var("list", &[A], |_, a| Ok(Value::list(a.into_vec()))),
+        var("tuple", &[A], |_, a| Ok(Value::list(a.into_vec()))),
         var("dict", &[A], |_, a| {
             let mut m = Map::new();
             let mut it = a.into_iter();

@@ -1,0 +1,134 @@
+//! Go semantics the engine must reproduce byte for byte. Every expected output below was
+//! computed by real Go: a harness outside the repository that renders each template with
+//! `text/template` (`missingkey=error`), ESO v2.9.0's function map (its vendored sprig and
+//! its own functions, sigs.k8s.io/yaml v1.6.0) and Go 1.26, over `{foo: bar, empty: ""}`
+//! as `map[string]string`. `Err(())` means Go fails the template.
+
+use super::*;
+
+fn render(tpl: &str) -> Result<String, TemplateError> {
+    let data = Value::string_map(
+        [("foo", "bar"), ("empty", "")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::str(v)))
+            .collect(),
+    );
+    let t = Template::parse("t", tpl)?;
+    t.render(&data)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+fn check(cases: &[(&str, Result<&str, ()>)]) {
+    let mut failures = Vec::new();
+    for (tpl, want) in cases {
+        let got = render(tpl);
+        let ok = match (want, &got) {
+            (Ok(w), Ok(g)) => w == g,
+            (Err(()), Err(_)) => true,
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!("{tpl}\n  want {want:?}\n  got  {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn printf_t_maps_json_yaml_quote_case() {
+    check(SEMANTICS);
+}
+
+const SEMANTICS: &[(&str, Result<&str, ()>)] = &[
+    (
+        "{{ printf \"%T %T %T %T %T %T\" 1 1.5 \"s\" (list 1) (dict) nil }}",
+        Ok("int float64 string []interface {} map[string]interface {} <nil>"),
+    ),
+    (
+        "{{ printf \"%T|%T|%T\" (fromJson \"{\\\"a\\\":1}\").a .foo (fromJson \"{\\\"a\\\":1}\") }}",
+        Ok("float64|string|map[string]interface {}"),
+    ),
+    (
+        "{{ $d := dict \"a\" 1 \"b\" 2 }}{{ $_ := set $d \"c\" 3 }}{{ $d }}",
+        Ok("map[a:1 b:2 c:3]"),
+    ),
+    (
+        "{{ $d := dict \"a\" 1 \"b\" 2 }}{{ $_ := unset $d \"a\" }}{{ $d }}",
+        Ok("map[b:2]"),
+    ),
+    (
+        "{{ $d := dict \"in\" (dict \"a\" 1) }}{{ $_ := set $d.in \"b\" 2 }}{{ $d }}",
+        Ok("map[in:map[a:1 b:2]]"),
+    ),
+    (
+        "{{ $d := dict \"a\" 1 }}{{ $_ := merge $d (dict \"b\" 2) }}{{ $d }} {{ $d | toJson }}",
+        Ok("map[a:1 b:2] {\"a\":1,\"b\":2}"),
+    ),
+    (
+        "{{ $d := dict }}{{ range $i, $k := list \"x\" \"y\" }}{{ $_ := set $d $k $i }}{{ end }}{{ $d }}",
+        Ok("map[x:0 y:1]"),
+    ),
+    (
+        "{{ dict \"a\" \"<b>&\\u2028\\u2029\\\"\\\\\\n\\t\\u0001\" | toJson }}",
+        Ok("{\"a\":\"\\u003cb\\u003e\\u0026\\u2028\\u2029\\\"\\\\\\n\\t\\u0001\"}"),
+    ),
+    (
+        "{{ dict \"a\" \"<b>&\\u2028\" | toRawJson }}",
+        Ok("{\"a\":\"<b>&\\u2028\"}"),
+    ),
+    (
+        "{{ dict \"a\" (list 1 \"x\" (dict)) \"b\" (list) | toPrettyJson }}",
+        Ok("{\n  \"a\": [\n    1,\n    \"x\",\n    {}\n  ],\n  \"b\": []\n}"),
+    ),
+    (
+        "{{ fromJson \"{\\\"a\\\":10000000,\\\"b\\\":0.000001,\\\"c\\\":1e21,\\\"d\\\":1e-7,\\\"e\\\":-0,\\\"f\\\":123456789012}\" | toJson }}",
+        Ok("{\"a\":10000000,\"b\":0.000001,\"c\":1e+21,\"d\":1e-7,\"e\":-0,\"f\":123456789012}"),
+    ),
+    (
+        "{{ $j := fromJson \"{\\\"a\\\":10000000,\\\"b\\\":0.000001,\\\"c\\\":1e21,\\\"d\\\":1e-7,\\\"e\\\":-0,\\\"f\\\":1.5}\" }}{{ $j.a }} {{ $j.b }} {{ $j.c }} {{ $j.d }} {{ $j.e }} {{ $j.f }} {{ $j }}",
+        Ok("1e+07 1e-06 1e+21 1e-07 -0 1.5 map[a:1e+07 b:1e-06 c:1e+21 d:1e-07 e:-0 f:1.5]"),
+    ),
+    (
+        "{{ (fromJson \"[1,2.5,\\\"x\\\",null,true]\") }}",
+        Ok("[1 2.5 x <nil> true]"),
+    ),
+    ("{{ fromJson \"not json\" }}", Ok("<no value>")),
+    (
+        "{{ list 1 2.5 10000000.0 1e21 | toJson }}",
+        Ok("[1,2.5,10000000,1e+21]"),
+    ),
+    (
+        "{{ fromJson \"{\\\"b\\\":\\\"yes\\\",\\\"a\\\":[1,\\\"2024-01-02\\\",{\\\"k\\\":\\\"v\\\"}],\\\"n\\\":null,\\\"f\\\":1.5,\\\"i\\\":10000000}\" | toYaml }}",
+        Ok("a:\n- 1\n- \"2024-01-02\"\n- k: v\nb: \"yes\"\nf: 1.5\ni: 10000000\n\"n\": null"),
+    ),
+    (
+        "{{ dict \"long\" \"lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore\" | toYaml }}",
+        Ok(
+            "long: lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor\n  incididunt ut labore",
+        ),
+    ),
+    (
+        "{{ dict \"m\" \"line1\\nline2\\n\" \"s\" \"it's: x\" | toYaml }}",
+        Ok("m: |\n  line1\n  line2\ns: 'it''s: x'"),
+    ),
+    (
+        "{{ toYaml \"plain\" }}|{{ toYaml 1 }}|{{ toYaml (list) }}",
+        Ok("plain|1|[]"),
+    ),
+    (
+        "{{ quote \"zw\\u200bsp\" \"nb\\u00a0\" \"tab\\t\" \"\u{e9}\u{1f600}\" \"\\u007f\" 1 nil }}",
+        Ok("\"zw\\u200bsp\" \"nb\\u00a0\" \"tab\\t\" \"\u{e9}\u{1f600}\" \"\\x7f\" \"1\""),
+    ),
+    ("{{ printf \"%q\" \"a\\u200bb\" }}", Ok("\"a\\u200bb\"")),
+    ("{{ squote \"a\" 1 }}", Ok("'a' '1'")),
+    (
+        "{{ upper \"stra\u{df}e \u{1c6} \u{1f80} \u{fb00}\" }}|{{ lower \"\u{130}STANBUL \u{39f}\u{394}\u{39f}\u{3a3}\" }}|{{ title \"hello wORLD it's \u{1c6}ungla_x-y\" }}",
+        Ok(
+            "STRA\u{df}E \u{1c4} \u{1f88} \u{fb00}|istanbul \u{3bf}\u{3b4}\u{3bf}\u{3c3}|Hello WORLD It'S \u{1c5}ungla_x-Y",
+        ),
+    ),
+    (
+        "{{ \"\u{3a3}\u{391}\u{3a3}\" | lower }}|{{ \"\u{df}\" | upper }}|{{ title \"\u{e9}lan vital\" }}",
+        Ok("\u{3c3}\u{3b1}\u{3c3}|\u{df}|\u{c9}lan Vital"),
+    ),
+];
