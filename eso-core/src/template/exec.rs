@@ -70,6 +70,7 @@ fn number_for(n: &Number, ty: Ty) -> Result<Value, String> {
             .ok_or_else(|| format!("expected integer; found {}", n.text)),
         Ty::Str => Err(format!("expected string; found {}", n.text)),
         Ty::Bool => Err(format!("expected bool; found {}", n.text)),
+        Ty::Time => Err(format!("expected struct; found {}", n.text)),
     }
 }
 
@@ -79,6 +80,7 @@ fn ty_name(ty: Ty) -> &'static str {
         Ty::Str => "string",
         Ty::Int => "int",
         Ty::Bool => "bool",
+        Ty::Time => "time.Time",
     }
 }
 
@@ -90,6 +92,7 @@ fn check_type(v: Value, ty: Ty) -> Result<Value, String> {
         (Value::Str(_), Ty::Str) => true,
         (Value::Int(_) | Value::Uint(_), Ty::Int) => true,
         (Value::Bool(_), Ty::Bool) => true,
+        (Value::Time(_), Ty::Time) => true,
         _ => false,
     };
     if ok {

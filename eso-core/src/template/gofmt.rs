@@ -337,6 +337,16 @@ fn fmt_value(out: &mut Vec<u8>, v: &Value, verb: char, sp: &Spec) {
             _ => bad_verb(out, verb, v),
         },
         Value::Str(b) => fmt_str(out, b, verb, sp),
+        Value::Time(t) => match verb {
+            'v' | 's' => pad(out, t.go_string().as_bytes(), sp, false),
+            'q' => pad(
+                out,
+                go_quote(t.go_string().as_bytes()).as_bytes(),
+                sp,
+                false,
+            ),
+            _ => bad_verb(out, verb, v),
+        },
         Value::List(l) => {
             if verb == 'v' || verb == 's' || verb == 'd' || verb == 'q' || verb == 'x' {
                 out.push(b'[');

@@ -26,6 +26,7 @@ mod funcs;
 mod gofmt;
 mod lex;
 mod parse;
+mod time;
 mod value;
 
 pub use apply::{
@@ -35,6 +36,7 @@ pub use apply::{
 pub use exec::Limits;
 pub use funcs::function_names;
 pub use funcs::json::yaml_to_string_map;
+pub use time::GoTime;
 pub use value::{Bytes, Map, MapKind, Value};
 
 use parse::{Node, Parser};

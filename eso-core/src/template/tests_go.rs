@@ -39,6 +39,32 @@ fn printf_t_maps_json_yaml_quote_case() {
     check(SEMANTICS);
 }
 
+/// Dates: Go ran with `TZ=UTC` (ESO's container zone; the engine's `Local` is UTC) and the
+/// system zoneinfo for named zones.
+#[test]
+fn sprig_dates() {
+    check(DATES);
+}
+
+#[test]
+fn now_has_go_shape() {
+    let out =
+        render("{{ now }}|{{ now | date \"2006-01-02T15\" }}|{{ now | unixEpoch }}|{{ ago now }}")
+            .unwrap_or_default();
+    let parts: Vec<&str> = out.split('|').collect();
+    assert_eq!(parts.len(), 4, "{out}");
+    let re =
+        regex::Regex::new(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC m=\+\d+\.\d{9}$")
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(re.is_match(parts[0]), "{out}");
+    assert_eq!(parts[1].len(), 13, "{out}");
+    assert!(
+        parts[2].parse::<i64>().is_ok_and(|s| s > 1_700_000_000),
+        "{out}"
+    );
+    assert_eq!(parts[3], "0s");
+}
+
 const SEMANTICS: &[(&str, Result<&str, ()>)] = &[
     (
         "{{ printf \"%T %T %T %T %T %T\" 1 1.5 \"s\" (list 1) (dict) nil }}",
@@ -131,4 +157,72 @@ const SEMANTICS: &[(&str, Result<&str, ()>)] = &[
         "{{ \"\u{3a3}\u{391}\u{3a3}\" | lower }}|{{ \"\u{df}\" | upper }}|{{ title \"\u{e9}lan vital\" }}",
         Ok("\u{3c3}\u{3b1}\u{3c3}|\u{df}|\u{c9}lan Vital"),
     ),
+];
+
+const DATES: &[(&str, Result<&str, ()>)] = &[
+    (
+        "{{ date \"2006-01-02T15\" 1700000000 }}",
+        Ok("2023-11-14T22"),
+    ),
+    (
+        "{{ date \"Mon Jan _2 15:04:05 MST 2006\" 1700000000 }}|{{ date \"Monday, January 2, 2006 3:04:05.000 PM -07:00\" 1700000123 }}",
+        Ok("Tue Nov 14 22:13:20 UTC 2023|Tuesday, November 14, 2023 10:15:23.000 PM +00:00"),
+    ),
+    (
+        "{{ date \"02/01/06 03:04pm Z07:00 Z0700 -07 002 __2 .999 ,000\" 1700000000 }}",
+        Ok("14/11/23 10:13pm Z Z +00 318 318  ,000"),
+    ),
+    (
+        "{{ dateInZone \"2006-01-02 15:04:05 MST -0700\" 1700000000 \"America/New_York\" }}|{{ dateInZone \"2006-01-02 15:04 MST\" 1690000000 \"Europe/Berlin\" }}|{{ dateInZone \"15:04 MST\" 1700000000 \"No/Such_Zone\" }}",
+        Ok("2023-11-14 17:13:20 EST -0500|2023-07-22 06:26 CEST|22:13 UTC"),
+    ),
+    (
+        "{{ htmlDate 1700000000 }}|{{ htmlDateInZone 1700000000 \"Asia/Tokyo\" }}",
+        Ok("2023-11-14|2023-11-15"),
+    ),
+    (
+        "{{ toDate \"2006-01-02\" \"2017-12-31\" }}|{{ toDate \"2006-01-02\" \"bad\" }}|{{ toDate \"2006-01-02T15:04:05Z07:00\" \"2024-02-29T23:59:58.123+05:30\" }}",
+        Ok(
+            "2017-12-31 00:00:00 +0000 UTC|0001-01-01 00:00:00 +0000 UTC|2024-02-29 23:59:58.123 +0530 +0530",
+        ),
+    ),
+    (
+        "{{ toDate \"2006-01-02\" \"2017-12-31\" | date \"02 Jan 06\" }}|{{ toDate \"Jan 2 2006 3:04PM\" \"Mar 7 2021 11:05PM\" | unixEpoch }}",
+        Ok("31 Dec 17|1615158300"),
+    ),
+    (
+        "{{ toDate \"2006-01-02 15:04:05\" \"2024-03-01 10:00:00.5\" }}",
+        Ok("2024-03-01 10:00:00.5 +0000 UTC"),
+    ),
+    (
+        "{{ toDate \"2006-01-02\" \"2024-01-02\" | dateModify \"1.5h\" }}|{{ toDate \"2006-01-02\" \"2024-01-02\" | dateModify \"-90m30s\" | date \"2006-01-02 15:04:05\" }}|{{ toDate \"2006-01-02\" \"2024-01-02\" | dateModify \"bogus\" | date \"2006-01-02\" }}",
+        Ok("2024-01-02 01:30:00 +0000 UTC|2024-01-01 22:29:30|2024-01-02"),
+    ),
+    (
+        "{{ toDate \"2006-01-02\" \"2024-01-02\" | mustDateModify \"bogus\" }}",
+        Err(()),
+    ),
+    ("{{ mustToDate \"2006-01-02\" \"2024-13-02\" }}", Err(())),
+    (
+        "{{ duration \"95\" }}|{{ duration 95 }}|{{ duration \"3661\" }}|{{ duration \"0\" }}|{{ duration \"-5\" }}",
+        Ok("1m35s|0s|1h1m1s|0s|-5s"),
+    ),
+    (
+        "{{ durationRound \"2h10m5s\" }}|{{ durationRound \"400ms\" }}|{{ durationRound \"-49h\" }}|{{ durationRound \"800000h\" }}|{{ durationRound \"35d\" }}|{{ durationRound 5 }}",
+        Ok("2h|0s|2d|91y|0s|0s"),
+    ),
+    (
+        "{{ toDate \"2006-01-02\" \"2024-01-02\" | toJson }}|{{ dict \"t\" (toDate \"2006-01-02\" \"2024-01-02\") | toYaml }}",
+        Ok("\"2024-01-02T00:00:00Z\"|t: \"2024-01-02T00:00:00Z\""),
+    ),
+    (
+        "{{ printf \"%T\" now }}|{{ typeOf (toDate \"2006-01-02\" \"2024-01-02\") }}|{{ kindOf now }}",
+        Ok("time.Time|time.Time|struct"),
+    ),
+    ("{{ date \"2006\" \"not a time\" | len }}", Ok("4")),
+    (
+        "{{ toDate \"02 Jan 06 15:04 MST\" \"05 Feb 24 10:30 UTC\" }}|{{ toDate \"2006-01-02T15:04:05Z07:00\" \"2024-02-05T10:30:00Z\" }}",
+        Ok("2024-02-05 10:30:00 +0000 UTC|2024-02-05 10:30:00 +0000 UTC"),
+    ),
+    ("{{ unixEpoch \"x\" }}", Err(())),
 ];

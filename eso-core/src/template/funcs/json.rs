@@ -92,6 +92,7 @@ fn write_json(
         Value::Uint(u) => out.push_str(&u.to_string()),
         Value::Float(f) => out.push_str(&json_float(*f)?),
         Value::Str(s) => json_string(out, s, html),
+        Value::Time(t) => json_string(out, t.rfc3339_nano().as_bytes(), html),
         Value::List(l) => {
             if l.is_empty() {
                 out.push_str("[]");

@@ -10,6 +10,7 @@ use super::value::Value;
 
 mod case;
 mod chain;
+mod date;
 mod eso;
 pub(crate) mod json;
 mod rsa;
@@ -25,6 +26,8 @@ pub(crate) enum Ty {
     Str,
     Int,
     Bool,
+    /// Go's `time.Time`.
+    Time,
 }
 
 /// Functions the evaluator treats specially.
@@ -67,6 +70,7 @@ pub(crate) const A: Ty = Ty::Any;
 pub(crate) const S: Ty = Ty::Str;
 pub(crate) const I: Ty = Ty::Int;
 pub(crate) const B: Ty = Ty::Bool;
+pub(crate) const T: Ty = Ty::Time;
 
 pub(crate) const fn fixed(name: &'static str, params: &'static [Ty], call: FnPtr) -> FuncDef {
     FuncDef {
@@ -325,6 +329,9 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
         m.insert(f.name, f);
     }
     for f in sprig::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in date::funcs() {
         m.insert(f.name, f);
     }
     for name in [

@@ -12,20 +12,6 @@ use crate::template::value::{Map, MapKind, Value};
 
 /// Names in ESO's function map this build does not implement (calling them is an error).
 pub(crate) const UNSUPPORTED: &[&str] = &[
-    "ago",
-    "date",
-    "date_in_zone",
-    "dateInZone",
-    "date_modify",
-    "dateModify",
-    "must_date_modify",
-    "mustDateModify",
-    "duration",
-    "durationRound",
-    "htmlDate",
-    "htmlDateInZone",
-    "mustToDate",
-    "toDate",
     "toDecimal",
     "derivePassword",
     "buildCustomCert",
@@ -425,14 +411,6 @@ fn wrap(s: &str, width: usize, sep: &str) -> String {
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
         fixed("hello", &[], |_, _| s("Hello!".into())),
-        fixed("now", &[], |_, _| {
-            let now = jiff::Timestamp::now();
-            s(format!(
-                "{}",
-                now.strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
-            ))
-        }),
-        fixed("unixEpoch", &[A], |_, a| s(to_i64(&a[0]).to_string())),
         // strings
         fixed("abbrev", &[I, S], |_, a| {
             let w = int_arg(&a[0]);
