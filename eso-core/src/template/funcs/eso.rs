@@ -25,6 +25,12 @@ fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// Go's `base64.StdEncoding` (padded, non-canonical trailing bits accepted).
+const GO_STD: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
+
 /// Go's `pem.Decode`: the next block and the remaining input, or `None` and the input.
 pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
     let orig = data;
@@ -38,7 +44,7 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
             }
         };
         let after = &data[start + 11..];
-        let (line, rest) = match after.iter().position(|c| *c == b'\n') {
+        let (line, rest) = match memchr::memchr(b'\n', after) {
             Some(i) => (&after[..i], &after[i + 1..]),
             None => (after, &after[after.len()..]),
         };
@@ -50,7 +56,7 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
         let typ = String::from_utf8_lossy(typ).into_owned();
         // Skip RFC 1421 headers (lines with ':' up to a blank line).
         let mut body = rest;
-        if let Some(nl) = body.iter().position(|c| *c == b'\n')
+        if let Some(nl) = memchr::memchr(b'\n', body)
             && body[..nl].contains(&b':')
         {
             match find(body, b"\n\n").or_else(|| find(body, b"\r\n\r\n")) {
@@ -83,7 +89,7 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
             continue;
         };
         // The rest of the END line must be whitespace.
-        let (eol, remaining) = match tail.iter().position(|c| *c == b'\n') {
+        let (eol, remaining) = match memchr::memchr(b'\n', tail) {
             Some(i) => (&tail[..i], &tail[i + 1..]),
             None => (tail, &tail[tail.len()..]),
         };
@@ -92,14 +98,23 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
             continue;
         }
         let mut clean = Vec::with_capacity(b64.len());
-        for line in b64.split(|c| *c == b'\n') {
-            if line.iter().any(|c| is_ws(*c)) {
+        let mut lines = b64;
+        loop {
+            let (line, next) = match memchr::memchr(b'\n', lines) {
+                Some(i) => (&lines[..i], Some(&lines[i + 1..])),
+                None => (lines, None),
+            };
+            if memchr::memchr3(b' ', b'\t', b'\r', line).is_some() {
                 clean.extend(line.iter().copied().filter(|c| !is_ws(*c)));
             } else {
                 clean.extend_from_slice(line);
             }
+            match next {
+                Some(n) => lines = n,
+                None => break,
+            }
         }
-        match STANDARD.decode(&clean) {
+        match GO_STD.decode(&clean) {
             Ok(bytes) => return (Some(PemBlock { typ, bytes }), remaining),
             Err(_) => {
                 data = rest;

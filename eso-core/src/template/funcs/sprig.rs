@@ -695,7 +695,15 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(Value::list(v.into_iter().map(Value::byte_vec).collect()))
         }),
         // encodings and hashes
-        fixed("b64enc", &[S], |_, a| s(STANDARD.encode(bytes_arg(&a[0])))),
+        fixed("b64enc", &[S], |_, a| {
+            let input = bytes_arg(&a[0]);
+            let mut buf = smallvec::SmallVec::<[u8; 512]>::new();
+            buf.resize(input.len().div_ceil(3) * 4, 0);
+            let n = STANDARD
+                .encode_slice(input, &mut buf)
+                .map_err(|e| e.to_string())?;
+            Ok(Value::bytes(&buf[..n]))
+        }),
         fixed("b64dec", &[S], |_, a| {
             match go_b64_decode(bytes_arg(&a[0])) {
                 Ok(v) => Ok(Value::byte_vec(v)),
