@@ -4,6 +4,15 @@ use super::value::{Value, format_float_e, format_float_f, format_float_g, write_
 
 /// Go `strconv.Quote` of bytes.
 pub(crate) fn go_quote(b: &[u8]) -> String {
+    if b.iter()
+        .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+    {
+        let mut out = String::with_capacity(b.len() + 2);
+        out.push('"');
+        out.push_str(std::str::from_utf8(b).unwrap_or_default());
+        out.push('"');
+        return out;
+    }
     let mut out = String::from("\"");
     let s = String::from_utf8_lossy(b);
     let valid = std::str::from_utf8(b).is_ok();

@@ -60,6 +60,17 @@ pub(crate) fn json_float(f: f64) -> Result<String, String> {
 
 fn json_string(out: &mut String, b: &[u8], html: bool) {
     out.push('"');
+    // Fast path: printable ASCII without anything to escape.
+    if b.iter().all(|&c| {
+        (0x20..0x7f).contains(&c)
+            && c != b'"'
+            && c != b'\\'
+            && !(html && matches!(c, b'<' | b'>' | b'&'))
+    }) {
+        out.push_str(std::str::from_utf8(b).unwrap_or_default());
+        out.push('"');
+        return;
+    }
     let s = String::from_utf8_lossy(b);
     for c in s.chars() {
         match c {
@@ -151,7 +162,7 @@ fn newline(out: &mut String, n: usize) {
 
 /// Go `json.Marshal` (`html` = escape `<>&`) or `json.MarshalIndent(v, "", "  ")` (`pretty`).
 pub(crate) fn go_json(v: &Value, html: bool, pretty: bool) -> Result<String, String> {
-    let mut out = String::new();
+    let mut out = String::with_capacity(128);
     write_json(&mut out, v, html, pretty.then_some(0))?;
     Ok(out)
 }

@@ -992,7 +992,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let mut it = a.into_iter();
             while let Some(k) = it.next() {
                 let v = it.next().unwrap_or(Value::str(""));
-                m.insert(String::from_utf8_lossy(&strval(&k)).into_owned(), v);
+                let key = match &k {
+                    Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
+                    other => String::from_utf8_lossy(&strval(other)).into_owned(),
+                };
+                m.insert(key, v);
             }
             Ok(Value::map(m))
         }),
