@@ -46,6 +46,23 @@ fn sprig_dates() {
     check(DATES);
 }
 
+/// toDecimal, encryptAES/decryptAES (the last case decrypts a ciphertext Go's encryptAES
+/// made), shuffle.
+#[test]
+fn sprig_extra() {
+    check(EXTRA);
+}
+
+#[test]
+fn shuffle_is_a_permutation() {
+    let out = render("{{ shuffle \"abcdefghijklmnopqrstuvwxyzé\" }}").unwrap_or_default();
+    let mut got: Vec<char> = out.chars().collect();
+    got.sort_unstable();
+    let mut want: Vec<char> = "abcdefghijklmnopqrstuvwxyzé".chars().collect();
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
 #[test]
 fn now_has_go_shape() {
     let out =
@@ -225,4 +242,29 @@ const DATES: &[(&str, Result<&str, ()>)] = &[
         Ok("2024-02-05 10:30:00 +0000 UTC|2024-02-05 10:30:00 +0000 UTC"),
     ),
     ("{{ unixEpoch \"x\" }}", Err(())),
+];
+
+const EXTRA: &[(&str, Result<&str, ()>)] = &[
+    (
+        "{{ toDecimal \"0777\" }}|{{ toDecimal 777 }}|{{ toDecimal \"-17\" }}|{{ toDecimal \"8\" }}|{{ toDecimal \"0o7\" }}|{{ toDecimal \"\" }}|{{ toDecimal 1.5 }}",
+        Ok("511|511|-15|0|0|0|0"),
+    ),
+    (
+        "{{ encryptAES \"secretkey\" \"plaintext\" | decryptAES \"secretkey\" }}|{{ encryptAES \"k\" \"\" }}|{{ decryptAES \"k\" \"\" }}",
+        Ok("plaintext||"),
+    ),
+    (
+        "{{ encryptAES \"a-very-long-password-that-is-longer-than-32-bytes\" \"exactly16bytes!!\" | decryptAES \"a-very-long-password-that-is-longer-than-32-bytes!!\" }}",
+        Ok("exactly16bytes!!"),
+    ),
+    ("{{ decryptAES \"k\" \"AAAA\" }}", Err(())),
+    ("{{ decryptAES \"k\" \"not base64!\" }}", Err(())),
+    (
+        "{{ shuffle \"\" }}|{{ shuffle \"a\" }}|{{ len (shuffle \"h\u{e9}llo\") }}",
+        Ok("|a|6"),
+    ),
+    (
+        "{{ decryptAES \"secretkey\" \"cEyamN8N++lhTkBsyE7KtuxZU+/RA5ZbNbk8jnKnpVTubWxKCyeADoKnvGs+uQYm\" }}",
+        Ok("hello world, 24 bytes.."),
+    ),
 ];

@@ -12,6 +12,7 @@ mod case;
 mod chain;
 mod date;
 mod eso;
+mod extra;
 pub(crate) mod json;
 mod rsa;
 mod sprig;
@@ -332,6 +333,9 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
         m.insert(f.name, f);
     }
     for f in date::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in extra::funcs() {
         m.insert(f.name, f);
     }
     for name in [

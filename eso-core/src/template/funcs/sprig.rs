@@ -12,7 +12,6 @@ use crate::template::value::{Map, MapKind, Value};
 
 /// Names in ESO's function map this build does not implement (calling them is an error).
 pub(crate) const UNSUPPORTED: &[&str] = &[
-    "toDecimal",
     "derivePassword",
     "buildCustomCert",
     "genCA",
@@ -22,13 +21,10 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "genSignedCert",
     "genSignedCertWithKey",
     "genPrivateKey",
-    "encryptAES",
-    "decryptAES",
     "semver",
     "semverCompare",
     "urlParse",
     "urlJoin",
-    "shuffle",
 ];
 
 fn s(v: String) -> FnResult {
