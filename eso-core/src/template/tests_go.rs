@@ -46,8 +46,8 @@ fn sprig_dates() {
     check(DATES);
 }
 
-/// toDecimal, encryptAES/decryptAES (the last case decrypts a ciphertext Go's encryptAES
-/// made), shuffle.
+/// toDecimal, encryptAES/decryptAES (one case decrypts a ciphertext Go's encryptAES made),
+/// shuffle, derivePassword.
 #[test]
 fn sprig_extra() {
     check(EXTRA);
@@ -266,5 +266,9 @@ const EXTRA: &[(&str, Result<&str, ()>)] = &[
     (
         "{{ decryptAES \"secretkey\" \"cEyamN8N++lhTkBsyE7KtuxZU+/RA5ZbNbk8jnKnpVTubWxKCyeADoKnvGs+uQYm\" }}",
         Ok("hello world, 24 bytes.."),
+    ),
+    (
+        "{{ derivePassword 1 \"long\" \"password\" \"user\" \"example.com\" }}|{{ derivePassword 3 \"maximum\" \"p\u{e4}ssword\" \"\u{fc}ser\" \"site\" }}|{{ derivePassword 1 \"pin\" \"p\" \"u\" \"s\" }}|{{ derivePassword 1 \"nope\" \"p\" \"u\" \"s\" }}",
+        Ok("ZedaFaxcZaso9*|m5])PEypj5jh2YRFqmMv|2461|cannot find password template nope"),
     ),
 ];

@@ -1,4 +1,5 @@
-//! More sprig functions: `toDecimal`, `shuffle`, `encryptAES`, `decryptAES`.
+//! More sprig functions: `toDecimal`, `shuffle`, `encryptAES`, `decryptAES`,
+//! `derivePassword`.
 
 use aws_lc_rs::cipher::{
     AES_256, DecryptingKey, DecryptionContext, EncryptingKey, UnboundCipherKey,
@@ -6,7 +7,7 @@ use aws_lc_rs::cipher::{
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{A, FnResult, FuncDef, S, bytes_arg, fixed, strval, text};
+use super::{A, FnResult, FuncDef, I, S, bytes_arg, fixed, strval, text};
 use crate::template::value::Value;
 
 /// sprig's AES key: the password's bytes, zero-padded or cut to 32 (AES-256).
@@ -81,6 +82,91 @@ fn shuffle(s: &str) -> Result<String, String> {
     Ok(runes.into_iter().collect())
 }
 
+/// The Master Password algorithm's site password templates (sprig's `derivePassword`).
+const PASSWORD_TEMPLATES: &[(&str, &[&str])] = &[
+    ("maximum", &["anoxxxxxxxxxxxxxxxxx", "axxxxxxxxxxxxxxxxxno"]),
+    (
+        "long",
+        &[
+            "CvcvnoCvcvCvcv",
+            "CvcvCvcvnoCvcv",
+            "CvcvCvcvCvcvno",
+            "CvccnoCvcvCvcv",
+            "CvccCvcvnoCvcv",
+            "CvccCvcvCvcvno",
+            "CvcvnoCvccCvcv",
+            "CvcvCvccnoCvcv",
+            "CvcvCvccCvcvno",
+            "CvcvnoCvcvCvcc",
+            "CvcvCvcvnoCvcc",
+            "CvcvCvcvCvccno",
+            "CvccnoCvccCvcv",
+            "CvccCvccnoCvcv",
+            "CvccCvccCvcvno",
+            "CvcvnoCvccCvcc",
+            "CvcvCvccnoCvcc",
+            "CvcvCvccCvccno",
+            "CvccnoCvcvCvcc",
+            "CvccCvcvnoCvcc",
+            "CvccCvcvCvccno",
+        ],
+    ),
+    ("medium", &["CvcnoCvc", "CvcCvcno"]),
+    ("short", &["Cvcn"]),
+    ("basic", &["aaanaaan", "aannaaan", "aaannaaa"]),
+    ("pin", &["nnnn"]),
+];
+
+fn template_chars(c: u8) -> &'static [u8] {
+    match c {
+        b'V' => b"AEIOU",
+        b'C' => b"BCDFGHJKLMNPQRSTVWXYZ",
+        b'v' => b"aeiou",
+        b'c' => b"bcdfghjklmnpqrstvwxyz",
+        b'A' => b"AEIOUBCDFGHJKLMNPQRSTVWXYZ",
+        b'a' => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz",
+        b'n' => b"0123456789",
+        b'o' => b"@&%?,=[]_:-+*$#!'^~;()/.",
+        _ => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz0123456789!@#$%^&*()",
+    }
+}
+
+/// sprig's `derivePassword counter type password user site` (Master Password: scrypt
+/// N=32768 r=8 p=2 over the user, HMAC-SHA256 over the site and counter).
+fn derive_password(counter: u32, kind: &str, password: &[u8], user: &[u8], site: &[u8]) -> String {
+    const SEED: &[u8] = b"com.lyndir.masterpassword";
+    let Some((_, templates)) = PASSWORD_TEMPLATES.iter().find(|(k, _)| *k == kind) else {
+        return format!("cannot find password template {kind}");
+    };
+    let mut salt = SEED.to_vec();
+    salt.extend_from_slice(&(user.len() as u32).to_be_bytes());
+    salt.extend_from_slice(user);
+    let mut key = [0u8; 64];
+    let params = match scrypt::Params::new(15, 8, 2) {
+        Ok(p) => p,
+        Err(e) => return format!("failed to derive password: {e}"),
+    };
+    if let Err(e) = scrypt::scrypt(password, &salt, &params, &mut key) {
+        return format!("failed to derive password: {e}");
+    }
+    let mut msg = SEED.to_vec();
+    msg.extend_from_slice(&(site.len() as u32).to_be_bytes());
+    msg.extend_from_slice(site);
+    msg.extend_from_slice(&counter.to_be_bytes());
+    let hkey = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key);
+    let seed = aws_lc_rs::hmac::sign(&hkey, &msg);
+    let seed = seed.as_ref();
+    let template = templates[usize::from(seed[0]) % templates.len()].as_bytes();
+    template
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let chars = template_chars(*c);
+            chars[usize::from(seed[i + 1]) % chars.len()] as char
+        })
+        .collect()
+}
+
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
         fixed("toDecimal", &[A], |_, a| {
@@ -96,6 +182,16 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         }),
         fixed("shuffle", &[S], |_, a| {
             shuffle(&text(&a[0])).map(Value::string)
+        }),
+        fixed("derivePassword", &[I, S, S, S, S], |_, a| {
+            let counter = u32::try_from(super::int_arg(&a[0])).unwrap_or(0);
+            Ok(Value::string(derive_password(
+                counter,
+                &text(&a[1]),
+                bytes_arg(&a[2]),
+                bytes_arg(&a[3]),
+                bytes_arg(&a[4]),
+            )))
         }),
         fixed("encryptAES", &[S, S], |_, a| {
             encrypt_aes(bytes_arg(&a[0]), bytes_arg(&a[1]))

@@ -12,7 +12,6 @@ use crate::template::value::{Map, MapKind, Value};
 
 /// Names in ESO's function map this build does not implement (calling them is an error).
 pub(crate) const UNSUPPORTED: &[&str] = &[
-    "derivePassword",
     "buildCustomCert",
     "genCA",
     "genCAWithKey",
