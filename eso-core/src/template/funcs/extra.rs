@@ -42,7 +42,7 @@ fn decrypt_aes(password: &[u8], crypt64: &[u8]) -> FnResult {
     if crypt64.is_empty() {
         return Ok(Value::str(""));
     }
-    let crypt = super::sprig::go_b64_decode(crypt64)?;
+    let crypt = super::encoding::go_b64_decode(crypt64)?;
     if crypt.len() < 16 {
         return Err("runtime error: slice bounds out of range".into());
     }

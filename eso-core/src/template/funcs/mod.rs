@@ -10,13 +10,16 @@ use super::value::Value;
 
 mod case;
 mod chain;
+mod collections;
 mod date;
+mod encoding;
 mod eso;
 mod extra;
 pub(crate) mod json;
 mod rsa;
 mod sprig;
 pub(crate) mod yaml_out;
+mod yaml_resolve;
 
 pub(crate) use json::go_json;
 
@@ -330,6 +333,12 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
         m.insert(f.name, f);
     }
     for f in sprig::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in collections::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in encoding::funcs() {
         m.insert(f.name, f);
     }
     for f in date::funcs() {
