@@ -53,6 +53,12 @@ fn sprig_extra() {
     check(EXTRA);
 }
 
+/// urlParse / urlJoin (Go's net/url).
+#[test]
+fn sprig_urls() {
+    check(URLS);
+}
+
 #[test]
 fn shuffle_is_a_permutation() {
     let out = render("{{ shuffle \"abcdefghijklmnopqrstuvwxyzé\" }}").unwrap_or_default();
@@ -270,5 +276,58 @@ const EXTRA: &[(&str, Result<&str, ()>)] = &[
     (
         "{{ derivePassword 1 \"long\" \"password\" \"user\" \"example.com\" }}|{{ derivePassword 3 \"maximum\" \"p\u{e4}ssword\" \"\u{fc}ser\" \"site\" }}|{{ derivePassword 1 \"pin\" \"p\" \"u\" \"s\" }}|{{ derivePassword 1 \"nope\" \"p\" \"u\" \"s\" }}",
         Ok("ZedaFaxcZaso9*|m5])PEypj5jh2YRFqmMv|2461|cannot find password template nope"),
+    ),
+];
+
+const URLS: &[(&str, Result<&str, ()>)] = &[
+    (
+        "{{ $u := urlParse \"https://user:p%40ss@db.example.com:5432/my%20db/x?sslmode=require&a=b#frag%21\" }}{{ $u.scheme }}|{{ $u.host }}|{{ $u.hostname }}|{{ $u.path }}|{{ $u.query }}|{{ $u.fragment }}|{{ $u.userinfo }}|{{ $u.opaque }}",
+        Ok(
+            "https|db.example.com:5432|db.example.com|/my db/x|sslmode=require&a=b|frag!|user:p%40ss|",
+        ),
+    ),
+    (
+        "{{ urlParse \"mailto:joe@example.com\" }}",
+        Ok(
+            "map[fragment: host: hostname: opaque:joe@example.com path: query: scheme:mailto userinfo:]",
+        ),
+    ),
+    (
+        "{{ urlParse \"postgres://[::1]:5432/db\" | toJson }}",
+        Ok(
+            "{\"fragment\":\"\",\"host\":\"[::1]:5432\",\"hostname\":\"::1\",\"opaque\":\"\",\"path\":\"/db\",\"query\":\"\",\"scheme\":\"postgres\",\"userinfo\":\"\"}",
+        ),
+    ),
+    (
+        "{{ urlParse \"/relative/path?q\" | toJson }}",
+        Ok(
+            "{\"fragment\":\"\",\"host\":\"\",\"hostname\":\"\",\"opaque\":\"\",\"path\":\"/relative/path\",\"query\":\"q\",\"scheme\":\"\",\"userinfo\":\"\"}",
+        ),
+    ),
+    (
+        "{{ urlParse \"http://h/a b?x=1 2\" | toJson }}",
+        Ok(
+            "{\"fragment\":\"\",\"host\":\"h\",\"hostname\":\"h\",\"opaque\":\"\",\"path\":\"/a b\",\"query\":\"x=1 2\",\"scheme\":\"http\",\"userinfo\":\"\"}",
+        ),
+    ),
+    ("{{ urlParse \"%zz\" }}", Err(())),
+    ("{{ urlParse \"http://host:port/\" }}", Err(())),
+    ("{{ urlParse \":nope\" }}", Err(())),
+    (
+        "{{ urlJoin (dict \"scheme\" \"https\" \"host\" \"example.com:8443\" \"path\" \"/a b/c?d\" \"query\" \"x=1\" \"fragment\" \"f g!\" \"userinfo\" \"us er:p@ss\") }}",
+        Err(()),
+    ),
+    (
+        "{{ urlJoin (dict \"scheme\" \"mailto\" \"opaque\" \"joe@example.com\") }}|{{ urlJoin (dict \"path\" \"a:b/c\") }}|{{ urlJoin (dict \"host\" \"h\" \"path\" \"rel\") }}|{{ urlJoin (dict) }}",
+        Ok("mailto:joe@example.com|./a:b/c|//h/rel|"),
+    ),
+    ("{{ urlJoin (dict \"host\" 1) }}", Err(())),
+    (
+        "{{ urlParse \"https://u@h/p\" | urlJoin }}|{{ urlParse \"file:///etc/hosts\" | urlJoin }}",
+        Ok("https://u@h/p|file:///etc/hosts"),
+    ),
+    (
+        "{{ urlJoin (dict \"scheme\" \"https\" \"host\" \"example.com:8443\" \"path\" \"/a b/c?d\" \"query\" \"x=1\" \"fragment\" \"f g!(x)\" \"userinfo\" \"user:p%40ss\") }}",
+        Ok("https://user:p%40ss@example.com:8443/a%20b/c%3Fd?x=1#f%20g!(x)"),
     ),
 ];

@@ -18,6 +18,7 @@ mod extra;
 pub(crate) mod json;
 mod rsa;
 mod sprig;
+mod url;
 pub(crate) mod yaml_out;
 mod yaml_resolve;
 
@@ -342,6 +343,9 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
         m.insert(f.name, f);
     }
     for f in date::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in url::funcs() {
         m.insert(f.name, f);
     }
     for f in extra::funcs() {

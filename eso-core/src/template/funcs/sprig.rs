@@ -19,8 +19,6 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "genPrivateKey",
     "semver",
     "semverCompare",
-    "urlParse",
-    "urlJoin",
 ];
 
 fn s(v: String) -> FnResult {
