@@ -59,6 +59,12 @@ fn sprig_urls() {
     check(URLS);
 }
 
+/// semver / semverCompare (Masterminds/semver v3.4 as ESO pins it).
+#[test]
+fn sprig_semver() {
+    check(SEMVER);
+}
+
 #[test]
 fn shuffle_is_a_permutation() {
     let out = render("{{ shuffle \"abcdefghijklmnopqrstuvwxyzé\" }}").unwrap_or_default();
@@ -330,4 +336,40 @@ const URLS: &[(&str, Result<&str, ()>)] = &[
         "{{ urlJoin (dict \"scheme\" \"https\" \"host\" \"example.com:8443\" \"path\" \"/a b/c?d\" \"query\" \"x=1\" \"fragment\" \"f g!(x)\" \"userinfo\" \"user:p%40ss\") }}",
         Ok("https://user:p%40ss@example.com:8443/a%20b/c%3Fd?x=1#f%20g!(x)"),
     ),
+];
+
+const SEMVER: &[(&str, Result<&str, ()>)] = &[
+    (
+        "{{ semverCompare \">=1.2.0\" \"1.2.3\" }}|{{ semverCompare \"<1.2.0\" \"1.2.3\" }}|{{ semverCompare \"~1.2\" \"1.2.9\" }}|{{ semverCompare \"~1.2\" \"1.3.0\" }}|{{ semverCompare \"^1.2.3\" \"1.9.0\" }}|{{ semverCompare \"^1.2.3\" \"2.0.0\" }}",
+        Ok("true|false|true|false|true|false"),
+    ),
+    (
+        "{{ semverCompare \"^0.2.3\" \"0.2.9\" }}|{{ semverCompare \"^0.2.3\" \"0.3.0\" }}|{{ semverCompare \"^0.0.3\" \"0.0.3\" }}|{{ semverCompare \"^0.0.3\" \"0.0.4\" }}|{{ semverCompare \"1.2.x\" \"1.2.7\" }}|{{ semverCompare \"1.x\" \"1.9.9\" }}",
+        Ok("true|false|true|false|true|true"),
+    ),
+    (
+        "{{ semverCompare \"*\" \"3.0.0\" }}|{{ semverCompare \">=1.0, <2.0\" \"1.5.0\" }}|{{ semverCompare \">=1.0 <2.0\" \"2.0.0\" }}|{{ semverCompare \"<1.0 || >=3.0\" \"3.1.0\" }}|{{ semverCompare \"1.1 - 1.4\" \"1.4.0\" }}|{{ semverCompare \"1.1 - 1.4\" \"1.4.1\" }}",
+        Ok("true|true|false|true|true|true"),
+    ),
+    (
+        "{{ semverCompare \">=1.0.0\" \"1.2.0-beta.1\" }}|{{ semverCompare \">=1.0.0-0\" \"1.2.0-beta.1\" }}|{{ semverCompare \">1.2.0-alpha\" \"1.2.0-beta\" }}|{{ semverCompare \"!=1.2.3\" \"1.2.3\" }}|{{ semverCompare \"!=1.2.x\" \"1.2.9\" }}|{{ semverCompare \"!=1.2\" \"1.3.0\" }}",
+        Ok("false|true|true|false|false|true"),
+    ),
+    (
+        "{{ semverCompare \">1.2\" \"1.2.5\" }}|{{ semverCompare \">1.2\" \"1.3.0\" }}|{{ semverCompare \"<=1.2\" \"1.2.9\" }}|{{ semverCompare \"<=1.2\" \"1.3.0\" }}|{{ semverCompare \"=v1.2.3\" \"v1.2.3\" }}|{{ semverCompare \"1.2.3\" \"1.2.3+build\" }}",
+        Ok("false|true|true|false|true|true"),
+    ),
+    (
+        "{{ semverCompare \">= 1.2.0-rc.1\" \"1.2.0-rc.10\" }}|{{ semverCompare \">1.2.0-rc.2\" \"1.2.0-rc.10\" }}|{{ semverCompare \">1.0.0-alpha.1\" \"1.0.0-alpha.beta\" }}|{{ semverCompare \"~>1.2.3\" \"1.2.10\" }}|{{ semverCompare \"=1.2\" \"1.2.3\" }}",
+        Ok("true|true|true|true|true"),
+    ),
+    (
+        "{{ semver \"1.2.3-beta.1+build.5\" }}|{{ semver \"v1\" }}|{{ semver \"1.2\" }}|{{ semver \"01.02.03\" }}",
+        Ok("1.2.3-beta.1+build.5|1.0.0|1.2.0|1.2.3"),
+    ),
+    ("{{ semver \"not.a.version\" }}", Err(())),
+    ("{{ semver \"1.2.3-01\" }}", Err(())),
+    ("{{ semverCompare \">=1.2\" \"bad\" }}", Err(())),
+    ("{{ semverCompare \"&1.2\" \"1.2.3\" }}", Err(())),
+    ("{{ semverCompare \"\" \"1.2.3\" }}", Err(())),
 ];

@@ -17,6 +17,7 @@ mod eso;
 mod extra;
 pub(crate) mod json;
 mod rsa;
+mod semver;
 mod sprig;
 mod url;
 pub(crate) mod yaml_out;
@@ -343,6 +344,9 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
         m.insert(f.name, f);
     }
     for f in date::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in semver::funcs() {
         m.insert(f.name, f);
     }
     for f in url::funcs() {

@@ -17,8 +17,6 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "genSignedCert",
     "genSignedCertWithKey",
     "genPrivateKey",
-    "semver",
-    "semverCompare",
 ];
 
 fn s(v: String) -> FnResult {
