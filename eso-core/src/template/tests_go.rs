@@ -373,3 +373,73 @@ const SEMVER: &[(&str, Result<&str, ()>)] = &[
     ("{{ semverCompare \"&1.2\" \"1.2.3\" }}", Err(())),
     ("{{ semverCompare \"\" \"1.2.3\" }}", Err(())),
 ];
+
+/// genCA / genSignedCert / genSelfSignedCert: Go's output is random, so test the properties
+/// (as sprig's own tests do): parsable certificates with the asked subject, SANs, validity,
+/// CA flag, issuer, and a signature the CA key verifies.
+#[test]
+fn generated_certificates_have_the_asked_properties() {
+    use x509_parser::prelude::*;
+    let out = render(
+        "{{ $ca := genCA \"my-ca\" 365 }}{{ $c := genSignedCert \"leaf.example.com\" (list \"10.0.0.1\") (list \"leaf.example.com\" \"alt.example.com\") 30 $ca }}{{ $s := genSelfSignedCert \"self\" nil nil 7 }}{{ $ca.Cert }}|{{ $c.Cert }}|{{ $c.Key }}|{{ $s.Cert }}",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let parts: Vec<&str> = out.split('|').collect();
+    assert_eq!(parts.len(), 4);
+    assert!(parts[2].starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+    let der = |pem: &str| {
+        let (block, _) = crate::template::funcs::pem_decode_for_tests(pem.as_bytes());
+        block.unwrap_or_else(|| panic!("no PEM in {pem}"))
+    };
+    let (ca_der, leaf_der, self_der) = (der(parts[0]), der(parts[1]), der(parts[3]));
+    let (_, ca) = parse_x509_certificate(&ca_der).unwrap_or_else(|e| panic!("{e}"));
+    let (_, leaf) = parse_x509_certificate(&leaf_der).unwrap_or_else(|e| panic!("{e}"));
+    let (_, selfc) = parse_x509_certificate(&self_der).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ca.subject().to_string(), "CN=my-ca");
+    assert!(ca.is_ca());
+    assert!(!leaf.is_ca());
+    assert_eq!(leaf.issuer().to_string(), "CN=my-ca");
+    assert_eq!(leaf.subject().to_string(), "CN=leaf.example.com");
+    let days = |c: &X509Certificate<'_>| {
+        (c.validity().not_after.timestamp() - c.validity().not_before.timestamp()) / 86_400
+    };
+    assert_eq!((days(&ca), days(&leaf), days(&selfc)), (365, 30, 7));
+    let san = leaf
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|s| format!("{:?}", s.value.general_names))
+        .unwrap_or_default();
+    assert!(
+        san.contains("leaf.example.com") && san.contains("alt.example.com"),
+        "{san}"
+    );
+    let verify = |signer: &X509Certificate<'_>, c: &X509Certificate<'_>| {
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            &signer.public_key().subject_public_key.data,
+        )
+        .verify(c.tbs_certificate.as_ref(), &c.signature_value.data)
+        .is_ok()
+    };
+    assert!(verify(&ca, &leaf));
+    assert!(verify(&selfc, &selfc));
+    assert!(!verify(&selfc, &leaf));
+    assert_eq!(selfc.issuer().to_string(), "CN=self");
+}
+
+#[test]
+fn generated_private_keys() {
+    let out = render("{{ genPrivateKey \"ecdsa\" }}|{{ genPrivateKey \"ed25519\" }}|{{ genPrivateKey \"nope\" }}")
+        .unwrap_or_default();
+    let parts: Vec<&str> = out.split('|').collect();
+    assert!(
+        parts[0].starts_with("-----BEGIN EC PRIVATE KEY-----\n"),
+        "{out}"
+    );
+    assert!(
+        parts[1].starts_with("-----BEGIN PRIVATE KEY-----\n"),
+        "{out}"
+    );
+    assert_eq!(parts[2], "Unknown type nope");
+}

@@ -9,6 +9,7 @@ use super::gofmt;
 use super::value::Value;
 
 mod case;
+mod certs;
 mod chain;
 mod collections;
 mod date;
@@ -346,6 +347,9 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
     for f in date::funcs() {
         m.insert(f.name, f);
     }
+    for f in certs::funcs() {
+        m.insert(f.name, f);
+    }
     for f in semver::funcs() {
         m.insert(f.name, f);
     }
@@ -372,6 +376,13 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
     }
     m
 });
+
+/// Decodes the first PEM block (test helper): its DER bytes.
+#[cfg(test)]
+pub(crate) fn pem_decode_for_tests(pem: &[u8]) -> (Option<Vec<u8>>, usize) {
+    let (block, rest) = eso::pem_decode(pem);
+    (block.map(|b| b.bytes), rest.len())
+}
 
 /// Looks up a function by name.
 pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {
