@@ -159,6 +159,7 @@ impl Template {
         self.render(&v)
     }
 
+    #[allow(clippy::boxed_local)] // errors travel boxed through the evaluator
     fn exec_error(&self, e: Box<exec::ExecError>) -> TemplateError {
         let message = match e.pos {
             None => format!("template: {}: {}", e.tree, e.msg),

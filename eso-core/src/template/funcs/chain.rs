@@ -27,7 +27,10 @@ const OID_SKI: &[u8] = &[0x55, 0x1d, 0x0e];
 const OID_AKI: &[u8] = &[0x55, 0x1d, 0x23];
 
 /// (authority key id, subject key id) of a DER certificate.
-fn cert_ids(der: &[u8]) -> Option<(Option<&[u8]>, Option<&[u8]>)> {
+/// (authority key id, subject key id), each optional.
+type KeyIds<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+fn cert_ids(der: &[u8]) -> Option<KeyIds<'_>> {
     let (0x30, cert, []) = der_read(der)? else {
         return None;
     };

@@ -76,7 +76,7 @@ fn shuffle(s: &str) -> Result<String, String> {
     aws_lc_rs::rand::fill(&mut rnd).map_err(|_| "random source failed".to_string())?;
     for i in (1..runes.len()).rev() {
         let r = u32::from_le_bytes([rnd[i * 4], rnd[i * 4 + 1], rnd[i * 4 + 2], rnd[i * 4 + 3]]);
-        let j = (u64::from(r) * (i as u64 + 1) >> 32) as usize;
+        let j = ((u64::from(r) * (i as u64 + 1)) >> 32) as usize;
         runes.swap(i, j);
     }
     Ok(runes.into_iter().collect())
