@@ -400,8 +400,15 @@ fn take_num(f: &[u8], i: &mut usize) -> Option<usize> {
 }
 
 /// Go `fmt.Sprintf`.
+#[cfg(test)]
 pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(format.len() + 16);
+    sprintf_into(&mut out, format, args);
+    out
+}
+
+/// Go `fmt.Sprintf`, appending to `out`.
+pub(crate) fn sprintf_into(out: &mut Vec<u8>, format: &[u8], args: &[Value]) {
     let mut argi = 0;
     let mut i = 0;
     let f = format;
@@ -476,7 +483,7 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
                 other => other.type_name(),
             });
             argi += 1;
-            pad(&mut out, name.as_bytes(), &sp, false);
+            pad(out, name.as_bytes(), &sp, false);
             continue;
         }
         let Some(a) = args.get(argi) else {
@@ -484,7 +491,7 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
             continue;
         };
         argi += 1;
-        fmt_value(&mut out, a, verb, &sp);
+        fmt_value(out, a, verb, &sp);
     }
     if argi < args.len() {
         out.extend_from_slice(b"%!(EXTRA ");
@@ -497,13 +504,12 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
                 _ => {
                     out.extend_from_slice(a.type_name().as_bytes());
                     out.push(b'=');
-                    write_value(&mut out, a);
+                    write_value(out, a);
                 }
             }
         }
         out.push(b')');
     }
-    out
 }
 
 #[cfg(test)]

@@ -52,8 +52,8 @@ pub(crate) struct Ctx {
 }
 
 pub(crate) type FnResult = Result<Value, String>;
-/// A function's arguments (inline up to four: no allocation for most calls).
-pub(crate) type Args = smallvec::SmallVec<[Value; 4]>;
+/// A function's arguments (inline up to eight: no allocation for almost every call).
+pub(crate) type Args = smallvec::SmallVec<[Value; 8]>;
 pub(crate) type FnPtr = fn(&Ctx, Args) -> FnResult;
 
 /// One template function.
@@ -290,7 +290,9 @@ fn builtins() -> Vec<FuncDef> {
             Ok(Value::byte_vec(gofmt::sprintln(&a)))
         }),
         var("printf", &[S, A], |_, a| {
-            Ok(Value::byte_vec(gofmt::sprintf(bytes_arg(&a[0]), &a[1..])))
+            Ok(with_scratch(|buf| {
+                gofmt::sprintf_into(buf, bytes_arg(&a[0]), &a[1..]);
+            }))
         }),
         var("html", &[A], |_, a| {
             Ok(Value::byte_vec(html_escape(&go_builtin_text(&a))))
@@ -376,6 +378,26 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
     }
     m
 });
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Builds a string value in a per-thread buffer (one allocation for the result instead of
+/// two). The buffer is zeroed after use: it may have held secret data.
+pub(crate) fn with_scratch(f: impl FnOnce(&mut Vec<u8>)) -> Value {
+    SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        f(buf);
+        let v = Value::bytes(buf);
+        buf.fill(0);
+        buf.clear();
+        if buf.capacity() > 1 << 16 {
+            *buf = Vec::new();
+        }
+        v
+    })
+}
 
 /// Decodes the first PEM block (test helper): its DER bytes.
 #[cfg(test)]
