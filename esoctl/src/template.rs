@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use eso_core::api::ExternalSecretTemplate;
-use eso_core::template::{TargetSecret, TemplateSources, render_into};
+use eso_core::template::{Map, TargetSecret, TemplateSources, Value, render_into, to_go_yaml};
 use eso_core::{SecretMap, SecretValue};
 
 /// Flags of `esoctl template` (the same names as ESO's esoctl).
@@ -86,35 +86,32 @@ fn string_map(v: Option<&serde_json::Value>) -> BTreeMap<String, String> {
     out
 }
 
+/// The rendered Secret as ESO v2.9.0's esoctl prints it: `sigs.k8s.io/yaml.Marshal` of a
+/// `corev1.Secret` whose only set fields are `data`, labels and annotations (ESO's esoctl
+/// never applies `template.type`, and `creationTimestamp` is omitted when zero, hence
+/// `metadata: {}`).
 fn secret_yaml(s: &TargetSecret) -> Result<String> {
-    let mut meta = serde_json::Map::new();
+    let strings = |m: &BTreeMap<String, String>| {
+        Value::map(m.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())
+    };
+    let mut meta = Map::new();
     if !s.annotations.is_empty() {
-        meta.insert("annotations".into(), serde_json::to_value(&s.annotations)?);
+        meta.insert("annotations".into(), strings(&s.annotations));
     }
-    meta.insert("creationTimestamp".into(), serde_json::Value::Null);
     if !s.labels.is_empty() {
-        meta.insert("labels".into(), serde_json::to_value(&s.labels)?);
+        meta.insert("labels".into(), strings(&s.labels));
     }
-    let mut root = serde_json::Map::new();
+    let mut root = Map::new();
     if !s.data.is_empty() {
-        let data: serde_json::Map<String, serde_json::Value> = s
+        let data = s
             .data
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    serde_json::Value::String(STANDARD.encode(v.expose())),
-                )
-            })
+            .map(|(k, v)| (k.clone(), Value::string(STANDARD.encode(v.expose()))))
             .collect();
-        root.insert("data".into(), serde_json::Value::Object(data));
+        root.insert("data".into(), Value::map(data));
     }
-    root.insert("metadata".into(), serde_json::Value::Object(meta));
-    if let Some(t) = &s.type_ {
-        root.insert("type".into(), serde_json::Value::String(t.clone()));
-    }
-    serde_saphyr::to_string(&serde_json::Value::Object(root))
-        .map_err(|e| anyhow!("could not marshal secret: {e}"))
+    root.insert("metadata".into(), Value::map(meta));
+    to_go_yaml(&Value::map(root)).map_err(|e| anyhow!("could not marshal secret: {e}"))
 }
 
 fn run_inner(args: &Args) -> Result<String> {
@@ -134,6 +131,27 @@ fn run_inner(args: &Args) -> Result<String> {
         && v != "v2"
     {
         bail!("unsupported template engine version {v}");
+    }
+    // Likewise an unknown `templateAs` scope is ESO's execution error, not a parse error.
+    for tf in tmpl
+        .get("templateFrom")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let items = ["configMap", "secret"]
+            .iter()
+            .filter_map(|k| tf.pointer(&format!("/{k}/items")))
+            .filter_map(|v| v.as_array())
+            .flatten();
+        for item in items {
+            if let Some(scope) = item.get("templateAs").and_then(|v| v.as_str())
+                && scope != "Values"
+                && scope != "KeysAndValues"
+            {
+                bail!("unknown scope '{scope}': expected 'Values' or 'KeysAndValues'");
+            }
+        }
     }
     let spec: ExternalSecretTemplate =
         serde_json::from_value(tmpl).map_err(|e| anyhow!("could not unmarshal template: {e}"))?;

@@ -48,13 +48,14 @@ pub(crate) enum Flow {
     Continue,
 }
 
-type R<T> = Result<T, ExecError>;
+/// Errors are boxed: results stay two words wide on the hot path.
+type R<T> = Result<T, Box<ExecError>>;
 
 pub(crate) struct State<'t> {
     tmpl: &'t Template,
     tree: &'t str,
     pub out: Vec<u8>,
-    vars: Vec<(&'t str, Value)>,
+    vars: smallvec::SmallVec<[(&'t str, Value); 8]>,
     depth: usize,
     steps: u64,
     limits: Limits,
@@ -69,6 +70,7 @@ fn number_for(n: &Number, ty: Ty) -> Result<Value, String> {
             .ok_or_else(|| format!("expected integer; found {}", n.text)),
         Ty::Str => Err(format!("expected string; found {}", n.text)),
         Ty::Bool => Err(format!("expected bool; found {}", n.text)),
+        Ty::Time => Err(format!("expected struct; found {}", n.text)),
     }
 }
 
@@ -78,6 +80,7 @@ fn ty_name(ty: Ty) -> &'static str {
         Ty::Str => "string",
         Ty::Int => "int",
         Ty::Bool => "bool",
+        Ty::Time => "time.Time",
     }
 }
 
@@ -89,6 +92,7 @@ fn check_type(v: Value, ty: Ty) -> Result<Value, String> {
         (Value::Str(_), Ty::Str) => true,
         (Value::Int(_) | Value::Uint(_), Ty::Int) => true,
         (Value::Bool(_), Ty::Bool) => true,
+        (Value::Time(_), Ty::Time) => true,
         _ => false,
     };
     if ok {
@@ -164,20 +168,21 @@ impl<'t> State<'t> {
         Self {
             tmpl,
             tree,
-            out: Vec::new(),
-            vars: Vec::new(),
+            out: Vec::with_capacity(tmpl.src.len().clamp(64, 1 << 16)),
+            vars: smallvec::SmallVec::new(),
             depth: 0,
             steps: 0,
             limits,
         }
     }
 
+    #[cold]
     fn err<T>(&self, node: Option<(usize, usize)>, msg: impl Into<String>) -> R<T> {
-        Err(ExecError {
+        Err(Box::new(ExecError {
             pos: node,
             tree: self.tree.to_string(),
             msg: msg.into(),
-        })
+        }))
     }
 
     fn step(&mut self, pos: usize) -> R<()> {
@@ -231,6 +236,9 @@ impl<'t> State<'t> {
             }
             Node::Action(pipe) => {
                 self.step(pipe.pos)?;
+                if self.print_direct(dot, pipe)? {
+                    return Ok(Flow::Normal);
+                }
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
                     self.print_value(&v, pipe.pos)?;
@@ -279,7 +287,8 @@ impl<'t> State<'t> {
                         ),
                     );
                 }
-                let saved_vars = std::mem::replace(&mut self.vars, vec![("$", newdot.clone())]);
+                let saved_vars =
+                    std::mem::replace(&mut self.vars, smallvec::smallvec![("$", newdot.clone())]);
                 let saved_tree = std::mem::replace(&mut self.tree, tree_name.as_str());
                 self.depth += 1;
                 let r = self.walk_list(&newdot, list);
@@ -294,13 +303,21 @@ impl<'t> State<'t> {
         Ok(Flow::Normal)
     }
 
-    fn range_iter(&mut self, b: &'t Branch, key: Value, elem: Value, mark: usize) -> R<Flow> {
+    fn range_iter(
+        &mut self,
+        b: &'t Branch,
+        key: impl FnOnce() -> Value,
+        elem: &Value,
+        mark: usize,
+    ) -> R<Flow> {
         self.step(b.pipe.pos)?;
         let n = b.pipe.decl.len();
+        let mut key = Some(key);
+        let mut take_key = || key.take().map(|k| k()).unwrap_or_default();
         if n > 0 {
             if b.pipe.is_assign {
                 if n > 1 {
-                    self.set_var(&b.pipe.decl[0], key.clone(), b.pipe.pos)?;
+                    self.set_var(&b.pipe.decl[0], take_key(), b.pipe.pos)?;
                 } else {
                     self.set_var(&b.pipe.decl[0], elem.clone(), b.pipe.pos)?;
                 }
@@ -314,10 +331,10 @@ impl<'t> State<'t> {
                 self.set_var(&b.pipe.decl[1], elem.clone(), b.pipe.pos)?;
             } else {
                 let l = self.vars.len();
-                self.vars[l - 2].1 = key;
+                self.vars[l - 2].1 = take_key();
             }
         }
-        let f = self.walk_list(&elem, &b.list);
+        let f = self.walk_list(elem, &b.list);
         self.vars.truncate(mark);
         match f? {
             Flow::Break => Ok(Flow::Break),
@@ -333,9 +350,7 @@ impl<'t> State<'t> {
             Value::List(l) => {
                 for (i, e) in l.iter().enumerate() {
                     any = true;
-                    if let Flow::Break =
-                        self.range_iter(b, Value::Int(i as i64), e.clone(), mark)?
-                    {
+                    if let Flow::Break = self.range_iter(b, || Value::Int(i as i64), e, mark)? {
                         break;
                     }
                 }
@@ -343,7 +358,7 @@ impl<'t> State<'t> {
             Value::Map(m, _) => {
                 for (k, e) in m.iter() {
                     any = true;
-                    if let Flow::Break = self.range_iter(b, Value::str(k), e.clone(), mark)? {
+                    if let Flow::Break = self.range_iter(b, || Value::str(k), e, mark)? {
                         break;
                     }
                 }
@@ -357,7 +372,9 @@ impl<'t> State<'t> {
                 }
                 for i in 0..*n {
                     any = true;
-                    if let Flow::Break = self.range_iter(b, Value::Int(i), Value::Int(i), mark)? {
+                    if let Flow::Break =
+                        self.range_iter(b, || Value::Int(i), &Value::Int(i), mark)?
+                    {
                         break;
                     }
                 }
@@ -389,6 +406,30 @@ impl<'t> State<'t> {
         self.err(Some((pos, pos)), format!("undefined variable: {name}"))
     }
 
+    /// Go maps are references: after `set $d.x "k" v` every later use of `$d` sees the key.
+    /// The engine's maps are values, so the changed map is written back into the variable
+    /// (through the field path, copying the maps on it). Other variables holding the same
+    /// map earlier (`$e := $d`) keep the old contents.
+    fn write_back(&mut self, name: &str, idents: &[String], v: Value, pos: usize) -> R<()> {
+        fn replace(root: &Value, path: &[String], v: Value) -> Option<Value> {
+            let Some((first, rest)) = path.split_first() else {
+                return Some(v);
+            };
+            let Value::Map(m, kind) = root else {
+                return None;
+            };
+            let inner = replace(m.get(first)?, rest, v)?;
+            let mut m = std::sync::Arc::clone(m);
+            std::sync::Arc::make_mut(&mut m).insert(first.clone(), inner);
+            Some(Value::Map(m, *kind))
+        }
+        let root = self.var_value(name, (pos, pos))?;
+        match replace(&root, idents, v) {
+            Some(new) => self.set_var(name, new, pos),
+            None => Ok(()),
+        }
+    }
+
     fn var_value(&self, name: &str, pos: (usize, usize)) -> R<Value> {
         for slot in self.vars.iter().rev() {
             if slot.0 == name {
@@ -398,13 +439,57 @@ impl<'t> State<'t> {
         self.err(Some(pos), format!("undefined variable: {name}"))
     }
 
+    /// `{{ .a.b }}` / `{{ $x.y }}`: prints the value where it lives, without cloning it.
+    /// Returns false (nothing done) for any other action, or when the output limit would be
+    /// hit (the general path then reports it).
+    fn print_direct(&mut self, dot: &Value, pipe: &'t Pipe) -> R<bool> {
+        let [cmd] = pipe.cmds.as_slice() else {
+            return Ok(false);
+        };
+        let [a] = cmd.args.as_slice() else {
+            return Ok(false);
+        };
+        if !pipe.decl.is_empty() {
+            return Ok(false);
+        }
+        let (root, idents) = match &a.kind {
+            ArgKind::Field(idents) => (dot, idents.as_slice()),
+            ArgKind::Variable(name, idents) => {
+                match self.vars.iter().rev().find(|slot| slot.0 == name) {
+                    Some(slot) => (&slot.1, idents.as_slice()),
+                    None => return Ok(false),
+                }
+            }
+            _ => return Ok(false),
+        };
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            return Ok(false);
+        }
+        let mut v = root;
+        for name in idents {
+            v = self.eval_field(v, name, a, false)?;
+        }
+        let max = self.limits.max_output;
+        match v {
+            Value::Str(b) if self.out.len() + b.len() <= max => self.out.extend_from_slice(b),
+            Value::Nil if self.out.len() + 10 <= max => self.out.extend_from_slice(b"<no value>"),
+            Value::Str(_) | Value::Nil => return Ok(false),
+            other => {
+                let b = other.to_go_string();
+                if self.out.len() + b.len() > max {
+                    return Ok(false);
+                }
+                self.out.extend_from_slice(&b);
+            }
+        }
+        Ok(true)
+    }
+
     fn print_value(&mut self, v: &Value, pos: usize) -> R<()> {
         match v {
             Value::Nil => self.write(b"<no value>", pos),
-            Value::Str(s) => {
-                let s = s.clone();
-                self.write(&s, pos)
-            }
+            Value::Str(s) => self.write(s, pos),
             other => {
                 let b = other.to_go_string();
                 self.write(&b, pos)
@@ -446,7 +531,7 @@ impl<'t> State<'t> {
         match &first.kind {
             ArgKind::Field(idents) => {
                 let has_args = cmd.args.len() > 1 || final_.is_some();
-                self.eval_field_chain(dot.clone(), idents, first, has_args)
+                self.eval_field_chain(dot, idents, first, has_args)
             }
             ArgKind::Chain(inner, idents) => {
                 if matches!(inner.kind, ArgKind::Nil) {
@@ -457,7 +542,7 @@ impl<'t> State<'t> {
                 }
                 let recv = self.eval_arg(dot, inner, Ty::Any)?;
                 let has_args = cmd.args.len() > 1 || final_.is_some();
-                self.eval_field_chain(recv, idents, first, has_args)
+                self.eval_field_chain(&recv, idents, first, has_args)
             }
             ArgKind::Variable(name, idents) => {
                 let v = self.var_value(name, (first.pos, first.end))?;
@@ -466,7 +551,7 @@ impl<'t> State<'t> {
                     return Ok(v);
                 }
                 let has_args = cmd.args.len() > 1 || final_.is_some();
-                self.eval_field_chain(v, idents, first, has_args)
+                self.eval_field_chain(&v, idents, first, has_args)
             }
             ArgKind::Func(f) => self.eval_call(dot, f, first, &cmd.args[1..], final_),
             ArgKind::Pipe(p) => {
@@ -482,20 +567,27 @@ impl<'t> State<'t> {
     }
 
     fn eval_field_chain(
-        &mut self,
-        mut recv: Value,
+        &self,
+        recv: &Value,
         idents: &[String],
         node: &Arg,
         has_args: bool,
     ) -> R<Value> {
         let n = idents.len();
+        let mut cur = recv;
         for (i, name) in idents.iter().enumerate() {
-            recv = self.eval_field(recv, name, node, has_args && i == n - 1)?;
+            cur = self.eval_field(cur, name, node, has_args && i == n - 1)?;
         }
-        Ok(recv)
+        Ok(cur.clone())
     }
 
-    fn eval_field(&mut self, recv: Value, name: &str, node: &Arg, has_args: bool) -> R<Value> {
+    fn eval_field<'v>(
+        &self,
+        recv: &'v Value,
+        name: &str,
+        node: &Arg,
+        has_args: bool,
+    ) -> R<&'v Value> {
         let at = Some((node.pos, node.end));
         match recv {
             Value::Nil => self.err(at, format!("nil data; no entry for key {name:?}")),
@@ -504,7 +596,7 @@ impl<'t> State<'t> {
                     return self.err(at, format!("{name} is not a method but has arguments"));
                 }
                 match m.get(name) {
-                    Some(v) => Ok(v.clone()),
+                    Some(v) => Ok(v),
                     None => self.err(at, format!("map has no entry for key {name:?}")),
                 }
             }
@@ -525,10 +617,10 @@ impl<'t> State<'t> {
                 }
                 return self.err(at, format!("cannot assign nil to {}", ty_name(ty)));
             }
-            ArgKind::Field(idents) => self.eval_field_chain(dot.clone(), idents, arg, false)?,
+            ArgKind::Field(idents) => self.eval_field_chain(dot, idents, arg, false)?,
             ArgKind::Variable(name, idents) => {
                 let v = self.var_value(name, (arg.pos, arg.end))?;
-                self.eval_field_chain(v, idents, arg, false)?
+                self.eval_field_chain(&v, idents, arg, false)?
             }
             ArgKind::Pipe(p) => self.eval_pipeline(dot, p)?,
             ArgKind::Func(f) => self.eval_call(dot, f, arg, &[], None)?,
@@ -537,7 +629,7 @@ impl<'t> State<'t> {
                     return self.err(at, "indirection through explicit nil");
                 }
                 let recv = self.eval_arg(dot, inner, Ty::Any)?;
-                self.eval_field_chain(recv, idents, arg, false)?
+                self.eval_field_chain(&recv, idents, arg, false)?
             }
             ArgKind::Bool(b) => {
                 if matches!(ty, Ty::Any | Ty::Bool) {
@@ -623,7 +715,7 @@ impl<'t> State<'t> {
             }
             Special::None => {}
         }
-        let mut argv = Vec::with_capacity(n);
+        let mut argv = super::funcs::Args::new();
         for (i, a) in args.iter().enumerate() {
             argv.push(self.eval_arg(dot, a, ty_at(i))?);
         }
@@ -641,6 +733,15 @@ impl<'t> State<'t> {
                 {
                     return self.err(at, format!("error calling {}: result too large", f.name));
                 }
+                if f.mutates_first
+                    && let Some(Arg {
+                        kind: ArgKind::Variable(name, idents),
+                        pos,
+                        ..
+                    }) = args.first()
+                {
+                    self.write_back(name, idents, v.clone(), *pos)?;
+                }
                 Ok(v)
             }
             Err(e) if e == super::funcs::UNSUPPORTED_MSG => self.err(
@@ -653,13 +754,17 @@ impl<'t> State<'t> {
 }
 
 /// Renders `tree_name` of `tmpl` over `data`.
-pub(crate) fn execute(tmpl: &Template, data: Value, limits: Limits) -> Result<Vec<u8>, ExecError> {
+pub(crate) fn execute(
+    tmpl: &Template,
+    data: Value,
+    limits: Limits,
+) -> Result<Vec<u8>, Box<ExecError>> {
     let Some((name, list)) = tmpl.trees.get_key_value(&tmpl.name) else {
-        return Err(ExecError {
+        return Err(Box::new(ExecError {
             pos: None,
             tree: tmpl.name.clone(),
             msg: "incomplete or empty template".into(),
-        });
+        }));
     };
     let mut st = State::new(tmpl, name.as_str(), limits);
     st.run(list, data)?;

@@ -4,6 +4,15 @@ use super::value::{Value, format_float_e, format_float_f, format_float_g, write_
 
 /// Go `strconv.Quote` of bytes.
 pub(crate) fn go_quote(b: &[u8]) -> String {
+    if b.iter()
+        .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+    {
+        let mut out = String::with_capacity(b.len() + 2);
+        out.push('"');
+        out.push_str(std::str::from_utf8(b).unwrap_or_default());
+        out.push('"');
+        return out;
+    }
     let mut out = String::from("\"");
     let s = String::from_utf8_lossy(b);
     let valid = std::str::from_utf8(b).is_ok();
@@ -57,7 +66,7 @@ fn quote_char_into(out: &mut String, c: char, q: char) {
             out.push(c);
         }
         c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-        c if c.is_control() || (c.is_whitespace() && c != ' ') => {
+        c if !go_is_print(c) => {
             if (c as u32) < 0x10000 {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             } else {
@@ -66,6 +75,32 @@ fn quote_char_into(out: &mut String, c: char, q: char) {
         }
         c => out.push(c),
     }
+}
+
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
+/// Everything in the Unicode categories Cc, Cf, Co, Zs (but ' '), Zl and Zp is not printable,
+/// nor are the noncharacters; unassigned code points are not tracked.
+pub(crate) fn go_is_print(c: char) -> bool {
+    let v = c as u32;
+    if v < 0x80 {
+        return (0x20..0x7f).contains(&v);
+    }
+    if c.is_control() {
+        return false;
+    }
+    let not_print = matches!(
+        v,
+        // Zs, Zl, Zp
+        0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000
+        // Cf
+        | 0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x890 | 0x891 | 0x8E2 | 0x180E
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF
+        | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F
+        // Co
+        | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF
+    );
+    !not_print && (v & 0xFFFE) != 0xFFFE && !(0xFDD0..=0xFDEF).contains(&v)
 }
 
 fn is_string(v: &Value) -> bool {
@@ -113,6 +148,10 @@ struct Spec {
 
 fn pad(out: &mut Vec<u8>, body: &[u8], sp: &Spec, numeric: bool) {
     let w = sp.width.unwrap_or(0);
+    if w == 0 {
+        out.extend_from_slice(body);
+        return;
+    }
     let len = String::from_utf8_lossy(body).chars().count();
     if len >= w {
         out.extend_from_slice(body);
@@ -219,6 +258,7 @@ fn fmt_float(out: &mut Vec<u8>, f: f64, verb: char, sp: &Spec) {
 
 fn fmt_str(out: &mut Vec<u8>, b: &[u8], verb: char, sp: &Spec) {
     match verb {
+        'v' | 's' if sp.prec.is_none() => pad(out, b, sp, false),
         'v' | 's' => {
             let body: Vec<u8> = match sp.prec {
                 Some(p) => String::from_utf8_lossy(b)
@@ -306,6 +346,16 @@ fn fmt_value(out: &mut Vec<u8>, v: &Value, verb: char, sp: &Spec) {
             _ => bad_verb(out, verb, v),
         },
         Value::Str(b) => fmt_str(out, b, verb, sp),
+        Value::Time(t) => match verb {
+            'v' | 's' => pad(out, t.go_string().as_bytes(), sp, false),
+            'q' => pad(
+                out,
+                go_quote(t.go_string().as_bytes()).as_bytes(),
+                sp,
+                false,
+            ),
+            _ => bad_verb(out, verb, v),
+        },
         Value::List(l) => {
             if verb == 'v' || verb == 's' || verb == 'd' || verb == 'q' || verb == 'x' {
                 out.push(b'[');
@@ -350,8 +400,15 @@ fn take_num(f: &[u8], i: &mut usize) -> Option<usize> {
 }
 
 /// Go `fmt.Sprintf`.
+#[cfg(test)]
 pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(format.len() + 16);
+    sprintf_into(&mut out, format, args);
+    out
+}
+
+/// Go `fmt.Sprintf`, appending to `out`.
+pub(crate) fn sprintf_into(out: &mut Vec<u8>, format: &[u8], args: &[Value]) {
     let mut argi = 0;
     let mut i = 0;
     let f = format;
@@ -420,12 +477,21 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
             out.push(b'%');
             continue;
         }
+        if verb == 'T' {
+            let name = args.get(argi).map_or("%!T(MISSING)", |a| match a {
+                Value::Nil => "<nil>",
+                other => other.type_name(),
+            });
+            argi += 1;
+            pad(out, name.as_bytes(), &sp, false);
+            continue;
+        }
         let Some(a) = args.get(argi) else {
             out.extend_from_slice(format!("%!{verb}(MISSING)").as_bytes());
             continue;
         };
         argi += 1;
-        fmt_value(&mut out, a, verb, &sp);
+        fmt_value(out, a, verb, &sp);
     }
     if argi < args.len() {
         out.extend_from_slice(b"%!(EXTRA ");
@@ -438,13 +504,12 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
                 _ => {
                     out.extend_from_slice(a.type_name().as_bytes());
                     out.push(b'=');
-                    write_value(&mut out, a);
+                    write_value(out, a);
                 }
             }
         }
         out.push(b')');
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
 //! Lexer for Go `text/template` source, following the rules of Go's `text/template/parse`.
+//! Tokens borrow their text from the source: lexing allocates only the token vector.
+
+use std::borrow::Cow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Tok {
@@ -39,12 +42,13 @@ pub(crate) enum Tok {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct Item {
+pub(crate) struct Item<'a> {
     pub typ: Tok,
     /// Byte offset of the token in the source.
     pub pos: usize,
-    /// The token text (for Text: the text after trimming; for Error: the message).
-    pub val: String,
+    /// The token text, borrowed from the source (for Text: the text after trimming; for
+    /// Error: the message, the only owned case).
+    pub val: Cow<'a, str>,
     /// Line of the token (1-based).
     pub line: usize,
 }
@@ -63,7 +67,7 @@ struct Lexer<'a> {
     right: &'a str,
     pos: usize,
     start: usize,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     paren_depth: i32,
     line_pos: usize,
     line: usize,
@@ -105,7 +109,7 @@ impl<'a> Lexer<'a> {
         self.line
     }
 
-    fn push(&mut self, typ: Tok, pos: usize, val: String) {
+    fn push(&mut self, typ: Tok, pos: usize, val: Cow<'a, str>) {
         let line = self.line_at(pos);
         self.items.push(Item {
             typ,
@@ -116,8 +120,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn emit(&mut self, typ: Tok) {
-        let val = self.input[self.start..self.pos].to_string();
-        self.push(typ, self.start, val);
+        let val = &self.input[self.start..self.pos];
+        self.push(typ, self.start, Cow::Borrowed(val));
         self.start = self.pos;
     }
 
@@ -126,7 +130,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn error(&mut self, msg: String) {
-        self.push(Tok::Error, self.start, msg);
+        self.push(Tok::Error, self.start, Cow::Owned(msg));
     }
 
     fn has_left_trim(s: &str) -> bool {
@@ -141,11 +145,18 @@ impl<'a> Lexer<'a> {
 
     /// (at right delimiter, with trim marker)
     fn at_right_delim(&self) -> (bool, bool) {
-        let r = self.rest();
-        if Self::has_right_trim(r) && r[2..].starts_with(self.right) {
-            return (true, true);
+        let r = self.rest().as_bytes();
+        let right = self.right.as_bytes();
+        match r.first() {
+            Some(b' ' | b'\t' | b'\r' | b'\n') => {
+                if r.get(1) == Some(&b'-') && r[2..].starts_with(right) {
+                    return (true, true);
+                }
+                (r.starts_with(right), false)
+            }
+            Some(c) if *c == right[0] => (r.starts_with(right), false),
+            _ => (false, false),
         }
-        (r.starts_with(self.right), false)
     }
 
     fn at_terminator(&self) -> bool {
@@ -153,6 +164,7 @@ impl<'a> Lexer<'a> {
             None => true,
             Some(c) if c.is_ascii() && is_space(c as u8) => true,
             Some('.' | ',' | '|' | ':' | ')' | '(') => true,
+            Some(c) if c as u32 != u32::from(self.right.as_bytes()[0]) => false,
             _ => self.rest().starts_with(self.right),
         }
     }
@@ -168,9 +180,9 @@ impl<'a> Lexer<'a> {
                     let text = &self.input[self.start..self.pos];
                     trim = text.len() - text.trim_end_matches([' ', '\t', '\r', '\n']).len();
                 }
-                let val = self.input[self.start..self.pos - trim].to_string();
+                let val = &self.input[self.start..self.pos - trim];
                 if !val.is_empty() {
-                    self.push(Tok::Text, self.start, val);
+                    self.push(Tok::Text, self.start, Cow::Borrowed(val));
                 }
                 self.ignore();
             }
@@ -178,8 +190,8 @@ impl<'a> Lexer<'a> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            let val = self.input[self.start..self.pos].to_string();
-            self.push(Tok::Text, self.start, val);
+            let val = &self.input[self.start..self.pos];
+            self.push(Tok::Text, self.start, Cow::Borrowed(val));
             self.ignore();
         }
         self.emit(Tok::Eof);
@@ -488,14 +500,14 @@ impl<'a> Lexer<'a> {
 }
 
 /// Lexes `input` into tokens. The last item is `Eof` or `Error`.
-pub(crate) fn lex(input: &str, left: &str, right: &str) -> Vec<Item> {
+pub(crate) fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> Vec<Item<'a>> {
     let mut l = Lexer {
         input,
         left: if left.is_empty() { "{{" } else { left },
         right: if right.is_empty() { "}}" } else { right },
         pos: 0,
         start: 0,
-        items: Vec::new(),
+        items: Vec::with_capacity(input.len() / 4 + 4),
         paren_depth: 0,
         line_pos: 0,
         line: 1,
@@ -541,7 +553,7 @@ mod tests {
         let texts: Vec<_> = items
             .iter()
             .filter(|i| i.typ == Tok::Text)
-            .map(|i| i.val.as_str())
+            .map(|i| i.val.as_ref())
             .collect();
         assert_eq!(texts, vec!["a", "b"]);
     }

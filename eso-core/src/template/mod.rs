@@ -26,6 +26,7 @@ mod funcs;
 mod gofmt;
 mod lex;
 mod parse;
+mod time;
 mod value;
 
 pub use apply::{
@@ -34,6 +35,7 @@ pub use apply::{
 pub use exec::Limits;
 pub use funcs::function_names;
 pub use funcs::json::yaml_to_string_map;
+pub use time::GoTime;
 pub use value::{Bytes, Map, MapKind, Value};
 
 use parse::{Node, Parser};
@@ -60,6 +62,13 @@ pub(crate) fn format_float_plain(f: f64) -> String {
         format!("{}.{}", &digits[..dp as usize], &digits[dp as usize..])
     };
     format!("{neg}{body}")
+}
+
+/// Marshals a value the way `sigs.k8s.io/yaml.Marshal` does (yaml.v2 after a JSON round trip):
+/// the text of ESO's `toYaml` (before it trims the final newline) and of ESO's
+/// `esoctl template` output. Fails only for values JSON cannot hold (NaN, infinities).
+pub fn to_go_yaml(v: &Value) -> Result<String, String> {
+    funcs::yaml_out::marshal(v)
 }
 
 /// Go JSON text of a value without HTML escaping.
@@ -149,7 +158,8 @@ impl Template {
         self.render(&v)
     }
 
-    fn exec_error(&self, e: exec::ExecError) -> TemplateError {
+    #[allow(clippy::boxed_local)] // errors travel boxed through the evaluator
+    fn exec_error(&self, e: Box<exec::ExecError>) -> TemplateError {
         let message = match e.pos {
             None => format!("template: {}: {}", e.tree, e.msg),
             Some((start, end)) => {
@@ -175,3 +185,5 @@ impl Template {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_go;

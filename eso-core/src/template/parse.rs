@@ -1,6 +1,7 @@
 //! Parser for Go `text/template`: tokens to an AST, with Go's checks (defined functions,
 //! declared variables, `break`/`continue` inside `range`).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -90,9 +91,9 @@ pub(crate) struct ParseError {
 type PResult<T> = Result<T, ParseError>;
 
 pub(crate) struct Parser<'a> {
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     idx: usize,
-    vars: Vec<String>,
+    vars: Vec<Cow<'a, str>>,
     range_depth: usize,
     depth: usize,
     pub trees: HashMap<String, Vec<Node>>,
@@ -311,10 +312,10 @@ pub(crate) fn new_number(text: &str, is_char: bool) -> Result<Number, String> {
     })
 }
 
-fn describe(item: &Item) -> String {
+fn describe(item: &Item<'_>) -> String {
     match item.typ {
         Tok::Eof => "EOF".into(),
-        Tok::Error => item.val.clone(),
+        Tok::Error => item.val.to_string(),
         Tok::Block
         | Tok::Break
         | Tok::Continue
@@ -338,11 +339,11 @@ fn describe(item: &Item) -> String {
 }
 
 impl<'a> Parser<'a> {
-    pub(crate) fn new(src: &'a str, left: &str, right: &str) -> Self {
+    pub(crate) fn new(src: &'a str, left: &'a str, right: &'a str) -> Self {
         Self {
             items: lex(src, left, right),
             idx: 0,
-            vars: vec!["$".into()],
+            vars: vec![Cow::Borrowed("$")],
             range_depth: 0,
             depth: 0,
             trees: HashMap::new(),
@@ -350,16 +351,16 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn eof_item(&self) -> Item {
+    fn eof_item(&self) -> Item<'a> {
         Item {
             typ: Tok::Eof,
             pos: 0,
-            val: String::new(),
+            val: Cow::Borrowed(""),
             line: self.items.last().map_or(1, |i| i.line),
         }
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         let it = self
             .items
             .get(self.idx)
@@ -371,7 +372,7 @@ impl<'a> Parser<'a> {
         it
     }
 
-    fn peek(&self) -> Item {
+    fn peek(&self) -> Item<'a> {
         self.items
             .get(self.idx)
             .cloned()
@@ -382,7 +383,7 @@ impl<'a> Parser<'a> {
         self.idx = self.idx.saturating_sub(1);
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let it = self.next();
             if it.typ != Tok::Space {
@@ -391,13 +392,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let it = self.next_non_space();
         self.backup();
         it
     }
 
-    fn err_at<T>(&self, item: &Item, msg: String) -> PResult<T> {
+    fn err_at<T>(&self, item: &Item<'_>, msg: String) -> PResult<T> {
         Err(ParseError {
             line: item.line,
             msg,
@@ -417,14 +418,14 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn unexpected<T>(&self, item: &Item, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, item: &Item<'_>, context: &str) -> PResult<T> {
         if item.typ == Tok::Error {
-            return self.err_at(item, item.val.clone());
+            return self.err_at(item, item.val.to_string());
         }
         self.err_at(item, format!("unexpected {} in {context}", describe(item)))
     }
 
-    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'a>> {
         let it = self.next_non_space();
         if it.typ != typ {
             return self.unexpected(&it, context);
@@ -489,7 +490,7 @@ impl<'a> Parser<'a> {
     fn parse_definition(&mut self) -> PResult<()> {
         let name = self.parse_template_name("define")?;
         self.expect(Tok::RightDelim, "define clause")?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
@@ -503,7 +504,7 @@ impl<'a> Parser<'a> {
         self.add_tree(name, list)
     }
 
-    fn end_desc(&self, e: &Item2) -> String {
+    fn end_desc(&self, e: &Item2<'_>) -> String {
         match e {
             Item2::Else(_) => "{{else}}".into(),
             Item2::End(_) => "{{end}}".into(),
@@ -523,7 +524,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses nodes until `{{end}}` or `{{else}}` (returned) or EOF (error).
-    fn item_list(&mut self) -> PResult<(Vec<Node>, Item2)> {
+    fn item_list(&mut self) -> PResult<(Vec<Node>, Item2<'a>)> {
         let mut list = Vec::new();
         loop {
             if self.peek_non_space().typ == Tok::Eof {
@@ -537,7 +538,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn text_or_action(&mut self) -> PResult<Item2> {
+    fn text_or_action(&mut self) -> PResult<Item2<'a>> {
         let it = self.next_non_space();
         match it.typ {
             Tok::Text => Ok(Item2::Node(Node::Text(Arc::from(it.val.as_bytes())))),
@@ -547,7 +548,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn action(&mut self) -> PResult<Item2> {
+    fn action(&mut self) -> PResult<Item2<'a>> {
         let it = self.next_non_space();
         match it.typ {
             Tok::Block => self.block_control().map(Item2::Node),
@@ -652,7 +653,7 @@ impl<'a> Parser<'a> {
         let pos = self.peek().pos;
         let name = self.parse_template_name("block clause")?;
         let pipe = self.pipeline("block clause", Tok::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
@@ -696,13 +697,13 @@ impl<'a> Parser<'a> {
                     if pipe.is_assign && !self.vars.contains(&v.val) {
                         return self.err_at(&v, format!("undefined variable {:?}", v.val));
                     }
-                    pipe.decl.push(v.val.clone());
+                    pipe.decl.push(v.val.to_string());
                     self.vars.push(v.val.clone());
                     break;
                 }
                 Tok::Char if nxt.val == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
+                    pipe.decl.push(v.val.to_string());
                     self.vars.push(v.val.clone());
                     if context == "range" && pipe.decl.len() < 2 {
                         let p = self.peek_non_space();
@@ -859,7 +860,7 @@ impl<'a> Parser<'a> {
                     return self.err_at(&tok, format!("undefined variable {:?}", tok.val));
                 }
                 // `$x.y` is lexed as one variable token "$x" then fields; `$` alone is root
-                ArgKind::Variable(tok.val.clone(), Vec::new())
+                ArgKind::Variable(tok.val.to_string(), Vec::new())
             }
             Tok::Field => ArgKind::Field(vec![tok.val[1..].to_string()]),
             Tok::Bool => ArgKind::Bool(tok.val == "true"),
@@ -896,9 +897,9 @@ impl<'a> Parser<'a> {
     }
 }
 
-pub(crate) enum Item2 {
+pub(crate) enum Item2<'a> {
     Node(Node),
-    End(Item),
-    Else(Item),
+    End(Item<'a>),
+    Else(Item<'a>),
     None,
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use super::time::GoTime;
+
 /// A Go string: arbitrary bytes, usually (but not necessarily) UTF-8.
 pub type Bytes = Arc<[u8]>;
 
@@ -42,6 +44,8 @@ pub enum Value {
     List(Arc<Vec<Self>>),
     /// A Go map with string keys.
     Map(Arc<Map>, MapKind),
+    /// A Go `time.Time` (sprig's date functions).
+    Time(Arc<GoTime>),
 }
 
 impl fmt::Debug for Value {
@@ -64,12 +68,12 @@ impl Value {
 
     /// A string value taking ownership of a `String`.
     pub fn string(s: String) -> Self {
-        Self::Str(Arc::from(s.into_bytes().into_boxed_slice()))
+        Self::Str(Arc::from(s.as_bytes()))
     }
 
     /// A string value taking ownership of bytes.
     pub fn byte_vec(b: Vec<u8>) -> Self {
-        Self::Str(Arc::from(b.into_boxed_slice()))
+        Self::Str(Arc::from(b.as_slice()))
     }
 
     /// A `[]interface{}` list.
@@ -99,6 +103,7 @@ impl Value {
             Self::List(_) => "[]interface {}",
             Self::Map(_, MapKind::Strings) => "map[string]string",
             Self::Map(_, MapKind::Any) => "map[string]interface {}",
+            Self::Time(_) => "time.Time",
         }
     }
 
@@ -113,6 +118,7 @@ impl Value {
             Self::Str(_) => "string",
             Self::List(_) => "slice",
             Self::Map(..) => "map",
+            Self::Time(_) => "struct",
         }
     }
 
@@ -127,6 +133,7 @@ impl Value {
             Self::Str(s) => !s.is_empty(),
             Self::List(l) => !l.is_empty(),
             Self::Map(m, _) => !m.is_empty(),
+            Self::Time(_) => true,
         }
     }
 
@@ -167,6 +174,7 @@ impl PartialEq for Value {
             (Self::Str(a), Self::Str(b)) => a == b,
             (Self::List(a), Self::List(b)) => a == b,
             (Self::Map(a, _), Self::Map(b, _)) => a == b,
+            (Self::Time(a), Self::Time(b)) => a == b,
             _ => false,
         }
     }
@@ -384,6 +392,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value) {
             }
             out.push(b']');
         }
+        Value::Time(t) => out.extend_from_slice(t.go_string().as_bytes()),
         Value::Map(m, _) => {
             out.extend_from_slice(b"map[");
             for (i, (k, e)) in m.iter().enumerate() {

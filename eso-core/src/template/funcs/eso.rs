@@ -15,15 +15,21 @@ pub(crate) struct PemBlock {
 }
 
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
-    if n.is_empty() || h.len() < n.len() {
+    if n.is_empty() {
         return None;
     }
-    h.windows(n.len()).position(|w| w == n)
+    memchr::memmem::find(h, n)
 }
 
 fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
+
+/// Go's `base64.StdEncoding` (padded, non-canonical trailing bits accepted).
+const GO_STD: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+);
 
 /// Go's `pem.Decode`: the next block and the remaining input, or `None` and the input.
 pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
@@ -38,7 +44,7 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
             }
         };
         let after = &data[start + 11..];
-        let (line, rest) = match after.iter().position(|c| *c == b'\n') {
+        let (line, rest) = match memchr::memchr(b'\n', after) {
             Some(i) => (&after[..i], &after[i + 1..]),
             None => (after, &after[after.len()..]),
         };
@@ -50,7 +56,7 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
         let typ = String::from_utf8_lossy(typ).into_owned();
         // Skip RFC 1421 headers (lines with ':' up to a blank line).
         let mut body = rest;
-        if let Some(nl) = body.iter().position(|c| *c == b'\n')
+        if let Some(nl) = memchr::memchr(b'\n', body)
             && body[..nl].contains(&b':')
         {
             match find(body, b"\n\n").or_else(|| find(body, b"\r\n\r\n")) {
@@ -83,7 +89,7 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
             continue;
         };
         // The rest of the END line must be whitespace.
-        let (eol, remaining) = match tail.iter().position(|c| *c == b'\n') {
+        let (eol, remaining) = match memchr::memchr(b'\n', tail) {
             Some(i) => (&tail[..i], &tail[i + 1..]),
             None => (tail, &tail[tail.len()..]),
         };
@@ -91,8 +97,24 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
             data = rest;
             continue;
         }
-        let clean: Vec<u8> = b64.iter().copied().filter(|c| !is_ws(*c)).collect();
-        match STANDARD.decode(&clean) {
+        let mut clean = Vec::with_capacity(b64.len());
+        let mut lines = b64;
+        loop {
+            let (line, next) = match memchr::memchr(b'\n', lines) {
+                Some(i) => (&lines[..i], Some(&lines[i + 1..])),
+                None => (lines, None),
+            };
+            if memchr::memchr3(b' ', b'\t', b'\r', line).is_some() {
+                clean.extend(line.iter().copied().filter(|c| !is_ws(*c)));
+            } else {
+                clean.extend_from_slice(line);
+            }
+            match next {
+                Some(n) => lines = n,
+                None => break,
+            }
+        }
+        match GO_STD.decode(&clean) {
             Ok(bytes) => return (Some(PemBlock { typ, bytes }), remaining),
             Err(_) => {
                 data = rest;
@@ -104,12 +126,21 @@ pub(crate) fn pem_decode(mut data: &[u8]) -> (Option<PemBlock>, &[u8]) {
 /// Go's `pem.Encode` without headers.
 pub(crate) fn pem_encode(typ: &str, der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {typ}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * typ.len() + 40);
+    out.push_str("-----BEGIN ");
+    out.push_str(typ);
+    out.push_str("-----\n");
+    let mut rest = b64.as_str();
+    while !rest.is_empty() {
+        // base64 text is ASCII: any byte index is a char boundary
+        let (line, tail) = rest.split_at(rest.len().min(64));
+        out.push_str(line);
         out.push('\n');
+        rest = tail;
     }
-    out.push_str(&format!("-----END {typ}-----\n"));
+    out.push_str("-----END ");
+    out.push_str(typ);
+    out.push_str("-----\n");
     out
 }
 
@@ -139,120 +170,6 @@ fn filter_pem(typ: &str, input: &[u8]) -> Result<String, String> {
         return Err("error filtering pem: found junk".into());
     }
     Ok(out)
-}
-
-struct CertInfo {
-    der: Vec<u8>,
-    aki: Vec<u8>,
-    ski: Vec<u8>,
-    has_aki: bool,
-}
-
-fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| format!("x509: malformed certificate ({e})"))?;
-    let mut info = CertInfo {
-        der: der.to_vec(),
-        aki: Vec::new(),
-        ski: Vec::new(),
-        has_aki: false,
-    };
-    for ext in cert.extensions() {
-        match ext.parsed_extension() {
-            ParsedExtension::AuthorityKeyIdentifier(a) => {
-                if let Some(k) = &a.key_identifier {
-                    info.aki = k.0.to_vec();
-                    info.has_aki = true;
-                }
-            }
-            ParsedExtension::SubjectKeyIdentifier(k) => info.ski = k.0.to_vec(),
-            _ => {}
-        }
-    }
-    Ok(info)
-}
-
-fn order_chain(input: &[u8]) -> Result<Vec<CertInfo>, String> {
-    let mut nodes = Vec::new();
-    let mut data = input;
-    loop {
-        let (block, rest) = pem_decode(data);
-        data = rest;
-        let Some(b) = block else { break };
-        nodes.push(cert_info(&b.bytes)?);
-        if nodes.len() > 1000 {
-            return Err("too many certificates".into());
-        }
-    }
-    let n = nodes.len();
-    let mut parent: Vec<Option<usize>> = vec![None; n];
-    let mut is_parent = vec![false; n];
-    for i in 0..n {
-        for j in 0..n {
-            if i != j && nodes[i].aki == nodes[j].ski {
-                is_parent[j] = true;
-                parent[i] = Some(j);
-                break;
-            }
-        }
-    }
-    let mut leaf = None;
-    for (i, parent_flag) in is_parent.iter().enumerate() {
-        if !parent_flag {
-            if leaf.is_some() {
-                return Err("found multiple leaf or disjunct certificates".into());
-            }
-            leaf = Some(i);
-        }
-    }
-    let Some(mut cur) = leaf else {
-        return Err("no leaf certificate found".into());
-    };
-    let mut order = vec![cur];
-    while let Some(p) = parent[cur] {
-        if order.len() >= n {
-            return Err("constructing chain resulted in cycle".into());
-        }
-        order.push(p);
-        cur = p;
-    }
-    let mut slots: Vec<Option<CertInfo>> = nodes.into_iter().map(Some).collect();
-    Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
-}
-
-fn is_root(c: &CertInfo) -> bool {
-    !c.has_aki || c.aki == c.ski
-}
-
-fn filter_cert_chain(kind: &str, input: &[u8]) -> Result<String, String> {
-    let ordered = order_chain(input)?;
-    let Some(first) = ordered.first() else {
-        return Ok(String::new());
-    };
-    match kind {
-        "leaf" if first.has_aki && first.aki != first.ski => {
-            return Ok(pem_encode("CERTIFICATE", &first.der));
-        }
-        "intermediate" => {
-            let mut out = String::new();
-            for c in ordered.iter().skip(1) {
-                if is_root(c) {
-                    break;
-                }
-                out.push_str(&pem_encode("CERTIFICATE", &c.der));
-            }
-            return Ok(out);
-        }
-        "root" => {
-            if let Some(last) = ordered.last()
-                && is_root(last)
-            {
-                return Ok(pem_encode("CERTIFICATE", &last.der));
-            }
-        }
-        _ => {}
-    }
-    Ok(String::new())
 }
 
 fn ip_string(b: &[u8]) -> String {
@@ -328,7 +245,7 @@ fn pkcs12_cert(pass: &str, input: &[u8]) -> FnResult {
     for c in &a.certs {
         pem.push_str(&pem_encode("CERTIFICATE", c.cert.as_der()));
     }
-    match order_chain(pem.as_bytes()) {
+    match super::chain::order_chain(pem.as_bytes()) {
         Ok(ordered) => Ok(Value::string(
             ordered
                 .iter()
@@ -489,7 +406,7 @@ fn der_seq(parts: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// Reads one TLV: (tag, content, rest).
-fn der_read(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(crate) fn der_read(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let tag = *b.first()?;
     let l0 = *b.get(1)? as usize;
     let (len, hdr) = if l0 < 0x80 {
@@ -524,7 +441,7 @@ fn rsa_alg() -> Vec<u8> {
 }
 
 /// Wraps a PKCS#1 RSAPrivateKey in PKCS#8.
-fn pkcs1_to_pkcs8(pkcs1: &[u8]) -> Vec<u8> {
+pub(crate) fn pkcs1_to_pkcs8(pkcs1: &[u8]) -> Vec<u8> {
     der_seq(&[der_uint(&[0]), rsa_alg(), der_tlv(0x04, pkcs1)])
 }
 
@@ -698,54 +615,13 @@ fn jwk_private_der(v: &serde_json::Value) -> Result<Vec<u8>, String> {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// RSA
-
-fn rsa_decrypt(scheme: &str, hash: &str, input: &[u8], key_pem: &[u8]) -> FnResult {
-    use aws_lc_rs::rsa::{
-        OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OAEP_SHA512_MGF1SHA512,
-        OaepPrivateDecryptingKey, PrivateDecryptingKey,
-    };
-    match scheme {
-        "None" => return Ok(Value::bytes(input)),
-        "RSA-OAEP" => {}
-        other => return Err(format!("decryption scheme {other} is not supported")),
-    }
-    let (block, _) = pem_decode(key_pem);
-    let Some(block) = block else {
-        return Err("failed to decode PEM block".into());
-    };
-    // PKCS#1 first, then PKCS#8 (like ESO's parsePrivateKey).
-    let is_pkcs1 = matches!(der_read(&block.bytes), Some((0x30, body, _))
-        if matches!(der_read(body), Some((0x02, _, rest)) if matches!(der_read(rest), Some((0x02, _, _)))));
-    let pkcs8 = if is_pkcs1 {
-        pkcs1_to_pkcs8(&block.bytes)
-    } else {
-        block.bytes.clone()
-    };
-    let key = PrivateDecryptingKey::from_pkcs8(&pkcs8)
-        .map_err(|_| "could not parse private key: unable to parse private key type".to_string())?;
-    let key = OaepPrivateDecryptingKey::new(key)
-        .map_err(|_| "could not parse RSA private key".to_string())?;
-    let alg = match hash {
-        "SHA1" => &OAEP_SHA1_MGF1SHA1,
-        "SHA512" => &OAEP_SHA512_MGF1SHA512,
-        _ => &OAEP_SHA256_MGF1SHA256,
-    };
-    let mut out = vec![0u8; key.min_output_size().max(input.len())];
-    let plain = key
-        .decrypt(alg, input, &mut out, None)
-        .map_err(|_| "error decrypting data with RSA: crypto/rsa: decryption error".to_string())?;
-    Ok(Value::bytes(plain))
-}
-
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
         fixed("filterPEM", &[S, S], |_, a| {
             filter_pem(&text(&a[0]), bytes_arg(&a[1])).map(Value::string)
         }),
         fixed("filterCertChain", &[S, S], |_, a| {
-            filter_cert_chain(&text(&a[0]), bytes_arg(&a[1])).map(Value::string)
+            super::chain::filter_cert_chain(&text(&a[0]), bytes_arg(&a[1])).map(Value::string)
         }),
         fixed("certSANs", &[S], |_, a| cert_sans(bytes_arg(&a[0]))),
         fixed("pkcs12key", &[S], |_, a| pkcs12_key("", bytes_arg(&a[0]))),
@@ -789,7 +665,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             )))
         }),
         fixed("rsaDecrypt", &[S, S, S, S], |_, a| {
-            rsa_decrypt(
+            super::rsa::rsa_decrypt(
                 &text(&a[0]),
                 &text(&a[1]),
                 bytes_arg(&a[2]),

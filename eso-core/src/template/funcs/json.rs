@@ -17,11 +17,8 @@ pub(crate) fn json_float(f: f64) -> Result<String, String> {
     }
     let abs = f.abs();
     let (digits, dp) = shortest_digits(f);
-    let neg = if f.is_sign_negative() && f != 0.0 {
-        "-"
-    } else {
-        ""
-    };
+    // Go keeps the sign of negative zero (`-0`).
+    let neg = if f.is_sign_negative() { "-" } else { "" };
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let mut s = String::from(neg);
         s.push_str(&digits[..1]);
@@ -63,6 +60,17 @@ pub(crate) fn json_float(f: f64) -> Result<String, String> {
 
 fn json_string(out: &mut String, b: &[u8], html: bool) {
     out.push('"');
+    // Fast path: printable ASCII without anything to escape.
+    if b.iter().all(|&c| {
+        (0x20..0x7f).contains(&c)
+            && c != b'"'
+            && c != b'\\'
+            && !(html && matches!(c, b'<' | b'>' | b'&'))
+    }) {
+        out.push_str(std::str::from_utf8(b).unwrap_or_default());
+        out.push('"');
+        return;
+    }
     let s = String::from_utf8_lossy(b);
     for c in s.chars() {
         match c {
@@ -95,6 +103,7 @@ fn write_json(
         Value::Uint(u) => out.push_str(&u.to_string()),
         Value::Float(f) => out.push_str(&json_float(*f)?),
         Value::Str(s) => json_string(out, s, html),
+        Value::Time(t) => json_string(out, t.rfc3339_nano().as_bytes(), html),
         Value::List(l) => {
             if l.is_empty() {
                 out.push_str("[]");
@@ -153,7 +162,7 @@ fn newline(out: &mut String, n: usize) {
 
 /// Go `json.Marshal` (`html` = escape `<>&`) or `json.MarshalIndent(v, "", "  ")` (`pretty`).
 pub(crate) fn go_json(v: &Value, html: bool, pretty: bool) -> Result<String, String> {
-    let mut out = String::new();
+    let mut out = String::with_capacity(128);
     write_json(&mut out, v, html, pretty.then_some(0))?;
     Ok(out)
 }
@@ -474,171 +483,74 @@ fn f32_round(f: f64) -> f64 {
     s.parse::<f64>().unwrap_or(f)
 }
 
-// ---------------------------------------------------------------------------------------
-// YAML writing (yaml.v2 style, after a JSON round trip)
-
-fn needs_quotes(s: &str) -> bool {
-    if s.is_empty() {
-        return true;
-    }
-    if !matches!(resolve_plain(s), Resolved::Str(_)) {
-        return true;
-    }
-    let b = s.as_bytes();
-    let first = b[0];
-    if b"-?:,[]{}#&*!|>'\"%@`".contains(&first) && !(first == b'-' && b.len() > 1 && b[1] != b' ') {
-        return true;
-    }
-    if first == b' ' || b[b.len() - 1] == b' ' {
-        return true;
-    }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
-        return true;
-    }
-    s.chars().any(|c| c.is_control())
+/// Go's `json.Unmarshal` into `interface{}`, straight into a template value: objects become
+/// `map[string]interface{}`, every number a float64 (so `-0` stays negative zero).
+pub(crate) fn from_json(b: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice::<GoJson>(b)
+        .map(|j| j.0)
+        .map_err(|e| e.to_string())
 }
 
-fn yaml_scalar(out: &mut String, s: &str) {
-    if needs_quotes(s) {
-        let plain_ok = matches!(resolve_plain(s), Resolved::Str(_)) && !s.is_empty();
-        if plain_ok && !s.chars().any(|c| c.is_control()) {
-            out.push('\'');
-            out.push_str(&s.replace('\'', "''"));
-            out.push('\'');
-        } else {
-            out.push('"');
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\t' => out.push_str("\\t"),
-                    '\r' => out.push_str("\\r"),
-                    c if c.is_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
-    } else {
-        out.push_str(s);
+struct GoJson(Value);
+
+impl<'de> serde::Deserialize<'de> for GoJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(GoJsonVisitor).map(GoJson)
     }
 }
 
-fn yaml_block_str(out: &mut String, s: &str, indent: usize) {
-    let trailing = s.len() - s.trim_end_matches('\n').len();
-    let chomp = match trailing {
-        0 => "-",
-        1 => "",
-        _ => "+",
-    };
-    out.push('|');
-    if s.starts_with(' ') {
-        out.push('2');
-    }
-    out.push_str(chomp);
-    let body = if trailing == 1 { &s[..s.len() - 1] } else { s };
-    for line in body.split('\n') {
-        out.push('\n');
-        if !line.is_empty() {
-            for _ in 0..indent {
-                out.push_str("  ");
-            }
-            out.push_str(line);
-        }
-    }
-}
+struct GoJsonVisitor;
 
-fn is_json_int(f: f64) -> bool {
-    f.fract() == 0.0 && f.abs() < 1e21 && json_float(f).is_ok_and(|s| !s.contains(['e', '.']))
-}
+impl<'de> serde::de::Visitor<'de> for GoJsonVisitor {
+    type Value = Value;
 
-fn yaml_inline(out: &mut String, v: &Value, indent: usize) -> bool {
-    // returns true when written inline
-    match v {
-        Value::Nil => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Uint(u) => out.push_str(&u.to_string()),
-        Value::Float(f) => {
-            if is_json_int(*f) {
-                out.push_str(&json_float(*f).unwrap_or_default());
-            } else {
-                out.push_str(&format_float_g(*f, None, false));
-            }
-        }
-        Value::Str(b) => {
-            let s = String::from_utf8_lossy(b);
-            if s.contains('\n') {
-                yaml_block_str(out, &s, indent);
-            } else {
-                yaml_scalar(out, &s);
-            }
-        }
-        Value::List(l) if l.is_empty() => out.push_str("[]"),
-        Value::Map(m, _) if m.is_empty() => out.push_str("{}"),
-        _ => return false,
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
     }
-    true
-}
-
-fn yaml_write(out: &mut String, v: &Value, indent: usize) {
-    match v {
-        Value::Map(m, _) if !m.is_empty() => {
-            for (i, (k, e)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push('\n');
-                    for _ in 0..indent {
-                        out.push_str("  ");
-                    }
-                }
-                yaml_scalar(out, k);
-                out.push(':');
-                let mut tmp = String::new();
-                if yaml_inline(&mut tmp, e, indent + 1) {
-                    out.push(' ');
-                    out.push_str(&tmp);
-                } else {
-                    let child = if matches!(e, Value::List(_)) {
-                        indent
-                    } else {
-                        indent + 1
-                    };
-                    out.push('\n');
-                    for _ in 0..child {
-                        out.push_str("  ");
-                    }
-                    yaml_write(out, e, child);
-                }
-            }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Float(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Float(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::str(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut v = Vec::new();
+        while let Some(GoJson(e)) = seq.next_element()? {
+            v.push(e);
         }
-        Value::List(l) if !l.is_empty() => {
-            for (i, e) in l.iter().enumerate() {
-                if i > 0 {
-                    out.push('\n');
-                    for _ in 0..indent {
-                        out.push_str("  ");
-                    }
-                }
-                out.push_str("- ");
-                let mut tmp = String::new();
-                if yaml_inline(&mut tmp, e, indent + 1) {
-                    out.push_str(&tmp);
-                } else {
-                    yaml_write(out, e, indent + 1);
-                }
-            }
+        Ok(Value::list(v))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut m = Map::new();
+        while let Some((k, GoJson(v))) = map.next_entry::<String, GoJson>()? {
+            m.insert(k, v);
         }
-        other => {
-            yaml_inline(out, other, indent);
-        }
+        Ok(Value::map(m))
     }
 }
 
-/// `toYaml`: YAML text of a value, trailing newline removed.
+/// `toYaml`: `sigs.k8s.io/yaml` text of a value, one trailing newline removed; `""` when the
+/// value cannot be marshaled (ESO swallows the error).
 pub(crate) fn go_yaml(v: &Value) -> String {
-    let mut out = String::new();
-    yaml_write(&mut out, v, 0);
-    out
+    match super::yaml_out::marshal(v) {
+        Ok(s) => s.strip_suffix('\n').map(str::to_string).unwrap_or(s),
+        Err(_) => String::new(),
+    }
 }
 
 #[cfg(test)]

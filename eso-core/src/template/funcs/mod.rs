@@ -8,9 +8,21 @@ use super::exec::{Limits, go_eq, go_lt};
 use super::gofmt;
 use super::value::Value;
 
+mod case;
+mod certs;
+mod chain;
+mod collections;
+mod date;
+mod encoding;
 mod eso;
+mod extra;
 pub(crate) mod json;
+mod rsa;
+mod semver;
 mod sprig;
+mod url;
+pub(crate) mod yaml_out;
+mod yaml_resolve;
 
 pub(crate) use json::go_json;
 
@@ -21,6 +33,8 @@ pub(crate) enum Ty {
     Str,
     Int,
     Bool,
+    /// Go's `time.Time`.
+    Time,
 }
 
 /// Functions the evaluator treats specially.
@@ -38,7 +52,9 @@ pub(crate) struct Ctx {
 }
 
 pub(crate) type FnResult = Result<Value, String>;
-pub(crate) type FnPtr = fn(&Ctx, Vec<Value>) -> FnResult;
+/// A function's arguments (inline up to eight: no allocation for almost every call).
+pub(crate) type Args = smallvec::SmallVec<[Value; 8]>;
+pub(crate) type FnPtr = fn(&Ctx, Args) -> FnResult;
 
 /// One template function.
 pub(crate) struct FuncDef {
@@ -47,6 +63,8 @@ pub(crate) struct FuncDef {
     pub variadic: bool,
     pub special: Special,
     pub call: FnPtr,
+    /// Go mutates the map passed first (`set`, `unset`, `merge` ...): maps are references.
+    pub mutates_first: bool,
 }
 
 impl fmt::Debug for FuncDef {
@@ -59,6 +77,7 @@ pub(crate) const A: Ty = Ty::Any;
 pub(crate) const S: Ty = Ty::Str;
 pub(crate) const I: Ty = Ty::Int;
 pub(crate) const B: Ty = Ty::Bool;
+pub(crate) const T: Ty = Ty::Time;
 
 pub(crate) const fn fixed(name: &'static str, params: &'static [Ty], call: FnPtr) -> FuncDef {
     FuncDef {
@@ -67,6 +86,7 @@ pub(crate) const fn fixed(name: &'static str, params: &'static [Ty], call: FnPtr
         variadic: false,
         special: Special::None,
         call,
+        mutates_first: false,
     }
 }
 
@@ -77,6 +97,7 @@ pub(crate) const fn var(name: &'static str, params: &'static [Ty], call: FnPtr) 
         variadic: true,
         special: Special::None,
         call,
+        mutates_first: false,
     }
 }
 
@@ -166,7 +187,7 @@ pub(crate) fn query_escape(b: &[u8]) -> String {
     out
 }
 
-fn go_index(args: Vec<Value>) -> FnResult {
+fn go_index(args: Args) -> FnResult {
     let mut it = args.into_iter();
     let mut item = it.next().unwrap_or_default();
     if item.is_nil() {
@@ -226,7 +247,7 @@ fn index_arg(idx: &Value, len: usize) -> Result<usize, String> {
     Ok(x as usize)
 }
 
-fn go_len(args: Vec<Value>) -> FnResult {
+fn go_len(args: Args) -> FnResult {
     match args.first() {
         Some(Value::Str(s)) => Ok(Value::Int(s.len() as i64)),
         Some(Value::List(l)) => Ok(Value::Int(l.len() as i64)),
@@ -239,7 +260,7 @@ fn go_len(args: Vec<Value>) -> FnResult {
 /// The error text of a function this build does not implement.
 pub(crate) const UNSUPPORTED_MSG: &str = "\u{0}unsupported";
 
-fn unsupported(_: &Ctx, _: Vec<Value>) -> FnResult {
+fn unsupported(_: &Ctx, _: Args) -> FnResult {
     Err(UNSUPPORTED_MSG.into())
 }
 
@@ -251,6 +272,7 @@ fn builtins() -> Vec<FuncDef> {
             variadic: true,
             special: Special::And,
             call: |_, a| Ok(a.into_iter().next().unwrap_or_default()),
+            mutates_first: false,
         },
         FuncDef {
             name: "or",
@@ -258,6 +280,7 @@ fn builtins() -> Vec<FuncDef> {
             variadic: true,
             special: Special::Or,
             call: |_, a| Ok(a.into_iter().next().unwrap_or_default()),
+            mutates_first: false,
         },
         fixed("not", &[A], |_, a| Ok(Value::Bool(!a[0].truth()))),
         fixed("len", &[A], |_, a| go_len(a)),
@@ -267,7 +290,9 @@ fn builtins() -> Vec<FuncDef> {
             Ok(Value::byte_vec(gofmt::sprintln(&a)))
         }),
         var("printf", &[S, A], |_, a| {
-            Ok(Value::byte_vec(gofmt::sprintf(bytes_arg(&a[0]), &a[1..])))
+            Ok(with_scratch(|buf| {
+                gofmt::sprintf_into(buf, bytes_arg(&a[0]), &a[1..]);
+            }))
         }),
         var("html", &[A], |_, a| {
             Ok(Value::byte_vec(html_escape(&go_builtin_text(&a))))
@@ -315,11 +340,71 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
     for f in sprig::funcs() {
         m.insert(f.name, f);
     }
+    for f in collections::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in encoding::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in date::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in certs::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in semver::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in url::funcs() {
+        m.insert(f.name, f);
+    }
+    for f in extra::funcs() {
+        m.insert(f.name, f);
+    }
+    for name in [
+        "set",
+        "unset",
+        "merge",
+        "mustMerge",
+        "mergeOverwrite",
+        "mustMergeOverwrite",
+    ] {
+        if let Some(f) = m.get_mut(name) {
+            f.mutates_first = true;
+        }
+    }
     for name in sprig::UNSUPPORTED {
         m.entry(*name).or_insert(var(name, &[A], unsupported));
     }
     m
 });
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Builds a string value in a per-thread buffer (one allocation for the result instead of
+/// two). The buffer is zeroed after use: it may have held secret data.
+pub(crate) fn with_scratch(f: impl FnOnce(&mut Vec<u8>)) -> Value {
+    SCRATCH.with_borrow_mut(|buf| {
+        buf.clear();
+        f(buf);
+        let v = Value::bytes(buf);
+        buf.fill(0);
+        buf.clear();
+        if buf.capacity() > 1 << 16 {
+            *buf = Vec::new();
+        }
+        v
+    })
+}
+
+/// Decodes the first PEM block (test helper): its DER bytes.
+#[cfg(test)]
+pub(crate) fn pem_decode_for_tests(pem: &[u8]) -> (Option<Vec<u8>>, usize) {
+    let (block, rest) = eso::pem_decode(pem);
+    (block.map(|b| b.bytes), rest.len())
+}
 
 /// Looks up a function by name.
 pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {

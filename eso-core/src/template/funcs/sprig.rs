@@ -2,48 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
 use super::json::{go_json, go_yaml, value_from_yaml_str};
 use super::{A, B, Ctx, FnResult, FuncDef, I, S, bytes_arg, fixed, int_arg, strval, text, var};
 use crate::template::gofmt::go_quote;
 use crate::template::value::{Map, MapKind, Value};
 
-/// Names in ESO's function map this build does not implement (calling them is an error).
-pub(crate) const UNSUPPORTED: &[&str] = &[
-    "ago",
-    "date",
-    "date_in_zone",
-    "dateInZone",
-    "date_modify",
-    "dateModify",
-    "must_date_modify",
-    "mustDateModify",
-    "duration",
-    "durationRound",
-    "htmlDate",
-    "htmlDateInZone",
-    "mustToDate",
-    "toDate",
-    "toDecimal",
-    "derivePassword",
-    "buildCustomCert",
-    "genCA",
-    "genCAWithKey",
-    "genSelfSignedCert",
-    "genSelfSignedCertWithKey",
-    "genSignedCert",
-    "genSignedCertWithKey",
-    "genPrivateKey",
-    "encryptAES",
-    "decryptAES",
-    "semver",
-    "semverCompare",
-    "urlParse",
-    "urlJoin",
-    "shuffle",
-];
+/// Names in ESO's function map this build does not implement (calling them is an error):
+/// none today; the mechanism stays for functions ESO may add.
+pub(crate) const UNSUPPORTED: &[&str] = &[];
 
 fn s(v: String) -> FnResult {
     Ok(Value::string(v))
@@ -81,7 +47,7 @@ pub(crate) fn to_f64(v: &Value) -> f64 {
     }
 }
 
-fn list_of(v: &Value) -> Result<Vec<Value>, String> {
+pub(crate) fn list_of(v: &Value) -> Result<Vec<Value>, String> {
     match v {
         Value::List(l) => Ok(l.as_ref().clone()),
         Value::Nil => Err("Cannot find first on type <nil>".into()),
@@ -108,11 +74,11 @@ fn join_bytes(parts: &[Vec<u8>], sep: &[u8]) -> Vec<u8> {
     out
 }
 
-fn empty(v: &Value) -> bool {
+pub(crate) fn empty(v: &Value) -> bool {
     !v.truth()
 }
 
-fn check_items(ctx: &Ctx, n: i64) -> Result<usize, String> {
+pub(crate) fn check_items(ctx: &Ctx, n: i64) -> Result<usize, String> {
     if n < 0 {
         return Ok(0);
     }
@@ -141,24 +107,6 @@ fn until_step(ctx: &Ctx, start: i64, stop: i64, step: i64) -> FnResult {
         };
     }
     Ok(Value::list(v))
-}
-
-fn regex(re: &Value) -> Result<regex::Regex, String> {
-    regex::Regex::new(&text(re)).map_err(|e| format!("error parsing regexp: {e}"))
-}
-
-fn title(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut prev_letter = false;
-    for c in s.chars() {
-        if !prev_letter && c.is_alphanumeric() {
-            out.extend(c.to_uppercase());
-        } else {
-            out.push(c);
-        }
-        prev_letter = c.is_alphanumeric() || c == '_' || c == '\'';
-    }
-    out
 }
 
 fn swapcase(s: &str) -> String {
@@ -271,125 +219,6 @@ fn rand_string(ctx: &Ctx, n: i64, alphabet: &[u8]) -> FnResult {
     s(out)
 }
 
-fn sha_hex(alg: &'static aws_lc_rs::digest::Algorithm, b: &[u8]) -> String {
-    let d = aws_lc_rs::digest::digest(alg, b);
-    d.as_ref().iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn adler32(b: &[u8]) -> u32 {
-    let (mut a, mut c) = (1u32, 0u32);
-    for &x in b {
-        a = (a + u32::from(x)) % 65521;
-        c = (c + a) % 65521;
-    }
-    (c << 16) | a
-}
-
-fn b32enc(b: &[u8]) -> String {
-    const AL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::new();
-    for chunk in b.chunks(5) {
-        let mut buf = [0u8; 5];
-        buf[..chunk.len()].copy_from_slice(chunk);
-        let v = buf.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x));
-        let nchars = (chunk.len() * 8).div_ceil(5);
-        for i in 0..8 {
-            if i < nchars {
-                out.push(AL[((v >> (35 - i * 5)) & 31) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn b32dec(s: &str) -> Result<Vec<u8>, String> {
-    const AL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let clean: Vec<u8> = s.bytes().filter(|c| *c != b'\r' && *c != b'\n').collect();
-    if !clean.len().is_multiple_of(8) {
-        return Err(format!(
-            "illegal base32 data at input byte {}",
-            clean.len() / 8 * 8
-        ));
-    }
-    let mut out = Vec::new();
-    for (ci, chunk) in clean.chunks(8).enumerate() {
-        let mut v = 0u64;
-        let mut n = 0;
-        for (i, &c) in chunk.iter().enumerate() {
-            if c == b'=' {
-                break;
-            }
-            let Some(p) = AL.iter().position(|a| *a == c) else {
-                return Err(format!("illegal base32 data at input byte {}", ci * 8 + i));
-            };
-            v |= (p as u64) << (35 - i * 5);
-            n += 1;
-        }
-        let bytes = n * 5 / 8;
-        for i in 0..bytes {
-            out.push((v >> (32 - i * 8)) as u8);
-        }
-    }
-    Ok(out)
-}
-
-/// Go's base64 `CorruptInputError` text for `b64dec` of bad input.
-pub(crate) fn go_b64_decode(s: &[u8]) -> Result<Vec<u8>, String> {
-    // Go ignores \r and \n.
-    let clean: Vec<u8> = s
-        .iter()
-        .copied()
-        .filter(|c| *c != b'\r' && *c != b'\n')
-        .collect();
-    match STANDARD.decode(&clean) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let pos = match e {
-                base64::DecodeError::InvalidByte(p, _) => p,
-                base64::DecodeError::InvalidLength(l) => l / 4 * 4,
-                base64::DecodeError::InvalidLastSymbol(p, _) => p,
-                base64::DecodeError::InvalidPadding => clean.len().saturating_sub(1) / 4 * 4,
-            };
-            // Go reports the start of the bad quantum for short input.
-            let pos = if !clean.len().is_multiple_of(4) && pos >= clean.len() / 4 * 4 {
-                clean.len() / 4 * 4
-            } else {
-                pos
-            };
-            Err(format!("illegal base64 data at input byte {pos}"))
-        }
-    }
-}
-
-fn deep_merge(dst: &mut Map, src: &Map, overwrite: bool) {
-    for (k, v) in src {
-        match (dst.get_mut(k), v) {
-            (Some(Value::Map(d, _)), Value::Map(s2, _)) => {
-                let mut dm = d.as_ref().clone();
-                deep_merge(&mut dm, s2, overwrite);
-                *d = std::sync::Arc::new(dm);
-            }
-            (Some(existing), _) => {
-                if overwrite || empty(existing) {
-                    *existing = v.clone();
-                }
-            }
-            (None, _) => {
-                dst.insert(k.clone(), v.clone());
-            }
-        }
-    }
-}
-
-fn map_arg<'a>(v: &'a Value, f: &str) -> Result<&'a Map, String> {
-    match v {
-        Value::Map(m, _) => Ok(m),
-        other => Err(format!("{f}: expected a map, got {}", other.type_name())),
-    }
-}
-
 fn indent(n: i64, v: &[u8]) -> Vec<u8> {
     let pad = " ".repeat(n.max(0) as usize);
     let mut out = pad.clone().into_bytes();
@@ -439,14 +268,6 @@ fn wrap(s: &str, width: usize, sep: &str) -> String {
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
         fixed("hello", &[], |_, _| s("Hello!".into())),
-        fixed("now", &[], |_, _| {
-            let now = jiff::Timestamp::now();
-            s(format!(
-                "{}",
-                now.strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
-            ))
-        }),
-        fixed("unixEpoch", &[A], |_, a| s(to_i64(&a[0]).to_string())),
         // strings
         fixed("abbrev", &[I, S], |_, a| {
             let w = int_arg(&a[0]);
@@ -494,9 +315,9 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(a[1].clone())
         }),
         fixed("trim", &[S], |_, a| s(text(&a[0]).trim().to_string())),
-        fixed("upper", &[S], |_, a| s(text(&a[0]).to_uppercase())),
-        fixed("lower", &[S], |_, a| s(text(&a[0]).to_lowercase())),
-        fixed("title", &[S], |_, a| s(title(&text(&a[0])))),
+        fixed("upper", &[S], |_, a| Ok(super::case::upper_value(&a[0]))),
+        fixed("lower", &[S], |_, a| s(super::case::to_lower(&text(&a[0])))),
+        fixed("title", &[S], |_, a| s(super::case::title(&text(&a[0])))),
         fixed("untitle", &[S], |_, a| {
             let t = text(&a[0]);
             let mut out = String::new();
@@ -730,67 +551,6 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             v.sort();
             Ok(Value::list(v.into_iter().map(Value::byte_vec).collect()))
         }),
-        // encodings and hashes
-        fixed("b64enc", &[S], |_, a| s(STANDARD.encode(bytes_arg(&a[0])))),
-        fixed("b64dec", &[S], |_, a| {
-            match go_b64_decode(bytes_arg(&a[0])) {
-                Ok(v) => Ok(Value::byte_vec(v)),
-                Err(e) => s(e),
-            }
-        }),
-        fixed("b32enc", &[S], |_, a| s(b32enc(bytes_arg(&a[0])))),
-        fixed("b32dec", &[S], |_, a| match b32dec(&text(&a[0])) {
-            Ok(v) => Ok(Value::byte_vec(v)),
-            Err(e) => s(e),
-        }),
-        fixed("hexdec", &[S], |_, a| {
-            let b = bytes_arg(&a[0]);
-            let mut out = Vec::with_capacity(b.len() / 2);
-            for (i, pair) in b.chunks(2).enumerate() {
-                let hv = |c: u8| (c as char).to_digit(16);
-                if pair.len() < 2 {
-                    if hv(pair[0]).is_none() {
-                        return s(format!(
-                            "encoding/hex: invalid byte: {}",
-                            crate::template::lex::go_u(pair[0] as char)
-                        ));
-                    }
-                    return s("encoding/hex: odd length hex string".into());
-                }
-                match (hv(pair[0]), hv(pair[1])) {
-                    (Some(x), Some(y)) => out.push((x * 16 + y) as u8),
-                    (None, _) => {
-                        return s(format!(
-                            "encoding/hex: invalid byte: {}",
-                            crate::template::lex::go_u(pair[0] as char)
-                        ));
-                    }
-                    (_, None) => {
-                        let _ = i;
-                        return s(format!(
-                            "encoding/hex: invalid byte: {}",
-                            crate::template::lex::go_u(pair[1] as char)
-                        ));
-                    }
-                }
-            }
-            Ok(Value::byte_vec(out))
-        }),
-        fixed("sha1sum", &[S], |_, a| {
-            s(sha_hex(
-                &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-                bytes_arg(&a[0]),
-            ))
-        }),
-        fixed("sha256sum", &[S], |_, a| {
-            s(sha_hex(&aws_lc_rs::digest::SHA256, bytes_arg(&a[0])))
-        }),
-        fixed("sha512sum", &[S], |_, a| {
-            s(sha_hex(&aws_lc_rs::digest::SHA512, bytes_arg(&a[0])))
-        }),
-        fixed("adler32sum", &[S], |_, a| {
-            s(adler32(bytes_arg(&a[0])).to_string())
-        }),
         // numbers
         fixed("atoi", &[S], |_, a| {
             Ok(Value::Int(text(&a[0]).parse::<i64>().unwrap_or(0)))
@@ -944,16 +704,10 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             ))
         }),
         fixed("fromJson", &[S], |_, a| {
-            Ok(
-                serde_json::from_slice::<serde_json::Value>(bytes_arg(&a[0]))
-                    .map(|j| Value::from(&j))
-                    .unwrap_or(Value::Nil),
-            )
+            Ok(super::json::from_json(bytes_arg(&a[0])).unwrap_or(Value::Nil))
         }),
         fixed("mustFromJson", &[S], |_, a| {
-            serde_json::from_slice::<serde_json::Value>(bytes_arg(&a[0]))
-                .map(|j| Value::from(&j))
-                .map_err(|e| e.to_string())
+            super::json::from_json(bytes_arg(&a[0]))
         }),
         fixed("toJson", &[A], |_, a| {
             s(go_json(&a[0], true, false).unwrap_or_default())
@@ -1018,395 +772,6 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         fixed("osIsAbs", &[S], |_, a| {
             Ok(Value::Bool(text(&a[0]).starts_with('/')))
         }),
-        // collections
-        var("list", &[A], |_, a| Ok(Value::list(a))),
-        var("tuple", &[A], |_, a| Ok(Value::list(a))),
-        var("dict", &[A], |_, a| {
-            let mut m = Map::new();
-            let mut it = a.into_iter();
-            while let Some(k) = it.next() {
-                let v = it.next().unwrap_or(Value::str(""));
-                m.insert(String::from_utf8_lossy(&strval(&k)).into_owned(), v);
-            }
-            Ok(Value::map(m))
-        }),
-        fixed("get", &[A, S], |_, a| {
-            let m = map_arg(&a[0], "get")?;
-            Ok(m.get(text(&a[1]).as_ref())
-                .cloned()
-                .unwrap_or(Value::str("")))
-        }),
-        fixed("set", &[A, S, A], |_, a| {
-            let mut m = map_arg(&a[0], "set")?.clone();
-            m.insert(text(&a[1]).into_owned(), a[2].clone());
-            Ok(Value::map(m))
-        }),
-        fixed("unset", &[A, S], |_, a| {
-            let mut m = map_arg(&a[0], "unset")?.clone();
-            m.remove(text(&a[1]).as_ref());
-            Ok(Value::map(m))
-        }),
-        fixed("hasKey", &[A, S], |_, a| {
-            Ok(Value::Bool(
-                map_arg(&a[0], "hasKey")?.contains_key(text(&a[1]).as_ref()),
-            ))
-        }),
-        var("pluck", &[S, A], |_, a| {
-            let k = text(&a[0]).into_owned();
-            Ok(Value::list(
-                a[1..]
-                    .iter()
-                    .filter_map(|d| map_arg(d, "pluck").ok().and_then(|m| m.get(&k).cloned()))
-                    .collect(),
-            ))
-        }),
-        var("keys", &[A], |_, a| {
-            let mut v = Vec::new();
-            for d in &a {
-                v.extend(map_arg(d, "keys")?.keys().map(|k| Value::str(k)));
-            }
-            Ok(Value::list(v))
-        }),
-        var("pick", &[A, S], |_, a| {
-            let m = map_arg(&a[0], "pick")?;
-            let mut out = Map::new();
-            for k in &a[1..] {
-                let k = text(k);
-                if let Some(v) = m.get(k.as_ref()) {
-                    out.insert(k.into_owned(), v.clone());
-                }
-            }
-            Ok(Value::map(out))
-        }),
-        var("omit", &[A, S], |_, a| {
-            let mut m = map_arg(&a[0], "omit")?.clone();
-            for k in &a[1..] {
-                m.remove(text(k).as_ref());
-            }
-            Ok(Value::map(m))
-        }),
-        var("merge", &[A, A], |_, a| {
-            let mut d = map_arg(&a[0], "merge")?.clone();
-            for src in &a[1..] {
-                deep_merge(&mut d, map_arg(src, "merge")?, false);
-            }
-            Ok(Value::map(d))
-        }),
-        var("mustMerge", &[A, A], |_, a| {
-            let mut d = map_arg(&a[0], "merge")?.clone();
-            for src in &a[1..] {
-                deep_merge(&mut d, map_arg(src, "merge")?, false);
-            }
-            Ok(Value::map(d))
-        }),
-        var("mergeOverwrite", &[A, A], |_, a| {
-            let mut d = map_arg(&a[0], "mergeOverwrite")?.clone();
-            for src in &a[1..] {
-                deep_merge(&mut d, map_arg(src, "mergeOverwrite")?, true);
-            }
-            Ok(Value::map(d))
-        }),
-        var("mustMergeOverwrite", &[A, A], |_, a| {
-            let mut d = map_arg(&a[0], "mergeOverwrite")?.clone();
-            for src in &a[1..] {
-                deep_merge(&mut d, map_arg(src, "mergeOverwrite")?, true);
-            }
-            Ok(Value::map(d))
-        }),
-        fixed("values", &[A], |_, a| {
-            Ok(Value::list(
-                map_arg(&a[0], "values")?.values().cloned().collect(),
-            ))
-        }),
-        fixed("append", &[A, A], |_, a| {
-            let mut l = list_of(&a[0])?;
-            l.push(a[1].clone());
-            Ok(Value::list(l))
-        }),
-        fixed("push", &[A, A], |_, a| {
-            let mut l = list_of(&a[0])?;
-            l.push(a[1].clone());
-            Ok(Value::list(l))
-        }),
-        fixed("mustAppend", &[A, A], |_, a| {
-            let mut l = list_of(&a[0])?;
-            l.push(a[1].clone());
-            Ok(Value::list(l))
-        }),
-        fixed("mustPush", &[A, A], |_, a| {
-            let mut l = list_of(&a[0])?;
-            l.push(a[1].clone());
-            Ok(Value::list(l))
-        }),
-        fixed("prepend", &[A, A], |_, a| {
-            let mut l = list_of(&a[0])?;
-            l.insert(0, a[1].clone());
-            Ok(Value::list(l))
-        }),
-        fixed("mustPrepend", &[A, A], |_, a| {
-            let mut l = list_of(&a[0])?;
-            l.insert(0, a[1].clone());
-            Ok(Value::list(l))
-        }),
-        fixed("first", &[A], |_, a| {
-            Ok(list_of(&a[0])
-                .ok()
-                .and_then(|l| l.first().cloned())
-                .unwrap_or_default())
-        }),
-        fixed("mustFirst", &[A], |_, a| {
-            Ok(list_of(&a[0])?.first().cloned().unwrap_or_default())
-        }),
-        fixed("last", &[A], |_, a| {
-            Ok(list_of(&a[0])
-                .ok()
-                .and_then(|l| l.last().cloned())
-                .unwrap_or_default())
-        }),
-        fixed("mustLast", &[A], |_, a| {
-            Ok(list_of(&a[0])?.last().cloned().unwrap_or_default())
-        }),
-        fixed("rest", &[A], |_, a| {
-            Ok(list_of(&a[0])
-                .ok()
-                .filter(|l| !l.is_empty())
-                .map(|l| Value::list(l[1..].to_vec()))
-                .unwrap_or_default())
-        }),
-        fixed("mustRest", &[A], |_, a| {
-            let l = list_of(&a[0])?;
-            Ok(if l.is_empty() {
-                Value::Nil
-            } else {
-                Value::list(l[1..].to_vec())
-            })
-        }),
-        fixed("initial", &[A], |_, a| {
-            Ok(list_of(&a[0])
-                .ok()
-                .filter(|l| !l.is_empty())
-                .map(|l| Value::list(l[..l.len() - 1].to_vec()))
-                .unwrap_or_default())
-        }),
-        fixed("mustInitial", &[A], |_, a| {
-            let l = list_of(&a[0])?;
-            Ok(if l.is_empty() {
-                Value::Nil
-            } else {
-                Value::list(l[..l.len() - 1].to_vec())
-            })
-        }),
-        fixed("reverse", &[A], |_, a| {
-            let mut l = list_of(&a[0])?;
-            l.reverse();
-            Ok(Value::list(l))
-        }),
-        fixed("mustReverse", &[A], |_, a| {
-            let mut l = list_of(&a[0])?;
-            l.reverse();
-            Ok(Value::list(l))
-        }),
-        fixed("uniq", &[A], |_, a| {
-            let mut out: Vec<Value> = Vec::new();
-            for v in list_of(&a[0])? {
-                if !out.contains(&v) {
-                    out.push(v);
-                }
-            }
-            Ok(Value::list(out))
-        }),
-        fixed("mustUniq", &[A], |_, a| {
-            let mut out: Vec<Value> = Vec::new();
-            for v in list_of(&a[0])? {
-                if !out.contains(&v) {
-                    out.push(v);
-                }
-            }
-            Ok(Value::list(out))
-        }),
-        var("without", &[A, A], |_, a| {
-            Ok(Value::list(
-                list_of(&a[0])?
-                    .into_iter()
-                    .filter(|v| !a[1..].contains(v))
-                    .collect(),
-            ))
-        }),
-        var("mustWithout", &[A, A], |_, a| {
-            Ok(Value::list(
-                list_of(&a[0])?
-                    .into_iter()
-                    .filter(|v| !a[1..].contains(v))
-                    .collect(),
-            ))
-        }),
-        fixed("has", &[A, A], |_, a| {
-            Ok(Value::Bool(
-                list_of(&a[1]).map(|l| l.contains(&a[0])).unwrap_or(false),
-            ))
-        }),
-        fixed("mustHas", &[A, A], |_, a| {
-            Ok(Value::Bool(list_of(&a[1])?.contains(&a[0])))
-        }),
-        var("slice", &[A, A], |_, a| {
-            let l = match &a[0] {
-                Value::List(l) => l,
-                other => return Err(format!("Cannot slice on type {}", other.type_name())),
-            };
-            if l.is_empty() {
-                return Ok(Value::Nil);
-            }
-            let st = a.get(1).map_or(0, to_i64);
-            let en = a.get(2).map_or(l.len() as i64, to_i64);
-            if st < 0 || en < st || en as usize > l.len() {
-                return Err(format!("slice bounds out of range [{st}:{en}]"));
-            }
-            Ok(Value::list(l[st as usize..en as usize].to_vec()))
-        }),
-        var("concat", &[A], |_, a| {
-            let mut out = Vec::new();
-            for l in &a {
-                out.extend(list_of(l)?);
-            }
-            Ok(Value::list(out))
-        }),
-        var("dig", &[A, A, A], |_, a| {
-            let n = a.len();
-            let (keys, def, dict) = (&a[..n - 2], &a[n - 2], &a[n - 1]);
-            let mut cur = dict.clone();
-            for k in keys {
-                let m = map_arg(&cur, "dig")?;
-                match m.get(text(k).as_ref()) {
-                    Some(v) => cur = v.clone(),
-                    None => return Ok(def.clone()),
-                }
-            }
-            Ok(cur)
-        }),
-        fixed("chunk", &[I, A], |_, a| {
-            let size = int_arg(&a[0]).max(1) as usize;
-            Ok(Value::list(
-                list_of(&a[1])?
-                    .chunks(size)
-                    .map(|c| Value::list(c.to_vec()))
-                    .collect(),
-            ))
-        }),
-        fixed("mustChunk", &[I, A], |_, a| {
-            let size = int_arg(&a[0]).max(1) as usize;
-            Ok(Value::list(
-                list_of(&a[1])?
-                    .chunks(size)
-                    .map(|c| Value::list(c.to_vec()))
-                    .collect(),
-            ))
-        }),
-        // crypto
-        fixed("bcrypt", &[S], |_, a| {
-            bcrypt_hash(bytes_arg(&a[0])).map(Value::string)
-        }),
-        fixed("htpasswd", &[S, S, S], |_, a| {
-            let user = text(&a[0]);
-            if user.contains(':') {
-                return s(format!("invalid username: {user}"));
-            }
-            if text(&a[2]) == "sha" {
-                let d = aws_lc_rs::digest::digest(
-                    &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-                    bytes_arg(&a[1]),
-                );
-                return s(format!("{user}:{{SHA}}{}", STANDARD.encode(d.as_ref())));
-            }
-            s(format!("{user}:{}", bcrypt_hash(bytes_arg(&a[1]))?))
-        }),
-        fixed("randBytes", &[I], |ctx, a| {
-            let n = check_items(ctx, int_arg(&a[0]))?;
-            let mut buf = vec![0u8; n];
-            aws_lc_rs::rand::fill(&mut buf).map_err(|_| "random source failed".to_string())?;
-            s(STANDARD.encode(buf))
-        }),
-        fixed("uuidv4", &[], |_, _| {
-            let mut b = [0u8; 16];
-            aws_lc_rs::rand::fill(&mut b).map_err(|_| "random source failed".to_string())?;
-            b[6] = (b[6] & 0x0f) | 0x40;
-            b[8] = (b[8] & 0x3f) | 0x80;
-            let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            s(format!(
-                "{}-{}-{}-{}-{}",
-                &h[..8],
-                &h[8..12],
-                &h[12..16],
-                &h[16..20],
-                &h[20..]
-            ))
-        }),
-        // regexps
-        fixed("regexMatch", &[S, S], |_, a| {
-            Ok(Value::Bool(
-                regex(&a[0])
-                    .map(|r| r.is_match(&text(&a[1])))
-                    .unwrap_or(false),
-            ))
-        }),
-        fixed("mustRegexMatch", &[S, S], |_, a| {
-            Ok(Value::Bool(regex(&a[0])?.is_match(&text(&a[1]))))
-        }),
-        fixed("regexFindAll", &[S, S, I], |_, a| {
-            regex_find_all(&a).or_else(|_| Ok(Value::list(vec![])))
-        }),
-        fixed("mustRegexFindAll", &[S, S, I], |_, a| regex_find_all(&a)),
-        fixed("regexFind", &[S, S], |_, a| {
-            Ok(regex(&a[0])
-                .ok()
-                .and_then(|r| r.find(&text(&a[1])).map(|m| Value::str(m.as_str())))
-                .unwrap_or(Value::str("")))
-        }),
-        fixed("mustRegexFind", &[S, S], |_, a| {
-            Ok(regex(&a[0])?
-                .find(&text(&a[1]))
-                .map_or(Value::str(""), |m| Value::str(m.as_str())))
-        }),
-        fixed("regexReplaceAll", &[S, S, S], |_, a| {
-            Ok(regex(&a[0])
-                .map(|r| {
-                    Value::string(
-                        r.replace_all(&text(&a[1]), text(&a[2]).as_ref())
-                            .into_owned(),
-                    )
-                })
-                .unwrap_or(Value::str("")))
-        }),
-        fixed("mustRegexReplaceAll", &[S, S, S], |_, a| {
-            Ok(Value::string(
-                regex(&a[0])?
-                    .replace_all(&text(&a[1]), text(&a[2]).as_ref())
-                    .into_owned(),
-            ))
-        }),
-        fixed("regexReplaceAllLiteral", &[S, S, S], |_, a| {
-            Ok(regex(&a[0])
-                .map(|r| {
-                    Value::string(
-                        r.replace_all(&text(&a[1]), regex::NoExpand(&text(&a[2])))
-                            .into_owned(),
-                    )
-                })
-                .unwrap_or(Value::str("")))
-        }),
-        fixed("mustRegexReplaceAllLiteral", &[S, S, S], |_, a| {
-            Ok(Value::string(
-                regex(&a[0])?
-                    .replace_all(&text(&a[1]), regex::NoExpand(&text(&a[2])))
-                    .into_owned(),
-            ))
-        }),
-        fixed("regexSplit", &[S, S, I], |_, a| {
-            regex_split(&a).or_else(|_| Ok(Value::list(vec![])))
-        }),
-        fixed("mustRegexSplit", &[S, S, I], |_, a| regex_split(&a)),
-        fixed("regexQuoteMeta", &[S], |_, a| {
-            s(regex::escape(&text(&a[0])))
-        }),
         // ESO YAML helpers
         fixed("toYaml", &[A], |_, a| s(go_yaml(&a[0]))),
         fixed("fromYaml", &[S], |_, a| {
@@ -1426,36 +791,4 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             }
         }),
     ]
-}
-
-fn regex_find_all(a: &[Value]) -> FnResult {
-    let r = regex(&a[0])?;
-    let n = int_arg(&a[2]);
-    let t = text(&a[1]);
-    let it = r.find_iter(&t).map(|m| Value::str(m.as_str()));
-    Ok(Value::list(if n < 0 {
-        it.collect()
-    } else {
-        it.take(n as usize).collect()
-    }))
-}
-
-fn regex_split(a: &[Value]) -> FnResult {
-    let r = regex(&a[0])?;
-    let n = int_arg(&a[2]);
-    let t = text(&a[1]);
-    if n == 0 {
-        return Ok(Value::Nil);
-    }
-    let parts: Vec<Value> = if n < 0 {
-        r.split(&t).map(Value::str).collect()
-    } else {
-        r.splitn(&t, n as usize).map(Value::str).collect()
-    };
-    Ok(Value::list(parts))
-}
-
-fn bcrypt_hash(pw: &[u8]) -> Result<String, String> {
-    let h = bcrypt::hash_with_result(pw, 10).map_err(|e| e.to_string())?;
-    Ok(h.format_for_version(bcrypt::Version::TwoA))
 }
