@@ -284,7 +284,11 @@ mod tests {
             cluster("GEZA"),
         )
         .unwrap_err();
-        assert!(e.to_string().starts_with("spec.secret.key: "), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("spec.secret: key \"other\" not found in Secret default/otp"),
+            "{e}"
+        );
         let e = run_with(&Mfa, spec.clone(), cluster("not-base32!")).unwrap_err();
         assert_eq!(
             e.to_string(),
