@@ -1,0 +1,33 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod auth;
+mod client;
+mod config;
+mod error;
+mod push;
+
+use std::sync::Arc;
+
+use eso_core::provider::ProviderRegistry;
+
+pub use client::AzureKeyVault;
+pub use config::AzureFactory;
+
+/// The provider key under `spec.provider`.
+pub const KIND: &str = "azurekv";
+
+/// Adds the `azurekv` provider kind to `registry`.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::provider::ProviderRegistry;
+///
+/// let mut registry = ProviderRegistry::new();
+/// eso_provider_azure::register(&mut registry);
+/// assert!(registry.kinds().any(|k| k == "azurekv"));
+/// ```
+pub fn register(registry: &mut ProviderRegistry) {
+    registry.register(Arc::new(AzureFactory::new()));
+}

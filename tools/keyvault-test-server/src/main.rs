@@ -1,0 +1,435 @@
+//! A small Azure Key Vault data-plane test server for eso-rs tests.
+//!
+//! One HTTPS listener (certificate and key from PEM files, e.g. signed by a per-instance CA
+//! that `scripts/backends/azure.sh` generates) serves:
+//!
+//! - an Entra ID token endpoint, `POST /{tenant}/oauth2/v2.0/token` (client credentials with a
+//!   client secret), answering like Entra ID, including `AADSTS7000222` for an expired secret;
+//! - the Key Vault secrets API (`/secrets`, `/deletedsecrets`) of the `api-version` the SDKs
+//!   send, behind the bearer challenge (`401` + `WWW-Authenticate: Bearer authorization=...,
+//!   resource="https://vault.azure.net"`) that the SDKs' authentication policies expect:
+//!   set, get (latest or by version), list and list versions with `nextLink` paging, update
+//!   attributes / tags / content type, delete (soft delete: deleted but recoverable), get and
+//!   list deleted, recover, purge; Key Vault's error body `{"error":{"code","message"}}`;
+//! - `GET /_test/token-requests`: the token requests received so far (form fields, secrets
+//!   masked), for tests that check what the token endpoint saw.
+//!
+//! usage: keyvault-test-server --addr 127.0.0.1:PORT --cert server.crt --key server.key
+//!        [--tenant T] [--client ID:SECRET]... [--expired-client ID:SECRET]...
+
+mod vault;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// Lifetime of issued access tokens.
+const TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Default)]
+struct Config {
+    addr: Option<SocketAddr>,
+    cert: Option<String>,
+    key: Option<String>,
+    tenant: String,
+    clients: HashMap<String, String>,
+    expired: HashMap<String, String>,
+}
+
+fn parse_args() -> Result<Config, String> {
+    let mut c = Config {
+        tenant: "00000000-0000-0000-0000-000000000000".into(),
+        ..Config::default()
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--addr" => c.addr = Some(val()?.parse().map_err(|e| format!("--addr: {e}"))?),
+            "--cert" => c.cert = Some(val()?),
+            "--key" => c.key = Some(val()?),
+            "--tenant" => c.tenant = val()?,
+            "--client" | "--expired-client" => {
+                let v = val()?;
+                let (id, secret) = v
+                    .split_once(':')
+                    .ok_or_else(|| format!("{a} wants ID:SECRET"))?;
+                let map = if a == "--client" {
+                    &mut c.clients
+                } else {
+                    &mut c.expired
+                };
+                map.insert(id.to_owned(), secret.to_owned());
+            }
+            "-h" | "--help" => {
+                println!(
+                    "usage: keyvault-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--tenant T] [--client ID:SECRET]... [--expired-client ID:SECRET]..."
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(c)
+}
+
+/// Shared server state.
+#[derive(Debug)]
+pub(crate) struct State {
+    tenant: String,
+    clients: HashMap<String, String>,
+    expired: HashMap<String, String>,
+    /// Issued tokens: value → expiry (unix seconds).
+    tokens: Mutex<HashMap<String, u64>>,
+    token_requests: Mutex<Vec<Value>>,
+    pub(crate) vault: Mutex<vault::Vault>,
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// 32 lowercase hex digits, unpredictable enough for a test server.
+pub(crate) fn random_hex() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    for _ in 0..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+        );
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}
+
+pub(crate) type Resp = Response<Full<Bytes>>;
+
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        "content-type",
+        "application/json; charset=utf-8".parse().expect("static header"),
+    );
+    r
+}
+
+/// Key Vault's error body.
+pub(crate) fn kv_error(status: StatusCode, code: &str, message: &str) -> Resp {
+    json_response(
+        status,
+        &json!({"error": {"code": code, "message": message}}),
+    )
+}
+
+fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) -> Resp {
+    json_response(
+        status,
+        &json!({
+            "error": error,
+            "error_description": format!("AADSTS{code}: {description}"),
+            "error_codes": [code],
+            "timestamp": jiff::Timestamp::now().to_string(),
+        }),
+    )
+}
+
+fn parse_form(body: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+impl State {
+    fn token(&self, tenant: &str, body: &[u8]) -> Resp {
+        let form = parse_form(body);
+        let mut logged: serde_json::Map<String, Value> = form
+            .iter()
+            .map(|(k, v)| {
+                let v = if k == "client_secret" || k == "client_assertion" {
+                    format!("<{} bytes>", v.len())
+                } else {
+                    v.clone()
+                };
+                (k.clone(), Value::String(v))
+            })
+            .collect();
+        logged.insert("tenant".into(), Value::String(tenant.to_owned()));
+        self.token_requests
+            .lock()
+            .expect("lock")
+            .push(Value::Object(logged));
+        if tenant != self.tenant {
+            return entra_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                90002,
+                &format!("Tenant '{tenant}' not found."),
+            );
+        }
+        if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+            return entra_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type.",
+            );
+        }
+        let client = form.get("client_id").cloned().unwrap_or_default();
+        let secret = form.get("client_secret").cloned().unwrap_or_default();
+        if form.get("scope").is_none_or(String::is_empty) {
+            return entra_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                70011,
+                "The provided request must include a 'scope' input parameter.",
+            );
+        }
+        if self.expired.get(&client) == Some(&secret) {
+            return entra_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000222,
+                &format!(
+                    "The provided client secret keys for app '{client}' are expired. Visit the Azure portal to create new keys for your app."
+                ),
+            );
+        }
+        match self.clients.get(&client) {
+            None => entra_error(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                700016,
+                &format!(
+                    "Application with identifier '{client}' was not found in the directory '{tenant}'."
+                ),
+            ),
+            Some(s) if *s != secret => entra_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+            ),
+            Some(_) => {
+                let token = format!("kvts.{}", random_hex());
+                self.tokens
+                    .lock()
+                    .expect("lock")
+                    .insert(token.clone(), now() + TOKEN_TTL.as_secs());
+                json_response(
+                    StatusCode::OK,
+                    &json!({
+                        "token_type": "Bearer",
+                        "expires_in": TOKEN_TTL.as_secs(),
+                        "ext_expires_in": TOKEN_TTL.as_secs(),
+                        "access_token": token,
+                    }),
+                )
+            }
+        }
+    }
+
+    /// `None` when the request carries a valid bearer token, else the challenge.
+    fn challenge(&self, req: &Request<Incoming>, base: &str) -> Option<Resp> {
+        let token = req
+            .headers()
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "));
+        let valid = token.is_some_and(|t| {
+            self.tokens
+                .lock()
+                .expect("lock")
+                .get(t)
+                .is_some_and(|exp| *exp > now())
+        });
+        if valid {
+            return None;
+        }
+        let message = if token.is_some() {
+            "AKV10032: Invalid issuer or token."
+        } else {
+            "AKV10000: Request is missing a Bearer or PoP token."
+        };
+        let mut r = kv_error(StatusCode::UNAUTHORIZED, "Unauthorized", message);
+        let header = format!(
+            "Bearer authorization=\"{base}/{}\", resource=\"https://vault.azure.net\"",
+            self.tenant
+        );
+        r.headers_mut().insert(
+            "www-authenticate",
+            header.parse().expect("valid header value"),
+        );
+        Some(r)
+    }
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_owned();
+    let base = format!("https://{host}");
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let query: HashMap<String, String> = req
+        .uri()
+        .query()
+        .map(|q| parse_form(q.as_bytes()))
+        .unwrap_or_default();
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+
+    // Entra ID and test endpoints (no bearer token).
+    match (method.as_str(), seg.as_slice()) {
+        ("GET", ["_test", "healthz"]) => {
+            return json_response(StatusCode::OK, &json!({"status": "ok"}));
+        }
+        ("GET", ["_test", "token-requests"]) => {
+            let reqs = state.token_requests.lock().expect("lock").clone();
+            return json_response(StatusCode::OK, &Value::Array(reqs));
+        }
+        ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
+            let tenant = (*tenant).to_owned();
+            let body = match req.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => return kv_error(StatusCode::BAD_REQUEST, "BadRequest", "bad body"),
+            };
+            return state.token(&tenant, &body);
+        }
+        _ => {}
+    }
+
+    if let Some(r) = state.challenge(&req, &base) {
+        return r;
+    }
+    let Some(api_version) = query.get("api-version").cloned() else {
+        return kv_error(
+            StatusCode::BAD_REQUEST,
+            "BadParameter",
+            "The 'api-version' query parameter is missing.",
+        );
+    };
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return kv_error(StatusCode::BAD_REQUEST, "BadParameter", "bad body"),
+    };
+    let body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return kv_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadParameter",
+                    &format!("The request body is not valid JSON: {e}"),
+                );
+            }
+        }
+    };
+    let ctx = vault::Call {
+        base: &base,
+        api_version: &api_version,
+        query: &query,
+        body: &body,
+    };
+    state
+        .vault
+        .lock()
+        .expect("lock")
+        .route(method.as_str(), &seg, &ctx)
+}
+
+#[tokio::main]
+async fn main() {
+    let cfg = match parse_args() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("keyvault-test-server: {e}");
+            std::process::exit(2);
+        }
+    };
+    let (Some(addr), Some(cert), Some(key)) = (cfg.addr, cfg.cert.clone(), cfg.key.clone()) else {
+        eprintln!("keyvault-test-server: --addr, --cert and --key are required");
+        std::process::exit(2);
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .and_then(Iterator::collect)
+        .unwrap_or_else(|e| {
+            eprintln!("keyvault-test-server: {cert}: {e}");
+            std::process::exit(2);
+        });
+    let key = PrivateKeyDer::from_pem_file(&key).unwrap_or_else(|e| {
+        eprintln!("keyvault-test-server: {key}: {e}");
+        std::process::exit(2);
+    });
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap_or_else(|e| {
+            eprintln!("keyvault-test-server: certificate: {e}");
+            std::process::exit(2);
+        });
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let state = Arc::new(State {
+        tenant: cfg.tenant,
+        clients: cfg.clients,
+        expired: cfg.expired,
+        tokens: Mutex::default(),
+        token_requests: Mutex::default(),
+        vault: Mutex::new(vault::Vault::default()),
+    });
+    let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| {
+        eprintln!("keyvault-test-server: bind {addr}: {e}");
+        std::process::exit(1);
+    });
+    println!("keyvault-test-server listening on https://{addr}");
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let svc = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), svc)
+                .await;
+        });
+    }
+}
