@@ -11,6 +11,8 @@
 //!   set, get (latest or by version), list and list versions with `nextLink` paging, update
 //!   attributes / tags / content type, delete (soft delete: deleted but recoverable), get and
 //!   list deleted, recover, purge; Key Vault's error body `{"error":{"code","message"}}`;
+//! - the OpenID configuration document of the tenant (`/{tenant}/v2.0/.well-known/
+//!   openid-configuration`), which MSAL-based clients read first;
 //! - `GET /_test/token-requests`: the token requests received so far (form fields, secrets
 //!   masked), for tests that check what the token endpoint saw.
 //!
@@ -34,6 +36,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+
+/// The data-plane API versions served (the Rust SDK 1.0 sends 2025-07-01; the Python SDK
+/// sends its own default). Requests and responses follow 7.4 and later, which agree for secrets.
+const API_VERSIONS: &[&str] = &["7.4", "7.5", "7.6", "2025-07-01"];
 
 /// Lifetime of issued access tokens.
 const TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -313,6 +319,24 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
             let reqs = state.token_requests.lock().expect("lock").clone();
             return json_response(StatusCode::OK, &Value::Array(reqs));
         }
+        ("GET", [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
+            // What MSAL-based clients (Python's azure-identity) read before the token call.
+            let t = format!("{base}/{tenant}");
+            return json_response(
+                StatusCode::OK,
+                &json!({
+                    "issuer": format!("{t}/v2.0"),
+                    "token_endpoint": format!("{t}/oauth2/v2.0/token"),
+                    "authorization_endpoint": format!("{t}/oauth2/v2.0/authorize"),
+                    "device_authorization_endpoint": format!("{t}/oauth2/v2.0/devicecode"),
+                    "jwks_uri": format!("{t}/discovery/v2.0/keys"),
+                    "token_endpoint_auth_methods_supported": ["client_secret_post"],
+                    "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                    "grant_types_supported": ["client_credentials"],
+                    "tenant_region_scope": null,
+                }),
+            );
+        }
         ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
             let tenant = (*tenant).to_owned();
             let body = match req.into_body().collect().await {
@@ -334,6 +358,15 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
             "The 'api-version' query parameter is missing.",
         );
     };
+    if !API_VERSIONS.contains(&api_version.as_str()) {
+        return kv_error(
+            StatusCode::BAD_REQUEST,
+            "BadParameter",
+            &format!(
+                "The specified version ({api_version}) is not recognized. Consider using the latest supported version (2025-07-01)."
+            ),
+        );
+    }
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return kv_error(StatusCode::BAD_REQUEST, "BadParameter", "bad body"),
