@@ -11,6 +11,8 @@ use eso_core::provider::ProviderRegistry;
 pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
     #[cfg(feature = "aws")]
     eso_provider_aws::register(registry);
+    #[cfg(feature = "azure")]
+    eso_provider_azure::register(registry);
     #[cfg(feature = "gcp")]
     eso_provider_gcp::register(registry);
     #[cfg(feature = "vault")]
