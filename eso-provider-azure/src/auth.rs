@@ -58,7 +58,11 @@ async fn tenant(p: &AzureKvProvider, creds: &Credentials) -> Result<Option<Strin
     if let Some(t) = p.tenant_id.as_ref().filter(|t| !t.is_empty()) {
         return Ok(Some(t.clone()));
     }
-    if let Some(sel) = p.auth_secret_ref.as_ref().and_then(|a| a.tenant_id.as_ref()) {
+    if let Some(sel) = p
+        .auth_secret_ref
+        .as_ref()
+        .and_then(|a| a.tenant_id.as_ref())
+    {
         let v = creds
             .secret_text(sel, None, &format!("{FIELD}.authSecretRef.tenantId"))
             .await?;
@@ -99,10 +103,9 @@ async fn service_principal(
     creds: &Credentials,
 ) -> Result<Arc<dyn TokenCredential>> {
     let field = format!("{FIELD}.authSecretRef");
-    let auth = p
-        .auth_secret_ref
-        .as_ref()
-        .ok_or_else(|| Error::invalid_config(&field, "is required for authType ServicePrincipal"))?;
+    let auth = p.auth_secret_ref.as_ref().ok_or_else(|| {
+        Error::invalid_config(&field, "is required for authType ServicePrincipal")
+    })?;
     let client_sel = auth
         .client_id
         .as_ref()
@@ -179,13 +182,16 @@ async fn workload_identity(
     creds: &Credentials,
 ) -> Result<Arc<dyn TokenCredential>> {
     let field = format!("{FIELD}.serviceAccountRef");
-    let sa = p
-        .service_account_ref
-        .clone()
-        .ok_or_else(|| Error::invalid_config(&field, "is required for authType WorkloadIdentity"))?;
+    let sa = p.service_account_ref.clone().ok_or_else(|| {
+        Error::invalid_config(&field, "is required for authType WorkloadIdentity")
+    })?;
     // ESO falls back to the ServiceAccount's azure.workload.identity/* annotations; reading a
     // ServiceAccount is not part of the Cluster interface yet, so the IDs must be given.
-    let client_id = match p.auth_secret_ref.as_ref().and_then(|a| a.client_id.as_ref()) {
+    let client_id = match p
+        .auth_secret_ref
+        .as_ref()
+        .and_then(|a| a.client_id.as_ref())
+    {
         Some(sel) => creds
             .secret_text(sel, None, &format!("{FIELD}.authSecretRef.clientId"))
             .await?

@@ -119,9 +119,10 @@ impl AzureKeyVault {
             verify_challenge_resource: Some(verify_challenge),
             ..SecretClientOptions::default()
         };
-        let secrets = SecretClient::new(&p.vault_url, credential.clone(), Some(opts)).map_err(|e| {
-            Error::invalid_config(format!("{}.vaultUrl", crate::config::FIELD), e.to_string())
-        })?;
+        let secrets =
+            SecretClient::new(&p.vault_url, credential.clone(), Some(opts)).map_err(|e| {
+                Error::invalid_config(format!("{}.vaultUrl", crate::config::FIELD), e.to_string())
+            })?;
         Ok(Self {
             secrets: Arc::new(secrets),
             credential,
@@ -160,7 +161,8 @@ impl AzureKeyVault {
 
     /// Tags as ESO shows them for `metadataPolicy: Fetch`: all as a JSON object, or one tag.
     fn metadata(key: &str, s: &Secret, prop: Option<&str>) -> Result<SecretValue> {
-        let tags: BTreeMap<String, String> = s.tags.clone().unwrap_or_default().into_iter().collect();
+        let tags: BTreeMap<String, String> =
+            s.tags.clone().unwrap_or_default().into_iter().collect();
         match prop {
             None => serde_json::to_vec(&tags)
                 .map(SecretValue::new)
@@ -223,7 +225,9 @@ impl Provider for AzureKeyVault {
             .list()
             .await?
             .into_iter()
-            .filter(|(n, tags)| find.matches_name(n) && find.matches_path(n) && find.matches_tags(tags))
+            .filter(|(n, tags)| {
+                find.matches_name(n) && find.matches_path(n) && find.matches_tags(tags)
+            })
             .map(|(n, _)| n)
             .collect();
         let reads = futures_util::stream::iter(names)

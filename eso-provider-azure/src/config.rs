@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use eso_core::api::{AzureAuthType, AzureEnvironmentType, AzureKvProvider, SecretStoreProvider, ValidationErrors};
+use eso_core::api::{
+    AzureAuthType, AzureEnvironmentType, AzureKvProvider, SecretStoreProvider, ValidationErrors,
+};
 use eso_core::provider::{
     Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity, StoreScope,
 };
@@ -48,7 +50,8 @@ impl AzureFactory {
         spec.validate_store(store.api_scope(), FIELD, &mut errors);
         if spec.vault_url.is_empty() {
             errors.push(format!("{FIELD}.vaultUrl"), "is required");
-        } else if !(spec.vault_url.starts_with("https://") || spec.vault_url.starts_with("http://")) {
+        } else if !(spec.vault_url.starts_with("https://") || spec.vault_url.starts_with("http://"))
+        {
             errors.push(format!("{FIELD}.vaultUrl"), "must be an http(s) URL");
         }
         match spec.auth_type {
@@ -83,7 +86,10 @@ impl AzureFactory {
     pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
         let p = ctx.block(crate::KIND, |p| p.azurekv.as_ref())?;
         if p.vault_url.is_empty() {
-            return Err(Error::invalid_config(format!("{FIELD}.vaultUrl"), "is required"));
+            return Err(Error::invalid_config(
+                format!("{FIELD}.vaultUrl"),
+                "is required",
+            ));
         }
         let creds = ctx.credentials();
         let credential = crate::auth::credential(p, &creds).await?;
@@ -98,10 +104,15 @@ impl AzureFactory {
 /// True when a cluster store's credentials resolve in each consumer's namespace.
 fn is_referent(p: &AzureKvProvider) -> bool {
     let secret = p.auth_secret_ref.as_ref().is_some_and(|a| {
-        [&a.client_id, &a.tenant_id, &a.client_secret, &a.client_certificate]
-            .into_iter()
-            .flatten()
-            .any(|s| s.namespace.is_none())
+        [
+            &a.client_id,
+            &a.tenant_id,
+            &a.client_secret,
+            &a.client_certificate,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|s| s.namespace.is_none())
     });
     let sa = p
         .service_account_ref

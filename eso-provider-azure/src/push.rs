@@ -99,9 +99,9 @@ fn property_payload(
 }
 
 fn text(v: &SecretValue) -> Result<String> {
-    v.expose_str()
-        .map(str::to_owned)
-        .ok_or_else(|| Error::Conversion("Key Vault secrets hold text; the value is not valid UTF-8".into()))
+    v.expose_str().map(str::to_owned).ok_or_else(|| {
+        Error::Conversion("Key Vault secrets hold text; the value is not valid UTF-8".into())
+    })
 }
 
 fn value_of(s: &Secret) -> SecretValue {
@@ -136,9 +136,12 @@ pub(crate) async fn push(c: &AzureKeyVault, value: &PushValue, r: &PushRef) -> R
         let same_value = s.value.as_deref() == Some(new_value.as_str());
         let same_type = meta.content_type.is_none() || s.content_type == meta.content_type;
         let old_exp = s.attributes.as_ref().and_then(|a| a.expires);
-        let same_exp = expires.is_none() || old_exp.map(OffsetDateTime::unix_timestamp) == expires.map(OffsetDateTime::unix_timestamp);
+        let same_exp = expires.is_none()
+            || old_exp.map(OffsetDateTime::unix_timestamp)
+                == expires.map(OffsetDateTime::unix_timestamp);
         let want_tags = meta.tags();
-        let same_tags = s.tags.as_ref() == Some(&want_tags) || (meta.tags.is_empty() && r.metadata.is_none());
+        let same_tags =
+            s.tags.as_ref() == Some(&want_tags) || (meta.tags.is_empty() && r.metadata.is_none());
         if same_value && same_type && same_exp && same_tags {
             return Ok(());
         }
@@ -259,11 +262,19 @@ mod tests {
         let r = PushRef::new("k").with_metadata(serde_json::json!({"apiVersion": "kubernetes.external-secrets.io/v1alpha1",
             "kind": "PushSecretMetadata", "spec": {"expirationDate": "2030-01-02T03:04:05Z", "tags": {"team": "a"}, "contentType": "text/plain"}}));
         let m = parse_metadata(&r).unwrap();
-        assert_eq!(m.expires().unwrap().unwrap().unix_timestamp(), 1_893_553_445);
+        assert_eq!(
+            m.expires().unwrap().unwrap().unix_timestamp(),
+            1_893_553_445
+        );
         assert_eq!(m.tags().len(), 2);
         assert_eq!(m.content_type.as_deref(), Some("text/plain"));
         let r = PushRef::new("k").with_metadata(serde_json::json!({"tags": {"managed-by": "me"}}));
-        assert!(parse_metadata(&r).unwrap_err().to_string().contains("reserved"));
+        assert!(
+            parse_metadata(&r)
+                .unwrap_err()
+                .to_string()
+                .contains("reserved")
+        );
         let r = PushRef::new("k").with_metadata(serde_json::json!({"expirationDate": "tomorrow"}));
         assert!(parse_metadata(&r).unwrap().expires().is_err());
     }

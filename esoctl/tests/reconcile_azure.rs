@@ -32,7 +32,12 @@ else:
 
 fn python(args: &[&str]) -> Value {
     let py = std::env::var("AZURE_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(py).arg("-c").arg(PY).args(args).output().unwrap();
+    let out = Command::new(py)
+        .arg("-c")
+        .arg(PY)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -158,7 +163,9 @@ spec:
         .iter()
         .find(|i| i["kind"] == "Secret" && i["metadata"]["name"] == "db")
         .expect("Secret db in the output");
-    let user = B64.decode(secret["data"]["user"].as_str().unwrap()).unwrap();
+    let user = B64
+        .decode(secret["data"]["user"].as_str().unwrap())
+        .unwrap();
     assert_eq!(user, b"u1");
     assert_eq!(
         ready(&items, "PushSecret", "push"),

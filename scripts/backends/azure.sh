@@ -13,6 +13,8 @@
 #   AZURE_AUTHORITY_HOST   https://localhost:<port> (token endpoint /<tenant>/oauth2/v2.0/token)
 #   AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET  (a registered client)
 #   AZURE_EXPIRED_CLIENT_ID, AZURE_EXPIRED_CLIENT_SECRET   (a client whose secret is expired)
+#   AZURE_FEDERATED_CLIENT_ID, AZURE_FEDERATED_SUBJECT     (workload identity: a client that
+#                          accepts ServiceAccount-token assertions with that subject)
 #   AZURE_KEYVAULT_CA_FILE (PEM of the per-instance CA)
 #   SSL_CERT_FILE, REQUESTS_CA_BUNDLE (a bundle: the system roots plus that CA)
 #   AZURE_PYTHON           (a venv python with azure-keyvault-secrets and azure-identity, for smoke.sh)
@@ -71,7 +73,8 @@ backend_start() {
     spawn "$(server_bin)" --addr "127.0.0.1:$port" \
         --cert "$RUN_DIR/tls/server.crt" --key "$RUN_DIR/tls/server.key" \
         --tenant "$tenant" --client "eso-test:eso-test-secret" \
-        --expired-client "eso-expired:eso-expired-secret"
+        --expired-client "eso-expired:eso-expired-secret" \
+        --federated "eso-workload=system:serviceaccount:default:eso"
     env_set AZURE_KEYVAULT_URL "https://localhost:$port"
     env_set AZURE_AUTHORITY_HOST "https://localhost:$port"
     env_set AZURE_TENANT_ID "$tenant"
@@ -79,6 +82,8 @@ backend_start() {
     env_set AZURE_CLIENT_SECRET eso-test-secret
     env_set AZURE_EXPIRED_CLIENT_ID eso-expired
     env_set AZURE_EXPIRED_CLIENT_SECRET eso-expired-secret
+    env_set AZURE_FEDERATED_CLIENT_ID eso-workload
+    env_set AZURE_FEDERATED_SUBJECT system:serviceaccount:default:eso
     env_set AZURE_KEYVAULT_CA_FILE "$RUN_DIR/tls/ca.crt"
     env_set SSL_CERT_FILE "$RUN_DIR/tls/bundle.pem"
     env_set REQUESTS_CA_BUNDLE "$RUN_DIR/tls/bundle.pem"

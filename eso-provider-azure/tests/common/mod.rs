@@ -166,7 +166,10 @@ impl Env {
     }
 
     /// The latest version of `name` as the SDK sees it.
-    pub async fn read(&self, name: &str) -> Option<azure_security_keyvault_secrets::models::Secret> {
+    pub async fn read(
+        &self,
+        name: &str,
+    ) -> Option<azure_security_keyvault_secrets::models::Secret> {
         match self.sdk().get_secret(name, None).await {
             Ok(r) => Some(r.into_model().unwrap()),
             Err(e) if e.http_status().map(u16::from) == Some(404) => None,

@@ -4,7 +4,9 @@
 //! that `scripts/backends/azure.sh` generates) serves:
 //!
 //! - an Entra ID token endpoint, `POST /{tenant}/oauth2/v2.0/token` (client credentials with a
-//!   client secret), answering like Entra ID, including `AADSTS7000222` for an expired secret;
+//!   client secret, or with a client assertion of a federated credential: audience
+//!   `api://AzureADTokenExchange`, the registered subject, not expired; its signature is not
+//!   checked), answering like Entra ID, including `AADSTS7000222` for an expired secret;
 //! - the Key Vault secrets API (`/secrets`, `/deletedsecrets`) of the `api-version` the SDKs
 //!   send, behind the bearer challenge (`401` + `WWW-Authenticate: Bearer authorization=...,
 //!   resource="https://vault.azure.net"`) that the SDKs' authentication policies expect:
@@ -18,6 +20,7 @@
 //!
 //! usage: keyvault-test-server --addr 127.0.0.1:PORT --cert server.crt --key server.key
 //!        [--tenant T] [--client ID:SECRET]... [--expired-client ID:SECRET]...
+//!        [--federated CLIENT_ID=SUBJECT]...
 
 mod vault;
 
@@ -52,6 +55,7 @@ struct Config {
     tenant: String,
     clients: HashMap<String, String>,
     expired: HashMap<String, String>,
+    federated: HashMap<String, String>,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -67,6 +71,13 @@ fn parse_args() -> Result<Config, String> {
             "--cert" => c.cert = Some(val()?),
             "--key" => c.key = Some(val()?),
             "--tenant" => c.tenant = val()?,
+            "--federated" => {
+                let v = val()?;
+                let (id, subject) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("{a} wants CLIENT_ID=SUBJECT"))?;
+                c.federated.insert(id.to_owned(), subject.to_owned());
+            }
             "--client" | "--expired-client" => {
                 let v = val()?;
                 let (id, secret) = v
@@ -97,6 +108,8 @@ pub(crate) struct State {
     tenant: String,
     clients: HashMap<String, String>,
     expired: HashMap<String, String>,
+    /// Federated credentials: client ID → the subject its assertions must carry.
+    federated: HashMap<String, String>,
     /// Issued tokens: value → expiry (unix seconds).
     tokens: Mutex<HashMap<String, u64>>,
     token_requests: Mutex<Vec<Value>>,
@@ -135,7 +148,9 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> Resp {
     *r.status_mut() = status;
     r.headers_mut().insert(
         "content-type",
-        "application/json; charset=utf-8".parse().expect("static header"),
+        "application/json; charset=utf-8"
+            .parse()
+            .expect("static header"),
     );
     r
 }
@@ -209,6 +224,9 @@ impl State {
                 "The provided request must include a 'scope' input parameter.",
             );
         }
+        if let Some(assertion) = form.get("client_assertion") {
+            return self.federated_token(&client, form.get("client_assertion_type"), assertion);
+        }
         if self.expired.get(&client) == Some(&secret) {
             return entra_error(
                 StatusCode::UNAUTHORIZED,
@@ -234,23 +252,86 @@ impl State {
                 7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
             ),
-            Some(_) => {
-                let token = format!("kvts.{}", random_hex());
-                self.tokens
-                    .lock()
-                    .expect("lock")
-                    .insert(token.clone(), now() + TOKEN_TTL.as_secs());
-                json_response(
-                    StatusCode::OK,
-                    &json!({
-                        "token_type": "Bearer",
-                        "expires_in": TOKEN_TTL.as_secs(),
-                        "ext_expires_in": TOKEN_TTL.as_secs(),
-                        "access_token": token,
-                    }),
-                )
-            }
+            Some(_) => self.issue(),
         }
+    }
+
+    /// A client assertion of a federated credential (workload identity): a JWT whose
+    /// audience is `api://AzureADTokenExchange`, whose subject is the one registered for the
+    /// client and which has not expired. The signature is not checked (the test server does
+    /// not fetch the issuer's keys).
+    fn federated_token(&self, client: &str, kind: Option<&String>, assertion: &str) -> Resp {
+        let bad = |code: u32, msg: &str| {
+            entra_error(StatusCode::BAD_REQUEST, "invalid_client", code, msg)
+        };
+        if kind.map(String::as_str)
+            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        {
+            return bad(700024, "Client assertion type is not jwt-bearer.");
+        }
+        let Some(subject) = self.federated.get(client) else {
+            return bad(
+                70021,
+                &format!(
+                    "No matching federated identity record found for presented assertion (client '{client}')."
+                ),
+            );
+        };
+        let claims = assertion
+            .split('.')
+            .nth(1)
+            .and_then(|p| {
+                base64::Engine::decode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    p.trim_end_matches('='),
+                )
+                .ok()
+            })
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+        let Some(claims) = claims else {
+            return bad(50027, "JWT token is invalid or malformed.");
+        };
+        let aud_ok = match &claims["aud"] {
+            Value::String(a) => a == "api://AzureADTokenExchange",
+            Value::Array(a) => a.iter().any(|a| a == "api://AzureADTokenExchange"),
+            _ => false,
+        };
+        if !aud_ok {
+            return bad(
+                700212,
+                "No matching federated identity record found for presented assertion audience.",
+            );
+        }
+        if claims["sub"].as_str() != Some(subject.as_str()) {
+            return bad(
+                70021,
+                "No matching federated identity record found for presented assertion subject.",
+            );
+        }
+        if claims["exp"].as_u64().is_some_and(|e| e <= now()) {
+            return bad(
+                700024,
+                "Client assertion is not within its valid time range.",
+            );
+        }
+        self.issue()
+    }
+
+    fn issue(&self) -> Resp {
+        let token = format!("kvts.{}", random_hex());
+        self.tokens
+            .lock()
+            .expect("lock")
+            .insert(token.clone(), now() + TOKEN_TTL.as_secs());
+        json_response(
+            StatusCode::OK,
+            &json!({
+                "token_type": "Bearer",
+                "expires_in": TOKEN_TTL.as_secs(),
+                "ext_expires_in": TOKEN_TTL.as_secs(),
+                "access_token": token,
+            }),
+        )
     }
 
     /// `None` when the request carries a valid bearer token, else the challenge.
@@ -437,6 +518,7 @@ async fn main() {
         tenant: cfg.tenant,
         clients: cfg.clients,
         expired: cfg.expired,
+        federated: cfg.federated,
         tokens: Mutex::default(),
         token_requests: Mutex::default(),
         vault: Mutex::new(vault::Vault::default()),

@@ -321,7 +321,10 @@ impl Vault {
             .and_then(|s| s.parse::<usize>().ok())
             .unwrap_or(0);
         let end = (skip + size).min(items.len());
-        let page: Vec<Value> = items.get(skip..end).map(<[Value]>::to_vec).unwrap_or_default();
+        let page: Vec<Value> = items
+            .get(skip..end)
+            .map(<[Value]>::to_vec)
+            .unwrap_or_default();
         let next = if end < items.len() {
             let mut link = format!(
                 "{}{path}?api-version={}&$skiptoken={end}",
@@ -428,11 +431,7 @@ impl Vault {
     }
 
     fn recover(&mut self, name: &str, c: &Call<'_>) -> Resp {
-        let Some(s) = self
-            .secrets
-            .get_mut(name)
-            .filter(|s| s.deleted.is_some())
-        else {
+        let Some(s) = self.secrets.get_mut(name).filter(|s| s.deleted.is_some()) else {
             return deleted_not_found(name);
         };
         s.deleted = None;
