@@ -5,14 +5,17 @@ mod auth;
 mod client;
 mod config;
 mod error;
+mod generator;
 mod push;
 
 use std::sync::Arc;
 
+use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 
 pub use client::AzureKeyVault;
 pub use config::AzureFactory;
+pub use generator::{ACR_USERNAME, AcrAccessToken};
 
 /// The provider key under `spec.provider`.
 pub const KIND: &str = "azurekv";
@@ -30,4 +33,19 @@ pub const KIND: &str = "azurekv";
 /// ```
 pub fn register(registry: &mut ProviderRegistry) {
     registry.register(Arc::new(AzureFactory::new()));
+}
+
+/// Adds the `ACRAccessToken` generator to `registry`.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::generator::GeneratorRegistry;
+///
+/// let mut registry = GeneratorRegistry::new();
+/// eso_provider_azure::register_generators(&mut registry);
+/// assert_eq!(registry.kinds().collect::<Vec<_>>(), ["ACRAccessToken"]);
+/// ```
+pub fn register_generators(registry: &mut GeneratorRegistry) {
+    registry.register(Arc::new(AcrAccessToken));
 }

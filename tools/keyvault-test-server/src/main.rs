@@ -15,6 +15,8 @@
 //!   list deleted, recover, purge; Key Vault's error body `{"error":{"code","message"}}`;
 //! - the OpenID configuration document of the tenant (`/{tenant}/v2.0/.well-known/
 //!   openid-configuration`), which MSAL-based clients read first;
+//! - Azure Container Registry's token exchange (`POST /oauth2/exchange`, `POST /oauth2/token`),
+//!   for the ACRAccessToken generator (the registry is the server's `host:port`);
 //! - `GET /_test/token-requests`: the token requests received so far (form fields, secrets
 //!   masked), for tests that check what the token endpoint saw.
 //!
@@ -113,6 +115,8 @@ pub(crate) struct State {
     /// Issued tokens: value → expiry (unix seconds).
     tokens: Mutex<HashMap<String, u64>>,
     token_requests: Mutex<Vec<Value>>,
+    /// ACR refresh tokens issued by `/oauth2/exchange`.
+    acr_refresh: Mutex<Vec<String>>,
     pub(crate) vault: Mutex<vault::Vault>,
 }
 
@@ -334,6 +338,60 @@ impl State {
         )
     }
 
+    /// Azure Container Registry's token endpoints: `/oauth2/exchange` trades an Entra ID
+    /// access token for a refresh token, `/oauth2/token` a refresh token for an access token
+    /// of a `scope`.
+    fn acr(&self, op: &str, host: &str, form: &HashMap<String, String>) -> Resp {
+        let acr_error = |status: StatusCode, msg: &str| {
+            json_response(
+                status,
+                &json!({"errors": [{"code": "UNAUTHORIZED", "message": msg}]}),
+            )
+        };
+        if form.get("service").map(String::as_str) != Some(host) {
+            return acr_error(StatusCode::BAD_REQUEST, "service must name this registry");
+        }
+        let field = |k: &str| form.get(k).cloned().unwrap_or_default();
+        if op == "exchange" {
+            if field("grant_type") != "access_token" {
+                return acr_error(StatusCode::BAD_REQUEST, "grant_type must be access_token");
+            }
+            if field("tenant") != self.tenant {
+                return acr_error(StatusCode::UNAUTHORIZED, "unknown tenant");
+            }
+            let valid = self
+                .tokens
+                .lock()
+                .expect("lock")
+                .get(&field("access_token"))
+                .is_some_and(|exp| *exp > now());
+            if !valid {
+                return acr_error(StatusCode::UNAUTHORIZED, "invalid Entra ID access token");
+            }
+            let t = format!("acr-refresh.{}", random_hex());
+            self.acr_refresh.lock().expect("lock").push(t.clone());
+            return json_response(StatusCode::OK, &json!({"refresh_token": t}));
+        }
+        if field("grant_type") != "refresh_token" || field("scope").is_empty() {
+            return acr_error(
+                StatusCode::BAD_REQUEST,
+                "grant_type refresh_token and a scope are required",
+            );
+        }
+        if !self
+            .acr_refresh
+            .lock()
+            .expect("lock")
+            .contains(&field("refresh_token"))
+        {
+            return acr_error(StatusCode::UNAUTHORIZED, "invalid refresh token");
+        }
+        json_response(
+            StatusCode::OK,
+            &json!({"access_token": format!("acr-access.{}.{}", field("scope").replace([':', ','], "_"), random_hex())}),
+        )
+    }
+
     /// `None` when the request carries a valid bearer token, else the challenge.
     fn challenge(&self, req: &Request<Incoming>, base: &str) -> Option<Resp> {
         let token = req
@@ -417,6 +475,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
                     "tenant_region_scope": null,
                 }),
             );
+        }
+        ("POST", ["oauth2", op @ ("exchange" | "token")]) => {
+            let op = *op;
+            let body = match req.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => return kv_error(StatusCode::BAD_REQUEST, "BadRequest", "bad body"),
+            };
+            return state.acr(op, &host, &parse_form(&body));
         }
         ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
             let tenant = (*tenant).to_owned();
@@ -521,6 +587,7 @@ async fn main() {
         federated: cfg.federated,
         tokens: Mutex::default(),
         token_requests: Mutex::default(),
+        acr_refresh: Mutex::default(),
         vault: Mutex::new(vault::Vault::default()),
     });
     let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| {

@@ -126,35 +126,35 @@ impl Version {
     }
 
     /// Applies `attributes`, `tags` and `contentType` of a request body.
-    fn apply(&mut self, body: &Value) -> Result<(), Resp> {
+    fn apply(&mut self, body: &Value) -> Result<(), Box<Resp>> {
         if let Some(ct) = body.get("contentType").and_then(Value::as_str) {
             self.content_type = Some(ct.to_owned());
         }
         match body.get("tags") {
             Some(Value::Object(t)) => {
                 if t.len() > 15 {
-                    return Err(kv_error(
+                    return Err(Box::new(kv_error(
                         StatusCode::BAD_REQUEST,
                         "BadParameter",
                         "The number of tags exceeds the maximum of 15.",
-                    ));
+                    )));
                 }
                 if let Some((k, _)) = t.iter().find(|(_, v)| !v.is_string()) {
-                    return Err(kv_error(
+                    return Err(Box::new(kv_error(
                         StatusCode::BAD_REQUEST,
                         "BadParameter",
                         &format!("The value of tag {k} must be a string."),
-                    ));
+                    )));
                 }
                 self.tags = t.clone();
             }
             Some(Value::Null) | None => {}
             Some(_) => {
-                return Err(kv_error(
+                return Err(Box::new(kv_error(
                     StatusCode::BAD_REQUEST,
                     "BadParameter",
                     "tags must be an object",
-                ));
+                )));
             }
         }
         if let Some(a) = body.get("attributes").filter(|a| a.is_object()) {
@@ -239,7 +239,7 @@ impl Vault {
             updated: t,
         };
         if let Err(r) = v.apply(c.body) {
-            return r;
+            return *r;
         }
         let body = Self::bundle(c, name, &v);
         self.secrets
@@ -292,7 +292,7 @@ impl Vault {
         };
         let v = &mut s.versions[idx];
         if let Err(r) = v.apply(c.body) {
-            return r;
+            return *r;
         }
         v.updated = now();
         // Key Vault answers an update without the value.
