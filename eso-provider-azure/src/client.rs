@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
+use azure_security_keyvault_certificates::{CertificateClient, CertificateClientOptions};
+use azure_security_keyvault_keys::{KeyClient, KeyClientOptions};
 use azure_security_keyvault_secrets::models::{Secret, SecretClientGetSecretOptions};
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use eso_core::api::{AzureEnvironmentType, AzureKvProvider};
@@ -46,20 +48,21 @@ pub(crate) fn parse_key(key: &str) -> (Object, &str) {
 /// An error for object kinds this crate does not serve yet.
 pub(crate) fn unsupported(kind: Object, key: &str) -> Error {
     Error::NotSupported(
-        format!("azurekv {key}: {kind:?} objects are not implemented yet (secret/ objects are)")
-            .into(),
+        format!("azurekv {key}: this operation is not implemented for {kind:?} objects yet").into(),
     )
 }
 
 /// A Key Vault provider for one store: one SDK client (connection pool and token cache),
 /// built once per store revision and shared by every reconcile.
 ///
-/// Remote keys name secrets (`db` or `secret/db`); `cert/` and `key/` objects are not served
-/// yet. Pushes tag what they write `managed-by: external-secrets` and never touch a secret
+/// Remote keys name secrets (`db` or `secret/db`), certificates (`cert/NAME`: the DER bytes)
+/// and keys (`key/NAME`: the public JSON Web Key). Pushes tag what they write `managed-by: external-secrets` and never touch a secret
 /// without that tag.
 #[derive(Clone)]
 pub struct AzureKeyVault {
     pub(crate) secrets: Arc<SecretClient>,
+    pub(crate) certs: Arc<CertificateClient>,
+    pub(crate) keys: Arc<KeyClient>,
     pub(crate) credential: Arc<dyn TokenCredential>,
     pub(crate) store: String,
     pub(crate) vault_url: String,
@@ -114,17 +117,33 @@ impl AzureKeyVault {
         referent: bool,
         verify_challenge: bool,
     ) -> Result<Self> {
+        let bad_url = |e: azure_core::Error| {
+            Error::invalid_config(format!("{}.vaultUrl", crate::config::FIELD), e.to_string())
+        };
         let opts = SecretClientOptions {
             client_options: crate::auth::client_options(p),
             verify_challenge_resource: Some(verify_challenge),
             ..SecretClientOptions::default()
         };
         let secrets =
-            SecretClient::new(&p.vault_url, credential.clone(), Some(opts)).map_err(|e| {
-                Error::invalid_config(format!("{}.vaultUrl", crate::config::FIELD), e.to_string())
-            })?;
+            SecretClient::new(&p.vault_url, credential.clone(), Some(opts)).map_err(bad_url)?;
+        let opts = CertificateClientOptions {
+            client_options: crate::auth::client_options(p),
+            verify_challenge_resource: Some(verify_challenge),
+            ..CertificateClientOptions::default()
+        };
+        let certs = CertificateClient::new(&p.vault_url, credential.clone(), Some(opts))
+            .map_err(bad_url)?;
+        let opts = KeyClientOptions {
+            client_options: crate::auth::client_options(p),
+            verify_challenge_resource: Some(verify_challenge),
+            ..KeyClientOptions::default()
+        };
+        let keys = KeyClient::new(&p.vault_url, credential.clone(), Some(opts)).map_err(bad_url)?;
         Ok(Self {
             secrets: Arc::new(secrets),
+            certs: Arc::new(certs),
+            keys: Arc::new(keys),
             credential,
             store,
             vault_url: p.vault_url.clone(),
@@ -161,8 +180,15 @@ impl AzureKeyVault {
 
     /// Tags as ESO shows them for `metadataPolicy: Fetch`: all as a JSON object, or one tag.
     fn metadata(key: &str, s: &Secret, prop: Option<&str>) -> Result<SecretValue> {
-        let tags: BTreeMap<String, String> =
-            s.tags.clone().unwrap_or_default().into_iter().collect();
+        Self::tags_value(key, s.tags.clone().unwrap_or_default(), prop)
+    }
+
+    fn tags_value(
+        key: &str,
+        tags: HashMap<String, String>,
+        prop: Option<&str>,
+    ) -> Result<SecretValue> {
+        let tags: BTreeMap<String, String> = tags.into_iter().collect();
         match prop {
             None => serde_json::to_vec(&tags)
                 .map(SecretValue::new)
@@ -204,8 +230,22 @@ impl Provider for AzureKeyVault {
 
     async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
         let (kind, name) = parse_key(&r.key);
-        if kind != Object::Secret {
-            return Err(unsupported(kind, &r.key));
+        let fetch = r.metadata_policy == MetadataPolicy::Fetch;
+        match kind {
+            Object::Secret => {}
+            Object::Cert if fetch => {
+                let tags = self.certificate_tags(name).await?;
+                return Self::tags_value(&r.key, tags, r.property());
+            }
+            Object::Key if fetch => {
+                let tags = self.key_tags(name).await?;
+                return Self::tags_value(&r.key, tags, r.property());
+            }
+            Object::Cert => return self.get_certificate_der(name, r.version()).await,
+            Object::Key => {
+                let jwk = self.get_key_jwk(name, r.version()).await?;
+                return property::select(jwk, &r.key, r.property());
+            }
         }
         let s = self.read(name, r.version()).await?;
         if r.metadata_policy == MetadataPolicy::Fetch {
@@ -264,8 +304,16 @@ impl Provider for AzureKeyVault {
 
     async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
         let (kind, name) = parse_key(&r.remote_key);
-        if kind != Object::Secret {
-            return Err(unsupported(kind, &r.remote_key));
+        match kind {
+            Object::Secret => {}
+            Object::Cert => return self.certificate_exists(name).await,
+            Object::Key => {
+                return match self.get_key_jwk(name, None).await {
+                    Ok(_) => Ok(true),
+                    Err(e) if e.is_not_found() => Ok(false),
+                    Err(e) => Err(e),
+                };
+            }
         }
         let Some(s) = self.get(name, None).await? else {
             return Ok(false);

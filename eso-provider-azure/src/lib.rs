@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod error;
 mod generator;
+mod objects;
 mod push;
 
 use std::sync::Arc;

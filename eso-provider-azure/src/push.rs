@@ -111,8 +111,19 @@ fn value_of(s: &Secret) -> SecretValue {
 /// Pushes `value` to `r.remote_key` (see the module docs).
 pub(crate) async fn push(c: &AzureKeyVault, value: &PushValue, r: &PushRef) -> Result<()> {
     let (kind, name) = parse_key(&r.remote_key);
-    if kind != Object::Secret {
-        return Err(unsupported(kind, &r.remote_key));
+    match kind {
+        Object::Secret => {}
+        Object::Cert => {
+            if r.property().is_some() {
+                return Err(Error::invalid_config(
+                    "remoteRef.property",
+                    "is not supported for cert/ objects",
+                ));
+            }
+            return c.push_certificate(name, value.to_bytes()?.expose()).await;
+        }
+        // PEM private key -> JWK import is not implemented yet.
+        Object::Key => return Err(unsupported(kind, &r.remote_key)),
     }
     let meta = parse_metadata(r)?;
     let expires = meta.expires()?;

@@ -17,6 +17,8 @@
 #                          accepts ServiceAccount-token assertions with that subject)
 #   AZURE_KEYVAULT_CA_FILE (PEM of the per-instance CA)
 #   SSL_CERT_FILE, REQUESTS_CA_BUNDLE (a bundle: the system roots plus that CA)
+#   AZURE_TEST_CERT_PEM, AZURE_TEST_CERT_P12 (a certificate with its key, PEM and PKCS#12 without
+#                          password, for the cert/ tests)
 #   AZURE_PYTHON           (a venv python with azure-keyvault-secrets and azure-identity, for smoke.sh)
 set -euo pipefail
 BACKEND=azure
@@ -57,6 +59,10 @@ gen_tls() {
         "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$d/ext"
     openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
         -out "$d/server.crt" -days 3650 -extfile "$d/ext" 2>/dev/null
+    # A certificate with its key for the cert/ tests: PEM (both) and password-less PKCS#12.
+    cat "$d/server.crt" "$d/server.key" >"$d/test-cert.pem"
+    openssl pkcs12 -export -in "$d/server.crt" -inkey "$d/server.key" -passout pass: \
+        -out "$d/test-cert.p12" 2>/dev/null
     # The bundle for clients that read SSL_CERT_FILE / REQUESTS_CA_BUNDLE.
     local sys
     for sys in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
@@ -85,6 +91,8 @@ backend_start() {
     env_set AZURE_FEDERATED_CLIENT_ID eso-workload
     env_set AZURE_FEDERATED_SUBJECT system:serviceaccount:default:eso
     env_set AZURE_KEYVAULT_CA_FILE "$RUN_DIR/tls/ca.crt"
+    env_set AZURE_TEST_CERT_PEM "$RUN_DIR/tls/test-cert.pem"
+    env_set AZURE_TEST_CERT_P12 "$RUN_DIR/tls/test-cert.p12"
     env_set SSL_CERT_FILE "$RUN_DIR/tls/bundle.pem"
     env_set REQUESTS_CA_BUNDLE "$RUN_DIR/tls/bundle.pem"
     env_set AZURE_PYTHON "$INSTALL_DIR/venv/bin/python"

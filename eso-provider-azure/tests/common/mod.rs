@@ -182,3 +182,65 @@ impl Env {
 pub fn unique(base: &str) -> String {
     eso_core::testing::conformance::unique_prefix(base)
 }
+
+impl Env {
+    /// A direct certificates client on the vault.
+    pub fn certs(&self) -> azure_security_keyvault_certificates::CertificateClient {
+        use azure_security_keyvault_certificates::{CertificateClient, CertificateClientOptions};
+        let mut cloud = CustomConfiguration::default();
+        cloud.authority_host = self.authority.clone();
+        let client_options = ClientOptions {
+            cloud: Some(Arc::new(CloudConfiguration::from(cloud))),
+            ..ClientOptions::default()
+        };
+        let cred = ClientSecretCredential::new(
+            &self.tenant,
+            self.client_id.clone(),
+            self.client_secret.clone().into(),
+            Some(ClientSecretCredentialOptions {
+                client_options: client_options.clone(),
+            }),
+        )
+        .unwrap();
+        CertificateClient::new(
+            &self.vault_url,
+            cred,
+            Some(CertificateClientOptions {
+                client_options,
+                verify_challenge_resource: Some(false),
+                ..CertificateClientOptions::default()
+            }),
+        )
+        .unwrap()
+    }
+
+    /// A direct keys client on the vault.
+    pub fn keys(&self) -> azure_security_keyvault_keys::KeyClient {
+        use azure_security_keyvault_keys::{KeyClient, KeyClientOptions};
+        let mut cloud = CustomConfiguration::default();
+        cloud.authority_host = self.authority.clone();
+        let client_options = ClientOptions {
+            cloud: Some(Arc::new(CloudConfiguration::from(cloud))),
+            ..ClientOptions::default()
+        };
+        let cred = ClientSecretCredential::new(
+            &self.tenant,
+            self.client_id.clone(),
+            self.client_secret.clone().into(),
+            Some(ClientSecretCredentialOptions {
+                client_options: client_options.clone(),
+            }),
+        )
+        .unwrap();
+        KeyClient::new(
+            &self.vault_url,
+            cred,
+            Some(KeyClientOptions {
+                client_options,
+                verify_challenge_resource: Some(false),
+                ..KeyClientOptions::default()
+            }),
+        )
+        .unwrap()
+    }
+}

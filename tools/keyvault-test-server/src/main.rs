@@ -3,6 +3,8 @@
 //! One HTTPS listener (certificate and key from PEM files, e.g. signed by a per-instance CA
 //! that `scripts/backends/azure.sh` generates) serves:
 //!
+//! - certificates (import from PEM or PKCS#12, get latest or by version) and keys (import of
+//!   a JSON Web Key, get; private members never returned);
 //! - an Entra ID token endpoint, `POST /{tenant}/oauth2/v2.0/token` (client credentials with a
 //!   client secret, or with a client assertion of a federated credential: audience
 //!   `api://AzureADTokenExchange`, the registered subject, not expired; its signature is not
@@ -24,6 +26,7 @@
 //!        [--tenant T] [--client ID:SECRET]... [--expired-client ID:SECRET]...
 //!        [--federated CLIENT_ID=SUBJECT]...
 
+mod objects;
 mod vault;
 
 use std::collections::HashMap;
@@ -118,6 +121,7 @@ pub(crate) struct State {
     /// ACR refresh tokens issued by `/oauth2/exchange`.
     acr_refresh: Mutex<Vec<String>>,
     pub(crate) vault: Mutex<vault::Vault>,
+    objects: Mutex<objects::Objects>,
 }
 
 /// Seconds since the Unix epoch.
@@ -538,6 +542,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
         query: &query,
         body: &body,
     };
+    if let Some(r) = state
+        .objects
+        .lock()
+        .expect("lock")
+        .route(method.as_str(), &seg, &ctx)
+    {
+        return r;
+    }
     state
         .vault
         .lock()
@@ -589,6 +601,7 @@ async fn main() {
         token_requests: Mutex::default(),
         acr_refresh: Mutex::default(),
         vault: Mutex::new(vault::Vault::default()),
+        objects: Mutex::default(),
     });
     let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| {
         eprintln!("keyvault-test-server: bind {addr}: {e}");
