@@ -2,7 +2,8 @@
 //! (`scripts/backends/azure.sh start`): an ordinary store spec (a custom cloud whose authority
 //! host is the test server's token endpoint, a service principal with a client secret), an
 //! ExternalSecret pulling a JSON property, and a PushSecret whose value arrives with the
-//! `managed-by` tag and the content type, once. Microsoft's Python SDK (the venv `azure.sh`
+//! `managed-by` tag and the content type, once; a certificate pushed to `cert/` and pulled
+//! back as DER. Microsoft's Python SDK (the venv `azure.sh`
 //! installs, `AZURE_PYTHON`) seeds the source secret and reads the pushed one back.
 
 use std::process::Command;
@@ -103,6 +104,13 @@ fn pull_a_property_and_push_with_tag_and_content_type() {
     );
     let src = format!("{id}-db");
     let pushed = format!("{id}-pushed");
+    let cert = format!("{id}-tls");
+    // A certificate with its key (written by azure.sh start), pushed to cert/ in the first run
+    // and pulled back from it in the second.
+    let cert_pem = var("AZURE_TEST_CERT_PEM")
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .unwrap_or_default();
+    let cert_b64 = B64.encode(&cert_pem);
     python(&["set", &src, r#"{"user":"u1","pass":"p1"}"#]);
 
     let yaml = format!(
@@ -116,6 +124,11 @@ apiVersion: v1
 kind: Secret
 metadata: {{name: app-token, namespace: default}}
 stringData: {{token: t-1}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: tls-src, namespace: default}}
+data: {{bundle.pem: '{cert_b64}'}}
 ---
 apiVersion: external-secrets.io/v1
 kind: SecretStore
@@ -154,6 +167,25 @@ spec:
       apiVersion: kubernetes.external-secrets.io/v1alpha1
       kind: PushSecretMetadata
       spec: {{contentType: text/plain, tags: {{team: payments}}}}
+---
+apiVersion: external-secrets.io/v1alpha1
+kind: PushSecret
+metadata: {{name: push-cert, namespace: default}}
+spec:
+  refreshInterval: 1m
+  secretStoreRefs: [{{name: kv}}]
+  selector: {{secret: {{name: tls-src}}}}
+  data:
+  - match: {{secretKey: bundle.pem, remoteRef: {{remoteKey: cert/{cert}}}}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: tls, namespace: default}}
+spec:
+  refreshInterval: 1m
+  secretStoreRef: {{name: kv}}
+  data:
+  - {{secretKey: tls.der, remoteRef: {{key: cert/{cert}}}}}
 "#
     );
     let dir = std::env::temp_dir().join(format!("esoctl-azure-{id}"));
@@ -186,5 +218,27 @@ spec:
     );
     let remote = python(&["get", &pushed]);
     assert_eq!(remote["versions"], 1, "{remote}");
+    assert_eq!(
+        ready(&items, "PushSecret", "push-cert"),
+        ("True".into(), "Synced".into())
+    );
+    // The certificate's DER, as ESO gives it.
+    let tls = items
+        .iter()
+        .find(|i| i["kind"] == "Secret" && i["metadata"]["name"] == "tls")
+        .expect("Secret tls in the output");
+    let der = B64
+        .decode(tls["data"]["tls.der"].as_str().unwrap())
+        .unwrap();
+    let pem_body: String = cert_pem
+        .split("-----BEGIN CERTIFICATE-----")
+        .nth(1)
+        .unwrap()
+        .split("-----END CERTIFICATE-----")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(der, B64.decode(pem_body).unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }

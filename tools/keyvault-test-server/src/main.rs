@@ -45,9 +45,21 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-/// The data-plane API versions served (the Rust SDK 1.0 sends 2025-07-01; the Python SDK
-/// sends its own default). Requests and responses follow 7.4 and later, which agree for secrets.
-const API_VERSIONS: &[&str] = &["7.4", "7.5", "7.6", "2025-07-01"];
+/// The data-plane API versions served: 7.4 to 7.6 and the dated ones from 2025-07-01 (the
+/// Rust SDK 1.0 sends 2025-07-01, the Python SDK 2026-04-01). They agree on what this server
+/// implements.
+fn api_version_known(v: &str) -> bool {
+    matches!(v, "7.4" | "7.5" | "7.6")
+        || (v.len() >= 10
+            && v.as_bytes()[..10].iter().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    *b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            && &v[..10] >= "2025-07-01")
+}
 
 /// Lifetime of issued access tokens.
 const TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -509,7 +521,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
             "The 'api-version' query parameter is missing.",
         );
     };
-    if !API_VERSIONS.contains(&api_version.as_str()) {
+    if !api_version_known(&api_version) {
         return kv_error(
             StatusCode::BAD_REQUEST,
             "BadParameter",
