@@ -43,6 +43,20 @@ pub(crate) fn client_options(p: &AzureKvProvider) -> ClientOptions {
     }
 }
 
+/// The authority host the SDK's credentials use for `p` (the token endpoint's origin).
+pub(crate) fn authority_host(p: &AzureKvProvider) -> String {
+    match p.environment_type {
+        AzureEnvironmentType::USGovernmentCloud => "https://login.microsoftonline.us".to_owned(),
+        AzureEnvironmentType::ChinaCloud => "https://login.chinacloudapi.cn".to_owned(),
+        AzureEnvironmentType::GermanCloud => "https://login.microsoftonline.de".to_owned(),
+        AzureEnvironmentType::AzureStackCloud => p
+            .custom_cloud_config
+            .as_ref()
+            .map_or_else(String::new, |c| c.active_directory_endpoint.clone()),
+        AzureEnvironmentType::PublicCloud => "https://login.microsoftonline.com".to_owned(),
+    }
+}
+
 fn custom(authority: &str) -> CloudConfiguration {
     let mut c = CustomConfiguration::default();
     c.authority_host = authority.trim_end_matches('/').to_owned();
@@ -134,9 +148,27 @@ async fn service_principal(
                 .map_err(|e| sdk_err(&field, &e))?;
             Ok(c)
         }
-        (None, Some(_)) => Err(Error::NotSupported(
-            format!("{field}.clientCertificate: client-certificate credentials are not implemented yet in eso-provider-azure").into(),
-        )),
+        (None, Some(sel)) => {
+            let pem = creds
+                .secret(sel, None, &format!("{field}.clientCertificate"))
+                .await?;
+            let opts = ClientAssertionCredentialOptions {
+                client_options: client_options(p),
+            };
+            let audience = format!(
+                "{}/{tenant}/oauth2/v2.0/token",
+                authority_host(p).trim_end_matches('/')
+            );
+            let assertion = crate::cert_credential::CertificateAssertion::from_pem(
+                pem.expose(),
+                &client_id,
+                audience,
+                &format!("{field}.clientCertificate"),
+            )?;
+            let c = ClientAssertionCredential::new(tenant, client_id, assertion, Some(opts))
+                .map_err(|e| sdk_err(&field, &e))?;
+            Ok(c)
+        }
         (None, None) => Err(Error::invalid_config(
             format!("{field}.clientSecret"),
             "is required (or clientCertificate)",

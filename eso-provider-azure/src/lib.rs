@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod cert_credential;
 mod client;
 mod config;
 mod error;

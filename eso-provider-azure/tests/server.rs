@@ -329,3 +329,55 @@ async fn workload_identity_exchanges_a_service_account_token() {
     assert!(matches!(e, Error::Unauthenticated { .. }), "{e}");
     assert!(e.to_string().contains("AADSTS70021"), "{e}");
 }
+
+#[tokio::test]
+async fn client_certificate_signs_an_assertion_the_token_endpoint_verifies() {
+    let env = require_azure!();
+    let (Ok(client), Ok(pem_file)) = (
+        std::env::var("AZURE_CERT_CLIENT_ID"),
+        std::env::var("AZURE_TEST_CERT_PEM"),
+    ) else {
+        return eso_core::testing::backend_unavailable(
+            "AZURE_CERT_CLIENT_ID",
+            "scripts/backends/azure.sh start",
+        );
+    };
+    let pem = std::fs::read(pem_file).unwrap();
+    let mem = MemoryCluster::new();
+    mem.create_secret(
+        KubeSecret::new("default", "cert-sp")
+            .with_data("client-id", client.as_str())
+            .with_data("tls.pem", SecretValue::new(pem)),
+    )
+    .await
+    .unwrap();
+    let cluster: DynCluster = Arc::new(mem);
+    let mut spec = env.spec();
+    spec["authSecretRef"] = json!({"clientId": {"name": "cert-sp", "key": "client-id"},
+        "clientCertificate": {"name": "cert-sp", "key": "tls.pem"}});
+    let store = StoreIdentity::new(StoreScope::Namespaced, "default", "azure-cert");
+    let p = eso_core::testing::provider_for(
+        Arc::new(AzureFactory::new()),
+        &store,
+        &json!({ "azurekv": spec }),
+        "default",
+        &cluster,
+        None,
+    )
+    .await
+    .unwrap();
+    let name = common::unique("certauth");
+    env.seed(&name, "via-cert", &[]).await;
+    assert_eq!(
+        p.get_secret(&RemoteRef::new(&name)).await.unwrap().expose(),
+        b"via-cert"
+    );
+    let reqs = token_requests(&env).await;
+    assert!(
+        reqs.iter().any(|r| r["client_id"] == client.as_str()
+            && r["client_assertion_type"]
+                == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            && r.get("client_secret").is_none()),
+        "{reqs:?}"
+    );
+}

@@ -19,6 +19,7 @@
 #   SSL_CERT_FILE, REQUESTS_CA_BUNDLE (a bundle: the system roots plus that CA)
 #   AZURE_TEST_CERT_PEM, AZURE_TEST_CERT_P12 (a certificate with its key, PEM and PKCS#12 without
 #                          password, for the cert/ tests)
+#   AZURE_CERT_CLIENT_ID   (a client whose credential is the certificate of AZURE_TEST_CERT_PEM)
 #   AZURE_PYTHON           (a venv python with azure-keyvault-secrets and azure-identity, for smoke.sh)
 set -euo pipefail
 BACKEND=azure
@@ -80,7 +81,8 @@ backend_start() {
         --cert "$RUN_DIR/tls/server.crt" --key "$RUN_DIR/tls/server.key" \
         --tenant "$tenant" --client "eso-test:eso-test-secret" \
         --expired-client "eso-expired:eso-expired-secret" \
-        --federated "eso-workload=system:serviceaccount:default:eso"
+        --federated "eso-workload=system:serviceaccount:default:eso" \
+        --cert-client "eso-cert=$RUN_DIR/tls/server.crt"
     env_set AZURE_KEYVAULT_URL "https://localhost:$port"
     env_set AZURE_AUTHORITY_HOST "https://localhost:$port"
     env_set AZURE_TENANT_ID "$tenant"
@@ -91,6 +93,7 @@ backend_start() {
     env_set AZURE_FEDERATED_CLIENT_ID eso-workload
     env_set AZURE_FEDERATED_SUBJECT system:serviceaccount:default:eso
     env_set AZURE_KEYVAULT_CA_FILE "$RUN_DIR/tls/ca.crt"
+    env_set AZURE_CERT_CLIENT_ID eso-cert
     env_set AZURE_TEST_CERT_PEM "$RUN_DIR/tls/test-cert.pem"
     env_set AZURE_TEST_CERT_P12 "$RUN_DIR/tls/test-cert.p12"
     env_set SSL_CERT_FILE "$RUN_DIR/tls/bundle.pem"

@@ -6,7 +6,9 @@
 //! - certificates (import from PEM or PKCS#12, get latest or by version) and keys (import of
 //!   a JSON Web Key, get; private members never returned);
 //! - an Entra ID token endpoint, `POST /{tenant}/oauth2/v2.0/token` (client credentials with a
-//!   client secret, or with a client assertion of a federated credential: audience
+//!   client secret, with a certificate (`--cert-client`: the client assertion's RS256 / ES256
+//!   signature, `x5t`, audience, issuer and expiry are verified), or with a client assertion
+//!   of a federated credential: audience
 //!   `api://AzureADTokenExchange`, the registered subject, not expired; its signature is not
 //!   checked), answering like Entra ID, including `AADSTS7000222` for an expired secret;
 //! - the Key Vault secrets API (`/secrets`, `/deletedsecrets`) of the `api-version` the SDKs
@@ -24,7 +26,7 @@
 //!
 //! usage: keyvault-test-server --addr 127.0.0.1:PORT --cert server.crt --key server.key
 //!        [--tenant T] [--client ID:SECRET]... [--expired-client ID:SECRET]...
-//!        [--federated CLIENT_ID=SUBJECT]...
+//!        [--federated CLIENT_ID=SUBJECT]... [--cert-client CLIENT_ID=CERT.pem]...
 
 mod objects;
 mod vault;
@@ -73,6 +75,7 @@ struct Config {
     clients: HashMap<String, String>,
     expired: HashMap<String, String>,
     federated: HashMap<String, String>,
+    cert_clients: HashMap<String, String>,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -88,6 +91,13 @@ fn parse_args() -> Result<Config, String> {
             "--cert" => c.cert = Some(val()?),
             "--key" => c.key = Some(val()?),
             "--tenant" => c.tenant = val()?,
+            "--cert-client" => {
+                let v = val()?;
+                let (id, file) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("{a} wants CLIENT_ID=CERT.pem"))?;
+                c.cert_clients.insert(id.to_owned(), file.to_owned());
+            }
             "--federated" => {
                 let v = val()?;
                 let (id, subject) = v
@@ -127,6 +137,8 @@ pub(crate) struct State {
     expired: HashMap<String, String>,
     /// Federated credentials: client ID → the subject its assertions must carry.
     federated: HashMap<String, String>,
+    /// Certificate credentials: client ID → the certificate's DER.
+    cert_clients: HashMap<String, Vec<u8>>,
     /// Issued tokens: value → expiry (unix seconds).
     tokens: Mutex<HashMap<String, u64>>,
     token_requests: Mutex<Vec<Value>>,
@@ -195,12 +207,87 @@ fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) ->
     )
 }
 
+/// Checks a certificate credential's client assertion: `x5t` is the certificate's SHA-1
+/// thumbprint, RS256 / ES256 signature by its key, `aud` the token endpoint, `iss` = `sub` =
+/// the client, not expired.
+fn verify_cert_assertion(
+    cert: &[u8],
+    client: &str,
+    audience: &str,
+    jwt: &str,
+) -> Result<(), (u32, String)> {
+    use aws_lc_rs::signature::{self, UnparsedPublicKey};
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let malformed = || (50027, "JWT token is invalid or malformed.".to_owned());
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [h, c, sig] = parts.as_slice() else {
+        return Err(malformed());
+    };
+    let json = |p: &str| {
+        b64.decode(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    };
+    let (Some(header), Some(claims), Ok(sig)) = (json(h), json(c), b64.decode(sig)) else {
+        return Err(malformed());
+    };
+    let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert);
+    if header["x5t"].as_str() != Some(b64.encode(sha1.as_ref()).as_str()) {
+        return Err((
+            700027,
+            "Client assertion contains an invalid signature: unknown certificate thumbprint (x5t)."
+                .into(),
+        ));
+    }
+    let (_, x509) = x509_parser::parse_x509_certificate(cert).map_err(|_| malformed())?;
+    let spki = x509.public_key().subject_public_key.data.to_vec();
+    let alg: &dyn signature::VerificationAlgorithm = match header["alg"].as_str() {
+        Some("RS256") => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Some("PS256") => &signature::RSA_PSS_2048_8192_SHA256,
+        Some("ES256") => &signature::ECDSA_P256_SHA256_FIXED,
+        _ => {
+            return Err((
+                700027,
+                "Client assertion uses an unsupported algorithm.".into(),
+            ));
+        }
+    };
+    UnparsedPublicKey::new(alg, spki)
+        .verify(format!("{h}.{c}").as_bytes(), &sig)
+        .map_err(|_| {
+            (
+                700027,
+                "Client assertion contains an invalid signature.".to_owned(),
+            )
+        })?;
+    if claims["aud"].as_str() != Some(audience) {
+        return Err((
+            700212,
+            format!("The audience of the client assertion must be {audience}."),
+        ));
+    }
+    if claims["iss"].as_str() != Some(client) || claims["sub"].as_str() != Some(client) {
+        return Err((
+            700021,
+            "The client assertion's iss and sub must be the client ID.".into(),
+        ));
+    }
+    if claims["exp"].as_i64().is_none_or(|e| e <= now() as i64) {
+        return Err((
+            700024,
+            "Client assertion is not within its valid time range.".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_form(body: &[u8]) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
 impl State {
-    fn token(&self, tenant: &str, body: &[u8]) -> Resp {
+    fn token(&self, base: &str, tenant: &str, body: &[u8]) -> Resp {
         let form = parse_form(body);
         let mut logged: serde_json::Map<String, Value> = form
             .iter()
@@ -243,6 +330,17 @@ impl State {
                 70011,
                 "The provided request must include a 'scope' input parameter.",
             );
+        }
+        if let Some(assertion) = form.get("client_assertion")
+            && let Some(cert) = self.cert_clients.get(&client)
+        {
+            let audience = format!("{base}/{tenant}/oauth2/v2.0/token");
+            return match verify_cert_assertion(cert, &client, &audience, assertion) {
+                Ok(()) => self.issue(),
+                Err((code, msg)) => {
+                    entra_error(StatusCode::UNAUTHORIZED, "invalid_client", code, &msg)
+                }
+            };
         }
         if let Some(assertion) = form.get("client_assertion") {
             return self.federated_token(&client, form.get("client_assertion_type"), assertion);
@@ -506,7 +604,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
                 Ok(b) => b.to_bytes(),
                 Err(_) => return kv_error(StatusCode::BAD_REQUEST, "BadRequest", "bad body"),
             };
-            return state.token(&tenant, &body);
+            return state.token(&base, &tenant, &body);
         }
         _ => {}
     }
@@ -604,11 +702,20 @@ async fn main() {
         });
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let mut cert_clients = HashMap::new();
+    for (id, file) in &cfg.cert_clients {
+        let der = CertificateDer::from_pem_file(file).unwrap_or_else(|e| {
+            eprintln!("keyvault-test-server: {file}: {e}");
+            std::process::exit(2);
+        });
+        cert_clients.insert(id.clone(), der.as_ref().to_vec());
+    }
     let state = Arc::new(State {
         tenant: cfg.tenant,
         clients: cfg.clients,
         expired: cfg.expired,
         federated: cfg.federated,
+        cert_clients,
         tokens: Mutex::default(),
         token_requests: Mutex::default(),
         acr_refresh: Mutex::default(),
