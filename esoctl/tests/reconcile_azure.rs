@@ -242,3 +242,107 @@ spec:
     assert_eq!(der, B64.decode(pem_body).unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn managed_identity_through_the_identity_endpoint() {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let (Some(vault), Some(authority), Some(endpoint), Some(header)) = (
+        var("AZURE_KEYVAULT_URL"),
+        var("AZURE_AUTHORITY_HOST"),
+        var("AZURE_TEST_IDENTITY_ENDPOINT"),
+        var("AZURE_TEST_IDENTITY_HEADER"),
+    ) else {
+        return eso_core::testing::backend_unavailable(
+            "AZURE_TEST_IDENTITY_ENDPOINT",
+            "scripts/backends/azure.sh start",
+        );
+    };
+    let id = format!(
+        "esoctl-mi-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    );
+    python(&["set", &id, "from-mi"]);
+    let yaml = format!(
+        r#"
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: kv-mi, namespace: default}}
+spec:
+  provider:
+    azurekv:
+      vaultUrl: '{vault}'
+      authType: ManagedIdentity
+      identityId: {id}-identity
+      environmentType: AzureStackCloud
+      useAzureSDK: true
+      customCloudConfig: {{activeDirectoryEndpoint: '{authority}'}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: mi, namespace: default}}
+spec:
+  refreshInterval: 1m
+  secretStoreRef: {{name: kv-mi}}
+  data:
+  - {{secretKey: value, remoteRef: {{key: {id}}}}}
+"#
+    );
+    let dir = std::env::temp_dir().join(format!("esoctl-azure-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("m.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    // The managed-identity endpoint is chosen by the SDK from IDENTITY_ENDPOINT and
+    // IDENTITY_HEADER, set on esoctl's process only.
+    let out = Command::new(env!("CARGO_BIN_EXE_esoctl"))
+        .args([
+            "reconcile",
+            "-o",
+            "json",
+            "--now",
+            "2026-01-01T00:00:00Z",
+            "-f",
+        ])
+        .arg(&file)
+        .env("IDENTITY_ENDPOINT", &endpoint)
+        .env("IDENTITY_HEADER", &header)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = list["items"].as_array().unwrap();
+    let secret = items
+        .iter()
+        .find(|i| i["kind"] == "Secret" && i["metadata"]["name"] == "mi")
+        .unwrap_or_else(|| panic!("Secret mi in the output: {list}"));
+    let v = B64
+        .decode(secret["data"]["value"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(v, b"from-mi");
+    // The endpoint saw the user-assigned identity and the vault resource.
+    let ca = var("AZURE_KEYVAULT_CA_FILE").unwrap();
+    let out = Command::new("curl")
+        .args(["-fsS", "--cacert", &ca])
+        .arg(format!("{authority}/_test/token-requests"))
+        .output()
+        .unwrap();
+    let reqs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want = format!("{id}-identity");
+    assert!(
+        reqs.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["managed_identity"] == true
+                && r["client_id"] == want.as_str()
+                && r["resource"] == "https://vault.azure.net"),
+        "{reqs}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

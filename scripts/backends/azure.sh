@@ -19,6 +19,8 @@
 #   SSL_CERT_FILE, REQUESTS_CA_BUNDLE (a bundle: the system roots plus that CA)
 #   AZURE_TEST_CERT_PEM, AZURE_TEST_CERT_P12 (a certificate with its key, PEM and PKCS#12 without
 #                          password, for the cert/ tests)
+#   AZURE_TEST_IDENTITY_ENDPOINT, AZURE_TEST_IDENTITY_HEADER (the App Service managed-identity
+#                          endpoint and its secret: set them as IDENTITY_ENDPOINT / IDENTITY_HEADER)
 #   AZURE_CERT_CLIENT_ID   (a client whose credential is the certificate of AZURE_TEST_CERT_PEM)
 #   AZURE_PYTHON           (a venv python with azure-keyvault-secrets and azure-identity, for smoke.sh)
 set -euo pipefail
@@ -82,7 +84,7 @@ backend_start() {
         --tenant "$tenant" --client "eso-test:eso-test-secret" \
         --expired-client "eso-expired:eso-expired-secret" \
         --federated "eso-workload=system:serviceaccount:default:eso" \
-        --cert-client "eso-cert=$RUN_DIR/tls/server.crt"
+        --cert-client "eso-cert=$RUN_DIR/tls/server.crt" --msi-secret eso-msi-secret
     env_set AZURE_KEYVAULT_URL "https://localhost:$port"
     env_set AZURE_AUTHORITY_HOST "https://localhost:$port"
     env_set AZURE_TENANT_ID "$tenant"
@@ -94,6 +96,10 @@ backend_start() {
     env_set AZURE_FEDERATED_SUBJECT system:serviceaccount:default:eso
     env_set AZURE_KEYVAULT_CA_FILE "$RUN_DIR/tls/ca.crt"
     env_set AZURE_CERT_CLIENT_ID eso-cert
+    # Not IDENTITY_ENDPOINT itself: that would switch every Azure SDK client in the test
+    # environment to managed identity. Tests set it on the processes that want it.
+    env_set AZURE_TEST_IDENTITY_ENDPOINT "https://localhost:$port/msi/token"
+    env_set AZURE_TEST_IDENTITY_HEADER eso-msi-secret
     env_set AZURE_TEST_CERT_PEM "$RUN_DIR/tls/test-cert.pem"
     env_set AZURE_TEST_CERT_P12 "$RUN_DIR/tls/test-cert.p12"
     env_set SSL_CERT_FILE "$RUN_DIR/tls/bundle.pem"

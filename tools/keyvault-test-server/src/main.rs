@@ -19,6 +19,8 @@
 //!   list deleted, recover, purge; Key Vault's error body `{"error":{"code","message"}}`;
 //! - the OpenID configuration document of the tenant (`/{tenant}/v2.0/.well-known/
 //!   openid-configuration`), which MSAL-based clients read first;
+//! - the App Service managed-identity endpoint (`GET /msi/token`, with `--msi-secret` as the
+//!   `X-IDENTITY-HEADER`), the one the SDKs use when `IDENTITY_ENDPOINT` is set;
 //! - Azure Container Registry's token exchange (`POST /oauth2/exchange`, `POST /oauth2/token`),
 //!   for the ACRAccessToken generator (the registry is the server's `host:port`);
 //! - `GET /_test/token-requests`: the token requests received so far (form fields, secrets
@@ -27,6 +29,7 @@
 //! usage: keyvault-test-server --addr 127.0.0.1:PORT --cert server.crt --key server.key
 //!        [--tenant T] [--client ID:SECRET]... [--expired-client ID:SECRET]...
 //!        [--federated CLIENT_ID=SUBJECT]... [--cert-client CLIENT_ID=CERT.pem]...
+//!        [--msi-secret SECRET]
 
 mod objects;
 mod vault;
@@ -76,6 +79,7 @@ struct Config {
     expired: HashMap<String, String>,
     federated: HashMap<String, String>,
     cert_clients: HashMap<String, String>,
+    msi_secret: Option<String>,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -91,6 +95,7 @@ fn parse_args() -> Result<Config, String> {
             "--cert" => c.cert = Some(val()?),
             "--key" => c.key = Some(val()?),
             "--tenant" => c.tenant = val()?,
+            "--msi-secret" => c.msi_secret = Some(val()?),
             "--cert-client" => {
                 let v = val()?;
                 let (id, file) = v
@@ -139,6 +144,8 @@ pub(crate) struct State {
     federated: HashMap<String, String>,
     /// Certificate credentials: client ID → the certificate's DER.
     cert_clients: HashMap<String, Vec<u8>>,
+    /// The `X-IDENTITY-HEADER` value of the App Service managed-identity endpoint.
+    msi_secret: Option<String>,
     /// Issued tokens: value → expiry (unix seconds).
     tokens: Mutex<HashMap<String, u64>>,
     token_requests: Mutex<Vec<Value>>,
@@ -452,6 +459,40 @@ impl State {
         )
     }
 
+    /// The App Service managed-identity endpoint (`IDENTITY_ENDPOINT`): any identity, system-
+    /// or user-assigned, gets a token when the secret header matches.
+    fn managed_identity(&self, header: Option<&str>, q: &HashMap<String, String>) -> Resp {
+        let mut logged: serde_json::Map<String, Value> = q
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        logged.insert("managed_identity".into(), Value::Bool(true));
+        self.token_requests
+            .lock()
+            .expect("lock")
+            .push(Value::Object(logged));
+        if self.msi_secret.is_none() || header != self.msi_secret.as_deref() {
+            return json_response(
+                StatusCode::UNAUTHORIZED,
+                &json!({"statusCode": 401, "message": "Unauthorized: the X-IDENTITY-HEADER is missing or wrong."}),
+            );
+        }
+        let Some(resource) = q.get("resource").filter(|r| !r.is_empty()) else {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"statusCode": 400, "message": "resource is required"}),
+            );
+        };
+        let token = format!("kvts.{}", random_hex());
+        let exp = now() + TOKEN_TTL.as_secs();
+        self.tokens.lock().expect("lock").insert(token.clone(), exp);
+        json_response(
+            StatusCode::OK,
+            &json!({"access_token": token, "expires_on": exp.to_string(), "resource": resource,
+                "token_type": "Bearer", "client_id": q.get("client_id").cloned().unwrap_or_default()}),
+        )
+    }
+
     /// Azure Container Registry's token endpoints: `/oauth2/exchange` trades an Entra ID
     /// access token for a refresh token, `/oauth2/token` a refresh token for an access token
     /// of a `scope`.
@@ -567,6 +608,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
     match (method.as_str(), seg.as_slice()) {
         ("GET", ["_test", "healthz"]) => {
             return json_response(StatusCode::OK, &json!({"status": "ok"}));
+        }
+        ("GET", ["msi", "token"]) => {
+            let header = req
+                .headers()
+                .get("x-identity-header")
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned);
+            return state.managed_identity(header.as_deref(), &query);
         }
         ("GET", ["_test", "token-requests"]) => {
             let reqs = state.token_requests.lock().expect("lock").clone();
@@ -716,6 +765,7 @@ async fn main() {
         expired: cfg.expired,
         federated: cfg.federated,
         cert_clients,
+        msi_secret: cfg.msi_secret,
         tokens: Mutex::default(),
         token_requests: Mutex::default(),
         acr_refresh: Mutex::default(),
