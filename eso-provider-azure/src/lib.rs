@@ -7,6 +7,7 @@ mod client;
 mod config;
 mod error;
 mod generator;
+mod jwk;
 mod objects;
 mod push;
 

@@ -103,6 +103,53 @@ impl AzureKeyVault {
         }
     }
 
+    /// Imports the PEM private key `value` as key `name` (a JSON Web Key) unless the same key
+    /// is there already; never over a key without our tag.
+    pub(crate) async fn push_key(&self, name: &str, value: &[u8]) -> Result<()> {
+        let jwk = crate::jwk::private_jwk(value)
+            .map_err(|e| Error::Conversion(format!("key push: {e}")))?;
+        match self.keys.get_key(name, None).await {
+            Ok(r) => {
+                let existing = r.into_model().map_err(|e| self.err("GetKey", name, &e))?;
+                if !is_managed(existing.tags.as_ref()) {
+                    return Err(Error::PermissionDenied {
+                        message: format!(
+                            "azurekv key {name:?} (store {}) is not managed by external-secrets (no tag {MANAGED_BY_TAG}={MANAGED_BY_VALUE}); not overwriting it",
+                            self.store
+                        ),
+                    });
+                }
+                let old = serde_json::to_value(existing.key).unwrap_or_default();
+                if ["kty", "n", "e", "crv", "x", "y"]
+                    .iter()
+                    .all(|k| old.get(k) == jwk.get(k))
+                {
+                    return Ok(());
+                }
+            }
+            Err(e) if error::status(&e) == Some(404) => {}
+            Err(e) => return Err(self.err("GetKey", name, &e)),
+        }
+        let key: azure_security_keyvault_keys::models::JsonWebKey =
+            serde_json::from_value(jwk).map_err(|e| Error::Conversion(format!("key push: {e}")))?;
+        let params = azure_security_keyvault_keys::models::ImportKeyParameters {
+            key: Some(key),
+            tags: Some(HashMap::from([(
+                MANAGED_BY_TAG.to_owned(),
+                MANAGED_BY_VALUE.to_owned(),
+            )])),
+            ..Default::default()
+        };
+        let body = params
+            .try_into()
+            .map_err(|e: azure_core::Error| self.err("ImportKey", name, &e))?;
+        self.keys
+            .import_key(name, body, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("ImportKey", name, &e))
+    }
+
     /// Whether certificate `name` exists.
     pub(crate) async fn certificate_exists(&self, name: &str) -> Result<bool> {
         Ok(self.certificate(name, None).await?.is_some())

@@ -122,8 +122,15 @@ pub(crate) async fn push(c: &AzureKeyVault, value: &PushValue, r: &PushRef) -> R
             }
             return c.push_certificate(name, value.to_bytes()?.expose()).await;
         }
-        // PEM private key -> JWK import is not implemented yet.
-        Object::Key => return Err(unsupported(kind, &r.remote_key)),
+        Object::Key => {
+            if r.property().is_some() {
+                return Err(Error::invalid_config(
+                    "remoteRef.property",
+                    "is not supported for key/ objects",
+                ));
+            }
+            return c.push_key(name, value.to_bytes()?.expose()).await;
+        }
     }
     let meta = parse_metadata(r)?;
     let expires = meta.expires()?;

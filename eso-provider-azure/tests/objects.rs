@@ -133,7 +133,7 @@ async fn foreign_certificate_is_not_overwritten() {
 }
 
 #[tokio::test]
-async fn keys_read_as_public_jwk() {
+async fn keys_read_as_public_jwk_and_imported_from_pem() {
     let env = require_azure!();
     let name = common::unique("key");
     let jwk: azure_security_keyvault_keys::models::JsonWebKey = serde_json::from_value(
@@ -167,12 +167,42 @@ async fn keys_read_as_public_jwk() {
         .await
         .unwrap_err();
     assert!(e.is_not_found(), "{e}");
+    // That key was imported directly (no managed-by tag): a push does not replace it.
+    let Some((pem, _)) = files() else {
+        return;
+    };
     let e = p
         .push_secret(
-            &PushValue::Single(SecretValue::from("x")),
+            &PushValue::Single(SecretValue::new(pem.clone())),
             &PushRef::new(&key),
         )
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::NotSupported(_)), "{e}");
+    assert!(matches!(e, Error::PermissionDenied { .. }), "{e}");
+
+    // A PEM private key pushed to a new name is imported as a JWK, once.
+    let mine = format!("key/{}", common::unique("key-pushed"));
+    let r = PushRef::new(&mine);
+    p.push_secret(&PushValue::Single(SecretValue::new(pem.clone())), &r)
+        .await
+        .unwrap();
+    let got: Value =
+        serde_json::from_slice(p.get_secret(&RemoteRef::new(&mine)).await.unwrap().expose())
+            .unwrap();
+    assert_eq!(got["kty"], "RSA");
+    assert!(got.get("d").is_none(), "{got}");
+    let kid = |v: &Value| v["kid"].as_str().unwrap_or_default().to_owned();
+    let first = kid(&got);
+    p.push_secret(&PushValue::Single(SecretValue::new(pem)), &r)
+        .await
+        .unwrap();
+    let again: Value =
+        serde_json::from_slice(p.get_secret(&RemoteRef::new(&mine)).await.unwrap().expose())
+            .unwrap();
+    assert_eq!(kid(&again), first, "an unchanged key is not imported again");
+    let e = p
+        .push_secret(&PushValue::Single(SecretValue::from("x")), &r)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Conversion(_)), "{e}");
 }
