@@ -11,6 +11,8 @@ use eso_core::provider::ProviderRegistry;
 pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
     #[cfg(feature = "aws")]
     eso_provider_aws::register(registry);
+    #[cfg(feature = "azure")]
+    eso_provider_azure::register(registry);
     #[cfg(feature = "gcp")]
     eso_provider_gcp::register(registry);
     #[cfg(feature = "vault")]
@@ -24,6 +26,8 @@ pub(crate) fn register_generators(registry: &mut GeneratorRegistry) {
     eso_generators::register(registry);
     #[cfg(feature = "aws")]
     eso_provider_aws::register_generators(registry);
+    #[cfg(feature = "azure")]
+    eso_provider_azure::register_generators(registry);
     #[cfg(feature = "gcp")]
     eso_provider_gcp::register_generators(registry);
     #[cfg(feature = "vault")]

@@ -3,9 +3,8 @@
 #
 # usage: scripts/backends/all.sh start|stop|env|status [instance]
 #
-# ESO_BACKENDS selects the backends (default: "kube openbao moto gcp"; azure is
-# left out because no Azure Key Vault emulator can be installed here, see
-# README.md: add it with ESO_BACKENDS="kube openbao moto gcp azure").
+# ESO_BACKENDS selects the backends (default: "kube openbao moto gcp azure";
+# azure is the project's own Key Vault test server, built from this workspace).
 # start: kube's slow cold build runs in the background while the others
 # install and start; kube starts before openbao so that OpenBao's kubernetes
 # auth gets configured against it. A backend that fails does not stop the
@@ -18,7 +17,7 @@ REPO_ROOT="$(cd "$here/../.." && pwd)"
 ESO_BACKENDS_ENV_DIR="${ESO_BACKENDS_ENV_DIR:-$REPO_ROOT}"
 ESO_BACKENDS_CACHE="${ESO_BACKENDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eso-rs/backends}"
 export ESO_BACKENDS_ENV_DIR ESO_BACKENDS_CACHE
-read -r -a selected <<<"${ESO_BACKENDS:-kube openbao moto gcp}"
+read -r -a selected <<<"${ESO_BACKENDS:-kube openbao moto gcp azure}"
 cmd="${1:-}"
 instance="${2:-}"
 
@@ -97,7 +96,7 @@ case "$cmd" in
         exit "$rc"
         ;;
     *)
-        echo "usage: scripts/backends/all.sh start|stop|env|status [instance]   (ESO_BACKENDS=\"kube openbao moto gcp\" by default)" >&2
+        echo "usage: scripts/backends/all.sh start|stop|env|status [instance]   (ESO_BACKENDS=\"kube openbao moto gcp azure\" by default)" >&2
         exit 2
         ;;
 esac

