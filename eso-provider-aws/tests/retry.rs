@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use eso_core::cluster::{DynCluster, MemoryCluster};
 use eso_core::provider::{RemoteRef, StoreIdentity, StoreRetry, StoreScope};
-use eso_core::testing::{FaultProxy, provider_for};
+use eso_core::testing::{FaultProxy, provider_for, run_test_in_child};
 use eso_provider_aws::AwsFactory;
 use serde_json::json;
 
@@ -28,33 +28,17 @@ fn host_port(url: &str) -> &str {
         .trim_end_matches('/')
 }
 
-/// Runs [`read_in_child`] in a child process whose AWS endpoint is `proxy`; returns its
-/// output, failing the test if the child failed.
+/// Runs [`read_in_child`] in a child process whose endpoint is `proxy`; returns its output.
 async fn child(proxy: &FaultProxy, key: &str, retries: u32) -> String {
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = std::process::Command::new(exe);
-    cmd.args([
-        "--exact",
-        "read_in_child",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("AWS_ENDPOINT_URL", proxy.url("http"))
-    .env(CHILD_KEY, key)
-    .env(CHILD_RETRIES, retries.to_string());
+    let env = [
+        ("AWS_ENDPOINT_URL", proxy.url("http")),
+        (CHILD_KEY, key.to_owned()),
+        (CHILD_RETRIES, retries.to_string()),
+    ];
     // The proxy serves on this runtime while the child runs.
-    let out = tokio::task::spawn_blocking(move || cmd.output())
+    tokio::task::spawn_blocking(move || run_test_in_child("read_in_child", &env))
         .await
         .unwrap()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "child failed:\n{text}");
-    assert!(text.contains("1 passed"), "the child did not run:\n{text}");
-    text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -91,3 +91,33 @@ pub async fn provider_for(
         crate::provider::StoreContext::new(store, &provider, namespace, cluster).with_retry(retry);
     registry.provider(&ctx).await
 }
+
+/// Runs the test `test` of the current test binary in a child process with `env` added to
+/// its environment, and returns what it printed. Panics (failing the calling test) when the
+/// child fails or did not run exactly that test.
+///
+/// For tests that need a process-wide setting the test itself may not change without
+/// `unsafe` (an SDK reading its endpoint from `AWS_ENDPOINT_URL`): the parent sets up, the
+/// child reads with the variable set, and the child half of the test does nothing unless a
+/// variable of `env` tells it that it is the child. Call it from a blocking context
+/// (`tokio::task::spawn_blocking`) when the parent serves something the child talks to.
+pub fn run_test_in_child(test: &str, env: &[(&str, String)]) -> String {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the test binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "child failed:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "the child did not run {test}:\n{text}"
+    );
+    text
+}
