@@ -11,7 +11,8 @@ use std::process::Command;
 use base64::Engine as _;
 use serde_json::Value;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+mod common;
+use common::*;
 
 /// Seeds (`set NAME VALUE`) or reads (`get NAME`) a secret with the Python SDK.
 const PY: &str = r#"
@@ -45,38 +46,6 @@ fn python(args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-/// `(status, reason)` of the Ready condition of `kind/name`.
-fn ready(items: &[Value], kind: &str, name: &str) -> (String, String) {
-    let obj = items
-        .iter()
-        .find(|i| i["kind"] == kind && i["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("{kind} {name} in the output"));
-    let c = &obj["status"]["conditions"][0];
-    (
-        c["status"].as_str().unwrap_or_default().to_owned(),
-        c["reason"].as_str().unwrap_or_default().to_owned(),
-    )
-}
-
-fn reconcile(dir: &std::path::Path, yaml: &str, now: &str) -> Vec<Value> {
-    let file = dir.join("m.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_esoctl"))
-        .args(["reconcile", "-o", "json", "--now", now, "-f"])
-        .arg(&file)
-        .arg("--state")
-        .arg(dir.join("state"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-    list["items"].as_array().unwrap().clone()
 }
 
 #[test]

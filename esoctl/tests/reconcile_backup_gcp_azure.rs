@@ -9,45 +9,8 @@ use std::process::Command;
 use base64::Engine as _;
 use serde_json::Value;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// A service-account key with a freshly generated RSA key (the emulator does not verify it).
-fn sa_key() -> String {
-    use aws_lc_rs::encoding::AsDer;
-    let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-    let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'_>>::as_der(&kp).unwrap();
-    let b64 = B64.encode(der.as_ref());
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    let pem = format!(
-        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-        lines.join("\n")
-    );
-    serde_json::json!({"type": "service_account", "project_id": "eso-test",
-        "private_key_id": "k1", "private_key": pem,
-        "client_email": "eso@eso-test.iam.gserviceaccount.com",
-        "token_uri": "https://oauth2.googleapis.com/token"})
-    .to_string()
-}
-
-fn gcp_rest(endpoint: &str, project: &str, method: &str, path: &str, body: Option<&str>) -> Value {
-    let mut cmd = Command::new("curl");
-    cmd.args(["-fsS", "-X", method])
-        .arg(format!("{endpoint}/v1/projects/{project}/{path}"));
-    if let Some(b) = body {
-        cmd.args(["-H", "Content-Type: application/json", "-d", b]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
+mod common;
+use common::*;
 
 /// Reads a Key Vault secret with Microsoft's Python SDK (`AZURE_PYTHON`).
 fn azure_get(name: &str) -> Value {
