@@ -32,9 +32,10 @@ pub(crate) async fn connect(
             let text = raw
                 .expose_str()
                 .ok_or_else(|| Error::invalid_config(&f, "the kubeconfig is not valid UTF-8"))?;
-            let kc = Kubeconfig::from_yaml(text).map_err(|e| {
-                Error::invalid_config(&f, format!("not a kubeconfig: {}", error_chain(&e)))
-            })?;
+            // Our parser: its errors give line and column and never quote the kubeconfig
+            // (it holds credentials).
+            let kc: Kubeconfig = eso_core::api::parse_yaml(text)
+                .map_err(|e| Error::invalid_config(&f, format!("not a kubeconfig: {e}")))?;
             check_self_contained(&kc, &f)?;
             kc
         }

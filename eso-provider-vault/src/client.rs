@@ -201,7 +201,10 @@ impl Http {
                 .map(Some)
                 .map_err(|e| VaultError::Decode {
                     path: call.path.to_owned(),
-                    what: format!("body is not JSON ({e})"),
+                    what: format!(
+                        "body is not the expected JSON ({})",
+                        eso_core::api::redact_serde_message(&e.to_string())
+                    ),
                 });
         }
         let message = serde_json::from_slice::<Value>(&bytes)

@@ -48,8 +48,9 @@ fn read_yaml(path: &Option<PathBuf>, what: &str) -> Result<serde_json::Value> {
     if text.trim().is_empty() {
         return Ok(serde_json::Value::Null);
     }
-    serde_saphyr::from_str::<serde_json::Value>(&text)
-        .map_err(|e| anyhow!("could not unmarshal {what}: {e}"))
+    // The error names the file, line and column; it never quotes the file (secret data).
+    eso_core::api::parse_yaml::<serde_json::Value>(&text)
+        .map_err(|e| anyhow!("could not unmarshal {what}: {}: {e}", path.display()))
 }
 
 fn b64_map(v: Option<&serde_json::Value>, what: &str) -> Result<SecretMap> {
@@ -64,11 +65,34 @@ fn b64_map(v: Option<&serde_json::Value>, what: &str) -> Result<SecretMap> {
             _ => bail!("could not unmarshal {what}: value of {k} is not a base64 string"),
         };
         let bytes = STANDARD.decode(s.trim()).map_err(|e| {
-            anyhow!("could not unmarshal {what}: illegal base64 data for key {k}: {e}")
+            anyhow!(
+                "could not unmarshal {what}: illegal base64 data for key {k}: {}",
+                base64_problem(&e)
+            )
         })?;
         out.insert(k.clone(), SecretValue::new(bytes));
     }
     Ok(out)
+}
+
+/// `e` with the file it concerns in front.
+fn in_file(e: anyhow::Error, path: &Option<PathBuf>) -> anyhow::Error {
+    match path {
+        Some(p) => anyhow!("{}: {e}", p.display()),
+        None => e,
+    }
+}
+
+/// A base64 error without the offending byte (it is part of a secret value).
+fn base64_problem(e: &base64::DecodeError) -> String {
+    match e {
+        base64::DecodeError::InvalidByte(at, _) => format!("invalid character at offset {at}"),
+        base64::DecodeError::InvalidLength(len) => format!("invalid length {len}"),
+        base64::DecodeError::InvalidLastSymbol(at, _) => {
+            format!("invalid last character at offset {at}")
+        }
+        base64::DecodeError::InvalidPadding => "invalid padding".to_owned(),
+    }
 }
 
 fn string_map(v: Option<&serde_json::Value>) -> BTreeMap<String, String> {
@@ -157,7 +181,8 @@ fn run_inner(args: &Args) -> Result<String> {
         serde_json::from_value(tmpl).map_err(|e| anyhow!("could not unmarshal template: {e}"))?;
 
     let data_doc = read_yaml(&args.source_secret_data_file, "source secret")?;
-    let data = b64_map(Some(&data_doc), "secret")?;
+    let data = b64_map(Some(&data_doc), "secret")
+        .map_err(|e| in_file(e, &args.source_secret_data_file))?;
 
     let mut sources = TemplateSources::default();
     if args.template_from_config_map.is_some() {
@@ -166,7 +191,10 @@ fn run_inner(args: &Args) -> Result<String> {
     }
     if args.template_from_secret.is_some() {
         let sec = read_yaml(&args.template_from_secret, "secret")?;
-        sources.any_secret = Some(b64_map(sec.get("data"), "secret")?);
+        sources.any_secret = Some(
+            b64_map(sec.get("data"), "secret")
+                .map_err(|e| in_file(e, &args.template_from_secret))?,
+        );
     }
     let mut target = TargetSecret::default();
     render_into(&spec, &data, &sources, &mut target)

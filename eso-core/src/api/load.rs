@@ -97,7 +97,7 @@ impl Document {
 /// ```
 pub fn parse_documents(input: &str) -> Vec<(usize, Result<Document, LoadError>)> {
     let mut out = Vec::new();
-    for (index, text) in split_documents(input).into_iter().enumerate() {
+    for (index, (line, text)) in split_documents(input).into_iter().enumerate() {
         if text.len() > MAX_DOCUMENT_BYTES {
             out.push((
                 index,
@@ -117,16 +117,14 @@ pub fn parse_documents(input: &str) -> Vec<(usize, Result<Document, LoadError>)>
         }) {
             continue;
         }
-        match serde_saphyr::from_str::<Value>(text) {
+        match super::parse_yaml::<Value>(text) {
             Ok(Value::Null) => {}
             Ok(value) => out.push((index, Ok(Document { index, value }))),
             Err(e) => {
-                let msg = e.to_string();
-                let first = msg.lines().next().unwrap_or("invalid YAML").to_owned();
-                out.push((
-                    index,
-                    Err(LoadError::new("", format!("invalid YAML: {first}"))),
-                ));
+                // Lines counted in the file, not in the document; the text is never quoted
+                // (a Secret's data may be in it).
+                let e = e.offset_lines(line);
+                out.push((index, Err(LoadError::new("", format!("invalid YAML: {e}")))));
             }
         }
     }
@@ -135,20 +133,21 @@ pub fn parse_documents(input: &str) -> Vec<(usize, Result<Document, LoadError>)>
 
 /// Splits at `---` document markers at the start of a line (YAML's rule: inside a document
 /// such a line can only be content of a quoted scalar, which ESO manifests never have).
-fn split_documents(input: &str) -> Vec<&str> {
+/// Each document comes with the number of lines before it in the input.
+fn split_documents(input: &str) -> Vec<(usize, &str)> {
     let mut docs = Vec::new();
-    let mut start = 0;
+    let (mut start, mut start_line) = (0, 0);
     let mut pos = 0;
-    for line in input.split_inclusive('\n') {
+    for (line_no, line) in input.split_inclusive('\n').enumerate() {
         let is_marker =
             line.starts_with("---") && line[3..].chars().next().is_none_or(|c| c.is_whitespace());
         if is_marker && pos > 0 {
-            docs.push(&input[start..pos]);
-            start = pos;
+            docs.push((start_line, &input[start..pos]));
+            (start, start_line) = (pos, line_no);
         }
         pos += line.len();
     }
-    docs.push(&input[start..]);
+    docs.push((start_line, &input[start..]));
     docs
 }
 
@@ -156,7 +155,8 @@ fn typed<T: DeserializeOwned>(value: Value) -> Result<T, LoadError> {
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        LoadError::new(path, short_serde_message(&e.into_inner().to_string()))
+        let message = super::redact_serde_message(&e.into_inner().to_string());
+        LoadError::new(path, short_serde_message(&message))
     })
 }
 
@@ -434,8 +434,28 @@ mod tests {
         let docs = split_documents("---\na: 1\n---\nb: 2\n--- # c\nc: 3\n----x: 1\n");
         assert_eq!(
             docs,
-            ["---\na: 1\n", "---\nb: 2\n", "--- # c\nc: 3\n----x: 1\n"]
+            [
+                (0, "---\na: 1\n"),
+                (2, "---\nb: 2\n"),
+                (4, "--- # c\nc: 3\n----x: 1\n")
+            ]
         );
+    }
+
+    #[test]
+    fn syntax_errors_give_the_file_line_and_hide_the_text() {
+        let text = "a: 1\n---\nkind: Secret\nstringData:\n  password: \"s3cr3t-Q\n  x: [\n";
+        let docs = parse_documents(text);
+        let err = docs[1].1.as_ref().unwrap_err().to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+        assert!(err.starts_with("invalid YAML: line "), "{err}");
+        let line: usize = err["invalid YAML: line ".len()..]
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(line >= 3, "line in the file, not in the document: {err}");
     }
 
     #[test]

@@ -152,8 +152,10 @@ fn string_map(v: &Value, path: &str) -> Result<BTreeMap<String, String>, String>
 /// one Secret conversion. A missing namespace is `default_ns` (else `default`); a
 /// `resourceVersion` in the file is ignored.
 fn secret_from_json(v: &Value, default_ns: &str) -> Result<KubeSecret, String> {
-    let mut secret: Secret = serde_path_to_error::deserialize(v)
-        .map_err(|e| field(&e.path().to_string(), &e.inner().to_string()))?;
+    let mut secret: Secret = serde_path_to_error::deserialize(v).map_err(|e| {
+        let message = eso_core::api::redact_serde_message(&e.inner().to_string());
+        field(&e.path().to_string(), &message)
+    })?;
     let meta = &mut secret.metadata;
     if meta.name.as_deref().is_none_or(str::is_empty) {
         return Err("metadata.name: is required".to_owned());
@@ -203,11 +205,17 @@ pub(super) fn read_state(dir: &Path) -> Result<State, Fatal> {
         Err(e) => return Err(Fatal(format!("{}: cannot read: {e}", path.display()))),
     };
     let bad = |what: &str| Fatal(format!("{}: {what}", path.display()));
-    let v: Value = serde_json::from_str(&text).map_err(|e| bad(&format!("not JSON: {e}")))?;
+    let v: Value =
+        eso_core::api::parse_json(text.as_bytes()).map_err(|e| bad(&format!("not JSON: {e}")))?;
     if v["version"].as_u64() != Some(STATE_VERSION) {
+        // Only a number is shown: the file holds secret values, none is quoted.
+        let found = match &v["version"] {
+            Value::Number(n) => n.to_string(),
+            Value::Null => "none".to_owned(),
+            _ => "a value that is not a number".to_owned(),
+        };
         return Err(bad(&format!(
-            "version: expected {STATE_VERSION}, found {}",
-            v["version"]
+            "version: expected {STATE_VERSION}, found {found}"
         )));
     }
     let mut state = State::default();
