@@ -11,7 +11,7 @@ pub mod reconcile;
 mod secret;
 pub mod strategy;
 pub mod template;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 

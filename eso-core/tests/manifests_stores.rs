@@ -1,14 +1,12 @@
 //! Every SecretStore, ClusterSecretStore, generator, ClusterGenerator and GeneratorState
 //! document of the conformance manifests parses, validates and round-trips.
 
-use std::path::Path;
+#![cfg(feature = "testing")]
 
 use eso_core::api::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-
-const MANIFESTS: &str = "/work/shared/conformance/manifests";
 
 /// Documentation snippets that ESO's own CRD schema rejects, with how we reject them:
 /// `(file, "parse" | error path)`.
@@ -106,11 +104,9 @@ where
 
 #[test]
 fn conformance_manifests_of_store_and_generator_kinds() {
-    let dir = Path::new(MANIFESTS);
-    if !dir.is_dir() {
-        eprintln!("{MANIFESTS} not present; skipping");
+    let Some(dir) = eso_core::testing::conformance_folder("manifests") else {
         return;
-    }
+    };
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

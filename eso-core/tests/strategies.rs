@@ -1,6 +1,6 @@
 //! ../shared/conformance/strategies/{conversion,decoding,rewrite}.json through eso_core::strategy.
 
-use std::path::PathBuf;
+#![cfg(feature = "testing")]
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -10,13 +10,8 @@ use eso_core::{SecretMap, SecretValue};
 use serde_json::Value as J;
 
 fn load(name: &str) -> Option<Vec<J>> {
-    let base = std::env::var_os("ESO_CONFORMANCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
-        });
-    let text = std::fs::read_to_string(base.join("strategies").join(name)).ok()?;
-    serde_json::from_str(&text).ok()
+    let text = eso_core::testing::conformance_file(&format!("strategies/{name}"))?;
+    Some(serde_json::from_str(&text).expect("strategy cases are JSON"))
 }
 
 fn bytes_of(v: &J) -> Vec<u8> {
@@ -75,7 +70,9 @@ fn parsed<T: std::str::FromStr<Err = eso_core::Error>>(
 
 #[test]
 fn conversion() {
-    let cases = load("conversion.json").expect("conversion.json");
+    let Some(cases) = load("conversion.json") else {
+        return;
+    };
     for e in &cases {
         let name = e["name"].as_str().unwrap_or("");
         let res: Result<J, eso_core::Error> = match e["function"].as_str().unwrap_or("") {
@@ -105,7 +102,9 @@ fn conversion() {
 
 #[test]
 fn decoding() {
-    let cases = load("decoding.json").expect("decoding.json");
+    let Some(cases) = load("decoding.json") else {
+        return;
+    };
     for e in &cases {
         let name = e["name"].as_str().unwrap_or("");
         let strategy = parsed(e, "strategy");
@@ -134,7 +133,9 @@ fn decoding() {
 
 #[test]
 fn rewrites() {
-    let cases = load("rewrite.json").expect("rewrite.json");
+    let Some(cases) = load("rewrite.json") else {
+        return;
+    };
     for e in &cases {
         let name = e["name"].as_str().unwrap_or("");
         // The operations load into the API model as a manifest's would; one the model

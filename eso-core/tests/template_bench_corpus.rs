@@ -1,14 +1,12 @@
 //! The bench corpus (../shared/bench/templates.json) renders exactly ESO's expected output.
 
-use std::path::PathBuf;
+#![cfg(feature = "testing")]
 
 use eso_core::template::{Template, Value};
 
 #[test]
 fn bench_corpus_matches_eso() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/templates.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("bench corpus not found at {}", path.display());
+    let Some(text) = eso_core::testing::bench_file("templates.json") else {
         return;
     };
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();

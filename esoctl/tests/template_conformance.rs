@@ -10,10 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value as J;
 
 fn cases_dir() -> Option<PathBuf> {
-    let env = std::env::var_os("ESO_CONFORMANCE_DIR").map(PathBuf::from);
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
-    let dir = env.unwrap_or(default).join("template");
-    dir.is_dir().then_some(dir)
+    eso_core::testing::conformance_folder("template")
 }
 
 fn yaml(path: &Path) -> J {
@@ -211,7 +208,6 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[];
 #[test]
 fn all_template_cases() {
     let Some(dir) = cases_dir() else {
-        eprintln!("conformance cases not found; set ESO_CONFORMANCE_DIR");
         return;
     };
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_esoctl"));
@@ -245,7 +241,6 @@ fn all_template_cases() {
 #[test]
 fn output_is_esos_text() {
     let Some(dir) = cases_dir() else {
-        eprintln!("conformance cases not found; set ESO_CONFORMANCE_DIR");
         return;
     };
     let case = dir.join("121-cli-push-secret-doc");

@@ -18,13 +18,6 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn conformance() -> PathBuf {
-    std::env::var_os("ESO_CONFORMANCE_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"),
-        PathBuf::from,
-    )
-}
-
 const ES_HEAD: &str = "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: bad\nspec:\n  secretStoreRef:\n    name: s\n";
 
 fn check_rejected(dir: &Path, file: &str, content: &[u8], expect: &[&str]) {
@@ -55,7 +48,9 @@ const ESO_REJECTS: usize = 14;
 
 #[test]
 fn accepts_the_conformance_manifests_that_eso_accepts() {
-    let dir = conformance().join("manifests");
+    let Some(dir) = eso_core::testing::conformance_folder("manifests") else {
+        return;
+    };
     let out = esoctl(&["validate", "-o", "json", dir.to_str().unwrap()]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["files"], 192);

@@ -16,10 +16,18 @@
 //! # });
 //! ```
 
+#[cfg(feature = "testing")]
 pub mod conformance;
+mod data;
+#[cfg(feature = "testing")]
 mod fault_proxy;
 
-pub use fault_proxy::FaultProxy;
+pub use data::{
+    BENCH_DIR, CONFORMANCE_DIR, REQUIRE_DATA, bench_dir, bench_file, conformance_dir,
+    conformance_file, conformance_folder, data_unavailable,
+};
+#[cfg(feature = "testing")]
+pub use fault_proxy::{Fault, FaultProxy};
 
 /// The environment variable with which a test run declares its backends started: a backend
 /// test that finds its variables missing then fails instead of skipping.
