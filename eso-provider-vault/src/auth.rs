@@ -50,6 +50,8 @@ pub(crate) struct Authenticator {
     pub(crate) pod_token_path: PathBuf,
     /// For cert login: the CA the main client trusts.
     pub(crate) ca_pem: Option<Vec<u8>>,
+    /// The factory's request timeout, for the cert-login client.
+    pub(crate) request_timeout: std::time::Duration,
 }
 
 impl Authenticator {
@@ -209,7 +211,12 @@ impl Authenticator {
             .creds
             .secret(key_sel, Some("tls.key"), &format!("{p}.secretRef"))
             .await?;
-        let client = tls::build_client(self.ca_pem.as_deref(), Some((&cert, &key)), &p)?;
+        let client = tls::build_client(
+            self.request_timeout,
+            self.ca_pem.as_deref(),
+            Some((&cert, &key)),
+            &p,
+        )?;
         let cert_http = http.with_client(client);
         let body = match c.vault_role.as_deref().filter(|r| !r.is_empty()) {
             Some(role) => json!({"name": role}),

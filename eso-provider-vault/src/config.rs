@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use eso_core::api::{SecretStoreProvider, ValidationErrors, VaultProvider};
@@ -40,7 +41,12 @@ use crate::token::Tokens;
 pub struct VaultFactory {
     kind: &'static str,
     pod_token_path: PathBuf,
+    request_timeout: Duration,
 }
+
+/// How long one request to the server may take, connection included, unless
+/// [`VaultFactory::with_request_timeout`] says otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Default for VaultFactory {
     fn default() -> Self {
@@ -54,7 +60,26 @@ impl VaultFactory {
         Self {
             kind: crate::KIND,
             pod_token_path: PathBuf::from(POD_TOKEN_PATH),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
+    }
+
+    /// How long one request may take before it fails with a temporary error (default
+    /// [`DEFAULT_REQUEST_TIMEOUT`], 60 s; connecting is bounded by the smaller of this and
+    /// 10 s). A server that accepts the connection and never answers is given up on after
+    /// this long, then the store's `retrySettings` apply.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eso_provider_vault::VaultFactory;
+    ///
+    /// let f = VaultFactory::new().with_request_timeout(Duration::from_secs(5));
+    /// # let _ = f;
+    /// ```
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
     }
 
     /// A factory for the `openBao` kind (same fields; error paths say `openBao`).
@@ -125,6 +150,7 @@ impl VaultFactory {
         let server = server_url(&spec.server, field)?;
         let material = tls::material(spec, &creds, field).await?;
         let client = tls::build_client(
+            self.request_timeout,
             material.ca_pem.as_deref(),
             material.identity.as_ref().map(|(c, k)| (c, k)),
             field,
@@ -148,6 +174,7 @@ impl VaultFactory {
             namespace: auth_ns,
             pod_token_path: self.pod_token_path.clone(),
             ca_pem: material.ca_pem.clone(),
+            request_timeout: self.request_timeout,
         };
         let tokens = Tokens::new(authenticator, Arc::clone(&http));
         Ok(Vault {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 
-pub use config::VaultFactory;
+pub use config::{DEFAULT_REQUEST_TIMEOUT, VaultFactory};
 pub use generator::VaultDynamicSecret;
 pub use provider::Vault;
 pub use token::TokenStats;

@@ -70,15 +70,17 @@ pub(crate) async fn material(
     Ok(m)
 }
 
-/// Builds a reqwest client trusting `ca_pem` (or the system roots) and presenting `identity`.
+/// Builds a reqwest client trusting `ca_pem` (or the system roots) and presenting `identity`,
+/// giving up on a request after `timeout`.
 pub(crate) fn build_client(
+    timeout: Duration,
     ca_pem: Option<&[u8]>,
     identity: Option<(&SecretValue, &SecretValue)>,
     field: &str,
 ) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
         .pool_idle_timeout(Duration::from_secs(90))
         .user_agent(concat!("eso-rs/", env!("CARGO_PKG_VERSION")));
     if let Some(pem) = ca_pem {
@@ -113,6 +115,7 @@ mod tests {
     #[test]
     fn bad_identity_is_a_config_error() {
         let e = build_client(
+            Duration::from_secs(1),
             None,
             Some((&SecretValue::from("nope"), &SecretValue::from("secret-key"))),
             "spec.provider.vault.tls",
