@@ -4,6 +4,7 @@
 #
 # Usage: scripts/test.sh            # everything
 #        ESO_SKIP_LINT=1 scripts/test.sh   # tests only (local iteration)
+#        ESO_SKIP_FUZZ=1 scripts/test.sh   # without the fuzz smoke run
 #
 # Build outputs go to $CARGO_TARGET_DIR (default: ~/.cache/eso-rs/target), outside the clone,
 # so a second run is incremental.
@@ -100,6 +101,24 @@ cargo test --workspace --all-features --locked --no-fail-fast 2>&1 | tee "$LOG_D
 status=${PIPESTATUS[0]}
 set -e
 
+# Coverage-guided fuzzing, short: every fuzz target for ESO_FUZZ_SECONDS (default 7) seconds
+# (scripts/fuzz.sh; installs cargo-fuzz on first use). A crash fails the run.
+fuzz_passed=0; fuzz_failed=0
+if [[ "${ESO_SKIP_FUZZ:-0}" != 1 ]]; then
+  step "fuzz smoke (scripts/fuzz.sh, ${ESO_FUZZ_SECONDS:-7} s per target)"
+  set +e
+  bash scripts/fuzz.sh >"$LOG_DIR/fuzz.log" 2>&1
+  fuzz_status=$?
+  set -e
+  grep -E '^fuzz ' "$LOG_DIR/fuzz.log" || tail -n 20 "$LOG_DIR/fuzz.log"
+  fuzz_passed=$(grep -cE '^fuzz .*: ok$' "$LOG_DIR/fuzz.log" || true)
+  fuzz_failed=$(grep -cE '^fuzz .*FAILED' "$LOG_DIR/fuzz.log" || true)
+  if [[ $fuzz_status != 0 ]]; then
+    status=1
+    (( fuzz_failed > 0 )) || fuzz_failed=1
+  fi
+fi
+
 # ESO's own template cases through its own runner, with the esoctl just built. Cases this
 # build cannot pass are listed in scripts/template-known-failures.txt (empty today); any
 # other failure fails the run.
@@ -137,7 +156,7 @@ if [[ -f "$LOG_DIR/backends-smoke.log" ]]; then
   passed=$((passed + ${sp:-0})); failed=$((failed + ${sf:-0}))
   [[ "${sf:-0}" == 0 ]] || status=1
 fi
-passed=$((passed + ${tmpl_passed:-0})); failed=$((failed + ${tmpl_failed:-0}))
+passed=$((passed + ${tmpl_passed:-0} + fuzz_passed)); failed=$((failed + ${tmpl_failed:-0} + fuzz_failed))
 echo
 echo "scripts/test.sh took $(( $(date +%s) - started ))s"
 echo "${passed} passed, ${failed} failed"
