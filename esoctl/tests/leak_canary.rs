@@ -48,6 +48,10 @@ fn assert_clean_failure(what: &str, out: &Output, file: &Path) {
         "{what}: should fail: {stdout} {stderr}"
     );
     assert!(!stderr.contains("panicked"), "{what} panicked: {stderr}");
+    assert!(
+        !stderr.contains("symbol 33") && !stdout.contains("symbol 33"),
+        "{what} named a byte of the value: {stderr}"
+    );
     for text in [&stdout, &stderr] {
         assert!(
             !text.contains(CANARY) && !text.contains("Pw9xQ") && !text.contains(CANARY_B64),

@@ -150,7 +150,9 @@ pub fn redact_serde_message(msg: &str) -> String {
         let span = &rest[start..start + 1 + len + 1];
         out.push_str(before);
         let is_field_name = quote == '`' && before.trim_end().ends_with("field");
-        if is_field_name {
+        // A quoted punctuation mark is the parser naming a token (`unclosed bracket '['`).
+        let is_token = len == 1 && span[1..2].bytes().all(|b| b.is_ascii_punctuation());
+        if is_field_name || is_token {
             out.push_str(span);
         } else {
             out.push_str("<hidden>");
@@ -159,6 +161,27 @@ pub fn redact_serde_message(msg: &str) -> String {
     }
     out.push_str(rest);
     out.push_str(tail);
+    hide_base64_symbol(out)
+}
+
+/// The base64 crate's `Invalid symbol 33, offset 2.` (through k8s-openapi's `ByteString`)
+/// names a byte of the value: keep the offset, drop the byte.
+fn hide_base64_symbol(msg: String) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg.as_str();
+    while let Some(i) = rest.find("symbol ") {
+        let after = &rest[i + "symbol ".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        out.push_str(&rest[..i]);
+        if digits > 0 {
+            out.push_str("character");
+            rest = &after[digits..];
+        } else {
+            out.push_str("symbol ");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -226,6 +249,18 @@ mod tests {
             "invalid type: string <hidden>, expected x"
         );
         assert_eq!(redact_serde_message("oops 'unclosed"), "oops <hidden>");
+        assert_eq!(
+            redact_serde_message("unclosed bracket '['"),
+            "unclosed bracket '['"
+        );
+        assert_eq!(
+            redact_serde_message("Invalid symbol 33, offset 2."),
+            "Invalid character, offset 2."
+        );
+        assert_eq!(
+            redact_serde_message("Invalid last symbol 66, offset 3."),
+            "Invalid last character, offset 3."
+        );
         assert_eq!(
             redact_serde_message("missing field `data`"),
             "missing field `data`"
