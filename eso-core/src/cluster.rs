@@ -12,6 +12,10 @@ use async_trait::async_trait;
 
 use crate::{Error, Result, SecretMap};
 
+mod managed;
+
+pub use managed::ManagedKeys;
+
 /// A shared cluster handle.
 pub type DynCluster = Arc<dyn Cluster>;
 
@@ -85,6 +89,12 @@ pub struct KubeSecret {
     pub resource_version: String,
     /// Server-assigned UID (empty when new).
     pub uid: String,
+    /// What each field manager set, by manager name (`metadata.managedFields`); filled on
+    /// reads by clusters that track it (`KubeCluster`), never written.
+    pub managed_fields: BTreeMap<String, ManagedKeys>,
+    /// The field manager to write this Secret as (ESO's per-ExternalSecret manager); empty:
+    /// the cluster's default. Not part of the stored object.
+    pub field_manager: String,
 }
 
 impl KubeSecret {
@@ -142,6 +152,7 @@ impl fmt::Debug for KubeSecret {
             .field("keys", &self.data.keys().collect::<Vec<_>>())
             .field("immutable", &self.immutable)
             .field("resource_version", &self.resource_version)
+            .field("field_manager", &self.field_manager)
             .finish_non_exhaustive()
     }
 }
@@ -379,6 +390,8 @@ impl StoredSecret {
                 .collect(),
             resource_version: self.resource_version.to_string(),
             uid: self.uid.to_string(),
+            managed_fields: BTreeMap::new(),
+            field_manager: String::new(),
         }
     }
 
@@ -408,7 +421,9 @@ struct MemoryState {
 }
 
 /// An in-memory [`Cluster`]: a real implementation with resource versions and conflicts, for
-/// tests, examples and tools that need no API server. Clones share state.
+/// tests, examples and tools that need no API server. Clones share state. It keeps no field
+/// managers ([`KubeSecret::managed_fields`] reads empty), so keys an ExternalSecret with
+/// `creationPolicy: Merge` stopped rendering stay in its target here.
 ///
 /// # Example
 ///

@@ -20,10 +20,15 @@ pub const DEFAULT_FIELD_MANAGER: &str = "external-secrets";
 /// optimistic concurrency on `resourceVersion`) and requests ServiceAccount tokens through
 /// the TokenRequest API.
 ///
-/// Writes carry a field manager as ESO names it: a Secret controlled by an ExternalSecret is
-/// written as [`eso_core::reconcile::field_manager`] of that ExternalSecret's name (so
-/// `managedFields` show which ExternalSecret wrote which keys); other writes use the
-/// manager given to [`KubeCluster::with_field_manager`] (default `external-secrets`).
+/// Writes carry a field manager as ESO names it: the one the written [`KubeSecret`] names
+/// ([`KubeSecret::field_manager`]; the ExternalSecret flow names
+/// [`eso_core::reconcile::field_manager`] of the ExternalSecret, for every creation policy,
+/// as ESO does), else that of the ExternalSecret controlling the Secret, else the manager
+/// given to [`KubeCluster::with_field_manager`] (default `external-secrets`). Reads fill
+/// [`KubeSecret::managed_fields`] from `metadata.managedFields`, so the flows remove what
+/// their manager wrote last time and no longer writes (a key a template dropped), as ESO
+/// does. Like ESO, targets are written by create/update (`PUT`), not server-side apply: an
+/// update only takes over the fields it changes, so keys other writers set keep their owner.
 ///
 /// # Example
 ///
@@ -81,8 +86,12 @@ impl KubeCluster {
         Api::namespaced(self.client.clone(), namespace)
     }
 
-    /// The field manager of a write of `secret`.
+    /// The field manager of a write of `secret`: the one it names, else the ExternalSecret
+    /// controlling it, else this cluster's.
     fn manager_for(&self, secret: &KubeSecret) -> String {
+        if !secret.field_manager.is_empty() {
+            return secret.field_manager.clone();
+        }
         secret
             .owner_references
             .iter()

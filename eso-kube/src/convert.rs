@@ -2,10 +2,10 @@
 //! [`Secret`]: [`KubeCluster`](crate::KubeCluster), `esoctl` (manifests in files) and the
 //! examples all go through these two functions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use eso_core::SecretValue;
-use eso_core::cluster::{KubeSecret, LabelExpression, LabelQuery, OwnerRef};
+use eso_core::cluster::{KubeSecret, LabelExpression, LabelQuery, ManagedKeys, OwnerRef};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -63,6 +63,33 @@ pub fn secret_from_kube(s: Secret) -> KubeSecret {
     }
     out.resource_version = meta.resource_version.unwrap_or_default();
     out.uid = meta.uid.unwrap_or_default();
+    for entry in meta.managed_fields.unwrap_or_default() {
+        let (Some(manager), Some(fields)) = (entry.manager, entry.fields_v1) else {
+            continue;
+        };
+        out.managed_fields
+            .entry(manager)
+            .or_default()
+            .extend(managed_keys(&fields.0));
+    }
+    out
+}
+
+/// The data keys, labels and annotations a `fieldsV1` entry of `managedFields` names
+/// (`{"f:data": {"f:k": {}}, "f:metadata": {"f:labels": {"f:l": {}}, ...}}`).
+fn managed_keys(fields: &serde_json::Value) -> ManagedKeys {
+    let keys = |v: Option<&serde_json::Value>| -> BTreeSet<String> {
+        v.and_then(serde_json::Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, _)| k.strip_prefix("f:").map(str::to_owned))
+            .collect()
+    };
+    let meta = fields.get("f:metadata");
+    let mut out = ManagedKeys::default();
+    out.data = keys(fields.get("f:data"));
+    out.labels = keys(meta.and_then(|m| m.get("f:labels")));
+    out.annotations = keys(meta.and_then(|m| m.get("f:annotations")));
     out
 }
 
@@ -161,6 +188,33 @@ mod tests {
             .push(OwnerRef::controller("v1", "ExternalSecret", "es", "uid-1"));
         s.resource_version = "7".into();
         assert_eq!(secret_from_kube(secret_to_kube(&s)), s);
+    }
+
+    #[test]
+    fn managed_fields_by_manager() {
+        let secret: Secret = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "s", "namespace": "ns", "managedFields": [
+                {"manager": "externalsecrets.external-secrets.io/es", "operation": "Update",
+                 "fieldsType": "FieldsV1", "fieldsV1": {
+                    "f:data": {".": {}, "f:a": {}, "f:b": {}},
+                    "f:metadata": {"f:labels": {".": {}, "f:l": {}},
+                                   "f:annotations": {"f:n": {}}}}},
+                {"manager": "externalsecrets.external-secrets.io/es", "operation": "Apply",
+                 "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:c": {}}}},
+                {"manager": "kubectl", "operation": "Update",
+                 "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:d": {}}, "f:type": {}}}
+            ]},
+        }))
+        .unwrap();
+        let s = secret_from_kube(secret);
+        let es = &s.managed_fields["externalsecrets.external-secrets.io/es"];
+        assert_eq!(es.data.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(es.labels.iter().collect::<Vec<_>>(), ["l"]);
+        assert_eq!(es.annotations.iter().collect::<Vec<_>>(), ["n"]);
+        assert_eq!(
+            s.managed_fields["kubectl"].data.iter().collect::<Vec<_>>(),
+            ["d"]
+        );
     }
 
     #[test]

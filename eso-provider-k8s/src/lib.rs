@@ -4,6 +4,7 @@
 mod auth;
 mod config;
 mod provider;
+mod push;
 
 use std::sync::Arc;
 

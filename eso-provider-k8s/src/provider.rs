@@ -9,19 +9,19 @@ use async_trait::async_trait;
 use eso_core::api::KubernetesProvider;
 use eso_core::provider::{
     Capabilities, Credentials, FindRef, MetadataPolicy, Provider, PushRef, PushValue, RemoteRef,
-    StoreScope, Validation, property,
+    Validation, property,
 };
 use eso_core::{Error, Result, SecretMap, SecretValue};
 use eso_kube::error::{is_status, map_error};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::authorization::v1::{SelfSubjectRulesReview, SelfSubjectRulesReviewSpec};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use serde::Deserialize;
+use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::auth::{SA_TOKEN_SECONDS, connect};
+use crate::push::{PushMetadata, remote_data};
 
 /// The label this provider puts on every Secret it creates in the remote cluster. A Secret
 /// without it is never overwritten or deleted; add it by hand to let a store adopt one.
@@ -42,6 +42,12 @@ pub const PROVIDER_FIELD_MANAGER: &str = "external-secrets-provider";
 /// Reads follow ESO: without a property a Secret reads as a JSON object of its (UTF-8) values;
 /// a property is a data key, else `<key>.<json path>` into that key's JSON value;
 /// `MetadataPolicy::Fetch` reads `{"labels": .., "annotations": ..}`.
+///
+/// Pushes write the source Secret's type (`kubernetes.io/tls`, `kubernetes.io/dockerconfigjson`,
+/// ...; [`PushRef::source`]) and carry its labels and annotations over as ESO does: combined
+/// with `PushSecretMetadata` labels and annotations per `sourceMergePolicy`, then with the
+/// remote Secret's per `targetMergePolicy`. A Secret's type is immutable, so when it changes
+/// the remote Secret is deleted (exactly the version read) and created again.
 ///
 /// Unlike ESO, pushes and deletes only touch Secrets carrying [`MANAGED_BY_LABEL`]; pushing
 /// over any other Secret fails with [`Error::PermissionDenied`], and deleting one leaves it.
@@ -102,28 +108,6 @@ impl fmt::Display for Kubernetes {
             self.inner.spec.remote_namespace
         )
     }
-}
-
-/// `spec.data[].metadata` of a PushSecret for this provider.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PushMetadataSpec {
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-    #[serde(default)]
-    annotations: BTreeMap<String, String>,
-    #[serde(default)]
-    source_merge_policy: Option<String>,
-    #[serde(default)]
-    target_merge_policy: Option<String>,
-    #[serde(default)]
-    remote_namespace: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct PushMetadata {
-    #[serde(default)]
-    spec: PushMetadataSpec,
 }
 
 impl Kubernetes {
@@ -189,45 +173,48 @@ impl Kubernetes {
             .ok_or_else(|| Error::not_found(name))
     }
 
-    fn push_metadata(&self, r: &PushRef) -> Result<PushMetadataSpec> {
-        let Some(v) = r.metadata.as_ref().filter(|v| !v.is_null()) else {
-            return Ok(PushMetadataSpec::default());
+    fn push_metadata(&self, r: &PushRef) -> Result<PushMetadata> {
+        PushMetadata::parse(r, self.inner.creds.scope())
+    }
+
+    /// Replaces our Secret by `obj` when the type changes (a Secret's type is immutable):
+    /// deletes exactly the version read (preconditions on UID and resourceVersion, so a
+    /// concurrent change fails with a conflict instead of being lost), then creates `obj`.
+    async fn recreate(
+        &self,
+        api: &Api<Secret>,
+        ns: &str,
+        mut obj: Secret,
+        pp: &PostParams,
+    ) -> Result<()> {
+        let name = obj.metadata.name.clone().unwrap_or_default();
+        let dp = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: obj.metadata.uid.take(),
+                resource_version: obj.metadata.resource_version.take(),
+            }),
+            ..DeleteParams::default()
         };
-        let m: PushMetadata = serde_json::from_value(v.clone()).map_err(|e| {
-            Error::invalid_config(
-                "spec.data[].metadata",
-                format!("not a PushSecretMetadata: {e}"),
-            )
-        })?;
-        let policies = [
-            (
-                "sourceMergePolicy",
-                &m.spec.source_merge_policy,
-                &["Merge", "Replace"][..],
-            ),
-            (
-                "targetMergePolicy",
-                &m.spec.target_merge_policy,
-                &["Merge", "Replace", "Ignore"][..],
-            ),
-        ];
-        for (what, p, allowed) in policies {
-            if let Some(p) = p
-                && !allowed.contains(&p.as_str())
-            {
-                return Err(Error::invalid_config(
-                    format!("spec.data[].metadata.spec.{what}"),
-                    format!("unknown merge policy {p:?} (one of {})", allowed.join(", ")),
+        match api.delete(&name, &dp).await {
+            Ok(_) => {}
+            Err(e) if is_status(&e, 404) => {}
+            Err(e) => {
+                return Err(map_error(
+                    &format!("delete Secret {ns}/{name} to change its type"),
+                    e,
                 ));
             }
         }
-        if m.spec.remote_namespace.is_some() && self.inner.creds.scope() != StoreScope::Cluster {
-            return Err(Error::invalid_config(
-                "spec.data[].metadata.spec.remoteNamespace",
-                "may only be set for a ClusterSecretStore",
-            ));
-        }
-        Ok(m.spec)
+        obj.metadata.creation_timestamp = None;
+        obj.metadata.generation = None;
+        obj.metadata.deletion_timestamp = None;
+        obj.metadata.deletion_grace_period_seconds = None;
+        api.create(pp, &obj).await.map(|_| ()).map_err(|e| {
+            map_error(
+                &format!("create Secret {ns}/{name} again with its new type"),
+                e,
+            )
+        })
     }
 }
 
@@ -301,24 +288,6 @@ fn metadata_property(s: &Secret, name: &str, prop: &str) -> Result<SecretValue> 
         }
     }
     Err(Error::not_found(format!("{name}#{prop}")))
-}
-
-/// Merges `source` into `target` per policy (`Merge`: both, source wins; `Replace`: source
-/// only; `Ignore`: target unchanged).
-fn merge(
-    target: &BTreeMap<String, String>,
-    source: &BTreeMap<String, String>,
-    policy: Option<&str>,
-) -> BTreeMap<String, String> {
-    match policy {
-        Some("Replace") => source.clone(),
-        Some("Ignore") => target.clone(),
-        _ => {
-            let mut out = target.clone();
-            out.extend(source.iter().map(|(k, v)| (k.clone(), v.clone())));
-            out
-        }
-    }
 }
 
 #[async_trait]
@@ -397,63 +366,35 @@ impl Provider for Kubernetes {
             .clone()
             .unwrap_or_else(|| self.namespace().to_owned());
         let name = &r.remote_key;
+        let type_ = r.source.secret_type();
         let existing = self.get(&ns, name).await?;
         if let Some(s) = &existing
             && !is_owned(s)
         {
+            let retype = match s.type_.as_deref() {
+                Some(t) if t != type_ => {
+                    format!(" (and its type {t} differs from the source's {type_})")
+                }
+                _ => String::new(),
+            };
             return Err(Error::PermissionDenied {
                 message: format!(
-                    "Secret {ns}/{name} exists and was not created by external-secrets; \
+                    "Secret {ns}/{name} exists and was not created by external-secrets{retype}; \
                      to let this store manage it, label it {MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
                 ),
             });
         }
-        let mut data = existing.as_ref().map(data_of).unwrap_or_default();
-        match (value, r.property()) {
-            (PushValue::Map(m), None) => data = m.clone(),
-            (PushValue::Map(m), Some(p)) => {
-                data.insert(p.to_owned(), PushValue::Map(m.clone()).to_bytes()?);
-            }
-            (PushValue::Single(v), Some(p)) => {
-                data.insert(p.to_owned(), v.clone());
-            }
-            (PushValue::Single(_), None) if r.secret_key.is_some() => {
-                return Err(Error::invalid_config(
-                    "spec.data[].match.remoteRef.property",
-                    "requires property in RemoteRef to push secret value if secret key is defined",
-                ));
-            }
-            (PushValue::Single(v), None) => {
-                // A whole JSON object: one data key per top-level field.
-                data = property::json_to_map(v, name).map_err(|_| {
-                    Error::invalid_config(
-                        "spec.data[].match.remoteRef.property",
-                        "a single value without a property must be a JSON object",
-                    )
-                })?;
-            }
-            (_, _) => {
-                return Err(Error::not_supported("this kind of push value"));
-            }
-        }
-        let old_labels = existing
-            .as_ref()
-            .and_then(|s| s.metadata.labels.clone())
-            .unwrap_or_default();
-        let old_annotations = existing
-            .as_ref()
-            .and_then(|s| s.metadata.annotations.clone())
-            .unwrap_or_default();
-        let policy = meta.target_merge_policy.as_deref();
-        let mut labels = merge(&old_labels, &meta.labels, policy);
-        labels.insert(MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned());
-        let annotations = merge(&old_annotations, &meta.annotations, policy);
+        let data = remote_data(value, r, existing.as_ref().map(data_of).unwrap_or_default())?;
+        let (labels, annotations) = meta.remote_metadata(&r.source, existing.as_ref());
         let new_data: BTreeMap<String, ByteString> = data
             .iter()
             .map(|(k, v)| (k.clone(), ByteString(v.expose().to_vec())))
             .collect();
+        let old_type = existing
+            .as_ref()
+            .map(|s| s.type_.as_deref().unwrap_or("Opaque"));
         let mut obj = existing.clone().unwrap_or_default();
-        if existing.is_some()
+        if old_type == Some(type_)
             && obj.data.as_ref().is_some_and(|d| *d == new_data)
             && obj.metadata.labels.as_ref() == Some(&labels)
             && obj.metadata.annotations.clone().unwrap_or_default() == annotations
@@ -467,24 +408,26 @@ impl Provider for Kubernetes {
         obj.metadata.managed_fields = None;
         obj.data = Some(new_data);
         obj.string_data = None;
-        if obj.type_.is_none() {
-            obj.type_ = Some("Opaque".to_owned());
-        }
+        obj.type_ = Some(type_.to_owned());
         let pp = PostParams {
             dry_run: false,
             field_manager: Some(PROVIDER_FIELD_MANAGER.to_owned()),
         };
         let api = self.api(&ns).await?;
-        let r = if existing.is_some() {
-            api.replace(name, &pp, &obj)
+        let r = match old_type {
+            // A Secret's type cannot change: ours is deleted (only the version we read) and
+            // created again with the new type.
+            Some(old) if old != type_ => self.recreate(&api, &ns, obj, &pp).await,
+            Some(_) => api
+                .replace(name, &pp, &obj)
                 .await
                 .map(|_| ())
-                .map_err(|e| map_error(&format!("update Secret {ns}/{name}"), e))
-        } else {
-            api.create(&pp, &obj)
+                .map_err(|e| map_error(&format!("update Secret {ns}/{name}"), e)),
+            None => api
+                .create(&pp, &obj)
                 .await
                 .map(|_| ())
-                .map_err(|e| map_error(&format!("create Secret {ns}/{name}"), e))
+                .map_err(|e| map_error(&format!("create Secret {ns}/{name}"), e)),
         };
         self.observe(r).await
     }
@@ -594,6 +537,7 @@ impl Provider for Kubernetes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eso_core::provider::StoreScope;
 
     fn map(pairs: &[(&str, &str)]) -> SecretMap {
         pairs
@@ -637,17 +581,6 @@ mod tests {
             k.to_string(),
             "kubernetes https://child:6443 namespace default"
         );
-    }
-
-    #[test]
-    fn merge_policies() {
-        let t: BTreeMap<String, String> =
-            [("a".into(), "1".into()), ("b".into(), "1".into())].into();
-        let s: BTreeMap<String, String> = [("b".into(), "2".into())].into();
-        assert_eq!(merge(&t, &s, None)["b"], "2");
-        assert_eq!(merge(&t, &s, Some("Merge")).len(), 2);
-        assert_eq!(merge(&t, &s, Some("Replace")), s);
-        assert_eq!(merge(&t, &s, Some("Ignore")), t);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Provider behaviour beyond the shared suite, against a real kube-apiserver: ownership and
 //! adoption, PushSecretMetadata (labels, annotations, merge policies, remoteNamespace),
-//! metadata reads, find by labels, validation, and an unreachable server.
+//! typed pushes and type changes, metadata reads, find by labels, validation, and an
+//! unreachable server.
 
 mod common;
 
@@ -8,7 +9,7 @@ use eso_core::Error;
 use eso_core::SecretValue;
 use eso_core::cluster::{DynCluster, KubeSecret};
 use eso_core::provider::{
-    FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef, StoreScope, Validation,
+    FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef, SourceMetadata, StoreScope, Validation,
 };
 use eso_provider_k8s::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use serde_json::json;
@@ -232,4 +233,61 @@ async fn unreachable_server_is_temporary() {
     assert!(err.is_temporary(), "{err}");
     assert!(err.to_string().contains("not reachable"), "{err}");
     assert!(!err.to_string().contains(&env.admin_token));
+}
+
+#[tokio::test]
+async fn typed_pushes_and_type_changes() {
+    let env = require_kube!();
+    let (local, _, creds, remote) = setup(&env).await;
+    let mut spec = token_spec(&env, &remote);
+    spec["auth"]["token"]["bearerToken"]
+        .as_object_mut()
+        .unwrap()
+        .remove("namespace");
+    let p = common::provider(&local, &creds, &spec).await;
+    let tls: eso_core::SecretMap = [("tls.crt", "c"), ("tls.key", "k")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), SecretValue::from(v)))
+        .collect();
+    let whole = PushValue::Map(tls);
+
+    // First an Opaque Secret (no source type), then the same name as a TLS Secret: ours, so
+    // it is deleted and created again with the new type and the source's metadata.
+    p.push_secret(&whole, &PushRef::new("web")).await.unwrap();
+    let first = local.get_secret(&remote, "web").await.unwrap().unwrap();
+    assert_eq!(first.type_, "Opaque");
+    let source = SourceMetadata::new("kubernetes.io/tls").with_annotation("from", "source");
+    let r = PushRef::new("web")
+        .with_source(source.clone())
+        .with_metadata(meta(json!({"labels": {"team": "a"}})));
+    p.push_secret(&whole, &r).await.unwrap();
+    let second = local.get_secret(&remote, "web").await.unwrap().unwrap();
+    assert_eq!(second.type_, "kubernetes.io/tls");
+    assert_ne!(second.uid, first.uid);
+    assert_eq!(second.data, first.data);
+    assert_eq!(second.labels["team"], "a");
+    assert_eq!(second.labels[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
+    assert_eq!(second.annotations["from"], "source");
+    // The same push again writes nothing.
+    p.push_secret(&whole, &r).await.unwrap();
+    let third = local.get_secret(&remote, "web").await.unwrap().unwrap();
+    assert_eq!(third.resource_version, second.resource_version);
+
+    // A Secret we do not own keeps its type; the error names both types.
+    local
+        .create_secret(KubeSecret::new(&remote, "theirs").with_data("tls.crt", "x"))
+        .await
+        .unwrap();
+    let err = p
+        .push_secret(&whole, &PushRef::new("theirs").with_source(source))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("Opaque") && msg.contains("kubernetes.io/tls"),
+        "{msg}"
+    );
+    let theirs = local.get_secret(&remote, "theirs").await.unwrap().unwrap();
+    assert_eq!(theirs.type_, "Opaque");
 }

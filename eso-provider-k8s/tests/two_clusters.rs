@@ -10,67 +10,22 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
-use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
+use eso_core::api::{ExternalSecret, Manifest, PushSecret};
 use eso_core::cluster::{Cluster, KubeSecret};
 use eso_core::provider::ProviderRegistry;
-use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
+use eso_core::reconcile::{Pass, Reconciler};
 use eso_kube::KubeCluster;
 use eso_provider_k8s::MANAGED_BY_LABEL;
 use kube::api::{Api, PostParams};
 
 const CHILD: &str = "k8s-child";
 
-fn kube_sh() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/backends/kube.sh")
-}
-
-/// Stops the child instance when dropped (also on a failed assertion).
-struct ChildGuard;
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = Command::new(kube_sh()).args(["stop", CHILD]).output();
-    }
-}
-
-fn start_child() -> common::Env {
-    let out = Command::new(kube_sh())
-        .args(["start", CHILD])
-        .env("ESO_BACKENDS_ENV_DIR", std::env::temp_dir())
-        .output()
-        .expect("run kube.sh");
-    assert!(
-        out.status.success(),
-        "kube.sh start {CHILD} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let path = std::env::temp_dir().join(format!("eso-k8s-child-{}.env", std::process::id()));
-    std::fs::write(&path, &out.stdout).unwrap();
-    common::Env::from_file(&path).expect("child env")
-}
-
-fn catalog_and<T>(yaml: &str, pick: impl Fn(Manifest) -> Option<T>) -> (MemoryCatalog, T) {
-    let mut catalog = MemoryCatalog::default();
-    let mut found = None;
-    for (_, doc) in parse_documents(yaml) {
-        let m = Manifest::from_value(doc.unwrap().value).unwrap();
-        match m {
-            Manifest::SecretStore(_) | Manifest::ClusterSecretStore(_) => catalog.add(m),
-            other => found = pick(other),
-        }
-    }
-    (catalog, found.expect("object in yaml"))
-}
-
 #[tokio::test]
 async fn bootstrap_push_then_pull_across_clusters() {
     let mgmt = require_kube!();
-    let _ = Command::new(kube_sh()).args(["stop", CHILD]).output();
-    let _guard = ChildGuard;
+    common::child::stop(CHILD);
     let mclient = mgmt.client().await;
     common::install_crds(&mclient).await;
     let mcluster = Arc::new(KubeCluster::new(mclient.clone()));
@@ -117,7 +72,7 @@ spec:
       remoteRef: {{remoteKey: user-credentials, property: username}}
 "#
     );
-    let (catalog, ps) = catalog_and(&yaml, |m| match m {
+    let (catalog, ps) = common::child::catalog_and(&yaml, |m| match m {
         Manifest::PushSecret(p) => Some(*p),
         _ => None,
     });
@@ -142,9 +97,10 @@ spec:
     assert!(msg.contains("not found"), "{msg}");
 
     // Pass 2: a kubeconfig whose server does not answer yet.
-    let dead = mgmt
-        .kubeconfig
-        .replace(&mgmt.server, &format!("https://127.0.0.1:{}", free_port()));
+    let dead = mgmt.kubeconfig.replace(
+        &mgmt.server,
+        &format!("https://127.0.0.1:{}", common::child::free_port()),
+    );
     mcluster
         .create_secret(KubeSecret::new(&ns, "child-kubeconfig").with_data("value", dead.as_str()))
         .await
@@ -158,7 +114,8 @@ spec:
     }
 
     // The child's API comes up and its kubeconfig lands in the Secret.
-    let child = start_child();
+    let child = common::child::start(CHILD);
+    let child = &child.env;
     let mut s = mcluster
         .get_secret(&ns, "child-kubeconfig")
         .await
@@ -223,7 +180,7 @@ spec:
         server = mgmt.server,
         ca = serde_json::to_string(&mgmt.ca_pem).unwrap(),
     );
-    let (catalog, es) = catalog_and(&yaml, |m| match m {
+    let (catalog, es) = common::child::catalog_and(&yaml, |m| match m {
         Manifest::ExternalSecret(e) => Some(*e),
         _ => None,
     });
@@ -241,11 +198,4 @@ spec:
         .unwrap();
     assert_eq!(pulled.data["password"].expose(), b"s3cret");
     assert_eq!(pulled.data["username"].expose(), b"app");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(1)
 }

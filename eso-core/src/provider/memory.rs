@@ -66,7 +66,9 @@ impl StoredSecret {
 ///
 /// It is a real provider, suitable for tests, examples and for opting out of a backend; it
 /// also serves ESO's `fake` provider kind (seeded from `spec.provider.fake.data`). Clones
-/// share state; [`InMemory::fork`] makes an independent copy.
+/// share state; [`InMemory::fork`] makes an independent copy. Pushes keep values and the
+/// ownership tag only: the source Secret's type, labels and annotations
+/// ([`PushRef::source`]) are ignored, as ESO's `fake` provider does.
 ///
 /// # Example
 ///

@@ -41,7 +41,9 @@ pub use factory::{
 };
 pub use layers::{Flaky, Latency};
 pub use memory::{InMemory, InMemoryFactory, MANAGED_BY_TAG, MANAGED_BY_VALUE, StoredSecret};
-pub use refs::{BatchRead, BatchValue, FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef};
+pub use refs::{
+    BatchRead, BatchValue, FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef, SourceMetadata,
+};
 pub use registry::ProviderRegistry;
 pub use retry::Retry;
 pub use status::{error_chain, error_for_status, transport_error};
@@ -102,7 +104,9 @@ pub trait Provider: fmt::Debug + Send + Sync + 'static {
     /// Lists and reads every secret matching `find`, keyed by secret name.
     async fn get_all_secrets(&self, find: &FindRef) -> Result<SecretMap>;
 
-    /// Writes `value` to the remote secret.
+    /// Writes `value` to the remote secret. `r.source` carries the source Secret's type,
+    /// labels and annotations ([`SourceMetadata`]); each provider documents what it keeps of
+    /// them.
     async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()>;
 
     /// Deletes the remote secret (or the property of it).

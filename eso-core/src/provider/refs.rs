@@ -1,4 +1,5 @@
-//! What a provider call addresses: [`RemoteRef`], [`FindRef`], [`PushRef`], [`PushValue`].
+//! What a provider call addresses: [`RemoteRef`], [`FindRef`], [`PushRef`] (with the source's
+//! [`SourceMetadata`]), [`PushValue`].
 
 use std::collections::BTreeMap;
 
@@ -187,6 +188,9 @@ pub struct PushRef {
     pub secret_key: Option<String>,
     /// Provider-specific push metadata (`spec.data[].metadata`), as JSON.
     pub metadata: Option<serde_json::Value>,
+    /// The source Secret's type, labels and annotations (after the PushSecret's template).
+    /// Filled by the PushSecret flow for pushes; empty for deletes and existence checks.
+    pub source: SourceMetadata,
 }
 
 impl PushRef {
@@ -216,6 +220,13 @@ impl PushRef {
     #[must_use]
     pub fn with_metadata(mut self, metadata: serde_json::Value) -> Self {
         self.metadata = Some(metadata);
+        self
+    }
+
+    /// Sets the source Secret's metadata.
+    #[must_use]
+    pub fn with_source(mut self, source: SourceMetadata) -> Self {
+        self.source = source;
         self
     }
 
@@ -257,6 +268,71 @@ impl PushRef {
         T::deserialize(spec)
             .map(Some)
             .map_err(|e| Error::invalid_config("spec.data[].metadata.spec", e.to_string()))
+    }
+}
+
+/// What a push knows about its source Secret besides the values: its `type`, `labels` and
+/// `annotations`, as the PushSecret's template left them (ESO hands providers the whole
+/// Secret; this is the part of it that is not data).
+///
+/// A PushSecret with a template takes the template's `type` (even when empty, as ESO does);
+/// a generator source has no type, labels or annotations. An empty type means `Opaque`.
+///
+/// Providers decide what to do with it and document it: the `kubernetes` provider creates
+/// the remote Secret with this type and carries the labels and annotations over (merged per
+/// `PushSecretMetadata`); backends without such metadata ignore it, as ESO's do.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::provider::{PushRef, SourceMetadata};
+///
+/// let src = SourceMetadata::new("kubernetes.io/tls").with_label("app", "web");
+/// let r = PushRef::new("web-tls").with_source(src);
+/// assert_eq!(r.source.secret_type(), "kubernetes.io/tls");
+/// assert_eq!(SourceMetadata::default().secret_type(), "Opaque");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SourceMetadata {
+    /// The Secret type (`kubernetes.io/tls`, ...); empty means `Opaque`.
+    pub type_: String,
+    /// The source Secret's labels.
+    pub labels: BTreeMap<String, String>,
+    /// The source Secret's annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl SourceMetadata {
+    /// Metadata of a Secret of type `type_`, without labels or annotations.
+    pub fn new(type_: impl Into<String>) -> Self {
+        Self {
+            type_: type_.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds a label.
+    #[must_use]
+    pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds an annotation.
+    #[must_use]
+    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.annotations.insert(key.into(), value.into());
+        self
+    }
+
+    /// The Secret type, `Opaque` when none is set.
+    pub fn secret_type(&self) -> &str {
+        if self.type_.is_empty() {
+            "Opaque"
+        } else {
+            &self.type_
+        }
     }
 }
 

@@ -570,9 +570,21 @@ impl Reconciler {
             creation,
             ExternalSecretCreationPolicy::Merge | ExternalSecretCreationPolicy::CreateOrMerge
         );
-        let base = existing
+        let manager = super::field_manager(es.name());
+        let mut base = existing
             .clone()
             .unwrap_or_else(|| KubeSecret::new(ns, name));
+        // What this ExternalSecret's field manager wrote last time goes before rendering, so a
+        // key, label or annotation it no longer renders leaves the Secret (ESO does this for
+        // a new or mutable target).
+        if (existing.is_none() || !es.spec.target.immutable)
+            && let Some(mine) = base.managed_fields.get(&manager).cloned()
+        {
+            base.data.retain(|k, _| !mine.data.contains(k));
+            base.labels.retain(|k, _| !mine.labels.contains(k));
+            base.annotations
+                .retain(|k, _| !mine.annotations.contains(k));
+        }
         let mut target = template::TargetSecret {
             type_: Some(base.type_.clone()).filter(|t| !t.is_empty()),
             data: if merge_existing {
@@ -646,6 +658,7 @@ impl Reconciler {
         }
         match existing {
             None => {
+                secret.field_manager = manager;
                 self.cluster()
                     .create_secret(secret)
                     .await
@@ -664,6 +677,7 @@ impl Reconciler {
                         false,
                     ));
                 }
+                secret.field_manager = manager;
                 self.cluster()
                     .update_secret(secret)
                     .await

@@ -14,8 +14,8 @@ use crate::api::{
     PushSecretDeletionPolicy, PushSecretMatch, PushSecretRemoteRef, PushSecretStatus,
     PushSecretUpdatePolicy, SecretStoreRef, SyncedPushSecretsMap,
 };
-use crate::cluster::LabelQuery;
-use crate::provider::{PushRef, PushValue};
+use crate::cluster::{KubeSecret, LabelQuery};
+use crate::provider::{PushRef, PushValue, SourceMetadata};
 use crate::{Error, Result, SecretMap, strategy, template};
 
 /// The name ESO gives the in-memory Secret holding a generator's output.
@@ -24,6 +24,13 @@ const GENERATED_SOURCE: &str = "___generated-secret";
 /// The result of reconciling one PushSecret: its status, the errors (one per failing store,
 /// or one for the whole object) and the [`PushCounts`].
 pub type PushSecretOutcome = Outcome<PushSecretStatus, PushCounts>;
+
+/// One source Secret after the template: its data and metadata.
+#[derive(Debug)]
+struct Source {
+    data: SecretMap,
+    meta: SourceMetadata,
+}
 
 /// One thing to push to one store.
 #[derive(Clone, Debug)]
@@ -42,9 +49,9 @@ impl Entry {
         }
     }
 
-    fn push_ref(&self) -> PushRef {
+    fn push_ref(&self, source: &SourceMetadata) -> PushRef {
         let r = &self.record.match_.remote_ref;
-        let mut pr = PushRef::new(r.remote_key.clone());
+        let mut pr = PushRef::new(r.remote_key.clone()).with_source(source.clone());
         pr.property.clone_from(&r.property);
         pr.secret_key = self
             .record
@@ -361,46 +368,65 @@ impl Reconciler {
         (deleted, errors)
     }
 
-    /// The source Secrets' data after the template; `None` when a named source is missing.
-    async fn push_sources(
-        &self,
-        ps: &PushSecret,
-        ns: &str,
-    ) -> Result<Option<Vec<(String, SecretMap)>>> {
+    /// The source Secrets after the template (data, type, labels, annotations); `None` when a
+    /// named source is missing.
+    async fn push_sources(&self, ps: &PushSecret, ns: &str) -> Result<Option<Vec<Source>>> {
         let sel = &ps.spec.selector;
-        let mut sources: Vec<(String, SecretMap, String)> = Vec::new();
+        let mut sources: Vec<KubeSecret> = Vec::new();
         if let Some(g) = &sel.generator_ref {
             let data = self
                 .generate(g, ns)
                 .await
                 .map_err(|e| e.context("spec.selector.generatorRef"))?;
-            sources.push((GENERATED_SOURCE.to_owned(), data, "Opaque".to_owned()));
+            // ESO's in-memory Secret for a generator has no type, labels or annotations.
+            let mut generated = KubeSecret::new(ns, GENERATED_SOURCE).with_type("");
+            generated.data = data;
+            sources.push(generated);
         } else if let Some(s) = &sel.secret {
             if let Some(name) = s.name.as_deref().filter(|n| !n.is_empty()) {
                 match self.cluster().get_secret(ns, name).await? {
-                    Some(secret) => sources.push((secret.name.clone(), secret.data, secret.type_)),
+                    Some(secret) => sources.push(secret),
                     None => return Ok(None),
                 }
             } else if let Some(selector) = &s.selector {
                 let q = LabelQuery::from_selector(selector, "spec.selector.secret.selector")?;
-                for secret in self.cluster().list_secrets(ns, &q).await? {
-                    sources.push((secret.name.clone(), secret.data, secret.type_));
-                }
+                sources.extend(self.cluster().list_secrets(ns, &q).await?);
             }
         }
         let Some(t) = &ps.spec.template else {
-            return Ok(Some(sources.into_iter().map(|(n, d, _)| (n, d)).collect()));
+            return Ok(Some(
+                sources
+                    .into_iter()
+                    .map(|s| Source {
+                        meta: SourceMetadata {
+                            type_: s.type_,
+                            labels: s.labels,
+                            annotations: s.annotations,
+                        },
+                        data: s.data,
+                    })
+                    .collect(),
+            ));
         };
         let tsources = self.template_sources(t, ns, "spec.template").await?;
         let mut out = Vec::new();
-        for (name, data, type_) in sources {
+        for s in sources {
             let mut target = template::TargetSecret {
-                type_: Some(type_),
-                data,
+                type_: Some(s.type_),
+                data: s.data,
+                labels: s.labels,
+                annotations: s.annotations,
                 ..Default::default()
             };
             template::apply_push(t, &tsources, &mut target)?;
-            out.push((name, target.data));
+            out.push(Source {
+                data: target.data,
+                meta: SourceMetadata {
+                    type_: target.type_.unwrap_or_default(),
+                    labels: target.labels,
+                    annotations: target.annotations,
+                },
+            });
         }
         Ok(Some(out))
     }
@@ -531,7 +557,7 @@ impl Reconciler {
         ps: &PushSecret,
         ns: &str,
         store: &SecretStoreRef,
-        sources: &[(String, SecretMap)],
+        sources: &[Source],
         old: Option<&BTreeMap<String, PushSecretData>>,
     ) -> std::result::Result<StoreResult, (Error, BTreeMap<String, PushSecretData>)> {
         let mut res = StoreResult::default();
@@ -539,7 +565,7 @@ impl Reconciler {
             .store_provider(store, ns, "spec.secretStoreRefs")
             .await
             .map_err(|e| (e, BTreeMap::new()))?;
-        for (_, data) in sources {
+        for Source { data, meta } in sources {
             let entries = self
                 .entries_for(ps, ns, store, data)
                 .map_err(|e| (e, res.entries.clone()))?;
@@ -554,7 +580,7 @@ impl Reconciler {
                 if let Some(keys) = &entry.only_keys {
                     converted.retain(|k, _| keys.contains(k));
                 }
-                let push_ref = entry.push_ref();
+                let push_ref = entry.push_ref(meta);
                 let value = match &push_ref.secret_key {
                     Some(k) => match converted.get(k) {
                         Some(v) => PushValue::Single(v.clone()),

@@ -128,7 +128,17 @@ impl FaultProxy {
     /// Fails if the listener cannot be bound; an unreachable upstream only shows as closed
     /// connections. Must be called within a tokio runtime.
     pub async fn start(upstream: &str, fail_first: usize) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), upstream, fail_first).await
+    }
+
+    /// Like [`FaultProxy::start`], listening on `listen` (e.g. an address a client was given
+    /// before anything answered there, to bring a server "up" at that address).
+    pub async fn start_on(
+        listen: SocketAddr,
+        upstream: &str,
+        fail_first: usize,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             connections: AtomicUsize::new(0),

@@ -8,9 +8,11 @@ use std::time::Duration;
 use eso_core::Error;
 use eso_core::api::{
     ClusterExternalSecret, ClusterPushSecret, ExternalSecret, GenericStore, PushSecret,
+    PushSecretDeletionPolicy,
 };
 use eso_core::reconcile::{
-    EXTERNAL_SECRET_FINALIZER, FlowError, Outcome, PUSH_SECRET_FINALIZER, Pass, Reconciler,
+    CLUSTER_EXTERNAL_SECRET_FINALIZER, EXTERNAL_SECRET_FINALIZER, FlowError, Outcome,
+    PUSH_SECRET_FINALIZER, Pass, Reconciler,
 };
 use futures_util::future::BoxFuture;
 use kube::runtime::controller::Action;
@@ -19,8 +21,9 @@ use kube::runtime::finalizer::{self, Event, finalizer};
 use super::{Backoff, EsoObject, object_key, patch_status, with_jitter};
 use crate::error::map_error;
 
-/// Finalizer of ClusterExternalSecret / ClusterPushSecret objects (so stamped objects are
-/// removed when their owner goes).
+/// Finalizer of ClusterPushSecret objects, so the PushSecrets they stamped are removed when
+/// they go (ESO has none and leaves that to garbage collection through owner references).
+/// ClusterExternalSecrets carry ESO's own, [`CLUSTER_EXTERNAL_SECRET_FINALIZER`].
 pub const CLUSTER_FINALIZER: &str = "external-secrets.io/cluster-cleanup";
 
 /// Random jitter added to every periodic requeue, on top of the flows' stable per-object one.
@@ -33,6 +36,7 @@ pub(super) struct Context {
     pub(super) client: kube::Client,
     pub(super) reconciler: Reconciler,
     pub(super) backoff: Backoff,
+    pub(super) events: super::events::Events,
 }
 
 /// A failed reconcile: the flow's error (its status was already written) and the flow's own
@@ -146,6 +150,7 @@ pub(super) async fn external_secret(
             Event::Apply(es) => {
                 let out = r.reconcile_external_secret(&es, &Pass::new(), now()).await;
                 patch_status(&ctx.client, es.as_ref(), &out.status).await?;
+                ctx.events.external_secret(&es, &out).await;
                 ctx.settle(&object_key(es.as_ref()), out)
             }
             Event::Cleanup(es) => ctx.deleted(r.delete_external_secret(&es, now()).await),
@@ -195,38 +200,58 @@ fn flow_error(errors: Vec<FlowError>) -> Option<Error> {
     })
 }
 
+/// A PushSecret carries ESO's finalizer only while `deletionPolicy` is `Delete` (ESO's rule):
+/// otherwise there is nothing to clean up remotely, and a finalizer left from an earlier
+/// policy is removed.
 pub(super) async fn push_secret(
     ps: Arc<PushSecret>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    if ps.spec.deletion_policy != PushSecretDeletionPolicy::Delete {
+        super::finalizers::remove(&ctx.client, ps.as_ref(), PUSH_SECRET_FINALIZER).await?;
+        if ps.metadata.deletion_timestamp.is_some() {
+            return Ok(Action::await_change());
+        }
+        return push_apply(&ctx, ps).await;
+    }
     finalized(&ctx, PUSH_SECRET_FINALIZER, ps, |event| async {
         match event {
-            Event::Apply(ps) => {
-                let out = push_pass(Arc::clone(&ctx), Arc::clone(&ps)).await;
-                patch_status(&ctx.client, ps.as_ref(), &out.status).await?;
-                ctx.settle(&object_key(ps.as_ref()), out)
-            }
+            Event::Apply(ps) => push_apply(&ctx, ps).await,
             Event::Cleanup(ps) => ctx.deleted(push_delete(Arc::clone(&ctx), ps).await),
         }
     })
     .await
 }
 
+async fn push_apply(ctx: &Arc<Context>, ps: Arc<PushSecret>) -> Result<Action, ReconcileError> {
+    let out = push_pass(Arc::clone(ctx), Arc::clone(&ps)).await;
+    patch_status(&ctx.client, ps.as_ref(), &out.status).await?;
+    ctx.events.push_secret(&ps, &out).await;
+    ctx.settle(&object_key(ps.as_ref()), out)
+}
+
 pub(super) async fn cluster_external_secret(
     ces: Arc<ClusterExternalSecret>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    finalized(&ctx, CLUSTER_FINALIZER, ces, |event| async {
-        let r = &ctx.reconciler;
-        match event {
-            Event::Apply(ces) => {
-                let out = r.reconcile_cluster_external_secret(&ces, now()).await;
-                patch_status(&ctx.client, ces.as_ref(), &out.status).await?;
-                ctx.settle(&object_key(ces.as_ref()), out)
+    finalized(
+        &ctx,
+        CLUSTER_EXTERNAL_SECRET_FINALIZER,
+        ces,
+        |event| async {
+            let r = &ctx.reconciler;
+            match event {
+                Event::Apply(ces) => {
+                    let out = r.reconcile_cluster_external_secret(&ces, now()).await;
+                    patch_status(&ctx.client, ces.as_ref(), &out.status).await?;
+                    ctx.settle(&object_key(ces.as_ref()), out)
+                }
+                Event::Cleanup(ces) => {
+                    ctx.deleted(r.delete_cluster_external_secret(&ces, now()).await)
+                }
             }
-            Event::Cleanup(ces) => ctx.deleted(r.delete_cluster_external_secret(&ces, now()).await),
-        }
-    })
+        },
+    )
     .await
 }
 

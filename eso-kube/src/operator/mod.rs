@@ -12,9 +12,13 @@
 //!   per-object jitter) plus up to 5 % random jitter ([`with_jitter`]);
 //! - **back-off**: failures back off per object, 5 s doubling to 5 min with jitter
 //!   ([`Backoff`]); a permanent error never waits longer than the object's refresh interval;
-//! - **finalizers**: ExternalSecret and PushSecret carry ESO's finalizers so `deletionPolicy`
-//!   runs on delete; ClusterExternalSecret and ClusterPushSecret carry [`CLUSTER_FINALIZER`]
-//!   so the objects they stamped out are removed;
+//! - **finalizers**: ESO's: an ExternalSecret always carries ESO's, a PushSecret only while
+//!   its `deletionPolicy` is `Delete`, a ClusterExternalSecret ESO's cleanup finalizer;
+//!   a ClusterPushSecret carries [`CLUSTER_FINALIZER`] (ESO relies on garbage collection)
+//!   so the PushSecrets it stamped out are removed;
+//! - **events**: Kubernetes Events on ExternalSecrets and PushSecrets with ESO's reporters,
+//!   reasons and messages (`Created`, `Updated`, `Deleted`, `UpdateFailed`; `Synced`,
+//!   `SourceDeleted`, `Errored`);
 //! - **status**: patched on the status subresource after every pass ([`patch_status`]);
 //! - **concurrency**: up to 8 objects per kind at once ([`Operator::with_concurrency`]);
 //! - **graceful shutdown**: on a [`Shutdown`] signal the controllers stop taking work and
@@ -40,6 +44,8 @@
 //! ```
 
 mod backoff;
+mod events;
+mod finalizers;
 mod flows;
 mod leader;
 mod shutdown;
@@ -62,6 +68,7 @@ use kube::runtime::watcher;
 
 pub use crate::status::{EsoObject, object_key, patch_status};
 pub use backoff::{Backoff, with_jitter};
+pub use events::{EXTERNAL_SECRET_REPORTER, PUSH_SECRET_REPORTER};
 pub use flows::CLUSTER_FINALIZER;
 pub use leader::{LeaderElection, LeaderError, LeaderExit};
 pub use shutdown::{Shutdown, ShutdownTrigger};
@@ -172,6 +179,7 @@ impl Operator {
             .with_generators(self.generators)
             .with_workloads(Arc::new(KubeWorkloads::new(client.clone())));
         let ctx = Arc::new(flows::Context {
+            events: events::Events::new(&client, None),
             client: client.clone(),
             reconciler,
             backoff: self.backoff,

@@ -2,6 +2,8 @@
 //! `scripts/backends/kube.sh start`), clients, namespaces, CRDs and store specs.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod child;
+
 use std::sync::Arc;
 
 use eso_core::cluster::{Cluster, DynCluster, KubeSecret};

@@ -1,0 +1,284 @@
+//! What a push writes to the remote cluster: the remote Secret's data, type, labels and
+//! annotations, computed as ESO's Kubernetes provider does (`PushSecretMetadata` with
+//! `sourceMergePolicy` / `targetMergePolicy`), plus this crate's ownership label.
+
+use std::collections::BTreeMap;
+
+use eso_core::provider::{PushRef, PushValue, SourceMetadata, StoreScope, property};
+use eso_core::{Error, Result, SecretMap};
+use k8s_openapi::api::core::v1::Secret;
+use serde::Deserialize;
+
+use crate::provider::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+
+type StringMap = BTreeMap<String, String>;
+
+/// How the source Secret's labels and annotations combine with the metadata's
+/// (`sourceMergePolicy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum SourcePolicy {
+    /// The source's, with the metadata's on top (ESO's default).
+    #[default]
+    Merge,
+    /// The metadata's only.
+    Replace,
+}
+
+/// How the result combines with the remote Secret's own labels and annotations
+/// (`targetMergePolicy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum TargetPolicy {
+    /// The remote's, with the source's on top (ESO's default).
+    #[default]
+    Merge,
+    /// The source's only.
+    Replace,
+    /// The remote's, unchanged.
+    Ignore,
+}
+
+/// `spec.data[].metadata.spec` of a PushSecret for this provider, typed.
+#[derive(Debug, Default)]
+pub(crate) struct PushMetadata {
+    pub(crate) labels: StringMap,
+    pub(crate) annotations: StringMap,
+    pub(crate) source_policy: SourcePolicy,
+    pub(crate) target_policy: TargetPolicy,
+    pub(crate) remote_namespace: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSpec {
+    #[serde(default)]
+    labels: StringMap,
+    #[serde(default)]
+    annotations: StringMap,
+    #[serde(default)]
+    source_merge_policy: Option<String>,
+    #[serde(default)]
+    target_merge_policy: Option<String>,
+    #[serde(default)]
+    remote_namespace: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Raw {
+    #[serde(default)]
+    spec: RawSpec,
+}
+
+impl PushMetadata {
+    /// Parses a push's metadata; `scope` is the store's (`remoteNamespace` is for
+    /// ClusterSecretStores only). Errors name the field.
+    pub(crate) fn parse(r: &PushRef, scope: StoreScope) -> Result<Self> {
+        let Some(v) = r.metadata.as_ref().filter(|v| !v.is_null()) else {
+            return Ok(Self::default());
+        };
+        let raw: Raw = serde_json::from_value(v.clone()).map_err(|e| {
+            Error::invalid_config(
+                "spec.data[].metadata",
+                format!("not a PushSecretMetadata: {e}"),
+            )
+        })?;
+        let field = |name: &str| format!("spec.data[].metadata.spec.{name}");
+        let unknown = |name: &str, p: &str, allowed: &str| {
+            Error::invalid_config(
+                field(name),
+                format!("unknown merge policy {p:?} (one of {allowed})"),
+            )
+        };
+        let source_policy = match raw.spec.source_merge_policy.as_deref().unwrap_or_default() {
+            "" | "Merge" => SourcePolicy::Merge,
+            "Replace" => SourcePolicy::Replace,
+            p => return Err(unknown("sourceMergePolicy", p, "Merge, Replace")),
+        };
+        let target_policy = match raw.spec.target_merge_policy.as_deref().unwrap_or_default() {
+            "" | "Merge" => TargetPolicy::Merge,
+            "Replace" => TargetPolicy::Replace,
+            "Ignore" => TargetPolicy::Ignore,
+            p => return Err(unknown("targetMergePolicy", p, "Merge, Replace, Ignore")),
+        };
+        let remote_namespace = raw.spec.remote_namespace.filter(|n| !n.is_empty());
+        if remote_namespace.is_some() && scope != StoreScope::Cluster {
+            return Err(Error::invalid_config(
+                field("remoteNamespace"),
+                "may only be set for a ClusterSecretStore",
+            ));
+        }
+        Ok(Self {
+            labels: raw.spec.labels,
+            annotations: raw.spec.annotations,
+            source_policy,
+            target_policy,
+            remote_namespace,
+        })
+    }
+
+    /// The remote Secret's labels and annotations after a push of `source` over `existing`:
+    /// first the source's metadata combined with this metadata (`sourceMergePolicy`), then
+    /// that combined with the remote Secret's (`targetMergePolicy`); the ownership label is
+    /// always set.
+    pub(crate) fn remote_metadata(
+        &self,
+        source: &SourceMetadata,
+        existing: Option<&Secret>,
+    ) -> (StringMap, StringMap) {
+        let from_source = |own: &StringMap, extra: &StringMap| match self.source_policy {
+            SourcePolicy::Merge => merged(own, extra),
+            SourcePolicy::Replace => extra.clone(),
+        };
+        let src_labels = from_source(&source.labels, &self.labels);
+        let src_annotations = from_source(&source.annotations, &self.annotations);
+        let remote = |m: Option<&StringMap>| m.cloned().unwrap_or_default();
+        let old_labels = remote(existing.and_then(|s| s.metadata.labels.as_ref()));
+        let old_annotations = remote(existing.and_then(|s| s.metadata.annotations.as_ref()));
+        let onto_target = |old: StringMap, src: StringMap| match self.target_policy {
+            TargetPolicy::Merge => merged(&old, &src),
+            TargetPolicy::Replace => src,
+            TargetPolicy::Ignore => old,
+        };
+        let mut labels = onto_target(old_labels, src_labels);
+        labels.insert(MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned());
+        (labels, onto_target(old_annotations, src_annotations))
+    }
+}
+
+/// `base` with `over` on top.
+fn merged(base: &StringMap, over: &StringMap) -> StringMap {
+    let mut out = base.clone();
+    out.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out
+}
+
+/// The remote Secret's data after pushing `value` per `r` over `existing` data: a whole
+/// Secret replaces the data; a property sets one key (a whole Secret as a JSON object).
+pub(crate) fn remote_data(
+    value: &PushValue,
+    r: &PushRef,
+    mut data: SecretMap,
+) -> Result<SecretMap> {
+    match (value, r.property()) {
+        (PushValue::Map(m), None) => Ok(m.clone()),
+        (PushValue::Map(m), Some(p)) => {
+            data.insert(p.to_owned(), PushValue::Map(m.clone()).to_bytes()?);
+            Ok(data)
+        }
+        (PushValue::Single(v), Some(p)) => {
+            data.insert(p.to_owned(), v.clone());
+            Ok(data)
+        }
+        (PushValue::Single(_), None) if r.secret_key.is_some() => Err(Error::invalid_config(
+            "spec.data[].match.remoteRef.property",
+            "requires property in RemoteRef to push secret value if secret key is defined",
+        )),
+        (PushValue::Single(v), None) => {
+            // A whole JSON object: one data key per top-level field.
+            property::json_to_map(v, &r.remote_key).map_err(|_| {
+                Error::invalid_config(
+                    "spec.data[].match.remoteRef.property",
+                    "a single value without a property must be a JSON object",
+                )
+            })
+        }
+        (_, _) => Err(Error::not_supported("this kind of push value")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(pairs: &[(&str, &str)]) -> StringMap {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn parse(spec: serde_json::Value) -> Result<PushMetadata> {
+        let r = PushRef::new("k").with_metadata(json!({"spec": spec}));
+        PushMetadata::parse(&r, StoreScope::Namespaced)
+    }
+
+    fn remote(labels: &[(&str, &str)]) -> Secret {
+        let mut s = Secret::default();
+        s.metadata.labels = Some(map(labels));
+        s
+    }
+
+    #[test]
+    fn source_and_target_policies_as_eso() {
+        let source = SourceMetadata::new("kubernetes.io/tls")
+            .with_label("app", "web")
+            .with_label("tier", "src")
+            .with_annotation("a", "src");
+        let existing = remote(&[("tier", "remote"), ("keep", "1")]);
+        let with = |spec| {
+            parse(spec)
+                .unwrap()
+                .remote_metadata(&source, Some(&existing))
+        };
+
+        // Defaults: source over remote, metadata over source.
+        let (l, a) = with(json!({"labels": {"tier": "meta"}}));
+        assert_eq!(
+            l,
+            map(&[
+                ("app", "web"),
+                ("keep", "1"),
+                ("tier", "meta"),
+                (MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+            ])
+        );
+        assert_eq!(a, map(&[("a", "src")]));
+        // sourceMergePolicy Replace: the source's own labels are dropped.
+        let (l, a) = with(json!({"labels": {"x": "1"}, "sourceMergePolicy": "Replace"}));
+        assert_eq!(
+            l,
+            map(&[
+                ("keep", "1"),
+                ("tier", "remote"),
+                ("x", "1"),
+                (MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+            ])
+        );
+        assert!(a.is_empty());
+        // targetMergePolicy Replace: the remote's are dropped.
+        let (l, _) = with(json!({"targetMergePolicy": "Replace"}));
+        assert_eq!(
+            l,
+            map(&[
+                ("app", "web"),
+                ("tier", "src"),
+                (MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+            ])
+        );
+        // targetMergePolicy Ignore: the remote's stay as they are.
+        let (l, a) = with(json!({"labels": {"x": "1"}, "targetMergePolicy": "Ignore"}));
+        assert_eq!(
+            l,
+            map(&[
+                ("keep", "1"),
+                ("tier", "remote"),
+                (MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+            ])
+        );
+        assert!(a.is_empty());
+        // No metadata at all: the source's labels on a new Secret.
+        let (l, _) = PushMetadata::default().remote_metadata(&source, None);
+        assert_eq!(l["app"], "web");
+    }
+
+    #[test]
+    fn bad_policies_name_the_field() {
+        let e = parse(json!({"sourceMergePolicy": "Both"})).unwrap_err();
+        assert!(e.to_string().contains("spec.sourceMergePolicy"), "{e}");
+        let e = parse(json!({"targetMergePolicy": "Sometimes"})).unwrap_err();
+        assert!(e.to_string().contains("spec.targetMergePolicy"), "{e}");
+        assert!(parse(json!({"sourceMergePolicy": ""})).is_ok());
+        let e = parse(json!({"remoteNamespace": "other"})).unwrap_err();
+        assert!(e.to_string().contains("ClusterSecretStore"), "{e}");
+    }
+}
