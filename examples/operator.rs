@@ -40,9 +40,22 @@ pub async fn run_with_leader_election(
     election.run(shutdown, |stop| operator.run(stop)).await
 }
 
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `info`; e.g.
+/// `RUST_LOG=eso_kube=debug,kube=warn`). The operator never logs secret values.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second call (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 #[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    init_logging();
     let client = kube::Client::try_default().await?;
     let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "default".to_owned());
     let identity = std::env::var("HOSTNAME")

@@ -119,6 +119,7 @@ where
     Fut: Future<Output = Result<Action, ReconcileError>>,
 {
     let what = object_key(obj.as_ref());
+    let obj = super::finalize::with_finalizer(&ctx.client, name, obj).await?;
     let api = K::api(&ctx.client, &obj);
     finalizer(&api, name, obj, f).await.map_err(|e| match e {
         finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
@@ -145,7 +146,10 @@ pub(super) async fn external_secret(
         match event {
             Event::Apply(es) => {
                 let out = r.reconcile_external_secret(&es, &Pass::new(), now()).await;
-                patch_status(&ctx.client, es.as_ref(), &out.status).await?;
+                // An unchanged status (a pass that was not due) costs no request.
+                if es.status.as_ref() != Some(&out.status) {
+                    patch_status(&ctx.client, es.as_ref(), &out.status).await?;
+                }
                 ctx.settle(&object_key(es.as_ref()), out)
             }
             Event::Cleanup(es) => ctx.deleted(r.delete_external_secret(&es, now()).await),

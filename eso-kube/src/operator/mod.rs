@@ -40,30 +40,35 @@
 //! ```
 
 mod backoff;
+mod class;
+mod finalize;
 mod flows;
+mod http;
 mod leader;
+mod metrics;
 mod shutdown;
+mod watch;
 
 use std::sync::Arc;
 
 use eso_core::api::{
-    ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, ExternalSecret, PushSecret,
-    SecretStore,
+    ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, PushSecret, SecretStore,
 };
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 use eso_core::reconcile::Reconciler;
 use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
-use kube::runtime::controller::{Config, Controller};
+use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::watcher;
 
 pub use crate::status::{EsoObject, object_key, patch_status};
 pub use backoff::{Backoff, with_jitter};
 pub use flows::CLUSTER_FINALIZER;
+pub use http::{Endpoints, FORCE_SYNC_ANNOTATION};
 pub use leader::{LeaderElection, LeaderError, LeaderExit};
+pub use metrics::Metrics;
 pub use shutdown::{Shutdown, ShutdownTrigger};
 
 use crate::{KubeCluster, KubeWorkloads};
@@ -92,7 +97,9 @@ use crate::{KubeCluster, KubeWorkloads};
 pub struct Operator {
     client: kube::Client,
     cluster: KubeCluster,
-    providers: Arc<ProviderRegistry>,
+    providers: ProviderRegistry,
+    endpoints: Endpoints,
+    class: String,
     generators: Arc<GeneratorRegistry>,
     concurrency: u16,
     backoff: Backoff,
@@ -104,6 +111,7 @@ impl std::fmt::Debug for Operator {
         f.debug_struct("Operator")
             .field("cluster", &self.cluster)
             .field("providers", &self.providers.kinds().collect::<Vec<_>>())
+            .field("class", &self.class)
             .field("concurrency", &self.concurrency)
             .field("backoff", &self.backoff)
             .finish_non_exhaustive()
@@ -111,12 +119,16 @@ impl std::fmt::Debug for Operator {
 }
 
 impl Operator {
-    /// An operator over `client` with these providers (and no generators).
+    /// An operator over `client` with these providers (and no generators). Every provider
+    /// call is counted in the operator's [`Metrics`].
     pub fn new(client: kube::Client, providers: ProviderRegistry) -> Self {
+        let endpoints = Endpoints::new(client.clone(), Arc::new(Metrics::new()));
         Self {
             cluster: KubeCluster::new(client.clone()),
             client,
-            providers: Arc::new(providers),
+            providers: providers.with_call_observer(endpoints.observer()),
+            endpoints,
+            class: String::new(),
             generators: Arc::new(GeneratorRegistry::new()),
             concurrency: 8,
             backoff: Backoff::default(),
@@ -152,6 +164,29 @@ impl Operator {
         self
     }
 
+    /// Reconciles only what belongs to controller class `class` (ESO's
+    /// `--controller-class`; default empty): stores whose `spec.controller` is empty or
+    /// `class`, and the ExternalSecrets and PushSecrets whose stores all are.
+    #[must_use]
+    pub fn with_controller_class(mut self, class: impl Into<String>) -> Self {
+        self.class = class.into();
+        self
+    }
+
+    /// Serves `POST /refresh` on [`Endpoints::router`] to callers that send
+    /// `Authorization: Bearer <token>` (without a token the endpoint answers 401 to all).
+    #[must_use]
+    pub fn with_refresh_token(self, token: impl Into<String>) -> Self {
+        self.endpoints.set_refresh_token(token.into());
+        self
+    }
+
+    /// The operator's HTTP side (`/metrics`, `/healthz`, `/readyz`, `/refresh`) and its
+    /// [`Metrics`]; serve [`Endpoints::router`] next to [`run`](Self::run).
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
     /// Watches with `config` (e.g. a label selector), for every kind.
     #[must_use]
     pub fn with_watcher_config(mut self, config: watcher::Config) -> Self {
@@ -168,7 +203,7 @@ impl Operator {
         let css = Controller::new(Api::<ClusterSecretStore>::all(client.clone()), wc.clone());
         let catalog = crate::ReflectorCatalog::new(ss.store(), css.store());
         let reconciler = Reconciler::with_shared_catalog(Arc::new(self.cluster), Arc::new(catalog))
-            .with_providers(self.providers)
+            .with_providers(Arc::new(self.providers))
             .with_generators(self.generators)
             .with_workloads(Arc::new(KubeWorkloads::new(client.clone())));
         let ctx = Arc::new(flows::Context {
@@ -176,42 +211,101 @@ impl Operator {
             reconciler,
             backoff: self.backoff,
         });
+        let (es_store, es_stream) = watch::external_secrets(&client, wc.clone());
+        let ps = Controller::new(Api::<PushSecret>::all(client.clone()), wc.clone());
+        let ces = Controller::new(
+            Api::<ClusterExternalSecret>::all(client.clone()),
+            wc.clone(),
+        );
+        let cps = Controller::new(Api::<ClusterPushSecret>::all(client.clone()), wc);
+        let endpoints = self.endpoints;
+        endpoints.set_external_secrets(es_store.clone());
+        let sources = metrics::Sources {
+            external_secrets: es_store.clone(),
+            push_secrets: ps.store(),
+            secret_stores: ss.store(),
+            cluster_secret_stores: css.store(),
+            cluster_external_secrets: ces.store(),
+            cluster_push_secrets: cps.store(),
+        };
+        endpoints.metrics().set_sources(sources.clone());
+        let ready = tokio::spawn({
+            let endpoints = endpoints.clone();
+            async move {
+                let s = sources;
+                let _ = futures_util::future::join3(
+                    s.external_secrets.wait_until_ready(),
+                    s.secret_stores.wait_until_ready(),
+                    s.cluster_secret_stores.wait_until_ready(),
+                )
+                .await;
+                endpoints.set_ready(true);
+            }
+        });
+        let filter = Arc::new(class::ClassFilter {
+            class: self.class,
+            secret_stores: ss.store(),
+            cluster_secret_stores: css.store(),
+        });
         let all = |s: BoxStream<'static, ()>| s;
         macro_rules! drive {
-            ($ctrl:expr, $reconcile:expr) => {
+            ($ctrl:expr, $kind:expr, $reconcile:expr) => {{
+                let metrics = Arc::clone(endpoints.metrics());
+                let filter = Arc::clone(&filter);
                 all($ctrl
                     .with_config(cfg.clone())
                     .graceful_shutdown_on(shutdown.wait())
-                    .run($reconcile, flows::error_policy, Arc::clone(&ctx))
+                    .run(
+                        move |obj, ctx| {
+                            let metrics = Arc::clone(&metrics);
+                            let filter = Arc::clone(&filter);
+                            async move {
+                                if !class::ClassScoped::belongs(obj.as_ref(), &filter) {
+                                    tracing::debug!(object = %object_key(obj.as_ref()), "another controller class");
+                                    return Ok(Action::await_change());
+                                }
+                                let start = std::time::Instant::now();
+                                let out = $reconcile(Arc::clone(&obj), ctx).await;
+                                metrics.reconciled($kind, obj.as_ref(), start.elapsed(), out.is_err());
+                                if out.is_ok() {
+                                    tracing::debug!(object = %object_key(obj.as_ref()), took = ?start.elapsed(), "reconciled");
+                                }
+                                out
+                            }
+                        },
+                        flows::error_policy,
+                        Arc::clone(&ctx),
+                    )
                     .map(|_| ())
                     .boxed())
-            };
+            }};
         }
+        use metrics::Kind;
         let controllers = futures_util::stream::select_all([
-            drive!(ss, flows::store::<SecretStore>),
-            drive!(css, flows::store::<ClusterSecretStore>),
+            drive!(ss, Kind::SecretStore, flows::store::<SecretStore>),
             drive!(
-                Controller::new(Api::<ExternalSecret>::all(client.clone()), wc.clone())
-                    .owns(Api::<Secret>::all(client.clone()), wc.clone()),
+                css,
+                Kind::ClusterSecretStore,
+                flows::store::<ClusterSecretStore>
+            ),
+            drive!(
+                Controller::for_stream(es_stream, es_store)
+                    .owns_stream(watch::target_secrets(&client)),
+                Kind::ExternalSecret,
                 flows::external_secret
             ),
+            drive!(ps, Kind::PushSecret, flows::push_secret),
             drive!(
-                Controller::new(Api::<PushSecret>::all(client.clone()), wc.clone()),
-                flows::push_secret
-            ),
-            drive!(
-                Controller::new(
-                    Api::<ClusterExternalSecret>::all(client.clone()),
-                    wc.clone()
-                ),
+                ces,
+                Kind::ClusterExternalSecret,
                 flows::cluster_external_secret
             ),
-            drive!(
-                Controller::new(Api::<ClusterPushSecret>::all(client.clone()), wc),
-                flows::cluster_push_secret
-            ),
+            drive!(cps, Kind::ClusterPushSecret, flows::cluster_push_secret),
         ]);
+        tracing::info!("controllers started");
         controllers.for_each(|()| async {}).await;
+        ready.abort();
+        endpoints.set_ready(false);
         tracing::info!("controllers stopped");
     }
 }
