@@ -6,6 +6,7 @@
 //! concurrency (`plain` mode).
 //!
 //! `cargo run --release -p eso-examples --example operator_scale_load -- <operator|plain> <N>`
+//! (`-- crds` installs the CRDs first)
 //! against the cluster in `KUBECONFIG` (CRDs installed). Environment: `CONCURRENCY` (the
 //! plain client's, default 8 = the operator's default), `REFRESH` (the ExternalSecrets'
 //! `refreshInterval`, default `1m`), `NEW_AFTER_SECS` (operator mode: after all are Ready,
@@ -54,6 +55,44 @@ async fn api_requests(client: &kube::Client) -> Result<BTreeMap<String, f64>, Er
             .or_insert(0.0) += v;
     }
     Ok(out)
+}
+
+/// Installs the ESO CRDs (server-side apply) and waits until ExternalSecrets are served.
+async fn install_crds(client: &kube::Client) -> Result<(), Error> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::CustomResourceExt as _;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in [
+        ExternalSecret::crd(),
+        SecretStore::crd(),
+        eso_core::api::ClusterSecretStore::crd(),
+        eso_core::api::PushSecret::crd(),
+        eso_core::api::ClusterExternalSecret::crd(),
+        eso_core::api::ClusterPushSecret::crd(),
+    ] {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        api.patch(
+            &name,
+            &PatchParams::apply("eso-rs-bench").force(),
+            &Patch::Apply(&crd),
+        )
+        .await?;
+    }
+    for _ in 0..100 {
+        let served = Api::<ExternalSecret>::all(client.clone())
+            .list(&Default::default())
+            .await
+            .is_ok()
+            && Api::<eso_core::api::ClusterPushSecret>::all(client.clone())
+                .list(&Default::default())
+                .await
+                .is_ok();
+        if served {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("the CRDs were not served in time".into())
 }
 
 fn external_secret(name: &str, ns: &str, refresh: &str) -> Result<ExternalSecret, Error> {
@@ -132,6 +171,9 @@ async fn main() -> Result<(), Error> {
     let refresh = env("REFRESH", "1m");
     let new_after: u64 = env("NEW_AFTER_SECS", "65").parse()?;
     let client = kube::Client::try_default().await?;
+    if mode == "crds" {
+        return install_crds(&client).await;
+    }
 
     let ns = format!("scale-{mode}-{}", jiff::Timestamp::now().as_second());
     Api::<Namespace>::all(client.clone())

@@ -24,7 +24,7 @@ use crate::error::map_error;
 pub const CLUSTER_FINALIZER: &str = "external-secrets.io/cluster-cleanup";
 
 /// Random jitter added to every periodic requeue, on top of the flows' stable per-object one.
-const REQUEUE_JITTER: f64 = 0.05;
+pub(super) const REQUEUE_JITTER: f64 = 0.05;
 
 /// What every reconcile needs: one reconciler for the operator's lifetime (its catalog reads
 /// the reflector caches, its provider registry keeps the clients), the client for status
@@ -33,6 +33,8 @@ pub(super) struct Context {
     pub(super) client: kube::Client,
     pub(super) reconciler: Reconciler,
     pub(super) backoff: Backoff,
+    /// Where synced ExternalSecrets wait for their next refresh.
+    pub(super) refresh: Option<Arc<super::queue::RefreshQueue>>,
 }
 
 /// A failed reconcile: the flow's error (its status was already written) and the flow's own
@@ -150,7 +152,9 @@ pub(super) async fn external_secret(
                 if es.status.as_ref() != Some(&out.status) {
                     patch_status(&ctx.client, es.as_ref(), &out.status).await?;
                 }
-                ctx.settle(&object_key(es.as_ref()), out)
+                let requeue = out.requeue_after;
+                let action = ctx.settle(&object_key(es.as_ref()), out)?;
+                Ok(ctx.refresh_later(es.as_ref(), requeue, action))
             }
             Event::Cleanup(es) => ctx.deleted(r.delete_external_secret(&es, now()).await),
         }

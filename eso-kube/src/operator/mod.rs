@@ -6,10 +6,18 @@
 //! eso-core's flows through [`KubeCluster`] and
 //! [`KubeWorkloads`]:
 //!
-//! - **watches**: each kind, plus the Secrets an ExternalSecret owns (a deleted or edited
-//!   target is repaired at once); stores are kept in reflector caches;
-//! - **requeue**: at the flows' `requeue_after` (refresh interval plus the flows' stable
-//!   per-object jitter) plus up to 5 % random jitter ([`with_jitter`]);
+//! - **watches**: each kind; ExternalSecrets wake the controller only on a spec, label,
+//!   annotation (ESO's `force-sync`) or deletion change, never on the echo of the operator's
+//!   own status or finalizer writes; their target Secrets are watched as metadata only and
+//!   wake their owner when deleted or edited by someone else (not on the operator's own
+//!   writes). Stores are kept in reflector caches;
+//! - **new objects first**: a synced ExternalSecret's next refresh (the flows' interval with
+//!   their stable per-object jitter, plus up to 5 % random jitter, [`with_jitter`]) waits in
+//!   a refresh queue that hands refreshes to the controller only while it has a free slot,
+//!   so new and changed objects never queue behind a backlog of refreshes;
+//! - **HTTP**: [`Endpoints`] serves ESO's [`Metrics`] on `/metrics`, `/healthz`, `/readyz`
+//!   and an authenticated `/refresh`;
+//! - **controller classes**: [`Operator::with_controller_class`] (ESO's `--controller-class`);
 //! - **back-off**: failures back off per object, 5 s doubling to 5 min with jitter
 //!   ([`Backoff`]); a permanent error never waits longer than the object's refresh interval;
 //! - **finalizers**: ExternalSecret and PushSecret carry ESO's finalizers so `deletionPolicy`
@@ -46,6 +54,7 @@ mod flows;
 mod http;
 mod leader;
 mod metrics;
+mod queue;
 mod shutdown;
 mod watch;
 
@@ -206,10 +215,12 @@ impl Operator {
             .with_providers(Arc::new(self.providers))
             .with_generators(self.generators)
             .with_workloads(Arc::new(KubeWorkloads::new(client.clone())));
+        let refresh = Arc::new(queue::RefreshQueue::new(self.concurrency));
         let ctx = Arc::new(flows::Context {
             client: client.clone(),
             reconciler,
             backoff: self.backoff,
+            refresh: Some(Arc::clone(&refresh)),
         });
         let (es_store, es_stream) = watch::external_secrets(&client, wc.clone());
         let ps = Controller::new(Api::<PushSecret>::all(client.clone()), wc.clone());
@@ -265,7 +276,14 @@ impl Operator {
                                     return Ok(Action::await_change());
                                 }
                                 let start = std::time::Instant::now();
+                                let queue = ctx.refresh.clone();
+                                if let Some(q) = &queue {
+                                    queue::Tracked::started(obj.as_ref(), q);
+                                }
                                 let out = $reconcile(Arc::clone(&obj), ctx).await;
+                                if let Some(q) = &queue {
+                                    queue::Tracked::finished(obj.as_ref(), q);
+                                }
                                 metrics.reconciled($kind, obj.as_ref(), start.elapsed(), out.is_err());
                                 if out.is_ok() {
                                     tracing::debug!(object = %object_key(obj.as_ref()), took = ?start.elapsed(), "reconciled");
@@ -290,7 +308,8 @@ impl Operator {
             ),
             drive!(
                 Controller::for_stream(es_stream, es_store)
-                    .owns_stream(watch::target_secrets(&client)),
+                    .owns_stream(watch::target_secrets(&client))
+                    .reconcile_on(refresh.stream()),
                 Kind::ExternalSecret,
                 flows::external_secret
             ),
