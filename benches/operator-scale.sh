@@ -13,7 +13,8 @@
 #
 # usage: benches/operator-scale.sh [N...]        (default: 1000 5000)
 # env:   ESO_BENCH_KUBE_INSTANCE (default bench), NEW_AFTER_SECS (default 65),
-#        METRICS_PORT (default 18080), CARGO_TARGET_DIR
+#        METRICS_PORT (default 18080), PROFILE (release, or debug to skip the
+#        release build), CARGO_TARGET_DIR
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 inst="${ESO_BENCH_KUBE_INSTANCE:-bench}"
@@ -21,8 +22,13 @@ port="${METRICS_PORT:-18080}"
 sizes=("$@")
 [[ ${#sizes[@]} -gt 0 ]] || sizes=(1000 5000)
 
-cargo build --release -q -p eso-examples --example operator --example operator_scale_load
-bin="${CARGO_TARGET_DIR:-target}/release/examples"
+profile="${PROFILE:-release}"
+if [[ $profile == release ]]; then
+    cargo build --release -q -p eso-examples --example operator --example operator_scale_load
+else
+    cargo build -q -p eso-examples --example operator --example operator_scale_load
+fi
+bin="${CARGO_TARGET_DIR:-target}/$profile/examples"
 
 fresh_apiserver() {
     bash scripts/backends/kube.sh stop "$inst" >/dev/null 2>&1 || true

@@ -150,50 +150,6 @@ impl RefreshQueue {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use futures_util::StreamExt as _;
-
-    use super::*;
-
-    fn r(name: &str) -> Ref {
-        ObjectRef::new(name).within("ns")
-    }
-
-    #[tokio::test]
-    async fn hands_over_due_refreshes_in_order_and_only_with_a_free_slot() {
-        let q = Arc::new(RefreshQueue::new(3));
-        q.schedule(r("late"), Duration::from_secs(3600));
-        q.schedule(r("early"), Duration::from_secs(3600));
-        q.schedule(r("early"), Duration::ZERO); // rescheduled, not duplicated
-        assert_eq!(q.len(), 2);
-        let first = Arc::clone(&q).stream().boxed().next().await.unwrap();
-        assert_eq!(first.name, "early");
-        // Three reconciles (changes) take every slot: nothing is handed over.
-        q.schedule(r("due"), Duration::ZERO);
-        for _ in 0..3 {
-            q.started();
-        }
-        assert!(
-            matches!(q.take(), Err(None)),
-            "no free slot: the refresh waits"
-        );
-        q.finished(&r("x"));
-        q.finished(&r("y"));
-        // One slot free, but "early" is still handed over and unfinished: with 3 slots at
-        // most 2 refreshes are in the controller's hands.
-        assert_eq!(q.take().unwrap().name, "due");
-        q.finished(&first);
-        match q.take() {
-            Err(Some(at)) => assert!(at > Instant::now(), "late is not due"),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(q.len(), 1);
-    }
-}
-
 impl super::flows::Context {
     /// The controller's action after a successful pass of `es` that wants a refresh after
     /// `requeue`: kept in the refresh queue (with up to 5 % random jitter) instead of the
@@ -239,3 +195,47 @@ impl Tracked for eso_core::api::SecretStore {}
 impl Tracked for eso_core::api::ClusterSecretStore {}
 impl Tracked for eso_core::api::ClusterExternalSecret {}
 impl Tracked for eso_core::api::ClusterPushSecret {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use futures_util::StreamExt as _;
+
+    use super::*;
+
+    fn r(name: &str) -> Ref {
+        ObjectRef::new(name).within("ns")
+    }
+
+    #[tokio::test]
+    async fn hands_over_due_refreshes_in_order_and_only_with_a_free_slot() {
+        let q = Arc::new(RefreshQueue::new(3));
+        q.schedule(r("late"), Duration::from_secs(3600));
+        q.schedule(r("early"), Duration::from_secs(3600));
+        q.schedule(r("early"), Duration::ZERO); // rescheduled, not duplicated
+        assert_eq!(q.len(), 2);
+        let first = Arc::clone(&q).stream().boxed().next().await.unwrap();
+        assert_eq!(first.name, "early");
+        // Three reconciles (changes) take every slot: nothing is handed over.
+        q.schedule(r("due"), Duration::ZERO);
+        for _ in 0..3 {
+            q.started();
+        }
+        assert!(
+            matches!(q.take(), Err(None)),
+            "no free slot: the refresh waits"
+        );
+        q.finished(&r("x"));
+        q.finished(&r("y"));
+        // One slot free, but "early" is still handed over and unfinished: with 3 slots at
+        // most 2 refreshes are in the controller's hands.
+        assert_eq!(q.take().unwrap().name, "due");
+        q.finished(&first);
+        match q.take() {
+            Err(Some(at)) => assert!(at > Instant::now(), "late is not due"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(q.len(), 1);
+    }
+}
