@@ -205,8 +205,6 @@ async fn metrics_force_sync_and_the_refresh_endpoint() {
         "externalsecret_reconcile_duration",
         "secretstore_status_condition",
         "secretstore_reconcile_duration",
-        "pushsecret_status_condition",
-        "clusterexternalsecret_reconcile_duration",
     ] {
         assert!(text.contains(&format!("# TYPE {m} gauge")), "{m}:\n{text}");
     }

@@ -10,6 +10,9 @@ use eso_core::api::{
     ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, ExternalSecret, GenericStore,
     PushSecret, SecretStore, SecretStoreKind, SecretStoreRef,
 };
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use kube::ResourceExt as _;
 use kube::runtime::reflector::{ObjectRef, Store};
 
@@ -19,6 +22,8 @@ pub(super) struct ClassFilter {
     pub(super) class: String,
     pub(super) secret_stores: Store<SecretStore>,
     pub(super) cluster_secret_stores: Store<ClusterSecretStore>,
+    /// Whether the SecretStore and ClusterSecretStore watches have listed once.
+    pub(super) stores_listed: [Arc<AtomicBool>; 2],
 }
 
 /// True when a store of controller class `store_class` belongs to an operator of `class`.
@@ -27,7 +32,9 @@ pub(super) fn store_belongs(store_class: Option<&str>, class: &str) -> bool {
 }
 
 impl ClassFilter {
-    fn store_ref_belongs(&self, r: &SecretStoreRef, namespace: &str) -> bool {
+    /// Whether the store `r` names belongs to this class; `None` while the stores are not
+    /// listed yet and `r` is not in the cache.
+    fn store_ref_belongs(&self, r: &SecretStoreRef, namespace: &str) -> Option<bool> {
         let class = match r.kind() {
             SecretStoreKind::ClusterSecretStore => self
                 .cluster_secret_stores
@@ -38,19 +45,41 @@ impl ClassFilter {
                 .get(&ObjectRef::new(&r.name).within(namespace))
                 .map(|s| s.store_spec().controller.clone()),
         };
-        // A store not (yet) in the cache does not make the object skip.
-        class.is_none_or(|c| store_belongs(c.as_deref(), &self.class))
+        match class {
+            Some(c) => Some(store_belongs(c.as_deref(), &self.class)),
+            // A store that does not exist does not make the object skip; one not listed yet
+            // cannot be judged.
+            None => self
+                .stores_listed
+                .iter()
+                .all(|l| l.load(Ordering::Relaxed))
+                .then_some(true),
+        }
+    }
+
+    /// All of `refs` belong to this class (`None`: cannot tell yet).
+    fn all_belong<'a>(
+        &self,
+        refs: impl Iterator<Item = &'a SecretStoreRef>,
+        namespace: &str,
+    ) -> Option<bool> {
+        let mut out = true;
+        for r in refs {
+            out &= self.store_ref_belongs(r, namespace)?;
+        }
+        Some(out)
     }
 }
 
 /// An object the class filter judges.
 pub(super) trait ClassScoped {
-    /// True when the operator of `filter`'s class reconciles this object.
-    fn belongs(&self, filter: &ClassFilter) -> bool;
+    /// True when the operator of `filter`'s class reconciles this object; `None` while that
+    /// cannot be told yet (the stores it names are not listed yet).
+    fn belongs(&self, filter: &ClassFilter) -> Option<bool>;
 }
 
 impl ClassScoped for ExternalSecret {
-    fn belongs(&self, filter: &ClassFilter) -> bool {
+    fn belongs(&self, filter: &ClassFilter) -> Option<bool> {
         let ns = self.namespace().unwrap_or_default();
         let spec = &self.spec;
         let own = spec.secret_store_ref.iter();
@@ -64,16 +93,15 @@ impl ClassScoped for ExternalSecret {
             .iter()
             .flatten()
             .filter_map(|d| d.source_ref.as_ref()?.store_ref.as_ref());
-        own.chain(data)
-            .chain(data_from)
-            .all(|r| filter.store_ref_belongs(r, &ns))
+        filter.all_belong(own.chain(data).chain(data_from), &ns)
     }
 }
 
 impl ClassScoped for PushSecret {
-    fn belongs(&self, filter: &ClassFilter) -> bool {
+    fn belongs(&self, filter: &ClassFilter) -> Option<bool> {
         let ns = self.namespace().unwrap_or_default();
-        self.spec
+        let refs: Vec<SecretStoreRef> = self
+            .spec
             .secret_store_refs
             .iter()
             .filter_map(|r| {
@@ -82,33 +110,40 @@ impl ClassScoped for PushSecret {
                     kind: Some(r.kind),
                 })
             })
-            .all(|r| filter.store_ref_belongs(&r, &ns))
+            .collect();
+        filter.all_belong(refs.iter(), &ns)
     }
 }
 
 impl ClassScoped for SecretStore {
-    fn belongs(&self, filter: &ClassFilter) -> bool {
-        store_belongs(self.store_spec().controller.as_deref(), &filter.class)
+    fn belongs(&self, filter: &ClassFilter) -> Option<bool> {
+        Some(store_belongs(
+            self.store_spec().controller.as_deref(),
+            &filter.class,
+        ))
     }
 }
 
 impl ClassScoped for ClusterSecretStore {
-    fn belongs(&self, filter: &ClassFilter) -> bool {
-        store_belongs(self.store_spec().controller.as_deref(), &filter.class)
+    fn belongs(&self, filter: &ClassFilter) -> Option<bool> {
+        Some(store_belongs(
+            self.store_spec().controller.as_deref(),
+            &filter.class,
+        ))
     }
 }
 
 /// ClusterExternalSecrets and ClusterPushSecrets stamp out objects that are judged
 /// themselves; like ESO, every operator reconciles them.
 impl ClassScoped for ClusterExternalSecret {
-    fn belongs(&self, _: &ClassFilter) -> bool {
-        true
+    fn belongs(&self, _: &ClassFilter) -> Option<bool> {
+        Some(true)
     }
 }
 
 impl ClassScoped for ClusterPushSecret {
-    fn belongs(&self, _: &ClassFilter) -> bool {
-        true
+    fn belongs(&self, _: &ClassFilter) -> Option<bool> {
+        Some(true)
     }
 }
 

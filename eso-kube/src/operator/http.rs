@@ -26,7 +26,7 @@ pub const FORCE_SYNC_ANNOTATION: &str = "force-sync";
 ///
 /// - `GET /metrics`: [`Metrics`] in Prometheus' text format (ESO's metric names);
 /// - `GET /healthz`: 200 while the process serves;
-/// - `GET /readyz`: 200 once the operator's caches are filled, 503 before;
+/// - `GET /readyz`: 200 once the operator has listed the ExternalSecrets, 503 before;
 /// - `POST /refresh` (only with a token, [`Operator::with_refresh_token`](super::Operator::with_refresh_token)):
 ///   refreshes at once the ExternalSecrets that read a store's remote key, for a cloud event
 ///   handler to call when a source secret changed. Body (JSON):

@@ -59,6 +59,7 @@ mod shutdown;
 mod watch;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use eso_core::api::{
     ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, PushSecret, SecretStore,
@@ -208,8 +209,16 @@ impl Operator {
         let client = self.client;
         let wc = self.watcher;
         let cfg = Config::default().concurrency(self.concurrency);
-        let ss = Controller::new(Api::<SecretStore>::all(client.clone()), wc.clone());
-        let css = Controller::new(Api::<ClusterSecretStore>::all(client.clone()), wc.clone());
+        let stores_listed = [
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        ];
+        let (ss_store, ss_stream) =
+            watch::stores::<SecretStore>(&client, wc.clone(), Arc::clone(&stores_listed[0]));
+        let (css_store, css_stream) =
+            watch::stores::<ClusterSecretStore>(&client, wc.clone(), Arc::clone(&stores_listed[1]));
+        let ss = Controller::for_stream(ss_stream, ss_store);
+        let css = Controller::for_stream(css_stream, css_store);
         let catalog = crate::ReflectorCatalog::new(ss.store(), css.store());
         let reconciler = Reconciler::with_shared_catalog(Arc::new(self.cluster), Arc::new(catalog))
             .with_providers(Arc::new(self.providers))
@@ -222,7 +231,7 @@ impl Operator {
             backoff: self.backoff,
             refresh: Some(Arc::clone(&refresh)),
         });
-        let (es_store, es_stream) = watch::external_secrets(&client, wc.clone());
+        let (es_store, es_stream) = watch::external_secrets(&client, wc.clone(), &self.endpoints);
         let ps = Controller::new(Api::<PushSecret>::all(client.clone()), wc.clone());
         let ces = Controller::new(
             Api::<ClusterExternalSecret>::all(client.clone()),
@@ -239,24 +248,12 @@ impl Operator {
             cluster_external_secrets: ces.store(),
             cluster_push_secrets: cps.store(),
         };
-        endpoints.metrics().set_sources(sources.clone());
-        let ready = tokio::spawn({
-            let endpoints = endpoints.clone();
-            async move {
-                let s = sources;
-                let _ = futures_util::future::join3(
-                    s.external_secrets.wait_until_ready(),
-                    s.secret_stores.wait_until_ready(),
-                    s.cluster_secret_stores.wait_until_ready(),
-                )
-                .await;
-                endpoints.set_ready(true);
-            }
-        });
+        endpoints.metrics().set_sources(sources);
         let filter = Arc::new(class::ClassFilter {
             class: self.class,
             secret_stores: ss.store(),
             cluster_secret_stores: css.store(),
+            stores_listed,
         });
         let all = |s: BoxStream<'static, ()>| s;
         macro_rules! drive {
@@ -271,9 +268,14 @@ impl Operator {
                             let metrics = Arc::clone(&metrics);
                             let filter = Arc::clone(&filter);
                             async move {
-                                if !class::ClassScoped::belongs(obj.as_ref(), &filter) {
-                                    tracing::debug!(object = %object_key(obj.as_ref()), "another controller class");
-                                    return Ok(Action::await_change());
+                                match class::ClassScoped::belongs(obj.as_ref(), &filter) {
+                                    Some(true) => {}
+                                    Some(false) => {
+                                        tracing::debug!(object = %object_key(obj.as_ref()), "another controller class");
+                                        return Ok(Action::await_change());
+                                    }
+                                    // The stores are not listed yet: judge it once they are.
+                                    None => return Ok(Action::requeue(std::time::Duration::from_secs(1))),
                                 }
                                 let start = std::time::Instant::now();
                                 let queue = ctx.refresh.clone();
@@ -323,7 +325,6 @@ impl Operator {
         ]);
         tracing::info!("controllers started");
         controllers.for_each(|()| async {}).await;
-        ready.abort();
         endpoints.set_ready(false);
         tracing::info!("controllers stopped");
     }

@@ -13,6 +13,8 @@
 //!   update of a target is an echo and wakes nothing.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use eso_core::api::ExternalSecret;
 use eso_core::reconcile::{LABEL_MANAGED, field_manager};
@@ -33,10 +35,12 @@ pub(super) fn external_secret_changed(es: &ExternalSecret) -> Option<u64> {
 }
 
 /// The ExternalSecret watch, reflected into a store the controller (and the refresh
-/// endpoint) read, and filtered by [`external_secret_changed`].
+/// endpoint) read, and filtered by [`external_secret_changed`]. `endpoints` turn ready once
+/// the first listing is in the store.
 pub(super) fn external_secrets(
     client: &kube::Client,
     config: watcher::Config,
+    endpoints: &super::Endpoints,
 ) -> (
     Store<ExternalSecret>,
     impl Stream<Item = Result<ExternalSecret, watcher::Error>> + Send + 'static,
@@ -45,8 +49,48 @@ pub(super) fn external_secrets(
     let stream = watcher(Api::<ExternalSecret>::all(client.clone()), config)
         .default_backoff()
         .reflect(writer)
+        .inspect({
+            let endpoints = endpoints.clone();
+            move |event| {
+                if matches!(event, Ok(watcher::Event::InitDone)) {
+                    endpoints.set_ready(true);
+                }
+            }
+        })
         .applied_objects()
         .predicate_filter(external_secret_changed, Default::default());
+    (reader, stream)
+}
+
+/// A store kind's watch, reflected into the store the controller and the catalog read;
+/// `listed` turns true once the first listing is in it.
+pub(super) fn stores<K>(
+    client: &kube::Client,
+    config: watcher::Config,
+    listed: Arc<AtomicBool>,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(Api::<K>::all(client.clone()), config)
+        .default_backoff()
+        .reflect(writer)
+        .inspect(move |event| {
+            if matches!(event, Ok(watcher::Event::InitDone)) {
+                listed.store(true, Ordering::Relaxed);
+            }
+        })
+        .applied_objects();
     (reader, stream)
 }
 
