@@ -186,6 +186,12 @@ async fn metrics_force_sync_and_the_refresh_endpoint() {
         )
         .is_some_and(|v| v >= 1.0)
             && sample(&text, &cond("bad", "False")) == Some(1.0)
+            && sample(&text, &cond("good", "True")) == Some(1.0)
+            && sample(
+                &text,
+                &format!("externalsecret_sync_calls_total{}", obj("good")),
+            )
+            .is_some()
         {
             break;
         }
