@@ -13,7 +13,7 @@
 #
 # usage: benches/operator-scale.sh [N...]        (default: 1000 5000)
 # env:   ESO_BENCH_KUBE_INSTANCE (default bench), NEW_AFTER_SECS (default 65),
-#        METRICS_PORT (default 18080), PROFILE (release, or debug to skip the
+#        MODES (default "plain operator"), METRICS_PORT (default 18080), PROFILE (release, or debug to skip the
 #        release build), CARGO_TARGET_DIR
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,9 +40,13 @@ fresh_apiserver() {
     "$bin/operator_scale_load" crds
 }
 
+modes="${MODES:-plain operator}"
 for n in "${sizes[@]}"; do
+  if [[ $modes == *plain* ]]; then
     fresh_apiserver
     "$bin/operator_scale_load" plain "$n"
+  fi
+  if [[ $modes == *operator* ]]; then
 
     fresh_apiserver
     RUST_LOG="${RUST_LOG:-warn}" METRICS_ADDR="127.0.0.1:$port" POD_NAMESPACE=default \
@@ -61,5 +65,6 @@ r["operator_peak_rss_mib"] = round(int(sys.argv[2]) / 1024, 1)
 r["operator_cpu_s"] = round(int(sys.argv[3]) / 100, 2)
 r["objects_in_metrics"] = int(sys.argv[4])
 print(json.dumps(r))' "$result" "$hwm_kib" "$ticks" "$metrics"
+  fi
 done
 bash scripts/backends/kube.sh stop "$inst" >/dev/null 2>&1 || true

@@ -295,5 +295,6 @@ async fn main() -> Result<(), Error> {
             "requests": delta, "one_more_s": one_more,
         })
     );
-    Ok(())
+    // The plain client's watch task would keep the runtime alive.
+    std::process::exit(0)
 }
