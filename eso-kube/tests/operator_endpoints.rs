@@ -222,14 +222,6 @@ async fn metrics_force_sync_and_the_refresh_endpoint() {
         .is_some_and(|v| v >= 1.0),
         "{text}"
     );
-    assert_eq!(
-        sample(
-            &text,
-            &format!("externalsecret_sync_calls_error{}", obj("good"))
-        ),
-        None,
-        "{text}"
-    );
     assert_eq!(sample(&text, &cond("good", "True")), Some(1.0), "{text}");
     assert_eq!(sample(&text, &cond("good", "False")), Some(0.0), "{text}");
     assert_eq!(sample(&text, &cond("bad", "True")), Some(0.0), "{text}");
