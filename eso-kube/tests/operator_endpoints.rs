@@ -361,7 +361,15 @@ async fn two_controller_classes_share_one_api_server() {
         format!("{kind}_reconcile_duration{{name=\"{name}\",namespace=\"{ns}\"}}")
     };
     for (addr, mine, theirs) in [(addrs[0], "a", "b"), (addrs[1], "b", "a")] {
-        let text = http(addr, "GET", "/metrics", None, "").await.1;
+        // The metrics are recorded when the pass ends, just after the target is written.
+        let mut text = String::new();
+        for _ in 0..300 {
+            text = http(addr, "GET", "/metrics", None, "").await.1;
+            if sample(&text, &series("externalsecret", mine)).is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let (my_store, their_store) = (
             format!("{}-store", if mine == "a" { "blue" } else { "green" }),
             format!("{}-store", if mine == "a" { "green" } else { "blue" }),
