@@ -375,7 +375,10 @@ async fn immutable_targets_are_not_changed() {
 async fn template_and_target_rename() {
     let tpl = "    template:\n      engineVersion: v2\n      type: kubernetes.io/basic-auth\n      metadata: {labels: {team: a}}\n      data:\n        username: '{{ .user }}'\n        dsn: 'postgres://{{ .user }}:{{ .pass }}@db'\n";
     let (r, cluster, mut es) = setup(&es(tpl, EXTRACT));
-    r.reconcile_external_secret(&es, &Pass::new(), t(0)).await;
+    let out = r.reconcile_external_secret(&es, &Pass::new(), t(0)).await;
+    // The host writes the status back: `status.binding` records the target's name.
+    assert_eq!(out.status.binding.as_ref().unwrap().name, "db-creds");
+    es.status = Some(out.status);
     let s = cluster
         .get_secret("app", "db-creds")
         .await

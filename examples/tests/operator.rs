@@ -165,7 +165,12 @@ async fn operator_syncs_and_follows_the_source() {
         value(secrets.get_opt("app-target").await.unwrap()) == Some(b"v1".to_vec())
     })
     .await;
-    // Status and finalizer were written.
+    // Status and finalizer were written (the status right after the target).
+    wait_for("the Ready status", || async {
+        let es = es_api.get("app").await.unwrap();
+        serde_json::to_value(&es.status).unwrap()["conditions"][0]["status"] == "True"
+    })
+    .await;
     let stored = es_api.get("app").await.unwrap();
     assert!(
         stored

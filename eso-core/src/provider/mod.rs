@@ -23,6 +23,7 @@ mod credentials;
 mod factory;
 mod layers;
 mod memory;
+mod observe;
 pub mod property;
 mod refs;
 mod registry;
@@ -41,6 +42,7 @@ pub use factory::{
 };
 pub use layers::{Flaky, Latency};
 pub use memory::{InMemory, InMemoryFactory, MANAGED_BY_TAG, MANAGED_BY_VALUE, StoredSecret};
+pub use observe::{CallObserver, Observed};
 pub use refs::{
     BatchRead, BatchValue, FindRef, MetadataPolicy, PushRef, PushValue, RemoteRef, SourceMetadata,
 };

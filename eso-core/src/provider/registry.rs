@@ -89,6 +89,7 @@ impl Cached {
 pub struct ProviderRegistry {
     factories: BTreeMap<&'static str, Arc<dyn ProviderFactory>>,
     cache: Mutex<HashMap<CacheKey, Cached>>,
+    observer: Option<Arc<dyn super::CallObserver>>,
 }
 
 impl Default for ProviderRegistry {
@@ -118,7 +119,17 @@ impl ProviderRegistry {
         Self {
             factories: BTreeMap::new(),
             cache: Mutex::new(HashMap::new()),
+            observer: None,
         }
+    }
+
+    /// Reports every call of every provider built from now on to `observer` (the
+    /// [`Observed`](super::Observed) layer, inside the [`Retry`] one).
+    #[must_use]
+    pub fn with_call_observer(mut self, observer: Arc<dyn super::CallObserver>) -> Self {
+        self.observer = Some(observer);
+        self.cache = Mutex::new(HashMap::new());
+        self
     }
 
     /// Adds (or replaces) the factory for its kind.
@@ -156,6 +167,10 @@ impl ProviderRegistry {
         }
         factory.validate_store(ctx.provider, ctx.store)?;
         let built = factory.new_provider(ctx).await?;
+        let built: DynProvider = match &self.observer {
+            Some(o) => Arc::new(super::Observed::new(built, ctx.kind()?, Arc::clone(o))),
+            None => built,
+        };
         let provider: DynProvider = Arc::new(Retry::new(built, ctx.retry.unwrap_or_default()));
         let mut cache = self.lock()?;
         // Older revisions of the same store are dropped.

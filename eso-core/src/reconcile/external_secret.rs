@@ -639,7 +639,7 @@ impl Reconciler {
             .annotations
             .insert(ANNOTATION_DATA_HASH.to_owned(), data_hash(&secret.data));
 
-        if creation == ExternalSecretCreationPolicy::Owner {
+        if creation == ExternalSecretCreationPolicy::Owner && target_may_have_moved(es, name) {
             // A renamed target leaves a Secret behind: delete the ones this ES created.
             let mut q = LabelQuery::default();
             q.match_labels
@@ -735,6 +735,20 @@ impl Reconciler {
             self.cluster().delete_secret(ns, &name).await?;
         }
         Ok(controlled)
+    }
+}
+
+/// True when `es` may have written its target under another name than `name` before: its
+/// `status.binding` names another Secret, or it was synced before without recording one. A
+/// never-synced object, or one bound to `name`, has no orphan to look for, so the flow makes
+/// no LIST of Secrets for it (one per reconcile would grow with the namespace's Secrets).
+fn target_may_have_moved(es: &ExternalSecret, name: &str) -> bool {
+    let Some(status) = es.status.as_ref() else {
+        return false;
+    };
+    match status.binding.as_ref().map(|b| b.name.as_str()) {
+        Some(bound) if !bound.is_empty() => bound != name,
+        _ => status.synced_resource_version.is_some(),
     }
 }
 

@@ -27,7 +27,7 @@ use crate::error::map_error;
 pub const CLUSTER_FINALIZER: &str = "external-secrets.io/cluster-cleanup";
 
 /// Random jitter added to every periodic requeue, on top of the flows' stable per-object one.
-const REQUEUE_JITTER: f64 = 0.05;
+pub(super) const REQUEUE_JITTER: f64 = 0.05;
 
 /// What every reconcile needs: one reconciler for the operator's lifetime (its catalog reads
 /// the reflector caches, its provider registry keeps the clients), the client for status
@@ -37,6 +37,8 @@ pub(super) struct Context {
     pub(super) reconciler: Reconciler,
     pub(super) backoff: Backoff,
     pub(super) events: super::events::Events,
+    /// Where synced ExternalSecrets wait for their next refresh.
+    pub(super) refresh: Option<Arc<super::queue::RefreshQueue>>,
 }
 
 /// A failed reconcile: the flow's error (its status was already written) and the flow's own
@@ -123,6 +125,7 @@ where
     Fut: Future<Output = Result<Action, ReconcileError>>,
 {
     let what = object_key(obj.as_ref());
+    let obj = super::finalizers::with_finalizer(&ctx.client, name, obj).await?;
     let api = K::api(&ctx.client, &obj);
     finalizer(&api, name, obj, f).await.map_err(|e| match e {
         finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
@@ -149,9 +152,14 @@ pub(super) async fn external_secret(
         match event {
             Event::Apply(es) => {
                 let out = r.reconcile_external_secret(&es, &Pass::new(), now()).await;
-                patch_status(&ctx.client, es.as_ref(), &out.status).await?;
+                // An unchanged status (a pass that was not due) costs no request.
+                if es.status.as_ref() != Some(&out.status) {
+                    patch_status(&ctx.client, es.as_ref(), &out.status).await?;
+                }
                 ctx.events.external_secret(&es, &out).await;
-                ctx.settle(&object_key(es.as_ref()), out)
+                let requeue = out.requeue_after;
+                let action = ctx.settle(&object_key(es.as_ref()), out)?;
+                Ok(ctx.refresh_later(es.as_ref(), requeue, action))
             }
             Event::Cleanup(es) => ctx.deleted(r.delete_external_secret(&es, now()).await),
         }

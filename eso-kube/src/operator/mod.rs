@@ -6,10 +6,18 @@
 //! eso-core's flows through [`KubeCluster`] and
 //! [`KubeWorkloads`]:
 //!
-//! - **watches**: each kind, plus the Secrets an ExternalSecret owns (a deleted or edited
-//!   target is repaired at once); stores are kept in reflector caches;
-//! - **requeue**: at the flows' `requeue_after` (refresh interval plus the flows' stable
-//!   per-object jitter) plus up to 5 % random jitter ([`with_jitter`]);
+//! - **watches**: each kind; ExternalSecrets wake the controller only on a spec, label,
+//!   annotation (ESO's `force-sync`) or deletion change, never on the echo of the operator's
+//!   own status or finalizer writes; their target Secrets are watched as metadata only and
+//!   wake their owner when deleted or edited by someone else (not on the operator's own
+//!   writes). Stores are kept in reflector caches;
+//! - **new objects first**: a synced ExternalSecret's next refresh (the flows' interval with
+//!   their stable per-object jitter, plus up to 5 % random jitter, [`with_jitter`]) waits in
+//!   a refresh queue that hands refreshes to the controller only while it has a free slot,
+//!   so new and changed objects never queue behind a backlog of refreshes;
+//! - **HTTP**: [`Endpoints`] serves ESO's [`Metrics`] on `/metrics`, `/healthz`, `/readyz`
+//!   and an authenticated `/refresh`;
+//! - **controller classes**: [`Operator::with_controller_class`] (ESO's `--controller-class`);
 //! - **back-off**: failures back off per object, 5 s doubling to 5 min with jitter
 //!   ([`Backoff`]); a permanent error never waits longer than the object's refresh interval;
 //! - **finalizers**: ESO's: an ExternalSecret always carries ESO's, a PushSecret only while
@@ -44,33 +52,39 @@
 //! ```
 
 mod backoff;
+mod class;
 mod events;
 mod finalizers;
 mod flows;
+mod http;
 mod leader;
+mod metrics;
+mod queue;
 mod shutdown;
+mod watch;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use eso_core::api::{
-    ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, ExternalSecret, PushSecret,
-    SecretStore,
+    ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, PushSecret, SecretStore,
 };
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 use eso_core::reconcile::Reconciler;
 use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
-use kube::runtime::controller::{Config, Controller};
+use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::watcher;
 
 pub use crate::status::{EsoObject, object_key, patch_status};
 pub use backoff::{Backoff, with_jitter};
 pub use events::{EXTERNAL_SECRET_REPORTER, PUSH_SECRET_REPORTER};
 pub use flows::CLUSTER_FINALIZER;
+pub use http::{Endpoints, FORCE_SYNC_ANNOTATION};
 pub use leader::{LeaderElection, LeaderError, LeaderExit};
+pub use metrics::Metrics;
 pub use shutdown::{Shutdown, ShutdownTrigger};
 
 use crate::{KubeCluster, KubeWorkloads};
@@ -99,7 +113,9 @@ use crate::{KubeCluster, KubeWorkloads};
 pub struct Operator {
     client: kube::Client,
     cluster: KubeCluster,
-    providers: Arc<ProviderRegistry>,
+    providers: ProviderRegistry,
+    endpoints: Endpoints,
+    class: String,
     generators: Arc<GeneratorRegistry>,
     concurrency: u16,
     backoff: Backoff,
@@ -111,6 +127,7 @@ impl std::fmt::Debug for Operator {
         f.debug_struct("Operator")
             .field("cluster", &self.cluster)
             .field("providers", &self.providers.kinds().collect::<Vec<_>>())
+            .field("class", &self.class)
             .field("concurrency", &self.concurrency)
             .field("backoff", &self.backoff)
             .finish_non_exhaustive()
@@ -118,12 +135,16 @@ impl std::fmt::Debug for Operator {
 }
 
 impl Operator {
-    /// An operator over `client` with these providers (and no generators).
+    /// An operator over `client` with these providers (and no generators). Every provider
+    /// call is counted in the operator's [`Metrics`].
     pub fn new(client: kube::Client, providers: ProviderRegistry) -> Self {
+        let endpoints = Endpoints::new(client.clone(), Arc::new(Metrics::new()));
         Self {
             cluster: KubeCluster::new(client.clone()),
             client,
-            providers: Arc::new(providers),
+            providers: providers.with_call_observer(endpoints.observer()),
+            endpoints,
+            class: String::new(),
             generators: Arc::new(GeneratorRegistry::new()),
             concurrency: 8,
             backoff: Backoff::default(),
@@ -159,6 +180,29 @@ impl Operator {
         self
     }
 
+    /// Reconciles only what belongs to controller class `class` (ESO's
+    /// `--controller-class`; default empty): stores whose `spec.controller` is empty or
+    /// `class`, and the ExternalSecrets and PushSecrets whose stores all are.
+    #[must_use]
+    pub fn with_controller_class(mut self, class: impl Into<String>) -> Self {
+        self.class = class.into();
+        self
+    }
+
+    /// Serves `POST /refresh` on [`Endpoints::router`] to callers that send
+    /// `Authorization: Bearer <token>` (without a token the endpoint answers 401 to all).
+    #[must_use]
+    pub fn with_refresh_token(self, token: impl Into<String>) -> Self {
+        self.endpoints.set_refresh_token(token.into());
+        self
+    }
+
+    /// The operator's HTTP side (`/metrics`, `/healthz`, `/readyz`, `/refresh`) and its
+    /// [`Metrics`]; serve [`Endpoints::router`] next to [`run`](Self::run).
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
     /// Watches with `config` (e.g. a label selector), for every kind.
     #[must_use]
     pub fn with_watcher_config(mut self, config: watcher::Config) -> Self {
@@ -171,55 +215,124 @@ impl Operator {
         let client = self.client;
         let wc = self.watcher;
         let cfg = Config::default().concurrency(self.concurrency);
-        let ss = Controller::new(Api::<SecretStore>::all(client.clone()), wc.clone());
-        let css = Controller::new(Api::<ClusterSecretStore>::all(client.clone()), wc.clone());
+        let stores_listed = [
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        ];
+        let (ss_store, ss_stream) =
+            watch::stores::<SecretStore>(&client, wc.clone(), Arc::clone(&stores_listed[0]));
+        let (css_store, css_stream) =
+            watch::stores::<ClusterSecretStore>(&client, wc.clone(), Arc::clone(&stores_listed[1]));
+        let ss = Controller::for_stream(ss_stream, ss_store);
+        let css = Controller::for_stream(css_stream, css_store);
         let catalog = crate::ReflectorCatalog::new(ss.store(), css.store());
         let reconciler = Reconciler::with_shared_catalog(Arc::new(self.cluster), Arc::new(catalog))
-            .with_providers(self.providers)
+            .with_providers(Arc::new(self.providers))
             .with_generators(self.generators)
             .with_workloads(Arc::new(KubeWorkloads::new(client.clone())));
+        let refresh = Arc::new(queue::RefreshQueue::new(self.concurrency));
         let ctx = Arc::new(flows::Context {
             events: events::Events::new(&client, None),
             client: client.clone(),
             reconciler,
             backoff: self.backoff,
+            refresh: Some(Arc::clone(&refresh)),
+        });
+        let (es_store, es_stream) = watch::external_secrets(&client, wc.clone(), &self.endpoints);
+        let ps = Controller::new(Api::<PushSecret>::all(client.clone()), wc.clone());
+        let ces = Controller::new(
+            Api::<ClusterExternalSecret>::all(client.clone()),
+            wc.clone(),
+        );
+        let cps = Controller::new(Api::<ClusterPushSecret>::all(client.clone()), wc);
+        let endpoints = self.endpoints;
+        endpoints.set_external_secrets(es_store.clone());
+        let sources = metrics::Sources {
+            external_secrets: es_store.clone(),
+            push_secrets: ps.store(),
+            secret_stores: ss.store(),
+            cluster_secret_stores: css.store(),
+            cluster_external_secrets: ces.store(),
+            cluster_push_secrets: cps.store(),
+        };
+        endpoints.metrics().set_sources(sources);
+        let filter = Arc::new(class::ClassFilter {
+            class: self.class,
+            secret_stores: ss.store(),
+            cluster_secret_stores: css.store(),
+            stores_listed,
         });
         let all = |s: BoxStream<'static, ()>| s;
         macro_rules! drive {
-            ($ctrl:expr, $reconcile:expr) => {
+            ($ctrl:expr, $kind:expr, $reconcile:expr) => {{
+                let metrics = Arc::clone(endpoints.metrics());
+                let filter = Arc::clone(&filter);
                 all($ctrl
                     .with_config(cfg.clone())
                     .graceful_shutdown_on(shutdown.wait())
-                    .run($reconcile, flows::error_policy, Arc::clone(&ctx))
+                    .run(
+                        move |obj, ctx| {
+                            let metrics = Arc::clone(&metrics);
+                            let filter = Arc::clone(&filter);
+                            async move {
+                                match class::ClassScoped::belongs(obj.as_ref(), &filter) {
+                                    Some(true) => {}
+                                    Some(false) => {
+                                        tracing::debug!(object = %object_key(obj.as_ref()), "another controller class");
+                                        return Ok(Action::await_change());
+                                    }
+                                    // The stores are not listed yet: judge it once they are.
+                                    None => return Ok(Action::requeue(std::time::Duration::from_secs(1))),
+                                }
+                                let start = std::time::Instant::now();
+                                let queue = ctx.refresh.clone();
+                                if let Some(q) = &queue {
+                                    queue::Tracked::started(obj.as_ref(), q);
+                                }
+                                let out = $reconcile(Arc::clone(&obj), ctx).await;
+                                if let Some(q) = &queue {
+                                    queue::Tracked::finished(obj.as_ref(), q);
+                                }
+                                metrics.reconciled($kind, obj.as_ref(), start.elapsed(), out.is_err());
+                                if out.is_ok() {
+                                    tracing::debug!(object = %object_key(obj.as_ref()), took = ?start.elapsed(), "reconciled");
+                                }
+                                out
+                            }
+                        },
+                        flows::error_policy,
+                        Arc::clone(&ctx),
+                    )
                     .map(|_| ())
                     .boxed())
-            };
+            }};
         }
+        use metrics::Kind;
         let controllers = futures_util::stream::select_all([
-            drive!(ss, flows::store::<SecretStore>),
-            drive!(css, flows::store::<ClusterSecretStore>),
+            drive!(ss, Kind::SecretStore, flows::store::<SecretStore>),
             drive!(
-                Controller::new(Api::<ExternalSecret>::all(client.clone()), wc.clone())
-                    .owns(Api::<Secret>::all(client.clone()), wc.clone()),
+                css,
+                Kind::ClusterSecretStore,
+                flows::store::<ClusterSecretStore>
+            ),
+            drive!(
+                Controller::for_stream(es_stream, es_store)
+                    .owns_stream(watch::target_secrets(&client))
+                    .reconcile_on(refresh.stream()),
+                Kind::ExternalSecret,
                 flows::external_secret
             ),
+            drive!(ps, Kind::PushSecret, flows::push_secret),
             drive!(
-                Controller::new(Api::<PushSecret>::all(client.clone()), wc.clone()),
-                flows::push_secret
-            ),
-            drive!(
-                Controller::new(
-                    Api::<ClusterExternalSecret>::all(client.clone()),
-                    wc.clone()
-                ),
+                ces,
+                Kind::ClusterExternalSecret,
                 flows::cluster_external_secret
             ),
-            drive!(
-                Controller::new(Api::<ClusterPushSecret>::all(client.clone()), wc),
-                flows::cluster_push_secret
-            ),
+            drive!(cps, Kind::ClusterPushSecret, flows::cluster_push_secret),
         ]);
+        tracing::info!("controllers started");
         controllers.for_each(|()| async {}).await;
+        endpoints.set_ready(false);
         tracing::info!("controllers stopped");
     }
 }

@@ -1,0 +1,329 @@
+//! [`Metrics`]: ESO's Prometheus metrics, with ESO's names, label names and types, so
+//! existing ESO dashboards and alerts work unchanged.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use eso_core::api::{
+    ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, Condition, ExternalSecret,
+    PushSecret, SecretStore,
+};
+use eso_core::provider::CallObserver;
+use kube::ResourceExt as _;
+use kube::runtime::reflector::Store;
+use prometheus::{Encoder as _, GaugeVec, IntCounterVec, Opts, Registry, TextEncoder};
+
+/// The six ESO kinds, as the subsystems of their metrics (`externalsecret_...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    ExternalSecret,
+    PushSecret,
+    SecretStore,
+    ClusterSecretStore,
+    ClusterExternalSecret,
+    ClusterPushSecret,
+}
+
+const KINDS: [Kind; 6] = [
+    Kind::ExternalSecret,
+    Kind::PushSecret,
+    Kind::SecretStore,
+    Kind::ClusterSecretStore,
+    Kind::ClusterExternalSecret,
+    Kind::ClusterPushSecret,
+];
+
+impl Kind {
+    fn subsystem(self) -> &'static str {
+        match self {
+            Self::ExternalSecret => "externalsecret",
+            Self::PushSecret => "pushsecret",
+            Self::SecretStore => "secretstore",
+            Self::ClusterSecretStore => "clustersecretstore",
+            Self::ClusterExternalSecret => "clusterexternalsecret",
+            Self::ClusterPushSecret => "clusterpushsecret",
+        }
+    }
+
+    /// ESO's help texts name the kind in words.
+    fn words(self) -> &'static str {
+        match self {
+            Self::ExternalSecret => "External Secret",
+            Self::PushSecret => "Push Secret",
+            Self::SecretStore => "Secret Store",
+            Self::ClusterSecretStore => "Cluster Secret Store",
+            Self::ClusterExternalSecret => "Cluster External Secret",
+            Self::ClusterPushSecret => "Cluster Push Secret",
+        }
+    }
+}
+
+/// The reflector caches the condition gauges are read from at scrape time.
+#[derive(Clone)]
+pub(super) struct Sources {
+    pub(super) external_secrets: Store<ExternalSecret>,
+    pub(super) push_secrets: Store<PushSecret>,
+    pub(super) secret_stores: Store<SecretStore>,
+    pub(super) cluster_secret_stores: Store<ClusterSecretStore>,
+    pub(super) cluster_external_secrets: Store<ClusterExternalSecret>,
+    pub(super) cluster_push_secrets: Store<ClusterPushSecret>,
+}
+
+/// The `status.conditions` of an ESO object.
+trait Conditions: kube::Resource<DynamicType = ()> + Clone + 'static {
+    fn conditions(&self) -> &[Condition];
+}
+
+macro_rules! conditions {
+    ($($k:ty),*) => {$(
+        impl Conditions for $k {
+            fn conditions(&self) -> &[Condition] {
+                self.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or(&[])
+            }
+        }
+    )*};
+}
+conditions!(
+    ExternalSecret,
+    PushSecret,
+    SecretStore,
+    ClusterExternalSecret,
+    ClusterPushSecret
+);
+
+impl Conditions for ClusterSecretStore {
+    fn conditions(&self) -> &[Condition] {
+        self.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_deref())
+            .unwrap_or(&[])
+    }
+}
+
+/// ESO's metrics (ESO v2.9.0, default label set, i.e. without
+/// `--enable-extended-metric-labels`):
+///
+/// | metric | type | labels |
+/// |---|---|---|
+/// | `externalsecret_sync_calls_total` | counter | `name`, `namespace` |
+/// | `externalsecret_sync_calls_error` | counter | `name`, `namespace` |
+/// | `externalsecret_provider_api_calls_count` | counter | `provider`, `call`, `status` (`success`/`error`) |
+/// | `<kind>_status_condition` | gauge (0/1) | `name`, `namespace`, `condition`, `status` |
+/// | `<kind>_reconcile_duration` | gauge (nanoseconds of the last reconcile) | `name`, `namespace` |
+///
+/// `<kind>` is each of `externalsecret`, `pushsecret`, `secretstore`, `clustersecretstore`,
+/// `clusterexternalsecret`, `clusterpushsecret`. The condition gauges are read from the
+/// operator's caches at scrape time: each condition of an object's status is 1, and for
+/// `Ready` the opposite status is 0 (as ESO sets them); a deleted object's series go with it.
+/// The provider counter's `provider` label is the store's provider kind (`vault`, `aws`,
+/// `fake`...) and `call` the provider method (`GetSecret`, `GetSecretMap`...), counted for
+/// every provider by eso-core's [`Observed`](eso_core::provider::Observed) layer.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::provider::CallObserver;
+/// use eso_kube::operator::Metrics;
+///
+/// let metrics = Metrics::new();
+/// metrics.observe("fake", "GetSecret", true);
+/// let text = metrics.encode();
+/// assert!(text.contains(
+///     r#"externalsecret_provider_api_calls_count{call="GetSecret",provider="fake",status="success"} 1"#
+/// ));
+/// ```
+pub struct Metrics {
+    registry: Registry,
+    sync_calls: Option<IntCounterVec>,
+    sync_errors: Option<IntCounterVec>,
+    provider_calls: Option<IntCounterVec>,
+    durations: Vec<Option<GaugeVec>>,
+    conditions: Vec<Option<GaugeVec>>,
+    sources: Mutex<Option<Sources>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const OBJECT: &[&str] = &["name", "namespace"];
+const CONDITION: &[&str] = &["name", "namespace", "condition", "status"];
+
+impl Metrics {
+    /// Fresh metrics in their own registry.
+    pub fn new() -> Self {
+        Self::with_registry(Registry::new())
+    }
+
+    /// Metrics registered in `registry` (to export them next to a host's own). A name the
+    /// registry already holds is logged and left out.
+    pub fn with_registry(registry: Registry) -> Self {
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).ok()?;
+            match registry.register(Box::new(c.clone())) {
+                Ok(()) => Some(c),
+                Err(e) => {
+                    tracing::warn!(metric = name, error = %e, "metric left out");
+                    None
+                }
+            }
+        };
+        let gauge = |name: String, help: String, labels: &[&str]| {
+            let g = GaugeVec::new(Opts::new(name.clone(), help), labels).ok()?;
+            match registry.register(Box::new(g.clone())) {
+                Ok(()) => Some(g),
+                Err(e) => {
+                    tracing::warn!(metric = name, error = %e, "metric left out");
+                    None
+                }
+            }
+        };
+        let sync_calls = counter(
+            "externalsecret_sync_calls_total",
+            "Total number of the External Secret sync calls",
+            OBJECT,
+        );
+        let sync_errors = counter(
+            "externalsecret_sync_calls_error",
+            "Total number of the External Secret sync errors",
+            OBJECT,
+        );
+        let provider_calls = counter(
+            "externalsecret_provider_api_calls_count",
+            "Number of API calls towards the secret provider",
+            &["provider", "call", "status"],
+        );
+        let durations = KINDS
+            .iter()
+            .map(|k| {
+                gauge(
+                    format!("{}_reconcile_duration", k.subsystem()),
+                    format!("The duration time to reconcile the {}", k.words()),
+                    OBJECT,
+                )
+            })
+            .collect();
+        let conditions = KINDS
+            .iter()
+            .map(|k| {
+                gauge(
+                    format!("{}_status_condition", k.subsystem()),
+                    format!("The status condition of a specific {}", k.words()),
+                    CONDITION,
+                )
+            })
+            .collect();
+        Self {
+            registry,
+            sync_calls,
+            sync_errors,
+            provider_calls,
+            durations,
+            conditions,
+            sources: Mutex::new(None),
+        }
+    }
+
+    /// The registry the metrics live in.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Every metric in Prometheus' text format (what `/metrics` answers).
+    pub fn encode(&self) -> String {
+        let sources = self
+            .sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(s) = sources {
+            self.fill_conditions(&s);
+        }
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::warn!(error = %e, "could not encode the metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    pub(super) fn set_sources(&self, sources: Sources) {
+        *self.sources.lock().unwrap_or_else(|e| e.into_inner()) = Some(sources);
+    }
+
+    /// Records one reconcile of `obj` of `kind`: its duration and, for an ExternalSecret,
+    /// ESO's sync call and error counters.
+    pub(super) fn reconciled<K: kube::Resource>(
+        &self,
+        kind: Kind,
+        obj: &K,
+        took: Duration,
+        failed: bool,
+    ) {
+        let name = obj.name_any();
+        let namespace = obj.namespace().unwrap_or_default();
+        let labels = [name.as_str(), namespace.as_str()];
+        #[allow(clippy::cast_precision_loss)]
+        let nanos = took.as_nanos() as f64;
+        if let Some(Some(g)) = self.durations.get(kind as usize) {
+            g.with_label_values(&labels).set(nanos);
+        }
+        if kind == Kind::ExternalSecret {
+            if let Some(c) = &self.sync_calls {
+                c.with_label_values(&labels).inc();
+            }
+            if let (true, Some(c)) = (failed, &self.sync_errors) {
+                c.with_label_values(&labels).inc();
+            }
+        }
+    }
+
+    fn fill_conditions(&self, s: &Sources) {
+        fn fill<K: Conditions>(g: Option<&GaugeVec>, store: &Store<K>) {
+            let Some(g) = g else { return };
+            g.reset();
+            for obj in store.state() {
+                let name = obj.name_any();
+                let ns = obj.namespace().unwrap_or_default();
+                for c in obj.conditions() {
+                    if c.type_ == "Ready" {
+                        let opposite = match c.status.as_str() {
+                            "True" => Some("False"),
+                            "False" => Some("True"),
+                            _ => None,
+                        };
+                        if let Some(o) = opposite {
+                            g.with_label_values(&[name.as_str(), &ns, "Ready", o])
+                                .set(0.0);
+                        }
+                    }
+                    g.with_label_values(&[name.as_str(), &ns, &c.type_, &c.status])
+                        .set(1.0);
+                }
+            }
+        }
+        let g = |k: Kind| self.conditions.get(k as usize).and_then(Option::as_ref);
+        fill(g(Kind::ExternalSecret), &s.external_secrets);
+        fill(g(Kind::PushSecret), &s.push_secrets);
+        fill(g(Kind::SecretStore), &s.secret_stores);
+        fill(g(Kind::ClusterSecretStore), &s.cluster_secret_stores);
+        fill(g(Kind::ClusterExternalSecret), &s.cluster_external_secrets);
+        fill(g(Kind::ClusterPushSecret), &s.cluster_push_secrets);
+    }
+}
+
+impl CallObserver for Metrics {
+    fn observe(&self, provider: &str, call: &str, ok: bool) {
+        let status = if ok { "success" } else { "error" };
+        if let Some(c) = &self.provider_calls {
+            c.with_label_values(&[provider, call, status]).inc();
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The load side of `benches/operator-scale.sh`: creates N ExternalSecrets (two data
+//! entries each, `fake` provider) at once in a fresh namespace and measures, from the API
+//! server's side, how fast they become Ready, with either the operator running elsewhere
+//! (`operator` mode) or, as the yardstick, a plain kube-rs client in this process making
+//! exactly the writes a sync makes (create the target Secret, patch the status) at the same
+//! concurrency (`plain` mode).
+//!
+//! `cargo run --release -p eso-examples --example operator_scale_load -- <operator|plain> <N>`
+//! (`-- crds` installs the CRDs first)
+//! against the cluster in `KUBECONFIG` (CRDs installed). Environment: `CONCURRENCY` (the
+//! plain client's, default 8 = the operator's default), `REFRESH` (the ExternalSecrets'
+//! `refreshInterval`, default `1m`), `NEW_AFTER_SECS` (operator mode: after all are Ready,
+//! wait this long, then time one more ExternalSecret; default 65, 0 to skip).
+//!
+//! Prints one JSON object: `all_ready_s`, `p50_s`, `p99_s` (create -> Ready per object),
+//! `requests_per_object` (from `apiserver_request_total`, less this tool's own creates and
+//! watches), `secret_lists`, the request breakdown, and `one_more_s`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eso_core::api::{ExternalSecret, SecretStore};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Resource as _, ResourceExt as _};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// `apiserver_request_total`, summed by `verb resource`.
+async fn api_requests(client: &kube::Client) -> Result<BTreeMap<String, f64>, Error> {
+    let req = http::Request::get("/metrics").body(Vec::new())?;
+    let text = client.request_text(req).await?;
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("apiserver_request_total{") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.rsplit_once("} ") else {
+            continue;
+        };
+        let label = |k: &str| {
+            labels
+                .split(',')
+                .find_map(|kv| kv.strip_prefix(&format!("{k}=\"")))
+                .map(|v| v.trim_end_matches('"').to_owned())
+                .unwrap_or_default()
+        };
+        let v: f64 = value.trim().parse().unwrap_or(0.0);
+        *out.entry(format!("{} {}", label("verb"), label("resource")))
+            .or_insert(0.0) += v;
+    }
+    Ok(out)
+}
+
+/// Installs the ESO CRDs (server-side apply) and waits until ExternalSecrets are served.
+async fn install_crds(client: &kube::Client) -> Result<(), Error> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::CustomResourceExt as _;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in [
+        ExternalSecret::crd(),
+        SecretStore::crd(),
+        eso_core::api::ClusterSecretStore::crd(),
+        eso_core::api::PushSecret::crd(),
+        eso_core::api::ClusterExternalSecret::crd(),
+        eso_core::api::ClusterPushSecret::crd(),
+    ] {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        api.patch(
+            &name,
+            &PatchParams::apply("eso-rs-bench").force(),
+            &Patch::Apply(&crd),
+        )
+        .await?;
+    }
+    for _ in 0..100 {
+        let served = Api::<ExternalSecret>::all(client.clone())
+            .list(&Default::default())
+            .await
+            .is_ok()
+            && Api::<eso_core::api::ClusterPushSecret>::all(client.clone())
+                .list(&Default::default())
+                .await
+                .is_ok();
+        if served {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("the CRDs were not served in time".into())
+}
+
+fn external_secret(name: &str, ns: &str, refresh: &str) -> Result<ExternalSecret, Error> {
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"refreshInterval": refresh,
+                 "secretStoreRef": {"name": "fake", "kind": "SecretStore"},
+                 "target": {"name": name},
+                 "data": [{"secretKey": "username", "remoteRef": {"key": "user"}},
+                          {"secretKey": "password", "remoteRef": {"key": "pass"}}]}
+    }))?)
+}
+
+fn is_ready(es: &ExternalSecret) -> bool {
+    es.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// The plain client: for each new ExternalSecret, create its Secret and patch its status,
+/// `concurrency` at a time.
+async fn plain_client(client: kube::Client, ns: String, concurrency: usize) {
+    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), &ns);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    watcher(es_api.clone(), watcher::Config::default())
+        .applied_objects()
+        .try_filter(|es| std::future::ready(es.status.is_none()))
+        .for_each_concurrent(concurrency, |es| {
+            let (es_api, secrets) = (es_api.clone(), secrets.clone());
+            async move {
+                let Ok(es) = es else { return };
+                let name = es.name_any();
+                let secret: Secret = match serde_json::from_value(json!({
+                    "metadata": {"name": name, "ownerReferences": [es.controller_owner_ref(&())],
+                                 "labels": {"reconcile.external-secrets.io/managed": "true"}},
+                    "stringData": {"username": "app", "password": "hunter2"}
+                })) {
+                    Ok(s) => s,
+                    Err(_) => return,
+                };
+                let _ = secrets.create(&PostParams::default(), &secret).await;
+                let now = jiff::Timestamp::now().to_string();
+                let status = json!({"status": {"refreshTime": now, "binding": {"name": name},
+                    "conditions": [{"type": "Ready", "status": "True", "reason": "SecretSynced",
+                                    "message": "secret synced", "lastTransitionTime": now}]}});
+                let _ = es_api
+                    .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+                    .await;
+            }
+        })
+        .await;
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().collect();
+    let mode = args.get(1).cloned().unwrap_or_else(|| "operator".into());
+    let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+    let concurrency: usize = env("CONCURRENCY", "8").parse()?;
+    let refresh = env("REFRESH", "1m");
+    let new_after: u64 = env("NEW_AFTER_SECS", "65").parse()?;
+    let client = kube::Client::try_default().await?;
+    if mode == "crds" {
+        return install_crds(&client).await;
+    }
+
+    let ns = format!("scale-{mode}-{}", jiff::Timestamp::now().as_second());
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}}))?,
+        )
+        .await?;
+    let store: SecretStore = serde_json::from_value(json!({
+        "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+        "metadata": {"name": "fake", "namespace": ns},
+        "spec": {"provider": {"fake": {"data": [{"key": "user", "value": "app"},
+                                                {"key": "pass", "value": "hunter2"}]}}}
+    }))?;
+    Api::<SecretStore>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &store)
+        .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    if mode == "plain" {
+        tokio::spawn(plain_client(client.clone(), ns.clone(), concurrency));
+    }
+
+    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), &ns);
+    let ready_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let watch = tokio::spawn({
+        let (es_api, ready_at) = (es_api.clone(), Arc::clone(&ready_at));
+        async move {
+            let mut s = watcher(es_api, watcher::Config::default())
+                .applied_objects()
+                .boxed();
+            while let Some(Ok(es)) = s.next().await {
+                if is_ready(&es) {
+                    ready_at
+                        .lock()
+                        .await
+                        .entry(es.name_any())
+                        .or_insert_with(Instant::now);
+                }
+            }
+        }
+    });
+    let before = api_requests(&client).await?;
+    let start = Instant::now();
+    let created: HashMap<String, Instant> = futures_util::stream::iter(0..n)
+        .map(|i| {
+            let es_api = es_api.clone();
+            let ns = ns.clone();
+            let refresh = refresh.clone();
+            async move {
+                let name = format!("es-{i:05}");
+                let es = external_secret(&name, &ns, &refresh)?;
+                let t = Instant::now();
+                es_api.create(&PostParams::default(), &es).await?;
+                Ok::<_, Error>((name, t))
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect()
+        .await?;
+    loop {
+        if ready_at.lock().await.len() >= n {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(3600) {
+            return Err("not all Ready within an hour".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let all_ready = start.elapsed();
+    let after = api_requests(&client).await?;
+    let ready = ready_at.lock().await.clone();
+    let mut lat: Vec<f64> = created
+        .iter()
+        .filter_map(|(k, t)| Some(ready.get(k)?.duration_since(*t).as_secs_f64()))
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let mut delta: BTreeMap<String, f64> = after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v > 0.0)
+        .collect();
+    // This tool's own requests: the N creates (and the metrics GET).
+    if let Some(v) = delta.get_mut("POST externalsecrets") {
+        #[allow(clippy::cast_precision_loss)]
+        let own = n as f64;
+        *v -= own;
+    }
+    delta.retain(|k, v| *v > 0.0 && !k.ends_with(' ') && !k.starts_with("WATCH"));
+    let total: f64 = delta.values().sum();
+    let secret_lists = delta.get("LIST secrets").copied().unwrap_or(0.0);
+
+    let mut one_more = None;
+    if mode == "operator" && new_after > 0 {
+        tokio::time::sleep(Duration::from_secs(new_after)).await;
+        let es = external_secret("one-more", &ns, &refresh)?;
+        let t = Instant::now();
+        es_api.create(&PostParams::default(), &es).await?;
+        loop {
+            if let Some(r) = ready_at.lock().await.get("one-more") {
+                one_more = Some(r.duration_since(t).as_secs_f64());
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(600) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    watch.abort();
+    #[allow(clippy::cast_precision_loss)]
+    let per_object = total / n as f64;
+    println!(
+        "{}",
+        json!({
+            "mode": mode, "n": n, "namespace": ns,
+            "all_ready_s": all_ready.as_secs_f64(),
+            "p50_s": percentile(&lat, 0.5), "p99_s": percentile(&lat, 0.99),
+            "requests_per_object": per_object, "secret_lists": secret_lists,
+            "requests": delta, "one_more_s": one_more,
+        })
+    );
+    // The plain client's watch task would keep the runtime alive.
+    std::process::exit(0)
+}
