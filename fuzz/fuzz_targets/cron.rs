@@ -11,10 +11,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let (secs, text) = data.split_at(4);
-    let Ok(text) = std::str::from_utf8(text) else { return };
-    let Ok(schedule) = text.parse::<CronSchedule>() else { return };
+    let Ok(text) = std::str::from_utf8(text) else {
+        return;
+    };
+    let Ok(schedule) = text.parse::<CronSchedule>() else {
+        return;
+    };
     let secs = i64::from(u32::from_le_bytes([secs[0], secs[1], secs[2], secs[3]]));
-    let Ok(at) = Timestamp::from_second(secs) else { return };
+    let Ok(at) = Timestamp::from_second(secs) else {
+        return;
+    };
     if let Some(next) = schedule.next_at_or_after(at) {
         assert!(next >= at, "{text:?}: next {next} before {at}");
     }

@@ -6,7 +6,9 @@ use eso_core::GoDuration;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(d) = text.parse::<GoDuration>() {
         let printed = d.to_string();
         let again: GoDuration = printed

@@ -8,7 +8,9 @@ use libfuzzer_sys::fuzz_target;
 const CANARY: &str = "kc-c4n4ry";
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if text.contains(CANARY) {
         return;
     }

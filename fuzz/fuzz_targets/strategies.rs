@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
     }
     // A rewrite: the first line is the regexp source, the second its target, the rest keys.
     let mut lines = text.lines();
-    let (Some(source), Some(target)) = (lines.next(), lines.next()) else { return };
+    let (Some(source), Some(target)) = (lines.next(), lines.next()) else {
+        return;
+    };
     let ops: Vec<ExternalSecretRewrite> = serde_json::from_value(serde_json::json!([
         {"regexp": {"source": source, "target": target}},
         {"transform": {"template": format!("{{{{ .value | {target} }}}}")}},

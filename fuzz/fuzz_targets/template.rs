@@ -12,7 +12,9 @@ fuzz_target!(|data: &[u8]| {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &[][..]),
     };
-    let Ok(src) = std::str::from_utf8(src) else { return };
+    let Ok(src) = std::str::from_utf8(src) else {
+        return;
+    };
     let mut map = SecretMap::new();
     for line in rest.split(|b| *b == b'\n') {
         let (k, v) = match line.iter().position(|b| *b == b'=') {

@@ -155,8 +155,9 @@ fn typed<T: DeserializeOwned>(value: Value) -> Result<T, LoadError> {
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        let message = super::redact_serde_message(&e.into_inner().to_string());
-        LoadError::new(path, short_serde_message(&message))
+        // ESO's kinds hold references to secrets, not secret values: their messages keep
+        // the offending value (`invalid duration "1d"`), which is what a user needs to fix it.
+        LoadError::new(path, short_serde_message(&e.into_inner().to_string()))
     })
 }
 

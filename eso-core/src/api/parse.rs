@@ -113,8 +113,10 @@ fn strip_position(msg: &str) -> String {
 
 /// Removes input text from a serde error message: every quoted (`"..."`, `'...'`) or
 /// backticked span before `, expected` is replaced with `<hidden>`, except field names
-/// (`unknown field \`x\``, `missing field \`x\``). What follows `expected` comes from the
-/// target type, not from the input, and is kept.
+/// (`unknown field \`x\``, `missing field \`x\``) and enum variants (`unknown variant
+/// \`Sometimes\``: a value of a field whose values are names from the model, such as a
+/// policy, never secret data). What follows `expected` comes from the target type, not from
+/// the input, and is kept.
 ///
 /// # Example
 ///
@@ -149,7 +151,8 @@ pub fn redact_serde_message(msg: &str) -> String {
         };
         let span = &rest[start..start + 1 + len + 1];
         out.push_str(before);
-        let is_field_name = quote == '`' && before.trim_end().ends_with("field");
+        let is_field_name = quote == '`'
+            && (before.trim_end().ends_with("field") || before.trim_end().ends_with("variant"));
         // A quoted punctuation mark is the parser naming a token (`unclosed bracket '['`).
         let is_token = len == 1 && span[1..2].bytes().all(|b| b.is_ascii_punctuation());
         if is_field_name || is_token {
@@ -237,8 +240,8 @@ mod tests {
     #[test]
     fn redaction_rules() {
         assert_eq!(
-            redact_serde_message("unknown variant `s3cr3t`, expected `A` or `B`"),
-            "unknown variant <hidden>, expected `A` or `B`"
+            redact_serde_message("unknown variant `Sometimes`, expected `A` or `B`"),
+            "unknown variant `Sometimes`, expected `A` or `B`"
         );
         assert_eq!(
             redact_serde_message("invalid value: integer `42`, expected u8"),
