@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::wait_for;
+
 use std::time::Duration;
 
 use eso_core::api::{ExternalSecret, SecretStore};
@@ -18,21 +20,6 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
-
-async fn wait_for<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    // A hang guard (two minutes), not a timing check.
-    for _ in 0..1200 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 /// A client for the same API server, through `proxy`.
 async fn client_through(env: &common::Env, proxy: &FaultProxy) -> kube::Client {

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::wait_for;
+
 use std::time::Duration;
 
 use eso_core::api::{ExternalSecret, PushSecret, SecretStore};
@@ -17,20 +19,6 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-
-async fn wait_for<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..300 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 async fn create<K>(api: &Api<K>, v: Value) -> K
 where

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::wait_for;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -16,20 +18,6 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-async fn wait_for<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..300 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 /// One HTTP/1.1 request to the operator's router: the status code and the body.
 async fn http(

@@ -175,3 +175,19 @@ pub async fn put_secret(cluster: &dyn Cluster, ns: &str, name: &str, data: &[(&s
     }
     cluster.create_secret(s).await.unwrap();
 }
+
+/// Polls `f` every 100 ms until it is true; panics naming `what` after two minutes (a hang
+/// guard for the tests, not a timing check).
+pub async fn wait_for<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..1200 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
