@@ -62,25 +62,14 @@ struct RawSpec {
     remote_namespace: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Raw {
-    #[serde(default)]
-    spec: RawSpec,
-}
-
 impl PushMetadata {
     /// Parses a push's metadata; `scope` is the store's (`remoteNamespace` is for
     /// ClusterSecretStores only). Errors name the field.
     pub(crate) fn parse(r: &PushRef, scope: StoreScope) -> Result<Self> {
-        let Some(v) = r.metadata.as_ref().filter(|v| !v.is_null()) else {
+        // The one PushSecretMetadata parser (errors name `spec.data[].metadata.spec`).
+        let Some(spec) = r.metadata_spec::<RawSpec>()? else {
             return Ok(Self::default());
         };
-        let raw: Raw = serde_json::from_value(v.clone()).map_err(|e| {
-            Error::invalid_config(
-                "spec.data[].metadata",
-                format!("not a PushSecretMetadata: {e}"),
-            )
-        })?;
         let field = |name: &str| format!("spec.data[].metadata.spec.{name}");
         let unknown = |name: &str, p: &str, allowed: &str| {
             Error::invalid_config(
@@ -88,18 +77,18 @@ impl PushMetadata {
                 format!("unknown merge policy {p:?} (one of {allowed})"),
             )
         };
-        let source_policy = match raw.spec.source_merge_policy.as_deref().unwrap_or_default() {
+        let source_policy = match spec.source_merge_policy.as_deref().unwrap_or_default() {
             "" | "Merge" => SourcePolicy::Merge,
             "Replace" => SourcePolicy::Replace,
             p => return Err(unknown("sourceMergePolicy", p, "Merge, Replace")),
         };
-        let target_policy = match raw.spec.target_merge_policy.as_deref().unwrap_or_default() {
+        let target_policy = match spec.target_merge_policy.as_deref().unwrap_or_default() {
             "" | "Merge" => TargetPolicy::Merge,
             "Replace" => TargetPolicy::Replace,
             "Ignore" => TargetPolicy::Ignore,
             p => return Err(unknown("targetMergePolicy", p, "Merge, Replace, Ignore")),
         };
-        let remote_namespace = raw.spec.remote_namespace.filter(|n| !n.is_empty());
+        let remote_namespace = spec.remote_namespace.filter(|n| !n.is_empty());
         if remote_namespace.is_some() && scope != StoreScope::Cluster {
             return Err(Error::invalid_config(
                 field("remoteNamespace"),
@@ -107,8 +96,8 @@ impl PushMetadata {
             ));
         }
         Ok(Self {
-            labels: raw.spec.labels,
-            annotations: raw.spec.annotations,
+            labels: spec.labels,
+            annotations: spec.annotations,
             source_policy,
             target_policy,
             remote_namespace,
