@@ -55,7 +55,10 @@ for n in "${sizes[@]}"; do
     result="$("$bin/operator_scale_load" operator "$n")"
     hwm_kib="$(awk '/VmHWM/ {print $2}' "/proc/$op/status")"
     ticks="$(awk '{print $14 + $15}' "/proc/$op/stat")"
-    metrics="$(curl -s "http://127.0.0.1:$port/metrics" | grep -c '^externalsecret_sync_calls_total{' || true)"
+    scrape="$(curl -s "http://127.0.0.1:$port/metrics")"
+    metrics="$(grep -c '^externalsecret_sync_calls_total{' <<<"$scrape" || true)"
+    sync_calls="$(awk '/^externalsecret_sync_calls_total\{/ {s += $NF} END {print s + 0}' <<<"$scrape")"
+    sync_errors="$(awk '/^externalsecret_sync_calls_error\{/ {s += $NF} END {print s + 0}' <<<"$scrape")"
     kill -TERM "$op"
     wait "$op" || true
     python3 -c '
@@ -64,7 +67,9 @@ r = json.loads(sys.argv[1])
 r["operator_peak_rss_mib"] = round(int(sys.argv[2]) / 1024, 1)
 r["operator_cpu_s"] = round(int(sys.argv[3]) / 100, 2)
 r["objects_in_metrics"] = int(sys.argv[4])
-print(json.dumps(r))' "$result" "$hwm_kib" "$ticks" "$metrics"
+r["reconciles"] = int(float(sys.argv[5]))
+r["reconcile_errors"] = int(float(sys.argv[6]))
+print(json.dumps(r))' "$result" "$hwm_kib" "$ticks" "$metrics" "$sync_calls" "$sync_errors"
   fi
 done
 bash scripts/backends/kube.sh stop "$inst" >/dev/null 2>&1 || true

@@ -4,8 +4,8 @@
 //! patches, requeue and back-off with jitter, bounded concurrency, graceful shutdown), and
 //! [`LeaderElection`] runs it only while this replica holds a `coordination.k8s.io` Lease.
 //!
-//! An operator author copies this file and adds one line per provider crate in
-//! [`operator`] (`eso_provider_vault::register(&mut providers);`).
+//! It ships every provider crate of the workspace; an operator author copies this file and
+//! keeps one line per provider crate they want in [`operator`].
 //!
 //! Run against the cluster in `KUBECONFIG` (CRDs must be installed: `esoctl crd | kubectl
 //! apply -f -`): `cargo run -p eso-examples --example operator`. `POD_NAMESPACE` names the
@@ -26,9 +26,18 @@ pub const LEASE_NAME: &str = "eso-rs-operator";
 /// The operator with the providers and generators this binary ships.
 pub fn operator(client: kube::Client) -> Operator {
     let mut providers = ProviderRegistry::new();
-    eso_provider_k8s::register(&mut providers); // one line per provider crate
+    // One line per provider crate.
+    eso_provider_k8s::register(&mut providers);
+    eso_provider_vault::register(&mut providers);
+    eso_provider_aws::register(&mut providers);
+    eso_provider_gcp::register(&mut providers);
+    eso_provider_azure::register(&mut providers);
     let mut generators = GeneratorRegistry::new();
     eso_generators::register(&mut generators);
+    eso_provider_vault::register_generator(&mut generators);
+    eso_provider_aws::register_generators(&mut generators);
+    eso_provider_gcp::register_generators(&mut generators);
+    eso_provider_azure::register_generators(&mut generators);
     Operator::new(client, providers).with_generators(generators)
 }
 
@@ -68,6 +77,7 @@ pub fn init_logging() {
     // A second call (tests) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

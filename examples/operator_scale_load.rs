@@ -16,6 +16,9 @@
 //! `requests_per_object` (from `apiserver_request_total`, less this tool's own creates and
 //! watches), `secret_lists`, the request breakdown, and `one_more_s`.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,71 +32,7 @@ use kube::{Resource as _, ResourceExt as _};
 use serde_json::json;
 use tokio::sync::Mutex;
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
-
-/// `apiserver_request_total`, summed by `verb resource`.
-async fn api_requests(client: &kube::Client) -> Result<BTreeMap<String, f64>, Error> {
-    let req = http::Request::get("/metrics").body(Vec::new())?;
-    let text = client.request_text(req).await?;
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix("apiserver_request_total{") else {
-            continue;
-        };
-        let Some((labels, value)) = rest.rsplit_once("} ") else {
-            continue;
-        };
-        let label = |k: &str| {
-            labels
-                .split(',')
-                .find_map(|kv| kv.strip_prefix(&format!("{k}=\"")))
-                .map(|v| v.trim_end_matches('"').to_owned())
-                .unwrap_or_default()
-        };
-        let v: f64 = value.trim().parse().unwrap_or(0.0);
-        *out.entry(format!("{} {}", label("verb"), label("resource")))
-            .or_insert(0.0) += v;
-    }
-    Ok(out)
-}
-
-/// Installs the ESO CRDs (server-side apply) and waits until ExternalSecrets are served.
-async fn install_crds(client: &kube::Client) -> Result<(), Error> {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    use kube::CustomResourceExt as _;
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in [
-        ExternalSecret::crd(),
-        SecretStore::crd(),
-        eso_core::api::ClusterSecretStore::crd(),
-        eso_core::api::PushSecret::crd(),
-        eso_core::api::ClusterExternalSecret::crd(),
-        eso_core::api::ClusterPushSecret::crd(),
-    ] {
-        let name = crd.metadata.name.clone().unwrap_or_default();
-        api.patch(
-            &name,
-            &PatchParams::apply("eso-rs-bench").force(),
-            &Patch::Apply(&crd),
-        )
-        .await?;
-    }
-    for _ in 0..100 {
-        let served = Api::<ExternalSecret>::all(client.clone())
-            .list(&Default::default())
-            .await
-            .is_ok()
-            && Api::<eso_core::api::ClusterPushSecret>::all(client.clone())
-                .list(&Default::default())
-                .await
-                .is_ok();
-        if served {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err("the CRDs were not served in time".into())
-}
+use support::{Error, api_requests, install_crds, percentile};
 
 fn external_secret(name: &str, ns: &str, refresh: &str) -> Result<ExternalSecret, Error> {
     Ok(serde_json::from_value(json!({
@@ -105,13 +44,6 @@ fn external_secret(name: &str, ns: &str, refresh: &str) -> Result<ExternalSecret
                  "data": [{"secretKey": "username", "remoteRef": {"key": "user"}},
                           {"secretKey": "password", "remoteRef": {"key": "pass"}}]}
     }))?)
-}
-
-fn is_ready(es: &ExternalSecret) -> bool {
-    es.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// The plain client: for each new ExternalSecret, create its Secret and patch its status,
@@ -146,19 +78,6 @@ async fn plain_client(client: kube::Client, ns: String, concurrency: usize) {
             }
         })
         .await;
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 #[tokio::main]
@@ -205,7 +124,7 @@ async fn main() -> Result<(), Error> {
                 .applied_objects()
                 .boxed();
             while let Some(Ok(es)) = s.next().await {
-                if is_ready(&es) {
+                if support::ready(es.status.as_ref().and_then(|s| s.conditions.as_ref())) {
                     ready_at
                         .lock()
                         .await

@@ -119,6 +119,9 @@ impl Conditions for ClusterSecretStore {
 /// `fake`...) and `call` the provider method (`GetSecret`, `GetSecretMap`...), counted for
 /// every provider by eso-core's [`Observed`](eso_core::provider::Observed) layer.
 ///
+/// One more, ours: `eso_rs_runtime_alive_tasks` (gauge), the tokio tasks alive in the
+/// runtime that serves the scrape, to watch for task leaks over a long run.
+///
 /// # Example
 ///
 /// ```
@@ -139,6 +142,7 @@ pub struct Metrics {
     provider_calls: Option<IntCounterVec>,
     durations: Vec<Option<GaugeVec>>,
     conditions: Vec<Option<GaugeVec>>,
+    alive_tasks: Option<prometheus::IntGauge>,
     sources: Mutex<Option<Sources>>,
 }
 
@@ -221,7 +225,14 @@ impl Metrics {
                 )
             })
             .collect();
+        let alive_tasks = prometheus::IntGauge::new(
+            "eso_rs_runtime_alive_tasks",
+            "Tokio tasks alive in the runtime serving the scrape",
+        )
+        .ok()
+        .filter(|g| registry.register(Box::new(g.clone())).is_ok());
         Self {
+            alive_tasks,
             registry,
             sync_calls,
             sync_errors,
@@ -246,6 +257,9 @@ impl Metrics {
             .clone();
         if let Some(s) = sources {
             self.fill_conditions(&s);
+        }
+        if let (Some(g), Ok(rt)) = (&self.alive_tasks, tokio::runtime::Handle::try_current()) {
+            g.set(i64::try_from(rt.metrics().num_alive_tasks()).unwrap_or(i64::MAX));
         }
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
