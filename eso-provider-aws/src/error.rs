@@ -3,11 +3,16 @@
 //! Messages carry the operation, the secret name and AWS's own error code and message (which
 //! name resources and reasons, never secret values); request payloads are never quoted.
 
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use eso_core::Error;
 
 /// Maps an SDK error of `op` on `key` to the semantic [`Error`] variant.
-pub(crate) fn sdk_error<E>(op: &str, key: &str, e: E) -> Error
+///
+/// An answer without an AWS error code (a proxy's 503, a connection reset, an answer that
+/// does not parse) is described by its HTTP status or by the `Display` chain of the error,
+/// never by the SDK's `Debug` output, which holds the raw answer, body included.
+pub(crate) fn sdk_error<E>(op: &str, key: &str, e: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -32,7 +37,20 @@ where
         "ThrottlingException" | "Throttling" | "TooManyUpdates" | "RequestLimitExceeded" => {
             Error::RateLimited { message: text }
         }
-        "" => Error::unavailable(format!("aws {op} {key:?}: {}", DisplayErrorContext(&e)), e),
+        "" => {
+            let what = match &e {
+                SdkError::ServiceError(s) => format!(
+                    "HTTP {} without an AWS error code",
+                    s.raw().status().as_u16()
+                ),
+                other => display_chain(other),
+            };
+            // The SDK error is not kept as the source: its Debug form holds the raw answer.
+            Error::Unavailable {
+                message: format!("aws {op} {key:?}: {what}"),
+                source: None,
+            }
+        }
         "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => {
             Error::unavailable(text, e)
         }
@@ -65,6 +83,21 @@ pub(crate) fn same(e: &Error, key: &str) -> Error {
     }
 }
 
+/// `e`'s message followed by those of its sources, `Display` only.
+fn display_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        let m = s.to_string();
+        if !m.is_empty() && !out.ends_with(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        next = s.source();
+    }
+    out
+}
+
 /// The error for a missing field in an AWS response.
 pub(crate) fn malformed(op: &str, what: &str) -> Error {
     Error::generic(format!("aws {op}: the response has no {what}"))
@@ -79,6 +112,23 @@ pub(crate) fn marked_deleted(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_without_a_code_is_described_without_its_body() {
+        use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+        use aws_smithy_types::body::SdkBody;
+        let raw = HttpResponse::new(
+            503.try_into().expect("a status"),
+            SdkBody::from(r#"{"SecretString": "canary-8d1f"}"#),
+        );
+        let metadata = aws_sdk_secretsmanager::error::ErrorMetadata::builder().build();
+        let err = SdkError::service_error(GetSecretValueError::generic(metadata), raw);
+        let e = sdk_error("GetSecretValue", "db", err);
+        let text = format!("{e} {e:?}");
+        assert!(e.is_temporary(), "{text}");
+        assert!(text.contains("HTTP 503"), "{text}");
+        assert!(!text.contains("canary-8d1f"), "{text}");
+    }
 
     #[test]
     fn same_keeps_the_kind() {
