@@ -12,8 +12,10 @@ use async_trait::async_trait;
 
 use crate::{Error, Result, SecretMap};
 
+mod generator_state;
 mod managed;
 
+pub use generator_state::{GENERATOR_STATE_FINALIZER, GeneratorStateQuery, KubeGeneratorState};
 pub use managed::ManagedKeys;
 
 /// A shared cluster handle.
@@ -323,6 +325,45 @@ pub trait Cluster: fmt::Debug + Send + Sync + 'static {
             "this cluster client cannot request tokens for ServiceAccount {namespace}/{name} (TokenRequest)"
         )))
     }
+
+    /// Records a generator state (named by the cluster: `name` is ignored) and returns it
+    /// as stored.
+    ///
+    /// The four generator-state methods answer [`Error::NotSupported`] by default: the flows
+    /// then keep no state, as ESO with `--enable-generator-state=false`.
+    async fn create_generator_state(
+        &self,
+        state: KubeGeneratorState,
+    ) -> Result<KubeGeneratorState> {
+        Err(generator_state::unsupported(&state.namespace))
+    }
+
+    /// Lists generator states.
+    async fn list_generator_states(
+        &self,
+        query: GeneratorStateQuery<'_>,
+    ) -> Result<Vec<KubeGeneratorState>> {
+        let _ = query;
+        Err(generator_state::unsupported(""))
+    }
+
+    /// Sets the garbage-collection deadline of a state (a missing state is
+    /// [`Error::NotFound`]).
+    async fn flag_generator_state(
+        &self,
+        namespace: &str,
+        name: &str,
+        deadline: jiff::Timestamp,
+    ) -> Result<()> {
+        let _ = (name, deadline);
+        Err(generator_state::unsupported(namespace))
+    }
+
+    /// Deletes a state for good (after its cleanup ran); deleting a missing state succeeds.
+    async fn delete_generator_state(&self, namespace: &str, name: &str) -> Result<()> {
+        let _ = name;
+        Err(generator_state::unsupported(namespace))
+    }
 }
 
 /// A Secret as [`MemoryCluster`] keeps it: flat boxed slices instead of B-tree maps. A Secret
@@ -417,6 +458,7 @@ struct MemoryState {
     label_index: LabelIndex,
     config_maps: BTreeMap<(String, String), KubeConfigMap>,
     namespaces: BTreeMap<String, KubeNamespace>,
+    generator_states: BTreeMap<(String, String), KubeGeneratorState>,
     next_version: u64,
 }
 
@@ -680,6 +722,33 @@ impl Cluster for MemoryCluster {
             .filter(|n| labels.matches(&n.labels))
             .cloned()
             .collect())
+    }
+
+    async fn create_generator_state(
+        &self,
+        state: KubeGeneratorState,
+    ) -> Result<KubeGeneratorState> {
+        self.create_state(state)
+    }
+
+    async fn list_generator_states(
+        &self,
+        query: GeneratorStateQuery<'_>,
+    ) -> Result<Vec<KubeGeneratorState>> {
+        self.list_states(query)
+    }
+
+    async fn flag_generator_state(
+        &self,
+        namespace: &str,
+        name: &str,
+        deadline: jiff::Timestamp,
+    ) -> Result<()> {
+        self.flag_state(namespace, name, deadline)
+    }
+
+    async fn delete_generator_state(&self, namespace: &str, name: &str) -> Result<()> {
+        self.delete_state(namespace, name)
     }
 }
 
