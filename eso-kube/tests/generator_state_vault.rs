@@ -3,7 +3,8 @@
 //! states are `GeneratorState` objects as ESO writes them; the first lease is revoked once its
 //! grace period is over (checked with `sys/leases/lookup`), the newer ones stay; a state
 //! deleted through the API (as a garbage collector does) is cleaned up by the collector; and
-//! deleting the ExternalSecret revokes the rest.
+//! deleting the ExternalSecret revokes the rest. The operator's collector does the same on
+//! its own, in real time.
 
 mod common;
 
@@ -93,12 +94,27 @@ async fn states(api: &Api<GeneratorState>) -> Vec<(String, bool)> {
         .collect()
 }
 
-#[tokio::test]
-async fn vault_dynamic_secret_leases_follow_rotations() {
-    let env = require_kube!();
+struct Fixture {
+    client: kube::Client,
+    ns: String,
+    cluster: DynCluster,
+    bao: Bao,
+    mount: String,
+}
+
+/// A fresh namespace holding the OpenBao root token Secret `bao-root`, and a PKI engine whose
+/// certificates carry leases; `None` (after saying why) without the backends.
+async fn fixture() -> Option<Fixture> {
+    let Some(env) = common::Env::load() else {
+        eso_core::testing::backend_unavailable(
+            "KUBECONFIG/KUBE_API_SERVER",
+            "eval \"$(scripts/backends/kube.sh start)\"",
+        );
+        return None;
+    };
     let Some((addr, root_token)) = openbao() else {
         eso_core::testing::backend_unavailable("VAULT_ADDR", "scripts/backends/openbao.sh start");
-        return;
+        return None;
     };
     let client = env.client().await;
     common::install_crds(&client).await;
@@ -115,8 +131,6 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
         addr,
         ns: ns.clone(),
     };
-
-    // A PKI engine whose certificates carry leases.
     let mount = unique_prefix("pki");
     bao.call(
         "POST",
@@ -140,14 +154,37 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
     )
     .await
     .unwrap();
+    Some(Fixture {
+        client,
+        ns,
+        cluster,
+        bao,
+        mount,
+    })
+}
 
+/// The VaultDynamicSecret spec issuing a certificate of `mount`'s `web` role.
+fn issue_spec(bao: &Bao, mount: &str) -> Value {
+    json!({"path": format!("{mount}/issue/web"), "method": "POST",
+           "parameters": {"common_name": "app.example.com", "ttl": "20m"},
+           "provider": bao.provider()})
+}
+
+#[tokio::test]
+async fn vault_dynamic_secret_leases_follow_rotations() {
+    let Some(fx) = fixture().await else { return };
+    let Fixture {
+        client,
+        ns,
+        cluster,
+        bao,
+        mount,
+    } = fx;
     // The generator and the consumer, the ExternalSecret created on the API server.
     let generator = Manifest::from_value(json!({
         "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "VaultDynamicSecret",
         "metadata": {"name": "web-cert", "namespace": ns},
-        "spec": {"path": format!("{mount}/issue/web"), "method": "POST",
-                 "parameters": {"common_name": "app.example.com", "ttl": "20m"},
-                 "provider": bao.provider()}}))
+        "spec": issue_spec(&bao, &mount)}))
     .unwrap();
     let mut catalog = MemoryCatalog::new();
     catalog.add(generator);
@@ -284,6 +321,72 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
     assert!(!bao.lease_alive(&leases[2]).await);
     assert!(states(&gs_api).await.is_empty());
 
+    vds.close().await.unwrap();
+    bao.call("DELETE", &format!("sys/mounts/{mount}"), json!({}))
+        .await
+        .unwrap();
+    bao.generator.close().await.unwrap();
+}
+
+/// The operator's collector (real time): a state past its deadline, written as a reconcile
+/// would, is cleaned up (its lease revoked) and deleted while the operator runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_collects_due_states() {
+    let Some(fx) = fixture().await else { return };
+    let Fixture {
+        client,
+        ns,
+        cluster,
+        bao,
+        mount,
+    } = fx;
+    let spec = GeneratorSpec::parse("VaultDynamicSecret", issue_spec(&bao, &mount)).unwrap();
+    let vds = VaultDynamicSecret::new();
+    let out = vds
+        .generate(&GeneratorContext::new(&spec, &ns, &cluster))
+        .await
+        .unwrap();
+    let state = out.state.unwrap();
+    let lease = state["leaseID"].as_str().unwrap().to_owned();
+    assert!(bao.lease_alive(&lease).await);
+    let owner = eso_core::cluster::OwnerRef::controller(
+        "external-secrets.io/v1",
+        "ExternalSecret",
+        "gone",
+        "",
+    );
+    let mut record = KubeGeneratorState::new(&ns, owner, "0", spec, state);
+    record.generator_name = "web-cert".into();
+    let now = Timestamp::now();
+    record.created = Some(now);
+    record.garbage_collection_deadline = Some(now);
+    let created = cluster.create_generator_state(record).await.unwrap();
+    assert!(
+        created.name.starts_with("gen-externalsecret-gone-"),
+        "{}",
+        created.name
+    );
+
+    let mut generators = GeneratorRegistry::new();
+    generators.register(Arc::new(VaultDynamicSecret::new()));
+    let (stop, shutdown) = eso_kube::operator::Shutdown::new();
+    let op = tokio::spawn(
+        eso_kube::operator::Operator::new(
+            client.clone(),
+            eso_core::provider::ProviderRegistry::new(),
+        )
+        .with_generators(generators)
+        .with_generator_gc_grace_period(GRACE)
+        .run(shutdown),
+    );
+    let gs_api: Api<GeneratorState> = Api::namespaced(client.clone(), &ns);
+    common::wait_for("the collector to delete the due state", || async {
+        gs_api.get_opt(&created.name).await.unwrap().is_none()
+    })
+    .await;
+    assert!(!bao.lease_alive(&lease).await, "its lease is revoked");
+    stop.trigger();
+    op.await.unwrap();
     vds.close().await.unwrap();
     bao.call("DELETE", &format!("sys/mounts/{mount}"), json!({}))
         .await
