@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
 use eso_core::cluster::{Cluster, GeneratorStateQuery, KubeGeneratorState, MemoryCluster};
 use eso_core::generator::{Generator, GeneratorContext, GeneratorOutput, GeneratorRegistry};
-use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
+use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler, Sweep};
 use eso_core::{Error, Result, SecretMap};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -336,4 +336,19 @@ async fn clusters_without_state_keep_none() {
     assert_eq!((report.collected, report.errors.len()), (0, 0));
     assert!(r.delete_external_secret(&es, at(11)).await.is_ok());
     assert!(leases.revoked().is_empty(), "no state, nothing to clean up");
+}
+
+#[tokio::test]
+async fn a_sweep_collects_due_states() {
+    let (r, cluster, leases, mut es, _) = setup();
+    for hours in [0, 2, 4] {
+        rotate(&r, &mut es, at(hours)).await;
+    }
+    let report = r.sweep(Sweep::default(), at(4)).await;
+    assert_eq!(report.generator_states.waiting, 1);
+    let due = report.generator_states.next_deadline.unwrap();
+    let report = r.sweep(Sweep::default(), due).await;
+    assert_eq!(report.generator_states.collected, 1);
+    assert_eq!(leases.revoked(), [1]);
+    assert_eq!(states(&cluster).await, [(2, false), (3, false)]);
 }
