@@ -89,7 +89,8 @@ async fn pki_issue_with_a_lease() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(out.state, Some(json!({ "leaseID": lease })));
     // Cleanup revokes the lease the state names; again, and without a lease, it is done.
-    let ctx = GeneratorContext::new(&typed(&spec), "default", &cluster);
+    let typed_spec = typed(&spec);
+    let ctx = GeneratorContext::new(&typed_spec, "default", &cluster);
     for state in [out.state.clone().unwrap(), json!({"leaseID": first_lease})] {
         generator.cleanup(&ctx, &state).await.unwrap();
         generator.cleanup(&ctx, &state).await.unwrap();
