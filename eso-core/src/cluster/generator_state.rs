@@ -27,10 +27,12 @@ pub const GENERATOR_STATE_FINALIZER: &str = "generatorstate.externalsecrets.io/f
 ///
 /// let owner = OwnerRef::controller("external-secrets.io/v1", "ExternalSecret", "db", "uid-1");
 /// let spec = GeneratorSpec { uuid_spec: Some(UUIDSpec::default()), ..Default::default() };
-/// let s = KubeGeneratorState::new("apps", owner, "0", spec, serde_json::json!({"id": 7}));
+/// let state = serde_json::json!({"id": "lease-4711"});
+/// let s = KubeGeneratorState::new("apps", owner, "0", spec, state);
 /// assert_eq!(s.generate_name(), "gen-externalsecret-db-");
 /// assert_eq!(s.owner_key, KubeGeneratorState::owner_key_of("ExternalSecret", "apps", "db", "0"));
-/// assert!(!format!("{s:?}").contains('7'));
+/// let debug = format!("{s:?}");
+/// assert!(debug.contains("\"id\"") && !debug.contains("lease-4711"));
 /// ```
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
