@@ -202,7 +202,16 @@ pub(crate) async fn list(
             "list GeneratorStates".to_owned(),
         ),
     };
-    let list = api.list(&lp).await.map_err(|e| map_error(&what, e))?;
+    let list = match api.list(&lp).await {
+        Ok(l) => l,
+        // The GeneratorState CRD is not installed: there are no states (and a consumer's
+        // deletion must not wait for them).
+        Err(e) if is_status(&e, 404) => {
+            tracing::debug!("{what}: the GeneratorState kind is not served; no states");
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(map_error(&what, e)),
+    };
     let mut out = Vec::with_capacity(list.items.len());
     for gs in list.items {
         match from_kube(gs) {

@@ -264,18 +264,35 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
         assert!(bao.lease_alive(l).await, "{l} is alive before any cleanup");
     }
 
-    // Within the grace period nothing goes; after it the first lease is revoked.
+    // Within the grace period nothing goes; after it the first lease is revoked. (The
+    // collector sees the whole cluster, where other tests keep states too: only this
+    // namespace's objects and leases are checked.)
     let flagged_at = t0 + SignedDuration::from_hours(4);
-    let report = reconciler.collect_generator_states(flagged_at).await;
+    let deadline = gs_api
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .find_map(|s| s.spec.garbage_collection_deadline.clone())
+        .unwrap()
+        .parse::<Timestamp>()
+        .unwrap();
+    // Written with whole seconds, as Kubernetes times are.
+    let expected = flagged_at + SignedDuration::try_from(GRACE).unwrap();
     assert_eq!(
-        (report.collected, report.waiting),
-        (0, 1),
-        "{:?}",
-        report.errors
+        deadline.strftime("%FT%TZ").to_string(),
+        expected.strftime("%FT%TZ").to_string()
     );
-    let deadline = report.next_deadline.unwrap();
+    let report = reconciler.collect_generator_states(flagged_at).await;
+    assert!(report.next_deadline.is_some_and(|d| d <= deadline));
+    assert_eq!(states(&gs_api).await.len(), 3, "{:?}", report.errors);
+    assert!(
+        bao.lease_alive(&leases[0]).await,
+        "kept within the grace period"
+    );
     let report = reconciler.collect_generator_states(deadline).await;
-    assert_eq!(report.collected, 1, "{:?}", report.errors);
+    assert!(report.collected >= 1, "{:?}", report.errors);
     assert!(
         !bao.lease_alive(&leases[0]).await,
         "the first lease is revoked"
@@ -310,7 +327,7 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
             .is_some()
     );
     let report = reconciler.collect_generator_states(flagged_at).await;
-    assert_eq!(report.collected, 1, "{:?}", report.errors);
+    assert!(report.collected >= 1, "{:?}", report.errors);
     assert!(!bao.lease_alive(&leases[1]).await);
     assert!(gs_api.get_opt(&second_name).await.unwrap().is_none());
     assert!(bao.lease_alive(&leases[2]).await);
