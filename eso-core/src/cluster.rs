@@ -12,8 +12,10 @@ use async_trait::async_trait;
 
 use crate::{Error, Result, SecretMap};
 
+mod generator_state;
 mod managed;
 
+pub use generator_state::{GENERATOR_STATE_FINALIZER, GeneratorStateQuery, KubeGeneratorState};
 pub use managed::ManagedKeys;
 
 /// A shared cluster handle.
@@ -323,6 +325,45 @@ pub trait Cluster: fmt::Debug + Send + Sync + 'static {
             "this cluster client cannot request tokens for ServiceAccount {namespace}/{name} (TokenRequest)"
         )))
     }
+
+    /// Records a generator state (named by the cluster: `name` is ignored) and returns it
+    /// as stored.
+    ///
+    /// The four generator-state methods answer [`Error::NotSupported`] by default: the flows
+    /// then keep no state, as ESO with `--enable-generator-state=false`.
+    async fn create_generator_state(
+        &self,
+        state: KubeGeneratorState,
+    ) -> Result<KubeGeneratorState> {
+        Err(generator_state::unsupported(&state.namespace))
+    }
+
+    /// Lists generator states.
+    async fn list_generator_states(
+        &self,
+        query: GeneratorStateQuery<'_>,
+    ) -> Result<Vec<KubeGeneratorState>> {
+        let _ = query;
+        Err(generator_state::unsupported(""))
+    }
+
+    /// Sets the garbage-collection deadline of a state (a missing state is
+    /// [`Error::NotFound`]).
+    async fn flag_generator_state(
+        &self,
+        namespace: &str,
+        name: &str,
+        deadline: jiff::Timestamp,
+    ) -> Result<()> {
+        let _ = (name, deadline);
+        Err(generator_state::unsupported(namespace))
+    }
+
+    /// Deletes a state for good (after its cleanup ran); deleting a missing state succeeds.
+    async fn delete_generator_state(&self, namespace: &str, name: &str) -> Result<()> {
+        let _ = name;
+        Err(generator_state::unsupported(namespace))
+    }
 }
 
 /// A Secret as [`MemoryCluster`] keeps it: flat boxed slices instead of B-tree maps. A Secret
@@ -417,6 +458,7 @@ struct MemoryState {
     label_index: LabelIndex,
     config_maps: BTreeMap<(String, String), KubeConfigMap>,
     namespaces: BTreeMap<String, KubeNamespace>,
+    generator_states: BTreeMap<(String, String), KubeGeneratorState>,
     next_version: u64,
 }
 
@@ -681,120 +723,34 @@ impl Cluster for MemoryCluster {
             .cloned()
             .collect())
     }
+
+    async fn create_generator_state(
+        &self,
+        state: KubeGeneratorState,
+    ) -> Result<KubeGeneratorState> {
+        self.create_state(state)
+    }
+
+    async fn list_generator_states(
+        &self,
+        query: GeneratorStateQuery<'_>,
+    ) -> Result<Vec<KubeGeneratorState>> {
+        self.list_states(query)
+    }
+
+    async fn flag_generator_state(
+        &self,
+        namespace: &str,
+        name: &str,
+        deadline: jiff::Timestamp,
+    ) -> Result<()> {
+        self.flag_state(namespace, name, deadline)
+    }
+
+    async fn delete_generator_state(&self, namespace: &str, name: &str) -> Result<()> {
+        self.delete_state(namespace, name)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn label_index_follows_updates_and_deletes() {
-        let c = MemoryCluster::new();
-        let by = |v: &str| {
-            let mut q = LabelQuery::default();
-            q.match_labels.insert("owner".into(), v.into());
-            q
-        };
-        let names = |v: Vec<KubeSecret>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
-        c.create_secret(
-            KubeSecret::new("ns", "a")
-                .with_label("owner", "x")
-                .with_label("tier", "1"),
-        )
-        .await
-        .unwrap();
-        c.create_secret(KubeSecret::new("ns", "b").with_label("owner", "x"))
-            .await
-            .unwrap();
-        c.create_secret(KubeSecret::new("other", "c").with_label("owner", "x"))
-            .await
-            .unwrap();
-        assert_eq!(
-            names(c.list_secrets("ns", &by("x")).await.unwrap()),
-            ["a", "b"]
-        );
-        // matchLabels beyond the indexed one still filter.
-        let mut q = by("x");
-        q.match_labels.insert("tier".into(), "1".into());
-        assert_eq!(names(c.list_secrets("ns", &q).await.unwrap()), ["a"]);
-        // Relabelling moves the Secret in the index.
-        let mut a = c.get_secret("ns", "a").await.unwrap().unwrap();
-        a.labels.insert("owner".into(), "y".into());
-        c.update_secret(a).await.unwrap();
-        assert_eq!(names(c.list_secrets("ns", &by("x")).await.unwrap()), ["b"]);
-        assert_eq!(names(c.list_secrets("ns", &by("y")).await.unwrap()), ["a"]);
-        c.delete_secret("ns", "b").await.unwrap();
-        assert!(c.list_secrets("ns", &by("x")).await.unwrap().is_empty());
-        // Expressions only: a scan of the namespace.
-        let mut q = LabelQuery::default();
-        q.match_expressions
-            .push(LabelExpression::Exists("owner".into()));
-        assert_eq!(names(c.list_secrets("ns", &q).await.unwrap()), ["a"]);
-        assert_eq!(names(c.list_secrets("other", &q).await.unwrap()), ["c"]);
-    }
-
-    #[tokio::test]
-    async fn optimistic_concurrency() {
-        let c = MemoryCluster::new();
-        let s = c
-            .create_secret(KubeSecret::new("ns", "a").with_data("k", "v"))
-            .await
-            .unwrap();
-        assert!(
-            c.create_secret(KubeSecret::new("ns", "a"))
-                .await
-                .unwrap_err()
-                .to_string()
-                .contains("exists")
-        );
-        let mut stale = s.clone();
-        let s2 = c.update_secret(s.with_data("k2", "v2")).await.unwrap();
-        stale.data.clear();
-        assert!(matches!(
-            c.update_secret(stale).await,
-            Err(Error::Conflict(_))
-        ));
-        assert_eq!(c.get_secret("ns", "a").await.unwrap().unwrap(), s2);
-        c.delete_secret("ns", "a").await.unwrap();
-        c.delete_secret("ns", "a").await.unwrap();
-        assert!(c.get_secret("ns", "a").await.unwrap().is_none());
-    }
-
-    #[tokio::test]
-    async fn immutable_cannot_change() {
-        let c = MemoryCluster::new();
-        let mut s = KubeSecret::new("ns", "a").with_data("k", "v");
-        s.immutable = true;
-        let s = c.create_secret(s).await.unwrap();
-        let err = c
-            .update_secret(s.with_data("k", "other"))
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("immutable"));
-        assert!(!err.to_string().contains("other"));
-    }
-
-    #[tokio::test]
-    async fn label_queries() {
-        let c = MemoryCluster::new()
-            .with_secret(KubeSecret::new("ns", "a").with_label("app", "x"))
-            .with_secret(KubeSecret::new("ns", "b").with_label("app", "y"))
-            .with_secret(KubeSecret::new("other", "c").with_label("app", "x"));
-        let mut q = LabelQuery::default();
-        q.match_labels.insert("app".into(), "x".into());
-        let found = c.list_secrets("ns", &q).await.unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].name, "a");
-        q.match_labels.clear();
-        q.match_expressions
-            .push(LabelExpression::NotIn("app".into(), vec!["x".into()]));
-        assert_eq!(c.list_secrets("ns", &q).await.unwrap()[0].name, "b");
-        assert_eq!(
-            c.list_namespaces(&LabelQuery::default())
-                .await
-                .unwrap()
-                .len(),
-            2
-        );
-    }
-}
+mod tests;

@@ -3,7 +3,10 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use eso_core::cluster::{Cluster, KubeConfigMap, KubeNamespace, KubeSecret, LabelQuery};
+use eso_core::cluster::{
+    Cluster, GeneratorStateQuery, KubeConfigMap, KubeGeneratorState, KubeNamespace, KubeSecret,
+    LabelQuery,
+};
 use eso_core::{Error, Result, SecretValue};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
@@ -18,7 +21,8 @@ pub const DEFAULT_FIELD_MANAGER: &str = "external-secrets";
 /// The [`Cluster`] trait on a kube-rs [`kube::Client`]: reads Secrets, ConfigMaps and
 /// Namespaces, writes target Secrets (labels, annotations, owner references, `immutable`,
 /// optimistic concurrency on `resourceVersion`) and requests ServiceAccount tokens through
-/// the TokenRequest API.
+/// the TokenRequest API. Generator states are `GeneratorState` objects as ESO writes them
+/// ([`crate::generator_state`] says how).
 ///
 /// Writes carry a field manager as ESO names it: the one the written [`KubeSecret`] names
 /// ([`KubeSecret::field_manager`]; the ExternalSecret flow names
@@ -222,6 +226,33 @@ impl Cluster for KubeCluster {
         expiration_seconds: i64,
     ) -> Result<SecretValue> {
         request_token(&self.client, namespace, name, audiences, expiration_seconds).await
+    }
+
+    async fn create_generator_state(
+        &self,
+        state: KubeGeneratorState,
+    ) -> Result<KubeGeneratorState> {
+        crate::generator_state::create(&self.client, state).await
+    }
+
+    async fn list_generator_states(
+        &self,
+        query: GeneratorStateQuery<'_>,
+    ) -> Result<Vec<KubeGeneratorState>> {
+        crate::generator_state::list(&self.client, query).await
+    }
+
+    async fn flag_generator_state(
+        &self,
+        namespace: &str,
+        name: &str,
+        deadline: jiff::Timestamp,
+    ) -> Result<()> {
+        crate::generator_state::flag(&self.client, namespace, name, deadline).await
+    }
+
+    async fn delete_generator_state(&self, namespace: &str, name: &str) -> Result<()> {
+        crate::generator_state::delete(&self.client, namespace, name).await
     }
 }
 

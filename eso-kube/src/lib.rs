@@ -6,6 +6,7 @@ mod catalog;
 mod cluster;
 mod convert;
 pub mod error;
+pub mod generator_state;
 #[cfg(feature = "operator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "operator")))]
 pub mod operator;

@@ -14,6 +14,9 @@ use serde_json::Value;
 use crate::client::Call;
 use crate::{Vault, VaultFactory};
 
+/// The key of the lease id in the generator's state.
+const LEASE_ID: &str = "leaseID";
+
 /// The `VaultDynamicSecret` generator (kind `VaultDynamicSecret`).
 ///
 /// `method` empty or `GET` reads `path` with `getParameters` as query parameters, `LIST`
@@ -21,6 +24,14 @@ use crate::{Vault, VaultFactory};
 /// it. `resultType` picks the answer's `data` (default), `auth` or the whole answer (`Raw`);
 /// each top-level key becomes one output key (strings as they are, other values as JSON).
 /// An empty answer is an error unless `allowEmptyResponse` is set.
+///
+/// An answer with a lease (`lease_id`: database credentials, PKI certificates with
+/// `generate_lease`) returns the lease id as state (`{"leaseID": ...}`), and
+/// [`cleanup`](Generator::cleanup) revokes it through `sys/leases/revoke`: the reconcile flows
+/// keep that state in a `GeneratorState` and revoke a lease once the consumer has moved two
+/// rotations past it (after the grace period), when a reconcile fails after generating, and
+/// when the consumer is deleted. ESO returns no state here and leaves leases to expire. The
+/// token the generator logs in with needs `update` on `sys/leases/revoke`.
 ///
 /// Unlike ESO, which logs in on every generation, clients (and their tokens) are kept per
 /// provider spec and namespace and reused, so leases are not multiplied by logins. A lease
@@ -186,6 +197,13 @@ impl Generator for VaultDynamicSecret {
                 "vault {path}: empty response (set allowEmptyResponse to accept it)"
             )));
         };
+        // The lease (not a secret: a reference to one) is the state, so the lease can be
+        // revoked once the consumer has moved on.
+        let lease = resp
+            .get("lease_id")
+            .and_then(Value::as_str)
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::json!({ LEASE_ID: l }));
         let section = match spec.result_type {
             VaultDynamicSecretResultType::Data => resp.get("data").cloned(),
             VaultDynamicSecretResultType::Auth => resp.get("auth").cloned(),
@@ -198,11 +216,33 @@ impl Generator for VaultDynamicSecret {
                 .collect(),
             _ => SecretMap::new(),
         };
-        Ok(GeneratorOutput::new(data))
+        let out = GeneratorOutput::new(data);
+        Ok(match lease {
+            Some(state) => out.with_state(state),
+            None => out,
+        })
     }
 
-    async fn cleanup(&self, _ctx: &GeneratorContext<'_>, _state: &Value) -> Result<()> {
-        Ok(())
+    /// Revokes the lease the state names (`sys/leases/revoke`, with the generator's own
+    /// credentials); a state without a lease, or a lease Vault no longer knows, is done.
+    async fn cleanup(&self, ctx: &GeneratorContext<'_>, state: &Value) -> Result<()> {
+        let Some(lease) = state.get(LEASE_ID) else {
+            return Ok(());
+        };
+        let lease = lease.as_str().filter(|l| !l.is_empty()).ok_or_else(|| {
+            Error::invalid_config(
+                format!("spec.state.{LEASE_ID}"),
+                "must be a non-empty string",
+            )
+        })?;
+        let spec = ctx.spec_of(Self::KIND, |s| s.vault_dynamic_secret_spec.as_ref())?;
+        let vault = self.client(spec, ctx).await?;
+        let body = serde_json::json!({ "lease_id": lease });
+        vault
+            .call(Call::post("sys/leases/revoke", &body).with_method(Method::PUT))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.context(format!("revoking lease {lease}")))
     }
 }
 

@@ -62,7 +62,11 @@ async fn pki_issue_with_a_lease() {
         out.data["ca_chain"].expose_str().unwrap().starts_with('['),
         "arrays are JSON"
     );
-    assert!(out.state.is_none());
+    let first_lease = out.state.clone().expect("a PKI lease is the state")["leaseID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(first_lease.starts_with(&format!("{mount}/issue/web/")));
 
     // Raw: the whole answer, with the lease PKI created.
     let mut raw = spec.clone();
@@ -83,13 +87,32 @@ async fn pki_issue_with_a_lease() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    generator
-        .cleanup(
-            &GeneratorContext::new(&typed(&spec), "default", &cluster),
-            &json!(null),
-        )
+    assert_eq!(out.state, Some(json!({ "leaseID": lease })));
+    // Cleanup revokes the lease the state names; again, and without a lease, it is done.
+    let typed_spec = typed(&spec);
+    let ctx = GeneratorContext::new(&typed_spec, "default", &cluster);
+    for state in [out.state.clone().unwrap(), json!({"leaseID": first_lease})] {
+        generator.cleanup(&ctx, &state).await.unwrap();
+        generator.cleanup(&ctx, &state).await.unwrap();
+        let (status, body) = root
+            .send(
+                reqwest::Method::PUT,
+                "sys/leases/lookup",
+                None,
+                Some(json!({"lease_id": state["leaseID"]})),
+            )
+            .await;
+        assert_eq!(status, 400, "revoked: {body}");
+    }
+    generator.cleanup(&ctx, &json!(null)).await.unwrap();
+    let err = generator
+        .cleanup(&ctx, &json!({"leaseID": 5}))
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "spec.state.leaseID: must be a non-empty string"
+    );
     generator.close().await.unwrap();
     root.delete(&format!("sys/mounts/{mount}")).await;
 }

@@ -1464,9 +1464,17 @@ pub struct GeneratorStateSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub garbage_collection_deadline: Option<String>,
     /// Snapshot of the generator manifest that produced the state.
+    #[cfg_attr(feature = "kube", schemars(schema_with = "free_form_schema"))]
     pub resource: serde_json::Value,
     /// The generator's state.
+    #[cfg_attr(feature = "kube", schemars(schema_with = "free_form_schema"))]
     pub state: serde_json::Value,
+}
+
+/// Any JSON value, kept as it is (ESO's `apiextensions.JSON`).
+#[cfg(feature = "kube")]
+fn free_form_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
 }
 
 /// Observed state of a `GeneratorState`.

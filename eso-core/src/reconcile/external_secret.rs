@@ -3,17 +3,16 @@
 use std::time::Duration;
 
 use super::conditions::set_condition;
+use super::generator_state::{Generated, consumer_ref};
 use super::hash::{data_hash, resource_version, string_hash};
 use super::outcome::{FlowError, Outcome};
 use super::{ANNOTATION_DATA_HASH, LABEL_CREATED_BY, LABEL_MANAGED, Pass, Reconciler, with_jitter};
 use crate::api::{
     EsoResource, ExternalSecret, ExternalSecretCreationPolicy, ExternalSecretDataRemoteRef,
     ExternalSecretDeletionPolicy, ExternalSecretMetadataPolicy, ExternalSecretRefreshPolicy,
-    ExternalSecretStatus, ExternalSecretTemplate, GeneratorRef, SecretStoreKind, SecretStoreRef,
-    is_secret_key,
+    ExternalSecretStatus, ExternalSecretTemplate, SecretStoreKind, SecretStoreRef, is_secret_key,
 };
 use crate::cluster::{KubeSecret, LabelQuery, OwnerRef};
-use crate::generator::GeneratorContext;
 use crate::provider::{DynProvider, FindRef, MetadataPolicy, RemoteRef, StoreContext, StoreScope};
 use crate::{Error, Result, SecretMap, strategy, template};
 
@@ -131,17 +130,6 @@ impl Reconciler {
         })
     }
 
-    /// Runs the generator `r` points at, for a consumer in `namespace`.
-    pub(super) async fn generate(&self, r: &GeneratorRef, namespace: &str) -> Result<SecretMap> {
-        let spec = super::catalog::resolve_generator(self.catalog(), r, namespace)?;
-        let kind = spec.kind().ok_or_else(|| {
-            Error::invalid_config("generatorRef", "the generator holds no single spec")
-        })?;
-        let generator = self.generators_registry().get(kind.as_str())?;
-        let ctx = GeneratorContext::new(&spec, namespace, self.cluster());
-        Ok(generator.generate(&ctx).await?.data)
-    }
-
     pub(crate) fn generators_registry(&self) -> &crate::generator::GeneratorRegistry {
         &self.generators
     }
@@ -149,7 +137,13 @@ impl Reconciler {
     /// Computes the data of an ExternalSecret: every `dataFrom` entry in order (later wins),
     /// then every `data` entry. Missing remote secrets are skipped unless deletionPolicy is
     /// Retain (ESO's rule); any other error fails the whole computation.
-    async fn fetch_data(&self, es: &ExternalSecret, ns: &str, pass: &Pass) -> Result<SecretMap> {
+    async fn fetch_data(
+        &self,
+        es: &ExternalSecret,
+        ns: &str,
+        pass: &Pass,
+        generated: &mut Generated,
+    ) -> Result<SecretMap> {
         let spec = &es.spec;
         let retain = spec.target.deletion_policy == ExternalSecretDeletionPolicy::Retain;
         let default_ref = spec.secret_store_ref.clone().unwrap_or_default();
@@ -163,7 +157,7 @@ impl Reconciler {
                 .and_then(|s| s.generator_ref.as_ref());
             let fetched = if let Some(g) = gen_ref {
                 let data = self
-                    .generate(g, ns)
+                    .generate(g, ns, &i.to_string(), generated)
                     .await
                     .map_err(|e| e.context(format!("{path}: error using generator")))?;
                 strategy::rewrite(ops, data)?
@@ -327,9 +321,18 @@ impl Reconciler {
             );
         }
 
-        let data = match self.fetch_data(es, &ns, pass).await {
+        let consumer = consumer_ref(
+            "ExternalSecret",
+            ES_API_VERSION,
+            es.name(),
+            es.metadata.uid.as_deref().unwrap_or_default(),
+        );
+        let mut generated = Generated::default();
+        let data = match self.fetch_data(es, &ns, pass, &mut generated).await {
             Ok(d) => d,
             Err(e) => {
+                self.rollback_generated(&consumer, &ns, generated, now)
+                    .await;
                 return self.failed(
                     status,
                     "could not get secret data from provider",
@@ -350,13 +353,18 @@ impl Reconciler {
                                 "unable to delete secret {target_name}: creationPolicy={creation:?} is not Owner"
                             ),
                         );
+                        self.rollback_generated(&consumer, &ns, generated, now)
+                            .await;
                         return self.failed(status, "could not delete secret", e, &now_s, None);
                     }
                     if existing.is_some()
                         && let Err(e) = self.cluster().delete_secret(&ns, &target_name).await
                     {
+                        self.rollback_generated(&consumer, &ns, generated, now)
+                            .await;
                         return self.failed(status, "could not delete secret", e, &now_s, requeue);
                     }
+                    self.commit_generated(&consumer, &ns, generated, now).await;
                     set_condition(
                         &mut status.conditions,
                         "Ready",
@@ -378,6 +386,7 @@ impl Reconciler {
                         "secret retained due to DeletionPolicy=Retain",
                         &now_s,
                     );
+                    self.commit_generated(&consumer, &ns, generated, now).await;
                     status.refresh_time = Some(now_s);
                     status.synced_resource_version = Some(rv);
                     return ExternalSecretOutcome::new(status, requeue, TargetAction::NotWritten);
@@ -391,6 +400,7 @@ impl Reconciler {
             .await
         {
             Ok(action) => {
+                self.commit_generated(&consumer, &ns, generated, now).await;
                 let (reason, msg) = if action == TargetAction::NotWritten
                     && creation == ExternalSecretCreationPolicy::Merge
                 {
@@ -412,6 +422,8 @@ impl Reconciler {
                 ExternalSecretOutcome::new(status, requeue, action)
             }
             Err((msg, e, retry)) => {
+                self.rollback_generated(&consumer, &ns, generated, now)
+                    .await;
                 self.failed(status, msg, e, &now_s, if retry { requeue } else { None })
             }
         }
@@ -689,14 +701,20 @@ impl Reconciler {
 
     /// Handles deletion of an ExternalSecret: with `deletionPolicy: Delete` the target Secret
     /// is deleted if this ExternalSecret controls it. The outcome's `detail` says whether it
-    /// was ([`TargetAction::Deleted`]); on an error, keep the finalizer and retry.
+    /// was ([`TargetAction::Deleted`]); on an error, keep the finalizer and retry. The
+    /// generator states of the ExternalSecret are cleaned up (their generator's cleanup: a
+    /// VaultDynamicSecret lease is revoked) and deleted first.
     pub async fn delete_external_secret(
         &self,
         es: &ExternalSecret,
         _now: jiff::Timestamp,
     ) -> ExternalSecretOutcome {
         let status = es.status.clone().unwrap_or_default();
-        match self.delete_target(es).await {
+        let ns = es.namespace().unwrap_or("default");
+        let released = self
+            .release_consumer_states("ExternalSecret", ns, es.name())
+            .await;
+        match released.and(self.delete_target(es).await) {
             Ok(true) => ExternalSecretOutcome::new(status, None, TargetAction::Deleted),
             Ok(false) => ExternalSecretOutcome::new(status, None, TargetAction::NotWritten),
             Err(e) => {

@@ -65,6 +65,7 @@ mod cluster_push_secret;
 mod conditions;
 mod external_secret;
 mod fan_out;
+mod generator_state;
 pub mod hash;
 mod outcome;
 mod pass;
@@ -85,6 +86,9 @@ pub use cluster_external_secret::{
 pub use cluster_push_secret::ClusterPushSecretOutcome;
 pub use external_secret::{ExternalSecretOutcome, TEMPORARY_REQUEUE, TargetAction};
 pub use fan_out::{WorkloadAction, WorkloadChange};
+pub use generator_state::{
+    DEFAULT_GENERATOR_GC_GRACE_PERIOD, GeneratorStateReport, PUSH_SECRET_STATE_KEY,
+};
 pub use outcome::{ClusterChanges, FlowError, Outcome, PushCounts, StoreKey};
 pub use pass::Pass;
 pub use push_secret::PushSecretOutcome;
@@ -131,6 +135,7 @@ pub struct Reconciler {
     catalog: DynCatalog,
     workloads: DynWorkloadStore,
     push_concurrency: usize,
+    generator_gc_grace: std::time::Duration,
 }
 
 impl Reconciler {
@@ -150,6 +155,7 @@ impl Reconciler {
             catalog,
             workloads: Arc::new(MemoryWorkloads::new()),
             push_concurrency: 16,
+            generator_gc_grace: DEFAULT_GENERATOR_GC_GRACE_PERIOD,
         }
     }
 
@@ -184,6 +190,15 @@ impl Reconciler {
     #[must_use]
     pub fn with_push_concurrency(mut self, n: usize) -> Self {
         self.push_concurrency = n.max(1);
+        self
+    }
+
+    /// How long a generator state the consumer moved away from is kept before its
+    /// generator's cleanup runs (default [`DEFAULT_GENERATOR_GC_GRACE_PERIOD`], two minutes,
+    /// ESO's `--generator-gc-grace-period`).
+    #[must_use]
+    pub fn with_generator_gc_grace_period(mut self, grace: std::time::Duration) -> Self {
+        self.generator_gc_grace = grace;
         self
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 
 use super::conditions::set_condition;
+use super::generator_state::{Generated, PUSH_SECRET_STATE_KEY, consumer_ref};
 use super::hash::resource_version;
 use super::outcome::{FlowError, Outcome, PushCounts, StoreKey};
 use super::{Reconciler, with_jitter};
@@ -19,6 +20,7 @@ use crate::provider::{PushRef, PushValue, SourceMetadata};
 use crate::{Error, Result, SecretMap, strategy, template};
 
 /// The name ESO gives the in-memory Secret holding a generator's output.
+const PS_API_VERSION: &str = "external-secrets.io/v1alpha1";
 const GENERATED_SOURCE: &str = "___generated-secret";
 
 /// The result of reconciling one PushSecret: its status, the errors (one per failing store,
@@ -119,7 +121,14 @@ impl Reconciler {
         let old_synced = status.synced_push_secrets.clone().unwrap_or_default();
 
         // 1. Sources.
-        let sources = match self.push_sources(ps, &ns).await {
+        let consumer = consumer_ref(
+            "PushSecret",
+            PS_API_VERSION,
+            ps.name(),
+            ps.metadata.uid.as_deref().unwrap_or_default(),
+        );
+        let mut generated = Generated::default();
+        let sources = match self.push_sources(ps, &ns, &mut generated).await {
             Ok(Some(s)) => s,
             Ok(None) => {
                 // The named source Secret is gone.
@@ -173,6 +182,8 @@ impl Reconciler {
                 return out;
             }
             Err(e) => {
+                self.rollback_generated(&consumer, &ns, generated, now)
+                    .await;
                 set_condition(
                     &mut status.conditions,
                     "Ready",
@@ -191,6 +202,8 @@ impl Reconciler {
         let stores = match self.push_stores(ps, &ns) {
             Ok(s) => s,
             Err(e) => {
+                self.rollback_generated(&consumer, &ns, generated, now)
+                    .await;
                 set_condition(
                     &mut status.conditions,
                     "Ready",
@@ -275,6 +288,13 @@ impl Reconciler {
         }
 
         status.synced_push_secrets = (!new_synced.is_empty()).then_some(new_synced);
+        // What was generated is in use once any store holds it.
+        if out.errors.is_empty() || out.detail.pushed > 0 {
+            self.commit_generated(&consumer, &ns, generated, now).await;
+        } else {
+            self.rollback_generated(&consumer, &ns, generated, now)
+                .await;
+        }
         if out.errors.is_empty() {
             let mut msg = "PushSecret synced successfully".to_owned();
             if ps.spec.update_policy == PushSecretUpdatePolicy::IfNotExists {
@@ -305,8 +325,8 @@ impl Reconciler {
         out
     }
 
-    /// Handles deletion of a PushSecret: with `deletionPolicy: Delete`, every synced entry is
-    /// deleted from its store. The outcome's errors are per store (none: the finalizer can
+    /// Handles deletion of a PushSecret: its generator states are cleaned up and deleted;
+    /// with `deletionPolicy: Delete`, every synced entry is deleted from its store. The outcome's errors are per store (none: the finalizer can
     /// go); its status is the object's, unchanged.
     pub async fn delete_push_secret(
         &self,
@@ -315,10 +335,18 @@ impl Reconciler {
     ) -> PushSecretOutcome {
         let status = ps.status.clone().unwrap_or_default();
         let mut out = PushSecretOutcome::new(status, None, PushCounts::default());
+        let ns = ps.namespace().unwrap_or("default");
+        if let Err(e) = self
+            .release_consumer_states("PushSecret", ns, ps.name())
+            .await
+        {
+            out.errors.push(FlowError::object(e));
+            out.requeue_after = Some(Duration::from_secs(5));
+            return out;
+        }
         if ps.spec.deletion_policy != PushSecretDeletionPolicy::Delete {
             return out;
         }
-        let ns = ps.namespace().unwrap_or("default");
         let synced = out.status.synced_push_secrets.clone().unwrap_or_default();
         let (deleted, errors) = self.delete_synced(ns, &synced).await;
         out.detail.deleted = deleted;
@@ -370,12 +398,17 @@ impl Reconciler {
 
     /// The source Secrets after the template (data, type, labels, annotations); `None` when a
     /// named source is missing.
-    async fn push_sources(&self, ps: &PushSecret, ns: &str) -> Result<Option<Vec<Source>>> {
+    async fn push_sources(
+        &self,
+        ps: &PushSecret,
+        ns: &str,
+        generated: &mut Generated,
+    ) -> Result<Option<Vec<Source>>> {
         let sel = &ps.spec.selector;
         let mut sources: Vec<KubeSecret> = Vec::new();
         if let Some(g) = &sel.generator_ref {
             let data = self
-                .generate(g, ns)
+                .generate(g, ns, PUSH_SECRET_STATE_KEY, generated)
                 .await
                 .map_err(|e| e.context("spec.selector.generatorRef"))?;
             // ESO's in-memory Secret for a generator has no type, labels or annotations.

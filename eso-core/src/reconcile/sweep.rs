@@ -90,6 +90,8 @@ pub struct SweepReport {
     pub external_secrets: Vec<(ObjectKey, ExternalSecretOutcome)>,
     /// Reads sent to providers in this pass (a batched read counts once).
     pub provider_reads: u64,
+    /// The generator states collected at the end of the pass.
+    pub generator_states: super::GeneratorStateReport,
 }
 
 impl SweepReport {
@@ -125,7 +127,9 @@ impl Reconciler {
     /// 3. PushSecrets that do not read a Secret an ExternalSecret writes;
     /// 4. a batched read-ahead of what the due ExternalSecrets read ([`Reconciler::prefetch`]);
     /// 5. ExternalSecrets, all through one [`Pass`] (each distinct remote read once);
-    /// 6. PushSecrets that read an ExternalSecret's target, so they push what step 5 wrote.
+    /// 6. PushSecrets that read an ExternalSecret's target, so they push what step 5 wrote;
+    /// 7. generator states past their deadline are cleaned up and deleted
+    ///    ([`Reconciler::collect_generator_states`]).
     ///
     /// The statuses are in the report; persisting them is the host's job.
     ///
@@ -250,6 +254,7 @@ impl Reconciler {
             let out = self.reconcile_push_secret(ps, now).await;
             report.push_secrets.push((ObjectKey::of(ps), out));
         }
+        report.generator_states = self.collect_generator_states(now).await;
         report
     }
 }

@@ -27,6 +27,9 @@
 //! - **events**: Kubernetes Events on ExternalSecrets and PushSecrets with ESO's reporters,
 //!   reasons and messages (`Created`, `Updated`, `Deleted`, `UpdateFailed`; `Synced`,
 //!   `SourceDeleted`, `Errored`);
+//! - **generator states**: a collector cleans up and deletes `GeneratorState` objects past
+//!   their garbage-collection deadline or whose deletion was requested (ESO's generatorstate
+//!   controller), [`Operator::with_generator_gc_grace_period`];
 //! - **status**: patched on the status subresource after every pass ([`patch_status`]);
 //! - **concurrency**: up to 8 objects per kind at once ([`Operator::with_concurrency`]);
 //! - **graceful shutdown**: on a [`Shutdown`] signal the controllers stop taking work and
@@ -56,6 +59,7 @@ mod class;
 mod events;
 mod finalizers;
 mod flows;
+mod gc;
 mod http;
 mod leader;
 mod metrics;
@@ -120,6 +124,7 @@ pub struct Operator {
     concurrency: u16,
     backoff: Backoff,
     watcher: watcher::Config,
+    generator_gc_grace: std::time::Duration,
 }
 
 impl std::fmt::Debug for Operator {
@@ -149,7 +154,16 @@ impl Operator {
             concurrency: 8,
             backoff: Backoff::default(),
             watcher: watcher::Config::default(),
+            generator_gc_grace: eso_core::reconcile::DEFAULT_GENERATOR_GC_GRACE_PERIOD,
         }
+    }
+
+    /// Keeps generator states the consumers moved away from for `grace` before their
+    /// generator's cleanup runs (ESO's `--generator-gc-grace-period`, default two minutes).
+    #[must_use]
+    pub fn with_generator_gc_grace_period(mut self, grace: std::time::Duration) -> Self {
+        self.generator_gc_grace = grace;
+        self
     }
 
     /// Uses these generators for `sourceRef.generatorRef` entries and generator pushes.
@@ -229,6 +243,7 @@ impl Operator {
         let reconciler = Reconciler::with_shared_catalog(Arc::new(self.cluster), Arc::new(catalog))
             .with_providers(Arc::new(self.providers))
             .with_generators(self.generators)
+            .with_generator_gc_grace_period(self.generator_gc_grace)
             .with_workloads(Arc::new(KubeWorkloads::new(client.clone())));
         let refresh = Arc::new(queue::RefreshQueue::new(self.concurrency));
         let ctx = Arc::new(flows::Context {
@@ -331,7 +346,8 @@ impl Operator {
             drive!(cps, Kind::ClusterPushSecret, flows::cluster_push_secret),
         ]);
         tracing::info!("controllers started");
-        controllers.for_each(|()| async {}).await;
+        let collector = gc::collect_generator_states(Arc::clone(&ctx), shutdown.clone());
+        futures_util::future::join(controllers.for_each(|()| async {}), collector).await;
         endpoints.set_ready(false);
         tracing::info!("controllers stopped");
     }

@@ -120,6 +120,7 @@ pub async fn install_crds(client: &kube::Client) {
         eso_core::api::ClusterSecretStore::crd(),
         eso_core::api::ClusterExternalSecret::crd(),
         eso_core::api::ClusterPushSecret::crd(),
+        eso_core::api::GeneratorState::crd(),
     ];
     for crd in crds {
         let name = crd.metadata.name.clone().unwrap();
@@ -155,6 +156,10 @@ pub async fn install_crds(client: &kube::Client) {
                 .await
                 .is_ok()
             && Api::<eso_core::api::ClusterPushSecret>::all(client.clone())
+                .list(&lp)
+                .await
+                .is_ok()
+            && Api::<eso_core::api::GeneratorState>::all(client.clone())
                 .list(&lp)
                 .await
                 .is_ok();
