@@ -208,10 +208,14 @@ struct RawKey {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawGenerate {
     kind: String,
-    #[serde(default)]
+    #[serde(default = "empty_object")]
     spec: Value,
     #[serde(default)]
     key: Option<String>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
 }
 
 #[derive(Deserialize)]
@@ -540,6 +544,18 @@ secrets:
     }
 
     #[test]
+    fn a_generator_without_spec_gets_the_defaults() {
+        let plan = Plan::parse(
+            "apiVersion: esoctl.eso-rs.io/v1alpha1\nkind: BootstrapPlan\nsecrets:\n  - {namespace: a, name: b, keys: [{name: id, generate: {kind: UUID}}]}\n",
+        )
+        .unwrap();
+        let Source::Generate { spec, .. } = &plan.secrets[0].keys[0].source else {
+            panic!("a generator")
+        };
+        assert!(spec.uuid_spec.is_some());
+    }
+
+    #[test]
     fn bad_plans_name_the_field() {
         let head = "apiVersion: esoctl.eso-rs.io/v1alpha1\nkind: BootstrapPlan\n";
         let cases = [
@@ -591,7 +607,7 @@ secrets:
                 &format!(
                     "{head}secrets:\n  - {{namespace: a, name: b, keys: [{{name: k, keep: true, colour: red}}]}}\n"
                 ),
-                "secrets[0].keys[0]: unknown field `colour`",
+                "secrets[0].keys[0].colour: unknown field `colour`",
             ),
             (
                 &format!(
