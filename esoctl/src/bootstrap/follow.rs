@@ -228,13 +228,19 @@ fn state_of(
     PushState::Errored(message)
 }
 
-/// Runs the push flow of each PushSecret whose source was just written, in-process,
-/// through the providers of this build, and writes the status ESO would.
+/// True when `--push-now` runs this PushSecret: its source was just written, or a store is
+/// not synced yet (a failed push of an earlier run is tried again).
+pub(crate) fn wants_push(p: &Push) -> bool {
+    p.fresh_after.is_some() || !p.done()
+}
+
+/// Runs the push flow of each PushSecret that [`wants_push`], in-process, through the
+/// providers of this build, and writes the status ESO would; returns their ids.
 pub(crate) async fn push_now(
     pushes: &mut [Push],
     client: &kube::Client,
     generators: Arc<GeneratorRegistry>,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let mut catalog = MemoryCatalog::new();
     let stores: Vec<SecretStore> = Api::all(client.clone())
         .list(&ListParams::default())
@@ -257,7 +263,8 @@ pub(crate) async fn push_now(
     let reconciler = Reconciler::new(super::apply::cluster(client), catalog)
         .with_providers(Arc::new(providers))
         .with_generators(generators);
-    for push in pushes.iter_mut().filter(|p| p.fresh_after.is_some()) {
+    let mut pushed = Vec::new();
+    for push in pushes.iter_mut().filter(|p| wants_push(p)) {
         let mut forced = push.object.clone();
         // Due now, whatever the refresh interval says: the source just changed.
         if let Some(st) = forced.status.as_mut() {
@@ -270,8 +277,9 @@ pub(crate) async fn push_now(
             .map_err(|e| format!("PushSecret {}: {e}", push.id))?;
         push.object.status = Some(outcome.status);
         push.evaluate();
+        pushed.push(push.id.clone());
     }
-    Ok(())
+    Ok(pushed)
 }
 
 /// Re-reads every unfinished PushSecret until all are synced, `timeout` passes or Ctrl-C;

@@ -372,12 +372,12 @@ async fn run_inner(
             print_state(p, store, state);
         }
     }
-    if args.push_now && pushes.iter().any(|p| p.fresh_after.is_some()) {
+    if args.push_now && pushes.iter().any(follow::wants_push) {
         println!("pushing now (in-process):");
-        follow::push_now(&mut pushes, &client, Arc::clone(&generators))
+        let pushed = follow::push_now(&mut pushes, &client, Arc::clone(&generators))
             .await
             .map_err(Failure::Run)?;
-        for p in pushes.iter().filter(|p| p.fresh_after.is_some()) {
+        for p in pushes.iter().filter(|p| pushed.contains(&p.id)) {
             for (store, state) in &p.states {
                 print_state(p, store, state);
             }
