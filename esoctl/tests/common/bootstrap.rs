@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use eso_core::api::{ClusterSecretStore, PushSecret, SecretStore};
+use eso_core::api::{
+    ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, ExternalSecret, PushSecret,
+    SecretStore,
+};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -95,11 +98,15 @@ pub(crate) fn kv_version(addr: &str, token: &str, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Installs the CRDs the tests need and waits until they serve.
+/// Installs the CRDs of the ESO kinds a cluster pass lists (stores, ExternalSecrets,
+/// PushSecrets and their cluster kinds) and waits until they serve.
 pub(crate) async fn install_crds(client: &kube::Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in [
+        ExternalSecret::crd(),
+        ClusterExternalSecret::crd(),
         PushSecret::crd(),
+        ClusterPushSecret::crd(),
         SecretStore::crd(),
         ClusterSecretStore::crd(),
     ] {
