@@ -456,3 +456,42 @@ pub(crate) async fn write(
 pub(crate) fn cluster(client: &kube::Client) -> DynCluster {
     Arc::new(eso_kube::KubeCluster::new(client.clone()).with_field_manager(FIELD_MANAGER))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotate_arguments() {
+        let r: Rotate = "databases/db-credentials".parse().unwrap();
+        assert_eq!(
+            (r.secret.as_str(), r.key),
+            ("databases/db-credentials", None)
+        );
+        let r: Rotate = "flux-system/gitea-token/password".parse().unwrap();
+        assert_eq!(r.key.as_deref(), Some("password"));
+        for bad in ["db-credentials", "a//b", "a/b/c/d", "/b"] {
+            assert!(bad.parse::<Rotate>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_applied_object_holds_type_labels_and_every_value() {
+        let plan = Plan::parse(
+            "apiVersion: esoctl.eso-rs.io/v1alpha1\nkind: BootstrapPlan\nsecrets:\n  - {namespace: a, name: b, type: kubernetes.io/basic-auth, labels: {app: x}, keys: [{name: username, prompt: U}, {name: password, prompt: P}]}\n",
+        )
+        .unwrap();
+        let data = BTreeMap::from([
+            ("username".to_owned(), SecretValue::from("u")),
+            ("password".to_owned(), SecretValue::from("p")),
+        ]);
+        let obj = apply_object(&plan.secrets[0], &data);
+        assert_eq!(obj.type_.as_deref(), Some("kubernetes.io/basic-auth"));
+        assert_eq!(obj.metadata.labels.unwrap()["app"], "x");
+        let d = obj.data.unwrap();
+        assert_eq!(
+            (d["username"].0.as_slice(), d["password"].0.as_slice()),
+            (&b"u"[..], &b"p"[..])
+        );
+    }
+}
