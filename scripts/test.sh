@@ -72,7 +72,7 @@ if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
   export ESO_BACKENDS="${ESO_BACKENDS:-kube openbao moto gcp azure}"
   step "start test backends: $ESO_BACKENDS"
   wait_install || true
-  trap 'bash scripts/backends/all.sh stop >/dev/null 2>&1 || true; bash scripts/backends/openbao.sh stop region2 >/dev/null 2>&1 || true' EXIT
+  trap 'bash scripts/backends/all.sh stop >/dev/null 2>&1 || true; bash scripts/backends/openbao.sh stop region2 >/dev/null 2>&1 || true; bash scripts/backends/openbao.sh stop uninit >/dev/null 2>&1 || true' EXIT
   if ! bash scripts/backends/all.sh start >"$LOG_DIR/backends.log" 2>&1; then
     echo "backends failed to start:" >&2
     tail -n 40 "$LOG_DIR/backends.log" >&2
@@ -82,6 +82,14 @@ if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
   if [[ " $ESO_BACKENDS " == *" openbao "* ]]; then
     if ! bash scripts/backends/openbao.sh start region2 >>"$LOG_DIR/backends.log" 2>&1; then
       echo "OpenBao instance region2 failed to start:" >&2
+      tail -n 20 "$LOG_DIR/backends.log" >&2
+      exit 1
+    fi
+    # An uninitialised, non-dev OpenBao for `esoctl bootstrap`'s vaultInit step
+    # (esoctl/tests/bootstrap.rs); a fresh one each run.
+    bash scripts/backends/openbao.sh stop uninit >/dev/null 2>&1 || true
+    if ! bash scripts/backends/openbao.sh start-uninit uninit >>"$LOG_DIR/backends.log" 2>&1; then
+      echo "OpenBao instance uninit failed to start:" >&2
       tail -n 20 "$LOG_DIR/backends.log" >&2
       exit 1
     fi

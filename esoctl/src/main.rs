@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bootstrap;
 mod crd;
 mod files;
 mod providers;
@@ -33,6 +34,9 @@ enum Command {
     Reconcile(reconcile::Args),
     /// List the provider and generator kinds this build supports.
     Providers,
+    /// Create the first Secrets from a plan (prompts, generators), write them to the cluster
+    /// and follow the PushSecrets that copy them to the stores.
+    Bootstrap(bootstrap::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +47,6 @@ fn main() -> ExitCode {
         Command::Crd(args) => crd::run(&args),
         Command::Reconcile(args) => reconcile::run(&args),
         Command::Providers => providers::run(),
+        Command::Bootstrap(args) => bootstrap::run(&args),
     }
 }

@@ -5,6 +5,14 @@
 # token) with an extra TLS listener whose CA is generated here.
 #
 # usage: scripts/backends/openbao.sh start|stop|env|status|install [instance]
+#        scripts/backends/openbao.sh start-uninit [instance]   (default instance: uninit)
+#
+# start-uninit starts a server that is NOT in dev mode and NOT initialised
+# (integrated raft storage under the instance's run directory, plain HTTP on
+# loopback): what `esoctl bootstrap`'s vaultInit step initialises and unseals.
+# Its env file has VAULT_ADDR, BAO_BIN and ESO_OPENBAO_UNINIT=1 (no token: the
+# server has none until it is initialised). stop/env/status work as for dev
+# instances; start it again after a stop to get a fresh, uninitialised server.
 #
 # Set up after start (root namespace unless noted):
 #   secret/  KV v2 (dev default)      kv2/ KV v2      kv1/ KV v1
@@ -86,7 +94,36 @@ gen_tls() {
         -CAcreateserial -out "$d/client.crt" -days 3650 -extfile "$d/client-ext" 2>/dev/null
 }
 
+# A non-dev server, uninitialised: raft storage in $RUN_DIR/data.
+backend_start_uninit() {
+    local port cluster_port
+    port="$(free_port)"
+    cluster_port="$(free_port)"
+    mkdir -p "$RUN_DIR/data" "$RUN_DIR/home"
+    cat >"$RUN_DIR/server.hcl" <<EOF
+storage "raft" {
+  path    = "$RUN_DIR/data"
+  node_id = "eso-$INSTANCE"
+}
+listener "tcp" {
+  address         = "127.0.0.1:$port"
+  cluster_address = "127.0.0.1:$cluster_port"
+  tls_disable     = true
+}
+api_addr     = "http://127.0.0.1:$port"
+cluster_addr = "http://127.0.0.1:$cluster_port"
+EOF
+    HOME="$RUN_DIR/home" spawn "$(bao_bin)" server -config="$RUN_DIR/server.hcl"
+    env_set VAULT_ADDR "http://127.0.0.1:$port"
+    env_set BAO_BIN "$(bao_bin)"
+    env_set ESO_OPENBAO_UNINIT 1
+}
+
 backend_start() {
+    if [[ "${ESO_OPENBAO_UNINIT:-0}" == 1 ]]; then
+        backend_start_uninit
+        return
+    fi
     # Dev mode puts its cluster listener on <api port>+1: pick a pair.
     local http_port tls_port tls_cluster_port
     while :; do
@@ -124,6 +161,11 @@ EOF
 }
 
 backend_healthy() {
+    if [[ "${ESO_OPENBAO_UNINIT:-0}" == 1 ]]; then
+        # Answers, initialised or not (sys/health says 501 while uninitialised).
+        curl -sS --max-time 2 "$VAULT_ADDR/v1/sys/init" | grep -q '"initialized"'
+        return
+    fi
     curl -fsS --max-time 2 "$VAULT_HTTP_ADDR/v1/sys/health" | grep -q '"sealed":false' &&
         curl -fsS --max-time 2 --cacert "$VAULT_CACERT" "$VAULT_TLS_ADDR/v1/sys/health" >/dev/null
 }
@@ -173,6 +215,9 @@ configure_kubernetes_auth() {
 }
 
 backend_after_start() {
+    if [[ "${ESO_OPENBAO_UNINIT:-0}" == 1 ]]; then
+        return 0
+    fi
     bao policy write eso - >/dev/null <<'EOF'
 path "*" {
   capabilities = ["create", "read", "update", "patch", "delete", "list", "sudo"]
@@ -225,4 +270,11 @@ EOF
     env_set VAULT_TEST_NAMESPACE team-a
 }
 
+if [[ "${1:-}" == start-uninit ]]; then
+    export ESO_OPENBAO_UNINIT=1
+    set -- start "${2:-uninit}"
+elif [[ "${1:-}" == start ]]; then
+    # A plain start is a dev server, whatever the caller's environment says.
+    unset ESO_OPENBAO_UNINIT
+fi
 backend_main "$@"

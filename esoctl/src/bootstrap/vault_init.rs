@@ -1,0 +1,295 @@
+//! The plan's optional Vault/OpenBao initialisation step.
+//!
+//! For a store whose server says it is not initialised (`GET /v1/sys/init`): initialise it
+//! with the plan's key shares and threshold, show the unseal keys and the root token once on
+//! the terminal and wait until the user has saved them, unseal it, then put the root token
+//! where the plan says (a Secret key, e.g. the one the store's `auth.tokenSecretRef` names)
+//! and nowhere else. Optionally enable the KV engine at the store's `path`.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use eso_core::SecretValue;
+use eso_core::api::{
+    ClusterSecretStore, SecretStore, SecretStoreKind, VaultKvVersion, VaultProvider,
+};
+use kube::api::Api;
+use serde::Deserialize;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::plan::{SecretKeyRef, VaultInit};
+use super::prompt::{InputValue, PromptError, Terminal};
+use super::{Failure, apply};
+
+/// What one step did, for the summary.
+#[derive(Debug)]
+pub(crate) struct InitReport {
+    pub(crate) store: String,
+    pub(crate) outcome: String,
+}
+
+#[derive(Deserialize)]
+struct InitStatus {
+    initialized: bool,
+}
+
+#[derive(Deserialize)]
+struct SealStatus {
+    sealed: bool,
+}
+
+#[derive(Deserialize)]
+struct InitResponse {
+    keys: Vec<InputValue>,
+    root_token: InputValue,
+}
+
+/// The store's Vault/OpenBao settings.
+async fn store_provider(client: &kube::Client, step: &VaultInit) -> Result<VaultProvider, Failure> {
+    let what = step_name(step);
+    let provider = match step.store_kind {
+        SecretStoreKind::ClusterSecretStore => Api::<ClusterSecretStore>::all(client.clone())
+            .get_opt(&step.store_name)
+            .await
+            .map(|o| o.map(|s| s.spec.provider.clone())),
+        SecretStoreKind::SecretStore => Api::<SecretStore>::namespaced(
+            client.clone(),
+            step.store_namespace.as_deref().unwrap_or_default(),
+        )
+        .get_opt(&step.store_name)
+        .await
+        .map(|o| o.map(|s| s.spec.provider)),
+    }
+    .map_err(|e| Failure::run(format!("vaultInit {what}: read the store: {e}")))?
+    .ok_or_else(|| Failure::usage(format!("vaultInit {what}: the store does not exist")))?;
+    provider
+        .vault
+        .or(provider.open_bao)
+        .ok_or_else(|| Failure::usage(format!("vaultInit {what}: not a vault or openBao store")))
+}
+
+fn step_name(step: &VaultInit) -> String {
+    match &step.store_namespace {
+        Some(ns) => format!("{} {ns}/{}", step.store_kind.as_str(), step.store_name),
+        None => format!("{} {}", step.store_kind.as_str(), step.store_name),
+    }
+}
+
+fn http_client(vault: &VaultProvider) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    if let Some(ca) = vault.ca_bundle.as_deref().filter(|c| !c.is_empty()) {
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(ca)
+            .map_err(|e| format!("caBundle: not base64: {e}"))?;
+        for cert in
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("caBundle: {e}"))?
+        {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+async fn call<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&SecretValue>,
+    body: Option<serde_json::Value>,
+) -> Result<T, String> {
+    let path = url.split("/v1/").nth(1).unwrap_or_default().to_owned();
+    let mut req = http.request(method, &url);
+    if let Some(t) = token {
+        let t = t.expose_str().unwrap_or_default();
+        req = req.header("X-Vault-Token", t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.map_err(|e| format!("{path}: {e}"))?;
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(|e| format!("{path}: {e}"))?;
+    if !status.is_success() {
+        // Vault's error bodies hold `errors` messages, never request data.
+        let errors: Option<Vec<String>> = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| serde_json::from_value(v["errors"].clone()).ok());
+        return Err(format!(
+            "{path}: HTTP {status}{}",
+            errors
+                .map(|e| format!(": {}", e.join("; ")))
+                .unwrap_or_default()
+        ));
+    }
+    if bytes.is_empty() {
+        return serde_json::from_value(serde_json::Value::Null).map_err(|e| format!("{path}: {e}"));
+    }
+    eso_core::api::parse_json(&bytes).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Waits (up to a minute) until the unsealed server is active: a fresh server elects
+/// itself leader of its storage cluster a moment after the last unseal key.
+async fn wait_active(http: &reqwest::Client, base: &str) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..120 {
+        match http.get(format!("{base}/sys/health")).send().await {
+            Ok(r) if r.status().as_u16() == 200 => return Ok(()),
+            Ok(r) => last = format!("HTTP {}", r.status()),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(format!("sys/health: not active after unsealing ({last})"))
+}
+
+/// Runs one initialisation step. Without a terminal an uninitialised server is refused
+/// (the keys can only be shown on one).
+pub(crate) async fn run_step(
+    client: &kube::Client,
+    step: &VaultInit,
+    terminal: Option<&Terminal>,
+) -> Result<InitReport, Failure> {
+    let what = step_name(step);
+    let vault = store_provider(client, step).await?;
+    let fail = |e: String| Failure::run(format!("vaultInit {what}: {e}"));
+    let http = http_client(&vault).map_err(fail)?;
+    let base = format!("{}/v1", vault.server.trim_end_matches('/'));
+    let init: InitStatus = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{base}/sys/init"),
+        None,
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    if init.initialized {
+        let seal: SealStatus = call(
+            &http,
+            reqwest::Method::GET,
+            format!("{base}/sys/seal-status"),
+            None,
+            None,
+        )
+        .await
+        .map_err(fail)?;
+        let outcome = if seal.sealed {
+            "initialised already, but sealed: unseal it with its keys".to_owned()
+        } else {
+            "initialised already".to_owned()
+        };
+        return Ok(InitReport {
+            store: what,
+            outcome,
+        });
+    }
+    let Some(term) = terminal else {
+        return Err(Failure::usage(format!(
+            "vaultInit {what}: the server is not initialised; initialising shows the unseal keys and root token once, which needs a terminal: run esoctl bootstrap on one"
+        )));
+    };
+    let target = match &step.root_token_secret {
+        Some(r) => Some(r.clone()),
+        None => vault
+            .auth
+            .as_ref()
+            .and_then(|a| a.token_secret_ref.as_ref())
+            .map(|r| SecretKeyRef {
+                namespace: r
+                    .namespace
+                    .clone()
+                    .or_else(|| step.store_namespace.clone())
+                    .unwrap_or_default(),
+                name: r.name.clone(),
+                key: r.key.clone().unwrap_or_else(|| "token".to_owned()),
+            })
+            .filter(|r| !r.namespace.is_empty()),
+    };
+    let resp: InitResponse = call(
+        &http,
+        reqwest::Method::PUT,
+        format!("{base}/sys/init"),
+        None,
+        Some(json!({"secret_shares": step.key_shares, "secret_threshold": step.key_threshold})),
+    )
+    .await
+    .map_err(fail)?;
+
+    // Shown before anything else can fail: losing them would lose the server.
+    let mut shown = Zeroizing::new(format!(
+        "\n=== {what}: initialised ({} key shares, threshold {}) ===\n",
+        step.key_shares, step.key_threshold
+    ));
+    for (i, k) in resp.keys.iter().enumerate() {
+        shown.push_str(&format!(
+            "Unseal key {}: {}\n",
+            i + 1,
+            k.0.expose_str().unwrap_or_default()
+        ));
+    }
+    shown.push_str(&format!(
+        "Root token: {}\n",
+        resp.root_token.0.expose_str().unwrap_or_default()
+    ));
+    shown.push_str(&match &target {
+        Some(t) => format!("The root token also goes to Secret {t}; nothing else is kept.\n"),
+        None => "The root token goes nowhere else: this is the only copy.\n".to_owned(),
+    });
+    shown.push_str(
+        "SAVE THESE OFFLINE NOW. They are shown once and never again.\nPress Enter when they are saved.",
+    );
+    let paused = term.pause(&shown);
+    // Wipe the screen and its scroll-back so the keys do not linger.
+    term.say("\x1b[H\x1b[2J\x1b[3J");
+    drop(shown);
+    match paused {
+        Ok(()) => {}
+        Err(PromptError::Interrupted) => return Err(Failure::Interrupted),
+        Err(e) => return Err(fail(e.to_string())),
+    }
+
+    for k in resp.keys.iter().take(usize::from(step.key_threshold)) {
+        let seal: SealStatus = call(
+            &http,
+            reqwest::Method::PUT,
+            format!("{base}/sys/unseal"),
+            None,
+            Some(json!({"key": k.0.expose_str().unwrap_or_default()})),
+        )
+        .await
+        .map_err(fail)?;
+        if !seal.sealed {
+            break;
+        }
+    }
+    let mut outcome = "initialised and unsealed".to_owned();
+    wait_active(&http, &base).await.map_err(fail)?;
+    if step.mount_store_path {
+        let path = vault.path.clone().unwrap_or_else(|| "secret".to_owned());
+        let version = match vault.version {
+            VaultKvVersion::V1 => "1",
+            VaultKvVersion::V2 => "2",
+        };
+        call::<serde_json::Value>(
+            &http,
+            reqwest::Method::POST,
+            format!("{base}/sys/mounts/{path}"),
+            Some(&resp.root_token.0),
+            Some(json!({"type": "kv", "options": {"version": version}})),
+        )
+        .await
+        .map_err(fail)?;
+        outcome.push_str(&format!("; KV v{version} enabled at {path}/"));
+    }
+    if let Some(t) = &target {
+        apply::apply_key(client, &t.namespace, &t.name, &t.key, &resp.root_token.0)
+            .await
+            .map_err(fail)?;
+        outcome.push_str(&format!("; root token in Secret {t}"));
+    }
+    Ok(InitReport {
+        store: what,
+        outcome,
+    })
+}
