@@ -24,9 +24,9 @@ sizes=("$@")
 
 profile="${PROFILE:-release}"
 if [[ $profile == release ]]; then
-    cargo build --release -q -p eso-examples --example operator --example operator_scale_load
+    cargo build --release -q -p eso-examples --no-default-features --example operator --example operator_scale_load
 else
-    cargo build -q -p eso-examples --example operator --example operator_scale_load
+    cargo build -q -p eso-examples --no-default-features --example operator --example operator_scale_load
 fi
 bin="${CARGO_TARGET_DIR:-target}/$profile/examples"
 

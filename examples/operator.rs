@@ -4,8 +4,9 @@
 //! patches, requeue and back-off with jitter, bounded concurrency, graceful shutdown), and
 //! [`LeaderElection`] runs it only while this replica holds a `coordination.k8s.io` Lease.
 //!
-//! It ships every provider crate of the workspace; an operator author copies this file and
-//! keeps one line per provider crate they want in [`operator`].
+//! It ships every provider crate of the workspace (feature `all-providers`, on by default);
+//! an operator author copies this file and keeps one line per provider crate they want in
+//! [`operator`].
 //!
 //! Run against the cluster in `KUBECONFIG` (CRDs must be installed: `esoctl crd | kubectl
 //! apply -f -`): `cargo run -p eso-examples --example operator`. `POD_NAMESPACE` names the
@@ -28,16 +29,19 @@ pub fn operator(client: kube::Client) -> Operator {
     let mut providers = ProviderRegistry::new();
     // One line per provider crate.
     eso_provider_k8s::register(&mut providers);
-    eso_provider_vault::register(&mut providers);
-    eso_provider_aws::register(&mut providers);
-    eso_provider_gcp::register(&mut providers);
-    eso_provider_azure::register(&mut providers);
     let mut generators = GeneratorRegistry::new();
     eso_generators::register(&mut generators);
-    eso_provider_vault::register_generator(&mut generators);
-    eso_provider_aws::register_generators(&mut generators);
-    eso_provider_gcp::register_generators(&mut generators);
-    eso_provider_azure::register_generators(&mut generators);
+    #[cfg(feature = "all-providers")]
+    {
+        eso_provider_vault::register(&mut providers);
+        eso_provider_aws::register(&mut providers);
+        eso_provider_gcp::register(&mut providers);
+        eso_provider_azure::register(&mut providers);
+        eso_provider_vault::register_generator(&mut generators);
+        eso_provider_aws::register_generators(&mut generators);
+        eso_provider_gcp::register_generators(&mut generators);
+        eso_provider_azure::register_generators(&mut generators);
+    }
     Operator::new(client, providers).with_generators(generators)
 }
 

@@ -15,7 +15,7 @@ mod workloads;
 
 #[cfg(feature = "operator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "operator")))]
-pub use catalog::ReflectorCatalog;
+pub use catalog::{FetchedGenerators, ReflectorCatalog};
 pub use cluster::{DEFAULT_FIELD_MANAGER, KubeCluster};
 pub use convert::{secret_from_kube, secret_to_kube};
 pub use workloads::{KubeWorkloads, WORKLOADS_FIELD_MANAGER};

@@ -838,6 +838,7 @@ generator_kind! {
         pub method: Option<String>,
         /// Body of a write.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "kube", schemars(schema_with = "super::meta::free_form_schema"))]
         pub parameters: Option<serde_json::Value>,
         /// Query parameters of a read.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -867,6 +868,7 @@ generator_kind! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub controller: Option<String>,
         /// The BeyondTrust Workload Credentials provider block (kept as raw JSON).
+        #[cfg_attr(feature = "kube", schemars(schema_with = "super::meta::free_form_schema"))]
         pub provider: serde_json::Value,
         /// HTTP retries.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1464,17 +1466,17 @@ pub struct GeneratorStateSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub garbage_collection_deadline: Option<String>,
     /// Snapshot of the generator manifest that produced the state.
-    #[cfg_attr(feature = "kube", schemars(schema_with = "free_form_schema"))]
+    #[cfg_attr(
+        feature = "kube",
+        schemars(schema_with = "super::meta::free_form_schema")
+    )]
     pub resource: serde_json::Value,
     /// The generator's state.
-    #[cfg_attr(feature = "kube", schemars(schema_with = "free_form_schema"))]
+    #[cfg_attr(
+        feature = "kube",
+        schemars(schema_with = "super::meta::free_form_schema")
+    )]
     pub state: serde_json::Value,
-}
-
-/// Any JSON value, kept as it is (ESO's `apiextensions.JSON`).
-#[cfg(feature = "kube")]
-fn free_form_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
 }
 
 /// Observed state of a `GeneratorState`.

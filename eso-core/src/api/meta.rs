@@ -276,3 +276,10 @@ pub struct Condition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<String>,
 }
+
+/// The CRD schema of a field holding any JSON value, kept as it is (ESO's
+/// `apiextensions.JSON`): the API server needs `x-kubernetes-preserve-unknown-fields` there.
+#[cfg(feature = "kube")]
+pub(crate) fn free_form_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
+}

@@ -197,11 +197,6 @@ pub struct PushSecretMatch {
     pub remote_ref: PushSecretRemoteRef,
 }
 
-#[cfg(feature = "kube")]
-fn free_form_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
-}
-
 /// One explicit push: a source key, its destination and provider-specific metadata.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
@@ -212,7 +207,10 @@ pub struct PushSecretData {
     pub match_: PushSecretMatch,
     /// Provider-specific metadata (free-form JSON, often a `PushSecretMetadata` object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "kube", schemars(schema_with = "free_form_schema"))]
+    #[cfg_attr(
+        feature = "kube",
+        schemars(schema_with = "super::meta::free_form_schema")
+    )]
     pub metadata: Option<serde_json::Value>,
     /// Key conversion (default `None`).
     #[serde(default)]
@@ -239,7 +237,10 @@ pub struct PushSecretDataTo {
     pub rewrite: Option<Vec<PushSecretRewrite>>,
     /// Provider-specific metadata (free-form JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "kube", schemars(schema_with = "free_form_schema"))]
+    #[cfg_attr(
+        feature = "kube",
+        schemars(schema_with = "super::meta::free_form_schema")
+    )]
     pub metadata: Option<serde_json::Value>,
     /// Key conversion (default `None`).
     #[serde(default)]

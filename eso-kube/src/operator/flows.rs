@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use eso_core::Error;
 use eso_core::api::{
-    ClusterExternalSecret, ClusterPushSecret, ExternalSecret, GenericStore, PushSecret,
-    PushSecretDeletionPolicy,
+    ClusterExternalSecret, ClusterPushSecret, ExternalSecret, ExternalSecretDataFromRemoteRef,
+    GeneratorRef, GenericStore, PushSecret, PushSecretDeletionPolicy,
 };
 use eso_core::reconcile::{
     CLUSTER_EXTERNAL_SECRET_FINALIZER, EXTERNAL_SECRET_FINALIZER, FlowError, Outcome,
     PUSH_SECRET_FINALIZER, Pass, Reconciler,
 };
 use futures_util::future::BoxFuture;
+use kube::ResourceExt as _;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event, finalizer};
 
@@ -39,6 +40,9 @@ pub(super) struct Context {
     pub(super) events: super::events::Events,
     /// Where synced ExternalSecrets wait for their next refresh.
     pub(super) refresh: Option<Arc<super::queue::RefreshQueue>>,
+    /// The generators the objects reference, read right before their reconcile (the
+    /// catalog answers from it).
+    pub(super) generators: Arc<crate::FetchedGenerators>,
 }
 
 /// A failed reconcile: the flow's error (its status was already written) and the flow's own
@@ -60,6 +64,22 @@ impl From<Error> for ReconcileError {
 }
 
 impl Context {
+    /// Reads the generators `refs` names (from `namespace`) so the flow finds them current.
+    async fn fetch_generators<'a>(
+        &self,
+        namespace: &str,
+        refs: impl IntoIterator<Item = &'a GeneratorRef>,
+    ) -> Result<(), ReconcileError> {
+        let mut refs = refs.into_iter().peekable();
+        if refs.peek().is_none() {
+            return Ok(());
+        }
+        self.generators
+            .fetch(&self.client, namespace, refs)
+            .await
+            .map_err(|e| map_error("get the referenced generators", e).into())
+    }
+
     /// The controller's answer to a flow outcome: requeue at the flow's interval on success,
     /// else an error for [`error_policy`] carrying the flow's retry hint.
     fn settle<S, D>(&self, key: &str, out: Outcome<S, D>) -> Result<Action, ReconcileError> {
@@ -151,6 +171,14 @@ pub(super) async fn external_secret(
         let r = &ctx.reconciler;
         match event {
             Event::Apply(es) => {
+                let refs = es
+                    .spec
+                    .data_from
+                    .iter()
+                    .flatten()
+                    .filter_map(ExternalSecretDataFromRemoteRef::generator_ref);
+                ctx.fetch_generators(&es.namespace().unwrap_or_default(), refs)
+                    .await?;
                 let out = r.reconcile_external_secret(&es, &Pass::new(), now()).await;
                 // An unchanged status (a pass that was not due) costs no request.
                 if es.status.as_ref() != Some(&out.status) {
@@ -232,6 +260,11 @@ pub(super) async fn push_secret(
 }
 
 async fn push_apply(ctx: &Arc<Context>, ps: Arc<PushSecret>) -> Result<Action, ReconcileError> {
+    ctx.fetch_generators(
+        &ps.namespace().unwrap_or_default(),
+        ps.spec.selector.generator_ref.as_ref(),
+    )
+    .await?;
     let out = push_pass(Arc::clone(ctx), Arc::clone(&ps)).await;
     patch_status(&ctx.client, ps.as_ref(), &out.status).await?;
     ctx.events.push_secret(&ps, &out).await;

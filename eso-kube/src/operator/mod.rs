@@ -239,7 +239,9 @@ impl Operator {
             watch::stores::<ClusterSecretStore>(&client, wc.clone(), Arc::clone(&stores_listed[1]));
         let ss = Controller::for_stream(ss_stream, ss_store);
         let css = Controller::for_stream(css_stream, css_store);
-        let catalog = crate::ReflectorCatalog::new(ss.store(), css.store());
+        let generators = Arc::new(crate::FetchedGenerators::new());
+        let catalog = crate::ReflectorCatalog::new(ss.store(), css.store())
+            .with_fetched_generators(Arc::clone(&generators));
         let reconciler = Reconciler::with_shared_catalog(Arc::new(self.cluster), Arc::new(catalog))
             .with_providers(Arc::new(self.providers))
             .with_generators(self.generators)
@@ -252,6 +254,7 @@ impl Operator {
             reconciler,
             backoff: self.backoff,
             refresh: Some(Arc::clone(&refresh)),
+            generators,
         });
         let (es_store, es_stream) = watch::external_secrets(&client, wc.clone(), &self.endpoints);
         let ps = Controller::new(Api::<PushSecret>::all(client.clone()), wc.clone());
