@@ -39,6 +39,23 @@ struct GeneratedEntry {
     state: Option<serde_json::Value>,
 }
 
+impl GeneratedEntry {
+    /// The state record of this entry for `consumer` in `namespace` (none for a stateless
+    /// generator).
+    fn into_record(self, namespace: &str, consumer: &OwnerRef) -> Option<KubeGeneratorState> {
+        let state = self.state?;
+        let mut record = KubeGeneratorState::new(
+            namespace,
+            consumer.clone(),
+            &self.key,
+            self.generator,
+            state,
+        );
+        record.generator_name = self.generator_name;
+        Some(record)
+    }
+}
+
 /// What [`Reconciler::collect_generator_states`] did.
 #[derive(Debug, Default)]
 #[non_exhaustive]
@@ -145,15 +162,7 @@ impl Reconciler {
                 }
             }
         }
-        if let Some(state) = entry.state {
-            let mut record = KubeGeneratorState::new(
-                namespace,
-                consumer.clone(),
-                &entry.key,
-                entry.generator,
-                state,
-            );
-            record.generator_name = entry.generator_name;
+        if let Some(mut record) = entry.into_record(namespace, consumer) {
             record.created = Some(now);
             self.cluster().create_generator_state(record).await?;
         }
@@ -170,15 +179,9 @@ impl Reconciler {
         now: jiff::Timestamp,
     ) {
         for entry in generated.entries {
-            let Some(state) = entry.state else { continue };
-            let mut record = KubeGeneratorState::new(
-                namespace,
-                consumer.clone(),
-                &entry.key,
-                entry.generator,
-                state,
-            );
-            record.generator_name = entry.generator_name;
+            let Some(mut record) = entry.into_record(namespace, consumer) else {
+                continue;
+            };
             let Err(e) = self.cleanup_state(&record).await else {
                 continue;
             };
