@@ -122,12 +122,19 @@ async fn metrics_force_sync_and_the_refresh_endpoint() {
     let ns = common::namespace(&client, "ep").await;
     let stores: Api<SecretStore> = Api::namespaced(client.clone(), &ns);
     stores
-        .create(&PostParams::default(), &store("fake", &ns, None, "v1"))
+        .create(
+            &PostParams::default(),
+            &store("fake", &ns, Some("endpoints"), "v1"),
+        )
         .await
         .unwrap();
 
+    // A class of its own: the two operators of the test below run at the same time on the
+    // same API server, and one of them would otherwise sync (and count) these objects.
     let token = "refresh-token-for-tests";
-    let operator = Operator::new(client.clone(), ProviderRegistry::new()).with_refresh_token(token);
+    let operator = Operator::new(client.clone(), ProviderRegistry::new())
+        .with_controller_class("endpoints")
+        .with_refresh_token(token);
     let addr = serve(operator.endpoints()).await;
     assert_eq!(http(addr, "GET", "/healthz", None, "").await.0, 200);
     let (trigger, shutdown) = Shutdown::new();
