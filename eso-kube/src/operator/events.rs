@@ -11,14 +11,21 @@
 //! | PushSecret | source deleted, remote secrets cleaned up | Normal | `SourceDeleted` | the `Ready` message |
 //! | PushSecret | a store or the object failed | Warning | `Errored` | the `Ready` message |
 //!
-//! Nothing is recorded for a pass that changed nothing. A failure to record an event is
-//! logged and never fails the reconcile. Repeated events are counted on one Event object
-//! (an event series) rather than written again.
+//! Nothing is recorded for a pass that changed nothing. Events are best-effort, as in ESO
+//! (client-go's event broadcaster): a reconcile hands its event to a queue of
+//! [`QUEUE`] entries and goes on; one task writes them to the API server, one at a time, so
+//! Events never hold up a sync nor compete with the syncs for the API server. When the queue
+//! is full (the API server is slower than the syncs for long), new events are dropped and a
+//! debug line says so. A failure to record an event is logged and never fails the reconcile.
+//! Repeated events are counted on one Event object (an event series) rather than written
+//! again.
 
 use eso_core::api::{ExternalSecret, PushSecret};
 use eso_core::reconcile::{ExternalSecretOutcome, PushSecretOutcome, TargetAction};
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use tokio::sync::mpsc;
 
 /// The reporting controller of ExternalSecret events (ESO's recorder name).
 pub const EXTERNAL_SECRET_REPORTER: &str = "external-secrets";
@@ -28,51 +35,82 @@ pub const PUSH_SECRET_REPORTER: &str = "pushsecret";
 /// An Event note is at most 1 kB.
 const MAX_NOTE: usize = 1024;
 
-/// The recorders of the ExternalSecret and PushSecret controllers.
+/// Events waiting to be written at most (client-go's broadcaster queue length).
+pub(super) const QUEUE: usize = 1000;
+
+/// Which recorder writes a queued event.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    ExternalSecret,
+    PushSecret,
+}
+
+/// The event queue of the ExternalSecret and PushSecret controllers.
 #[derive(Clone)]
 pub(super) struct Events {
-    external_secrets: Recorder,
-    push_secrets: Recorder,
+    queue: mpsc::Sender<(Source, ObjectReference, Event)>,
 }
 
 impl Events {
-    /// Recorders on `client`; `instance` names this replica (e.g. the pod name).
+    /// Recorders on `client` (`instance` names this replica, e.g. the pod name) and the task
+    /// that writes their events; it ends once every clone of the returned value is dropped.
     pub(super) fn new(client: &kube::Client, instance: Option<String>) -> Self {
         let reporter = |controller: &str| Reporter {
             controller: controller.to_owned(),
             instance: instance.clone(),
         };
-        Self {
-            external_secrets: Recorder::new(client.clone(), reporter(EXTERNAL_SECRET_REPORTER)),
-            push_secrets: Recorder::new(client.clone(), reporter(PUSH_SECRET_REPORTER)),
-        }
+        let external_secrets = Recorder::new(client.clone(), reporter(EXTERNAL_SECRET_REPORTER));
+        let push_secrets = Recorder::new(client.clone(), reporter(PUSH_SECRET_REPORTER));
+        let (queue, mut rx) = mpsc::channel::<(Source, ObjectReference, Event)>(QUEUE);
+        tokio::spawn(async move {
+            while let Some((source, reference, ev)) = rx.recv().await {
+                let recorder = match source {
+                    Source::ExternalSecret => &external_secrets,
+                    Source::PushSecret => &push_secrets,
+                };
+                publish(recorder, reference, &ev).await;
+            }
+        });
+        Self { queue }
     }
 
     /// Records what a pass of `es` did (nothing when it changed nothing).
-    pub(super) async fn external_secret(&self, es: &ExternalSecret, out: &ExternalSecretOutcome) {
+    pub(super) fn external_secret(&self, es: &ExternalSecret, out: &ExternalSecretOutcome) {
         if let Some(ev) = external_secret_event(out) {
-            publish(&self.external_secrets, es, ev).await;
+            self.enqueue(Source::ExternalSecret, es.object_ref(&()), ev);
         }
     }
 
     /// Records what a pass of `ps` did (nothing when it was up to date).
-    pub(super) async fn push_secret(&self, ps: &PushSecret, out: &PushSecretOutcome) {
+    pub(super) fn push_secret(&self, ps: &PushSecret, out: &PushSecretOutcome) {
         if let Some(ev) = push_secret_event(out) {
-            publish(&self.push_secrets, ps, ev).await;
+            self.enqueue(Source::PushSecret, ps.object_ref(&()), ev);
+        }
+    }
+
+    fn enqueue(&self, source: Source, reference: ObjectReference, ev: Event) {
+        if let Err(e) = self.queue.try_send((source, reference, ev)) {
+            let (_, reference, ev) = e.into_inner();
+            tracing::debug!(
+                object = %object_name(&reference), reason = %ev.reason,
+                "event dropped: the event queue is full"
+            );
         }
     }
 }
 
-async fn publish<K: Resource<DynamicType = ()>>(recorder: &Recorder, obj: &K, ev: Event) {
-    let reference = obj.object_ref(&());
-    if let Err(e) = recorder.publish(&ev, &reference).await {
+fn object_name(reference: &ObjectReference) -> String {
+    format!(
+        "{}/{}",
+        reference.namespace.as_deref().unwrap_or_default(),
+        reference.name.as_deref().unwrap_or_default()
+    )
+}
+
+async fn publish(recorder: &Recorder, reference: ObjectReference, ev: &Event) {
+    if let Err(e) = recorder.publish(ev, &reference).await {
         tracing::warn!(
-            object = %format!(
-                "{}/{}",
-                reference.namespace.unwrap_or_default(),
-                reference.name.unwrap_or_default()
-            ),
-            reason = %ev.reason, error = %e,
+            object = %object_name(&reference), reason = %ev.reason, error = %e,
             "could not record event"
         );
     }

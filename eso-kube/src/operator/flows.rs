@@ -184,7 +184,7 @@ pub(super) async fn external_secret(
                 if es.status.as_ref() != Some(&out.status) {
                     patch_status(&ctx.client, es.as_ref(), &out.status).await?;
                 }
-                ctx.events.external_secret(&es, &out).await;
+                ctx.events.external_secret(&es, &out);
                 let requeue = out.requeue_after;
                 let action = ctx.settle(&object_key(es.as_ref()), out)?;
                 Ok(ctx.refresh_later(es.as_ref(), requeue, action))
@@ -267,7 +267,7 @@ async fn push_apply(ctx: &Arc<Context>, ps: Arc<PushSecret>) -> Result<Action, R
     .await?;
     let out = push_pass(Arc::clone(ctx), Arc::clone(&ps)).await;
     patch_status(&ctx.client, ps.as_ref(), &out.status).await?;
-    ctx.events.push_secret(&ps, &out).await;
+    ctx.events.push_secret(&ps, &out);
     ctx.settle(&object_key(ps.as_ref()), out)
 }
 
