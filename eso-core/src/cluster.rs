@@ -296,6 +296,14 @@ impl LabelQuery {
 pub trait Cluster: fmt::Debug + Send + Sync + 'static {
     /// Reads a Secret.
     async fn get_secret(&self, namespace: &str, name: &str) -> Result<Option<KubeSecret>>;
+    /// Reads the target Secret of an ExternalSecret that creates its target (creation policy
+    /// `Owner` or `Orphan`), right before the write. A cluster that already knows the Secret
+    /// does not exist (from a watch, say) may answer `Ok(None)` without a request: if it was
+    /// wrong, the create that follows fails with [`Error::Conflict`], and the retry reads
+    /// again. By default, [`Cluster::get_secret`].
+    async fn get_target_secret(&self, namespace: &str, name: &str) -> Result<Option<KubeSecret>> {
+        self.get_secret(namespace, name).await
+    }
     /// Lists the Secrets of a namespace whose labels match.
     async fn list_secrets(&self, namespace: &str, labels: &LabelQuery) -> Result<Vec<KubeSecret>>;
     /// Creates a Secret.

@@ -14,6 +14,7 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 
 use crate::convert::{secret_from_kube, secret_to_kube, selector};
 use crate::error::{is_status, map_error};
+use crate::known_secrets::KnownSecrets;
 
 /// The field manager used for writes that do not belong to one ExternalSecret.
 pub const DEFAULT_FIELD_MANAGER: &str = "external-secrets";
@@ -55,6 +56,8 @@ pub const DEFAULT_FIELD_MANAGER: &str = "external-secrets";
 pub struct KubeCluster {
     client: kube::Client,
     field_manager: String,
+    /// The operator's view of which Secrets exist (see [`Cluster::get_target_secret`]).
+    known: Option<KnownSecrets>,
 }
 
 impl fmt::Debug for KubeCluster {
@@ -71,7 +74,16 @@ impl KubeCluster {
         Self {
             client,
             field_manager: DEFAULT_FIELD_MANAGER.to_owned(),
+            known: None,
         }
+    }
+
+    /// Answers [`Cluster::get_target_secret`] from `known` when it knows the Secret is
+    /// absent, and keeps it up to date with this cluster's own creates and deletes.
+    #[cfg_attr(not(feature = "operator"), allow(dead_code))]
+    pub(crate) fn with_known_secrets(mut self, known: KnownSecrets) -> Self {
+        self.known = Some(known);
+        self
     }
 
     /// Uses `manager` as the field manager of writes not tied to one ExternalSecret.
@@ -137,6 +149,17 @@ impl Cluster for KubeCluster {
             .map_err(|e| map_error(&format!("get Secret {namespace}/{name}"), e))
     }
 
+    async fn get_target_secret(&self, namespace: &str, name: &str) -> Result<Option<KubeSecret>> {
+        if self
+            .known
+            .as_ref()
+            .is_some_and(|k| k.absent(namespace, name))
+        {
+            return Ok(None);
+        }
+        self.get_secret(namespace, name).await
+    }
+
     async fn list_secrets(&self, namespace: &str, labels: &LabelQuery) -> Result<Vec<KubeSecret>> {
         let list = self
             .secrets(namespace)
@@ -156,11 +179,16 @@ impl Cluster for KubeCluster {
         let mut obj = secret_to_kube(&secret);
         obj.metadata.resource_version = None;
         obj.metadata.uid = None;
-        self.secrets(&secret.namespace)
+        let out = self
+            .secrets(&secret.namespace)
             .create(&self.post_params(&secret), &obj)
-            .await
-            .map(secret_from_kube)
-            .map_err(|e| map_error(&what, e))
+            .await;
+        if let Some(k) = &self.known
+            && (out.is_ok() || matches!(&out, Err(e) if is_status(e, 409)))
+        {
+            k.insert(&secret.namespace, &secret.name);
+        }
+        out.map(secret_from_kube).map_err(|e| map_error(&what, e))
     }
 
     async fn update_secret(&self, secret: KubeSecret) -> Result<KubeSecret> {
@@ -179,8 +207,14 @@ impl Cluster for KubeCluster {
             .delete(name, &DeleteParams::default())
             .await
         {
+            // A deleted Secret may linger behind a finalizer: the watch says when it is gone.
             Ok(_) => Ok(()),
-            Err(e) if is_status(&e, 404) => Ok(()),
+            Err(e) if is_status(&e, 404) => {
+                if let Some(k) = &self.known {
+                    k.remove(namespace, name);
+                }
+                Ok(())
+            }
             Err(e) => Err(map_error(&format!("delete Secret {namespace}/{name}"), e)),
         }
     }

@@ -7,6 +7,7 @@ mod cluster;
 mod convert;
 pub mod error;
 pub mod generator_state;
+mod known_secrets;
 #[cfg(feature = "operator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "operator")))]
 pub mod operator;

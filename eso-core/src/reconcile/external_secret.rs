@@ -293,7 +293,15 @@ impl Reconciler {
             );
             return self.failed(status, "invalid generic target", e, &now_s, None);
         }
-        let existing = match self.cluster().get_secret(&ns, &target_name).await {
+        // A target the flow creates may be known absent without a request (new objects);
+        // Merge and None write into an existing Secret only: always asked.
+        let existing = match es.spec.target.creation_policy {
+            ExternalSecretCreationPolicy::Owner | ExternalSecretCreationPolicy::Orphan => {
+                self.cluster().get_target_secret(&ns, &target_name).await
+            }
+            _ => self.cluster().get_secret(&ns, &target_name).await,
+        };
+        let existing = match existing {
             Ok(s) => s,
             Err(e) => {
                 return self.failed(status, "could not get target secret", e, &now_s, requeue);

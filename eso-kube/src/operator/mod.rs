@@ -8,9 +8,10 @@
 //!
 //! - **watches**: each kind; ExternalSecrets wake the controller only on a spec, label,
 //!   annotation (ESO's `force-sync`) or deletion change, never on the echo of the operator's
-//!   own status or finalizer writes; their target Secrets are watched as metadata only and
+//!   own status or finalizer writes; Secrets are watched as metadata only: target Secrets
 //!   wake their owner when deleted or edited by someone else (not on the operator's own
-//!   writes). Stores are kept in reflector caches;
+//!   writes), and the names of all of them let a new target be created without a read
+//!   first. Stores are kept in reflector caches;
 //! - **new objects first**: a synced ExternalSecret's next refresh (the flows' interval with
 //!   their stable per-object jitter, plus up to 5 % random jitter, [`with_jitter`]) waits in
 //!   a refresh queue that hands refreshes to the controller only while it has a free slot,
@@ -26,7 +27,8 @@
 //!   so the PushSecrets it stamped out are removed;
 //! - **events**: Kubernetes Events on ExternalSecrets and PushSecrets with ESO's reporters,
 //!   reasons and messages (`Created`, `Updated`, `Deleted`, `UpdateFailed`; `Synced`,
-//!   `SourceDeleted`, `Errored`);
+//!   `SourceDeleted`, `Errored`), written by one task from a bounded queue so they never
+//!   hold up a sync (best-effort, as client-go's broadcaster makes them in ESO);
 //! - **generator states**: a collector cleans up and deletes `GeneratorState` objects past
 //!   their garbage-collection deadline or whose deletion was requested (ESO's generatorstate
 //!   controller), [`Operator::with_generator_gc_grace_period`];
@@ -242,7 +244,9 @@ impl Operator {
         let generators = Arc::new(crate::FetchedGenerators::new());
         let catalog = crate::ReflectorCatalog::new(ss.store(), css.store())
             .with_fetched_generators(Arc::clone(&generators));
-        let reconciler = Reconciler::with_shared_catalog(Arc::new(self.cluster), Arc::new(catalog))
+        let known_secrets = crate::known_secrets::KnownSecrets::default();
+        let cluster = self.cluster.with_known_secrets(known_secrets.clone());
+        let reconciler = Reconciler::with_shared_catalog(Arc::new(cluster), Arc::new(catalog))
             .with_providers(Arc::new(self.providers))
             .with_generators(self.generators)
             .with_generator_gc_grace_period(self.generator_gc_grace)
@@ -335,7 +339,7 @@ impl Operator {
             ),
             drive!(
                 Controller::for_stream(es_stream, es_store)
-                    .owns_stream(watch::target_secrets(&client))
+                    .owns_stream(watch::target_secrets(&client, known_secrets))
                     .reconcile_on(refresh.stream()),
                 Kind::ExternalSecret,
                 flows::external_secret

@@ -6,23 +6,28 @@
 //!   `shouldEnqueueExternalSecretUpdate` has it, except finalizers: the operator adds its
 //!   finalizer and syncs in the same pass, so the finalizer's echo is not another pass. A
 //!   status patch changes none of these, so it wakes nothing.
-//! - Target Secrets (label `reconcile.external-secrets.io/managed=true`) are watched as
-//!   metadata only (their data never reaches the operator through the watch) and wake their
-//!   owner when deleted, when the managed label is removed, or when their last write was not
-//!   the owner's own field manager (someone edited the Secret). The operator's own create or
-//!   update of a target is an echo and wakes nothing.
+//! - Secrets are watched as metadata only (their data never reaches the operator through the
+//!   watch), all of them as ESO does: their names feed [`KnownSecrets`], so a new
+//!   ExternalSecret's target is created without asking first whether it exists. Target
+//!   Secrets (controlled by an ExternalSecret) wake their owner when deleted, or when their
+//!   last write was not the owner's own field manager (someone edited the Secret, or removed
+//!   its `reconcile.external-secrets.io/managed` label). The operator's own create or update
+//!   of a target is an echo and wakes nothing.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use eso_core::api::ExternalSecret;
-use eso_core::reconcile::{LABEL_MANAGED, field_manager};
+use eso_core::reconcile::field_manager;
 use futures_util::{Stream, StreamExt as _};
 use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt as _;
 use kube::api::{Api, PartialObjectMeta};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
+
+use crate::known_secrets::KnownSecrets;
 
 /// The hash of what makes an ExternalSecret worth a pass (see the module docs).
 pub(super) fn external_secret_changed(es: &ExternalSecret) -> Option<u64> {
@@ -98,12 +103,7 @@ where
 /// that controls it (the operator's own write, or its echo).
 fn written_by_owner(secret: &PartialObjectMeta<Secret>) -> bool {
     let meta = &secret.metadata;
-    let Some(owner) = meta
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true) && o.kind == "ExternalSecret")
-    else {
+    let Some(owner) = owning_external_secret(secret) else {
         return false;
     };
     let ours = field_manager(&owner.name);
@@ -117,24 +117,63 @@ fn written_by_owner(secret: &PartialObjectMeta<Secret>) -> bool {
         .all(|e| e.manager.as_deref() == Some(ours.as_str()))
 }
 
-/// Metadata-only events of managed target Secrets that should wake their owner.
+/// The ExternalSecret controlling `secret` (a target of creation policy `Owner`), if any.
+fn owning_external_secret(
+    secret: &PartialObjectMeta<Secret>,
+) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference> {
+    secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true) && o.kind == "ExternalSecret")
+}
+
+/// Keeps `known` up to date with one watch event of Secret metadata.
+fn record(known: &KnownSecrets, event: &watcher::Event<PartialObjectMeta<Secret>>) {
+    let name = |s: &PartialObjectMeta<Secret>| (s.namespace().unwrap_or_default(), s.name_any());
+    match event {
+        watcher::Event::Init => known.listing_started(),
+        watcher::Event::InitApply(s) | watcher::Event::Apply(s) => {
+            let (ns, n) = name(s);
+            known.insert(&ns, &n);
+        }
+        watcher::Event::Delete(s) => {
+            let (ns, n) = name(s);
+            known.remove(&ns, &n);
+        }
+        watcher::Event::InitDone => known.listing_done(),
+    }
+}
+
+/// The metadata watch of every Secret: it keeps `known` up to date and yields the events of
+/// target Secrets that should wake their owning ExternalSecret: deleted, or written by
+/// someone else (an edit, the managed label removed).
 pub(super) fn target_secrets(
     client: &kube::Client,
+    known: KnownSecrets,
 ) -> impl Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static {
-    let config = watcher::Config::default().labels(&format!("{LABEL_MANAGED}=true"));
     watcher(
         Api::<PartialObjectMeta<Secret>>::all(client.clone()),
-        config,
+        watcher::Config::default(),
     )
     .default_backoff()
-    .filter_map(|event| async move {
-        match event {
-            Ok(watcher::Event::Delete(s)) => Some(Ok(s)),
-            Ok(watcher::Event::Apply(s)) if !written_by_owner(&s) => Some(Ok(s)),
+    .filter_map(move |event| {
+        if let Ok(ev) = &event {
+            record(&known, ev);
+        }
+        let out = match event {
+            Ok(watcher::Event::Delete(s)) if owning_external_secret(&s).is_some() => Some(Ok(s)),
+            Ok(watcher::Event::Apply(s))
+                if owning_external_secret(&s).is_some() && !written_by_owner(&s) =>
+            {
+                Some(Ok(s))
+            }
             // The initial listing: every ExternalSecret gets its own first pass anyway.
             Ok(_) => None,
             Err(e) => Some(Err(e)),
-        }
+        };
+        async move { out }
     })
 }
 
