@@ -165,15 +165,17 @@ async fn operator_syncs_and_follows_the_source() {
         value(secrets.get_opt("app-target").await.unwrap()) == Some(b"v1".to_vec())
     })
     .await;
-    // Status and finalizer were written (the status right after the target).
+    // The status was written right after the target.
     wait_for("the Ready status", || async {
         let es = es_api.get("app").await.unwrap();
         serde_json::to_value(&es.status).unwrap()["conditions"][0]["status"] == "True"
     })
     .await;
+    // No finalizer: deleting this ExternalSecret has nothing to clean up (`deletionPolicy`
+    // is `Retain`, no generator).
     let stored = es_api.get("app").await.unwrap();
     assert!(
-        stored
+        !stored
             .finalizers()
             .iter()
             .any(|f| f == eso_core::reconcile::EXTERNAL_SECRET_FINALIZER)
@@ -195,7 +197,7 @@ async fn operator_syncs_and_follows_the_source() {
     })
     .await;
 
-    // A deleted ExternalSecret goes away (the finalizer is released).
+    // A deleted ExternalSecret goes away.
     es_api.delete("app", &Default::default()).await.unwrap();
     wait_for("the ExternalSecret to be gone", || async {
         es_api.get_opt("app").await.unwrap().is_none()

@@ -106,7 +106,8 @@ pub const LABEL_MANAGED: &str = "reconcile.external-secrets.io/managed";
 pub const ANNOTATION_DATA_HASH: &str = "reconcile.external-secrets.io/data-hash";
 /// Label holding the hash of `<namespace>/<name>` of the owning ExternalSecret (creationPolicy Owner).
 pub const LABEL_CREATED_BY: &str = "reconcile.external-secrets.io/created-by";
-/// Finalizer ESO sets on ExternalSecrets.
+/// Finalizer ESO sets on ExternalSecrets (the operator in `eso-kube` only on those whose
+/// deletion has work to do: `deletionPolicy: Delete`, or a generator in `dataFrom`).
 pub const EXTERNAL_SECRET_FINALIZER: &str =
     "externalsecrets.external-secrets.io/externalsecret-cleanup";
 /// Finalizer ESO sets on PushSecrets with `deletionPolicy: Delete`.

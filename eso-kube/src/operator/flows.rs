@@ -8,7 +8,7 @@ use std::time::Duration;
 use eso_core::Error;
 use eso_core::api::{
     ClusterExternalSecret, ClusterPushSecret, ExternalSecret, ExternalSecretDataFromRemoteRef,
-    GeneratorRef, GenericStore, PushSecret, PushSecretDeletionPolicy,
+    ExternalSecretDeletionPolicy, GeneratorRef, GenericStore, PushSecret, PushSecretDeletionPolicy,
 };
 use eso_core::reconcile::{
     CLUSTER_EXTERNAL_SECRET_FINALIZER, EXTERNAL_SECRET_FINALIZER, FlowError, Outcome,
@@ -163,36 +163,71 @@ fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }
 
+/// An ExternalSecret carries ESO's finalizer only when its deletion has work to do: its
+/// `deletionPolicy` is `Delete` (the target it controls is deleted) or it takes values from
+/// a generator (its `GeneratorState`s are cleaned up). ESO puts it on every ExternalSecret;
+/// for the others it only costs a write per new object and blocks their deletion while no
+/// operator runs. A finalizer already on the object stays until the object goes, so states
+/// of a generator it used before are still released.
+fn needs_finalizer(es: &ExternalSecret) -> bool {
+    es.spec.target.deletion_policy == ExternalSecretDeletionPolicy::Delete
+        || es
+            .spec
+            .data_from
+            .iter()
+            .flatten()
+            .any(|d| d.generator_ref().is_some())
+        || es
+            .finalizers()
+            .iter()
+            .any(|f| f == EXTERNAL_SECRET_FINALIZER)
+}
+
 pub(super) async fn external_secret(
     es: Arc<ExternalSecret>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    if !needs_finalizer(&es) {
+        if es.metadata.deletion_timestamp.is_some() {
+            return Ok(Action::await_change());
+        }
+        return external_secret_apply(&ctx, es).await;
+    }
     finalized(&ctx, EXTERNAL_SECRET_FINALIZER, es, |event| async {
-        let r = &ctx.reconciler;
         match event {
-            Event::Apply(es) => {
-                let refs = es
-                    .spec
-                    .data_from
-                    .iter()
-                    .flatten()
-                    .filter_map(ExternalSecretDataFromRemoteRef::generator_ref);
-                ctx.fetch_generators(&es.namespace().unwrap_or_default(), refs)
-                    .await?;
-                let out = r.reconcile_external_secret(&es, &Pass::new(), now()).await;
-                // An unchanged status (a pass that was not due) costs no request.
-                if es.status.as_ref() != Some(&out.status) {
-                    patch_status(&ctx.client, es.as_ref(), &out.status).await?;
-                }
-                ctx.events.external_secret(&es, &out);
-                let requeue = out.requeue_after;
-                let action = ctx.settle(&object_key(es.as_ref()), out)?;
-                Ok(ctx.refresh_later(es.as_ref(), requeue, action))
+            Event::Apply(es) => external_secret_apply(&ctx, es).await,
+            Event::Cleanup(es) => {
+                ctx.deleted(ctx.reconciler.delete_external_secret(&es, now()).await)
             }
-            Event::Cleanup(es) => ctx.deleted(r.delete_external_secret(&es, now()).await),
         }
     })
     .await
+}
+
+async fn external_secret_apply(
+    ctx: &Context,
+    es: Arc<ExternalSecret>,
+) -> Result<Action, ReconcileError> {
+    let refs = es
+        .spec
+        .data_from
+        .iter()
+        .flatten()
+        .filter_map(ExternalSecretDataFromRemoteRef::generator_ref);
+    ctx.fetch_generators(&es.namespace().unwrap_or_default(), refs)
+        .await?;
+    let out = ctx
+        .reconciler
+        .reconcile_external_secret(&es, &Pass::new(), now())
+        .await;
+    // An unchanged status (a pass that was not due) costs no request.
+    if es.status.as_ref() != Some(&out.status) {
+        patch_status(&ctx.client, es.as_ref(), &out.status).await?;
+    }
+    ctx.events.external_secret(&es, &out);
+    let requeue = out.requeue_after;
+    let action = ctx.settle(&object_key(es.as_ref()), out)?;
+    Ok(ctx.refresh_later(es.as_ref(), requeue, action))
 }
 
 /// The push flow as a boxed `Send` future (pins down its lifetimes for the controller).

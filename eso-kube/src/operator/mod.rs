@@ -21,7 +21,8 @@
 //! - **controller classes**: [`Operator::with_controller_class`] (ESO's `--controller-class`);
 //! - **back-off**: failures back off per object, 5 s doubling to 5 min with jitter
 //!   ([`Backoff`]); a permanent error never waits longer than the object's refresh interval;
-//! - **finalizers**: ESO's: an ExternalSecret always carries ESO's, a PushSecret only while
+//! - **finalizers**: ESO's, where deletion has work to do: an ExternalSecret while its
+//!   `deletionPolicy` is `Delete` or it reads a generator (ESO: always), a PushSecret while
 //!   its `deletionPolicy` is `Delete`, a ClusterExternalSecret ESO's cleanup finalizer;
 //!   a ClusterPushSecret carries [`CLUSTER_FINALIZER`] (ESO relies on garbage collection)
 //!   so the PushSecrets it stamped out are removed;
