@@ -287,9 +287,10 @@ impl Operator {
         });
         let all = |s: BoxStream<'static, ()>| s;
         macro_rules! drive {
-            ($ctrl:expr, $kind:expr, $reconcile:expr) => {{
+            ($ctrl:expr, $kind:expr, $reconcile:expr, $not_found:expr) => {{
                 let metrics = Arc::clone(endpoints.metrics());
                 let filter = Arc::clone(&filter);
+                let not_found = $not_found;
                 all($ctrl
                     .with_config(cfg.clone())
                     .graceful_shutdown_on(shutdown.wait())
@@ -298,27 +299,29 @@ impl Operator {
                             let metrics = Arc::clone(&metrics);
                             let filter = Arc::clone(&filter);
                             async move {
-                                match class::ClassScoped::belongs(obj.as_ref(), &filter) {
-                                    Some(true) => {}
-                                    Some(false) => {
-                                        tracing::debug!(object = %object_key(obj.as_ref()), "another controller class");
-                                        return Ok(Action::await_change());
-                                    }
-                                    // The stores are not listed yet: judge it once they are.
-                                    None => return Ok(Action::requeue(std::time::Duration::from_secs(1))),
-                                }
-                                let start = std::time::Instant::now();
                                 let queue = ctx.refresh.clone();
                                 if let Some(q) = &queue {
                                     queue::Tracked::started(obj.as_ref(), q);
                                 }
-                                let out = $reconcile(Arc::clone(&obj), ctx).await;
+                                let out = match class::ClassScoped::belongs(obj.as_ref(), &filter) {
+                                    Some(true) => {
+                                        let start = std::time::Instant::now();
+                                        let out = $reconcile(Arc::clone(&obj), Arc::clone(&ctx)).await;
+                                        metrics.reconciled($kind, obj.as_ref(), start.elapsed(), out.is_err());
+                                        if out.is_ok() {
+                                            tracing::debug!(object = %object_key(obj.as_ref()), took = ?start.elapsed(), "reconciled");
+                                        }
+                                        out
+                                    }
+                                    Some(false) => {
+                                        tracing::debug!(object = %object_key(obj.as_ref()), "another controller class");
+                                        Ok(Action::await_change())
+                                    }
+                                    // The stores are not listed yet: judge it once they are.
+                                    None => Ok(Action::requeue(std::time::Duration::from_secs(1))),
+                                };
                                 if let Some(q) = &queue {
                                     queue::Tracked::finished(obj.as_ref(), q);
-                                }
-                                metrics.reconciled($kind, obj.as_ref(), start.elapsed(), out.is_err());
-                                if out.is_ok() {
-                                    tracing::debug!(object = %object_key(obj.as_ref()), took = ?start.elapsed(), "reconciled");
                                 }
                                 out
                             }
@@ -326,36 +329,80 @@ impl Operator {
                         flows::error_policy,
                         Arc::clone(&ctx),
                     )
-                    .map(|_| ())
+                    .map(move |res| {
+                        if let Err(kube::runtime::controller::Error::ObjectNotFound(r)) = res {
+                            not_found(&r);
+                        }
+                    })
                     .boxed())
             }};
         }
         use metrics::Kind;
+        let ignore = |_: &kube::runtime::reflector::ObjectRef<kube::api::DynamicObject>| {};
+        // ExternalSecrets are triggered through the work queue only (see `queue`): their
+        // watch feeds it, in order.
+        let feed = es_stream.for_each({
+            let refresh = Arc::clone(&refresh);
+            move |event| {
+                match event {
+                    Ok(es) => refresh.changed(kube::runtime::reflector::ObjectRef::from_obj(&es)),
+                    Err(e) => tracing::warn!(error = %e, "ExternalSecret watch"),
+                }
+                async {}
+            }
+        });
         let controllers = futures_util::stream::select_all([
-            drive!(ss, Kind::SecretStore, flows::store::<SecretStore>),
+            drive!(ss, Kind::SecretStore, flows::store::<SecretStore>, ignore),
             drive!(
                 css,
                 Kind::ClusterSecretStore,
-                flows::store::<ClusterSecretStore>
+                flows::store::<ClusterSecretStore>,
+                ignore
             ),
             drive!(
-                Controller::for_stream(es_stream, es_store)
-                    .owns_stream(watch::target_secrets(&client, known_secrets))
-                    .reconcile_on(refresh.stream()),
+                Controller::for_stream(
+                    futures_util::stream::pending::<
+                        Result<eso_core::api::ExternalSecret, watcher::Error>,
+                    >(),
+                    es_store
+                )
+                .owns_stream(watch::target_secrets(&client, known_secrets))
+                .reconcile_on(Arc::clone(&refresh).stream()),
                 Kind::ExternalSecret,
-                flows::external_secret
+                flows::external_secret,
+                {
+                    let refresh = Arc::clone(&refresh);
+                    move |r: &kube::runtime::reflector::ObjectRef<kube::api::DynamicObject>| {
+                        refresh.gone(r)
+                    }
+                }
             ),
-            drive!(ps, Kind::PushSecret, flows::push_secret),
+            drive!(ps, Kind::PushSecret, flows::push_secret, ignore),
             drive!(
                 ces,
                 Kind::ClusterExternalSecret,
-                flows::cluster_external_secret
+                flows::cluster_external_secret,
+                ignore
             ),
-            drive!(cps, Kind::ClusterPushSecret, flows::cluster_push_secret),
+            drive!(
+                cps,
+                Kind::ClusterPushSecret,
+                flows::cluster_push_secret,
+                ignore
+            ),
         ]);
         tracing::info!("controllers started");
         let collector = gc::collect_generator_states(Arc::clone(&ctx), shutdown.clone());
-        futures_util::future::join(controllers.for_each(|()| async {}), collector).await;
+        // The controllers end on shutdown; the watch feeding the queue ends with them.
+        let controllers = async move {
+            let run = controllers.for_each(|()| async {});
+            tokio::pin!(run);
+            tokio::select! {
+                () = &mut run => {}
+                () = feed => run.await,
+            }
+        };
+        futures_util::future::join(controllers, collector).await;
         endpoints.set_ready(false);
         tracing::info!("controllers stopped");
     }

@@ -1,15 +1,25 @@
-//! [`RefreshQueue`]: periodic refreshes of ExternalSecrets wait here, not in the controller's
-//! queue, so a new or changed ExternalSecret never waits behind a backlog of refreshes.
+//! [`RefreshQueue`]: the ExternalSecret controller's work queue. Changes go first, in the
+//! order they arrived; periodic refreshes wait here, not in the controller's queue, so a new
+//! or changed ExternalSecret never waits behind a backlog of refreshes.
 //!
-//! A synced ExternalSecret is not requeued in kube-runtime's scheduler; its next refresh
-//! (the flows' interval with their stable per-object jitter, plus up to 5 % random jitter) is
-//! kept here, and handed to the controller only when it is due **and** the controller has a
-//! free slot, with at most `concurrency - 1` refreshes handed over and unfinished at once.
-//! Watch events (a new object, a spec, label or annotation change such as `force-sync`, a
-//! deleted target) go to the controller directly, so they find a slot at once instead of
-//! queueing behind every refresh that fell due before them.
+//! Every trigger of the controller comes from here and is handed over only while the
+//! controller has a free slot, so kube-runtime's scheduler never holds a backlog of its own
+//! (it picks held objects in hash order, which under load left some new objects waiting
+//! for the whole burst):
+//!
+//! - **changes** (a new object, a spec, label or annotation change such as `force-sync`, a
+//!   deletion mark: the watch after its predicate filter, [`RefreshQueue::changed`]) wait in
+//!   a first-in, first-out lane, each object once, and go ahead of every refresh;
+//! - **refreshes**: a synced ExternalSecret is not requeued in kube-runtime's scheduler; its
+//!   next refresh (the flows' interval with their stable per-object jitter, plus up to 5 %
+//!   random jitter) is kept here and handed over once due, with at most `concurrency - 1`
+//!   refreshes handed over and unfinished at once, so a change always finds a slot soon.
+//!
+//! Retries after a failure (the controller's own back-off requeue) and wake-ups from a
+//! target Secret go to the controller directly; they take slots like the rest, which the
+//! queue counts through [`RefreshQueue::started`] and [`RefreshQueue::finished`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -20,21 +30,30 @@ use kube::runtime::reflector::ObjectRef;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// How long a refresh handed to the controller counts as in flight if its reconcile never
+/// How long an object handed to the controller counts as in flight if its reconcile never
 /// reports back (the object was deleted meanwhile).
 const HANDED_OVER_TTL: Duration = Duration::from_secs(60);
 
 type Ref = ObjectRef<ExternalSecret>;
 
+/// An object handed to the controller and not finished yet.
+struct Handed {
+    at: Instant,
+    refresh: bool,
+    started: bool,
+}
+
 #[derive(Default)]
 struct State {
     due: BTreeMap<(Instant, u64), Ref>,
     by_ref: HashMap<Ref, (Instant, u64)>,
-    handed_over: HashMap<Ref, Instant>,
+    changed: VecDeque<Ref>,
+    changed_set: HashSet<Ref>,
+    handed_over: HashMap<Ref, Handed>,
     seq: u64,
 }
 
-/// The ExternalSecret controller's queue of periodic refreshes (see the module docs).
+/// The ExternalSecret controller's work queue (see the module docs).
 pub(super) struct RefreshQueue {
     state: Mutex<State>,
     wake: Notify,
@@ -74,9 +93,23 @@ impl RefreshQueue {
         self.wake.notify_one();
     }
 
-    /// A reconcile of `r` started.
-    pub(super) fn started(&self) {
+    /// `r` changed: it is reconciled as soon as a slot is free, after the changes queued
+    /// before it (an object already waiting keeps its place).
+    pub(super) fn changed(&self, r: Ref) {
+        let mut s = self.lock();
+        if s.changed_set.insert(r.clone()) {
+            s.changed.push_back(r);
+        }
+        drop(s);
+        self.wake.notify_one();
+    }
+
+    /// A reconcile of `r` started (whatever triggered it).
+    pub(super) fn started(&self, r: &Ref) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        if let Some(h) = self.lock().handed_over.get_mut(r) {
+            h.started = true;
+        }
     }
 
     /// A reconcile of `r` finished (whatever triggered it).
@@ -86,14 +119,47 @@ impl RefreshQueue {
         self.wake.notify_one();
     }
 
-    /// The next due refresh, if the controller may take it now; else when to look again.
+    /// The controller found no object for `r` (deleted after it was queued): it holds no
+    /// slot any more.
+    pub(super) fn gone(&self, r: &ObjectRef<kube::api::DynamicObject>) {
+        let mut key = Ref::new(&r.name);
+        if let Some(ns) = &r.namespace {
+            key = key.within(ns);
+        }
+        self.lock().handed_over.remove(&key);
+        self.wake.notify_one();
+    }
+
+    /// The next change, or due refresh, if the controller may take it now; else when to
+    /// look again.
     fn take(&self) -> Result<Ref, Option<Instant>> {
         let now = Instant::now();
         let mut s = self.lock();
         s.handed_over
-            .retain(|_, t| now.duration_since(*t) < HANDED_OVER_TTL);
-        let busy = self.in_flight.load(Ordering::Relaxed);
-        if busy >= self.concurrency || s.handed_over.len() + 1 >= self.concurrency.max(2) {
+            .retain(|_, h| now.duration_since(h.at) < HANDED_OVER_TTL);
+        // Slots taken: reconciles running, plus objects handed over that have not started.
+        let waiting = s.handed_over.values().filter(|h| !h.started).count();
+        if self.in_flight.load(Ordering::Relaxed) + waiting >= self.concurrency {
+            return Err(None);
+        }
+        if let Some(r) = s.changed.pop_front() {
+            s.changed_set.remove(&r);
+            // This pass covers a refresh that was due too; the pass schedules the next one.
+            if let Some(key) = s.by_ref.remove(&r) {
+                s.due.remove(&key);
+            }
+            s.handed_over.insert(
+                r.clone(),
+                Handed {
+                    at: now,
+                    refresh: false,
+                    started: false,
+                },
+            );
+            return Ok(r);
+        }
+        let refreshes = s.handed_over.values().filter(|h| h.refresh).count();
+        if refreshes + 1 >= self.concurrency.max(2) {
             return Err(None);
         }
         let Some((&key, _)) = s.due.first_key_value() else {
@@ -106,7 +172,14 @@ impl RefreshQueue {
             return Err(None);
         };
         s.by_ref.remove(&r);
-        s.handed_over.insert(r.clone(), now);
+        s.handed_over.insert(
+            r.clone(),
+            Handed {
+                at: now,
+                refresh: true,
+                started: false,
+            },
+        );
         Ok(r)
     }
 
@@ -123,7 +196,7 @@ impl RefreshQueue {
                         () = woken => {}
                     }
                 }
-                // Full, or nothing queued: a finished reconcile or a new schedule wakes us
+                // Full, or nothing queued: a finished reconcile or a new entry wakes us
                 // (and a periodic look covers a handed-over entry that expires).
                 Err(None) => {
                     tokio::select! {
@@ -135,7 +208,7 @@ impl RefreshQueue {
         }
     }
 
-    /// The due refreshes, as the controller's `reconcile_on` trigger.
+    /// The changes and due refreshes, as the controller's `reconcile_on` trigger.
     pub(super) fn stream(self: std::sync::Arc<Self>) -> impl Stream<Item = Ref> + Send + 'static {
         futures_util::stream::unfold(self, |q| async move {
             let r = q.next().await;
@@ -183,7 +256,7 @@ pub(super) trait Tracked {
 
 impl Tracked for ExternalSecret {
     fn started(&self, queue: &RefreshQueue) {
-        queue.started();
+        queue.started(&ObjectRef::from_obj(self));
     }
     fn finished(&self, queue: &RefreshQueue) {
         queue.finished(&ObjectRef::from_obj(self));
@@ -219,8 +292,8 @@ mod tests {
         assert_eq!(first.name, "early");
         // Three reconciles (changes) take every slot: nothing is handed over.
         q.schedule(r("due"), Duration::ZERO);
-        for _ in 0..3 {
-            q.started();
+        for name in ["x", "y", "z"] {
+            q.started(&r(name));
         }
         assert!(
             matches!(q.take(), Err(None)),
@@ -237,5 +310,33 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(q.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn changes_go_first_in_arrival_order_each_once() {
+        let q = Arc::new(RefreshQueue::new(2));
+        q.schedule(r("refresh"), Duration::ZERO);
+        q.changed(r("a"));
+        q.changed(r("b"));
+        q.changed(r("a")); // already waiting: keeps its place
+        q.changed(r("refresh")); // a change covers its due refresh
+        assert_eq!(q.take().unwrap().name, "a");
+        assert_eq!(q.take().unwrap().name, "b");
+        // Two handed over and not started yet: both slots are taken.
+        assert!(matches!(q.take(), Err(None)));
+        q.started(&r("a"));
+        q.finished(&r("a"));
+        assert_eq!(q.take().unwrap().name, "refresh");
+        assert_eq!(q.len(), 0, "the change replaced the due refresh");
+        // An object deleted before its reconcile gives its slot back.
+        q.gone(
+            &ObjectRef::<kube::api::DynamicObject>::new_with(
+                "b",
+                kube::api::ApiResource::erase::<ExternalSecret>(&()),
+            )
+            .within("ns"),
+        );
+        q.changed(r("c"));
+        assert_eq!(q.take().unwrap().name, "c");
     }
 }
