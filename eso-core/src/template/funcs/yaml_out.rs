@@ -62,10 +62,38 @@ fn to_node(v: &Value) -> Result<Node, String> {
                 .iter()
                 .map(|(k, e)| Ok((k.clone(), to_node(e)?)))
                 .collect::<Result<Vec<_>, String>>()?;
-            entries.sort_by(|a, b| key_order(&a.0, &b.0));
+            sort_keys(&mut entries);
             Node::Map(entries)
         }
     })
+}
+
+/// Sorts map entries by [`key_order`], which is not a total order for every set of keys:
+/// digit runs with leading zeros against letters make cycles (`005` < `00i` < `3` < `005`).
+/// The standard library's sorts may panic on such an order; Go's sort takes whatever comes
+/// out, and since its input order is that of a Go map (random), ESO prints such keys in no
+/// fixed order. This merge sort never panics and, whenever the keys are totally ordered
+/// (every real-world case), gives the one order Go gives.
+fn sort_keys<T>(entries: &mut Vec<(String, T)>) {
+    if entries.len() <= 1 {
+        return;
+    }
+    let mut right = entries.split_off(entries.len() / 2);
+    let mut left = std::mem::take(entries);
+    sort_keys(&mut left);
+    sort_keys(&mut right);
+    entries.reserve(left.len() + right.len());
+    let (mut l, mut r) = (left.into_iter().peekable(), right.into_iter().peekable());
+    while let (Some(a), Some(b)) = (l.peek(), r.peek()) {
+        let next = if key_order(&b.0, &a.0) == Ordering::Less {
+            r.next()
+        } else {
+            l.next()
+        };
+        entries.extend(next);
+    }
+    entries.extend(l);
+    entries.extend(r);
 }
 
 /// yaml.v2's `keyList.Less` for string keys: letters after non-letters, digit runs compared
