@@ -12,10 +12,12 @@
 //!   wake their owner when deleted or edited by someone else (not on the operator's own
 //!   writes), and the names of all of them let a new target be created without a read
 //!   first. Stores are kept in reflector caches;
-//! - **new objects first**: a synced ExternalSecret's next refresh (the flows' interval with
-//!   their stable per-object jitter, plus up to 5 % random jitter, [`with_jitter`]) waits in
-//!   a refresh queue that hands refreshes to the controller only while it has a free slot,
-//!   so new and changed objects never queue behind a backlog of refreshes;
+//! - **new objects first**: ExternalSecrets reach the controller through one work queue
+//!   that hands an object over only when the controller has a free slot: changes (a new
+//!   object, a spec change, `force-sync`) first, in the order they arrived; a synced
+//!   ExternalSecret's next refresh (the flows' interval with their stable per-object jitter,
+//!   plus up to 5 % random jitter, [`with_jitter`]) after them, so new and changed objects
+//!   never queue behind a backlog of refreshes, and a burst of new objects syncs in order;
 //! - **HTTP**: [`Endpoints`] serves ESO's [`Metrics`] on `/metrics`, `/healthz`, `/readyz`
 //!   and an authenticated `/refresh`;
 //! - **controller classes**: [`Operator::with_controller_class`] (ESO's `--controller-class`);
