@@ -53,6 +53,19 @@ struct State {
     seq: u64,
 }
 
+impl State {
+    /// Records `r` as handed to the controller (a refresh or a change) and returns it.
+    fn hand_over(&mut self, r: Ref, refresh: bool, at: Instant) -> Ref {
+        let handed = Handed {
+            at,
+            refresh,
+            started: false,
+        };
+        self.handed_over.insert(r.clone(), handed);
+        r
+    }
+}
+
 /// The ExternalSecret controller's work queue (see the module docs).
 pub(super) struct RefreshQueue {
     state: Mutex<State>,
@@ -148,15 +161,7 @@ impl RefreshQueue {
             if let Some(key) = s.by_ref.remove(&r) {
                 s.due.remove(&key);
             }
-            s.handed_over.insert(
-                r.clone(),
-                Handed {
-                    at: now,
-                    refresh: false,
-                    started: false,
-                },
-            );
-            return Ok(r);
+            return Ok(s.hand_over(r, false, now));
         }
         let refreshes = s.handed_over.values().filter(|h| h.refresh).count();
         if refreshes + 1 >= self.concurrency.max(2) {
@@ -172,15 +177,7 @@ impl RefreshQueue {
             return Err(None);
         };
         s.by_ref.remove(&r);
-        s.handed_over.insert(
-            r.clone(),
-            Handed {
-                at: now,
-                refresh: true,
-                started: false,
-            },
-        );
-        Ok(r)
+        Ok(s.hand_over(r, true, now))
     }
 
     async fn next(&self) -> Ref {
