@@ -14,9 +14,9 @@
 //! Nothing is recorded for a pass that changed nothing. Events are best-effort, as in ESO
 //! (client-go's event broadcaster): a reconcile hands its event to a queue of
 //! [`QUEUE`] entries and goes on; one task writes them to the API server, one at a time, so
-//! Events never hold up a sync nor compete with the syncs for the API server. When the queue
-//! is full (the API server is slower than the syncs for long), new events are dropped and a
-//! debug line says so. A failure to record an event is logged and never fails the reconcile.
+//! a sync never waits for its Event and Event writes take at most one of the API server's
+//! requests in flight at any moment. When the queue is full (the API server is slower than
+//! the syncs for long), new events are dropped and a debug line says so. A failure to record an event is logged and never fails the reconcile.
 //! Repeated events are counted on one Event object (an event series) rather than written
 //! again.
 
