@@ -13,9 +13,11 @@ use async_trait::async_trait;
 use crate::{Error, Result, SecretMap};
 
 mod generator_state;
+mod k8s;
 mod managed;
 
 pub use generator_state::{GENERATOR_STATE_FINALIZER, GeneratorStateQuery, KubeGeneratorState};
+pub use k8s::{secret_from_kube, secret_to_kube};
 pub use managed::ManagedKeys;
 
 /// A shared cluster handle.

@@ -5,14 +5,14 @@ use std::fmt;
 use async_trait::async_trait;
 use eso_core::cluster::{
     Cluster, GeneratorStateQuery, KubeConfigMap, KubeGeneratorState, KubeNamespace, KubeSecret,
-    LabelQuery,
+    LabelQuery, secret_from_kube, secret_to_kube,
 };
 use eso_core::{Error, Result, SecretValue};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 
-use crate::convert::{secret_from_kube, secret_to_kube, selector};
+use crate::convert::selector;
 use crate::error::{is_status, map_error};
 use crate::known_secrets::KnownSecrets;
 

@@ -18,5 +18,5 @@ mod workloads;
 #[cfg_attr(docsrs, doc(cfg(feature = "operator")))]
 pub use catalog::{FetchedGenerators, ReflectorCatalog};
 pub use cluster::{DEFAULT_FIELD_MANAGER, KubeCluster};
-pub use convert::{secret_from_kube, secret_to_kube};
+pub use eso_core::cluster::{secret_from_kube, secret_to_kube};
 pub use workloads::{KubeWorkloads, WORKLOADS_FIELD_MANAGER};
