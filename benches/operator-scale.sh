@@ -4,11 +4,11 @@
 #
 #   plain     the yardstick: a plain kube-rs client making exactly the writes a sync
 #             makes (create the Secret, patch the status), 8 at a time
-#   operator  examples/operator.rs (default concurrency 8), then, with all N refreshing
+#   operator  examples/operator/operator.rs (default concurrency 8), then, with all N refreshing
 #             every 1m, one more ExternalSecret's time to Ready
 #
 # Each run gets a fresh API server (the instance is restarted: empty etcd). Prints one
-# JSON line per run (see examples/operator_scale_load.rs) with the operator's peak RSS
+# JSON line per run (see examples/operator/operator_scale_load.rs) with the operator's peak RSS
 # (VmHWM) and CPU seconds added.
 #
 # usage: benches/operator-scale.sh [N...]        (default: 1000 5000)
@@ -24,9 +24,9 @@ sizes=("$@")
 
 profile="${PROFILE:-release}"
 if [[ $profile == release ]]; then
-    cargo build --release -q -p eso-examples --no-default-features --example operator --example operator_scale_load
+    cargo build --release -q -p eso-examples-operator --no-default-features --example operator --example operator_scale_load
 else
-    cargo build -q -p eso-examples --no-default-features --example operator --example operator_scale_load
+    cargo build -q -p eso-examples-operator --no-default-features --example operator --example operator_scale_load
 fi
 bin="${CARGO_TARGET_DIR:-target}/$profile/examples"
 

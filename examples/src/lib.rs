@@ -37,17 +37,17 @@ pub fn load(yaml: &str) -> Result<Loaded, Box<dyn std::error::Error>> {
     Ok(out)
 }
 
-/// Every generator eso-generators ships.
+/// The generators the in-memory examples use (Password, UUID, Fake), from eso-generators.
 pub fn generators() -> Arc<GeneratorRegistry> {
     let mut g = GeneratorRegistry::new();
     eso_generators::register(&mut g);
     Arc::new(g)
 }
 
-/// A Secret as `kubectl get -o yaml` would show it (data base64-encoded), through
-/// eso-kube's one `KubeSecret` -> `Secret` conversion.
+/// A Secret as `kubectl get -o yaml` would show it (data base64-encoded), through the one
+/// `KubeSecret` -> `Secret` conversion ([`eso_core::cluster::secret_to_kube`]).
 pub fn secret_yaml(s: &KubeSecret) -> String {
-    serde_saphyr::to_string(&eso_kube::secret_to_kube(s))
+    serde_saphyr::to_string(&eso_core::cluster::secret_to_kube(s))
         .unwrap_or_else(|e| format!("# cannot print: {e}\n"))
 }
 

@@ -5,7 +5,7 @@
 //! exactly the writes a sync makes (create the target Secret, patch the status) at the same
 //! concurrency (`plain` mode).
 //!
-//! `cargo run --release -p eso-examples --example operator_scale_load -- <operator|plain> <N>`
+//! `cargo run --release -p eso-examples-operator --example operator_scale_load -- <operator|plain> <N>`
 //! (`-- crds` installs the CRDs first)
 //! against the cluster in `KUBECONFIG` (CRDs installed). Environment: `CONCURRENCY` (the
 //! plain client's, default 8 = the operator's default), `REFRESH` (the ExternalSecrets'

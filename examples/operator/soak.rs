@@ -1,4 +1,4 @@
-//! The driver of `benches/soak.sh`: the operator (`examples/operator.rs`, started by this
+//! The driver of `benches/soak.sh`: the operator (`examples/operator/operator.rs`, started by this
 //! driver) against a real kube-apiserver with thousands of ExternalSecrets and hundreds of
 //! PushSecrets over OpenBao and moto, for a fixed time while the backends and the API server
 //! flap, sampling the operator's RSS, open file descriptors and live tokio tasks.
@@ -17,7 +17,7 @@
 //! every target Secret holds the new values, every PushSecret is Synced and each backend
 //! holds what was pushed (convergence).
 //!
-//! `cargo run -p eso-examples --example soak -- <path of the operator binary>`, with the
+//! `cargo run -p eso-examples-operator --example soak -- <path of the operator binary>`, with the
 //! variables of `scripts/backends/{kube,openbao,moto}.sh` loaded. Environment: `SOAK_ES`
 //! (default 2000), `SOAK_PS` (200), `SOAK_KEYS` (remote secrets per backend, 200),
 //! `SOAK_SECS` (600), `SOAK_CYCLE_SECS` (60), `SOAK_FAULT_SECS` (20), `SOAK_REFRESH` (the

@@ -9,7 +9,7 @@
 //! [`operator`].
 //!
 //! Run against the cluster in `KUBECONFIG` (CRDs must be installed: `esoctl crd | kubectl
-//! apply -f -`): `cargo run -p eso-examples --example operator`. `POD_NAMESPACE` names the
+//! apply -f -`): `cargo run -p eso-examples-operator --example operator`. `POD_NAMESPACE` names the
 //! Lease's namespace (default `default`), `HOSTNAME` this replica (a Pod's name),
 //! `METRICS_ADDR` where `/metrics`, `/healthz`, `/readyz` and `/refresh` are served (default
 //! `127.0.0.1:8080`), `REFRESH_TOKEN` the bearer token `/refresh` wants (unset: `/refresh`
