@@ -5,6 +5,7 @@
 # Usage: scripts/test.sh            # everything
 #        ESO_SKIP_LINT=1 scripts/test.sh   # tests only (local iteration)
 #        ESO_SKIP_FUZZ=1 scripts/test.sh   # without the fuzz smoke run
+#        ESO_SKIP_CONSUMER=1 scripts/test.sh   # without the packaged-crates consumer build
 #
 # Build outputs go to $CARGO_TARGET_DIR (default: ~/.cache/eso-rs/target), outside the clone,
 # so a second run is incremental.
@@ -27,6 +28,22 @@ for comp in rustfmt clippy; do
     rustup component add "$comp" >/dev/null 2>&1 || { echo "cargo $comp is missing" >&2; exit 2; }
   fi
 done
+
+# The MSRV (rust-version in Cargo.toml) is what this run builds with: a newer toolchain would let
+# code that needs it slip in unnoticed, an older one cannot build the workspace at all.
+msrv=$(sed -nE 's/^rust-version = "([0-9.]+)"/\1/p' Cargo.toml | head -n 1)
+toolchain=$(rustc --version | awk '{print $2}')
+if [[ "${toolchain%.*}" != "$msrv" && "$toolchain" != "$msrv" ]]; then
+  if rustup toolchain list 2>/dev/null | grep -q "^$msrv" \
+    || rustup toolchain install "$msrv" --profile minimal -c rustfmt -c clippy >/dev/null 2>&1; then
+    export RUSTUP_TOOLCHAIN="$msrv"
+    echo "building with the MSRV toolchain $msrv (default toolchain: $toolchain)"
+  else
+    echo "WARNING: rustc $toolchain is not the MSRV $msrv (rust-version in Cargo.toml), and no $msrv toolchain could be installed: this run does not prove the MSRV" >&2
+  fi
+else
+  echo "rustc $toolchain: the MSRV (rust-version = \"$msrv\")"
+fi
 
 # The kube-apiserver build takes minutes: install backends in the background while Rust builds.
 install_pid=""
@@ -127,6 +144,22 @@ if [[ "${ESO_SKIP_FUZZ:-0}" != 1 ]]; then
   fi
 fi
 
+# The crates as crates.io users get them: tests/consumer, outside the workspace, built from the
+# `.crate` files `cargo package` makes, runs the quickstart (scripts/consumer.sh).
+cons_passed=0; cons_failed=0
+if [[ "${ESO_SKIP_CONSUMER:-0}" != 1 ]]; then
+  step "consumer project from the packaged crates (scripts/consumer.sh)"
+  set +e
+  bash scripts/consumer.sh 2>&1 | tee "$LOG_DIR/consumer.log"
+  cons_status=${PIPESTATUS[0]}
+  set -e
+  read -r cons_passed cons_failed < <(grep -Eo '^consumer: [0-9]+ passed, [0-9]+ failed' "$LOG_DIR/consumer.log" | tail -1 | awk '{print $2, $4}') || true
+  if [[ $cons_status != 0 ]]; then
+    status=1
+    (( ${cons_failed:-0} > 0 )) || cons_failed=1
+  fi
+fi
+
 # ESO's own template cases through its own runner, with the esoctl just built. Cases this
 # build cannot pass are listed in scripts/template-known-failures.txt (empty today); any
 # other failure fails the run.
@@ -164,7 +197,8 @@ if [[ -f "$LOG_DIR/backends-smoke.log" ]]; then
   passed=$((passed + ${sp:-0})); failed=$((failed + ${sf:-0}))
   [[ "${sf:-0}" == 0 ]] || status=1
 fi
-passed=$((passed + ${tmpl_passed:-0} + fuzz_passed)); failed=$((failed + ${tmpl_failed:-0} + fuzz_failed))
+passed=$((passed + ${tmpl_passed:-0} + fuzz_passed + ${cons_passed:-0}))
+failed=$((failed + ${tmpl_failed:-0} + fuzz_failed + ${cons_failed:-0}))
 echo
 echo "scripts/test.sh took $(( $(date +%s) - started ))s"
 echo "${passed} passed, ${failed} failed"
