@@ -89,11 +89,11 @@ fn managed_keys(fields: &serde_json::Value) -> ManagedKeys {
             .collect()
     };
     let meta = fields.get("f:metadata");
-    let mut out = ManagedKeys::default();
-    out.data = keys(fields.get("f:data"));
-    out.labels = keys(meta.and_then(|m| m.get("f:labels")));
-    out.annotations = keys(meta.and_then(|m| m.get("f:annotations")));
-    out
+    ManagedKeys {
+        data: keys(fields.get("f:data")),
+        labels: keys(meta.and_then(|m| m.get("f:labels"))),
+        annotations: keys(meta.and_then(|m| m.get("f:annotations"))),
+    }
 }
 
 /// The k8s-openapi Secret for a flow's Secret (empty label, annotation and owner lists are
