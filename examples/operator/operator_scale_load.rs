@@ -80,20 +80,10 @@ async fn plain_client(client: kube::Client, ns: String, concurrency: usize) {
         .await;
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let args: Vec<String> = std::env::args().collect();
-    let mode = args.get(1).cloned().unwrap_or_else(|| "operator".into());
-    let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
-    let concurrency: usize = env("CONCURRENCY", "8").parse()?;
-    let refresh = env("REFRESH", "1m");
-    let new_after: u64 = env("NEW_AFTER_SECS", "65").parse()?;
-    let client = kube::Client::try_default().await?;
-    if mode == "crds" {
-        return install_crds(&client).await;
-    }
+type ReadyAt = Arc<Mutex<HashMap<String, Instant>>>;
 
+/// A fresh namespace for this run with one `fake` SecretStore; returns its name.
+async fn namespace_with_store(client: &kube::Client, mode: &str) -> Result<String, Error> {
     let ns = format!("scale-{mode}-{}", jiff::Timestamp::now().as_second());
     Api::<Namespace>::all(client.clone())
         .create(
@@ -110,15 +100,14 @@ async fn main() -> Result<(), Error> {
     Api::<SecretStore>::namespaced(client.clone(), &ns)
         .create(&PostParams::default(), &store)
         .await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    if mode == "plain" {
-        tokio::spawn(plain_client(client.clone(), ns.clone(), concurrency));
-    }
+    Ok(ns)
+}
 
-    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), &ns);
-    let ready_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let watch = tokio::spawn({
-        let (es_api, ready_at) = (es_api.clone(), Arc::clone(&ready_at));
+/// Watches the namespace's ExternalSecrets and records when each first was Ready.
+fn watch_ready(es_api: Api<ExternalSecret>) -> (tokio::task::JoinHandle<()>, ReadyAt) {
+    let ready_at: ReadyAt = Arc::default();
+    let task = tokio::spawn({
+        let ready_at = Arc::clone(&ready_at);
         async move {
             let mut s = watcher(es_api, watcher::Config::default())
                 .applied_objects()
@@ -134,28 +123,97 @@ async fn main() -> Result<(), Error> {
             }
         }
     });
-    let before = api_requests(&client).await?;
-    let start = Instant::now();
-    let created: HashMap<String, Instant> = futures_util::stream::iter(0..n)
-        .map(|i| {
-            let es_api = es_api.clone();
-            let ns = ns.clone();
-            let refresh = refresh.clone();
-            async move {
-                let name = format!("es-{i:05}");
-                let es = external_secret(&name, &ns, &refresh)?;
-                let t = Instant::now();
-                es_api.create(&PostParams::default(), &es).await?;
-                Ok::<_, Error>((name, t))
-            }
+    (task, ready_at)
+}
+
+/// Creates `n` ExternalSecrets, 16 at a time; returns when each create was sent.
+async fn create_all(
+    es_api: &Api<ExternalSecret>,
+    ns: &str,
+    refresh: &str,
+    n: usize,
+) -> Result<HashMap<String, Instant>, Error> {
+    futures_util::stream::iter(0..n)
+        .map(|i| async move {
+            let name = format!("es-{i:05}");
+            let es = external_secret(&name, ns, refresh)?;
+            let t = Instant::now();
+            es_api.create(&PostParams::default(), &es).await?;
+            Ok::<_, Error>((name, t))
         })
         .buffer_unordered(16)
         .try_collect()
-        .await?;
+        .await
+}
+
+/// The API requests made between two readings of the server's metrics, less this tool's own
+/// (the `n` creates, watches and the metrics GET).
+fn requests_made(
+    before: &BTreeMap<String, f64>,
+    after: &BTreeMap<String, f64>,
+    n: usize,
+) -> BTreeMap<String, f64> {
+    let mut delta: BTreeMap<String, f64> = after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v > 0.0)
+        .collect();
+    if let Some(v) = delta.get_mut("POST externalsecrets") {
+        #[allow(clippy::cast_precision_loss)]
+        let own = n as f64;
+        *v -= own;
+    }
+    delta.retain(|k, v| *v > 0.0 && !k.ends_with(' ') && !k.starts_with("WATCH"));
+    delta
+}
+
+/// One more ExternalSecret while all refresh: seconds until it is Ready (None after 10 min).
+async fn one_more(
+    es_api: &Api<ExternalSecret>,
+    ns: &str,
+    refresh: &str,
+    ready_at: &ReadyAt,
+) -> Result<Option<f64>, Error> {
+    let es = external_secret("one-more", ns, refresh)?;
+    let t = Instant::now();
+    es_api.create(&PostParams::default(), &es).await?;
     loop {
-        if ready_at.lock().await.len() >= n {
-            break;
+        if let Some(r) = ready_at.lock().await.get("one-more") {
+            return Ok(Some(r.duration_since(t).as_secs_f64()));
         }
+        if t.elapsed() > Duration::from_secs(600) {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().collect();
+    let mode = args.get(1).cloned().unwrap_or_else(|| "operator".into());
+    let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+    let concurrency: usize = env("CONCURRENCY", "8").parse()?;
+    let refresh = env("REFRESH", "1m");
+    let new_after: u64 = env("NEW_AFTER_SECS", "65").parse()?;
+    let client = kube::Client::try_default().await?;
+    if mode == "crds" {
+        return install_crds(&client).await;
+    }
+
+    let ns = namespace_with_store(&client, &mode).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    if mode == "plain" {
+        tokio::spawn(plain_client(client.clone(), ns.clone(), concurrency));
+    }
+
+    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), &ns);
+    let (watch, ready_at) = watch_ready(es_api.clone());
+    let before = api_requests(&client).await?;
+    let start = Instant::now();
+    let created = create_all(&es_api, &ns, &refresh, n).await?;
+    while ready_at.lock().await.len() < n {
         if start.elapsed() > Duration::from_secs(3600) {
             return Err("not all Ready within an hour".into());
         }
@@ -169,37 +227,14 @@ async fn main() -> Result<(), Error> {
         .filter_map(|(k, t)| Some(ready.get(k)?.duration_since(*t).as_secs_f64()))
         .collect();
     lat.sort_by(f64::total_cmp);
-    let mut delta: BTreeMap<String, f64> = after
-        .iter()
-        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
-        .filter(|(_, v)| *v > 0.0)
-        .collect();
-    // This tool's own requests: the N creates (and the metrics GET).
-    if let Some(v) = delta.get_mut("POST externalsecrets") {
-        #[allow(clippy::cast_precision_loss)]
-        let own = n as f64;
-        *v -= own;
-    }
-    delta.retain(|k, v| *v > 0.0 && !k.ends_with(' ') && !k.starts_with("WATCH"));
+    let delta = requests_made(&before, &after, n);
     let total: f64 = delta.values().sum();
     let secret_lists = delta.get("LIST secrets").copied().unwrap_or(0.0);
 
-    let mut one_more = None;
+    let mut one_more_s = None;
     if mode == "operator" && new_after > 0 {
         tokio::time::sleep(Duration::from_secs(new_after)).await;
-        let es = external_secret("one-more", &ns, &refresh)?;
-        let t = Instant::now();
-        es_api.create(&PostParams::default(), &es).await?;
-        loop {
-            if let Some(r) = ready_at.lock().await.get("one-more") {
-                one_more = Some(r.duration_since(t).as_secs_f64());
-                break;
-            }
-            if t.elapsed() > Duration::from_secs(600) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        one_more_s = one_more(&es_api, &ns, &refresh, &ready_at).await?;
     }
     watch.abort();
     #[allow(clippy::cast_precision_loss)]
@@ -211,7 +246,7 @@ async fn main() -> Result<(), Error> {
             "all_ready_s": all_ready.as_secs_f64(),
             "p50_s": percentile(&lat, 0.5), "p99_s": percentile(&lat, 0.99),
             "requests_per_object": per_object, "secret_lists": secret_lists,
-            "requests": delta, "one_more_s": one_more,
+            "requests": delta, "one_more_s": one_more_s,
         })
     );
     // The plain client's watch task would keep the runtime alive.

@@ -457,187 +457,240 @@ async fn not_converged(
     Ok(missing)
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let cfg = Config::from_env()?;
-    let client = kube::Client::try_default().await?;
-    support::install_crds(&client).await?;
-    let vault_addr = var("VAULT_HTTP_ADDR")?;
-    let token = var("VAULT_TOKEN")?;
-    let aws_endpoint = var("AWS_ENDPOINT_URL")?;
+/// The running soak: the operator, the proxies it goes through, the backends and the samples.
+struct Soak {
+    cfg: Config,
+    client: kube::Client,
+    backends: Backends,
+    expected: Expected,
+    operator: Operator,
+    http: reqwest::Client,
+    vault_proxy: FaultProxy,
+    aws_proxy: FaultProxy,
+    kube_proxy: FaultProxy,
+    kubeconfig: PathBuf,
+    start: Instant,
+    samples: Vec<Sample>,
+}
 
-    // The proxies the operator goes through.
-    let vault_proxy = FaultProxy::start(&host_port(&vault_addr), 0).await?;
-    let aws_proxy = FaultProxy::start(&host_port(&aws_endpoint), 0).await?;
-    let kube_url = kube::Config::infer().await?.cluster_url.to_string();
-    let kube_proxy = FaultProxy::start(&host_port(&kube_url), 0).await?;
-    let kubeconfig = kubeconfig_through(&kube_proxy).await?;
+impl Soak {
+    /// Installs the CRDs, starts the proxies, seeds the backends and starts the operator.
+    async fn start(cfg: Config) -> Result<Self, Error> {
+        let client = kube::Client::try_default().await?;
+        support::install_crds(&client).await?;
+        let vault_addr = var("VAULT_HTTP_ADDR")?;
+        let token = var("VAULT_TOKEN")?;
+        let aws_endpoint = var("AWS_ENDPOINT_URL")?;
 
-    // Seed the backends.
-    let backends = Backends::connect(&vault_addr, &token).await?;
-    let mut expected = Expected {
-        key_round: vec![0; cfg.keys],
-        source_round: vec![0; cfg.ps],
-    };
-    futures_util::stream::iter(0..cfg.keys)
-        .map(|i| backends.write_key(i, 0))
-        .buffer_unordered(16)
-        .try_collect::<Vec<()>>()
-        .await?;
+        // The proxies the operator goes through.
+        let vault_proxy = FaultProxy::start(&host_port(&vault_addr), 0).await?;
+        let aws_proxy = FaultProxy::start(&host_port(&aws_endpoint), 0).await?;
+        let kube_url = kube::Config::infer().await?.cluster_url.to_string();
+        let kube_proxy = FaultProxy::start(&host_port(&kube_url), 0).await?;
+        let kubeconfig = kubeconfig_through(&kube_proxy).await?;
 
-    // The operator.
-    let metrics = format!("127.0.0.1:{}", free_port()?);
-    let log = std::fs::File::create(&cfg.log)?;
-    let child = std::process::Command::new(&cfg.operator)
-        .env("KUBECONFIG", &kubeconfig)
-        .env("AWS_ENDPOINT_URL", aws_proxy.url("http"))
-        .env("METRICS_ADDR", &metrics)
-        .env("POD_NAMESPACE", NS)
-        .env("HOSTNAME", "soak")
-        .env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()?;
-    let operator = Operator { child, metrics };
-    let http = reqwest::Client::new();
+        // Seed the backends.
+        let backends = Backends::connect(&vault_addr, &token).await?;
+        let expected = Expected {
+            key_round: vec![0; cfg.keys],
+            source_round: vec![0; cfg.ps],
+        };
+        futures_util::stream::iter(0..cfg.keys)
+            .map(|i| backends.write_key(i, 0))
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
 
-    let start = Instant::now();
-    create_objects(&client, &cfg, &vault_proxy.url("http"), &token).await?;
-    let created_s = start.elapsed().as_secs_f64();
+        // The operator.
+        let metrics = format!("127.0.0.1:{}", free_port()?);
+        let log = std::fs::File::create(&cfg.log)?;
+        let child = std::process::Command::new(&cfg.operator)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("AWS_ENDPOINT_URL", aws_proxy.url("http"))
+            .env("METRICS_ADDR", &metrics)
+            .env("POD_NAMESPACE", NS)
+            .env("HOSTNAME", "soak")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        let operator = Operator { child, metrics };
+        let vault_url = vault_proxy.url("http");
+        let soak = Self {
+            cfg,
+            client,
+            backends,
+            expected,
+            operator,
+            http: reqwest::Client::new(),
+            vault_proxy,
+            aws_proxy,
+            kube_proxy,
+            kubeconfig,
+            start: Instant::now(),
+            samples: Vec::new(),
+        };
+        create_objects(&soak.client, &soak.cfg, &vault_url, &token).await?;
+        Ok(soak)
+    }
 
-    let mut samples: Vec<Sample> = Vec::new();
-    let mut take = |phase: &'static str, tasks: Option<u64>, not_ready: usize| {
-        let (rss_kib, fds) = operator.sample();
-        samples.push(Sample {
-            t: start.elapsed().as_secs_f64(),
+    /// Records the operator's RSS, file descriptors and live tasks.
+    async fn take(&mut self, phase: &'static str, not_ready: usize) {
+        let tasks = self.operator.tasks(&self.http).await;
+        let (rss_kib, fds) = self.operator.sample();
+        self.samples.push(Sample {
+            t: self.start.elapsed().as_secs_f64(),
             phase,
             rss_kib,
             fds,
             tasks,
             not_ready,
         });
-    };
+    }
 
-    // Warm-up: until every object is Ready with the seeded values.
-    let warmup_end = loop {
-        let n = not_converged(&client, &cfg, &expected, None).await?;
-        let tasks = operator.tasks(&http).await;
-        take("warmup", tasks, n);
-        if n == 0 {
-            break start.elapsed().as_secs_f64();
-        }
-        if start.elapsed() > Duration::from_secs(cfg.warmup_max) {
-            return Err(format!("{n} objects not Ready after the warm-up limit").into());
-        }
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    };
+    async fn not_converged(&self, check_backends: bool) -> Result<usize, Error> {
+        let backends = check_backends.then_some(&self.backends);
+        not_converged(&self.client, &self.cfg, &self.expected, backends).await
+    }
 
-    // Soak: faults, and a tenth of the values changed each cycle.
-    let soak_start = Instant::now();
-    let faults = faults();
-    let proxy = |t: Target| match t {
-        Target::Vault => &vault_proxy,
-        Target::Aws => &aws_proxy,
-        Target::Kube => &kube_proxy,
-    };
-    let mut cycle = 0usize;
-    let mut fault_log = Vec::new();
-    let mut last_fault_end = Instant::now();
-    while soak_start.elapsed() < Duration::from_secs(cfg.secs) {
-        let (what, target, fault) = faults[cycle % faults.len()].clone();
+    /// Until every object is Ready with the seeded values; returns when that was (seconds).
+    async fn warm_up(&mut self) -> Result<f64, Error> {
+        loop {
+            let n = self.not_converged(false).await?;
+            self.take("warmup", n).await;
+            if n == 0 {
+                return Ok(self.start.elapsed().as_secs_f64());
+            }
+            if self.start.elapsed() > Duration::from_secs(self.cfg.warmup_max) {
+                return Err(format!("{n} objects not Ready after the warm-up limit").into());
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    }
+
+    fn proxy(&self, t: Target) -> &FaultProxy {
+        match t {
+            Target::Vault => &self.vault_proxy,
+            Target::Aws => &self.aws_proxy,
+            Target::Kube => &self.kube_proxy,
+        }
+    }
+
+    /// One cycle: a tenth of the values change, one fault for `cfg.fault` seconds, then
+    /// samples until the cycle's end. Returns the fault's log entry and when the fault ended.
+    async fn cycle(
+        &mut self,
+        cycle: usize,
+        fault: &(&'static str, Target, Fault),
+    ) -> Result<(serde_json::Value, Instant), Error> {
+        let (what, target, fault) = fault.clone();
         #[allow(clippy::cast_possible_truncation)]
         let round = cycle as u32 + 1;
-        for i in (cycle % 10..cfg.keys).step_by(10) {
-            backends.write_key(i, round).await?;
-            expected.key_round[i] = round;
+        for i in (cycle % 10..self.cfg.keys).step_by(10) {
+            self.backends.write_key(i, round).await?;
+            self.expected.key_round[i] = round;
         }
-        let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
-        for j in (cycle % 10..cfg.ps).step_by(10) {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), NS);
+        for j in (cycle % 10..self.cfg.ps).step_by(10) {
             apply(&secrets, &source_secret(j, round)?).await?;
-            expected.source_round[j] = round;
+            self.expected.source_round[j] = round;
         }
-        proxy(target).set_fault(fault);
+        self.proxy(target).set_fault(fault);
         let fault_start = Instant::now();
-        while fault_start.elapsed() < Duration::from_secs(cfg.fault) {
+        while fault_start.elapsed() < Duration::from_secs(self.cfg.fault) {
             tokio::time::sleep(Duration::from_secs(5)).await;
-            let tasks = operator.tasks(&http).await;
-            take("fault", tasks, usize::MAX);
+            self.take("fault", usize::MAX).await;
         }
-        proxy(target).set_fault(Fault::Forward);
-        last_fault_end = Instant::now();
-        fault_log
-            .push(json!({"fault": what, "at_s": fault_start.duration_since(start).as_secs_f64()}));
-        while fault_start.elapsed() < Duration::from_secs(cfg.cycle) {
+        self.proxy(target).set_fault(Fault::Forward);
+        let fault_end = Instant::now();
+        let entry =
+            json!({"fault": what, "at_s": fault_start.duration_since(self.start).as_secs_f64()});
+        while fault_start.elapsed() < Duration::from_secs(self.cfg.cycle) {
             tokio::time::sleep(Duration::from_secs(5)).await;
-            let n = not_converged(&client, &cfg, &expected, None)
-                .await
-                .unwrap_or(usize::MAX);
-            let tasks = operator.tasks(&http).await;
-            take("soak", tasks, n);
+            let n = self.not_converged(false).await.unwrap_or(usize::MAX);
+            self.take("soak", n).await;
         }
-        cycle += 1;
+        Ok((entry, fault_end))
     }
 
-    // The last change, then convergence.
-    #[allow(clippy::cast_possible_truncation)]
-    let last = cycle as u32 + 1;
-    futures_util::stream::iter(0..cfg.keys)
-        .map(|i| backends.write_key(i, last))
-        .buffer_unordered(16)
-        .try_collect::<Vec<()>>()
-        .await?;
-    expected.key_round.iter_mut().for_each(|r| *r = last);
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
-    for j in 0..cfg.ps {
-        apply(&secrets, &source_secret(j, last)?).await?;
+    /// Changes every value once more and waits (15 minutes at most) until every target and
+    /// every pushed value holds it; returns how long that took.
+    async fn converge(&mut self, cycles: usize) -> Result<Option<f64>, Error> {
+        #[allow(clippy::cast_possible_truncation)]
+        let last = cycles as u32 + 1;
+        futures_util::stream::iter(0..self.cfg.keys)
+            .map(|i| self.backends.write_key(i, last))
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+        self.expected.key_round.iter_mut().for_each(|r| *r = last);
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), NS);
+        for j in 0..self.cfg.ps {
+            apply(&secrets, &source_secret(j, last)?).await?;
+        }
+        self.expected
+            .source_round
+            .iter_mut()
+            .for_each(|r| *r = last);
+        let changed = Instant::now();
+        loop {
+            let n = self.not_converged(true).await.unwrap_or(usize::MAX);
+            self.take("converge", n).await;
+            if n == 0 {
+                return Ok(Some(changed.elapsed().as_secs_f64()));
+            }
+            if changed.elapsed() > Duration::from_secs(900) {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
     }
-    expected.source_round.iter_mut().for_each(|r| *r = last);
-    let changed = Instant::now();
-    let converged = loop {
-        let n = not_converged(&client, &cfg, &expected, Some(&backends))
-            .await
-            .unwrap_or(usize::MAX);
-        let tasks = operator.tasks(&http).await;
-        take("converge", tasks, n);
-        if n == 0 {
-            break Some(changed.elapsed().as_secs_f64());
-        }
-        if changed.elapsed() > Duration::from_secs(900) {
-            break None;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    };
-    let since_last_fault = last_fault_end.elapsed().as_secs_f64();
 
-    let mut operator = operator;
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &operator.child.id().to_string()])
-        .status();
-    let exit = operator.child.wait()?;
-    let _ = std::fs::remove_file(&kubeconfig);
-
-    if let Some(path) = &cfg.samples {
-        let mut csv = String::from("t_s,phase,rss_kib,fds,tasks,not_converged\n");
-        for s in &samples {
-            csv.push_str(&format!(
-                "{:.1},{},{},{},{},{}\n",
-                s.t,
-                s.phase,
-                s.rss_kib,
-                s.fds,
-                s.tasks.map_or(String::new(), |t| t.to_string()),
-                if s.not_ready == usize::MAX {
-                    String::new()
-                } else {
-                    s.not_ready.to_string()
-                }
-            ));
-        }
-        std::fs::write(path, csv)?;
+    /// Stops the operator (SIGTERM) and returns its exit code.
+    fn stop(&mut self) -> Result<Option<i32>, Error> {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.operator.child.id().to_string()])
+            .status();
+        let exit = self.operator.child.wait()?;
+        let _ = std::fs::remove_file(&self.kubeconfig);
+        Ok(exit.code())
     }
+}
+
+fn samples_csv(samples: &[Sample]) -> String {
+    let mut csv = String::from("t_s,phase,rss_kib,fds,tasks,not_converged\n");
+    for s in samples {
+        csv.push_str(&format!(
+            "{:.1},{},{},{},{},{}\n",
+            s.t,
+            s.phase,
+            s.rss_kib,
+            s.fds,
+            s.tasks.map_or(String::new(), |t| t.to_string()),
+            if s.not_ready == usize::MAX {
+                String::new()
+            } else {
+                s.not_ready.to_string()
+            }
+        ));
+    }
+    csv
+}
+
+/// What the soak prints: RSS, file descriptors and tasks over the phases, and convergence.
+struct Outcome {
+    fault_log: Vec<serde_json::Value>,
+    created_s: f64,
+    warmup_s: f64,
+    converged: Option<f64>,
+    since_last_fault: f64,
+    exit: Option<i32>,
+}
+
+fn summary(cfg: &Config, samples: &[Sample], o: &Outcome) -> serde_json::Value {
     let phase = |p: &'static str| samples.iter().filter(move |s| s.phase == p);
     let at_warmup = phase("warmup").next_back();
     let end = samples.last();
@@ -653,10 +706,10 @@ async fn main() -> Result<(), Error> {
             v.iter().sum::<f64>() / v.len() as f64
         }
     };
-    let summary = json!({
+    json!({
         "external_secrets": cfg.es, "push_secrets": cfg.ps, "remote_keys_per_backend": cfg.keys,
-        "refresh": cfg.refresh, "soak_s": cfg.secs, "faults": fault_log,
-        "created_s": created_s, "warmup_s": warmup_end,
+        "refresh": cfg.refresh, "soak_s": cfg.secs, "faults": o.fault_log,
+        "created_s": o.created_s, "warmup_s": o.warmup_s,
         "rss_mib": {
             "after_warmup": at_warmup.map(|s| s.rss_kib as f64 / 1024.0),
             "soak_first_third_mean": mean(&steady[..first_third]),
@@ -666,12 +719,48 @@ async fn main() -> Result<(), Error> {
         },
         "fds": {"after_warmup": at_warmup.map(|s| s.fds), "max": samples.iter().map(|s| s.fds).max(), "end": end.map(|s| s.fds)},
         "tasks": {"after_warmup": at_warmup.and_then(|s| s.tasks), "max": samples.iter().filter_map(|s| s.tasks).max(), "end": end.and_then(|s| s.tasks)},
-        "convergence_after_last_change_s": converged,
-        "since_last_fault_s": since_last_fault,
-        "operator_exit": exit.code(),
+        "convergence_after_last_change_s": o.converged,
+        "since_last_fault_s": o.since_last_fault,
+        "operator_exit": o.exit,
         "p50_rss_soak_mib": percentile(&sorted, 0.5),
-    });
-    println!("{summary}");
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let mut soak = Soak::start(Config::from_env()?).await?;
+    let created_s = soak.start.elapsed().as_secs_f64();
+    let warmup_s = soak.warm_up().await?;
+
+    // Soak: faults, and a tenth of the values changed each cycle.
+    let soak_start = Instant::now();
+    let faults = faults();
+    let mut cycles = 0usize;
+    let mut fault_log = Vec::new();
+    let mut last_fault_end = Instant::now();
+    while soak_start.elapsed() < Duration::from_secs(soak.cfg.secs) {
+        let (entry, fault_end) = soak.cycle(cycles, &faults[cycles % faults.len()]).await?;
+        fault_log.push(entry);
+        last_fault_end = fault_end;
+        cycles += 1;
+    }
+
+    // The last change, then convergence.
+    let converged = soak.converge(cycles).await?;
+    let since_last_fault = last_fault_end.elapsed().as_secs_f64();
+    let exit = soak.stop()?;
+    if let Some(path) = &soak.cfg.samples {
+        std::fs::write(path, samples_csv(&soak.samples))?;
+    }
+    let outcome = Outcome {
+        fault_log,
+        created_s,
+        warmup_s,
+        converged,
+        since_last_fault,
+        exit,
+    };
+    println!("{}", summary(&soak.cfg, &soak.samples, &outcome));
     if converged.is_none() {
         return Err("not every object converged within 15 minutes of the last change".into());
     }
