@@ -221,7 +221,7 @@ fn create_cert(spec: &Spec<'_>, key: &KeyPair, issuer: Option<&Issuer<'_>>) -> F
         Value::string(pem_encode("CERTIFICATE", &cert)),
     );
     m.insert("Key".into(), Value::string(rsa_pem(key)?));
-    Ok(Value::map(m))
+    Ok(certificate(m))
 }
 
 /// The key as Go's `pemBlockForKey` writes an RSA key: PKCS#1, `RSA PRIVATE KEY`.
@@ -376,7 +376,7 @@ fn build_custom_cert(cert_b64: &[u8], key_b64: &[u8]) -> FnResult {
         "Key".into(),
         Value::string(pem_encode(&kblock.label, &kblock.der)),
     );
-    Ok(Value::map(m))
+    Ok(certificate(m))
 }
 
 pub(crate) fn funcs() -> Vec<FuncDef> {
@@ -425,4 +425,12 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             )
         }),
     ]
+}
+
+/// sprig's `certificate` struct (`.Cert`, `.Key`).
+fn certificate(m: Map) -> Value {
+    Value::Map(
+        std::sync::Arc::new(m),
+        crate::template::value::MapKind::Struct(crate::template::value::StructKind::Certificate),
+    )
 }

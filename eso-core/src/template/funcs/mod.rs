@@ -218,7 +218,9 @@ fn go_index(args: Args) -> FnResult {
                         Some(v) => v.clone(),
                         None => match kind {
                             super::value::MapKind::Strings => Value::str(""),
-                            super::value::MapKind::Any => Value::Nil,
+                            super::value::MapKind::Any | super::value::MapKind::Struct(_) => {
+                                Value::Nil
+                            }
                         },
                     }
                 }

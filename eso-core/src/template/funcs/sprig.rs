@@ -208,6 +208,19 @@ fn path_ext(p: &str) -> String {
     String::new()
 }
 
+/// A copy with new maps and lists all the way down (Go's copystructure: a deep copy is a
+/// different map, so `set` on it leaves the original alone).
+fn deep_copy(v: &Value) -> Value {
+    match v {
+        Value::Map(m, kind) => Value::Map(
+            std::sync::Arc::new(m.iter().map(|(k, e)| (k.clone(), deep_copy(e))).collect()),
+            *kind,
+        ),
+        Value::List(l) => Value::list(l.iter().map(deep_copy).collect()),
+        other => other.clone(),
+    }
+}
+
 fn indent(n: i64, v: &[u8]) -> Vec<u8> {
     let pad = " ".repeat(n.max(0) as usize);
     let mut out = pad.clone().into_bytes();
@@ -703,12 +716,12 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
                 a[1].clone()
             })
         }),
-        fixed("deepCopy", &[A], |_, a| Ok(a[0].clone())),
+        fixed("deepCopy", &[A], |_, a| Ok(deep_copy(&a[0]))),
         fixed("mustDeepCopy", &[A], |_, a| {
             if a[0].is_nil() {
                 return Err("copy: cannot copy nil".into());
             }
-            Ok(a[0].clone())
+            Ok(deep_copy(&a[0]))
         }),
         fixed("fail", &[S], |_, a| Err(text(&a[0]).into_owned())),
         // reflection
