@@ -406,28 +406,39 @@ impl<'t> State<'t> {
         self.err(Some((pos, pos)), format!("undefined variable: {name}"))
     }
 
-    /// Go maps are references: after `set $d.x "k" v` every later use of `$d` sees the key.
-    /// The engine's maps are values, so the changed map is written back into the variable
-    /// (through the field path, copying the maps on it). Other variables holding the same
-    /// map earlier (`$e := $d`) keep the old contents.
+    /// Go maps are references: after `set $d.x "k" v` every later use of `$d` sees the key,
+    /// and so does every other variable holding the same map (`$e := $d`, `$e := $d.x`).
+    /// The engine's maps are shared immutable values, so the changed map is written back:
+    /// into the variable (through the field path), and into every variable that holds the
+    /// old map (or a map or list containing it), keeping aliases aliased.
     fn write_back(&mut self, name: &str, idents: &[String], v: Value, pos: usize) -> R<()> {
-        fn replace(root: &Value, path: &[String], v: Value) -> Option<Value> {
-            let Some((first, rest)) = path.split_first() else {
-                return Some(v);
-            };
-            let Value::Map(m, kind) = root else {
-                return None;
-            };
-            let inner = replace(m.get(first)?, rest, v)?;
-            let mut m = std::sync::Arc::clone(m);
-            std::sync::Arc::make_mut(&mut m).insert(first.clone(), inner);
-            Some(Value::Map(m, *kind))
-        }
         let root = self.var_value(name, (pos, pos))?;
-        match replace(&root, idents, v) {
-            Some(new) => self.set_var(name, new, pos),
-            None => Ok(()),
+        let mut cur = &root;
+        for id in idents {
+            match cur {
+                Value::Map(m, _) => match m.get(id) {
+                    Some(inner) => cur = inner,
+                    None => return Ok(()),
+                },
+                _ => return Ok(()),
+            }
         }
+        let Some(old) = container_ptr(cur) else {
+            return Ok(());
+        };
+        if container_ptr(&v) == Some(old) {
+            return Ok(());
+        }
+        let mut memo: Vec<(usize, Value)> = vec![(old, v)];
+        // the replaced values stay alive until the end: no address in `memo` gets reused
+        let mut replaced = Vec::new();
+        for slot in self.vars.iter_mut() {
+            if let Some(new) = substitute(&slot.1, &mut memo) {
+                replaced.push(std::mem::replace(&mut slot.1, new));
+            }
+        }
+        drop(replaced);
+        Ok(())
     }
 
     fn var_value(&self, name: &str, pos: (usize, usize)) -> R<Value> {
@@ -744,6 +755,13 @@ impl<'t> State<'t> {
                 }
                 Ok(v)
             }
+            Err(e) if e == super::funcs::NEEDS_CRYPTO_MSG => self.err(
+                at,
+                format!(
+                    "function {:?} needs eso-core's template-crypto feature (compiled without it)",
+                    f.name
+                ),
+            ),
             Err(e) if e == super::funcs::UNSUPPORTED_MSG => self.err(
                 at,
                 format!("function {} is not supported by this build", f.name),
@@ -751,6 +769,50 @@ impl<'t> State<'t> {
             Err(e) => self.err(at, format!("error calling {}: {e}", f.name)),
         }
     }
+}
+
+/// The identity of a map or list (its shared allocation).
+fn container_ptr(v: &Value) -> Option<usize> {
+    match v {
+        Value::Map(m, _) => Some(Arc::as_ptr(m) as *const u8 as usize),
+        Value::List(l) => Some(Arc::as_ptr(l) as *const u8 as usize),
+        _ => None,
+    }
+}
+
+/// `v` with every container in `memo` (by identity) replaced, rebuilding the maps and lists
+/// on the way (each rebuilt container is added to `memo`, so its aliases get the same new
+/// value). `None` when nothing inside changes.
+fn substitute(v: &Value, memo: &mut Vec<(usize, Value)>) -> Option<Value> {
+    let ptr = container_ptr(v)?;
+    if let Some((_, new)) = memo.iter().find(|(p, _)| *p == ptr) {
+        return Some(new.clone());
+    }
+    let new = match v {
+        Value::Map(m, kind) if *kind != MapKind::Strings => {
+            let mut changed: Option<super::value::Map> = None;
+            for (k, e) in m.iter() {
+                if let Some(ne) = substitute(e, memo) {
+                    changed
+                        .get_or_insert_with(|| (**m).clone())
+                        .insert(k.clone(), ne);
+                }
+            }
+            Value::Map(Arc::new(changed?), *kind)
+        }
+        Value::List(l) => {
+            let mut changed: Option<Vec<Value>> = None;
+            for (i, e) in l.iter().enumerate() {
+                if let Some(ne) = substitute(e, memo) {
+                    changed.get_or_insert_with(|| (**l).clone())[i] = ne;
+                }
+            }
+            Value::List(Arc::new(changed?))
+        }
+        _ => return None,
+    };
+    memo.push((ptr, new.clone()));
+    Some(new)
 }
 
 /// Renders `tree_name` of `tmpl` over `data`.

@@ -370,6 +370,10 @@ fn fmt_value(out: &mut Vec<u8>, v: &Value, verb: char, sp: &Spec) {
                 bad_verb(out, verb, v);
             }
         }
+        Value::Map(_, crate::template::value::MapKind::Struct(_)) => {
+            let text = v.struct_text().unwrap_or_default();
+            fmt_str(out, text.as_bytes(), verb, sp);
+        }
         Value::Map(m, _) => {
             out.extend_from_slice(b"map[");
             for (i, (k, e)) in m.iter().enumerate() {

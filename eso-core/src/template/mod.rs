@@ -36,7 +36,7 @@ pub use exec::Limits;
 pub use funcs::function_names;
 pub use funcs::json::yaml_to_string_map;
 pub use time::GoTime;
-pub use value::{Bytes, Map, MapKind, Value};
+pub use value::{Bytes, Map, MapKind, StructKind, Value};
 
 use parse::{Node, Parser};
 

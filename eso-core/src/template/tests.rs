@@ -156,3 +156,46 @@ fn send_sync() {
     fn is<T: Send + Sync>() {}
     is::<Template>();
 }
+
+/// Values Go templates read by field, and maps shared between variables. The expected
+/// outputs are Go's: text/template with sprig v3.3.0 (Masterminds/semver v3), Go 1.26.
+#[test]
+fn structs_and_shared_maps_as_go() {
+    let cases = [
+        (
+            r#"{{ $v := semver "1.2.3-beta.1+build.5" }}{{ $v.Major }}|{{ $v.Minor }}|{{ $v.Patch }}|{{ $v.Prerelease }}|{{ $v.Metadata }}|{{ $v.Original }}|{{ $v }}|{{ printf "%T" $v }}|{{ kindOf $v }}|{{ $v | toJson }}"#,
+            r#"1|2|3|beta.1|build.5|1.2.3-beta.1+build.5|1.2.3-beta.1+build.5|*semver.Version|ptr|"1.2.3-beta.1+build.5""#,
+        ),
+        (
+            r#"{{ $v := semver "v1" }}{{ $v.Major }}|{{ $v.Original }}|{{ $v }}|{{ $v.String }}"#,
+            "1|v1|1.0.0|1.0.0",
+        ),
+        (
+            r#"{{ $d := dict "a" "b" }}{{ $e := $d }}{{ $_ := set $e "k" "v" }}{{ $d }}"#,
+            "map[a:b k:v]",
+        ),
+        (
+            r#"{{ $d := dict "a" (dict "x" 1) }}{{ $e := $d.a }}{{ $_ := set $e "k" "v" }}{{ $d }}|{{ $f := deepCopy $d }}{{ $_ := set $f.a "z" 2 }}{{ $d }}|{{ $f }}"#,
+            "map[a:map[k:v x:1]]|map[a:map[k:v x:1]]|map[a:map[k:v x:1 z:2]]",
+        ),
+    ];
+    for (tpl, want) in cases {
+        assert_eq!(
+            run(tpl).unwrap_or_else(|e| panic!("{tpl}: {e}")),
+            want,
+            "{tpl}"
+        );
+    }
+}
+
+/// sprig's `certificate` (Go: `sprig.certificate|struct|sprig.certificate|{"Cert":"---|{-----BEGIN CERTIFICATE-----\nM`).
+#[test]
+#[cfg(feature = "template-crypto")]
+fn certificate_is_a_struct() {
+    let out = run(r#"{{ $c := genCA "x" 1 }}{{ printf "%T" $c }}|{{ kindOf $c }}|{{ typeOf $c }}|{{ $c | toJson | substr 0 12 }}|{{ printf "%v" $c | substr 0 30 }}"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out,
+        "sprig.certificate|struct|sprig.certificate|{\"Cert\":\"---|{-----BEGIN CERTIFICATE-----\nM"
+    );
+}

@@ -20,6 +20,22 @@ pub enum MapKind {
     Strings,
     /// `map[string]interface{}`: a missing key is nil.
     Any,
+    /// A Go struct a function returns: templates read its fields (`.Cert`), Go's `%v` and
+    /// JSON show it as the struct does.
+    Struct(StructKind),
+}
+
+/// The Go type of a struct value (see [`MapKind::Struct`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StructKind {
+    /// Masterminds/semver's `*semver.Version` (sprig's `semver`): `.Major`, `.Minor`, `.Patch`
+    /// (uint64), `.Prerelease`, `.Metadata`, `.Original`; prints and marshals as its
+    /// `String()`.
+    Semver,
+    /// sprig's `certificate` (`genCA`, `genSignedCert` ...): `.Cert` and `.Key`; prints as
+    /// `{CERT KEY}`.
+    Certificate,
 }
 
 /// A value inside the template engine, modelled on the Go values ESO's templates see.
@@ -103,6 +119,8 @@ impl Value {
             Self::List(_) => "[]interface {}",
             Self::Map(_, MapKind::Strings) => "map[string]string",
             Self::Map(_, MapKind::Any) => "map[string]interface {}",
+            Self::Map(_, MapKind::Struct(StructKind::Semver)) => "*semver.Version",
+            Self::Map(_, MapKind::Struct(StructKind::Certificate)) => "sprig.certificate",
             Self::Time(_) => "time.Time",
         }
     }
@@ -117,6 +135,8 @@ impl Value {
             Self::Float(_) => "float64",
             Self::Str(_) => "string",
             Self::List(_) => "slice",
+            Self::Map(_, MapKind::Struct(StructKind::Semver)) => "ptr",
+            Self::Map(_, MapKind::Struct(_)) => "struct",
             Self::Map(..) => "map",
             Self::Time(_) => "struct",
         }
@@ -132,6 +152,7 @@ impl Value {
             Self::Float(f) => *f != 0.0,
             Self::Str(s) => !s.is_empty(),
             Self::List(l) => !l.is_empty(),
+            Self::Map(_, MapKind::Struct(_)) => true,
             Self::Map(m, _) => !m.is_empty(),
             Self::Time(_) => true,
         }
@@ -153,6 +174,39 @@ impl Value {
     /// True for [`Value::Nil`].
     pub fn is_nil(&self) -> bool {
         matches!(self, Self::Nil)
+    }
+
+    /// The text Go's `%v` prints for a struct value (`None` for anything else).
+    pub(crate) fn struct_text(&self) -> Option<String> {
+        let Self::Map(m, MapKind::Struct(kind)) = self else {
+            return None;
+        };
+        let field = |k: &str| {
+            m.get(k)
+                .map(|v| String::from_utf8_lossy(&v.to_go_string()).into_owned())
+        };
+        Some(match kind {
+            StructKind::Semver => {
+                let mut s = format!(
+                    "{}.{}.{}",
+                    field("Major").unwrap_or_default(),
+                    field("Minor").unwrap_or_default(),
+                    field("Patch").unwrap_or_default()
+                );
+                for (sep, k) in [('-', "Prerelease"), ('+', "Metadata")] {
+                    if let Some(x) = field(k).filter(|x| !x.is_empty()) {
+                        s.push(sep);
+                        s.push_str(&x);
+                    }
+                }
+                s
+            }
+            StructKind::Certificate => format!(
+                "{{{} {}}}",
+                field("Cert").unwrap_or_default(),
+                field("Key").unwrap_or_default()
+            ),
+        })
     }
 
     /// Formats the value like Go's `fmt.Sprint` of one operand (`%v`).
@@ -393,6 +447,9 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value) {
             out.push(b']');
         }
         Value::Time(t) => out.extend_from_slice(t.go_string().as_bytes()),
+        Value::Map(_, MapKind::Struct(_)) => {
+            out.extend_from_slice(v.struct_text().unwrap_or_default().as_bytes());
+        }
         Value::Map(m, _) => {
             out.extend_from_slice(b"map[");
             for (i, (k, e)) in m.iter().enumerate() {

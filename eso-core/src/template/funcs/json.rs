@@ -124,6 +124,12 @@ fn write_json(
             }
             out.push(']');
         }
+        Value::Map(
+            _,
+            crate::template::value::MapKind::Struct(crate::template::value::StructKind::Semver),
+        ) => {
+            json_string(out, v.struct_text().unwrap_or_default().as_bytes(), html);
+        }
         Value::Map(m, _) => {
             if m.is_empty() {
                 out.push_str("{}");

@@ -75,6 +75,26 @@ fn parse_version(v: &str) -> Result<Version, String> {
 }
 
 impl Version {
+    /// The `*semver.Version` templates see: fields as its methods answer them.
+    fn to_value(&self, original: &str) -> Value {
+        let m: crate::template::value::Map = [
+            ("Major", Value::Uint(self.major)),
+            ("Minor", Value::Uint(self.minor)),
+            ("Patch", Value::Uint(self.patch)),
+            ("Prerelease", Value::str(&self.pre)),
+            ("Metadata", Value::str(&self.meta)),
+            ("Original", Value::str(original)),
+            ("String", Value::string(self.to_go_string())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Value::Map(
+            std::sync::Arc::new(m),
+            crate::template::value::MapKind::Struct(crate::template::value::StructKind::Semver),
+        )
+    }
+
     fn to_go_string(&self) -> String {
         let mut s = format!("{}.{}.{}", self.major, self.minor, self.patch);
         if !self.pre.is_empty() {
@@ -305,7 +325,8 @@ fn semver_compare(constraint: &str, version: &str) -> Result<bool, String> {
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
         fixed("semver", &[S], |_, a| {
-            parse_version(&text(&a[0])).map(|v| Value::string(v.to_go_string()))
+            let original = text(&a[0]);
+            parse_version(&original).map(|v| v.to_value(&original))
         }),
         fixed("semverCompare", &[S, S], |_, a| {
             semver_compare(&text(&a[0]), &text(&a[1])).map(Value::Bool)

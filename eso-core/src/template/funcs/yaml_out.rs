@@ -57,6 +57,10 @@ fn to_node(v: &Value) -> Result<Node, String> {
         Value::Str(b) => Node::Str(String::from_utf8_lossy(b).into_owned()),
         Value::Time(t) => Node::Str(t.rfc3339_nano()),
         Value::List(l) => Node::Seq(l.iter().map(to_node).collect::<Result<_, _>>()?),
+        Value::Map(
+            _,
+            crate::template::value::MapKind::Struct(crate::template::value::StructKind::Semver),
+        ) => Node::Str(v.struct_text().unwrap_or_default()),
         Value::Map(m, _) => {
             let mut entries = m
                 .iter()
