@@ -67,8 +67,8 @@ if [[ "${ESO_SKIP_LINT:-0}" != 1 ]]; then
 
   step "clippy (workspace, all targets, -D warnings)"
   cargo clippy --workspace --all-targets --locked -- -D warnings
-  step "clippy (eso-core without features)"
-  cargo clippy -p eso-core --all-targets --locked -- -D warnings
+  step "clippy (eso-core without default features: no template-crypto)"
+  cargo clippy -p eso-core --no-default-features --all-targets --locked -- -D warnings
   step "clippy (eso-generators, all features: webhook is off by default)"
   cargo clippy -p eso-generators --all-targets --all-features --locked -- -D warnings
 
@@ -76,6 +76,13 @@ if [[ "${ESO_SKIP_LINT:-0}" != 1 ]]; then
   forbidden='^(reqwest|hyper|kube-client|aws-sdk-[a-z-]+|aws-config|aws-smithy-[a-z-]+|azure_[a-z_]+|google-cloud-[a-z0-9-]+|tonic) '
   if cargo tree -p eso-core --all-features -e normal --prefix none --locked | grep -E "$forbidden"; then
     echo "eso-core must not depend on the crates listed above" >&2
+    exit 1
+  fi
+
+  step "eso-core without default features pulls no crypto stack"
+  crypto='^(aws-lc-rs|aws-lc-sys|ring|x509-parser|p12-keystore|bcrypt|scrypt|rsa|openssl|openssl-sys|rustls) '
+  if cargo tree -p eso-core --no-default-features -e normal --prefix none --locked | grep -E "$crypto"; then
+    echo "eso-core with default-features = false must not depend on the crates listed above" >&2
     exit 1
   fi
 
@@ -124,6 +131,11 @@ step "cargo test (workspace, all features)"
 set +e
 cargo test --workspace --all-features --locked --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo-test.log"
 status=${PIPESTATUS[0]}
+# The lean core as an embedder gets it with default-features = false: the model, validation,
+# the engine (crypto functions answering "compiled without template-crypto"), strategies, flows.
+step "cargo test (eso-core without default features)"
+cargo test -p eso-core --no-default-features --features testing --locked --no-fail-fast 2>&1 | tee -a "$LOG_DIR/cargo-test.log"
+[[ ${PIPESTATUS[0]} == 0 ]] || status=1
 set -e
 
 # Coverage-guided fuzzing, short: every fuzz target for ESO_FUZZ_SECONDS (default 7) seconds
