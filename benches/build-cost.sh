@@ -8,7 +8,7 @@
 #   core-lean   eso-core, default-features = false
 #   core        eso-core with its default features
 #   embed       eso-core + eso-kube + eso-provider-vault: the README's embedding program
-#   quickstart  `cargo build --example quickstart` in the workspace (with ESO_EMPTY_CARGO_HOME=1:
+#   quickstart  `cargo run --example quickstart` in the workspace (with ESO_EMPTY_CARGO_HOME=1:
 #               also with an empty cargo home, downloads included, as on a fresh machine)
 #
 # Usage: benches/build-cost.sh [CONFIG...]      (default: all four)
@@ -61,7 +61,7 @@ measure() { # config, dir, cargo args...
   local tree crates crypto compiled cpu
   tree=$(cd "$dir" && CARGO_HOME="$home" cargo tree -e normal,build --prefix none --offline "${TREE_ARGS[@]}" 2>/dev/null | sed 's/ (\*)$//' | sort -u)
   crates=$(grep -c . <<<"$tree")
-  crypto=$(grep -E "$CRYPTO" <<<"$tree" | awk '{print $1}' | sort -u | paste -sd, -)
+  crypto=$(grep -E "$CRYPTO" <<<"$tree" | awk '{print $1}' | sort -u | paste -sd, - || true)
   compiled=$(grep -c '^ *Compiling ' "$WORK/log-$config" || true)
   cpu=$(awk '{printf "%.1f", $1 + $2}' "$WORK/time-$config")
   printf '{"config":"%s","crates":%s,"compiled":%s,"wall_s":%.1f,"cpu_s":%s,"crypto":"%s","load":"%s"}\n' \
@@ -94,7 +94,7 @@ tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\"] }" "$mai
       measure "$config" "$dir" build ;;
     quickstart)
       TREE_ARGS=(-p eso-examples)
-      measure "$config" "$SRC" build --example quickstart ;;
+      measure "$config" "$SRC" run --example quickstart ;;
     *) echo "unknown configuration: $config" >&2; exit 2 ;;
   esac
 done
