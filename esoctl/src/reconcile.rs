@@ -561,7 +561,7 @@ fn describe(key: &str) -> String {
 
 /// A stable UID for an object first seen in this run (a UUID-shaped hash of its key).
 fn derived_uid(key: &str) -> String {
-    let h = eso_core::reconcile::hash::sha3_224_hex(key.as_bytes());
+    let h = eso_core::reconcile::string_hash(key);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
