@@ -153,9 +153,7 @@ async fn seed_cluster(
 
 /// The objects typed (in input order, with their keys) and the catalog of stores and
 /// generators they form.
-fn typed_objects(
-    objects: &BTreeMap<String, Object>,
-) -> Result<(MemoryCatalog, Vec<Typed>), Fatal> {
+fn typed_objects(objects: &BTreeMap<String, Object>) -> Result<(MemoryCatalog, Vec<Typed>), Fatal> {
     let mut catalog = MemoryCatalog::new();
     let mut typed: Vec<Typed> = Vec::new();
     for (key, o) in objects {
