@@ -200,12 +200,6 @@ async fn setup_regions(client: &kube::Client, r: &Regions) {
     .await;
 }
 
-fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n.div_ceil(2)];
-    aws_lc_rs::rand::fill(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect::<String>()[..n].to_owned()
-}
-
 #[tokio::test]
 async fn wizard_prompts_generates_writes_and_pushes_to_two_regions() {
     let Some(r) = regions() else { return };
@@ -769,28 +763,6 @@ secrets:
     secrets.push(&root);
     assert_not_in_files(&dir, &secrets);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The address of the uninitialised OpenBao `instance` (restarted fresh when a previous
-/// run initialised it).
-fn fresh_uninitialised(
-    instance: &str,
-    mut bao_env: std::collections::BTreeMap<String, String>,
-) -> String {
-    let mut addr = bao_env["VAULT_ADDR"].clone();
-    if bao(&addr, None, "GET", "sys/init", None)["initialized"] != json!(false) {
-        // A previous run initialised it: a fresh one.
-        openbao_script(&["stop", instance]);
-        openbao_script(&["start-uninit", instance]);
-        bao_env = openbao_env(instance).unwrap();
-        addr = bao_env["VAULT_ADDR"].clone();
-    }
-    assert_eq!(
-        bao(&addr, None, "GET", "sys/init", None)["initialized"],
-        json!(false)
-    );
-
-    addr
 }
 
 /// The store of the uninitialised server (its token Secret not there yet) and a
