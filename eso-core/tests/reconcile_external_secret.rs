@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use eso_core::api::{ExternalSecret, Manifest, parse_documents};
 use eso_core::cluster::{Cluster, KubeSecret, MemoryCluster, OwnerRef};
-use eso_core::reconcile::hash::data_hash;
+use eso_core::reconcile::data_hash;
 use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler, TargetAction};
 use jiff::Timestamp;
 
@@ -91,7 +91,7 @@ async fn owner_creates_with_eso_markers_and_status() {
     );
     assert_eq!(
         s.labels["reconcile.external-secrets.io/created-by"],
-        eso_core::reconcile::hash::string_hash("app/db")
+        eso_core::reconcile::string_hash("app/db")
     );
     assert_eq!(s.owner_references[0].kind, "ExternalSecret");
     assert_eq!(s.owner_references[0].uid, "es-uid");

@@ -1,10 +1,9 @@
 //! Small encoders the base64 crate does not cover: RFC 4648 base32 and lower-case hex.
 
-#![allow(dead_code)]
-
 const BASE32_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// RFC 4648 base32 with `=` padding (Go's `base32.StdEncoding`).
+#[cfg(any(test, feature = "password"))]
 pub(crate) fn base32_encode(input: &[u8]) -> String {
     let mut out = String::with_capacity(input.len().div_ceil(5) * 8);
     for chunk in input.chunks(5) {
@@ -32,6 +31,7 @@ pub(crate) fn base32_encode(input: &[u8]) -> String {
 }
 
 /// Decodes RFC 4648 base32 (upper-case alphabet, padding optional). `None` on bad input.
+#[cfg(any(test, feature = "mfa"))]
 pub(crate) fn base32_decode(input: &str) -> Option<Vec<u8>> {
     let data = input.trim_end_matches('=');
     let mut out = Vec::with_capacity(data.len() * 5 / 8);
@@ -54,6 +54,7 @@ pub(crate) fn base32_decode(input: &str) -> Option<Vec<u8>> {
 }
 
 /// Lower-case hex.
+#[cfg(any(test, feature = "password"))]
 pub(crate) fn hex_encode(input: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(input.len() * 2);

@@ -21,13 +21,21 @@ use eso_core::{Result, SecretMap, SecretValue};
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let spec = serde_json::json!({"data": {"username": "admin", "password": "s3cr3t"}});
 /// let spec = eso_core::api::GeneratorSpec::parse("Fake", spec)?;
-/// let out = Fake.generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
+/// let out = Fake::new().generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// assert_eq!(out.data["username"].expose(), b"admin");
 /// # Ok::<(), eso_core::Error>(())
 /// # }).unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct Fake;
+
+impl Fake {
+    /// The generator.
+    pub const fn new() -> Self {
+        Self
+    }
+}
 
 #[async_trait]
 impl Generator for Fake {

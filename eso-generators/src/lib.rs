@@ -40,7 +40,7 @@
 //! # }).unwrap();
 //! ```
 
-#[cfg(any(feature = "password", feature = "sshkey", feature = "mfa"))]
+#[cfg(any(feature = "password", feature = "mfa"))]
 mod encoding;
 #[cfg(feature = "fake")]
 mod fake;

@@ -42,14 +42,22 @@ use crate::encoding::base32_decode;
 ///     "when": "1970-01-01T00:00:59Z",
 /// });
 /// let spec = eso_core::api::GeneratorSpec::parse("MFA", spec)?;
-/// let out = Mfa.generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
+/// let out = Mfa::new().generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// assert_eq!(out.data["token"].expose(), b"94287082");
 /// assert_eq!(out.data["timeLeft"].expose(), b"1");
 /// # Ok::<(), eso_core::Error>(())
 /// # }).unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct Mfa;
+
+impl Mfa {
+    /// The generator.
+    pub const fn new() -> Self {
+        Self
+    }
+}
 
 /// The longest token: HOTP values have 31 bits, so longer tokens would only add zeros.
 const MAX_LENGTH: i64 = 18;

@@ -47,7 +47,7 @@ use crate::encoding::{base32_encode, hex_encode};
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let spec = serde_json::json!({"length": 20, "digits": 4, "symbols": 0, "noUpper": true});
 /// let spec = eso_core::api::GeneratorSpec::parse("Password", spec)?;
-/// let out = Password.generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
+/// let out = Password::new().generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// let pw = out.data["password"].expose_str().unwrap();
 /// assert_eq!(pw.len(), 20);
 /// assert_eq!(pw.chars().filter(char::is_ascii_digit).count(), 4);
@@ -56,7 +56,15 @@ use crate::encoding::{base32_encode, hex_encode};
 /// # }).unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct Password;
+
+impl Password {
+    /// The generator.
+    pub const fn new() -> Self {
+        Self
+    }
+}
 
 #[async_trait]
 impl Generator for Password {

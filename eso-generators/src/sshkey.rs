@@ -37,7 +37,7 @@ use zeroize::Zeroizing;
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let spec = serde_json::json!({"keyType": "ed25519", "comment": "deploy@example"});
 /// let spec = eso_core::api::GeneratorSpec::parse("SSHKey", spec)?;
-/// let out = SshKey.generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
+/// let out = SshKey::new().generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// let public = out.data["publicKey"].expose_str().unwrap();
 /// assert!(public.starts_with("ssh-ed25519 AAAA") && public.ends_with(" deploy@example\n"));
 /// let private = out.data["privateKey"].expose_str().unwrap();
@@ -46,7 +46,15 @@ use zeroize::Zeroizing;
 /// # }).unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct SshKey;
+
+impl SshKey {
+    /// The generator.
+    pub const fn new() -> Self {
+        Self
+    }
+}
 
 #[async_trait]
 impl Generator for SshKey {

@@ -22,7 +22,7 @@ use eso_core::{Result, SecretMap, SecretValue};
 /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
 /// let spec = serde_json::json!({});
 /// let spec = eso_core::api::GeneratorSpec::parse("UUID", spec)?;
-/// let out = Uuid.generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
+/// let out = Uuid::new().generate(&GeneratorContext::new(&spec, "default", &cluster)).await?;
 /// let id = out.data["uuid"].expose_str().unwrap();
 /// assert_eq!(id.len(), 36);
 /// assert_eq!(&id[14..15], "4");
@@ -30,7 +30,15 @@ use eso_core::{Result, SecretMap, SecretValue};
 /// # }).unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct Uuid;
+
+impl Uuid {
+    /// The generator.
+    pub const fn new() -> Self {
+        Self
+    }
+}
 
 #[async_trait]
 impl Generator for Uuid {

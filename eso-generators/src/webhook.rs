@@ -65,15 +65,14 @@ pub const WEBHOOK_SECRET_LABEL: (&str, &str) = ("external-secrets.io/type", "web
 /// # Ok::<(), eso_core::Error>(())
 /// # }).unwrap();
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct Webhook {
-    _private: (),
-}
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct Webhook;
 
 impl Webhook {
     /// The generator.
-    pub fn new() -> Self {
-        Self::default()
+    pub const fn new() -> Self {
+        Self
     }
 }
 

@@ -146,7 +146,7 @@ async fn every_eso_password_case_holds() {
         let ctx = GeneratorContext::new(&spec, "default", &cluster);
 
         if expect_error {
-            let err = Password
+            let err = Password::new()
                 .generate(&ctx)
                 .await
                 .expect_err(&format!("{name}: expected an error"));
@@ -177,7 +177,7 @@ async fn every_eso_password_case_holds() {
             .map(|k| k.as_str().expect("key"))
             .collect();
         for _ in 0..ROUNDS {
-            let out = Password
+            let out = Password::new()
                 .generate(&ctx)
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -80,7 +80,7 @@ impl KubeCluster {
 
     /// Answers [`Cluster::get_target_secret`] from `known` when it knows the Secret is
     /// absent, and keeps it up to date with this cluster's own creates and deletes.
-    #[cfg_attr(not(feature = "operator"), allow(dead_code))]
+    #[cfg(feature = "operator")]
     pub(crate) fn with_known_secrets(mut self, known: KnownSecrets) -> Self {
         self.known = Some(known);
         self

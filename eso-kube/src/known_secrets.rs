@@ -70,11 +70,13 @@ impl KnownSecrets {
     }
 
     /// A listing starts: the names it brings replace the current ones when it completes.
+    #[cfg(any(test, feature = "operator"))]
     pub(crate) fn listing_started(&self) {
         self.names().listing = Some(HashSet::new());
     }
 
     /// The listing is complete: from now on, what is not in it is known absent.
+    #[cfg(any(test, feature = "operator"))]
     pub(crate) fn listing_done(&self) {
         let mut names = self.names();
         if let Some(l) = names.listing.take() {

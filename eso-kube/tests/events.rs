@@ -96,7 +96,23 @@ async fn events_and_push_secret_finalizer_as_eso() {
             .run(shutdown),
     );
 
-    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), &ns);
+    create_objects(&client, &ns, &labels).await;
+    let ev: Api<Event> = Api::namespaced(client.clone(), &ns);
+    sync_and_error_events(&ev).await;
+    let ps_api: Api<PushSecret> = Api::namespaced(client.clone(), &ns);
+    push_secret_finalizer_and_error(&ps_api, &secrets, &ev).await;
+
+    stop.trigger();
+    tokio::time::timeout(Duration::from_secs(30), op)
+        .await
+        .expect("graceful shutdown")
+        .unwrap();
+}
+
+/// Two ExternalSecrets (one syncs, one names a missing store) and two PushSecrets (one
+/// keeps what it pushed, one deletes it), all labelled with `labels`.
+async fn create_objects(client: &kube::Client, ns: &str, labels: &Value) {
+    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), ns);
     for (name, store) in [("synced", "fake"), ("broken", "no-such-store")] {
         create(
             &es_api,
@@ -111,7 +127,7 @@ async fn events_and_push_secret_finalizer_as_eso() {
         )
         .await;
     }
-    let ps_api: Api<PushSecret> = Api::namespaced(client.clone(), &ns);
+    let ps_api: Api<PushSecret> = Api::namespaced(client.clone(), ns);
     for (name, policy) in [("keep", "None"), ("clean", "Delete")] {
         create(
             &ps_api,
@@ -127,18 +143,21 @@ async fn events_and_push_secret_finalizer_as_eso() {
         )
         .await;
     }
+}
 
-    let ev: Api<Event> = Api::namespaced(client.clone(), &ns);
+/// `Created` on the synced ExternalSecret, `UpdateFailed` on the broken one and `Synced` on
+/// both PushSecrets, with ESO's reporters and messages.
+async fn sync_and_error_events(ev: &Api<Event>) {
     wait_for("Created on the synced ExternalSecret", || async {
         has(
-            &events(&ev, "ExternalSecret", "synced").await,
+            &events(ev, "ExternalSecret", "synced").await,
             "Normal",
             "Created",
             EXTERNAL_SECRET_REPORTER,
         )
     })
     .await;
-    let synced = events(&ev, "ExternalSecret", "synced").await;
+    let synced = events(ev, "ExternalSecret", "synced").await;
     assert!(
         synced
             .iter()
@@ -147,14 +166,14 @@ async fn events_and_push_secret_finalizer_as_eso() {
     );
     wait_for("UpdateFailed on the broken ExternalSecret", || async {
         has(
-            &events(&ev, "ExternalSecret", "broken").await,
+            &events(ev, "ExternalSecret", "broken").await,
             "Warning",
             "UpdateFailed",
             EXTERNAL_SECRET_REPORTER,
         )
     })
     .await;
-    let broken = events(&ev, "ExternalSecret", "broken").await;
+    let broken = events(ev, "ExternalSecret", "broken").await;
     assert!(
         broken
             .iter()
@@ -163,20 +182,27 @@ async fn events_and_push_secret_finalizer_as_eso() {
     );
     wait_for("Synced on both PushSecrets", || async {
         has(
-            &events(&ev, "PushSecret", "keep").await,
+            &events(ev, "PushSecret", "keep").await,
             "Normal",
             "Synced",
             PUSH_SECRET_REPORTER,
         ) && has(
-            &events(&ev, "PushSecret", "clean").await,
+            &events(ev, "PushSecret", "clean").await,
             "Normal",
             "Synced",
             PUSH_SECRET_REPORTER,
         )
     })
     .await;
+}
 
-    // The PushSecret finalizer: only with deletionPolicy Delete.
+/// The PushSecret finalizer only with deletionPolicy Delete (it goes when the policy
+/// changes to None); a source that goes missing is an error event.
+async fn push_secret_finalizer_and_error(
+    ps_api: &Api<PushSecret>,
+    secrets: &Api<Secret>,
+    ev: &Api<Event>,
+) {
     let finalized = |ps: &PushSecret| ps.finalizers().iter().any(|f| f == PUSH_SECRET_FINALIZER);
     assert!(!finalized(&ps_api.get("keep").await.unwrap()));
     assert!(finalized(&ps_api.get("clean").await.unwrap()));
@@ -205,17 +231,11 @@ async fn events_and_push_secret_finalizer_as_eso() {
         .unwrap();
     wait_for("Errored on the PushSecret", || async {
         has(
-            &events(&ev, "PushSecret", "keep").await,
+            &events(ev, "PushSecret", "keep").await,
             "Warning",
             "Errored",
             PUSH_SECRET_REPORTER,
         )
     })
     .await;
-
-    stop.trigger();
-    tokio::time::timeout(Duration::from_secs(30), op)
-        .await
-        .expect("graceful shutdown")
-        .unwrap();
 }

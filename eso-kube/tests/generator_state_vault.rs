@@ -173,6 +173,7 @@ fn issue_spec(bao: &Bao, mount: &str) -> Value {
 #[tokio::test]
 async fn vault_dynamic_secret_leases_follow_rotations() {
     let Some(fx) = fixture().await else { return };
+    let (mut es, reconciler, vds) = consumer(&fx).await;
     let Fixture {
         client,
         ns,
@@ -180,31 +181,6 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
         bao,
         mount,
     } = fx;
-    // The generator and the consumer, the ExternalSecret created on the API server.
-    let generator = Manifest::from_value(json!({
-        "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "VaultDynamicSecret",
-        "metadata": {"name": "web-cert", "namespace": ns},
-        "spec": issue_spec(&bao, &mount)}))
-    .unwrap();
-    let mut catalog = MemoryCatalog::new();
-    catalog.add(generator);
-    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), &ns);
-    let es: ExternalSecret = serde_json::from_value(json!({
-        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-        "metadata": {"name": "web", "namespace": ns},
-        "spec": {"refreshInterval": "1h", "target": {"name": "web-tls"},
-                 "dataFrom": [{"sourceRef": {"generatorRef": {
-                     "apiVersion": "generators.external-secrets.io/v1alpha1",
-                     "kind": "VaultDynamicSecret", "name": "web-cert"}}}]}}))
-    .unwrap();
-    let mut es = es_api.create(&PostParams::default(), &es).await.unwrap();
-    let vds = Arc::new(VaultDynamicSecret::new());
-    let mut generators = GeneratorRegistry::new();
-    generators.register(vds.clone());
-    let reconciler = Reconciler::new(Arc::clone(&cluster), catalog)
-        .with_generators(Arc::new(generators))
-        .with_generator_gc_grace_period(GRACE);
-
     // Three generations: the first and two rotations (the flows run at the times given).
     let t0 = Timestamp::now();
     let mut serials = Vec::new();
@@ -220,9 +196,72 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
     assert_ne!(serials[0], serials[1]);
     assert_ne!(serials[1], serials[2]);
 
-    // The states as ESO writes them; the first one is flagged, the two newer are not.
     let gs_api: Api<GeneratorState> = Api::namespaced(client.clone(), &ns);
-    let listed = states(&gs_api).await;
+    let leases = states_as_eso_writes_them(&gs_api, &es, &ns, &mount, &bao).await;
+    let flagged_at = t0 + SignedDuration::from_hours(4);
+    collect_after_the_grace_period(&reconciler, &gs_api, &bao, &leases, flagged_at).await;
+    deleted_state_waits_for_its_cleanup(&reconciler, &gs_api, &bao, &leases, flagged_at).await;
+
+    // Deleting the consumer revokes the rest and removes its states.
+    let out = reconciler.delete_external_secret(&es, flagged_at).await;
+    assert!(out.is_ok(), "{:?}", out.errors);
+    assert!(!bao.lease_alive(&leases[2]).await);
+    assert!(states(&gs_api).await.is_empty());
+
+    vds.close().await.unwrap();
+    bao.call("DELETE", &format!("sys/mounts/{mount}"), json!({}))
+        .await
+        .unwrap();
+    bao.generator.close().await.unwrap();
+}
+
+/// The generator and the consumer of [`vault_dynamic_secret_leases_follow_rotations`], the
+/// ExternalSecret created on the API server, and a reconciler with the generator.
+async fn consumer(fx: &Fixture) -> (ExternalSecret, Reconciler, Arc<VaultDynamicSecret>) {
+    let Fixture {
+        client,
+        ns,
+        cluster,
+        bao,
+        mount,
+    } = fx;
+    let generator = Manifest::from_value(json!({
+        "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "VaultDynamicSecret",
+        "metadata": {"name": "web-cert", "namespace": ns},
+        "spec": issue_spec(bao, mount)}))
+    .unwrap();
+    let mut catalog = MemoryCatalog::new();
+    catalog.add(generator);
+    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), ns);
+    let es: ExternalSecret = serde_json::from_value(json!({
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": "web", "namespace": ns},
+        "spec": {"refreshInterval": "1h", "target": {"name": "web-tls"},
+                 "dataFrom": [{"sourceRef": {"generatorRef": {
+                     "apiVersion": "generators.external-secrets.io/v1alpha1",
+                     "kind": "VaultDynamicSecret", "name": "web-cert"}}}]}}))
+    .unwrap();
+    let es = es_api.create(&PostParams::default(), &es).await.unwrap();
+    let vds = Arc::new(VaultDynamicSecret::new());
+    let mut generators = GeneratorRegistry::new();
+    generators.register(vds.clone());
+    let reconciler = Reconciler::new(Arc::clone(cluster), catalog)
+        .with_generators(Arc::new(generators))
+        .with_generator_gc_grace_period(GRACE);
+
+    (es, reconciler, vds)
+}
+
+/// The states as ESO writes them; the first one is flagged, the two newer are not, and
+/// their leases are alive. Returns the leases, oldest first.
+async fn states_as_eso_writes_them(
+    gs_api: &Api<GeneratorState>,
+    es: &ExternalSecret,
+    ns: &str,
+    mount: &str,
+    bao: &Bao,
+) -> Vec<String> {
+    let listed = states(gs_api).await;
     let leases: Vec<String> = listed.iter().map(|(l, _)| l.clone()).collect();
     assert_eq!(
         listed.iter().map(|(_, f)| *f).collect::<Vec<_>>(),
@@ -241,7 +280,7 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
     assert!(name.starts_with("gen-externalsecret-web-"), "{name}");
     assert_eq!(
         one.metadata.labels.as_ref().unwrap()[GENERATOR_STATE_OWNER_KEY_LABEL],
-        KubeGeneratorState::owner_key_of("ExternalSecret", &ns, "web", "0")
+        KubeGeneratorState::owner_key_of("ExternalSecret", ns, "web", "0")
     );
     let owner = &one.metadata.owner_references.as_ref().unwrap()[0];
     assert_eq!(
@@ -264,10 +303,19 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
         assert!(bao.lease_alive(l).await, "{l} is alive before any cleanup");
     }
 
-    // Within the grace period nothing goes; after it the first lease is revoked. (The
-    // collector sees the whole cluster, where other tests keep states too: only this
-    // namespace's objects and leases are checked.)
-    let flagged_at = t0 + SignedDuration::from_hours(4);
+    leases
+}
+
+/// Within the grace period nothing goes; after it the first lease is revoked. (The
+/// collector sees the whole cluster, where other tests keep states too: only this
+/// namespace's objects and leases are checked.)
+async fn collect_after_the_grace_period(
+    reconciler: &Reconciler,
+    gs_api: &Api<GeneratorState>,
+    bao: &Bao,
+    leases: &[String],
+    flagged_at: Timestamp,
+) {
     let deadline = gs_api
         .list(&Default::default())
         .await
@@ -286,7 +334,7 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
     );
     let report = reconciler.collect_generator_states(flagged_at).await;
     assert!(report.next_deadline.is_some_and(|d| d <= deadline));
-    assert_eq!(states(&gs_api).await.len(), 3, "{:?}", report.errors);
+    assert_eq!(states(gs_api).await.len(), 3, "{:?}", report.errors);
     assert!(
         bao.lease_alive(&leases[0]).await,
         "kept within the grace period"
@@ -299,10 +347,18 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
     );
     assert!(bao.lease_alive(&leases[1]).await);
     assert!(bao.lease_alive(&leases[2]).await, "the newest lease stays");
-    assert_eq!(states(&gs_api).await.len(), 2);
+    assert_eq!(states(gs_api).await.len(), 2);
+}
 
-    // A state deleted through the API (a garbage collector removing it with its owner) waits
-    // on its finalizer until the collector revoked its lease.
+/// A state deleted through the API (a garbage collector removing it with its owner) waits
+/// on its finalizer until the collector revoked its lease.
+async fn deleted_state_waits_for_its_cleanup(
+    reconciler: &Reconciler,
+    gs_api: &Api<GeneratorState>,
+    bao: &Bao,
+    leases: &[String],
+    flagged_at: Timestamp,
+) {
     let second = gs_api
         .list(&Default::default())
         .await
@@ -331,18 +387,6 @@ async fn vault_dynamic_secret_leases_follow_rotations() {
     assert!(!bao.lease_alive(&leases[1]).await);
     assert!(gs_api.get_opt(&second_name).await.unwrap().is_none());
     assert!(bao.lease_alive(&leases[2]).await);
-
-    // Deleting the consumer revokes the rest and removes its states.
-    let out = reconciler.delete_external_secret(&es, flagged_at).await;
-    assert!(out.is_ok(), "{:?}", out.errors);
-    assert!(!bao.lease_alive(&leases[2]).await);
-    assert!(states(&gs_api).await.is_empty());
-
-    vds.close().await.unwrap();
-    bao.call("DELETE", &format!("sys/mounts/{mount}"), json!({}))
-        .await
-        .unwrap();
-    bao.generator.close().await.unwrap();
 }
 
 /// The operator's collector (real time): a state past its deadline, written as a reconcile

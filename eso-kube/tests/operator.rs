@@ -62,150 +62,202 @@ async fn operator_runs_every_kind() {
         )
         .await
         .unwrap();
-
-    let stores: Api<SecretStore> = Api::namespaced(client.clone(), &ns);
-    create(
-        &stores,
-        json!({
-            "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
-            "metadata": {"name": "fake", "namespace": ns},
-            "spec": {"provider": {"fake": {"data": [{"key": "db", "value": "v1"}]}}}
-        }),
-    )
-    .await;
-    let cluster_store_name = format!("fake-{ns}");
-    let cluster_stores: Api<ClusterSecretStore> = Api::all(client.clone());
-    create(
-        &cluster_stores,
-        json!({
-            "apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
-            "metadata": {"name": cluster_store_name},
-            "spec": {"provider": {"fake": {"data": [{"key": "db", "value": "v1"}]}}}
-        }),
-    )
-    .await;
+    let apis = Apis::new(&client, &ns);
+    apis.create_stores().await;
 
     let (stop, shutdown) = Shutdown::new();
     let op = tokio::spawn(Operator::new(client.clone(), ProviderRegistry::new()).run(shutdown));
 
-    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), &ns);
-    create(
-        &es_api,
-        json!({
-            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-            "metadata": {"name": "app", "namespace": ns},
-            "spec": {"refreshInterval": "1h",
-                     "secretStoreRef": {"name": "fake", "kind": "SecretStore"},
-                     "target": {"name": "app-target", "deletionPolicy": "Delete"},
-                     "data": [{"secretKey": "password", "remoteRef": {"key": "db"}}]}
-        }),
-    )
-    .await;
-    let ces_name = format!("ces-{ns}");
-    let ces_api: Api<ClusterExternalSecret> = Api::all(client.clone());
-    create(&ces_api, json!({
-        "apiVersion": "external-secrets.io/v1", "kind": "ClusterExternalSecret",
-        "metadata": {"name": ces_name},
-        "spec": {"namespaceSelectors": [{"matchLabels": {"eso-test": ns}}],
-                 "externalSecretName": "stamped",
-                 "externalSecretSpec": {
-                     "secretStoreRef": {"name": cluster_store_name, "kind": "ClusterSecretStore"},
-                     "target": {"name": "stamped-target"},
-                     "data": [{"secretKey": "password", "remoteRef": {"key": "db"}}]}}
-    }))
-    .await;
-
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    wait_for("the target Secret", || async {
-        value(secrets.get_opt("app-target").await.unwrap(), "password") == Some(b"v1".to_vec())
-    })
-    .await;
-    wait_for("the stamped ExternalSecret's target", || async {
-        value(secrets.get_opt("stamped-target").await.unwrap(), "password") == Some(b"v1".to_vec())
-    })
-    .await;
-
-    let ps_api: Api<PushSecret> = Api::namespaced(client.clone(), &ns);
-    create(&ps_api, json!({
-        "apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret",
-        "metadata": {"name": "push", "namespace": ns},
-        "spec": {"refreshInterval": "1h",
-                 "secretStoreRefs": [{"name": "fake", "kind": "SecretStore"}],
-                 "selector": {"secret": {"name": "app-target"}},
-                 "data": [{"match": {"secretKey": "password", "remoteRef": {"remoteKey": "pushed"}}}]}
-    }))
-    .await;
-
-    // A failing ExternalSecret gets a status saying so (and is retried with back-off).
-    create(
-        &es_api,
-        json!({
-            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-            "metadata": {"name": "broken", "namespace": ns},
-            "spec": {"secretStoreRef": {"name": "no-such-store", "kind": "SecretStore"},
-                     "target": {"name": "broken-target"},
-                     "data": [{"secretKey": "k", "remoteRef": {"key": "db"}}]}
-        }),
-    )
-    .await;
-    wait_for("the failing ExternalSecret's status", || async {
-        let es = es_api.get("broken").await.unwrap();
-        ready(&serde_json::to_value(&es.status).unwrap()).as_deref() == Some("False")
-    })
-    .await;
-    assert!(secrets.get_opt("broken-target").await.unwrap().is_none());
-
-    // Every kind got a Ready status.
-    wait_for("Ready statuses", || async {
-        let s = stores.get("fake").await.unwrap();
-        let cs = cluster_stores.get(&cluster_store_name).await.unwrap();
-        let es = es_api.get("app").await.unwrap();
-        let ces = ces_api.get(&ces_name).await.unwrap();
-        let ps = ps_api.get("push").await.unwrap();
-        let j = |v: &dyn erased::Status| ready(&v.status_json());
-        [j(&s), j(&cs), j(&es), j(&ces), j(&ps)]
-            .iter()
-            .all(|r| r.as_deref() == Some("True"))
-    })
-    .await;
-    // ESO's finalizer only where deletion has work to do: `app` deletes its target.
-    let finalized = |es: &ExternalSecret| {
-        es.finalizers()
-            .iter()
-            .any(|f| f == EXTERNAL_SECRET_FINALIZER)
-    };
-    assert!(finalized(&es_api.get("app").await.unwrap()));
-    assert!(!finalized(&es_api.get("stamped").await.unwrap()));
-
-    // Deleting the ClusterExternalSecret removes what it stamped out; deleting the
-    // ExternalSecret releases its finalizer.
-    ces_api
-        .delete(&ces_name, &Default::default())
-        .await
-        .unwrap();
-    wait_for("the stamped ExternalSecret to go", || async {
-        es_api.get_opt("stamped").await.unwrap().is_none()
-            && ces_api.get_opt(&ces_name).await.unwrap().is_none()
-    })
-    .await;
-    es_api.delete("app", &Default::default()).await.unwrap();
-    wait_for("the ExternalSecret to go", || async {
-        es_api.get_opt("app").await.unwrap().is_none()
-    })
-    .await;
-    // Its cleanup deleted the target it controlled (this API server runs no garbage
-    // collector, so nothing else would have).
-    assert!(secrets.get_opt("app-target").await.unwrap().is_none());
+    apis.sync_an_external_secret_and_a_stamped_one().await;
+    apis.push_and_fail().await;
+    apis.every_kind_is_ready().await;
+    apis.deletions_clean_up().await;
 
     stop.trigger();
     tokio::time::timeout(Duration::from_secs(30), op)
         .await
         .expect("graceful shutdown")
         .unwrap();
-    cluster_stores
-        .delete(&cluster_store_name, &Default::default())
+    apis.cluster_stores
+        .delete(&apis.cluster_store_name, &Default::default())
         .await
         .unwrap();
+}
+
+/// The objects of [`operator_runs_every_kind`], in the test namespace `ns`.
+struct Apis {
+    ns: String,
+    stores: Api<SecretStore>,
+    cluster_stores: Api<ClusterSecretStore>,
+    cluster_store_name: String,
+    es_api: Api<ExternalSecret>,
+    ces_api: Api<ClusterExternalSecret>,
+    ces_name: String,
+    ps_api: Api<PushSecret>,
+    secrets: Api<Secret>,
+}
+
+impl Apis {
+    fn new(client: &kube::Client, ns: &str) -> Self {
+        Self {
+            ns: ns.to_owned(),
+            stores: Api::namespaced(client.clone(), ns),
+            cluster_stores: Api::all(client.clone()),
+            cluster_store_name: format!("fake-{ns}"),
+            es_api: Api::namespaced(client.clone(), ns),
+            ces_api: Api::all(client.clone()),
+            ces_name: format!("ces-{ns}"),
+            ps_api: Api::namespaced(client.clone(), ns),
+            secrets: Api::namespaced(client.clone(), ns),
+        }
+    }
+
+    async fn create_stores(&self) {
+        let ns = &self.ns;
+        create(
+            &self.stores,
+            json!({
+                "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+                "metadata": {"name": "fake", "namespace": ns},
+                "spec": {"provider": {"fake": {"data": [{"key": "db", "value": "v1"}]}}}
+            }),
+        )
+        .await;
+        create(
+            &self.cluster_stores,
+            json!({
+                "apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
+                "metadata": {"name": self.cluster_store_name},
+                "spec": {"provider": {"fake": {"data": [{"key": "db", "value": "v1"}]}}}
+            }),
+        )
+        .await;
+    }
+
+    /// An ExternalSecret syncs its target; a ClusterExternalSecret stamps one into the
+    /// namespace, which syncs too.
+    async fn sync_an_external_secret_and_a_stamped_one(&self) {
+        let ns = &self.ns;
+        create(
+            &self.es_api,
+            json!({
+                "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                "metadata": {"name": "app", "namespace": ns},
+                "spec": {"refreshInterval": "1h",
+                         "secretStoreRef": {"name": "fake", "kind": "SecretStore"},
+                         "target": {"name": "app-target", "deletionPolicy": "Delete"},
+                         "data": [{"secretKey": "password", "remoteRef": {"key": "db"}}]}
+            }),
+        )
+        .await;
+        create(&self.ces_api, json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "ClusterExternalSecret",
+            "metadata": {"name": self.ces_name},
+            "spec": {"namespaceSelectors": [{"matchLabels": {"eso-test": ns}}],
+                     "externalSecretName": "stamped",
+                     "externalSecretSpec": {
+                         "secretStoreRef": {"name": self.cluster_store_name, "kind": "ClusterSecretStore"},
+                         "target": {"name": "stamped-target"},
+                         "data": [{"secretKey": "password", "remoteRef": {"key": "db"}}]}}
+        }))
+        .await;
+        let secrets = &self.secrets;
+        wait_for("the target Secret", || async {
+            value(secrets.get_opt("app-target").await.unwrap(), "password") == Some(b"v1".to_vec())
+        })
+        .await;
+        wait_for("the stamped ExternalSecret's target", || async {
+            value(secrets.get_opt("stamped-target").await.unwrap(), "password")
+                == Some(b"v1".to_vec())
+        })
+        .await;
+    }
+
+    /// A PushSecret pushes the target; a failing ExternalSecret gets a status saying so
+    /// (and is retried with back-off).
+    async fn push_and_fail(&self) {
+        let ns = &self.ns;
+        create(&self.ps_api, json!({
+            "apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret",
+            "metadata": {"name": "push", "namespace": ns},
+            "spec": {"refreshInterval": "1h",
+                     "secretStoreRefs": [{"name": "fake", "kind": "SecretStore"}],
+                     "selector": {"secret": {"name": "app-target"}},
+                     "data": [{"match": {"secretKey": "password", "remoteRef": {"remoteKey": "pushed"}}}]}
+        }))
+        .await;
+        create(
+            &self.es_api,
+            json!({
+                "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                "metadata": {"name": "broken", "namespace": ns},
+                "spec": {"secretStoreRef": {"name": "no-such-store", "kind": "SecretStore"},
+                         "target": {"name": "broken-target"},
+                         "data": [{"secretKey": "k", "remoteRef": {"key": "db"}}]}
+            }),
+        )
+        .await;
+        let es_api = &self.es_api;
+        wait_for("the failing ExternalSecret's status", || async {
+            let es = es_api.get("broken").await.unwrap();
+            ready(&serde_json::to_value(&es.status).unwrap()).as_deref() == Some("False")
+        })
+        .await;
+        assert!(
+            self.secrets
+                .get_opt("broken-target")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    /// Every kind got a Ready status; ESO's finalizer only where deletion has work to do
+    /// (`app` deletes its target).
+    async fn every_kind_is_ready(&self) {
+        wait_for("Ready statuses", || async {
+            let s = self.stores.get("fake").await.unwrap();
+            let cs = self
+                .cluster_stores
+                .get(&self.cluster_store_name)
+                .await
+                .unwrap();
+            let es = self.es_api.get("app").await.unwrap();
+            let ces = self.ces_api.get(&self.ces_name).await.unwrap();
+            let ps = self.ps_api.get("push").await.unwrap();
+            let j = |v: &dyn erased::Status| ready(&v.status_json());
+            [j(&s), j(&cs), j(&es), j(&ces), j(&ps)]
+                .iter()
+                .all(|r| r.as_deref() == Some("True"))
+        })
+        .await;
+        let finalized = |es: &ExternalSecret| {
+            es.finalizers()
+                .iter()
+                .any(|f| f == EXTERNAL_SECRET_FINALIZER)
+        };
+        assert!(finalized(&self.es_api.get("app").await.unwrap()));
+        assert!(!finalized(&self.es_api.get("stamped").await.unwrap()));
+    }
+
+    /// Deleting the ClusterExternalSecret removes what it stamped out; deleting the
+    /// ExternalSecret releases its finalizer, and its cleanup deletes the target it
+    /// controlled (this API server runs no garbage collector, so nothing else would have).
+    async fn deletions_clean_up(&self) {
+        let (es_api, ces_api, ces_name) = (&self.es_api, &self.ces_api, &self.ces_name);
+        ces_api.delete(ces_name, &Default::default()).await.unwrap();
+        wait_for("the stamped ExternalSecret to go", || async {
+            es_api.get_opt("stamped").await.unwrap().is_none()
+                && ces_api.get_opt(ces_name).await.unwrap().is_none()
+        })
+        .await;
+        es_api.delete("app", &Default::default()).await.unwrap();
+        wait_for("the ExternalSecret to go", || async {
+            es_api.get_opt("app").await.unwrap().is_none()
+        })
+        .await;
+        assert!(self.secrets.get_opt("app-target").await.unwrap().is_none());
+    }
 }
 
 /// Each kind's `.status` as JSON.

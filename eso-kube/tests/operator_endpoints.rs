@@ -165,135 +165,10 @@ async fn metrics_force_sync_and_the_refresh_endpoint() {
     })
     .await;
 
-    // After a sync and an error: ESO's metric names, labels and values.
-    let obj = |name: &str| format!("{{name=\"{name}\",namespace=\"{ns}\"}}");
-    let cond = |name: &str, status: &str| {
-        format!(
-            "externalsecret_status_condition{{condition=\"Ready\",name=\"{name}\",namespace=\"{ns}\",status=\"{status}\"}}"
-        )
-    };
-    let mut text = String::new();
-    for _ in 0..300 {
-        text = http(addr, "GET", "/metrics", None, "").await.1;
-        if sample(
-            &text,
-            &format!("externalsecret_sync_calls_error{}", obj("bad")),
-        )
-        .is_some_and(|v| v >= 1.0)
-            && sample(&text, &cond("bad", "False")) == Some(1.0)
-            && sample(&text, &cond("good", "True")) == Some(1.0)
-            && sample(
-                &text,
-                &format!("externalsecret_sync_calls_total{}", obj("good")),
-            )
-            .is_some()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    for kind in ["counter"] {
-        for m in [
-            "externalsecret_sync_calls_total",
-            "externalsecret_sync_calls_error",
-            "externalsecret_provider_api_calls_count",
-        ] {
-            assert!(text.contains(&format!("# TYPE {m} {kind}")), "{m}:\n{text}");
-        }
-    }
-    for m in [
-        "externalsecret_status_condition",
-        "externalsecret_reconcile_duration",
-        "secretstore_status_condition",
-        "secretstore_reconcile_duration",
-    ] {
-        assert!(text.contains(&format!("# TYPE {m} gauge")), "{m}:\n{text}");
-    }
-    assert!(
-        sample(
-            &text,
-            &format!("externalsecret_sync_calls_total{}", obj("good"))
-        )
-        .is_some_and(|v| v >= 1.0),
-        "{text}"
-    );
-    assert_eq!(sample(&text, &cond("good", "True")), Some(1.0), "{text}");
-    assert_eq!(sample(&text, &cond("good", "False")), Some(0.0), "{text}");
-    assert_eq!(sample(&text, &cond("bad", "True")), Some(0.0), "{text}");
-    assert!(
-        sample(
-            &text,
-            &format!("externalsecret_reconcile_duration{}", obj("good"))
-        )
-        .is_some_and(|v| v > 0.0),
-        "{text}"
-    );
-    let store_ready = format!(
-        "secretstore_status_condition{{condition=\"Ready\",name=\"fake\",namespace=\"{ns}\",status=\"True\"}}"
-    );
-    assert_eq!(sample(&text, &store_ready), Some(1.0), "{text}");
-    let calls = |status: &str| {
-        text.lines().any(|l| {
-            l.starts_with("externalsecret_provider_api_calls_count{")
-                && l.contains("provider=\"fake\"")
-                && l.contains(&format!("status=\"{status}\""))
-        })
-    };
-    assert!(calls("success") && calls("error"), "{text}");
-
-    // force-sync: the source changed, the refresh interval (1h) is far; the annotation
-    // refreshes at once.
-    set_store_value(&stores, "fake", "v2").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        value(secrets.get_opt("good-target").await.unwrap(), "password"),
-        Some(b"v1".to_vec())
-    );
-    es_api
-        .patch(
-            "good",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": "1"}}})),
-        )
-        .await
-        .unwrap();
-    wait_for("force-sync", || async {
-        value(secrets.get_opt("good-target").await.unwrap(), "password") == Some(b"v2".to_vec())
-    })
-    .await;
-
-    // The refresh endpoint: 401 without the token or with a wrong one, nothing refreshed.
-    set_store_value(&stores, "fake", "v3").await;
-    let body =
-        json!({"store": {"name": "fake", "kind": "SecretStore"}, "namespace": ns, "key": "db"})
-            .to_string();
-    assert_eq!(http(addr, "POST", "/refresh", None, &body).await.0, 401);
-    assert_eq!(
-        http(addr, "POST", "/refresh", Some("wrong"), &body).await.0,
-        401
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        value(secrets.get_opt("good-target").await.unwrap(), "password"),
-        Some(b"v2".to_vec())
-    );
-    let bad_body =
-        json!({"store": {"name": "fake", "kind": "SecretStore"}, "key": "db"}).to_string();
-    let (code, answer) = http(addr, "POST", "/refresh", Some(token), &bad_body).await;
-    assert_eq!(code, 400, "{answer}");
-    assert!(answer.contains("namespace"), "{answer}");
-    let (code, answer) = http(addr, "POST", "/refresh", Some(token), &body).await;
-    assert_eq!(code, 200, "{answer}");
-    let answer: Value = serde_json::from_str(&answer).unwrap();
-    assert_eq!(
-        answer["refreshed"],
-        json!([format!("{ns}/good")]),
-        "only the reader of that key"
-    );
-    wait_for("the refresh", || async {
-        value(secrets.get_opt("good-target").await.unwrap(), "password") == Some(b"v3".to_vec())
-    })
-    .await;
+    let text = metrics_after_sync_and_error(addr, &ns).await;
+    assert_eso_metrics(&text, &ns);
+    force_sync(&stores, &es_api, &secrets).await;
+    refresh_endpoint(addr, token, &ns, &stores, &secrets).await;
 
     stop(trigger, op).await;
 }
@@ -389,4 +264,166 @@ async fn two_controller_classes_share_one_api_server() {
     for (trigger, op) in ops {
         stop(trigger, op).await;
     }
+}
+
+/// The labels of one object's series: `{name="..",namespace=".."}`.
+fn object_labels(name: &str, ns: &str) -> String {
+    format!("{{name=\"{name}\",namespace=\"{ns}\"}}")
+}
+
+/// The series of an ExternalSecret's `Ready` condition with `status`.
+fn ready_condition(name: &str, ns: &str, status: &str) -> String {
+    format!(
+        "externalsecret_status_condition{{condition=\"Ready\",name=\"{name}\",namespace=\"{ns}\",status=\"{status}\"}}"
+    )
+}
+
+/// The `/metrics` text once the sync of `good` and the error of `bad` show in it.
+async fn metrics_after_sync_and_error(addr: SocketAddr, ns: &str) -> String {
+    let obj = |name: &str| object_labels(name, ns);
+    let cond = |name: &str, status: &str| ready_condition(name, ns, status);
+    let mut text = String::new();
+    for _ in 0..300 {
+        text = http(addr, "GET", "/metrics", None, "").await.1;
+        if sample(
+            &text,
+            &format!("externalsecret_sync_calls_error{}", obj("bad")),
+        )
+        .is_some_and(|v| v >= 1.0)
+            && sample(&text, &cond("bad", "False")) == Some(1.0)
+            && sample(&text, &cond("good", "True")) == Some(1.0)
+            && sample(
+                &text,
+                &format!("externalsecret_sync_calls_total{}", obj("good")),
+            )
+            .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    text
+}
+
+/// ESO's metric names, labels and values after a sync (`good`) and an error (`bad`).
+fn assert_eso_metrics(text: &str, ns: &str) {
+    let obj = |name: &str| object_labels(name, ns);
+    let cond = |name: &str, status: &str| ready_condition(name, ns, status);
+    for kind in ["counter"] {
+        for m in [
+            "externalsecret_sync_calls_total",
+            "externalsecret_sync_calls_error",
+            "externalsecret_provider_api_calls_count",
+        ] {
+            assert!(text.contains(&format!("# TYPE {m} {kind}")), "{m}:\n{text}");
+        }
+    }
+    for m in [
+        "externalsecret_status_condition",
+        "externalsecret_reconcile_duration",
+        "secretstore_status_condition",
+        "secretstore_reconcile_duration",
+    ] {
+        assert!(text.contains(&format!("# TYPE {m} gauge")), "{m}:\n{text}");
+    }
+    assert!(
+        sample(
+            text,
+            &format!("externalsecret_sync_calls_total{}", obj("good"))
+        )
+        .is_some_and(|v| v >= 1.0),
+        "{text}"
+    );
+    assert_eq!(sample(text, &cond("good", "True")), Some(1.0), "{text}");
+    assert_eq!(sample(text, &cond("good", "False")), Some(0.0), "{text}");
+    assert_eq!(sample(text, &cond("bad", "True")), Some(0.0), "{text}");
+    assert!(
+        sample(
+            text,
+            &format!("externalsecret_reconcile_duration{}", obj("good"))
+        )
+        .is_some_and(|v| v > 0.0),
+        "{text}"
+    );
+    let store_ready = format!(
+        "secretstore_status_condition{{condition=\"Ready\",name=\"fake\",namespace=\"{ns}\",status=\"True\"}}"
+    );
+    assert_eq!(sample(text, &store_ready), Some(1.0), "{text}");
+    let calls = |status: &str| {
+        text.lines().any(|l| {
+            l.starts_with("externalsecret_provider_api_calls_count{")
+                && l.contains("provider=\"fake\"")
+                && l.contains(&format!("status=\"{status}\""))
+        })
+    };
+    assert!(calls("success") && calls("error"), "{text}");
+}
+
+/// force-sync: the source changed, the refresh interval (1h) is far; the annotation
+/// refreshes at once.
+async fn force_sync(
+    stores: &Api<SecretStore>,
+    es_api: &Api<ExternalSecret>,
+    secrets: &Api<Secret>,
+) {
+    set_store_value(stores, "fake", "v2").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        value(secrets.get_opt("good-target").await.unwrap(), "password"),
+        Some(b"v1".to_vec())
+    );
+    es_api
+        .patch(
+            "good",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"force-sync": "1"}}})),
+        )
+        .await
+        .unwrap();
+    wait_for("force-sync", || async {
+        value(secrets.get_opt("good-target").await.unwrap(), "password") == Some(b"v2".to_vec())
+    })
+    .await;
+}
+
+/// The refresh endpoint: 401 without the token or with a wrong one, nothing refreshed;
+/// 400 without a namespace; with the token, only the reader of that key refreshes.
+async fn refresh_endpoint(
+    addr: SocketAddr,
+    token: &str,
+    ns: &str,
+    stores: &Api<SecretStore>,
+    secrets: &Api<Secret>,
+) {
+    set_store_value(stores, "fake", "v3").await;
+    let body =
+        json!({"store": {"name": "fake", "kind": "SecretStore"}, "namespace": ns, "key": "db"})
+            .to_string();
+    assert_eq!(http(addr, "POST", "/refresh", None, &body).await.0, 401);
+    assert_eq!(
+        http(addr, "POST", "/refresh", Some("wrong"), &body).await.0,
+        401
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        value(secrets.get_opt("good-target").await.unwrap(), "password"),
+        Some(b"v2".to_vec())
+    );
+    let bad_body =
+        json!({"store": {"name": "fake", "kind": "SecretStore"}, "key": "db"}).to_string();
+    let (code, answer) = http(addr, "POST", "/refresh", Some(token), &bad_body).await;
+    assert_eq!(code, 400, "{answer}");
+    assert!(answer.contains("namespace"), "{answer}");
+    let (code, answer) = http(addr, "POST", "/refresh", Some(token), &body).await;
+    assert_eq!(code, 200, "{answer}");
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(
+        answer["refreshed"],
+        json!([format!("{ns}/good")]),
+        "only the reader of that key"
+    );
+    wait_for("the refresh", || async {
+        value(secrets.get_opt("good-target").await.unwrap(), "password") == Some(b"v3".to_vec())
+    })
+    .await;
 }

@@ -200,12 +200,6 @@ async fn setup_regions(client: &kube::Client, r: &Regions) {
     .await;
 }
 
-fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n.div_ceil(2)];
-    aws_lc_rs::rand::fill(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect::<String>()[..n].to_owned()
-}
-
 #[tokio::test]
 async fn wizard_prompts_generates_writes_and_pushes_to_two_regions() {
     let Some(r) = regions() else { return };
@@ -215,47 +209,107 @@ async fn wizard_prompts_generates_writes_and_pushes_to_two_regions() {
     let plan = dir.join("plan-regions.yaml");
     std::fs::write(&plan, PLAN).unwrap();
     let plan_s = plan.to_str().unwrap();
-
-    let user = format!("admin-{}", random_hex(8));
-    let token = random_hex(40);
-    let wrong_pattern = format!("not-hex-{}", random_hex(8));
-    let mismatch = random_hex(40);
-    let cf = format!("cf-{}", random_hex(24));
+    let typed = Typed::random();
 
     // Run 1: asks for the three values, generates the fourth, writes, pushes.
+    let log = first_run(&dir, plan_s, &r, &typed);
+    let db_password = values_held(&client, &r, &typed, &log).await;
+    let files = assert_not_in_files(
+        &dir,
+        &[
+            &typed.user,
+            &typed.token,
+            &typed.wrong_pattern,
+            &typed.mismatch,
+            &typed.cf,
+            &db_password,
+        ],
+    );
+    assert!(files >= 1, "the plan file at least was read");
+
+    // Run 2: nothing to ask, nothing written, nothing pushed again.
+    let before = Versions::now(&client, &r).await;
     let mut p = pty(esoctl(
         &dir,
         &["-f", plan_s, "--kubeconfig", &r.kubeconfig, "--push-now"],
     ));
+    let mut log2 = String::new();
+    let code = finish(&mut p, &mut log2);
+    assert_eq!(code, 0, "{log2}");
+    assert!(
+        !log2.contains("Gitea admin user:") && !log2.contains("Cloudflare API token:"),
+        "{log2}"
+    );
+    assert!(!log2.contains("wrote Secret"), "{log2}");
+    let after = Versions::now(&client, &r).await;
+    assert_eq!(after.cluster, before.cluster, "a Secret changed");
+    assert_eq!(after.gitea, before.gitea);
+    assert_eq!(after.db, before.db);
+
+    // Run 3: --rotate databases/db-credentials: only that one is regenerated and re-pushed.
+    rotate_db_credentials(&client, &r, &dir, plan_s, &db_password, &before).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What the wizard test types: the visible user, the token (a wrong one and a mismatched
+/// repetition first) and the Cloudflare token.
+struct Typed {
+    user: String,
+    token: String,
+    wrong_pattern: String,
+    mismatch: String,
+    cf: String,
+}
+
+impl Typed {
+    fn random() -> Self {
+        Self {
+            user: format!("admin-{}", random_hex(8)),
+            token: random_hex(40),
+            wrong_pattern: format!("not-hex-{}", random_hex(8)),
+            mismatch: random_hex(40),
+            cf: format!("cf-{}", random_hex(24)),
+        }
+    }
+}
+
+/// The first run on a terminal: answers every prompt (a value that breaks the pattern and
+/// a mismatched repetition first), checks nothing typed is in the process while it waits,
+/// that hidden values never show and that every push landed. Returns the terminal's text.
+fn first_run(dir: &std::path::Path, plan_s: &str, r: &Regions, t: &Typed) -> String {
+    let mut p = pty(esoctl(
+        dir,
+        &["-f", plan_s, "--kubeconfig", &r.kubeconfig, "--push-now"],
+    ));
     let mut log = String::new();
     expect(&mut p, &mut log, "Gitea admin user: ");
-    p.send_line(&user).unwrap();
+    p.send_line(&t.user).unwrap();
     expect(&mut p, &mut log, "Gitea access token: ");
-    p.send_line(&wrong_pattern).unwrap();
+    p.send_line(&t.wrong_pattern).unwrap();
     expect(
         &mut p,
         &mut log,
         "does not match the pattern ^[0-9a-f]{40}$; try again.",
     );
     expect(&mut p, &mut log, "Gitea access token: ");
-    p.send_line(&token).unwrap();
+    p.send_line(&t.token).unwrap();
     expect(&mut p, &mut log, "Gitea access token (again): ");
-    p.send_line(&mismatch).unwrap();
+    p.send_line(&t.mismatch).unwrap();
     expect(&mut p, &mut log, "The two entries differ; try again.");
     expect(&mut p, &mut log, "Gitea access token: ");
-    p.send_line(&token).unwrap();
+    p.send_line(&t.token).unwrap();
     expect(&mut p, &mut log, "Gitea access token (again): ");
-    p.send_line(&token).unwrap();
+    p.send_line(&t.token).unwrap();
     expect(&mut p, &mut log, "Cloudflare API token: ");
     // While it waits: nothing typed so far is in its arguments or environment.
     let pid = pid_of(plan_s);
-    assert_not_in_process(pid, &[&user, &token, &wrong_pattern, &mismatch]);
-    p.send_line(&cf).unwrap();
+    assert_not_in_process(pid, &[&t.user, &t.token, &t.wrong_pattern, &t.mismatch]);
+    p.send_line(&t.cf).unwrap();
     let code = finish(&mut p, &mut log);
     assert_eq!(code, 0, "{log}");
 
     // The hidden values never appear on the terminal; the visible one is echoed as typed.
-    for v in [&token, &wrong_pattern, &mismatch, &cf] {
+    for v in [&t.token, &t.wrong_pattern, &t.mismatch, &t.cf] {
         assert!(
             !log.contains(v.as_str()),
             "a hidden value is in the output:\n{log}"
@@ -280,20 +334,24 @@ async fn wizard_prompts_generates_writes_and_pushes_to_two_regions() {
         has_row(&log, &["flux-system/gitea-token", "written (2 keys)"]),
         "{log}"
     );
+    log
+}
 
-    // The cluster and both servers hold the values.
-    let (gitea, _) = secret_data(&client, "flux-system", "gitea-token")
+/// The cluster and both servers hold the typed values and the generated database
+/// password, which never showed on the terminal; returns that password.
+async fn values_held(client: &kube::Client, r: &Regions, t: &Typed, log: &str) -> String {
+    let (gitea, _) = secret_data(client, "flux-system", "gitea-token")
         .await
         .unwrap();
     assert_eq!(
         (gitea["username"].as_str(), gitea["password"].as_str()),
-        (user.as_str(), token.as_str())
+        (t.user.as_str(), t.token.as_str())
     );
-    let (cloudflare, _) = secret_data(&client, "external-dns", "cloudflare-credentials")
+    let (cloudflare, _) = secret_data(client, "external-dns", "cloudflare-credentials")
         .await
         .unwrap();
-    assert_eq!(cloudflare["api-token"], cf);
-    let (db, _) = secret_data(&client, "databases", "db-credentials")
+    assert_eq!(cloudflare["api-token"], t.cf);
+    let (db, _) = secret_data(client, "databases", "db-credentials")
         .await
         .unwrap();
     let db_password = db["password"].clone();
@@ -302,74 +360,75 @@ async fn wizard_prompts_generates_writes_and_pushes_to_two_regions() {
         !log.contains(&db_password),
         "the generated value is in the output"
     );
-    for (addr, t) in [&r.r1, &r.r2] {
-        let g = kv(addr, t, "flux/gitea-token");
+    for (addr, token) in [&r.r1, &r.r2] {
+        let g = kv(addr, token, "flux/gitea-token");
         assert_eq!(
             (g["username"].as_str(), g["password"].as_str()),
-            (Some(user.as_str()), Some(token.as_str()))
+            (Some(t.user.as_str()), Some(t.token.as_str()))
         );
         assert_eq!(
-            kv(addr, t, "external-dns/cloudflare")["api-token"],
-            cf.as_str()
+            kv(addr, token, "external-dns/cloudflare")["api-token"],
+            t.cf.as_str()
         );
         assert_eq!(
-            kv(addr, t, "databases/db-credentials")["password"],
+            kv(addr, token, "databases/db-credentials")["password"],
             db_password.as_str()
         );
     }
-    let files = assert_not_in_files(
-        &dir,
-        &[&user, &token, &wrong_pattern, &mismatch, &cf, &db_password],
-    );
-    assert!(files >= 1, "the plan file at least was read");
+    db_password
+}
 
-    // Run 2: nothing to ask, nothing written, nothing pushed again.
-    let before: Vec<_> = [
-        ("flux-system", "gitea-token"),
-        ("external-dns", "cloudflare-credentials"),
-        ("databases", "db-credentials"),
-    ]
-    .iter()
-    .map(|(ns, n)| (*ns, *n))
-    .collect();
-    let mut versions = Vec::new();
-    for (ns, n) in &before {
-        versions.push(secret_data(&client, ns, n).await.unwrap().1);
-    }
-    let remote_versions = |key: &str| {
-        (
-            kv_version(&r.r1.0, &r.r1.1, key),
-            kv_version(&r.r2.0, &r.r2.1, key),
-        )
-    };
-    let gitea_remote = remote_versions("flux/gitea-token");
-    let cf_remote = remote_versions("external-dns/cloudflare");
-    let db_remote = remote_versions("databases/db-credentials");
-    let mut p = pty(esoctl(
-        &dir,
-        &["-f", plan_s, "--kubeconfig", &r.kubeconfig, "--push-now"],
-    ));
-    let mut log2 = String::new();
-    let code = finish(&mut p, &mut log2);
-    assert_eq!(code, 0, "{log2}");
-    assert!(
-        !log2.contains("Gitea admin user:") && !log2.contains("Cloudflare API token:"),
-        "{log2}"
-    );
-    assert!(!log2.contains("wrote Secret"), "{log2}");
-    for ((ns, n), v) in before.iter().zip(&versions) {
-        assert_eq!(
-            &secret_data(&client, ns, n).await.unwrap().1,
-            v,
-            "{ns}/{n} changed"
-        );
-    }
-    assert_eq!(remote_versions("flux/gitea-token"), gitea_remote);
-    assert_eq!(remote_versions("databases/db-credentials"), db_remote);
+/// The three Secrets of the plan.
+const PLANNED: [(&str, &str); 3] = [
+    ("flux-system", "gitea-token"),
+    ("external-dns", "cloudflare-credentials"),
+    ("databases", "db-credentials"),
+];
 
-    // Run 3: --rotate databases/db-credentials: only that one is regenerated and re-pushed.
+/// The versions of what the wizard wrote: each Secret's resourceVersion, and the KV
+/// version of each pushed key in both regions.
+struct Versions {
+    cluster: Vec<String>,
+    gitea: (u64, u64),
+    cf: (u64, u64),
+    db: (u64, u64),
+}
+
+impl Versions {
+    async fn now(client: &kube::Client, r: &Regions) -> Self {
+        let mut cluster = Vec::new();
+        for (ns, n) in PLANNED {
+            cluster.push(secret_data(client, ns, n).await.unwrap().1);
+        }
+        Self {
+            cluster,
+            gitea: remote_versions(r, "flux/gitea-token"),
+            cf: remote_versions(r, "external-dns/cloudflare"),
+            db: remote_versions(r, "databases/db-credentials"),
+        }
+    }
+}
+
+/// The KV version of `key` in both regions.
+fn remote_versions(r: &Regions, key: &str) -> (u64, u64) {
+    (
+        kv_version(&r.r1.0, &r.r1.1, key),
+        kv_version(&r.r2.0, &r.r2.1, key),
+    )
+}
+
+/// `--rotate databases/db-credentials`: only that Secret is regenerated and pushed again
+/// (one new KV version per region); the others keep their versions.
+async fn rotate_db_credentials(
+    client: &kube::Client,
+    r: &Regions,
+    dir: &std::path::Path,
+    plan_s: &str,
+    db_password: &str,
+    before: &Versions,
+) {
     let mut p = pty(esoctl(
-        &dir,
+        dir,
         &[
             "-f",
             plan_s,
@@ -392,7 +451,7 @@ async fn wizard_prompts_generates_writes_and_pushes_to_two_regions() {
         "{log3}"
     );
     assert!(!log3.contains("Gitea admin user:"), "{log3}");
-    let (db2, _) = secret_data(&client, "databases", "db-credentials")
+    let (db2, _) = secret_data(client, "databases", "db-credentials")
         .await
         .unwrap();
     assert_ne!(db2["password"], db_password);
@@ -403,19 +462,18 @@ async fn wizard_prompts_generates_writes_and_pushes_to_two_regions() {
         );
     }
     assert_eq!(
-        remote_versions("databases/db-credentials"),
-        (db_remote.0 + 1, db_remote.1 + 1)
+        remote_versions(r, "databases/db-credentials"),
+        (before.db.0 + 1, before.db.1 + 1)
     );
-    assert_eq!(remote_versions("flux/gitea-token"), gitea_remote);
-    assert_eq!(remote_versions("external-dns/cloudflare"), cf_remote);
+    assert_eq!(remote_versions(r, "flux/gitea-token"), before.gitea);
+    assert_eq!(remote_versions(r, "external-dns/cloudflare"), before.cf);
     assert_eq!(
-        &secret_data(&client, "flux-system", "gitea-token")
+        &secret_data(client, "flux-system", "gitea-token")
             .await
             .unwrap()
             .1,
-        &versions[0]
+        &before.cluster[0]
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 const CTRL_C_PLAN: &str = r#"apiVersion: esoctl.eso-rs.io/v1alpha1
@@ -608,46 +666,15 @@ async fn without_a_terminal_it_refuses_to_prompt_and_reads_stdin_json() {
 async fn vault_init_initialises_unseals_and_shows_the_keys_once() {
     let Some(kubeconfig) = kube_env() else { return };
     let instance = std::env::var("ESO_TEST_OPENBAO_UNINIT").unwrap_or_else(|_| "uninit".to_owned());
-    let Some(mut bao_env) = openbao_env(&instance) else {
+    let Some(bao_env) = openbao_env(&instance) else {
         return eso_core::testing::backend_unavailable(
             &format!("the uninitialised OpenBao instance {instance}"),
             &format!("scripts/backends/openbao.sh start-uninit {instance}"),
         );
     };
-    let mut addr = bao_env["VAULT_ADDR"].clone();
-    if bao(&addr, None, "GET", "sys/init", None)["initialized"] != json!(false) {
-        // A previous run initialised it: a fresh one.
-        openbao_script(&["stop", &instance]);
-        openbao_script(&["start-uninit", &instance]);
-        bao_env = openbao_env(&instance).unwrap();
-        addr = bao_env["VAULT_ADDR"].clone();
-    }
-    assert_eq!(
-        bao(&addr, None, "GET", "sys/init", None)["initialized"],
-        json!(false)
-    );
-
+    let addr = fresh_uninitialised(&instance, bao_env);
     let client = kube::Client::try_default().await.unwrap();
-    install_crds(&client).await;
-    namespace(&client, "boot-init").await;
-    delete_secret(&client, "boot-init", "bao-root").await;
-    delete_secret(&client, "boot-init", "app").await;
-    let store: ClusterSecretStore = serde_json::from_value(json!({
-        "apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
-        "metadata": {"name": "vault-init"},
-        "spec": {"provider": {"vault": {"server": addr, "path": "secret", "version": "v2",
-            "auth": {"tokenSecretRef": {"namespace": "boot-init", "name": "bao-root", "key": "token"}}}}}
-    }))
-    .unwrap();
-    apply(&Api::<ClusterSecretStore>::all(client.clone()), &store).await;
-    let mut ps = push_secret(
-        "boot-init",
-        "push-app",
-        json!({"name": "app"}),
-        &[("password", "app", "password")],
-    );
-    ps["spec"]["secretStoreRefs"] = json!([{"name": "vault-init", "kind": "ClusterSecretStore"}]);
-    fresh_push_secret(&client, ps).await;
+    init_store_and_push_secret(&client, &addr).await;
     let dir = run_dir("bootstrap-init");
     let plan = dir.join("plan-init.yaml");
     std::fs::write(
@@ -736,4 +763,29 @@ secrets:
     secrets.push(&root);
     assert_not_in_files(&dir, &secrets);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The store of the uninitialised server (its token Secret not there yet) and a
+/// PushSecret of the Secret the plan writes.
+async fn init_store_and_push_secret(client: &kube::Client, addr: &str) {
+    install_crds(client).await;
+    namespace(client, "boot-init").await;
+    delete_secret(client, "boot-init", "bao-root").await;
+    delete_secret(client, "boot-init", "app").await;
+    let store: ClusterSecretStore = serde_json::from_value(json!({
+        "apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
+        "metadata": {"name": "vault-init"},
+        "spec": {"provider": {"vault": {"server": addr, "path": "secret", "version": "v2",
+            "auth": {"tokenSecretRef": {"namespace": "boot-init", "name": "bao-root", "key": "token"}}}}}
+    }))
+    .unwrap();
+    apply(&Api::<ClusterSecretStore>::all(client.clone()), &store).await;
+    let mut ps = push_secret(
+        "boot-init",
+        "push-app",
+        json!({"name": "app"}),
+        &[("password", "app", "password")],
+    );
+    ps["spec"]["secretStoreRefs"] = json!([{"name": "vault-init", "kind": "ClusterSecretStore"}]);
+    fresh_push_secret(client, ps).await;
 }

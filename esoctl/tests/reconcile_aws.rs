@@ -26,72 +26,8 @@ fn ecr_and_sts_generators_and_secrets_manager_through_reconcile() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let name = format!("esoctl-aws-{}", std::process::id());
-    // Seed a Secrets Manager secret through moto's JSON API.
-    let seed = Command::new("curl")
-        .args(["-fsS", "-X", "POST", &endpoint])
-        .args(["-H", "X-Amz-Target: secretsmanager.CreateSecret"])
-        .args(["-H", "Content-Type: application/x-amz-json-1.1"])
-        .args([
-            "-H",
-            "Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=x",
-        ])
-        .args(["-d", &format!(r#"{{"Name":"{name}","SecretString":"{{\"user\":\"app\"}}"}}"#)])
-        .output()
-        .unwrap();
-    assert!(
-        seed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seed.stderr)
-    );
-
-    let yaml = format!(
-        r#"
-apiVersion: generators.external-secrets.io/v1alpha1
-kind: ECRAuthorizationToken
-metadata: {{name: ecr, namespace: default}}
-spec: {{region: us-east-1}}
----
-apiVersion: generators.external-secrets.io/v1alpha1
-kind: STSSessionToken
-metadata: {{name: sts, namespace: default}}
-spec: {{region: us-east-1, requestParameters: {{sessionDuration: 900}}}}
----
-apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {{name: aws, namespace: default}}
-spec: {{provider: {{aws: {{service: SecretsManager, region: us-east-1}}}}}}
----
-apiVersion: external-secrets.io/v1
-kind: ExternalSecret
-metadata: {{name: registry, namespace: default}}
-spec:
-  refreshInterval: 1h
-  target:
-    name: registry
-    template:
-      type: kubernetes.io/dockerconfigjson
-      data:
-        .dockerconfigjson: '{DOCKER}'
-  dataFrom:
-  - sourceRef: {{generatorRef: {{apiVersion: generators.external-secrets.io/v1alpha1, kind: ECRAuthorizationToken, name: ecr}}}}
----
-apiVersion: external-secrets.io/v1
-kind: ExternalSecret
-metadata: {{name: session, namespace: default}}
-spec:
-  refreshInterval: 1h
-  dataFrom:
-  - sourceRef: {{generatorRef: {{apiVersion: generators.external-secrets.io/v1alpha1, kind: STSSessionToken, name: sts}}}}
----
-apiVersion: external-secrets.io/v1
-kind: ExternalSecret
-metadata: {{name: app, namespace: default}}
-spec:
-  secretStoreRef: {{name: aws}}
-  data: [{{secretKey: user, remoteRef: {{key: {name}, property: user}}}}]
-"#
-    );
-    let yaml = yaml.replace("{DOCKER}", DOCKER);
+    seed_secret(&endpoint, &name);
+    let yaml = manifests(&name).replace("{DOCKER}", DOCKER);
     let file = dir.join("m.yaml");
     std::fs::write(&file, yaml).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_esoctl"))
@@ -141,4 +77,76 @@ spec:
     }
     assert!(get(&session, "expiration").parse::<i64>().is_ok());
     assert_eq!(get(&secret("app"), "user"), "app");
+}
+
+/// A Secrets Manager secret `name` holding `{"user":"app"}`, created through moto's JSON API.
+fn seed_secret(endpoint: &str, name: &str) {
+    let seed = Command::new("curl")
+        .args(["-fsS", "-X", "POST", endpoint])
+        .args(["-H", "X-Amz-Target: secretsmanager.CreateSecret"])
+        .args(["-H", "Content-Type: application/x-amz-json-1.1"])
+        .args([
+            "-H",
+            "Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=x",
+        ])
+        .args(["-d", &format!(r#"{{"Name":"{name}","SecretString":"{{\"user\":\"app\"}}"}}"#)])
+        .output()
+        .unwrap();
+    assert!(
+        seed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seed.stderr)
+    );
+}
+
+/// Two generators, a store, and ExternalSecrets reading each (the `{DOCKER}` template is
+/// filled in by the caller).
+fn manifests(name: &str) -> String {
+    format!(
+        r#"
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: ECRAuthorizationToken
+metadata: {{name: ecr, namespace: default}}
+spec: {{region: us-east-1}}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: STSSessionToken
+metadata: {{name: sts, namespace: default}}
+spec: {{region: us-east-1, requestParameters: {{sessionDuration: 900}}}}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: aws, namespace: default}}
+spec: {{provider: {{aws: {{service: SecretsManager, region: us-east-1}}}}}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: registry, namespace: default}}
+spec:
+  refreshInterval: 1h
+  target:
+    name: registry
+    template:
+      type: kubernetes.io/dockerconfigjson
+      data:
+        .dockerconfigjson: '{DOCKER}'
+  dataFrom:
+  - sourceRef: {{generatorRef: {{apiVersion: generators.external-secrets.io/v1alpha1, kind: ECRAuthorizationToken, name: ecr}}}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: session, namespace: default}}
+spec:
+  refreshInterval: 1h
+  dataFrom:
+  - sourceRef: {{generatorRef: {{apiVersion: generators.external-secrets.io/v1alpha1, kind: STSSessionToken, name: sts}}}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: app, namespace: default}}
+spec:
+  secretStoreRef: {{name: aws}}
+  data: [{{secretKey: user, remoteRef: {{key: {name}, property: user}}}}]
+"#
+    )
 }

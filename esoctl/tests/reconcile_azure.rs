@@ -82,81 +82,17 @@ fn pull_a_property_and_push_with_tag_and_content_type() {
     let cert_b64 = B64.encode(&cert_pem);
     python(&["set", &src, r#"{"user":"u1","pass":"p1"}"#]);
 
-    let yaml = format!(
-        r#"
-apiVersion: v1
-kind: Secret
-metadata: {{name: azure-sp, namespace: default}}
-stringData: {{client-id: '{client}', client-secret: '{secret}'}}
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: app-token, namespace: default}}
-stringData: {{token: t-1}}
----
-apiVersion: v1
-kind: Secret
-metadata: {{name: tls-src, namespace: default}}
-data: {{bundle.pem: '{cert_b64}'}}
----
-apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {{name: kv, namespace: default}}
-spec:
-  provider:
-    azurekv:
-      vaultUrl: '{vault}'
-      tenantId: '{tenant}'
-      environmentType: AzureStackCloud
-      useAzureSDK: true
-      customCloudConfig: {{activeDirectoryEndpoint: '{authority}'}}
-      authSecretRef:
-        clientId: {{name: azure-sp, key: client-id}}
-        clientSecret: {{name: azure-sp, key: client-secret}}
----
-apiVersion: external-secrets.io/v1
-kind: ExternalSecret
-metadata: {{name: db, namespace: default}}
-spec:
-  refreshInterval: 1m
-  secretStoreRef: {{name: kv}}
-  data:
-  - {{secretKey: user, remoteRef: {{key: secret/{src}, property: user}}}}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {{name: push, namespace: default}}
-spec:
-  refreshInterval: 1m
-  secretStoreRefs: [{{name: kv}}]
-  selector: {{secret: {{name: app-token}}}}
-  data:
-  - match: {{secretKey: token, remoteRef: {{remoteKey: secret/{pushed}}}}}
-    metadata:
-      apiVersion: kubernetes.external-secrets.io/v1alpha1
-      kind: PushSecretMetadata
-      spec: {{contentType: text/plain, tags: {{team: payments}}}}
----
-apiVersion: external-secrets.io/v1alpha1
-kind: PushSecret
-metadata: {{name: push-cert, namespace: default}}
-spec:
-  refreshInterval: 1m
-  secretStoreRefs: [{{name: kv}}]
-  selector: {{secret: {{name: tls-src}}}}
-  data:
-  - match: {{secretKey: bundle.pem, remoteRef: {{remoteKey: cert/{cert}}}}}
----
-apiVersion: external-secrets.io/v1
-kind: ExternalSecret
-metadata: {{name: tls, namespace: default}}
-spec:
-  refreshInterval: 1m
-  secretStoreRef: {{name: kv}}
-  data:
-  - {{secretKey: tls.der, remoteRef: {{key: cert/{cert}}}}}
-"#
-    );
+    let yaml = manifests(&Names {
+        vault: &vault,
+        authority: &authority,
+        tenant: &tenant,
+        client: &client,
+        secret: &secret,
+        src: &src,
+        pushed: &pushed,
+        cert: &cert,
+        cert_b64: &cert_b64,
+    });
     let dir = std::env::temp_dir().join(format!("esoctl-azure-{id}"));
     std::fs::create_dir_all(&dir).unwrap();
     let items = reconcile(&dir, &yaml, "2026-01-01T00:00:00Z");
@@ -199,16 +135,7 @@ spec:
     let der = B64
         .decode(tls["data"]["tls.der"].as_str().unwrap())
         .unwrap();
-    let pem_body: String = cert_pem
-        .split("-----BEGIN CERTIFICATE-----")
-        .nth(1)
-        .unwrap()
-        .split("-----END CERTIFICATE-----")
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    assert_eq!(der, B64.decode(pem_body).unwrap());
+    assert_eq!(der, certificate_der(&cert_pem));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -314,4 +241,122 @@ spec:
         "{reqs}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What the manifests of [`pull_a_property_and_push_with_tag_and_content_type`] name: the
+/// Key Vault and its identity, and the test's secret names.
+struct Names<'a> {
+    vault: &'a str,
+    authority: &'a str,
+    tenant: &'a str,
+    client: &'a str,
+    secret: &'a str,
+    src: &'a str,
+    pushed: &'a str,
+    cert: &'a str,
+    cert_b64: &'a str,
+}
+
+/// The credentials, the Secrets to push, the store, the ExternalSecrets and PushSecrets.
+fn manifests(names: &Names<'_>) -> String {
+    let Names {
+        vault,
+        authority,
+        tenant,
+        client,
+        secret,
+        src,
+        pushed,
+        cert,
+        cert_b64,
+    } = names;
+    format!(
+        r#"
+apiVersion: v1
+kind: Secret
+metadata: {{name: azure-sp, namespace: default}}
+stringData: {{client-id: '{client}', client-secret: '{secret}'}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: app-token, namespace: default}}
+stringData: {{token: t-1}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: tls-src, namespace: default}}
+data: {{bundle.pem: '{cert_b64}'}}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: kv, namespace: default}}
+spec:
+  provider:
+    azurekv:
+      vaultUrl: '{vault}'
+      tenantId: '{tenant}'
+      environmentType: AzureStackCloud
+      useAzureSDK: true
+      customCloudConfig: {{activeDirectoryEndpoint: '{authority}'}}
+      authSecretRef:
+        clientId: {{name: azure-sp, key: client-id}}
+        clientSecret: {{name: azure-sp, key: client-secret}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: db, namespace: default}}
+spec:
+  refreshInterval: 1m
+  secretStoreRef: {{name: kv}}
+  data:
+  - {{secretKey: user, remoteRef: {{key: secret/{src}, property: user}}}}
+---
+apiVersion: external-secrets.io/v1alpha1
+kind: PushSecret
+metadata: {{name: push, namespace: default}}
+spec:
+  refreshInterval: 1m
+  secretStoreRefs: [{{name: kv}}]
+  selector: {{secret: {{name: app-token}}}}
+  data:
+  - match: {{secretKey: token, remoteRef: {{remoteKey: secret/{pushed}}}}}
+    metadata:
+      apiVersion: kubernetes.external-secrets.io/v1alpha1
+      kind: PushSecretMetadata
+      spec: {{contentType: text/plain, tags: {{team: payments}}}}
+---
+apiVersion: external-secrets.io/v1alpha1
+kind: PushSecret
+metadata: {{name: push-cert, namespace: default}}
+spec:
+  refreshInterval: 1m
+  secretStoreRefs: [{{name: kv}}]
+  selector: {{secret: {{name: tls-src}}}}
+  data:
+  - match: {{secretKey: bundle.pem, remoteRef: {{remoteKey: cert/{cert}}}}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: tls, namespace: default}}
+spec:
+  refreshInterval: 1m
+  secretStoreRef: {{name: kv}}
+  data:
+  - {{secretKey: tls.der, remoteRef: {{key: cert/{cert}}}}}
+"#
+    )
+}
+
+/// The DER of the first certificate in `pem`.
+fn certificate_der(pem: &str) -> Vec<u8> {
+    let body: String = pem
+        .split("-----BEGIN CERTIFICATE-----")
+        .nth(1)
+        .unwrap()
+        .split("-----END CERTIFICATE-----")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    B64.decode(body).unwrap()
 }

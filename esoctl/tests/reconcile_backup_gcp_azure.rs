@@ -67,10 +67,74 @@ fn backup_gcp_secrets_into_key_vault() {
             .as_millis()
     );
     let names = [format!("{prefix}-db"), format!("{prefix}-api")];
+    seed_sources(gcp, &project, &names);
+    let yaml = manifests(&Names {
+        vault: &vault,
+        authority: &authority,
+        tenant: &tenant,
+        client: &client,
+        secret: &secret,
+        project: &project,
+        prefix: &prefix,
+        sources: &names,
+    });
+    let dir = std::env::temp_dir().join(format!("esoctl-{prefix}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("m.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    // Two runs an hour apart: the PushSecret sees the ExternalSecret's Secret at the latest in
+    // the second.
+    let mut items = Vec::new();
+    for now in ["2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_esoctl"))
+            .args(["reconcile", "-o", "json", "--now", now, "-f"])
+            .arg(&file)
+            .arg("--state")
+            .arg(dir.join("state"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        items = list["items"].as_array().unwrap().clone();
+    }
+    let pulled = items
+        .iter()
+        .find(|i| i["kind"] == "Secret" && i["metadata"]["name"] == "app-secrets")
+        .expect("Secret app-secrets in the output");
+    for (n, v) in names.iter().zip(["db-pass", "api-key"]) {
+        let got = B64.decode(pulled["data"][n].as_str().unwrap()).unwrap();
+        assert_eq!(got, v.as_bytes(), "{n} in the Secret");
+        // The copy in Key Vault, read with the Python SDK.
+        let copy = azure_get(n);
+        assert_eq!(copy["value"], v, "{n} in Key Vault: {copy}");
+        assert_eq!(copy["tags"]["managed-by"], "external-secrets");
+        // The source is untouched.
+        let src = gcp_rest(
+            gcp,
+            &project,
+            "GET",
+            &format!("secrets/{n}/versions/latest:access"),
+            None,
+        );
+        assert_eq!(
+            B64.decode(src["payload"]["data"].as_str().unwrap())
+                .unwrap(),
+            v.as_bytes()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One GCP secret per name, holding `db-pass` and `api-key`.
+fn seed_sources(gcp: &str, project: &str, names: &[String]) {
     for (n, v) in names.iter().zip(["db-pass", "api-key"]) {
         gcp_rest(
             gcp,
-            &project,
+            project,
             "POST",
             &format!("secrets?secretId={n}"),
             Some(r#"{"replication":{"automatic":{}}}"#),
@@ -78,17 +142,45 @@ fn backup_gcp_secrets_into_key_vault() {
         let body = format!(r#"{{"payload":{{"data":"{}"}}}}"#, B64.encode(v));
         gcp_rest(
             gcp,
-            &project,
+            project,
             "POST",
             &format!("secrets/{n}:addVersion"),
             Some(&body),
         );
     }
-    let push_data: String = names
+}
+
+/// What the manifests of [`backup_gcp_secrets_into_key_vault`] name: the Key Vault and its
+/// identity, the GCP project, and the source secrets (all starting with `prefix`).
+struct Names<'a> {
+    vault: &'a str,
+    authority: &'a str,
+    tenant: &'a str,
+    client: &'a str,
+    secret: &'a str,
+    project: &'a str,
+    prefix: &'a str,
+    sources: &'a [String],
+}
+
+/// Both stores with their credentials, an ExternalSecret finding every source in GCP and a
+/// PushSecret copying each into Key Vault.
+fn manifests(names: &Names<'_>) -> String {
+    let Names {
+        vault,
+        authority,
+        tenant,
+        client,
+        secret,
+        project,
+        prefix,
+        sources,
+    } = names;
+    let push_data: String = sources
         .iter()
         .map(|n| format!("  - match: {{secretKey: {n}, remoteRef: {{remoteKey: {n}}}}}\n"))
         .collect();
-    let yaml = format!(
+    format!(
         r#"
 apiVersion: v1
 kind: Secret
@@ -144,54 +236,5 @@ spec:
   data:
 {push_data}"#,
         key = sa_key()
-    );
-    let dir = std::env::temp_dir().join(format!("esoctl-{prefix}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("m.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    // Two runs an hour apart: the PushSecret sees the ExternalSecret's Secret at the latest in
-    // the second.
-    let mut items = Vec::new();
-    for now in ["2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_esoctl"))
-            .args(["reconcile", "-o", "json", "--now", now, "-f"])
-            .arg(&file)
-            .arg("--state")
-            .arg(dir.join("state"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-        items = list["items"].as_array().unwrap().clone();
-    }
-    let pulled = items
-        .iter()
-        .find(|i| i["kind"] == "Secret" && i["metadata"]["name"] == "app-secrets")
-        .expect("Secret app-secrets in the output");
-    for (n, v) in names.iter().zip(["db-pass", "api-key"]) {
-        let got = B64.decode(pulled["data"][n].as_str().unwrap()).unwrap();
-        assert_eq!(got, v.as_bytes(), "{n} in the Secret");
-        // The copy in Key Vault, read with the Python SDK.
-        let copy = azure_get(n);
-        assert_eq!(copy["value"], v, "{n} in Key Vault: {copy}");
-        assert_eq!(copy["tags"]["managed-by"], "external-secrets");
-        // The source is untouched.
-        let src = gcp_rest(
-            gcp,
-            &project,
-            "GET",
-            &format!("secrets/{n}/versions/latest:access"),
-            None,
-        );
-        assert_eq!(
-            B64.decode(src["payload"]["data"].as_str().unwrap())
-                .unwrap(),
-            v.as_bytes()
-        );
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    )
 }

@@ -32,9 +32,61 @@ fn pull_a_property_and_a_version_and_push_once() {
     );
     let src = format!("{id}-db");
     let pushed = format!("{id}-pushed");
-    gcp_rest(
+    seed_source(endpoint, &project, &src);
+    let yaml = manifests(&project, &src, &pushed);
+    let dir = std::env::temp_dir().join(format!("esoctl-gcp-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let items = reconcile(&dir, &yaml, "2026-01-01T00:00:00Z");
+    let secret = items
+        .iter()
+        .find(|i| i["kind"] == "Secret" && i["metadata"]["name"] == "db")
+        .expect("Secret db in the output");
+    let get = |k: &str| {
+        String::from_utf8(B64.decode(secret["data"][k].as_str().unwrap()).unwrap()).unwrap()
+    };
+    assert_eq!(get("user"), "u2");
+    assert_eq!(get("old-pass"), "p1");
+    assert_eq!(
+        ready(&items, "PushSecret", "push"),
+        ("True".into(), "Synced".into())
+    );
+
+    check_pushed_once(endpoint, &project, &pushed);
+
+    // An hour later both are due again: the same value pushed again adds no version.
+    let items = reconcile(&dir, &yaml, "2026-01-01T01:00:00Z");
+    assert_eq!(
+        ready(&items, "PushSecret", "push"),
+        ("True".into(), "Synced".into())
+    );
+    let status = &items.iter().find(|i| i["kind"] == "PushSecret").unwrap()["status"];
+    assert!(
+        status["refreshTime"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("2026-01-01T01:00"),
+        "the second run pushed again: {status}"
+    );
+    let versions = gcp_rest(
         endpoint,
         &project,
+        "GET",
+        &format!("secrets/{pushed}/versions"),
+        None,
+    );
+    assert_eq!(
+        versions["versions"].as_array().unwrap().len(),
+        1,
+        "{versions}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The source secret `src` with two versions of a JSON document.
+fn seed_source(endpoint: &str, project: &str, src: &str) {
+    gcp_rest(
+        endpoint,
+        project,
         "POST",
         &format!("secrets?secretId={src}"),
         Some(r#"{"replication":{"automatic":{}}}"#),
@@ -46,14 +98,18 @@ fn pull_a_property_and_a_version_and_push_once() {
         let body = format!(r#"{{"payload":{{"data":"{}"}}}}"#, B64.encode(v));
         gcp_rest(
             endpoint,
-            &project,
+            project,
             "POST",
             &format!("secrets/{src}:addVersion"),
             Some(&body),
         );
     }
+}
 
-    let yaml = format!(
+/// The manifests of the test: the service-account key, the Secret to push, the store, an
+/// ExternalSecret reading `src` and a PushSecret writing `pushed`.
+fn manifests(project: &str, src: &str, pushed: &str) -> String {
+    format!(
         r#"
 apiVersion: v1
 kind: Secret
@@ -95,35 +151,16 @@ spec:
   - match: {{secretKey: token, remoteRef: {{remoteKey: {pushed}}}}}
 "#,
         key = sa_key()
-    );
-    let dir = std::env::temp_dir().join(format!("esoctl-gcp-{id}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let items = reconcile(&dir, &yaml, "2026-01-01T00:00:00Z");
-    let secret = items
-        .iter()
-        .find(|i| i["kind"] == "Secret" && i["metadata"]["name"] == "db")
-        .expect("Secret db in the output");
-    let get = |k: &str| {
-        String::from_utf8(B64.decode(secret["data"][k].as_str().unwrap()).unwrap()).unwrap()
-    };
-    assert_eq!(get("user"), "u2");
-    assert_eq!(get("old-pass"), "p1");
-    assert_eq!(
-        ready(&items, "PushSecret", "push"),
-        ("True".into(), "Synced".into())
-    );
+    )
+}
 
-    let remote = gcp_rest(
-        endpoint,
-        &project,
-        "GET",
-        &format!("secrets/{pushed}"),
-        None,
-    );
+/// The pushed secret carries ESO's `managed-by` label and the value.
+fn check_pushed_once(endpoint: &str, project: &str, pushed: &str) {
+    let remote = gcp_rest(endpoint, project, "GET", &format!("secrets/{pushed}"), None);
     assert_eq!(remote["labels"]["managed-by"], "external-secrets");
     let value = gcp_rest(
         endpoint,
-        &project,
+        project,
         "GET",
         &format!("secrets/{pushed}/versions/latest:access"),
         None,
@@ -133,32 +170,4 @@ spec:
             .unwrap(),
         b"t-1"
     );
-
-    // An hour later both are due again: the same value pushed again adds no version.
-    let items = reconcile(&dir, &yaml, "2026-01-01T01:00:00Z");
-    assert_eq!(
-        ready(&items, "PushSecret", "push"),
-        ("True".into(), "Synced".into())
-    );
-    let status = &items.iter().find(|i| i["kind"] == "PushSecret").unwrap()["status"];
-    assert!(
-        status["refreshTime"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("2026-01-01T01:00"),
-        "the second run pushed again: {status}"
-    );
-    let versions = gcp_rest(
-        endpoint,
-        &project,
-        "GET",
-        &format!("secrets/{pushed}/versions"),
-        None,
-    );
-    assert_eq!(
-        versions["versions"].as_array().unwrap().len(),
-        1,
-        "{versions}"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
 }

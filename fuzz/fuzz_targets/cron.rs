@@ -2,7 +2,7 @@
 //! times around a point taken from the input. No panic, no endless search.
 #![no_main]
 
-use eso_core::reconcile::sync_window::CronSchedule;
+use eso_core::testing::CronSchedule;
 use jiff::Timestamp;
 use libfuzzer_sys::fuzz_target;
 

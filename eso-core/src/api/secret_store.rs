@@ -320,8 +320,15 @@ impl SecretStoreProvider {
 
 impl SecretStoreSpec {
     /// The refresh interval: `None` when unset (controller default), else whole seconds or the
-    /// parsed Go duration. Negative values and unparsable strings are errors.
-    pub fn refresh_interval(&self) -> Result<Option<GoDuration>, String> {
+    /// parsed Go duration. Negative values and unparsable strings are
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) errors at `spec.refreshInterval`.
+    pub fn refresh_interval(&self) -> crate::Result<Option<GoDuration>> {
+        self.parse_refresh_interval()
+            .map_err(|message| crate::Error::invalid_config("spec.refreshInterval", message))
+    }
+
+    /// [`SecretStoreSpec::refresh_interval`], with what is wrong as a message.
+    fn parse_refresh_interval(&self) -> Result<Option<GoDuration>, String> {
         match &self.refresh_interval {
             None => Ok(None),
             Some(IntOrString::Int(secs)) if *secs < 0 => {
@@ -355,7 +362,7 @@ impl SecretStoreSpec {
                 );
             }
         }
-        if let Err(e) = self.refresh_interval() {
+        if let Err(e) = self.parse_refresh_interval() {
             errors.push("spec.refreshInterval", e);
         }
         self.provider.validate_at(scope, "spec.provider", errors);
@@ -539,17 +546,14 @@ mod tests {
     #[test]
     fn refresh_interval_int_or_string() {
         for (v, want) in [
-            (serde_json::json!(60), Ok(Some(GoDuration::from_secs(60)))),
-            (
-                serde_json::json!("1h"),
-                Ok(Some(GoDuration::from_secs(3600))),
-            ),
-            (serde_json::json!(0), Ok(Some(GoDuration::ZERO))),
+            (serde_json::json!(60), Some(GoDuration::from_secs(60))),
+            (serde_json::json!("1h"), Some(GoDuration::from_secs(3600))),
+            (serde_json::json!(0), Some(GoDuration::ZERO)),
         ] {
             let s = ss(
                 serde_json::json!({"metadata": {"name": "s"}, "spec": {"provider": fake(), "refreshInterval": v.clone()}}),
             );
-            assert_eq!(s.spec.refresh_interval(), want);
+            assert_eq!(s.spec.refresh_interval().unwrap(), want);
             assert_eq!(
                 serde_json::to_value(&s).unwrap()["spec"]["refreshInterval"],
                 v
@@ -559,6 +563,10 @@ mod tests {
             serde_json::json!({"metadata": {"name": "s"}, "spec": {"provider": fake(), "refreshInterval": "1d"}}),
         );
         assert_eq!(paths(bad.validate()), ["spec.refreshInterval"]);
+        assert!(matches!(
+            bad.spec.refresh_interval(),
+            Err(crate::Error::InvalidConfig { path, .. }) if path == "spec.refreshInterval"
+        ));
         let neg = ss(
             serde_json::json!({"metadata": {"name": "s"}, "spec": {"provider": fake(), "refreshInterval": -5}}),
         );

@@ -1,4 +1,4 @@
-//! Provider decorators for tests and benches: [`Latency`] and [`Flaky`].
+//! Provider decorators for tests and benches: [`Latency`] and [`Flaky`] (feature `testing`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -21,6 +21,7 @@
 mod capability;
 mod credentials;
 mod factory;
+#[cfg(any(test, feature = "testing"))]
 mod layers;
 mod memory;
 mod observe;
@@ -40,6 +41,8 @@ pub use credentials::{Credentials, pem_bundle};
 pub use factory::{
     Origin, ProviderFactory, StoreContext, StoreIdentity, StoreRetry, StoreScope, provider_block,
 };
+#[cfg(any(test, feature = "testing"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub use layers::{Flaky, Latency};
 pub use memory::{InMemory, InMemoryFactory, MANAGED_BY_TAG, MANAGED_BY_VALUE, StoredSecret};
 pub use observe::{CallObserver, Observed};

@@ -20,7 +20,9 @@ use crate::{Result, SecretMap, SecretValue};
 /// # Example
 ///
 /// ```
+/// # #[cfg(feature = "testing")] {
 /// use std::time::Duration;
+/// // `Flaky` comes with the `testing` feature.
 /// use eso_core::provider::{Flaky, InMemory, Provider, RemoteRef, Retry, StoreRetry};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
@@ -31,6 +33,7 @@ use crate::{Result, SecretMap, SecretValue};
 ///     assert_eq!(store.get_secret(&RemoteRef::new("k")).await.unwrap().expose(), b"v");
 /// }
 /// # });
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct Retry<P> {

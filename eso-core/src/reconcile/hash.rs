@@ -13,7 +13,7 @@ use sha3::{Digest, Sha3_224};
 use crate::SecretMap;
 
 /// Lowercase hex SHA3-224 of `bytes`.
-pub fn sha3_224_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha3_224_hex(bytes: &[u8]) -> String {
     let digest = Sha3_224::digest(bytes);
     let mut out = String::with_capacity(56);
     for b in digest {
@@ -28,7 +28,7 @@ pub fn sha3_224_hex(bytes: &[u8]) -> String {
 ///
 /// ```
 /// use eso_core::SecretMap;
-/// use eso_core::reconcile::hash::data_hash;
+/// use eso_core::reconcile::data_hash;
 ///
 /// let mut data = SecretMap::new();
 /// data.insert("foo".into(), "bar".into());
@@ -70,17 +70,7 @@ pub fn string_hash(s: &str) -> String {
 
 /// ESO's hash of an object's labels and annotations (Go `%+v` of a struct holding both
 /// maps: `{annotations:map[k:v ...] labels:map[...]}`), used in `syncedResourceVersion`.
-///
-/// # Example
-///
-/// ```
-/// use std::collections::BTreeMap;
-/// use eso_core::reconcile::hash::{meta_hash, sha3_224_hex};
-///
-/// let none = BTreeMap::new();
-/// assert_eq!(meta_hash(&none, &none), sha3_224_hex(b"{annotations:map[] labels:map[]}"));
-/// ```
-pub fn meta_hash(
+pub(crate) fn meta_hash(
     labels: &std::collections::BTreeMap<String, String>,
     annotations: &std::collections::BTreeMap<String, String>,
 ) -> String {
@@ -105,7 +95,7 @@ pub fn meta_hash(
 }
 
 /// ESO's `syncedResourceVersion`: `"<generation>-<meta_hash>"`.
-pub fn resource_version(
+pub(crate) fn resource_version(
     generation: i64,
     labels: &std::collections::BTreeMap<String, String>,
     annotations: &std::collections::BTreeMap<String, String>,
@@ -137,6 +127,15 @@ mod tests {
         assert_eq!(
             data_hash(&data),
             "a1029adafc0b4584f34b4e5d8665fa97b31b22fc52dfc4b77a54eb4e"
+        );
+    }
+
+    #[test]
+    fn meta_hash_of_empty_maps() {
+        let none = std::collections::BTreeMap::new();
+        assert_eq!(
+            meta_hash(&none, &none),
+            sha3_224_hex(b"{annotations:map[] labels:map[]}")
         );
     }
 

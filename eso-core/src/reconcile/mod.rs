@@ -10,8 +10,8 @@
 //!
 //! ClusterExternalSecret and ClusterPushSecret stamp ExternalSecrets and PushSecrets into the
 //! selected namespaces through a [`WorkloadStore`] ([`MemoryWorkloads`] in memory); the host
-//! then reconciles those objects with the two flows above. `spec.syncWindows` is evaluated by
-//! [`sync_window`].
+//! then reconciles those objects with the two flows above. `spec.syncWindows` gates the
+//! periodic refreshes of ExternalSecrets (ESO's cron dialect, in UTC).
 //!
 //! # Example
 //!
@@ -66,14 +66,14 @@ mod conditions;
 mod external_secret;
 mod fan_out;
 mod generator_state;
-pub mod hash;
+pub(crate) mod hash;
 mod outcome;
 mod pass;
 mod prefetch;
 mod push_secret;
 mod store;
 mod sweep;
-pub mod sync_window;
+pub(crate) mod sync_window;
 mod workloads;
 
 use std::sync::Arc;
@@ -89,6 +89,7 @@ pub use fan_out::{WorkloadAction, WorkloadChange};
 pub use generator_state::{
     DEFAULT_GENERATOR_GC_GRACE_PERIOD, GeneratorStateReport, PUSH_SECRET_STATE_KEY,
 };
+pub use hash::{data_hash, string_hash};
 pub use outcome::{ClusterChanges, FlowError, Outcome, PushCounts, StoreKey};
 pub use pass::Pass;
 pub use push_secret::PushSecretOutcome;
@@ -180,10 +181,12 @@ impl Reconciler {
         self
     }
 
-    /// Uses `generators`.
+    /// Uses `generators` for `sourceRef.generatorRef` entries and generator pushes: a
+    /// [`GeneratorRegistry`], or an `Arc` of one shared with the host (the same parameter
+    /// as `eso_kube`'s `Operator::with_generators`).
     #[must_use]
-    pub fn with_generators(mut self, generators: Arc<GeneratorRegistry>) -> Self {
-        self.generators = generators;
+    pub fn with_generators(mut self, generators: impl Into<Arc<GeneratorRegistry>>) -> Self {
+        self.generators = generators.into();
         self
     }
 

@@ -106,14 +106,7 @@ impl Reconciler {
             (!interval.is_zero()).then(|| with_jitter(interval, &format!("{ns}/{}", ps.name())));
         let mut out =
             PushSecretOutcome::new(PushSecretStatus::default(), requeue, PushCounts::default());
-        let synced = status.synced_resource_version.as_deref() == Some(rv.as_str());
-        let due = status
-            .refresh_time
-            .as_deref()
-            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-            .zip(jiff::SignedDuration::try_from(interval).ok())
-            .is_none_or(|(t, d)| t + d <= now);
-        if synced && (interval.is_zero() || !due) {
+        if !push_due(&status, &rv, interval, now) {
             out.status = status;
             out.detail.up_to_date = true;
             return out;
@@ -131,67 +124,16 @@ impl Reconciler {
         let sources = match self.push_sources(ps, &ns, &mut generated).await {
             Ok(Some(s)) => s,
             Ok(None) => {
-                // The named source Secret is gone.
-                if ps.spec.deletion_policy == PushSecretDeletionPolicy::Delete
-                    && !old_synced.is_empty()
-                {
-                    let (deleted, errors) = self.delete_synced(&ns, &old_synced).await;
-                    out.detail.deleted = deleted;
-                    if errors.is_empty() {
-                        status.synced_push_secrets = None;
-                        set_condition(
-                            &mut status.conditions,
-                            "Ready",
-                            false,
-                            "SourceDeleted",
-                            "source secret deleted; provider secrets cleaned up",
-                            &now_s,
-                        );
-                    } else {
-                        set_condition(
-                            &mut status.conditions,
-                            "Ready",
-                            false,
-                            "Errored",
-                            &join_errors(&errors),
-                            &now_s,
-                        );
-                        out.errors = errors;
-                    }
-                } else {
-                    let e = Error::not_found(format!(
-                        "{ns}/{}",
-                        ps.spec
-                            .selector
-                            .secret
-                            .as_ref()
-                            .and_then(|s| s.name.clone())
-                            .unwrap_or_default()
-                    ));
-                    set_condition(
-                        &mut status.conditions,
-                        "Ready",
-                        false,
-                        "Errored",
-                        &format!("could not get source secret: {e}"),
-                        &now_s,
-                    );
-                    out.errors.push(FlowError::object(e));
-                }
+                self.source_gone(ps, &ns, &old_synced, &mut status, &now_s, &mut out)
+                    .await;
                 out.status = status;
                 return out;
             }
             Err(e) => {
                 self.rollback_generated(&consumer, &ns, generated, now)
                     .await;
-                set_condition(
-                    &mut status.conditions,
-                    "Ready",
-                    false,
-                    "Errored",
-                    &format!("could not get source secret: {e}"),
-                    &now_s,
-                );
+                let msg = format!("could not get source secret: {e}");
+                errored(&mut status, &msg, &now_s);
                 out.errors.push(FlowError::object(e));
                 out.status = status;
                 return out;
@@ -204,87 +146,20 @@ impl Reconciler {
             Err(e) => {
                 self.rollback_generated(&consumer, &ns, generated, now)
                     .await;
-                set_condition(
-                    &mut status.conditions,
-                    "Ready",
-                    false,
-                    "Errored",
-                    &e.to_string(),
-                    &now_s,
-                );
+                errored(&mut status, &e.to_string(), &now_s);
                 out.errors.push(FlowError::object(e));
                 out.status = status;
                 return out;
             }
         };
 
-        // 3. Push to every store concurrently.
-        // The futures are built first so the stream's type holds no closure over borrowed
-        // arguments: that keeps this future `Send` for generic callers (kube-runtime).
-        let pushes: Vec<_> = stores
-            .iter()
-            .map(|store_ref| {
-                let key = StoreKey::new(store_ref.kind(), store_ref.name.clone());
-                let sources = &sources;
-                let old = old_synced.get(&key.to_string());
-                let ns = &ns;
-                async move {
-                    let r = self.push_to_store(ps, ns, store_ref, sources, old).await;
-                    (key, r)
-                }
-            })
-            .collect();
-        let results: Vec<_> = stream::iter(pushes)
-            .buffer_unordered(self.push_concurrency)
-            .collect()
+        // 3. Push to every store concurrently; 4. stores that left the spec.
+        let mut new_synced = self
+            .push_to_stores(ps, &ns, &stores, &sources, &old_synced, &mut out)
             .await;
-
-        let mut new_synced = SyncedPushSecretsMap::new();
-        for (key, r) in results {
-            match r {
-                Ok(s) => {
-                    out.detail.pushed += s.pushed;
-                    out.detail.skipped += s.skipped;
-                    out.detail.deleted += s.deleted;
-                    if !s.entries.is_empty() {
-                        new_synced.insert(key.to_string(), s.entries);
-                    }
-                }
-                Err((e, partial)) => {
-                    // Keep what was known for this store, plus what did get written.
-                    let mut keep = old_synced
-                        .get(&key.to_string())
-                        .cloned()
-                        .unwrap_or_default();
-                    keep.extend(partial);
-                    if !keep.is_empty() {
-                        new_synced.insert(key.to_string(), keep);
-                    }
-                    out.errors.push(FlowError::store(key, e));
-                }
-            }
-        }
-        // 4. Stores that left the spec.
         if ps.spec.deletion_policy == PushSecretDeletionPolicy::Delete {
-            let current: BTreeSet<String> = stores
-                .iter()
-                .map(|s| format!("{}/{}", s.kind().as_str(), s.name))
-                .collect();
-            let gone: SyncedPushSecretsMap = old_synced
-                .iter()
-                .filter(|(k, _)| !current.contains(*k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let (deleted, errors) = self.delete_synced(&ns, &gone).await;
-            out.detail.deleted += deleted;
-            for e in errors {
-                if let Some(k) = e.store.as_ref().map(ToString::to_string)
-                    && let Some(v) = gone.get(&k)
-                {
-                    new_synced.insert(k, v.clone());
-                }
-                out.errors.push(e);
-            }
+            self.delete_left_stores(&ns, &stores, &old_synced, &mut new_synced, &mut out)
+                .await;
         }
 
         status.synced_push_secrets = (!new_synced.is_empty()).then_some(new_synced);
@@ -311,18 +186,142 @@ impl Reconciler {
             status.refresh_time = Some(now_s);
             status.synced_resource_version = Some(rv);
         } else {
-            set_condition(
-                &mut status.conditions,
-                "Ready",
-                false,
-                "Errored",
-                &out.error_message(),
-                &now_s,
-            );
+            errored(&mut status, &out.error_message(), &now_s);
             out.requeue_after = Some(Duration::from_secs(5).max(requeue.unwrap_or_default() / 60));
         }
         out.status = status;
         out
+    }
+
+    /// The named source Secret is gone: with `deletionPolicy: Delete` what was pushed is
+    /// deleted from the stores, otherwise the pass fails with NotFound.
+    async fn source_gone(
+        &self,
+        ps: &PushSecret,
+        ns: &str,
+        old_synced: &SyncedPushSecretsMap,
+        status: &mut PushSecretStatus,
+        now_s: &str,
+        out: &mut PushSecretOutcome,
+    ) {
+        if ps.spec.deletion_policy == PushSecretDeletionPolicy::Delete && !old_synced.is_empty() {
+            let (deleted, errors) = self.delete_synced(ns, old_synced).await;
+            out.detail.deleted = deleted;
+            if errors.is_empty() {
+                status.synced_push_secrets = None;
+                set_condition(
+                    &mut status.conditions,
+                    "Ready",
+                    false,
+                    "SourceDeleted",
+                    "source secret deleted; provider secrets cleaned up",
+                    now_s,
+                );
+            } else {
+                errored(status, &join_errors(&errors), now_s);
+                out.errors = errors;
+            }
+        } else {
+            let e = Error::not_found(format!(
+                "{ns}/{}",
+                ps.spec
+                    .selector
+                    .secret
+                    .as_ref()
+                    .and_then(|s| s.name.clone())
+                    .unwrap_or_default()
+            ));
+            errored(status, &format!("could not get source secret: {e}"), now_s);
+            out.errors.push(FlowError::object(e));
+        }
+    }
+
+    /// Pushes `sources` to every store concurrently (bounded), counting into `out` and
+    /// recording each store's error there; returns the new `syncedPushSecrets`. A failing
+    /// store keeps what was known for it, plus what did get written.
+    async fn push_to_stores(
+        &self,
+        ps: &PushSecret,
+        ns: &str,
+        stores: &[SecretStoreRef],
+        sources: &[Source],
+        old_synced: &SyncedPushSecretsMap,
+        out: &mut PushSecretOutcome,
+    ) -> SyncedPushSecretsMap {
+        // The futures are built first so the stream's type holds no closure over borrowed
+        // arguments: that keeps this future `Send` for generic callers (kube-runtime).
+        let pushes: Vec<_> = stores
+            .iter()
+            .map(|store_ref| {
+                let key = StoreKey::new(store_ref.kind(), store_ref.name.clone());
+                let old = old_synced.get(&key.to_string());
+                async move {
+                    let r = self.push_to_store(ps, ns, store_ref, sources, old).await;
+                    (key, r)
+                }
+            })
+            .collect();
+        let results: Vec<_> = stream::iter(pushes)
+            .buffer_unordered(self.push_concurrency)
+            .collect()
+            .await;
+
+        let mut new_synced = SyncedPushSecretsMap::new();
+        for (key, r) in results {
+            match r {
+                Ok(s) => {
+                    out.detail.pushed += s.pushed;
+                    out.detail.skipped += s.skipped;
+                    out.detail.deleted += s.deleted;
+                    if !s.entries.is_empty() {
+                        new_synced.insert(key.to_string(), s.entries);
+                    }
+                }
+                Err((e, partial)) => {
+                    let mut keep = old_synced
+                        .get(&key.to_string())
+                        .cloned()
+                        .unwrap_or_default();
+                    keep.extend(partial);
+                    if !keep.is_empty() {
+                        new_synced.insert(key.to_string(), keep);
+                    }
+                    out.errors.push(FlowError::store(key, e));
+                }
+            }
+        }
+        new_synced
+    }
+
+    /// `deletionPolicy: Delete`: what was pushed to stores that left the spec is deleted; a
+    /// store whose deletion fails keeps its entries in `new_synced`.
+    async fn delete_left_stores(
+        &self,
+        ns: &str,
+        stores: &[SecretStoreRef],
+        old_synced: &SyncedPushSecretsMap,
+        new_synced: &mut SyncedPushSecretsMap,
+        out: &mut PushSecretOutcome,
+    ) {
+        let current: BTreeSet<String> = stores
+            .iter()
+            .map(|s| format!("{}/{}", s.kind().as_str(), s.name))
+            .collect();
+        let gone: SyncedPushSecretsMap = old_synced
+            .iter()
+            .filter(|(k, _)| !current.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (deleted, errors) = self.delete_synced(ns, &gone).await;
+        out.detail.deleted += deleted;
+        for e in errors {
+            if let Some(k) = e.store.as_ref().map(ToString::to_string)
+                && let Some(v) = gone.get(&k)
+            {
+                new_synced.insert(k, v.clone());
+            }
+            out.errors.push(e);
+        }
     }
 
     /// Handles deletion of a PushSecret: its generator states are cleaned up and deleted;
@@ -687,4 +686,29 @@ fn join_errors(errors: &[FlowError]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// True when a PushSecret needs a pass: its spec or metadata changed since the last sync,
+/// or its refresh interval elapsed.
+fn push_due(status: &PushSecretStatus, rv: &str, interval: Duration, now: jiff::Timestamp) -> bool {
+    let synced = status.synced_resource_version.as_deref() == Some(rv);
+    let due = status
+        .refresh_time
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .zip(jiff::SignedDuration::try_from(interval).ok())
+        .is_none_or(|(t, d)| t + d <= now);
+    !(synced && (interval.is_zero() || !due))
+}
+
+/// Marks `status` not ready with reason `Errored` and `message`.
+fn errored(status: &mut PushSecretStatus, message: &str, now_s: &str) {
+    set_condition(
+        &mut status.conditions,
+        "Ready",
+        false,
+        "Errored",
+        message,
+        now_s,
+    );
 }

@@ -29,6 +29,9 @@ pub use data::{
 #[cfg(feature = "testing")]
 pub use fault_proxy::{Fault, FaultProxy};
 
+/// The parser of `spec.syncWindows[].schedule` (ESO's cron dialect), for fuzzing and tests.
+pub use crate::reconcile::sync_window::cron::CronSchedule;
+
 /// The environment variable with which a test run declares its backends started: a backend
 /// test that finds its variables missing then fails instead of skipping.
 pub const REQUIRE_BACKENDS: &str = "ESO_REQUIRE_BACKENDS";

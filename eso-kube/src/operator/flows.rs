@@ -19,6 +19,7 @@ use kube::ResourceExt as _;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event, finalizer};
 
+use super::queue::RefreshQueue;
 use super::{Backoff, EsoObject, object_key, patch_status, with_jitter};
 use crate::error::map_error;
 
@@ -28,7 +29,7 @@ use crate::error::map_error;
 pub const CLUSTER_FINALIZER: &str = "external-secrets.io/cluster-cleanup";
 
 /// Random jitter added to every periodic requeue, on top of the flows' stable per-object one.
-pub(super) const REQUEUE_JITTER: f64 = 0.05;
+const REQUEUE_JITTER: f64 = 0.05;
 
 /// What every reconcile needs: one reconciler for the operator's lifetime (its catalog reads
 /// the reflector caches, its provider registry keeps the clients), the client for status
@@ -39,7 +40,7 @@ pub(super) struct Context {
     pub(super) backoff: Backoff,
     pub(super) events: super::events::Events,
     /// Where synced ExternalSecrets wait for their next refresh.
-    pub(super) refresh: Option<Arc<super::queue::RefreshQueue>>,
+    pub(super) refresh: Option<Arc<RefreshQueue>>,
     /// The generators the objects reference, read right before their reconcile (the
     /// catalog answers from it).
     pub(super) generators: Arc<crate::FetchedGenerators>,
@@ -94,6 +95,27 @@ impl Context {
                 error,
                 retry_after: out.requeue_after,
             }),
+        }
+    }
+
+    /// The controller's action after a successful pass of `es` that wants a refresh after
+    /// `requeue`: kept in the refresh queue (with up to 5 % random jitter) instead of the
+    /// controller's own requeue, when the operator has a refresh queue.
+    fn refresh_later(
+        &self,
+        es: &ExternalSecret,
+        requeue: Option<Duration>,
+        action: Action,
+    ) -> Action {
+        match (&self.refresh, requeue) {
+            (Some(q), Some(d)) => {
+                q.schedule(
+                    kube::runtime::reflector::ObjectRef::from_obj(es),
+                    with_jitter(d, REQUEUE_JITTER),
+                );
+                Action::await_change()
+            }
+            _ => action,
         }
     }
 

@@ -61,6 +61,7 @@
 
 mod backoff;
 mod class;
+mod drive;
 mod events;
 mod finalizers;
 mod flows;
@@ -76,15 +77,16 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use eso_core::api::{
-    ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, PushSecret, SecretStore,
+    ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, ExternalSecret, PushSecret,
+    SecretStore,
 };
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 use eso_core::reconcile::Reconciler;
 use futures_util::StreamExt as _;
-use futures_util::stream::BoxStream;
-use kube::api::Api;
-use kube::runtime::controller::{Action, Config, Controller};
+use kube::api::{Api, DynamicObject};
+use kube::runtime::controller::{Config, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 
 pub use crate::status::{EsoObject, object_key, patch_status};
@@ -96,6 +98,8 @@ pub use leader::{LeaderElection, LeaderError, LeaderExit};
 pub use metrics::Metrics;
 pub use shutdown::{Shutdown, ShutdownTrigger};
 
+use self::drive::ignore_gone;
+use self::metrics::Kind;
 use crate::{KubeCluster, KubeWorkloads};
 
 /// An External Secrets operator: the six ESO controllers on one kube client.
@@ -171,10 +175,12 @@ impl Operator {
         self
     }
 
-    /// Uses these generators for `sourceRef.generatorRef` entries and generator pushes.
+    /// Uses these generators for `sourceRef.generatorRef` entries and generator pushes: a
+    /// [`GeneratorRegistry`], or an `Arc` of one shared with the host (the same parameter as
+    /// [`Reconciler::with_generators`]).
     #[must_use]
-    pub fn with_generators(mut self, generators: GeneratorRegistry) -> Self {
-        self.generators = Arc::new(generators);
+    pub fn with_generators(mut self, generators: impl Into<Arc<GeneratorRegistry>>) -> Self {
+        self.generators = generators.into();
         self
     }
 
@@ -231,9 +237,8 @@ impl Operator {
 
     /// Runs every controller until `shutdown` fires, then lets in-flight reconciles finish.
     pub async fn run(self, shutdown: Shutdown) {
-        let client = self.client;
-        let wc = self.watcher;
-        let cfg = Config::default().concurrency(self.concurrency);
+        let client = self.client.clone();
+        let wc = self.watcher.clone();
         let stores_listed = [
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicBool::new(false)),
@@ -244,25 +249,8 @@ impl Operator {
             watch::stores::<ClusterSecretStore>(&client, wc.clone(), Arc::clone(&stores_listed[1]));
         let ss = Controller::for_stream(ss_stream, ss_store);
         let css = Controller::for_stream(css_stream, css_store);
-        let generators = Arc::new(crate::FetchedGenerators::new());
-        let catalog = crate::ReflectorCatalog::new(ss.store(), css.store())
-            .with_fetched_generators(Arc::clone(&generators));
         let known_secrets = crate::known_secrets::KnownSecrets::default();
-        let cluster = self.cluster.with_known_secrets(known_secrets.clone());
-        let reconciler = Reconciler::with_shared_catalog(Arc::new(cluster), Arc::new(catalog))
-            .with_providers(Arc::new(self.providers))
-            .with_generators(self.generators)
-            .with_generator_gc_grace_period(self.generator_gc_grace)
-            .with_workloads(Arc::new(KubeWorkloads::new(client.clone())));
         let refresh = Arc::new(queue::RefreshQueue::new(self.concurrency));
-        let ctx = Arc::new(flows::Context {
-            events: events::Events::new(&client, None),
-            client: client.clone(),
-            reconciler,
-            backoff: self.backoff,
-            refresh: Some(Arc::clone(&refresh)),
-            generators,
-        });
         let (es_store, es_stream) = watch::external_secrets(&client, wc.clone(), &self.endpoints);
         let ps = Controller::new(Api::<PushSecret>::all(client.clone()), wc.clone());
         let ces = Controller::new(
@@ -270,131 +258,74 @@ impl Operator {
             wc.clone(),
         );
         let cps = Controller::new(Api::<ClusterPushSecret>::all(client.clone()), wc);
-        let endpoints = self.endpoints;
-        endpoints.set_external_secrets(es_store.clone());
-        let sources = metrics::Sources {
+        self.endpoints.set_external_secrets(es_store.clone());
+        self.endpoints.metrics().set_sources(metrics::Sources {
             external_secrets: es_store.clone(),
             push_secrets: ps.store(),
             secret_stores: ss.store(),
             cluster_secret_stores: css.store(),
             cluster_external_secrets: ces.store(),
             cluster_push_secrets: cps.store(),
-        };
-        endpoints.metrics().set_sources(sources);
-        let filter = Arc::new(class::ClassFilter {
-            class: self.class,
+        });
+        let filter = class::ClassFilter {
+            class: self.class.clone(),
             secret_stores: ss.store(),
             cluster_secret_stores: css.store(),
             stores_listed,
-        });
-        let all = |s: BoxStream<'static, ()>| s;
-        macro_rules! drive {
-            ($ctrl:expr, $kind:expr, $reconcile:expr, $not_found:expr) => {{
-                let metrics = Arc::clone(endpoints.metrics());
-                let filter = Arc::clone(&filter);
-                let not_found = $not_found;
-                all($ctrl
-                    .with_config(cfg.clone())
-                    .graceful_shutdown_on(shutdown.wait())
-                    .run(
-                        move |obj, ctx| {
-                            let metrics = Arc::clone(&metrics);
-                            let filter = Arc::clone(&filter);
-                            async move {
-                                let queue = ctx.refresh.clone();
-                                if let Some(q) = &queue {
-                                    queue::Tracked::started(obj.as_ref(), q);
-                                }
-                                let out = match class::ClassScoped::belongs(obj.as_ref(), &filter) {
-                                    Some(true) => {
-                                        let start = std::time::Instant::now();
-                                        let out = $reconcile(Arc::clone(&obj), Arc::clone(&ctx)).await;
-                                        metrics.reconciled($kind, obj.as_ref(), start.elapsed(), out.is_err());
-                                        if out.is_ok() {
-                                            tracing::debug!(object = %object_key(obj.as_ref()), took = ?start.elapsed(), "reconciled");
-                                        }
-                                        out
-                                    }
-                                    Some(false) => {
-                                        tracing::debug!(object = %object_key(obj.as_ref()), "another controller class");
-                                        Ok(Action::await_change())
-                                    }
-                                    // The stores are not listed yet: judge it once they are.
-                                    None => Ok(Action::requeue(std::time::Duration::from_secs(1))),
-                                };
-                                if let Some(q) = &queue {
-                                    queue::Tracked::finished(obj.as_ref(), q);
-                                }
-                                out
-                            }
-                        },
-                        flows::error_policy,
-                        Arc::clone(&ctx),
-                    )
-                    .map(move |res| {
-                        if let Err(kube::runtime::controller::Error::ObjectNotFound(r)) = res {
-                            not_found(&r);
-                        }
-                    })
-                    .boxed())
-            }};
-        }
-        use metrics::Kind;
-        let ignore = |_: &kube::runtime::reflector::ObjectRef<kube::api::DynamicObject>| {};
+        };
+        let config = Config::default().concurrency(self.concurrency);
+        let endpoints = self.endpoints.clone();
+        let ctx = self.context(&ss, &css, known_secrets.clone(), Arc::clone(&refresh));
+        let drivers = drive::Drivers {
+            config,
+            shutdown: shutdown.clone(),
+            metrics: Arc::clone(endpoints.metrics()),
+            filter: Arc::new(filter),
+            ctx: Arc::clone(&ctx),
+        };
         // ExternalSecrets are triggered through the work queue only (see `queue`): their
-        // watch feeds it, in order.
-        let feed = es_stream.for_each({
+        // watch feeds it, in order; the controller itself watches nothing but its targets.
+        let es = Controller::for_stream(
+            futures_util::stream::pending::<Result<ExternalSecret, watcher::Error>>(),
+            es_store,
+        )
+        .owns_stream(watch::target_secrets(&client, known_secrets))
+        .reconcile_on(Arc::clone(&refresh).stream());
+        let gone = {
             let refresh = Arc::clone(&refresh);
-            move |event| {
-                match event {
-                    Ok(es) => refresh.changed(kube::runtime::reflector::ObjectRef::from_obj(&es)),
-                    Err(e) => tracing::warn!(error = %e, "ExternalSecret watch"),
-                }
-                async {}
-            }
-        });
+            move |r: &ObjectRef<DynamicObject>| refresh.gone(r)
+        };
         let controllers = futures_util::stream::select_all([
-            drive!(ss, Kind::SecretStore, flows::store::<SecretStore>, ignore),
-            drive!(
+            drivers.drive(
+                ss,
+                Kind::SecretStore,
+                flows::store::<SecretStore>,
+                ignore_gone,
+            ),
+            drivers.drive(
                 css,
                 Kind::ClusterSecretStore,
                 flows::store::<ClusterSecretStore>,
-                ignore
+                ignore_gone,
             ),
-            drive!(
-                Controller::for_stream(
-                    futures_util::stream::pending::<
-                        Result<eso_core::api::ExternalSecret, watcher::Error>,
-                    >(),
-                    es_store
-                )
-                .owns_stream(watch::target_secrets(&client, known_secrets))
-                .reconcile_on(Arc::clone(&refresh).stream()),
-                Kind::ExternalSecret,
-                flows::external_secret,
-                {
-                    let refresh = Arc::clone(&refresh);
-                    move |r: &kube::runtime::reflector::ObjectRef<kube::api::DynamicObject>| {
-                        refresh.gone(r)
-                    }
-                }
-            ),
-            drive!(ps, Kind::PushSecret, flows::push_secret, ignore),
-            drive!(
+            drivers.drive(es, Kind::ExternalSecret, flows::external_secret, gone),
+            drivers.drive(ps, Kind::PushSecret, flows::push_secret, ignore_gone),
+            drivers.drive(
                 ces,
                 Kind::ClusterExternalSecret,
                 flows::cluster_external_secret,
-                ignore
+                ignore_gone,
             ),
-            drive!(
+            drivers.drive(
                 cps,
                 Kind::ClusterPushSecret,
                 flows::cluster_push_secret,
-                ignore
+                ignore_gone,
             ),
         ]);
         tracing::info!("controllers started");
-        let collector = gc::collect_generator_states(Arc::clone(&ctx), shutdown.clone());
+        let collector = gc::collect_generator_states(ctx, shutdown);
+        let feed = feed_queue(es_stream, refresh);
         // The controllers end on shutdown; the watch feeding the queue ends with them.
         let controllers = async move {
             let run = controllers.for_each(|()| async {});
@@ -408,4 +339,48 @@ impl Operator {
         endpoints.set_ready(false);
         tracing::info!("controllers stopped");
     }
+
+    /// What every reconcile shares: one reconciler for the operator's lifetime, whose
+    /// catalog reads the store controllers' caches and the generators fetched per object.
+    fn context(
+        self,
+        ss: &Controller<SecretStore>,
+        css: &Controller<ClusterSecretStore>,
+        known_secrets: crate::known_secrets::KnownSecrets,
+        refresh: Arc<queue::RefreshQueue>,
+    ) -> Arc<flows::Context> {
+        let generators = Arc::new(crate::FetchedGenerators::new());
+        let catalog = crate::ReflectorCatalog::new(ss.store(), css.store())
+            .with_fetched_generators(Arc::clone(&generators));
+        let cluster = self.cluster.with_known_secrets(known_secrets);
+        let reconciler = Reconciler::with_shared_catalog(Arc::new(cluster), Arc::new(catalog))
+            .with_providers(Arc::new(self.providers))
+            .with_generators(self.generators)
+            .with_generator_gc_grace_period(self.generator_gc_grace)
+            .with_workloads(Arc::new(KubeWorkloads::new(self.client.clone())));
+        Arc::new(flows::Context {
+            events: events::Events::new(&self.client, None),
+            client: self.client,
+            reconciler,
+            backoff: self.backoff,
+            refresh: Some(refresh),
+            generators,
+        })
+    }
+}
+
+/// Feeds the ExternalSecret watch (after its predicate filter) into the work queue.
+async fn feed_queue(
+    events: impl futures_util::Stream<Item = Result<ExternalSecret, watcher::Error>>,
+    refresh: Arc<queue::RefreshQueue>,
+) {
+    events
+        .for_each(|event| {
+            match event {
+                Ok(es) => refresh.changed(ObjectRef::from_obj(&es)),
+                Err(e) => tracing::warn!(error = %e, "ExternalSecret watch"),
+            }
+            async {}
+        })
+        .await;
 }

@@ -220,29 +220,6 @@ impl RefreshQueue {
     }
 }
 
-impl super::flows::Context {
-    /// The controller's action after a successful pass of `es` that wants a refresh after
-    /// `requeue`: kept in the refresh queue (with up to 5 % random jitter) instead of the
-    /// controller's own requeue, when the operator has a refresh queue.
-    pub(super) fn refresh_later(
-        &self,
-        es: &ExternalSecret,
-        requeue: Option<Duration>,
-        action: kube::runtime::controller::Action,
-    ) -> kube::runtime::controller::Action {
-        match (&self.refresh, requeue) {
-            (Some(q), Some(d)) => {
-                q.schedule(
-                    ObjectRef::from_obj(es),
-                    super::with_jitter(d, super::flows::REQUEUE_JITTER),
-                );
-                kube::runtime::controller::Action::await_change()
-            }
-            _ => action,
-        }
-    }
-}
-
 /// What the refresh queue learns of each reconcile (only ExternalSecrets are tracked).
 pub(super) trait Tracked {
     /// A reconcile of this object starts.

@@ -319,8 +319,29 @@ async fn run_inner(
 
     let started = jiff::Timestamp::now();
     let written = apply::write(&plan, &ready, &client, interrupt).await;
+    let written_at = record_written(&plan, &ready, &written.written, started, summary);
+    drop(ready);
+    if let Some(e) = written.error {
+        return Err(Failure::run(e));
+    }
+    if written.interrupted {
+        return Err(Failure::Interrupted);
+    }
+    let pushes = find_pushes(&plan, &work, &written_at, &client).await?;
+    follow_pushes(args, pushes, &client, generators, interrupt, summary).await
+}
+
+/// Records the Secrets written (at `started`) in `summary` and on stdout; when each was
+/// written, by id.
+fn record_written(
+    plan: &Plan,
+    ready: &[apply::Ready],
+    written: &[usize],
+    started: jiff::Timestamp,
+    summary: &mut Summary,
+) -> BTreeMap<String, jiff::Timestamp> {
     let mut written_at = BTreeMap::new();
-    for &i in &written.written {
+    for &i in written {
         let id = plan.secrets[i].id();
         let keys = ready
             .iter()
@@ -332,14 +353,17 @@ async fn run_inner(
         println!("wrote Secret {id}");
         written_at.insert(id, started);
     }
-    drop(ready);
-    if let Some(e) = written.error {
-        return Err(Failure::run(e));
-    }
-    if written.interrupted {
-        return Err(Failure::Interrupted);
-    }
+    written_at
+}
 
+/// The PushSecrets that select the planned Secrets (by name, or by the labels each has
+/// now); says which planned Secret none selects.
+async fn find_pushes(
+    plan: &Plan,
+    work: &[apply::SecretWork],
+    written_at: &BTreeMap<String, jiff::Timestamp>,
+    client: &kube::Client,
+) -> Result<Vec<Push>, Failure> {
     // The labels each planned Secret has now, for label-selecting PushSecrets.
     let labels: BTreeMap<String, BTreeMap<String, String>> = work
         .iter()
@@ -356,7 +380,7 @@ async fn run_inner(
             (s.id(), l)
         })
         .collect();
-    let mut pushes = follow::find(&plan, &labels, &written_at, &client)
+    let pushes = follow::find(plan, &labels, written_at, client)
         .await
         .map_err(Failure::Run)?;
     for s in &plan.secrets {
@@ -364,6 +388,19 @@ async fn run_inner(
             println!("no PushSecret selects {}", s.id());
         }
     }
+    Ok(pushes)
+}
+
+/// Follows `pushes` until they land or time out (or, with `--push-now`, pushes in-process);
+/// `Ok(true)` when every expected push landed.
+async fn follow_pushes(
+    args: &Args,
+    mut pushes: Vec<Push>,
+    client: &kube::Client,
+    generators: Arc<GeneratorRegistry>,
+    interrupt: &Interrupt,
+    summary: &mut Summary,
+) -> Result<bool, Failure> {
     let print_state = |p: &Push, store: &str, state: &PushState| {
         println!("  {} x {store}: {state}", p.id);
     };
@@ -374,7 +411,7 @@ async fn run_inner(
     }
     if args.push_now && pushes.iter().any(follow::wants_push) {
         println!("pushing now (in-process):");
-        let pushed = follow::push_now(&mut pushes, &client, Arc::clone(&generators))
+        let pushed = follow::push_now(&mut pushes, client, generators)
             .await
             .map_err(Failure::Run)?;
         for p in pushes.iter().filter(|p| pushed.contains(&p.id)) {
@@ -384,7 +421,7 @@ async fn run_inner(
         }
     } else if !pushes.iter().all(Push::done) {
         println!("waiting for the PushSecrets (up to {:?}):", args.timeout);
-        follow::watch(&mut pushes, &client, args.timeout, interrupt, &print_state).await;
+        follow::watch(&mut pushes, client, args.timeout, interrupt, &print_state).await;
     }
     for p in &pushes {
         for (store, state) in &p.states {

@@ -158,8 +158,9 @@ fn err(path: impl Into<String>, message: impl Into<String>) -> PlanError {
 struct RawPlan {
     api_version: String,
     kind: String,
-    #[serde(default)]
-    metadata: Option<RawMetadata>,
+    /// Accepted (kubectl-like files have one) and not used.
+    #[serde(default, rename = "metadata")]
+    _metadata: Option<RawMetadata>,
     #[serde(default)]
     secrets: Vec<RawSecret>,
     #[serde(default)]
@@ -169,9 +170,9 @@ struct RawPlan {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMetadata {
-    #[serde(default)]
-    #[allow(dead_code)] // accepted for kubectl-like files; not used
-    name: Option<String>,
+    /// Accepted (kubectl-like files have one) and not used.
+    #[serde(default, rename = "name")]
+    _name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -275,7 +276,6 @@ impl Plan {
         if raw.kind != KIND {
             return Err(err("kind", format!("must be {KIND}, not {:?}", raw.kind)));
         }
-        let _ = raw.metadata;
         if raw.secrets.is_empty() && raw.vault_init.is_empty() {
             return Err(err("secrets", "the plan names no Secret"));
         }

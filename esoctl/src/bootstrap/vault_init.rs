@@ -154,31 +154,11 @@ pub(crate) async fn run_step(
     let vault = store_provider(client, step).await?;
     let fail = |e: String| Failure::run(format!("vaultInit {what}: {e}"));
     let http = http_client(&vault).map_err(fail)?;
-    let base = format!("{}/v1", vault.server.trim_end_matches('/'));
-    let init: InitStatus = call(
-        &http,
-        reqwest::Method::GET,
-        format!("{base}/sys/init"),
-        None,
-        None,
-    )
-    .await
-    .map_err(fail)?;
-    if init.initialized {
-        let seal: SealStatus = call(
-            &http,
-            reqwest::Method::GET,
-            format!("{base}/sys/seal-status"),
-            None,
-            None,
-        )
-        .await
-        .map_err(fail)?;
-        let outcome = if seal.sealed {
-            "initialised already, but sealed: unseal it with its keys".to_owned()
-        } else {
-            "initialised already".to_owned()
-        };
+    let server = Server {
+        base: format!("{}/v1", vault.server.trim_end_matches('/')),
+        http,
+    };
+    if let Some(outcome) = server.initialised_already().await.map_err(fail)? {
         return Ok(InitReport {
             store: what,
             outcome,
@@ -189,7 +169,136 @@ pub(crate) async fn run_step(
             "vaultInit {what}: the server is not initialised; initialising shows the unseal keys and root token once, which needs a terminal: run esoctl bootstrap on one"
         )));
     };
-    let target = match &step.root_token_secret {
+    let target = root_token_target(step, &vault);
+    let resp: InitResponse = server
+        .call(
+            reqwest::Method::PUT,
+            "sys/init",
+            None,
+            Some(json!({"secret_shares": step.key_shares, "secret_threshold": step.key_threshold})),
+        )
+        .await
+        .map_err(fail)?;
+
+    // Shown before anything else can fail: losing them would lose the server.
+    match show_once(term, &what, step, &resp, target.as_ref()) {
+        Ok(()) => {}
+        Err(PromptError::Interrupted) => return Err(Failure::Interrupted),
+        Err(e) => return Err(fail(e.to_string())),
+    }
+
+    let mut outcome = "initialised and unsealed".to_owned();
+    server
+        .unseal(&resp, step.key_threshold)
+        .await
+        .map_err(fail)?;
+    wait_active(&server.http, &server.base)
+        .await
+        .map_err(fail)?;
+    if step.mount_store_path {
+        outcome.push_str(
+            &server
+                .mount_kv(&vault, &resp.root_token.0)
+                .await
+                .map_err(fail)?,
+        );
+    }
+    if let Some(t) = &target {
+        apply::apply_key(client, &t.namespace, &t.name, &t.key, &resp.root_token.0)
+            .await
+            .map_err(fail)?;
+        outcome.push_str(&format!("; root token in Secret {t}"));
+    }
+    Ok(InitReport {
+        store: what,
+        outcome,
+    })
+}
+
+/// One Vault/OpenBao server's API.
+struct Server {
+    /// `<server>/v1`.
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&SecretValue>,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, String> {
+        call(
+            &self.http,
+            method,
+            format!("{}/{path}", self.base),
+            token,
+            body,
+        )
+        .await
+    }
+
+    /// What to report when the server was initialised before (`None` when it was not).
+    async fn initialised_already(&self) -> Result<Option<String>, String> {
+        let init: InitStatus = self
+            .call(reqwest::Method::GET, "sys/init", None, None)
+            .await?;
+        if !init.initialized {
+            return Ok(None);
+        }
+        let seal: SealStatus = self
+            .call(reqwest::Method::GET, "sys/seal-status", None, None)
+            .await?;
+        Ok(Some(if seal.sealed {
+            "initialised already, but sealed: unseal it with its keys".to_owned()
+        } else {
+            "initialised already".to_owned()
+        }))
+    }
+
+    /// Sends unseal keys until the server is unsealed (at most `threshold` of them).
+    async fn unseal(&self, resp: &InitResponse, threshold: u8) -> Result<(), String> {
+        for k in resp.keys.iter().take(usize::from(threshold)) {
+            let seal: SealStatus = self
+                .call(
+                    reqwest::Method::PUT,
+                    "sys/unseal",
+                    None,
+                    Some(json!({"key": k.0.expose_str().unwrap_or_default()})),
+                )
+                .await?;
+            if !seal.sealed {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Enables the KV engine of the store's version at its `path`; what to add to the
+    /// outcome.
+    async fn mount_kv(&self, vault: &VaultProvider, root: &SecretValue) -> Result<String, String> {
+        let path = vault.path.clone().unwrap_or_else(|| "secret".to_owned());
+        let version = match vault.version {
+            VaultKvVersion::V1 => "1",
+            VaultKvVersion::V2 => "2",
+        };
+        self.call::<serde_json::Value>(
+            reqwest::Method::POST,
+            &format!("sys/mounts/{path}"),
+            Some(root),
+            Some(json!({"type": "kv", "options": {"version": version}})),
+        )
+        .await?;
+        Ok(format!("; KV v{version} enabled at {path}/"))
+    }
+}
+
+/// Where the root token goes: the plan's `rootTokenSecret`, else the key the store's
+/// `auth.tokenSecretRef` names (when its namespace is known).
+fn root_token_target(step: &VaultInit, vault: &VaultProvider) -> Option<SecretKeyRef> {
+    match &step.root_token_secret {
         Some(r) => Some(r.clone()),
         None => vault
             .auth
@@ -205,18 +314,18 @@ pub(crate) async fn run_step(
                 key: r.key.clone().unwrap_or_else(|| "token".to_owned()),
             })
             .filter(|r| !r.namespace.is_empty()),
-    };
-    let resp: InitResponse = call(
-        &http,
-        reqwest::Method::PUT,
-        format!("{base}/sys/init"),
-        None,
-        Some(json!({"secret_shares": step.key_shares, "secret_threshold": step.key_threshold})),
-    )
-    .await
-    .map_err(fail)?;
+    }
+}
 
-    // Shown before anything else can fail: losing them would lose the server.
+/// Shows the unseal keys and the root token once and waits until the user has saved them,
+/// then wipes the screen and its scroll-back so they do not linger.
+fn show_once(
+    term: &Terminal,
+    what: &str,
+    step: &VaultInit,
+    resp: &InitResponse,
+    target: Option<&SecretKeyRef>,
+) -> Result<(), PromptError> {
     let mut shown = Zeroizing::new(format!(
         "\n=== {what}: initialised ({} key shares, threshold {}) ===\n",
         step.key_shares, step.key_threshold
@@ -232,7 +341,7 @@ pub(crate) async fn run_step(
         "Root token: {}\n",
         resp.root_token.0.expose_str().unwrap_or_default()
     ));
-    shown.push_str(&match &target {
+    shown.push_str(&match target {
         Some(t) => format!("The root token also goes to Secret {t}; nothing else is kept.\n"),
         None => "The root token goes nowhere else: this is the only copy.\n".to_owned(),
     });
@@ -240,56 +349,7 @@ pub(crate) async fn run_step(
         "SAVE THESE OFFLINE NOW. They are shown once and never again.\nPress Enter when they are saved.",
     );
     let paused = term.pause(&shown);
-    // Wipe the screen and its scroll-back so the keys do not linger.
     term.say("\x1b[H\x1b[2J\x1b[3J");
     drop(shown);
-    match paused {
-        Ok(()) => {}
-        Err(PromptError::Interrupted) => return Err(Failure::Interrupted),
-        Err(e) => return Err(fail(e.to_string())),
-    }
-
-    for k in resp.keys.iter().take(usize::from(step.key_threshold)) {
-        let seal: SealStatus = call(
-            &http,
-            reqwest::Method::PUT,
-            format!("{base}/sys/unseal"),
-            None,
-            Some(json!({"key": k.0.expose_str().unwrap_or_default()})),
-        )
-        .await
-        .map_err(fail)?;
-        if !seal.sealed {
-            break;
-        }
-    }
-    let mut outcome = "initialised and unsealed".to_owned();
-    wait_active(&http, &base).await.map_err(fail)?;
-    if step.mount_store_path {
-        let path = vault.path.clone().unwrap_or_else(|| "secret".to_owned());
-        let version = match vault.version {
-            VaultKvVersion::V1 => "1",
-            VaultKvVersion::V2 => "2",
-        };
-        call::<serde_json::Value>(
-            &http,
-            reqwest::Method::POST,
-            format!("{base}/sys/mounts/{path}"),
-            Some(&resp.root_token.0),
-            Some(json!({"type": "kv", "options": {"version": version}})),
-        )
-        .await
-        .map_err(fail)?;
-        outcome.push_str(&format!("; KV v{version} enabled at {path}/"));
-    }
-    if let Some(t) = &target {
-        apply::apply_key(client, &t.namespace, &t.name, &t.key, &resp.root_token.0)
-            .await
-            .map_err(fail)?;
-        outcome.push_str(&format!("; root token in Secret {t}"));
-    }
-    Ok(InitReport {
-        store: what,
-        outcome,
-    })
+    paused
 }

@@ -330,3 +330,29 @@ pub(crate) fn has_row(log: &str, cells: &[&str]) -> bool {
         rest.is_empty()
     })
 }
+
+/// `n` random lower-case hex digits.
+pub(crate) fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n.div_ceil(2)];
+    aws_lc_rs::rand::fill(&mut b).unwrap();
+    b.iter().map(|x| format!("{x:02x}")).collect::<String>()[..n].to_owned()
+}
+
+/// The address of the uninitialised OpenBao `instance` (restarted fresh when a previous
+/// run initialised it).
+pub(crate) fn fresh_uninitialised(instance: &str, mut bao_env: BTreeMap<String, String>) -> String {
+    let mut addr = bao_env["VAULT_ADDR"].clone();
+    if bao(&addr, None, "GET", "sys/init", None)["initialized"] != json!(false) {
+        // A previous run initialised it: a fresh one.
+        openbao_script(&["stop", instance]);
+        openbao_script(&["start-uninit", instance]);
+        bao_env = openbao_env(instance).unwrap();
+        addr = bao_env["VAULT_ADDR"].clone();
+    }
+    assert_eq!(
+        bao(&addr, None, "GET", "sys/init", None)["initialized"],
+        json!(false)
+    );
+
+    addr
+}

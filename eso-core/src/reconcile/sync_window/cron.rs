@@ -1,18 +1,11 @@
-//! `spec.syncWindows` of an ExternalSecret: when periodic refreshes may run.
+//! The cron dialect of `spec.syncWindows[].schedule`: [`CronSchedule`].
 //!
-//! A window opens at every firing of its `schedule` (a 5-field cron expression in UTC, or a
-//! descriptor such as `@daily` or `@every 1h`) and stays open for `duration`, both ends
-//! included. With `kind: allow`, periodic refreshes run only while some window is open; with
-//! `kind: deny`, they are blocked while any window is open. Only *periodic* refreshes are
-//! gated: a never-synced ExternalSecret, a changed spec or labels, and the `CreatedOnce` /
-//! `OnChange` policies ignore the windows, as in ESO.
-//!
-//! The cron dialect is the one ESO parses (robfig/cron's standard parser): five fields
+//! The dialect is the one ESO parses (robfig/cron's standard parser): five fields
 //! (minute, hour, day of month, month, day of week), each a comma list of `*`, `?`, `n`,
 //! `a-b`, with an optional `/step` (`a/step` means `a-max/step`); month and weekday names
 //! (`jan`, `mon`, ...) in any case; when either day field is `*` or `?` a day must match
 //! both fields, otherwise either. Descriptors: `@yearly`, `@annually`, `@monthly`,
-//! `@weekly`, `@daily`, `@midnight`, `@hourly` and `@every <Go duration>`.
+//! `@weekly`, `@daily`, `@midnight`, `@hourly` and `@every <Go duration>`. Times are UTC.
 //!
 //! Where we differ from ESO, on purpose:
 //! - `@every D` fires at every multiple of `D` since the Unix epoch. ESO measures it from
@@ -21,56 +14,43 @@
 //! - A day-of-week of `7` means Sunday, as in classic cron; ESO rejects it and then silently
 //!   ignores the whole window.
 //!
-//! As in ESO, a schedule that does not parse is ignored (that window never opens), so with
-//! `kind: allow` and only broken schedules no periodic refresh ever runs.
+//! # Why our own parser
 //!
-//! # Example
+//! The cron crates we looked at do not parse this dialect exactly, and a window that parses
+//! differently opens at other times than in ESO:
+//! - `croner` accepts Quartz extensions (`L`, `W`, `#`, optional seconds) that ESO rejects
+//!   (such a window must never open), has no `@every`, and works on `chrono` types (a second
+//!   date-time library next to `jiff`);
+//! - `cron` requires a seconds field (six or seven fields), so ESO's five-field
+//!   expressions do not parse;
+//! - `saffron` has neither the `@` descriptors nor a search backwards for the previous
+//!   firing, which is how we tell whether a window is open.
 //!
-//! ```
-//! use eso_core::api::{ExternalSecretSyncWindowEntry, ExternalSecretSyncWindows, SyncWindowKind};
-//! use eso_core::reconcile::sync_window::SyncWindowSet;
-//! use jiff::Timestamp;
-//!
-//! // No periodic refresh on weekdays between 08:00 and 18:00 UTC.
-//! let windows = ExternalSecretSyncWindows {
-//!     kind: SyncWindowKind::Deny,
-//!     windows: vec![ExternalSecretSyncWindowEntry {
-//!         schedule: "0 8 * * mon-fri".into(),
-//!         duration: "10h".parse().unwrap(),
-//!     }],
-//! };
-//! let set = SyncWindowSet::new(&windows);
-//! let monday_noon: Timestamp = "2026-03-02T12:00:00Z".parse().unwrap();
-//! assert!(!set.allows(monday_noon));
-//! let opens: Timestamp = "2026-03-02T18:00:01Z".parse().unwrap();
-//! assert_eq!(set.next_allowed(monday_noon), Some(opens));
-//! ```
+//! What is here is small (bit sets per field, a day-by-day search bounded to 28 years) and
+//! fuzzed (`fuzz/fuzz_targets/cron.rs`).
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
 
 use jiff::tz::Offset;
 use jiff::{SignedDuration, Timestamp, civil};
 
-use crate::api::{
-    ExternalSecret, ExternalSecretRefreshPolicy, ExternalSecretSyncWindows, SyncWindowKind,
-};
 use crate::{Error, GoDuration};
 
 /// How many days ahead a cron schedule is searched for its next firing: 28 years, the cycle
 /// after which dates fall on the same weekdays again (so `0 0 29 2 1` is still found).
 const SEARCH_DAYS: u32 = 28 * 366;
 
-/// How many window closings [`SyncWindowSet::next_allowed`] follows before giving up.
-const MAX_CLOSINGS: usize = 10_000;
-
-/// A parsed sync-window schedule.
+/// A parsed sync-window schedule: one cron expression or descriptor.
+///
+/// Public only through `eso_core::testing` (for fuzzing); the flows parse every window of
+/// `spec.syncWindows` with it.
 ///
 /// # Example
 ///
 /// ```
-/// use eso_core::reconcile::sync_window::CronSchedule;
+/// # #[cfg(feature = "testing")] {
+/// use eso_core::testing::CronSchedule;
 /// use jiff::Timestamp;
 ///
 /// let s: CronSchedule = "*/15 9-17 * * 1-5".parse().unwrap();
@@ -78,8 +58,10 @@ const MAX_CLOSINGS: usize = 10_000;
 /// let monday_morning: Timestamp = "2026-03-09T09:00:00Z".parse().unwrap();
 /// assert_eq!(s.next_at_or_after(friday_evening), Some(monday_morning));
 /// assert!("61 * * * *".parse::<CronSchedule>().is_err());
+/// # }
 /// ```
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(not(any(test, feature = "testing")), allow(unreachable_pub))]
 pub struct CronSchedule {
     kind: ScheduleKind,
 }
@@ -396,6 +378,7 @@ impl Fields {
     }
 }
 
+#[cfg_attr(not(any(test, feature = "testing")), allow(unreachable_pub))]
 impl CronSchedule {
     /// The first firing at or after `t` (`None` if there is none in the next 28 years, e.g.
     /// `0 0 30 2 *`).
@@ -428,7 +411,7 @@ impl CronSchedule {
 
     /// When the window open at `at` closes (the latest firing at or before `at`, plus
     /// `duration`), or `None` if no window is open at `at` (both ends included).
-    fn open_until(&self, duration: SignedDuration, at: Timestamp) -> Option<Timestamp> {
+    pub(super) fn open_until(&self, duration: SignedDuration, at: Timestamp) -> Option<Timestamp> {
         if duration.is_negative() {
             return None;
         }
@@ -441,162 +424,9 @@ impl CronSchedule {
     }
 }
 
-/// The parsed `syncWindows` of one ExternalSecret.
-///
-/// # Example
-///
-/// ```
-/// use eso_core::api::{ExternalSecretSyncWindowEntry, ExternalSecretSyncWindows, SyncWindowKind};
-/// use eso_core::reconcile::sync_window::SyncWindowSet;
-/// use jiff::Timestamp;
-///
-/// // Refresh only during a nightly hour.
-/// let set = SyncWindowSet::new(&ExternalSecretSyncWindows {
-///     kind: SyncWindowKind::Allow,
-///     windows: vec![ExternalSecretSyncWindowEntry {
-///         schedule: "@daily".into(),
-///         duration: "1h".parse().unwrap(),
-///     }],
-/// });
-/// let afternoon: Timestamp = "2026-03-02T15:00:00Z".parse().unwrap();
-/// assert!(!set.allows(afternoon));
-/// assert_eq!(set.next_allowed(afternoon), Some("2026-03-03T00:00:00Z".parse().unwrap()));
-/// ```
-#[derive(Clone, Debug)]
-pub struct SyncWindowSet {
-    kind: SyncWindowKind,
-    windows: Vec<(CronSchedule, SignedDuration)>,
-    errors: Vec<(usize, String)>,
-}
-
-impl SyncWindowSet {
-    /// Parses every window; a window whose schedule does not parse is ignored (see
-    /// [`SyncWindowSet::errors`]).
-    pub fn new(spec: &ExternalSecretSyncWindows) -> Self {
-        let mut windows = Vec::new();
-        let mut errors = Vec::new();
-        for (i, w) in spec.windows.iter().enumerate() {
-            match w.schedule.parse::<CronSchedule>() {
-                Ok(s) => windows.push((s, SignedDuration::from_nanos(w.duration.as_nanos()))),
-                Err(e) => errors.push((i, e.to_string())),
-            }
-        }
-        Self {
-            kind: spec.kind,
-            windows,
-            errors,
-        }
-    }
-
-    /// The windows whose schedule was rejected, by index in `spec.syncWindows.windows`.
-    pub fn errors(&self) -> &[(usize, String)] {
-        &self.errors
-    }
-
-    /// The latest closing time of the windows open at `at`, if any is open.
-    fn open_until(&self, at: Timestamp) -> Option<Timestamp> {
-        self.windows
-            .iter()
-            .filter_map(|(s, d)| s.open_until(*d, at))
-            .max()
-    }
-
-    /// Whether a periodic refresh may run at `at`.
-    pub fn allows(&self, at: Timestamp) -> bool {
-        let open = self
-            .windows
-            .iter()
-            .any(|(s, d)| s.open_until(*d, at).is_some());
-        match self.kind {
-            SyncWindowKind::Allow => open,
-            SyncWindowKind::Deny => !open,
-        }
-    }
-
-    /// The earliest instant at or after `at` when a periodic refresh may run: `at` itself
-    /// when allowed; for `allow`, the next window opening; for `deny`, the first whole
-    /// second after the blocking windows close. `None` when that never happens (e.g. deny
-    /// windows that always overlap, or allow windows that never fire).
-    pub fn next_allowed(&self, at: Timestamp) -> Option<Timestamp> {
-        match self.kind {
-            SyncWindowKind::Allow => {
-                if self.allows(at) {
-                    return Some(at);
-                }
-                self.windows
-                    .iter()
-                    .filter_map(|(s, d)| {
-                        (!d.is_negative()).then(|| s.next_at_or_after(at)).flatten()
-                    })
-                    .min()
-            }
-            SyncWindowKind::Deny => {
-                let mut t = at;
-                for _ in 0..MAX_CLOSINGS {
-                    match self.open_until(t) {
-                        None => return Some(t),
-                        Some(end) => {
-                            // Allowed strictly after the end; step to the next whole second.
-                            let next = end.checked_add(SignedDuration::from_secs(1)).ok()?;
-                            let whole = Timestamp::from_second(next.as_second()).ok()?;
-                            t = whole.max(t.checked_add(SignedDuration::from_secs(1)).ok()?);
-                        }
-                    }
-                }
-                None
-            }
-        }
-    }
-}
-
-/// Whether the sync windows of `es` allow a periodic refresh at `now` (always true without
-/// windows).
-pub fn periodic_refresh_allowed(es: &ExternalSecret, now: Timestamp) -> bool {
-    match &es.spec.sync_windows {
-        Some(w) if !w.windows.is_empty() => {
-            let set = SyncWindowSet::new(w);
-            for (i, e) in set.errors() {
-                tracing::debug!(
-                    namespace = es.metadata.namespace.as_deref().unwrap_or(""),
-                    name = es.metadata.name.as_deref().unwrap_or(""),
-                    "ignoring spec.syncWindows.windows[{i}]: {e}"
-                );
-            }
-            set.allows(now)
-        }
-        _ => true,
-    }
-}
-
-/// When a periodic refresh of `es` that is due but blocked by its sync windows at `now`
-/// should be retried: the time until the windows next allow it. `None` when the windows do
-/// not block (or there are none, or the refresh policy is not periodic).
-pub fn blocked_requeue(es: &ExternalSecret, now: Timestamp) -> Option<Duration> {
-    if matches!(
-        es.spec.refresh_policy,
-        Some(ExternalSecretRefreshPolicy::CreatedOnce | ExternalSecretRefreshPolicy::OnChange)
-    ) {
-        return None;
-    }
-    let set = SyncWindowSet::new(
-        es.spec
-            .sync_windows
-            .as_ref()
-            .filter(|w| !w.windows.is_empty())?,
-    );
-    if set.allows(now) {
-        return None;
-    }
-    let next = set.next_allowed(now)?;
-    Duration::try_from(next.duration_since(now))
-        .ok()
-        .filter(|d| !d.is_zero())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ExternalSecretSyncWindowEntry;
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -608,19 +438,6 @@ mod tests {
 
     fn next(s: &str, from: &str) -> Option<Timestamp> {
         sched(s).next_at_or_after(ts(from))
-    }
-
-    fn set(kind: SyncWindowKind, windows: &[(&str, &str)]) -> SyncWindowSet {
-        SyncWindowSet::new(&ExternalSecretSyncWindows {
-            kind,
-            windows: windows
-                .iter()
-                .map(|(s, d)| ExternalSecretSyncWindowEntry {
-                    schedule: (*s).to_owned(),
-                    duration: d.parse().unwrap(),
-                })
-                .collect(),
-        })
     }
 
     #[test]
@@ -784,105 +601,12 @@ mod tests {
     }
 
     #[test]
-    fn deny_window() {
-        let s = set(SyncWindowKind::Deny, &[("0 22 * * *", "2h")]);
-        assert!(s.allows(ts("2026-03-02T21:59:59Z")));
-        assert!(!s.allows(ts("2026-03-02T22:00:00Z")));
-        assert!(!s.allows(ts("2026-03-02T23:30:00Z")));
-        assert!(!s.allows(ts("2026-03-03T00:00:00Z")));
-        assert!(s.allows(ts("2026-03-03T00:00:00.001Z")));
+    fn weekday_business_hours() {
+        let s = sched("*/15 9-17 * * 1-5");
         assert_eq!(
-            s.next_allowed(ts("2026-03-02T23:00:00Z")),
-            Some(ts("2026-03-03T00:00:01Z"))
+            s.next_at_or_after(ts("2026-03-06T17:50:00Z")),
+            Some(ts("2026-03-09T09:00:00Z"))
         );
-        assert_eq!(
-            s.next_allowed(ts("2026-03-02T12:00:00Z")),
-            Some(ts("2026-03-02T12:00:00Z"))
-        );
-    }
-
-    #[test]
-    fn deny_windows_chain() {
-        // Overlapping windows: the refresh waits for the last one to close.
-        let s = set(
-            SyncWindowKind::Deny,
-            &[
-                ("0 8 * * *", "2h"),
-                ("30 9 * * *", "1h"),
-                ("0 10 * * *", "30m"),
-            ],
-        );
-        assert_eq!(
-            s.next_allowed(ts("2026-03-02T08:10:00Z")),
-            Some(ts("2026-03-02T10:30:01Z"))
-        );
-        // Firings every minute, each open 5 minutes: always blocked.
-        let long = set(SyncWindowKind::Deny, &[("* * * * *", "8760h")]);
-        assert_eq!(long.next_allowed(ts("2026-03-02T08:10:00Z")), None);
-        let always = set(SyncWindowKind::Deny, &[("* * * * *", "5m")]);
-        assert!(!always.allows(ts("2026-03-02T08:10:30Z")));
-        assert_eq!(always.next_allowed(ts("2026-03-02T08:10:00Z")), None);
-    }
-
-    #[test]
-    fn allow_window() {
-        let s = set(
-            SyncWindowKind::Allow,
-            &[("0 2 * * sat,sun", "4h"), ("0 12 * * 3", "10m")],
-        );
-        // Monday.
-        assert!(!s.allows(ts("2026-03-02T03:00:00Z")));
-        assert_eq!(
-            s.next_allowed(ts("2026-03-02T03:00:00Z")),
-            Some(ts("2026-03-04T12:00:00Z"))
-        );
-        assert!(s.allows(ts("2026-03-04T12:10:00Z")));
-        assert!(!s.allows(ts("2026-03-04T12:10:01Z")));
-        assert_eq!(
-            s.next_allowed(ts("2026-03-04T12:10:01Z")),
-            Some(ts("2026-03-07T02:00:00Z"))
-        );
-        assert!(s.allows(ts("2026-03-08T05:59:00Z")));
-    }
-
-    #[test]
-    fn broken_schedules_are_ignored() {
-        let s = set(
-            SyncWindowKind::Deny,
-            &[("0 25 * * *", "1h"), ("0 1 * * *", "1h")],
-        );
-        assert_eq!(s.errors().len(), 1);
-        assert_eq!(s.errors()[0].0, 0);
-        assert!(s.allows(ts("2026-03-02T00:30:00Z")));
-        assert!(!s.allows(ts("2026-03-02T01:30:00Z")));
-        let never = set(SyncWindowKind::Allow, &[("nope * * * *", "1h")]);
-        assert!(!never.allows(ts("2026-03-02T00:30:00Z")));
-        assert_eq!(never.next_allowed(ts("2026-03-02T00:30:00Z")), None);
-    }
-
-    #[test]
-    fn every_windows() {
-        let s = set(SyncWindowKind::Allow, &[("@every 1h", "10m")]);
-        assert!(s.allows(ts("2026-03-02T05:10:00Z")));
-        assert!(!s.allows(ts("2026-03-02T05:11:00Z")));
-        assert_eq!(
-            s.next_allowed(ts("2026-03-02T05:11:00Z")),
-            Some(ts("2026-03-02T06:00:00Z"))
-        );
-    }
-
-    #[test]
-    fn zero_and_negative_durations() {
-        let zero = set(SyncWindowKind::Allow, &[("0 * * * *", "0s")]);
-        assert!(zero.allows(ts("2026-03-02T05:00:00Z")));
-        assert!(!zero.allows(ts("2026-03-02T05:00:00.1Z")));
-        let neg = SyncWindowSet::new(&ExternalSecretSyncWindows {
-            kind: SyncWindowKind::Deny,
-            windows: vec![ExternalSecretSyncWindowEntry {
-                schedule: "* * * * *".into(),
-                duration: GoDuration::from_secs(-60),
-            }],
-        });
-        assert!(neg.allows(ts("2026-03-02T05:00:00Z")));
+        assert!("61 * * * *".parse::<CronSchedule>().is_err());
     }
 }
