@@ -8,6 +8,7 @@
 #   core-lean   eso-core, default-features = false
 #   core        eso-core with its default features
 #   embed       eso-core + eso-kube + eso-provider-vault: the README's embedding program
+#   embed-lean  the same without the template's crypto functions (no template-crypto feature)
 #   quickstart  `cargo run --example quickstart` in the workspace (with ESO_EMPTY_CARGO_HOME=1:
 #               also with an empty cargo home, downloads included, as on a fresh machine)
 #
@@ -20,7 +21,7 @@ set -euo pipefail
 
 SRC="$(cd "${ESO_SRC:-$(dirname "${BASH_SOURCE[0]}")/..}" && pwd)"
 WORK="${ESO_BUILD_COST_DIR:-$(mktemp -d)}"
-configs=("$@"); [[ ${#configs[@]} -gt 0 ]] || configs=(core-lean core embed quickstart)
+configs=("$@"); [[ ${#configs[@]} -gt 0 ]] || configs=(core-lean core embed embed-lean quickstart)
 CRYPTO='^(aws-lc-rs|aws-lc-sys|ring|x509-parser|p12-keystore|bcrypt|scrypt|rsa|openssl|openssl-sys) '
 
 project() { # name, dependencies (TOML lines), main.rs
@@ -68,6 +69,15 @@ measure() { # config, dir, cargo args...
     "$config" "$crates" "$compiled" "$(echo "$end - $start" | bc)" "$cpu" "$crypto" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# The README's embedding program (the first ```rs block under "Embedding in a kube-rs operator").
+readme_program() {
+  python3 - "$SRC/README.md" <<'PY'
+import re, sys
+section = open(sys.argv[1]).read().split("## Embedding in a kube-rs operator", 1)[1]
+print(re.search(r"```rs\n(.*?)```", section, re.S).group(1))
+PY
+}
+
 for config in "${configs[@]}"; do
   TREE_ARGS=()
   case "$config" in
@@ -80,14 +90,19 @@ for config in "${configs[@]}"; do
         'fn main() { let _ = eso_core::api::parse_documents(""); }')
       measure "$config" "$dir" build ;;
     embed)
-      main=$(python3 - "$SRC/README.md" <<'PY'
-import re, sys
-section = open(sys.argv[1]).read().split("## Embedding in a kube-rs operator", 1)[1]
-print(re.search(r"```rs\n(.*?)```", section, re.S).group(1))
-PY
-)
+      main=$(readme_program)
       dir=$(project "$config" "eso-core = { path = \"$SRC/eso-core\" }
 eso-kube = { path = \"$SRC/eso-kube\" }
+eso-provider-vault = { path = \"$SRC/eso-provider-vault\" }
+kube = { version = \"5\", default-features = false, features = [\"client\", \"rustls-tls\", \"aws-lc-rs\"] }
+tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\"] }" "$main")
+      measure "$config" "$dir" build ;;
+    embed-lean)
+      # The same program with the template's crypto functions left out (eso-kube without its
+      # default template-crypto feature).
+      main=$(readme_program)
+      dir=$(project "$config" "eso-core = { path = \"$SRC/eso-core\", default-features = false }
+eso-kube = { path = \"$SRC/eso-kube\", default-features = false, features = [\"operator\"] }
 eso-provider-vault = { path = \"$SRC/eso-provider-vault\" }
 kube = { version = \"5\", default-features = false, features = [\"client\", \"rustls-tls\", \"aws-lc-rs\"] }
 tokio = { version = \"1\", features = [\"rt-multi-thread\", \"macros\"] }" "$main")
