@@ -57,7 +57,8 @@ pub(crate) struct Tier {
     pub(crate) policies: Option<serde_json::Value>,
 }
 
-/// Push metadata of Parameter Store.
+/// Push metadata of Parameter Store. ESO's `encodeAsDecoded` is accepted and ignored, like
+/// any other unknown field: whole-Secret pushes always keep values decoded here.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ParameterStoreMetadata {
@@ -68,10 +69,6 @@ pub(crate) struct ParameterStoreMetadata {
     pub(crate) kms_key_id: Option<String>,
     /// Tier and policies.
     pub(crate) tier: Option<Tier>,
-    /// Whole-Secret pushes: keep values decoded (always the case here; accepted for
-    /// compatibility).
-    #[allow(dead_code)]
-    pub(crate) encode_as_decoded: Option<bool>,
     /// Tags to set (besides the ownership tag).
     #[serde(default)]
     pub(crate) tags: BTreeMap<String, String>,

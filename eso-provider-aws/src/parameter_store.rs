@@ -428,6 +428,16 @@ impl Provider for AwsParameterStore {
         let meta: ParameterStoreMetadata = metadata::parse(r)?;
         let value = value.to_bytes()?;
         let existing = self.raw(&name).await?;
+        let tags = match &existing {
+            Some(_) => {
+                let tags = self.tags(&name).await?;
+                if !metadata::is_managed(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+                    return Err(r.not_managed());
+                }
+                Some(tags)
+            }
+            None => None,
+        };
         let payload = match r.property() {
             None => value,
             Some(p) => {
@@ -436,15 +446,9 @@ impl Provider for AwsParameterStore {
                 SecretValue::from(doc.to_string())
             }
         };
-        let Some(existing) = existing else {
+        let (Some(existing), Some(tags)) = (existing, tags) else {
             return self.put(&name, &payload, &meta, false).await;
         };
-        let tags = self.tags(&name).await?;
-        if !metadata::is_managed(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-            return Err(Error::PermissionDenied {
-                message: format!("parameter {name:?} is not managed by external-secrets"),
-            });
-        }
         self.sync_tags(&name, &tags, &meta).await?;
         if existing.expose() == b"sensitive" {
             return Err(Error::PermissionDenied {
@@ -466,7 +470,7 @@ impl Provider for AwsParameterStore {
         };
         let tags = self.tags(&name).await?;
         if !metadata::is_managed(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
-            return Ok(());
+            return Err(r.not_managed());
         }
         if let Some(p) = r.property() {
             let mut doc = property::parse_for_push(Some(&existing), &name)?;

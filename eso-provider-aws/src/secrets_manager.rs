@@ -574,9 +574,7 @@ impl Provider for AwsSecretsManager {
             return self.sync_policy(&key, &meta).await;
         };
         if !metadata::is_managed(d.tags().iter().filter_map(|t| Some((t.key()?, t.value()?)))) {
-            return Err(Error::PermissionDenied {
-                message: format!("secret {key:?} is not managed by external-secrets"),
-            });
+            return Err(r.not_managed());
         }
         self.sync_tags(&key, &d, &meta).await?;
         self.sync_policy(&key, &meta).await?;
@@ -613,10 +611,11 @@ impl Provider for AwsSecretsManager {
         let Some(d) = self.describe(&key).await? else {
             return Ok(());
         };
-        if d.deleted_date().is_some()
-            || !metadata::is_managed(d.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))))
-        {
-            // Already scheduled for deletion, or not ours: leave it (as ESO does).
+        if !metadata::is_managed(d.tags().iter().filter_map(|t| Some((t.key()?, t.value()?)))) {
+            return Err(r.not_managed());
+        }
+        if d.deleted_date().is_some() {
+            // Already scheduled for deletion.
             return Ok(());
         }
         if let Some(p) = r.property() {

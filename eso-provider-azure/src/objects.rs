@@ -112,12 +112,7 @@ impl AzureKeyVault {
             Ok(r) => {
                 let existing = r.into_model().map_err(|e| self.err("GetKey", name, &e))?;
                 if !is_managed(existing.tags.as_ref()) {
-                    return Err(Error::PermissionDenied {
-                        message: format!(
-                            "azurekv key {name:?} (store {}) is not managed by external-secrets (no tag {MANAGED_BY_TAG}={MANAGED_BY_VALUE}); not overwriting it",
-                            self.store
-                        ),
-                    });
+                    return Err(Error::not_managed(format!("key/{name}")));
                 }
                 let old = serde_json::to_value(existing.key).unwrap_or_default();
                 if ["kty", "n", "e", "crv", "x", "y"]
@@ -160,12 +155,7 @@ impl AzureKeyVault {
         let parsed = parse_certificate(value)?;
         if let Some(existing) = self.certificate(name, None).await? {
             if !is_managed(existing.tags.as_ref()) {
-                return Err(Error::PermissionDenied {
-                    message: format!(
-                        "azurekv certificate {name:?} (store {}) is not managed by external-secrets (no tag {MANAGED_BY_TAG}={MANAGED_BY_VALUE}); not overwriting it",
-                        self.store
-                    ),
-                });
+                return Err(Error::not_managed(format!("cert/{name}")));
             }
             if existing.cer.as_deref() == Some(parsed.der.as_slice()) {
                 return Ok(());

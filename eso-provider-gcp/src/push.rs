@@ -117,14 +117,6 @@ fn merge(
     out
 }
 
-fn not_ours(key: &str, doing: &str) -> Error {
-    Error::PermissionDenied {
-        message: format!(
-            "gcpsm secret {key:?} is not managed by external-secrets (no label {MANAGED_BY_TAG}={MANAGED_BY_VALUE}); not {doing} it"
-        ),
-    }
-}
-
 /// The bytes to store for a property push onto `existing` (the latest version), or `None`
 /// when the property already holds `value`.
 fn property_payload(
@@ -165,7 +157,7 @@ pub(crate) async fn push(c: &GcpSecretManager, value: &PushValue, r: &PushRef) -
         return add_version(c, key, data).await;
     };
     if !is_managed(&secret.labels) {
-        return Err(not_ours(key, "overwriting"));
+        return Err(r.not_managed());
     }
     if let Some(meta) = &meta {
         update_metadata(c, &secret, meta).await?;
@@ -267,14 +259,14 @@ async fn add_version(c: &GcpSecretManager, key: &str, data: Vec<u8>) -> Result<(
 }
 
 /// Deletes `r.remote_key` (with its etag), or removes `r.property` from its latest JSON
-/// version; a missing secret is fine, a secret without our label is refused.
+/// version; a missing secret is fine, a secret without our label is left alone ([`Error::NotManaged`]).
 pub(crate) async fn delete(c: &GcpSecretManager, r: &PushRef) -> Result<()> {
     let key = r.remote_key.as_str();
     let Some(secret) = c.get_meta(key).await? else {
         return Ok(());
     };
     if !is_managed(&secret.labels) {
-        return Err(not_ours(key, "deleting"));
+        return Err(r.not_managed());
     }
     if let Some(p) = r.property() {
         let latest = match c.access(key, "latest").await {

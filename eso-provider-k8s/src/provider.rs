@@ -49,8 +49,10 @@ pub const PROVIDER_FIELD_MANAGER: &str = "external-secrets-provider";
 /// remote Secret's per `targetMergePolicy`. A Secret's type is immutable, so when it changes
 /// the remote Secret is deleted (exactly the version read) and created again.
 ///
-/// Unlike ESO, pushes and deletes only touch Secrets carrying [`MANAGED_BY_LABEL`]; pushing
-/// over any other Secret fails with [`Error::PermissionDenied`], and deleting one leaves it.
+/// Unlike ESO, pushes and deletes only touch Secrets carrying [`MANAGED_BY_LABEL`]: a push
+/// over any other Secret, or a delete of one, leaves it as it is and fails with
+/// [`Error::NotManaged`]. Label a Secret `external-secrets.io/managed-by=external-secrets` to
+/// let stores manage it.
 ///
 /// # Example
 ///
@@ -368,21 +370,8 @@ impl Provider for Kubernetes {
         let name = &r.remote_key;
         let type_ = r.source.secret_type();
         let existing = self.get(&ns, name).await?;
-        if let Some(s) = &existing
-            && !is_owned(s)
-        {
-            let retype = match s.type_.as_deref() {
-                Some(t) if t != type_ => {
-                    format!(" (and its type {t} differs from the source's {type_})")
-                }
-                _ => String::new(),
-            };
-            return Err(Error::PermissionDenied {
-                message: format!(
-                    "Secret {ns}/{name} exists and was not created by external-secrets{retype}; \
-                     to let this store manage it, label it {MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
-                ),
-            });
+        if existing.as_ref().is_some_and(|s| !is_owned(s)) {
+            return Err(r.not_managed());
         }
         let data = remote_data(value, r, existing.as_ref().map(data_of).unwrap_or_default())?;
         let (labels, annotations) = meta.remote_metadata(&r.source, existing.as_ref());
@@ -443,11 +432,7 @@ impl Provider for Kubernetes {
             return Ok(());
         };
         if !is_owned(&s) {
-            tracing::warn!(
-                namespace = %ns, name = %name,
-                "not deleting Secret: it was not created by external-secrets"
-            );
-            return Ok(());
+            return Err(r.not_managed());
         }
         let api = self.api(&ns).await?;
         if let Some(p) = r.property() {

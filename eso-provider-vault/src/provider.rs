@@ -133,23 +133,6 @@ fn to_json_bytes(v: &Value) -> Result<SecretValue> {
         .map_err(|e| Error::Conversion(e.to_string()))
 }
 
-/// The value (or property of it) a ref selects in a document: exact key first, then a path.
-fn select(doc: &Value, r: &RemoteRef) -> Result<SecretValue> {
-    let Some(p) = r.property() else {
-        return to_json_bytes(doc);
-    };
-    if let Some(v) = doc.get(p) {
-        return Ok(SecretValue::new(property::value_to_bytes(v)));
-    }
-    property::get(doc, p)
-        .map(|v| SecretValue::new(property::value_to_bytes(&v)))
-        .ok_or_else(|| Error::not_found(format!("{}#{p}", r.key)))
-}
-
-fn has_property(data: &Map<String, Value>, p: &str) -> bool {
-    data.contains_key(p) || property::get(&Value::Object(data.clone()), p).is_some()
-}
-
 impl Vault {
     /// Revokes the token this provider created (logins; a token read from a Secret is left
     /// alone). Later calls log in again.
@@ -318,15 +301,6 @@ impl Vault {
             .cas
             .then(|| meta.and_then(|m| m.current_version).unwrap_or(0))
     }
-
-    fn not_managed(key: &str) -> Error {
-        Error::PermissionDenied {
-            message: format!(
-                "secret {key:?} is not managed by external-secrets (its custom_metadata has no \
-                 managed-by=external-secrets), so it is not overwritten; add that entry to adopt it"
-            ),
-        }
-    }
 }
 
 #[async_trait]
@@ -363,13 +337,13 @@ impl Provider for Vault {
             if doc.is_empty() {
                 return Ok(SecretValue::default());
             }
-            return select(&Value::Object(doc), r);
+            return property::select_in(&Value::Object(doc), &r.key, r.property());
         }
         let data = self
             .read(&r.key, r.version())
             .await?
             .ok_or_else(|| Error::not_found(r.to_string()))?;
-        select(&Value::Object(data), r)
+        property::select_in(&Value::Object(data), &r.key, r.property())
     }
 
     async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
@@ -420,6 +394,20 @@ impl Provider for Vault {
         if key.is_empty() {
             return Err(Error::invalid_config("remoteRef.remoteKey", "is required"));
         }
+        let raw = self.read_raw(key, None).await?;
+        let meta = if self.inner.layout.v2 {
+            self.read_metadata(key).await?
+        } else {
+            None
+        };
+        let managed = if self.inner.layout.v2 {
+            meta.as_ref().map(Meta::managed)
+        } else {
+            raw.as_ref().map(v1_managed)
+        };
+        if managed == Some(false) {
+            return Err(r.not_managed());
+        }
         // Either a whole JSON object, or one property's new value.
         let incoming: std::result::Result<Map<String, Value>, Value> = match (r.property(), value) {
             (None, _) => {
@@ -447,20 +435,6 @@ impl Provider for Vault {
                 ))
             }
         };
-        let raw = self.read_raw(key, None).await?;
-        let meta = if self.inner.layout.v2 {
-            self.read_metadata(key).await?
-        } else {
-            None
-        };
-        let managed = if self.inner.layout.v2 {
-            meta.as_ref().map(Meta::managed)
-        } else {
-            raw.as_ref().map(v1_managed)
-        };
-        if managed == Some(false) {
-            return Err(Self::not_managed(key));
-        }
         let exists = raw.is_some();
         let mut current = raw.unwrap_or_default();
         if !self.inner.layout.v2 {
@@ -520,13 +494,7 @@ impl Provider for Vault {
         };
         match managed {
             None => return Ok(()),
-            Some(false) => {
-                tracing::debug!(
-                    key,
-                    "not deleting a vault secret not managed by external-secrets"
-                );
-                return Ok(());
-            }
+            Some(false) => return Err(r.not_managed()),
             Some(true) => {}
         }
         if let Some(p) = r.property() {
@@ -554,7 +522,9 @@ impl Provider for Vault {
     async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
         Ok(match self.read(&r.remote_key, None).await? {
             None => false,
-            Some(d) => r.property().is_none_or(|p| has_property(&d, p)),
+            Some(d) => r
+                .property()
+                .is_none_or(|p| property::contains(&Value::Object(d), p)),
         })
     }
 
@@ -573,36 +543,6 @@ impl Provider for Vault {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn select_exact_key_then_path() {
-        let doc = json!({"a.b": "exact", "a": {"b": "nested"}, "n": 1});
-        let r = RemoteRef::new("k");
-        assert_eq!(
-            select(&doc, &r.clone().with_property("a.b"))
-                .unwrap()
-                .expose(),
-            b"exact"
-        );
-        assert_eq!(
-            select(&doc, &r.clone().with_property("a"))
-                .unwrap()
-                .expose(),
-            br#"{"b":"nested"}"#
-        );
-        assert_eq!(
-            select(&doc, &r.clone().with_property("n"))
-                .unwrap()
-                .expose(),
-            b"1"
-        );
-        let e = select(&doc, &r.clone().with_property("x.y")).unwrap_err();
-        assert_eq!(e.to_string(), "secret not found: k#x.y");
-        assert_eq!(
-            select(&doc, &r).unwrap().expose(),
-            br#"{"a":{"b":"nested"},"a.b":"exact","n":1}"#
-        );
-    }
 
     #[test]
     fn ownership_markers() {

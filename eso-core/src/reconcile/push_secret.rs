@@ -240,9 +240,11 @@ impl Reconciler {
             .await;
 
         let mut new_synced = SyncedPushSecretsMap::new();
+        let mut left = Vec::new();
         for (key, r) in results {
             match r {
                 Ok(s) => {
+                    left.extend(s.left.iter().map(|e| format!("{key}: {e}")));
                     out.detail.pushed += s.pushed;
                     out.detail.skipped += s.skipped;
                     out.detail.deleted += s.deleted;
@@ -299,6 +301,9 @@ impl Reconciler {
             let mut msg = "PushSecret synced successfully".to_owned();
             if ps.spec.update_policy == PushSecretUpdatePolicy::IfNotExists {
                 msg.push_str(". Existing secrets in providers unchanged.");
+            }
+            if !left.is_empty() {
+                msg.push_str(&format!(". Left in place: {}", left.join("; ")));
             }
             set_condition(
                 &mut status.conditions,
@@ -386,6 +391,10 @@ impl Reconciler {
             for record in entries.values() {
                 match provider.delete_secret(&delete_ref(record)).await {
                     Ok(()) => deleted += 1,
+                    // Not ours: nothing to clean up, so the entry is dropped, not retried.
+                    Err(e) if e.is_not_managed() => {
+                        tracing::warn!(store = %store_key(), error = %e, "left in place");
+                    }
                     Err(e) => {
                         errors.push(FlowError::store(store_key(), e));
                         break;
@@ -661,11 +670,12 @@ impl Reconciler {
         if ps.spec.deletion_policy == PushSecretDeletionPolicy::Delete {
             for (k, record) in old.into_iter().flatten() {
                 if !res.entries.contains_key(k) {
-                    provider
-                        .delete_secret(&delete_ref(record))
-                        .await
-                        .map_err(|e| (e, res.entries.clone()))?;
-                    res.deleted += 1;
+                    match provider.delete_secret(&delete_ref(record)).await {
+                        Ok(()) => res.deleted += 1,
+                        // Not ours: the entry leaves the status and the secret stays.
+                        Err(e) if e.is_not_managed() => res.left.push(e.to_string()),
+                        Err(e) => return Err((e, res.entries.clone())),
+                    }
                 }
             }
         }
@@ -679,6 +689,8 @@ struct StoreResult {
     pushed: usize,
     skipped: usize,
     deleted: usize,
+    /// Entries that left the spec whose remote secret is not ours: left in place.
+    left: Vec<String>,
 }
 
 fn join_errors(errors: &[FlowError]) -> String {
