@@ -9,7 +9,7 @@ use eso_core::api::{
 use eso_core::provider::{Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity};
 use eso_core::{Error, Result};
 
-use crate::client::AzureKeyVault;
+use crate::provider::AzureKeyVault;
 
 pub(crate) const FIELD: &str = "spec.provider.azurekv";
 

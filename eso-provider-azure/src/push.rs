@@ -12,8 +12,9 @@ use eso_core::provider::{MANAGED_BY_TAG, MANAGED_BY_VALUE, PushRef, PushValue, p
 use eso_core::{Error, Result, SecretValue};
 use serde::Deserialize;
 
-use crate::client::{AzureKeyVault, Object, is_managed, parse_key, unsupported};
+use crate::client::{Object, is_managed, parse_key, unsupported};
 use crate::error;
+use crate::provider::AzureKeyVault;
 
 /// How long to wait for a recovered secret to become readable.
 const RECOVER_WAIT: Duration = Duration::from_secs(30);

@@ -9,7 +9,8 @@ use eso_core::provider::{
 };
 use eso_core::{Error, Result};
 
-use crate::client::{GcpSecretManager, Settings};
+use crate::client::Settings;
+use crate::provider::GcpSecretManager;
 
 const FIELD: &str = "spec.provider.gcpsm";
 

@@ -11,8 +11,8 @@ use google_cloud_secretmanager_v1::model::{
 };
 use serde::Deserialize;
 
-use crate::client::{GcpSecretManager, is_managed};
 use crate::error::GcpError;
+use crate::provider::GcpSecretManager;
 
 /// `spec.data[].metadata` of a PushSecret for this provider (ESO's `PushSecretMetadata`
 /// spec), given bare or as `{apiVersion, kind: PushSecretMetadata, spec: {...}}`.
@@ -115,6 +115,13 @@ fn merge(
         out.insert(MANAGED_BY_TAG.to_owned(), MANAGED_BY_VALUE.to_owned());
     }
     out
+}
+
+/// True when `labels` carry the ownership marker.
+pub(crate) fn is_managed<S: std::hash::BuildHasher>(
+    labels: &std::collections::HashMap<String, String, S>,
+) -> bool {
+    labels.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
 }
 
 /// The bytes to store for a property push onto `existing` (the latest version), or `None`

@@ -13,12 +13,12 @@ use eso_core::provider::{
 use eso_core::{Error, Result};
 use reqwest::Url;
 
+use crate::auth::token::Tokens;
 use crate::auth::{Authenticator, POD_TOKEN_PATH};
+use crate::client::kv::Layout;
+use crate::client::tls;
 use crate::client::{Http, header_map};
-use crate::kv::Layout;
 use crate::provider::{Inner, Vault};
-use crate::tls;
-use crate::token::Tokens;
 
 /// Builds [`Vault`] providers from `spec.provider.vault` (or `spec.provider.openBao`, which
 /// has the same fields) blocks.

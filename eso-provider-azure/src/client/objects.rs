@@ -14,8 +14,9 @@ use base64::engine::general_purpose::STANDARD;
 use eso_core::provider::{MANAGED_BY_TAG, MANAGED_BY_VALUE};
 use eso_core::{Error, Result, SecretValue};
 
-use crate::client::{AzureKeyVault, is_managed};
+use crate::client::is_managed;
 use crate::error;
+use crate::provider::AzureKeyVault;
 
 const PEM: &str = "application/x-pem-file";
 const PKCS12: &str = "application/x-pkcs12";
@@ -106,7 +107,7 @@ impl AzureKeyVault {
     /// Imports the PEM private key `value` as key `name` (a JSON Web Key) unless the same key
     /// is there already; never over a key without our tag.
     pub(crate) async fn push_key(&self, name: &str, value: &[u8]) -> Result<()> {
-        let jwk = crate::jwk::private_jwk(value)
+        let jwk = super::jwk::private_jwk(value)
             .map_err(|e| Error::Conversion(format!("key push: {e}")))?;
         match self.keys.get_key(name, None).await {
             Ok(r) => {

@@ -22,6 +22,9 @@ use google_cloud_auth::credentials::subject_token::{
 use google_cloud_auth::errors::SubjectTokenProviderError;
 use serde_json::Value;
 
+mod aws;
+#[cfg(test)]
+mod tests;
 /// The OAuth2 scope every token is requested for.
 pub(crate) const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
 
@@ -341,7 +344,7 @@ async fn federation(
                 ),
             ));
         };
-        let signer = crate::aws::AwsSigner {
+        let signer = aws::AwsSigner {
             access_key_id: id.expose_str().unwrap_or_default().trim().to_owned(),
             secret_access_key: secret_key,
             session_token: key("aws_session_token").filter(|t| !t.is_empty()),
@@ -352,7 +355,7 @@ async fn federation(
         return programmatic(
             signer,
             audience,
-            crate::aws::AWS_TOKEN_TYPE.to_owned(),
+            aws::AWS_TOKEN_TYPE.to_owned(),
             token_url,
             target,
             field,
@@ -463,37 +466,5 @@ impl SubjectTokenProvider for ServiceAccountToken {
             transient: false,
         })?;
         Ok(SubjectTokenBuilder::new(text.trim()).build())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_checked_without_quoting_them() {
-        let f = "spec.provider.gcpsm.auth.secretRef.secretAccessKeySecretRef";
-        let e = service_account_key(b"-----BEGIN PRIVATE KEY----- hunter2", f).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            format!("{f}: is not a service-account JSON key (the value is not JSON)")
-        );
-        assert!(!e.to_string().contains("hunter2"));
-        let e = service_account_key(br#"{"client_email":"a@b"}"#, f).unwrap_err();
-        assert!(e.to_string().contains("no \"private_key\""), "{e}");
-        let e = service_account_key(
-            br#"{"type":"authorized_user","client_email":"a","private_key":"k"}"#,
-            f,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("authorized_user"), "{e}");
-    }
-
-    #[test]
-    fn impersonation_urls() {
-        assert_eq!(
-            impersonated_email("https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/gsa@p.iam.gserviceaccount.com:generateAccessToken").as_deref(),
-            Some("gsa@p.iam.gserviceaccount.com")
-        );
     }
 }

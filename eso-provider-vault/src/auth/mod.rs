@@ -13,10 +13,11 @@ use eso_core::api::{
 use eso_core::{Error, Result, SecretValue};
 use serde_json::{Value, json};
 
+use crate::client::tls;
 use crate::client::{Call, Http};
-use crate::tls;
 use eso_core::provider::Credentials;
 
+pub(crate) mod token;
 /// The pod's own ServiceAccount token (kubernetes auth without serviceAccountRef/secretRef).
 pub(crate) const POD_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
