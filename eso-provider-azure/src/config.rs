@@ -35,6 +35,7 @@ pub(crate) const FIELD: &str = "spec.provider.azurekv";
 /// assert_eq!(err.to_string(), "spec.provider.azurekv.vaultUrl: is required");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct AzureFactory;
 
 impl AzureFactory {
@@ -81,7 +82,7 @@ impl AzureFactory {
     }
 
     /// Builds the provider of `ctx` (also available through [`ProviderFactory::new_provider`]).
-    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
+    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<AzureKeyVault> {
         let p = ctx.block(crate::KIND, |p| p.azurekv.as_ref())?;
         if p.vault_url.is_empty() {
             return Err(Error::invalid_config(
@@ -94,8 +95,7 @@ impl AzureFactory {
         let store = format!("{}/{}", ctx.store.namespace, ctx.store.name);
         let referent = creds.is_referent(reference_namespaces(p));
         let verify_challenge = p.environment_type != AzureEnvironmentType::AzureStackCloud;
-        let client = AzureKeyVault::connect(p, credential, store, referent, verify_challenge)?;
-        Ok(Arc::new(client))
+        AzureKeyVault::connect(p, credential, store, referent, verify_challenge)
     }
 }
 
@@ -140,6 +140,6 @@ impl ProviderFactory for AzureFactory {
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
-        self.build(ctx).await
+        Ok(Arc::new(self.build(ctx).await?))
     }
 }

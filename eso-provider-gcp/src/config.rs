@@ -54,6 +54,7 @@ pub(crate) fn endpoint(location: Option<&str>) -> String {
 /// assert_eq!(err.to_string(), "spec.provider.gcpsm.projectID: is required");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct GcpFactory;
 
 impl GcpFactory {
@@ -79,7 +80,7 @@ impl GcpFactory {
     }
 
     /// Builds the provider of `ctx` (also available through [`ProviderFactory::new_provider`]).
-    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
+    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<GcpSecretManager> {
         let p = ctx.block(crate::KIND, |p| p.gcpsm.as_ref())?;
         let project = p
             .project_id
@@ -98,8 +99,7 @@ impl GcpFactory {
             policy: p.secret_version_selection_policy,
             referent,
         };
-        let client = GcpSecretManager::connect(settings, google).await?;
-        Ok(Arc::new(client))
+        GcpSecretManager::connect(settings, google).await
     }
 }
 
@@ -147,7 +147,7 @@ impl ProviderFactory for GcpFactory {
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
-        self.build(ctx).await
+        Ok(Arc::new(self.build(ctx).await?))
     }
 }
 

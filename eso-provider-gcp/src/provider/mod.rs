@@ -28,7 +28,7 @@ use crate::client::{FIND_CONCURRENCY, Settings};
 /// use std::sync::Arc;
 /// use eso_core::api::SecretStoreProvider;
 /// use eso_core::cluster::{DynCluster, MemoryCluster};
-/// use eso_core::provider::{RemoteRef, StoreContext, StoreIdentity, StoreScope};
+/// use eso_core::provider::{Provider, RemoteRef, StoreContext, StoreIdentity, StoreScope};
 ///
 /// # async fn run() -> eso_core::Result<()> {
 /// // No auth block: Application Default Credentials.

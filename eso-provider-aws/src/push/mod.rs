@@ -1,6 +1,9 @@
 //! PushSecret `metadata` blocks of the AWS services (ESO's `PushSecretMetadata`), shared
 //! helpers for tags and the ownership marker.
 
+pub(crate) mod parameter_store;
+pub(crate) mod secrets_manager;
+
 use std::collections::BTreeMap;
 
 use eso_core::provider::{MANAGED_BY_TAG, MANAGED_BY_VALUE, PushRef};
