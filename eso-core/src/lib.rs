@@ -6,6 +6,7 @@ pub mod cluster;
 mod duration;
 mod error;
 pub mod generator;
+pub mod pem;
 pub mod provider;
 pub mod reconcile;
 mod secret;

@@ -744,6 +744,13 @@ impl<'t> State<'t> {
                 }
                 Ok(v)
             }
+            Err(e) if e == super::funcs::NEEDS_CRYPTO_MSG => self.err(
+                at,
+                format!(
+                    "function {:?} needs eso-core's template-crypto feature (compiled without it)",
+                    f.name
+                ),
+            ),
             Err(e) if e == super::funcs::UNSUPPORTED_MSG => self.err(
                 at,
                 format!("function {} is not supported by this build", f.name),

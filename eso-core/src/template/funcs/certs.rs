@@ -16,8 +16,9 @@ use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::eso::{der_read, pem_decode, pem_encode};
+use super::der::der_read;
 use super::{A, FnResult, FuncDef, I, S, fixed, int_arg, text};
+use crate::pem::{decode as pem_decode, encode as pem_encode};
 use crate::template::time::GoTime;
 use crate::template::value::{Map, Value};
 
@@ -253,8 +254,8 @@ fn new_rsa(size: KeySize) -> Result<KeyPair, String> {
 fn parse_rsa_pem(pem: &[u8]) -> Result<KeyPair, String> {
     let (block, _) = pem_decode(pem);
     let block = block.ok_or_else(|| "no PEM data found".to_string())?;
-    KeyPair::from_der(&block.bytes)
-        .or_else(|_| KeyPair::from_pkcs8(&block.bytes))
+    KeyPair::from_der(&block.der)
+        .or_else(|_| KeyPair::from_pkcs8(&block.der))
         .map_err(|_| "unable to parse private key (only RSA keys are supported)".to_string())
 }
 
@@ -292,7 +293,7 @@ fn ca_issuer<'k>(ca: &Value, key: &'k KeyPair) -> Result<Issuer<'k>, String> {
     let cert_pem = m.get("Cert").and_then(Value::as_bytes).unwrap_or(b"");
     let (block, _) = pem_decode(cert_pem);
     let der = block
-        .map(|b| b.bytes)
+        .map(|b| b.der)
         .ok_or_else(|| "unable to decode CA certificate PEM".to_string())?;
     subject_and_key_id(&der)
         .map(|(name, key_id)| Issuer { name, key_id, key })
@@ -362,18 +363,18 @@ fn build_custom_cert(cert_b64: &[u8], key_b64: &[u8]) -> FnResult {
         .map_err(|_| "unable to decode base64 private key".to_string())?;
     let (cblock, _) = pem_decode(&cert);
     let cblock = cblock.ok_or_else(|| "unable to decode certificate".to_string())?;
-    subject_and_key_id(&cblock.bytes)
+    subject_and_key_id(&cblock.der)
         .ok_or_else(|| "error parsing certificate: x509: malformed certificate".to_string())?;
     let (kblock, _) = pem_decode(&key);
     let kblock = kblock.ok_or_else(|| "unable to decode private key".to_string())?;
     let mut m = Map::new();
     m.insert(
         "Cert".into(),
-        Value::string(pem_encode(&cblock.typ, &cblock.bytes)),
+        Value::string(pem_encode(&cblock.label, &cblock.der)),
     );
     m.insert(
         "Key".into(),
-        Value::string(pem_encode(&kblock.typ, &kblock.bytes)),
+        Value::string(pem_encode(&kblock.label, &kblock.der)),
     );
     Ok(Value::map(m))
 }

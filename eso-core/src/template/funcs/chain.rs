@@ -1,7 +1,8 @@
 //! ESO's `filterCertChain`: order a PEM bundle leaf to root by authority / subject key
 //! identifiers and pick the leaf, the intermediates or the root.
 
-use super::eso::{der_read, pem_decode, pem_encode};
+use super::der::der_read;
+use crate::pem::{decode as pem_decode, encode as pem_encode};
 
 pub(crate) struct CertInfo {
     pub der: Vec<u8>,
@@ -109,7 +110,7 @@ pub(crate) fn order_chain(input: &[u8]) -> Result<Vec<CertInfo>, String> {
         let (block, rest) = pem_decode(data);
         data = rest;
         let Some(b) = block else { break };
-        nodes.push(cert_info(&b.bytes)?);
+        nodes.push(cert_info(&b.der)?);
         if nodes.len() > 1000 {
             return Err("too many certificates".into());
         }

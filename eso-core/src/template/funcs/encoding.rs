@@ -1,11 +1,9 @@
-//! sprig's encoding, hashing, crypto and regexp functions: `b64enc`/`b64dec`, `b32enc`/`b32dec`,
-//! `hexdec`, `sha1sum`/`sha256sum`/`sha512sum`, `adler32sum`, `bcrypt`, `htpasswd`,
-//! `randBytes`, `uuidv4`, and the `regex*` family.
+//! sprig's encoding and regexp functions: `b64enc`/`b64dec`, `b32enc`/`b32dec`, `hexdec`,
+//! `adler32sum`, and the `regex*` family (hashes and random values are in `crypto.rs`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::sprig::check_items;
 use super::{FnResult, FuncDef, I, S, bytes_arg, fixed, int_arg, text};
 use crate::template::value::Value;
 
@@ -15,11 +13,6 @@ fn s(v: String) -> FnResult {
 
 fn regex(re: &Value) -> Result<regex::Regex, String> {
     regex::Regex::new(&text(re)).map_err(|e| format!("error parsing regexp: {e}"))
-}
-
-fn sha_hex(alg: &'static aws_lc_rs::digest::Algorithm, b: &[u8]) -> String {
-    let d = aws_lc_rs::digest::digest(alg, b);
-    d.as_ref().iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn adler32(b: &[u8]) -> u32 {
@@ -136,11 +129,6 @@ fn regex_split(a: &[Value]) -> FnResult {
     Ok(Value::list(parts))
 }
 
-fn bcrypt_hash(pw: &[u8]) -> Result<String, String> {
-    let h = bcrypt::hash_with_result(pw, 10).map_err(|e| e.to_string())?;
-    Ok(h.format_for_version(bcrypt::Version::TwoA))
-}
-
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
         // encodings and hashes
@@ -197,59 +185,8 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             }
             Ok(Value::byte_vec(out))
         }),
-        fixed("sha1sum", &[S], |_, a| {
-            s(sha_hex(
-                &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-                bytes_arg(&a[0]),
-            ))
-        }),
-        fixed("sha256sum", &[S], |_, a| {
-            s(sha_hex(&aws_lc_rs::digest::SHA256, bytes_arg(&a[0])))
-        }),
-        fixed("sha512sum", &[S], |_, a| {
-            s(sha_hex(&aws_lc_rs::digest::SHA512, bytes_arg(&a[0])))
-        }),
         fixed("adler32sum", &[S], |_, a| {
             s(adler32(bytes_arg(&a[0])).to_string())
-        }),
-        // crypto
-        fixed("bcrypt", &[S], |_, a| {
-            bcrypt_hash(bytes_arg(&a[0])).map(Value::string)
-        }),
-        fixed("htpasswd", &[S, S, S], |_, a| {
-            let user = text(&a[0]);
-            if user.contains(':') {
-                return s(format!("invalid username: {user}"));
-            }
-            if text(&a[2]) == "sha" {
-                let d = aws_lc_rs::digest::digest(
-                    &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-                    bytes_arg(&a[1]),
-                );
-                return s(format!("{user}:{{SHA}}{}", STANDARD.encode(d.as_ref())));
-            }
-            s(format!("{user}:{}", bcrypt_hash(bytes_arg(&a[1]))?))
-        }),
-        fixed("randBytes", &[I], |ctx, a| {
-            let n = check_items(ctx, int_arg(&a[0]))?;
-            let mut buf = vec![0u8; n];
-            aws_lc_rs::rand::fill(&mut buf).map_err(|_| "random source failed".to_string())?;
-            s(STANDARD.encode(buf))
-        }),
-        fixed("uuidv4", &[], |_, _| {
-            let mut b = [0u8; 16];
-            aws_lc_rs::rand::fill(&mut b).map_err(|_| "random source failed".to_string())?;
-            b[6] = (b[6] & 0x0f) | 0x40;
-            b[8] = (b[8] & 0x3f) | 0x80;
-            let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            s(format!(
-                "{}-{}-{}-{}-{}",
-                &h[..8],
-                &h[8..12],
-                &h[12..16],
-                &h[16..20],
-                &h[20..]
-            ))
         }),
         // regexps
         fixed("regexMatch", &[S, S], |_, a| {

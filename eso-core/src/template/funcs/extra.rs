@@ -1,5 +1,4 @@
-//! More sprig functions: `toDecimal`, `shuffle`, `encryptAES`, `decryptAES`,
-//! `derivePassword`.
+//! sprig's `encryptAES`, `decryptAES` and `derivePassword` (feature `template-crypto`).
 
 use aws_lc_rs::cipher::{
     AES_256, DecryptingKey, DecryptionContext, EncryptingKey, UnboundCipherKey,
@@ -7,7 +6,7 @@ use aws_lc_rs::cipher::{
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{A, FnResult, FuncDef, I, S, bytes_arg, fixed, strval, text};
+use super::{FnResult, FuncDef, I, S, bytes_arg, fixed, text};
 use crate::template::value::Value;
 
 /// sprig's AES key: the password's bytes, zero-padded or cut to 32 (AES-256).
@@ -67,19 +66,6 @@ fn decrypt_aes(password: &[u8], crypt64: &[u8]) -> FnResult {
         return Err("runtime error: slice bounds out of range".into());
     }
     Ok(Value::bytes(&plain[..plain.len() - pad]))
-}
-
-/// xstrings' `Shuffle`: the runes in random order.
-fn shuffle(s: &str) -> Result<String, String> {
-    let mut runes: Vec<char> = s.chars().collect();
-    let mut rnd = vec![0u8; runes.len() * 4];
-    aws_lc_rs::rand::fill(&mut rnd).map_err(|_| "random source failed".to_string())?;
-    for i in (1..runes.len()).rev() {
-        let r = u32::from_le_bytes([rnd[i * 4], rnd[i * 4 + 1], rnd[i * 4 + 2], rnd[i * 4 + 3]]);
-        let j = ((u64::from(r) * (i as u64 + 1)) >> 32) as usize;
-        runes.swap(i, j);
-    }
-    Ok(runes.into_iter().collect())
 }
 
 /// The Master Password algorithm's site password templates (sprig's `derivePassword`).
@@ -169,20 +155,6 @@ fn derive_password(counter: u32, kind: &str, password: &[u8], user: &[u8], site:
 
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
-        fixed("toDecimal", &[A], |_, a| {
-            // Go: strconv.ParseInt(fmt.Sprint(v), 8, 64), 0 on any error.
-            let t = String::from_utf8_lossy(&strval(&a[0])).into_owned();
-            let digits = t.strip_prefix(['+', '-']).unwrap_or(&t);
-            let ok = !digits.is_empty() && digits.bytes().all(|c| (b'0'..=b'7').contains(&c));
-            Ok(Value::Int(if ok {
-                i64::from_str_radix(&t, 8).unwrap_or(0)
-            } else {
-                0
-            }))
-        }),
-        fixed("shuffle", &[S], |_, a| {
-            shuffle(&text(&a[0])).map(Value::string)
-        }),
         fixed("derivePassword", &[I, S, S, S, S], |_, a| {
             let counter = u32::try_from(super::int_arg(&a[0])).unwrap_or(0);
             Ok(Value::string(derive_password(

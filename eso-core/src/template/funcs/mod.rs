@@ -9,14 +9,22 @@ use super::gofmt;
 use super::value::Value;
 
 mod case;
+#[cfg(feature = "template-crypto")]
 mod certs;
 mod chain;
 mod collections;
+#[cfg(feature = "template-crypto")]
+mod crypto;
 mod date;
+mod der;
 mod encoding;
 mod eso;
+#[cfg(feature = "template-crypto")]
 mod extra;
 pub(crate) mod json;
+#[cfg(feature = "template-crypto")]
+mod pkcs12;
+#[cfg(feature = "template-crypto")]
 mod rsa;
 mod semver;
 mod sprig;
@@ -264,6 +272,80 @@ fn unsupported(_: &Ctx, _: Args) -> FnResult {
     Err(UNSUPPORTED_MSG.into())
 }
 
+/// The error text of a function that needs the `template-crypto` feature (compiled without).
+pub(crate) const NEEDS_CRYPTO_MSG: &str = "\u{0}needs template-crypto";
+
+/// The functions of the `template-crypto` feature. Without the feature they stay in the
+/// function map (templates still parse) and calling one is an error naming the feature.
+#[cfg(any(test, not(feature = "template-crypto")))]
+pub(crate) const CRYPTO_FUNCS: &[&str] = &[
+    // crypto.rs
+    "sha1sum",
+    "sha256sum",
+    "sha512sum",
+    "bcrypt",
+    "htpasswd",
+    "randBytes",
+    "uuidv4",
+    "randAlphaNum",
+    "randAlpha",
+    "randAscii",
+    "randNumeric",
+    "randInt",
+    "shuffle",
+    // extra.rs
+    "derivePassword",
+    "encryptAES",
+    "decryptAES",
+    // certs.rs
+    "genPrivateKey",
+    "genCA",
+    "genCAWithKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "buildCustomCert",
+    // pkcs12.rs
+    "certSANs",
+    "pkcs12key",
+    "pkcs12keyPass",
+    "pkcs12cert",
+    "pkcs12certPass",
+    "pemToPkcs12",
+    "pemToPkcs12Pass",
+    "fullPemToPkcs12",
+    "fullPemToPkcs12Pass",
+    "pemTruststoreToPKCS12",
+    "pemTruststoreToPKCS12Pass",
+    "rsaDecrypt",
+];
+
+#[cfg(not(feature = "template-crypto"))]
+fn needs_crypto(_: &Ctx, _: Args) -> FnResult {
+    Err(NEEDS_CRYPTO_MSG.into())
+}
+
+/// The functions of the `template-crypto` feature: the real ones, or (without the feature)
+/// entries answering an error.
+fn crypto_funcs() -> Vec<FuncDef> {
+    #[cfg(feature = "template-crypto")]
+    {
+        let mut v = crypto::funcs();
+        v.extend(extra::funcs());
+        v.extend(certs::funcs());
+        v.extend(pkcs12::funcs());
+        v
+    }
+    #[cfg(not(feature = "template-crypto"))]
+    {
+        CRYPTO_FUNCS
+            .iter()
+            .map(|name| var(name, &[A], needs_crypto))
+            .collect()
+    }
+}
+
 fn builtins() -> Vec<FuncDef> {
     vec![
         FuncDef {
@@ -349,16 +431,13 @@ static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
     for f in date::funcs() {
         m.insert(f.name, f);
     }
-    for f in certs::funcs() {
+    for f in crypto_funcs() {
         m.insert(f.name, f);
     }
     for f in semver::funcs() {
         m.insert(f.name, f);
     }
     for f in url::funcs() {
-        m.insert(f.name, f);
-    }
-    for f in extra::funcs() {
         m.insert(f.name, f);
     }
     for name in [
@@ -399,13 +478,6 @@ pub(crate) fn with_scratch(f: impl FnOnce(&mut Vec<u8>)) -> Value {
     })
 }
 
-/// Decodes the first PEM block (test helper): its DER bytes.
-#[cfg(test)]
-pub(crate) fn pem_decode_for_tests(pem: &[u8]) -> (Option<Vec<u8>>, usize) {
-    let (block, rest) = eso::pem_decode(pem);
-    (block.map(|b| b.bytes), rest.len())
-}
-
 /// Looks up a function by name.
 pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {
     FUNCS.get(name)
@@ -416,4 +488,19 @@ pub fn function_names() -> Vec<&'static str> {
     let mut v: Vec<_> = FUNCS.keys().copied().collect();
     v.sort_unstable();
     v
+}
+
+#[cfg(all(test, feature = "template-crypto"))]
+mod tests {
+    use super::*;
+
+    /// The lean build's list is exactly what the crypto modules register.
+    #[test]
+    fn crypto_list_matches_the_crypto_modules() {
+        let mut real: Vec<&str> = crypto_funcs().iter().map(|f| f.name).collect();
+        let mut listed = CRYPTO_FUNCS.to_vec();
+        real.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(real, listed);
+    }
 }

@@ -19,7 +19,8 @@
 use num_bigint::BigUint;
 
 use super::FnResult;
-use super::eso::{der_read, pem_decode, pkcs1_to_pkcs8};
+use super::der::{der_read, pkcs1_to_pkcs8};
+use crate::pem::decode as pem_decode;
 use crate::template::value::Value;
 
 const DECRYPT_ERR: &str = "error decrypting data with RSA: crypto/rsa: decryption error";
@@ -205,7 +206,7 @@ pub(crate) fn rsa_decrypt(scheme: &str, hash: &str, input: &[u8], key_pem: &[u8]
     let Some(block) = block else {
         return Err("failed to decode PEM block".into());
     };
-    let key = parse_key(&block.bytes).ok_or_else(|| PARSE_ERR.to_string())?;
+    let key = parse_key(&block.der).ok_or_else(|| PARSE_ERR.to_string())?;
     let (alg, digest_alg) = match hash {
         "SHA1" => (
             &OAEP_SHA1_MGF1SHA1,
@@ -218,12 +219,12 @@ pub(crate) fn rsa_decrypt(scheme: &str, hash: &str, input: &[u8], key_pem: &[u8]
         return decrypt_small(&key, digest_alg, input);
     }
     // PKCS#1 first, then PKCS#8 (like ESO's parsePrivateKey).
-    let is_pkcs1 = matches!(der_read(&block.bytes), Some((0x30, body, _))
+    let is_pkcs1 = matches!(der_read(&block.der), Some((0x30, body, _))
         if matches!(der_read(body), Some((0x02, _, rest)) if matches!(der_read(rest), Some((0x02, _, _)))));
     let pkcs8 = if is_pkcs1 {
-        pkcs1_to_pkcs8(&block.bytes)
+        pkcs1_to_pkcs8(&block.der)
     } else {
-        block.bytes.clone()
+        block.der.clone()
     };
     let key = PrivateDecryptingKey::from_pkcs8(&pkcs8).map_err(|_| PARSE_ERR.to_string())?;
     let key = OaepPrivateDecryptingKey::new(key)

@@ -208,17 +208,6 @@ fn path_ext(p: &str) -> String {
     String::new()
 }
 
-fn rand_string(ctx: &Ctx, n: i64, alphabet: &[u8]) -> FnResult {
-    let n = check_items(ctx, n)?;
-    let mut buf = vec![0u8; n];
-    aws_lc_rs::rand::fill(&mut buf).map_err(|_| "random source failed".to_string())?;
-    let out: String = buf
-        .iter()
-        .map(|b| alphabet[*b as usize % alphabet.len()] as char)
-        .collect();
-    s(out)
-}
-
 fn indent(n: i64, v: &[u8]) -> Vec<u8> {
     let pad = " ".repeat(n.max(0) as usize);
     let mut out = pad.clone().into_bytes();
@@ -380,27 +369,6 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
                 .split_whitespace()
                 .filter_map(|w| w.chars().next())
                 .collect())
-        }),
-        fixed("randAlphaNum", &[I], |ctx, a| {
-            rand_string(
-                ctx,
-                int_arg(&a[0]),
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-            )
-        }),
-        fixed("randAlpha", &[I], |ctx, a| {
-            rand_string(
-                ctx,
-                int_arg(&a[0]),
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-            )
-        }),
-        fixed("randAscii", &[I], |ctx, a| {
-            let al: Vec<u8> = (32u8..127).collect();
-            rand_string(ctx, int_arg(&a[0]), &al)
-        }),
-        fixed("randNumeric", &[I], |ctx, a| {
-            rand_string(ctx, int_arg(&a[0]), b"0123456789")
         }),
         fixed("swapcase", &[S], |_, a| s(swapcase(&text(&a[0])))),
         fixed("snakecase", &[S], |_, a| {
@@ -618,15 +586,16 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
                     .fold(to_i64(&a[0]), |acc, v| acc.wrapping_mul(to_i64(v))),
             ))
         }),
-        fixed("randInt", &[I, I], |_, a| {
-            let (lo, hi) = (int_arg(&a[0]), int_arg(&a[1]));
-            if hi <= lo {
-                return Err("invalid argument to Intn".into());
-            }
-            let mut b = [0u8; 8];
-            aws_lc_rs::rand::fill(&mut b).map_err(|_| "random source failed".to_string())?;
-            let r = u64::from_le_bytes(b) % (hi - lo) as u64;
-            Ok(Value::Int(lo + r as i64))
+        fixed("toDecimal", &[A], |_, a| {
+            // Go: strconv.ParseInt(fmt.Sprint(v), 8, 64), 0 on any error.
+            let t = String::from_utf8_lossy(&strval(&a[0])).into_owned();
+            let digits = t.strip_prefix(['+', '-']).unwrap_or(&t);
+            let ok = !digits.is_empty() && digits.bytes().all(|c| (b'0'..=b'7').contains(&c));
+            Ok(Value::Int(if ok {
+                i64::from_str_radix(&t, 8).unwrap_or(0)
+            } else {
+                0
+            }))
         }),
         fixed("add1f", &[A], |_, a| Ok(Value::Float(to_f64(&a[0]) + 1.0))),
         var("addf", &[A], |_, a| {
