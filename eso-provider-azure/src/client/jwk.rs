@@ -2,7 +2,7 @@
 //! key import, read with x509-parser's DER reader.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use x509_parser::der_parser::asn1_rs::{Class, Tag};
 use x509_parser::der_parser::ber::{BerObject, BerObjectContent};
@@ -137,15 +137,12 @@ fn pkcs8_jwk(input: &[u8]) -> Option<Value> {
     }
 }
 
+/// The DER of the first `label` block of `text`.
 fn pem_block(text: &str, label: &str) -> Option<Vec<u8>> {
-    let body = text
-        .split(format!("-----BEGIN {label}-----").as_str())
-        .nth(1)?
-        .split(format!("-----END {label}-----").as_str())
-        .next()?;
-    STANDARD
-        .decode(body.split_whitespace().collect::<String>())
-        .ok()
+    eso_core::pem::blocks(text)
+        .filter_map(Result::ok)
+        .find(|b| b.label == label)
+        .map(|b| b.der)
 }
 
 /// The JSON Web Key (with its private members) of a PEM private key.
@@ -175,7 +172,7 @@ mod tests {
     fn pem(label: &str, der: &[u8]) -> String {
         format!(
             "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-            STANDARD.encode(der)
+            base64::engine::general_purpose::STANDARD.encode(der)
         )
     }
 

@@ -11,6 +11,7 @@ use azure_security_keyvault_certificates::models::{
 use azure_security_keyvault_keys::models::KeyClientGetKeyOptions;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use eso_core::pem;
 use eso_core::provider::{MANAGED_BY_TAG, MANAGED_BY_VALUE};
 use eso_core::{Error, Result, SecretValue};
 
@@ -197,38 +198,20 @@ struct Parsed {
     der: Vec<u8>,
 }
 
-fn pem_blocks<'a>(text: &'a str, label: &str) -> Vec<&'a str> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    text.split(begin.as_str())
-        .skip(1)
-        .filter_map(|r| r.split(end.as_str()).next())
-        .collect()
-}
-
-fn pem_encode(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
 /// PEM (certificate and key), a password-less PKCS#12 archive, or a DER certificate.
 fn parse_certificate(value: &[u8]) -> Result<Parsed> {
     let bad = |m: &str| Error::Conversion(format!("certificate push: {m}"));
     if let Ok(text) = std::str::from_utf8(value)
         && text.contains("-----BEGIN CERTIFICATE-----")
     {
-        let first = pem_blocks(text, "CERTIFICATE")
-            .first()
-            .map(|b| b.split_whitespace().collect::<String>())
-            .unwrap_or_default();
-        let der = STANDARD
-            .decode(first)
+        // The first certificate block; a malformed block before it is an error.
+        let der = pem::blocks(text)
+            .find_map(|b| match b {
+                Ok(b) if b.label == "CERTIFICATE" => Some(Ok(b.der)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .unwrap_or_else(|| Ok(Vec::new()))
             .map_err(|e| bad(&format!("bad PEM certificate: {e}")))?;
         return Ok(Parsed {
             value: text.to_owned(),
@@ -251,7 +234,7 @@ fn parse_certificate(value: &[u8]) -> Result<Parsed> {
     if p12_keystore::Certificate::from_der(value).is_ok() {
         // A bare certificate: Key Vault imports it as PEM (it then needs the key elsewhere).
         return Ok(Parsed {
-            value: pem_encode("CERTIFICATE", value),
+            value: pem::encode("CERTIFICATE", value),
             content_type: PEM,
             der: value.to_vec(),
         });
