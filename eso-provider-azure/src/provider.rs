@@ -22,8 +22,39 @@ use crate::client::{FIND_CONCURRENCY, Object, parse_key};
 /// built once per store revision and shared by every reconcile.
 ///
 /// Remote keys name secrets (`db` or `secret/db`), certificates (`cert/NAME`: the DER bytes)
-/// and keys (`key/NAME`: the public JSON Web Key). Pushes tag what they write `managed-by: external-secrets` and never touch a secret
-/// without that tag.
+/// and keys (`key/NAME`: the public JSON Web Key). Pushes tag what they write
+/// `managed-by: external-secrets` and never touch a secret without that tag
+/// ([`Error::NotManaged`]).
+///
+/// Built by [`AzureFactory::build`](crate::AzureFactory::build) (or a registry holding
+/// [`register`](crate::register)).
+///
+/// # Example
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use eso_core::api::SecretStoreProvider;
+/// use eso_core::cluster::{DynCluster, KubeSecret, MemoryCluster};
+/// use eso_core::provider::{Provider, RemoteRef, StoreContext, StoreIdentity, StoreScope};
+/// use eso_provider_azure::AzureFactory;
+///
+/// # async fn run() -> eso_core::Result<()> {
+/// let cluster: DynCluster = Arc::new(MemoryCluster::new().with_secret(
+///     KubeSecret::new("apps", "azure").with_data("id", "app-id").with_data("secret", "s3cr3t"),
+/// ));
+/// let spec: SecretStoreProvider = serde_json::from_value(serde_json::json!({"azurekv": {
+///     "vaultUrl": "https://my-vault.vault.azure.net", "tenantId": "my-tenant",
+///     "authSecretRef": {"clientId": {"name": "azure", "key": "id"},
+///                       "clientSecret": {"name": "azure", "key": "secret"}}}}))
+/// .expect("an azurekv block");
+/// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "kv");
+/// let kv = AzureFactory::new()
+///     .build(&StoreContext::new(&store, &spec, "apps", &cluster))
+///     .await?;
+/// let password = kv.get_secret(&RemoteRef::new("db-password")).await?;
+/// # drop(password);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct AzureKeyVault {
     pub(crate) secrets: Arc<SecretClient>,
