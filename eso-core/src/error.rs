@@ -38,6 +38,18 @@ pub enum Error {
         /// What was refused.
         message: String,
     },
+    /// The remote secret exists but does not carry our ownership marker (ESO's
+    /// `managed-by: external-secrets`): a push over it or a delete of it was refused and the
+    /// secret was left as it is. Not temporary: the secret stays foreign until someone adopts
+    /// it by adding the marker through the backend's own tools.
+    #[error("{}remote secret {key:?} is not managed by external-secrets: left unchanged", .context.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+    #[non_exhaustive]
+    NotManaged {
+        /// The remote key (and property, as `key#property`) that was left alone.
+        key: String,
+        /// Where the refusal happened (store, operation), prefixed by [`Error::context`].
+        context: Option<String>,
+    },
     /// Authentication with the backend failed (bad or expired credentials).
     #[error("authentication failed: {message}")]
     Unauthenticated {
@@ -96,6 +108,27 @@ impl Error {
         Self::NotFound { key: key.into() }
     }
 
+    /// An [`Error::NotManaged`] for the remote `key`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use eso_core::Error;
+    ///
+    /// let e = Error::not_managed("db/creds");
+    /// assert!(e.is_not_managed() && !e.is_temporary());
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     r#"remote secret "db/creds" is not managed by external-secrets: left unchanged"#
+    /// );
+    /// ```
+    pub fn not_managed(key: impl Into<String>) -> Self {
+        Self::NotManaged {
+            key: key.into(),
+            context: None,
+        }
+    }
+
     /// An [`Error::InvalidConfig`] naming the field `path`.
     pub fn invalid_config(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self::InvalidConfig {
@@ -149,6 +182,13 @@ impl Error {
             Self::PermissionDenied { message } => Self::PermissionDenied {
                 message: pre(message),
             },
+            Self::NotManaged { key, context: c } => Self::NotManaged {
+                key,
+                context: Some(match c {
+                    Some(c) => pre(c),
+                    None => context.to_string(),
+                }),
+            },
             Self::Unauthenticated { message } => Self::Unauthenticated {
                 message: pre(message),
             },
@@ -177,6 +217,11 @@ impl Error {
     /// True when the remote secret does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
+    }
+
+    /// True when the remote secret is not ours (no ownership marker) and was left unchanged.
+    pub fn is_not_managed(&self) -> bool {
+        matches!(self, Self::NotManaged { .. })
     }
 
     /// True when retrying the same call later may succeed (rate limits, outages, conflicts).

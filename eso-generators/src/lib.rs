@@ -1,6 +1,6 @@
 //! The generators of the External Secrets Operator, for eso-rs.
 //!
-//! Each generator is a type implementing [`eso_core::generator::Generator`]; [`register`] adds
+//! Each generator is a type implementing [`eso_core::generator::Generator`]; [`register_generators`] adds
 //! every generator compiled into this build to a [`GeneratorRegistry`]. The reconcile flows then
 //! call them for `dataFrom[].sourceRef.generatorRef` (ExternalSecret) and `selector.generatorRef`
 //! (PushSecret), whether the reference names a generator kind or a `ClusterGenerator`.
@@ -27,7 +27,7 @@
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let mut registry = GeneratorRegistry::new();
-//! eso_generators::register(&mut registry);
+//! eso_generators::register_generators(&mut registry);
 //!
 //! let cluster: DynCluster = Arc::new(MemoryCluster::new());
 //! let spec = eso_core::api::GeneratorSpec::parse("Password", serde_json::json!({"length": 16, "symbols": 0}))?;
@@ -88,12 +88,12 @@ pub struct ReadmeDoctests;
 /// use eso_core::generator::GeneratorRegistry;
 ///
 /// let mut registry = GeneratorRegistry::new();
-/// eso_generators::register(&mut registry);
+/// eso_generators::register_generators(&mut registry);
 /// assert!(registry.get("Password").is_ok());
 /// assert!(registry.get("UUID").is_ok());
 /// ```
 #[allow(unused_variables)]
-pub fn register(registry: &mut GeneratorRegistry) {
+pub fn register_generators(registry: &mut GeneratorRegistry) {
     #[cfg(feature = "password")]
     registry.register(Arc::new(Password));
     #[cfg(feature = "uuid")]
@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn register_adds_every_default_kind() {
         let mut r = GeneratorRegistry::new();
-        register(&mut r);
+        register_generators(&mut r);
         let kinds: Vec<_> = r.kinds().collect();
         for k in ["Fake", "MFA", "Password", "SSHKey", "UUID"] {
             assert!(kinds.contains(&k), "{k} missing from {kinds:?}");

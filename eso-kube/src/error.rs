@@ -10,8 +10,11 @@ use eso_core::provider::{error_chain, error_for_status, transport_error};
 
 /// Maps a kube-rs error of operation `what` (e.g. `get Secret ns/name`) into an ESO error.
 ///
-/// 404 is `NotFound`, 409 and 422-on-resourceVersion are `Conflict`, 401/403 the auth errors,
-/// 429 `RateLimited`, 5xx and transport errors `Unavailable` (temporary).
+/// The status goes through [`error_for_status`]: 404 and 410 are `NotFound`, 409 and 412
+/// `Conflict` (temporary), 401/403 the auth errors, 429 `RateLimited`, 408, 5xx and transport
+/// errors `Unavailable` (temporary). 422 (an object the API server rejects as invalid,
+/// including a bad `resourceVersion`) is not special-cased: it is `Generic`, with the API
+/// server's message.
 ///
 /// # Example
 ///

@@ -112,7 +112,7 @@ async fn the_operator_reads_the_generators_objects_reference() {
         .unwrap();
 
     let mut generators = GeneratorRegistry::new();
-    eso_generators::register(&mut generators);
+    eso_generators::register_generators(&mut generators);
     let (stop, shutdown) = Shutdown::new();
     let op = tokio::spawn(
         Operator::new(client.clone(), ProviderRegistry::new())

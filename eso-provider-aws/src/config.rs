@@ -12,9 +12,9 @@ use eso_core::provider::{
 };
 use eso_core::{Error, Result};
 
-use crate::credential::{AuthSpec, sdk_config};
-use crate::parameter_store::AwsParameterStore;
-use crate::secrets_manager::{AwsSecretsManager, DeleteOptions};
+use crate::auth::{AuthSpec, sdk_config};
+use crate::provider::secrets_manager::DeleteOptions;
+use crate::provider::{Aws, AwsParameterStore, AwsSecretsManager};
 
 const FIELD: &str = "spec.provider.aws";
 
@@ -44,6 +44,7 @@ const FIELD: &str = "spec.provider.aws";
 /// assert!(err.to_string().contains("spec.provider.aws.secretsManager.recoveryWindowInDays"));
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct AwsFactory;
 
 impl AwsFactory {
@@ -66,7 +67,7 @@ impl AwsFactory {
     }
 
     /// Builds the provider of `ctx` (also available through [`ProviderFactory::new_provider`]).
-    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
+    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<Aws> {
         let p = ctx.block(crate::KIND, |p| p.aws.as_ref())?;
         let mut tags: Vec<(String, String)> = p
             .session_tags
@@ -102,14 +103,16 @@ impl AwsFactory {
         let config = sdk_config(&auth, &creds).await?;
         let prefix = p.prefix.clone().unwrap_or_default();
         Ok(match p.service {
-            AwsServiceType::ParameterStore => Arc::new(AwsParameterStore::new(config, prefix)),
+            AwsServiceType::ParameterStore => {
+                Aws::ParameterStore(AwsParameterStore::new(config, prefix))
+            }
             _ => {
                 let sm = p.secrets_manager.clone().unwrap_or_default();
                 let delete = DeleteOptions {
                     force_without_recovery: sm.force_delete_without_recovery.unwrap_or(false),
                     recovery_window_days: sm.recovery_window_in_days,
                 };
-                Arc::new(AwsSecretsManager::new(config, prefix, delete, creds))
+                Aws::SecretsManager(AwsSecretsManager::new(config, prefix, delete, creds))
             }
         })
     }
@@ -135,7 +138,7 @@ impl ProviderFactory for AwsFactory {
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
-        self.build(ctx).await
+        Ok(Arc::new(self.build(ctx).await?))
     }
 }
 

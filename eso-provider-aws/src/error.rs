@@ -6,12 +6,15 @@
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use eso_core::Error;
+use eso_core::provider::error_chain;
 
 /// Maps an SDK error of `op` on `key` to the semantic [`Error`] variant.
 ///
 /// An answer without an AWS error code (a proxy's 503, a connection reset, an answer that
-/// does not parse) is described by its HTTP status or by the `Display` chain of the error,
-/// never by the SDK's `Debug` output, which holds the raw answer, body included.
+/// does not parse) is described by its HTTP status or by the `Display` chain of the error.
+/// No returned error keeps the SDK error as its `source`, whatever the code: the SDK error's
+/// `Debug` output holds the raw answer, body included, and callers may print sources with
+/// `{:?}`. AWS's code and message are in the error's own message instead.
 pub(crate) fn sdk_error<E>(op: &str, key: &str, e: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -43,7 +46,7 @@ where
                     "HTTP {} without an AWS error code",
                     s.raw().status().as_u16()
                 ),
-                other => display_chain(other),
+                other => error_chain(other),
             };
             // The SDK error is not kept as the source: its Debug form holds the raw answer.
             Error::Unavailable {
@@ -51,13 +54,11 @@ where
                 source: None,
             }
         }
-        "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => {
-            Error::unavailable(text, e)
-        }
-        _ => Error::Generic {
+        "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => Error::Unavailable {
             message: text,
-            source: Some(Box::new(e)),
+            source: None,
         },
+        _ => Error::generic(text),
     }
 }
 
@@ -81,21 +82,6 @@ pub(crate) fn same(e: &Error, key: &str) -> Error {
         },
         other => Error::generic(other.to_string()),
     }
-}
-
-/// `e`'s message followed by those of its sources, `Display` only.
-fn display_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(s) = next {
-        let m = s.to_string();
-        if !m.is_empty() && !out.ends_with(&m) {
-            out.push_str(": ");
-            out.push_str(&m);
-        }
-        next = s.source();
-    }
-    out
 }
 
 /// The error for a missing field in an AWS response.

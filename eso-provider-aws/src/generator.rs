@@ -7,7 +7,7 @@ use eso_core::generator::{Generator, GeneratorContext, GeneratorOutput};
 use eso_core::provider::StoreRetry;
 use eso_core::{Error, Result, SecretMap, SecretValue};
 
-use crate::credential::{AuthSpec, sdk_config};
+use crate::auth::{AuthSpec, sdk_config};
 use crate::error::{malformed, sdk_error};
 
 fn check_region(region: &str) -> Result<()> {
@@ -51,9 +51,15 @@ fn unix(t: &aws_smithy_types::DateTime) -> String {
 /// assert!(registry.get("ECRAuthorizationToken").is_ok());
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct EcrAuthorizationToken;
 
 impl EcrAuthorizationToken {
+    /// The generator (also [`Default`]).
+    pub fn new() -> Self {
+        Self
+    }
+
     /// The generator kind.
     pub const KIND: &'static str = "ECRAuthorizationToken";
 }
@@ -150,9 +156,15 @@ impl EcrAuthorizationToken {
 /// assert!(registry.get("STSSessionToken").is_ok());
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct StsSessionToken;
 
 impl StsSessionToken {
+    /// The generator (also [`Default`]).
+    pub fn new() -> Self {
+        Self
+    }
+
     /// The generator kind.
     pub const KIND: &'static str = "STSSessionToken";
 }

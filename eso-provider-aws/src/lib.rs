@@ -1,13 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod auth;
+mod client;
 mod config;
-mod credential;
 mod error;
 mod generator;
-mod metadata;
-mod parameter_store;
-mod secrets_manager;
+mod provider;
+mod push;
 
 use std::sync::Arc;
 
@@ -16,18 +16,17 @@ use eso_core::provider::ProviderRegistry;
 
 pub use config::AwsFactory;
 pub use generator::{EcrAuthorizationToken, StsSessionToken};
-pub use parameter_store::AwsParameterStore;
-pub use secrets_manager::AwsSecretsManager;
+pub use provider::{Aws, AwsParameterStore, AwsSecretsManager};
 
 /// The provider key under `spec.provider`.
 pub const KIND: &str = "aws";
 
 /// How many secrets one `BatchGetSecretValue` call reads (the API's limit for a
 /// `SecretIdList`).
-pub const SECRETS_MANAGER_BATCH_SIZE: usize = secrets_manager::BATCH_SIZE;
+pub const SECRETS_MANAGER_BATCH_SIZE: usize = provider::secrets_manager::BATCH_SIZE;
 
 /// How many parameters one `GetParameters` call reads.
-pub const PARAMETER_STORE_BATCH_SIZE: usize = parameter_store::BATCH_SIZE;
+pub const PARAMETER_STORE_BATCH_SIZE: usize = provider::parameter_store::BATCH_SIZE;
 
 /// Adds the `aws` provider kind to `registry`.
 ///

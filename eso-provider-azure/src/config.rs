@@ -6,12 +6,10 @@ use async_trait::async_trait;
 use eso_core::api::{
     AzureAuthType, AzureEnvironmentType, AzureKvProvider, SecretStoreProvider, ValidationErrors,
 };
-use eso_core::provider::{
-    Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity, StoreScope,
-};
+use eso_core::provider::{Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity};
 use eso_core::{Error, Result};
 
-use crate::client::AzureKeyVault;
+use crate::provider::AzureKeyVault;
 
 pub(crate) const FIELD: &str = "spec.provider.azurekv";
 
@@ -37,6 +35,7 @@ pub(crate) const FIELD: &str = "spec.provider.azurekv";
 /// assert_eq!(err.to_string(), "spec.provider.azurekv.vaultUrl: is required");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct AzureFactory;
 
 impl AzureFactory {
@@ -83,7 +82,7 @@ impl AzureFactory {
     }
 
     /// Builds the provider of `ctx` (also available through [`ProviderFactory::new_provider`]).
-    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
+    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<AzureKeyVault> {
         let p = ctx.block(crate::KIND, |p| p.azurekv.as_ref())?;
         if p.vault_url.is_empty() {
             return Err(Error::invalid_config(
@@ -94,16 +93,16 @@ impl AzureFactory {
         let creds = ctx.credentials();
         let credential = crate::auth::credential(p, &creds).await?;
         let store = format!("{}/{}", ctx.store.namespace, ctx.store.name);
-        let referent = ctx.store.scope == StoreScope::Cluster && is_referent(p);
+        let referent = creds.is_referent(reference_namespaces(p));
         let verify_challenge = p.environment_type != AzureEnvironmentType::AzureStackCloud;
-        let client = AzureKeyVault::connect(p, credential, store, referent, verify_challenge)?;
-        Ok(Arc::new(client))
+        AzureKeyVault::connect(p, credential, store, referent, verify_challenge)
     }
 }
 
-/// True when a cluster store's credentials resolve in each consumer's namespace.
-fn is_referent(p: &AzureKvProvider) -> bool {
-    let secret = p.auth_secret_ref.as_ref().is_some_and(|a| {
+/// The namespaces of the credential references the spec sets (for
+/// [`Credentials::is_referent`](eso_core::provider::Credentials::is_referent)).
+fn reference_namespaces(p: &AzureKvProvider) -> impl Iterator<Item = Option<&str>> {
+    let secrets = p.auth_secret_ref.iter().flat_map(|a| {
         [
             &a.client_id,
             &a.tenant_id,
@@ -112,13 +111,10 @@ fn is_referent(p: &AzureKvProvider) -> bool {
         ]
         .into_iter()
         .flatten()
-        .any(|s| s.namespace.is_none())
+        .map(|s| s.namespace.as_deref())
     });
-    let sa = p
-        .service_account_ref
-        .as_ref()
-        .is_some_and(|s| s.namespace.is_none());
-    secret || sa
+    let sa = p.service_account_ref.iter().map(|s| s.namespace.as_deref());
+    secrets.chain(sa)
 }
 
 #[async_trait]
@@ -144,6 +140,6 @@ impl ProviderFactory for AzureFactory {
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
-        self.build(ctx).await
+        Ok(Arc::new(self.build(ctx).await?))
     }
 }

@@ -38,9 +38,15 @@ pub const ACR_USERNAME: &str = "00000000-0000-0000-0000-000000000000";
 /// assert!(registry.get("ACRAccessToken").is_ok());
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct AcrAccessToken;
 
 impl AcrAccessToken {
+    /// The generator (also [`Default`]).
+    pub fn new() -> Self {
+        Self
+    }
+
     /// The generator kind.
     pub const KIND: &'static str = "ACRAccessToken";
 }

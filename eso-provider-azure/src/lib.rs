@@ -2,13 +2,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
-mod cert_credential;
 mod client;
 mod config;
 mod error;
 mod generator;
-mod jwk;
-mod objects;
+mod provider;
 mod push;
 
 use std::sync::Arc;
@@ -16,9 +14,9 @@ use std::sync::Arc;
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 
-pub use client::AzureKeyVault;
 pub use config::AzureFactory;
 pub use generator::{ACR_USERNAME, AcrAccessToken};
+pub use provider::AzureKeyVault;
 
 /// The provider key under `spec.provider`.
 pub const KIND: &str = "azurekv";

@@ -12,8 +12,9 @@ use eso_core::provider::{MANAGED_BY_TAG, MANAGED_BY_VALUE, PushRef, PushValue, p
 use eso_core::{Error, Result, SecretValue};
 use serde::Deserialize;
 
-use crate::client::{AzureKeyVault, Object, is_managed, parse_key, unsupported};
+use crate::client::{Object, is_managed, parse_key, unsupported};
 use crate::error;
+use crate::provider::AzureKeyVault;
 
 /// How long to wait for a recovered secret to become readable.
 const RECOVER_WAIT: Duration = Duration::from_secs(30);
@@ -32,16 +33,9 @@ pub(crate) struct PushMetadata {
     content_type: Option<String>,
 }
 
+/// Parses the metadata of `r` (none: the defaults).
 pub(crate) fn parse_metadata(r: &PushRef) -> Result<PushMetadata> {
-    let Some(m) = &r.metadata else {
-        return Ok(PushMetadata::default());
-    };
-    let spec = m.get("spec").unwrap_or(m);
-    if spec.is_null() {
-        return Ok(PushMetadata::default());
-    }
-    let meta: PushMetadata = serde_json::from_value(spec.clone())
-        .map_err(|e| Error::invalid_config("metadata.spec", e.to_string()))?;
+    let meta: PushMetadata = r.metadata_spec()?.unwrap_or_default();
     if meta.tags.contains_key(MANAGED_BY_TAG) {
         return Err(Error::invalid_config(
             "metadata.spec.tags",
@@ -68,15 +62,6 @@ impl PushMetadata {
         let mut t: HashMap<String, String> = self.tags.clone().into_iter().collect();
         t.insert(MANAGED_BY_TAG.to_owned(), MANAGED_BY_VALUE.to_owned());
         t
-    }
-}
-
-fn not_ours(c: &AzureKeyVault, key: &str, doing: &str) -> Error {
-    Error::PermissionDenied {
-        message: format!(
-            "azurekv secret {key:?} (store {}) is not managed by external-secrets (no tag {MANAGED_BY_TAG}={MANAGED_BY_VALUE}); not {doing} it",
-            c.store
-        ),
     }
 }
 
@@ -139,7 +124,7 @@ pub(crate) async fn push(c: &AzureKeyVault, value: &PushValue, r: &PushRef) -> R
     if let Some(s) = &existing
         && !is_managed(s.tags.as_ref())
     {
-        return Err(not_ours(c, name, "overwriting"));
+        return Err(r.not_managed());
     }
     let new_value = match r.property() {
         Some(p) => {
@@ -193,7 +178,7 @@ async fn set(
             recover(c, name).await?;
             // A recovered secret that is not ours stays untouched.
             match c.get(name, None).await? {
-                Some(s) if !is_managed(s.tags.as_ref()) => Err(not_ours(c, name, "overwriting")),
+                Some(s) if !is_managed(s.tags.as_ref()) => Err(Error::not_managed(name)),
                 _ => c
                     .secrets
                     .set_secret(name, params()?, None)
@@ -230,7 +215,7 @@ async fn recover(c: &AzureKeyVault, name: &str) -> Result<()> {
 }
 
 /// Deletes `r.remote_key` (soft delete), or removes `r.property` from its JSON value; a
-/// missing secret is fine, a secret without our tag is refused.
+/// missing secret is fine, a secret without our tag is left alone ([`Error::NotManaged`]).
 pub(crate) async fn delete(c: &AzureKeyVault, r: &PushRef) -> Result<()> {
     let (kind, name) = parse_key(&r.remote_key);
     if kind != Object::Secret {
@@ -240,7 +225,7 @@ pub(crate) async fn delete(c: &AzureKeyVault, r: &PushRef) -> Result<()> {
         return Ok(());
     };
     if !is_managed(s.tags.as_ref()) {
-        return Err(not_ours(c, name, "deleting"));
+        return Err(r.not_managed());
     }
     if let Some(p) = r.property() {
         let mut doc = property::parse_for_push(Some(&value_of(&s)), name)?;

@@ -31,7 +31,7 @@ async fn refresh_token_and_scoped_access_token() {
         }
     };
     let s = spec(None);
-    let out = AcrAccessToken
+    let out = AcrAccessToken::new()
         .generate(&GeneratorContext::new(&s, "default", &cluster))
         .await
         .unwrap();
@@ -44,7 +44,7 @@ async fn refresh_token_and_scoped_access_token() {
     );
 
     let s = spec(Some("repository:app:pull"));
-    let out = AcrAccessToken
+    let out = AcrAccessToken::new()
         .generate(&GeneratorContext::new(&s, "default", &cluster))
         .await
         .unwrap();
@@ -60,7 +60,7 @@ async fn refresh_token_and_scoped_access_token() {
     // A wrong client secret is an authentication error.
     let cluster: DynCluster = Arc::new(env.cluster(&env.client_id, "wrong").await);
     let s = spec(None);
-    let e = AcrAccessToken
+    let e = AcrAccessToken::new()
         .generate(&GeneratorContext::new(&s, "default", &cluster))
         .await
         .unwrap_err();

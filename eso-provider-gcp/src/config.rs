@@ -5,12 +5,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use eso_core::api::{GcpSmProvider, SecretStoreProvider, ValidationErrors};
 use eso_core::provider::{
-    Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity, StoreScope,
-    provider_block,
+    Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity, provider_block,
 };
 use eso_core::{Error, Result};
 
-use crate::client::{GcpSecretManager, Settings};
+use crate::client::Settings;
+use crate::provider::GcpSecretManager;
 
 const FIELD: &str = "spec.provider.gcpsm";
 
@@ -54,6 +54,7 @@ pub(crate) fn endpoint(location: Option<&str>) -> String {
 /// assert_eq!(err.to_string(), "spec.provider.gcpsm.projectID: is required");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct GcpFactory;
 
 impl GcpFactory {
@@ -79,7 +80,7 @@ impl GcpFactory {
     }
 
     /// Builds the provider of `ctx` (also available through [`ProviderFactory::new_provider`]).
-    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
+    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<GcpSecretManager> {
         let p = ctx.block(crate::KIND, |p| p.gcpsm.as_ref())?;
         let project = p
             .project_id
@@ -91,39 +92,39 @@ impl GcpFactory {
         let auth_field = format!("{FIELD}.auth");
         let resolved = crate::auth::resolve(p.auth.as_ref(), &auth_field, &creds).await?;
         let google = resolved.into_credentials(&auth_field)?;
-        let referent = ctx.store.scope == StoreScope::Cluster && is_referent(p);
+        let referent = creds.is_referent(reference_namespaces(p));
         let settings = Settings {
             project,
             location,
             policy: p.secret_version_selection_policy,
             referent,
         };
-        let client = GcpSecretManager::connect(settings, google).await?;
-        Ok(Arc::new(client))
+        GcpSecretManager::connect(settings, google).await
     }
 }
 
-/// True when a cluster store's credentials resolve in each consumer's namespace.
-fn is_referent(p: &GcpSmProvider) -> bool {
-    let Some(auth) = &p.auth else { return false };
-    let sr = auth
+/// The namespaces of the credential references the spec sets (for
+/// [`Credentials::is_referent`](eso_core::provider::Credentials::is_referent)).
+fn reference_namespaces(p: &GcpSmProvider) -> Vec<Option<&str>> {
+    let Some(auth) = &p.auth else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(s) = auth
         .secret_ref
         .as_ref()
         .and_then(|s| s.secret_access_key.as_ref())
-        .is_some_and(|s| s.namespace.is_none());
-    let wi = auth
-        .workload_identity
-        .as_ref()
-        .is_some_and(|w| w.service_account_ref.namespace.is_none());
-    let wif = auth.workload_identity_federation.as_ref().is_some_and(|f| {
-        f.service_account_ref
-            .as_ref()
-            .is_some_and(|s| s.namespace.is_none())
-            || f.cred_config
-                .as_ref()
-                .is_some_and(|c| c.namespace.is_none())
-    });
-    sr || wi || wif
+    {
+        out.push(s.namespace.as_deref());
+    }
+    if let Some(w) = &auth.workload_identity {
+        out.push(w.service_account_ref.namespace.as_deref());
+    }
+    if let Some(f) = &auth.workload_identity_federation {
+        out.extend(f.service_account_ref.iter().map(|s| s.namespace.as_deref()));
+        out.extend(f.cred_config.iter().map(|c| c.namespace.as_deref()));
+    }
+    out
 }
 
 #[async_trait]
@@ -146,12 +147,14 @@ impl ProviderFactory for GcpFactory {
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
-        self.build(ctx).await
+        Ok(Arc::new(self.build(ctx).await?))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use eso_core::provider::StoreScope;
+
     use super::*;
 
     fn check(g: serde_json::Value) -> Result<Vec<String>> {

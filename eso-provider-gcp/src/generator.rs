@@ -40,9 +40,15 @@ const DEFAULT_LIFETIME_SECS: u64 = 3600;
 /// assert!(registry.get("GCRAccessToken").is_ok());
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct GcrAccessToken;
 
 impl GcrAccessToken {
+    /// The generator (also [`Default`]).
+    pub fn new() -> Self {
+        Self
+    }
+
     /// The generator kind.
     pub const KIND: &'static str = "GCRAccessToken";
 }

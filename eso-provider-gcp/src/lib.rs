@@ -2,16 +2,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
-#[cfg(test)]
-mod auth_tests;
-mod aws;
 mod client;
 mod config;
 mod error;
 mod generator;
+mod provider;
 mod push;
-#[cfg(test)]
-mod stub_tests;
 
 use std::sync::Arc;
 
@@ -19,9 +15,9 @@ use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 
 pub use auth::STS_TOKEN_URL_ENV;
-pub use client::GcpSecretManager;
 pub use config::{ENDPOINT_ENV, GcpFactory};
 pub use generator::GcrAccessToken;
+pub use provider::GcpSecretManager;
 
 /// The provider key under `spec.provider`.
 pub const KIND: &str = "gcpsm";

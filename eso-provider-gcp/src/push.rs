@@ -11,8 +11,8 @@ use google_cloud_secretmanager_v1::model::{
 };
 use serde::Deserialize;
 
-use crate::client::{GcpSecretManager, is_managed};
 use crate::error::GcpError;
+use crate::provider::GcpSecretManager;
 
 /// `spec.data[].metadata` of a PushSecret for this provider (ESO's `PushSecretMetadata`
 /// spec), given bare or as `{apiVersion, kind: PushSecretMetadata, spec: {...}}`.
@@ -117,12 +117,11 @@ fn merge(
     out
 }
 
-fn not_ours(key: &str, doing: &str) -> Error {
-    Error::PermissionDenied {
-        message: format!(
-            "gcpsm secret {key:?} is not managed by external-secrets (no label {MANAGED_BY_TAG}={MANAGED_BY_VALUE}); not {doing} it"
-        ),
-    }
+/// True when `labels` carry the ownership marker.
+pub(crate) fn is_managed<S: std::hash::BuildHasher>(
+    labels: &std::collections::HashMap<String, String, S>,
+) -> bool {
+    labels.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
 }
 
 /// The bytes to store for a property push onto `existing` (the latest version), or `None`
@@ -165,7 +164,7 @@ pub(crate) async fn push(c: &GcpSecretManager, value: &PushValue, r: &PushRef) -
         return add_version(c, key, data).await;
     };
     if !is_managed(&secret.labels) {
-        return Err(not_ours(key, "overwriting"));
+        return Err(r.not_managed());
     }
     if let Some(meta) = &meta {
         update_metadata(c, &secret, meta).await?;
@@ -267,14 +266,14 @@ async fn add_version(c: &GcpSecretManager, key: &str, data: Vec<u8>) -> Result<(
 }
 
 /// Deletes `r.remote_key` (with its etag), or removes `r.property` from its latest JSON
-/// version; a missing secret is fine, a secret without our label is refused.
+/// version; a missing secret is fine, a secret without our label is left alone ([`Error::NotManaged`]).
 pub(crate) async fn delete(c: &GcpSecretManager, r: &PushRef) -> Result<()> {
     let key = r.remote_key.as_str();
     let Some(secret) = c.get_meta(key).await? else {
         return Ok(());
     };
     if !is_managed(&secret.labels) {
-        return Err(not_ours(key, "deleting"));
+        return Err(r.not_managed());
     }
     if let Some(p) = r.property() {
         let latest = match c.access(key, "latest").await {

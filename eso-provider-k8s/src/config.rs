@@ -37,15 +37,14 @@ pub(crate) const CAPABILITIES: Capabilities = {
 /// let err = f.validate_store(&spec, &store).unwrap_err();
 /// assert!(err.to_string().contains("spec.provider.kubernetes.auth.token.bearerToken.key"));
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct KubernetesFactory {
-    _private: (),
-}
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct KubernetesFactory;
 
 impl KubernetesFactory {
     /// A factory for the `kubernetes` kind.
     pub fn new() -> Self {
-        Self::default()
+        Self
     }
 
     /// Checks a provider block beyond the API model's admission rules (no network, no
@@ -69,7 +68,7 @@ impl KubernetesFactory {
     }
 
     /// Builds a provider for the store in `ctx` (no network access yet).
-    pub fn build(&self, ctx: &StoreContext<'_>) -> Result<Kubernetes> {
+    pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<Kubernetes> {
         let spec = ctx.block(crate::KIND, |p| p.kubernetes.as_ref())?;
         Ok(Kubernetes::from_inner(Inner {
             spec: spec.clone(),
@@ -100,7 +99,7 @@ impl ProviderFactory for KubernetesFactory {
     }
 
     async fn new_provider(&self, ctx: &StoreContext<'_>) -> Result<DynProvider> {
-        Ok(Arc::new(self.build(ctx)?))
+        Ok(Arc::new(self.build(ctx).await?))
     }
 }
 

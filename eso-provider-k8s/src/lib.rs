@@ -2,7 +2,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod client;
 mod config;
+mod error;
 mod provider;
 mod push;
 

@@ -1,10 +1,10 @@
 //! [`Kubernetes`]: the `kubernetes` provider, Secrets of a (possibly remote) cluster.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::error::api_error;
 use async_trait::async_trait;
 use eso_core::api::KubernetesProvider;
 use eso_core::provider::{
@@ -12,16 +12,13 @@ use eso_core::provider::{
     Validation, property,
 };
 use eso_core::{Error, Result, SecretMap, SecretValue};
-use eso_kube::error::{is_status, map_error};
-use k8s_openapi::ByteString;
 use k8s_openapi::api::authorization::v1::{SelfSubjectRulesReview, SelfSubjectRulesReviewSpec};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
+use kube::api::{Api, ListParams, PostParams};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::auth::{SA_TOKEN_SECONDS, connect};
-use crate::push::{PushMetadata, remote_data};
+use crate::client::data_of;
 
 /// The label this provider puts on every Secret it creates in the remote cluster. A Secret
 /// without it is never overwritten or deleted; add it by hand to let a store adopt one.
@@ -49,8 +46,10 @@ pub const PROVIDER_FIELD_MANAGER: &str = "external-secrets-provider";
 /// remote Secret's per `targetMergePolicy`. A Secret's type is immutable, so when it changes
 /// the remote Secret is deleted (exactly the version read) and created again.
 ///
-/// Unlike ESO, pushes and deletes only touch Secrets carrying [`MANAGED_BY_LABEL`]; pushing
-/// over any other Secret fails with [`Error::PermissionDenied`], and deleting one leaves it.
+/// Unlike ESO, pushes and deletes only touch Secrets carrying [`MANAGED_BY_LABEL`]: a push
+/// over any other Secret, or a delete of one, leaves it as it is and fails with
+/// [`Error::NotManaged`]. Label a Secret `external-secrets.io/managed-by=external-secrets` to
+/// let stores manage it.
 ///
 /// # Example
 ///
@@ -79,7 +78,7 @@ pub const PROVIDER_FIELD_MANAGER: &str = "external-secrets-provider";
 /// ```
 #[derive(Clone)]
 pub struct Kubernetes {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
@@ -116,122 +115,6 @@ impl Kubernetes {
             inner: Arc::new(inner),
         }
     }
-
-    /// The client, connecting on first use (and again when a ServiceAccount token nears expiry).
-    async fn client(&self) -> Result<kube::Client> {
-        let mut guard = self.inner.client.lock().await;
-        let sa = self
-            .inner
-            .spec
-            .auth
-            .as_ref()
-            .is_some_and(|a| a.service_account.is_some())
-            && self.inner.spec.auth_ref.is_none();
-        let max_age = Duration::from_secs((SA_TOKEN_SECONDS as u64) * 2 / 3);
-        if let Some((c, at)) = guard.as_ref()
-            && (!sa || at.elapsed() < max_age)
-        {
-            return Ok(c.clone());
-        }
-        let c = connect(&self.inner.spec, &self.inner.creds, &self.inner.field).await?;
-        *guard = Some((c.clone(), Instant::now()));
-        Ok(c)
-    }
-
-    /// Drops the client after an error that a fresh one may cure.
-    async fn observe<T>(&self, r: Result<T>) -> Result<T> {
-        if let Err(e) = &r
-            && matches!(e, Error::Unavailable { .. } | Error::Unauthenticated { .. })
-        {
-            *self.inner.client.lock().await = None;
-        }
-        r
-    }
-
-    fn namespace(&self) -> &str {
-        &self.inner.spec.remote_namespace
-    }
-
-    async fn api(&self, namespace: &str) -> Result<Api<Secret>> {
-        Ok(Api::namespaced(self.client().await?, namespace))
-    }
-
-    async fn get(&self, namespace: &str, name: &str) -> Result<Option<Secret>> {
-        let r = match self.api(namespace).await {
-            Ok(api) => api
-                .get_opt(name)
-                .await
-                .map_err(|e| map_error(&format!("get Secret {namespace}/{name}"), e)),
-            Err(e) => Err(e),
-        };
-        self.observe(r).await
-    }
-
-    async fn must_get(&self, name: &str) -> Result<Secret> {
-        self.get(self.namespace(), name)
-            .await?
-            .ok_or_else(|| Error::not_found(name))
-    }
-
-    fn push_metadata(&self, r: &PushRef) -> Result<PushMetadata> {
-        PushMetadata::parse(r, self.inner.creds.scope())
-    }
-
-    /// Replaces our Secret by `obj` when the type changes (a Secret's type is immutable):
-    /// deletes exactly the version read (preconditions on UID and resourceVersion, so a
-    /// concurrent change fails with a conflict instead of being lost), then creates `obj`.
-    async fn recreate(
-        &self,
-        api: &Api<Secret>,
-        ns: &str,
-        mut obj: Secret,
-        pp: &PostParams,
-    ) -> Result<()> {
-        let name = obj.metadata.name.clone().unwrap_or_default();
-        let dp = DeleteParams {
-            preconditions: Some(Preconditions {
-                uid: obj.metadata.uid.take(),
-                resource_version: obj.metadata.resource_version.take(),
-            }),
-            ..DeleteParams::default()
-        };
-        match api.delete(&name, &dp).await {
-            Ok(_) => {}
-            Err(e) if is_status(&e, 404) => {}
-            Err(e) => {
-                return Err(map_error(
-                    &format!("delete Secret {ns}/{name} to change its type"),
-                    e,
-                ));
-            }
-        }
-        obj.metadata.creation_timestamp = None;
-        obj.metadata.generation = None;
-        obj.metadata.deletion_timestamp = None;
-        obj.metadata.deletion_grace_period_seconds = None;
-        api.create(pp, &obj).await.map(|_| ()).map_err(|e| {
-            map_error(
-                &format!("create Secret {ns}/{name} again with its new type"),
-                e,
-            )
-        })
-    }
-}
-
-fn data_of(s: &Secret) -> SecretMap {
-    s.data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), SecretValue::new(v.0.clone())))
-        .collect()
-}
-
-fn is_owned(s: &Secret) -> bool {
-    s.metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(MANAGED_BY_LABEL))
-        .is_some_and(|v| v == MANAGED_BY_VALUE)
 }
 
 /// The whole Secret as ESO renders it: a JSON object of its values as strings.
@@ -345,7 +228,7 @@ impl Provider for Kubernetes {
             Ok(api) => api
                 .list(&lp)
                 .await
-                .map_err(|e| map_error(&format!("list Secrets in {ns}"), e)),
+                .map_err(|e| api_error(&format!("list Secrets in {ns}"), e)),
             Err(e) => Err(e),
         };
         let list = self.observe(r).await?;
@@ -360,121 +243,11 @@ impl Provider for Kubernetes {
     }
 
     async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
-        let meta = self.push_metadata(r)?;
-        let ns = meta
-            .remote_namespace
-            .clone()
-            .unwrap_or_else(|| self.namespace().to_owned());
-        let name = &r.remote_key;
-        let type_ = r.source.secret_type();
-        let existing = self.get(&ns, name).await?;
-        if let Some(s) = &existing
-            && !is_owned(s)
-        {
-            let retype = match s.type_.as_deref() {
-                Some(t) if t != type_ => {
-                    format!(" (and its type {t} differs from the source's {type_})")
-                }
-                _ => String::new(),
-            };
-            return Err(Error::PermissionDenied {
-                message: format!(
-                    "Secret {ns}/{name} exists and was not created by external-secrets{retype}; \
-                     to let this store manage it, label it {MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
-                ),
-            });
-        }
-        let data = remote_data(value, r, existing.as_ref().map(data_of).unwrap_or_default())?;
-        let (labels, annotations) = meta.remote_metadata(&r.source, existing.as_ref());
-        let new_data: BTreeMap<String, ByteString> = data
-            .iter()
-            .map(|(k, v)| (k.clone(), ByteString(v.expose().to_vec())))
-            .collect();
-        let old_type = existing
-            .as_ref()
-            .map(|s| s.type_.as_deref().unwrap_or("Opaque"));
-        let mut obj = existing.clone().unwrap_or_default();
-        if old_type == Some(type_)
-            && obj.data.as_ref().is_some_and(|d| *d == new_data)
-            && obj.metadata.labels.as_ref() == Some(&labels)
-            && obj.metadata.annotations.clone().unwrap_or_default() == annotations
-        {
-            return Ok(());
-        }
-        obj.metadata.name = Some(name.clone());
-        obj.metadata.namespace = Some(ns.clone());
-        obj.metadata.labels = Some(labels);
-        obj.metadata.annotations = (!annotations.is_empty()).then_some(annotations);
-        obj.metadata.managed_fields = None;
-        obj.data = Some(new_data);
-        obj.string_data = None;
-        obj.type_ = Some(type_.to_owned());
-        let pp = PostParams {
-            dry_run: false,
-            field_manager: Some(PROVIDER_FIELD_MANAGER.to_owned()),
-        };
-        let api = self.api(&ns).await?;
-        let r = match old_type {
-            // A Secret's type cannot change: ours is deleted (only the version we read) and
-            // created again with the new type.
-            Some(old) if old != type_ => self.recreate(&api, &ns, obj, &pp).await,
-            Some(_) => api
-                .replace(name, &pp, &obj)
-                .await
-                .map(|_| ())
-                .map_err(|e| map_error(&format!("update Secret {ns}/{name}"), e)),
-            None => api
-                .create(&pp, &obj)
-                .await
-                .map(|_| ())
-                .map_err(|e| map_error(&format!("create Secret {ns}/{name}"), e)),
-        };
-        self.observe(r).await
+        self.push(value, r).await
     }
 
     async fn delete_secret(&self, r: &PushRef) -> Result<()> {
-        let meta = self.push_metadata(r)?;
-        let ns = meta
-            .remote_namespace
-            .clone()
-            .unwrap_or_else(|| self.namespace().to_owned());
-        let name = &r.remote_key;
-        let Some(mut s) = self.get(&ns, name).await? else {
-            return Ok(());
-        };
-        if !is_owned(&s) {
-            tracing::warn!(
-                namespace = %ns, name = %name,
-                "not deleting Secret: it was not created by external-secrets"
-            );
-            return Ok(());
-        }
-        let api = self.api(&ns).await?;
-        if let Some(p) = r.property() {
-            let data = s.data.get_or_insert_with(BTreeMap::new);
-            if data.remove(p).is_none() {
-                return Ok(());
-            }
-            if !data.is_empty() {
-                s.metadata.managed_fields = None;
-                let pp = PostParams {
-                    dry_run: false,
-                    field_manager: Some(PROVIDER_FIELD_MANAGER.to_owned()),
-                };
-                let r = api
-                    .replace(name, &pp, &s)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| map_error(&format!("update Secret {ns}/{name}"), e));
-                return self.observe(r).await;
-            }
-        }
-        let r = match api.delete(name, &DeleteParams::default()).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_status(&e, 404) => Ok(()),
-            Err(e) => Err(map_error(&format!("delete Secret {ns}/{name}"), e)),
-        };
-        self.observe(r).await
+        self.delete(r).await
     }
 
     async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
@@ -505,7 +278,7 @@ impl Provider for Kubernetes {
                 let api: Api<SelfSubjectRulesReview> = Api::all(c);
                 api.create(&PostParams::default(), &review)
                     .await
-                    .map_err(|e| map_error("create SelfSubjectRulesReview", e))
+                    .map_err(|e| api_error("create SelfSubjectRulesReview", e))
             }
             Err(e) => Err(e),
         };

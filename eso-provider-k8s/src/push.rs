@@ -1,15 +1,21 @@
-//! What a push writes to the remote cluster: the remote Secret's data, type, labels and
-//! annotations, computed as ESO's Kubernetes provider does (`PushSecretMetadata` with
-//! `sourceMergePolicy` / `targetMergePolicy`), plus this crate's ownership label.
+//! Pushes and deletes on the remote cluster, and what a push writes: the remote Secret's
+//! data, type, labels and annotations, computed as ESO's Kubernetes provider does
+//! (`PushSecretMetadata` with `sourceMergePolicy` / `targetMergePolicy`), plus this crate's
+//! ownership label. A Secret without that label is never overwritten nor deleted
+//! ([`Error::NotManaged`]).
 
 use std::collections::BTreeMap;
 
 use eso_core::provider::{PushRef, PushValue, SourceMetadata, StoreScope, property};
 use eso_core::{Error, Result, SecretMap};
+use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
+use kube::api::{DeleteParams, PostParams};
 use serde::Deserialize;
 
-use crate::provider::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use crate::client::data_of;
+use crate::error::{api_error, is_status};
+use crate::provider::{Kubernetes, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROVIDER_FIELD_MANAGER};
 
 type StringMap = BTreeMap<String, String>;
 
@@ -172,6 +178,124 @@ pub(crate) fn remote_data(
         }
         (_, _) => Err(Error::not_supported("this kind of push value")),
     }
+}
+
+impl Kubernetes {
+    pub(crate) fn push_metadata(&self, r: &PushRef) -> Result<PushMetadata> {
+        PushMetadata::parse(r, self.inner.creds.scope())
+    }
+
+    /// Writes `value` to the remote Secret (see [`Kubernetes`] for what it keeps).
+    pub(crate) async fn push(&self, value: &PushValue, r: &PushRef) -> Result<()> {
+        let meta = self.push_metadata(r)?;
+        let ns = meta
+            .remote_namespace
+            .clone()
+            .unwrap_or_else(|| self.namespace().to_owned());
+        let name = &r.remote_key;
+        let type_ = r.source.secret_type();
+        let existing = self.get(&ns, name).await?;
+        if existing.as_ref().is_some_and(|s| !is_owned(s)) {
+            return Err(r.not_managed());
+        }
+        let data = remote_data(value, r, existing.as_ref().map(data_of).unwrap_or_default())?;
+        let (labels, annotations) = meta.remote_metadata(&r.source, existing.as_ref());
+        let new_data: BTreeMap<String, ByteString> = data
+            .iter()
+            .map(|(k, v)| (k.clone(), ByteString(v.expose().to_vec())))
+            .collect();
+        let old_type = existing
+            .as_ref()
+            .map(|s| s.type_.as_deref().unwrap_or("Opaque"));
+        let mut obj = existing.clone().unwrap_or_default();
+        if old_type == Some(type_)
+            && obj.data.as_ref().is_some_and(|d| *d == new_data)
+            && obj.metadata.labels.as_ref() == Some(&labels)
+            && obj.metadata.annotations.clone().unwrap_or_default() == annotations
+        {
+            return Ok(());
+        }
+        obj.metadata.name = Some(name.clone());
+        obj.metadata.namespace = Some(ns.clone());
+        obj.metadata.labels = Some(labels);
+        obj.metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+        obj.metadata.managed_fields = None;
+        obj.data = Some(new_data);
+        obj.string_data = None;
+        obj.type_ = Some(type_.to_owned());
+        let pp = PostParams {
+            dry_run: false,
+            field_manager: Some(PROVIDER_FIELD_MANAGER.to_owned()),
+        };
+        let api = self.api(&ns).await?;
+        let r = match old_type {
+            // A Secret's type cannot change: ours is deleted (only the version we read) and
+            // created again with the new type.
+            Some(old) if old != type_ => self.recreate(&api, &ns, obj, &pp).await,
+            Some(_) => api
+                .replace(name, &pp, &obj)
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error(&format!("update Secret {ns}/{name}"), e)),
+            None => api
+                .create(&pp, &obj)
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error(&format!("create Secret {ns}/{name}"), e)),
+        };
+        self.observe(r).await
+    }
+
+    /// Deletes the remote Secret, or one key of it (the Secret goes with its last key).
+    pub(crate) async fn delete(&self, r: &PushRef) -> Result<()> {
+        let meta = self.push_metadata(r)?;
+        let ns = meta
+            .remote_namespace
+            .clone()
+            .unwrap_or_else(|| self.namespace().to_owned());
+        let name = &r.remote_key;
+        let Some(mut s) = self.get(&ns, name).await? else {
+            return Ok(());
+        };
+        if !is_owned(&s) {
+            return Err(r.not_managed());
+        }
+        let api = self.api(&ns).await?;
+        if let Some(p) = r.property() {
+            let data = s.data.get_or_insert_with(BTreeMap::new);
+            if data.remove(p).is_none() {
+                return Ok(());
+            }
+            if !data.is_empty() {
+                s.metadata.managed_fields = None;
+                let pp = PostParams {
+                    dry_run: false,
+                    field_manager: Some(PROVIDER_FIELD_MANAGER.to_owned()),
+                };
+                let r = api
+                    .replace(name, &pp, &s)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| api_error(&format!("update Secret {ns}/{name}"), e));
+                return self.observe(r).await;
+            }
+        }
+        let r = match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_status(&e, 404) => Ok(()),
+            Err(e) => Err(api_error(&format!("delete Secret {ns}/{name}"), e)),
+        };
+        self.observe(r).await
+    }
+}
+
+/// Whether the remote Secret carries our ownership label.
+pub(crate) fn is_owned(s: &Secret) -> bool {
+    s.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_BY_LABEL))
+        .is_some_and(|v| v == MANAGED_BY_VALUE)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use eso_core::cluster::{DynCluster, KubeConfigMap, KubeSecret};
+use eso_core::cluster::{DynCluster, KubeSecret};
 use eso_core::testing::conformance::{ConformanceOptions, run_conformance, unique_prefix};
 use eso_provider_k8s::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -13,7 +13,7 @@ use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 
 /// Creates the remote namespace, an unowned Secret in it, and runs the suite.
-async fn run(env: &common::Env, local: &DynCluster, creds_ns: &str, remote_ns: &str, spec: Value) {
+async fn run(local: &DynCluster, creds_ns: &str, remote_ns: &str, spec: Value) {
     let provider = common::provider(local, creds_ns, &spec).await;
     let unowned = format!("{}-unowned", unique_prefix("k"));
     common::put_secret(local.as_ref(), remote_ns, &unowned, &[("keep", "me")]).await;
@@ -32,7 +32,6 @@ async fn run(env: &common::Env, local: &DynCluster, creds_ns: &str, remote_ns: &
         .unwrap()
         .unwrap();
     assert_eq!(s.data["keep"].expose(), b"me");
-    let _ = env;
 }
 
 async fn setup(env: &common::Env) -> (DynCluster, kube::Client, String, String) {
@@ -59,7 +58,7 @@ async fn token_auth_with_ca_bundle() {
         "auth": {"token": {"bearerToken": {"name": "token", "key": "token"}}},
         "remoteNamespace": remote,
     });
-    run(&env, &local, &creds, &remote, spec).await;
+    run(&local, &creds, &remote, spec).await;
 }
 
 #[tokio::test]
@@ -85,7 +84,7 @@ async fn cert_auth_with_ca_provider_secret() {
                           "clientKey": {"name": "client", "key": "tls.key"}}},
         "remoteNamespace": remote,
     });
-    run(&env, &local, &creds, &remote, spec).await;
+    run(&local, &creds, &remote, spec).await;
 }
 
 #[tokio::test]
@@ -132,14 +131,13 @@ async fn service_account_auth_with_ca_provider_config_map() {
     )
     .await
     .unwrap();
-    let _ = KubeConfigMap::new("", "");
     let spec = json!({
         "server": {"url": env.server,
                    "caProvider": {"type": "ConfigMap", "name": "root-ca", "key": "ca.crt"}},
         "auth": {"serviceAccount": {"name": "reader"}},
         "remoteNamespace": remote,
     });
-    run(&env, &local, &creds, &remote, spec).await;
+    run(&local, &creds, &remote, spec).await;
 }
 
 #[tokio::test]
@@ -154,5 +152,5 @@ async fn auth_ref_kubeconfig() {
         .unwrap();
     let spec =
         json!({"authRef": {"name": "kubeconfig", "key": "value"}, "remoteNamespace": remote});
-    run(&env, &local, &creds, &remote, spec).await;
+    run(&local, &creds, &remote, spec).await;
 }

@@ -8,17 +8,17 @@ use async_trait::async_trait;
 use eso_core::api::{SecretStoreProvider, ValidationErrors, VaultProvider};
 use eso_core::provider::{
     Capabilities, Credentials, DynProvider, ProviderFactory, StoreContext, StoreIdentity,
-    StoreScope, provider_block,
+    provider_block,
 };
 use eso_core::{Error, Result};
 use reqwest::Url;
 
+use crate::auth::token::Tokens;
 use crate::auth::{Authenticator, POD_TOKEN_PATH};
+use crate::client::kv::Layout;
+use crate::client::tls;
 use crate::client::{Http, header_map};
-use crate::kv::Layout;
 use crate::provider::{Inner, Vault};
-use crate::tls;
-use crate::token::Tokens;
 
 /// Builds [`Vault`] providers from `spec.provider.vault` (or `spec.provider.openBao`, which
 /// has the same fields) blocks.
@@ -135,7 +135,7 @@ impl VaultFactory {
     /// logs in on first use.
     pub async fn build(&self, ctx: &StoreContext<'_>) -> Result<Vault> {
         let spec = ctx.block(self.kind, |p| self.block(p))?;
-        self.build_from(spec, &self.field(), ctx.store, ctx.credentials())
+        self.build_from(spec, &self.field(), ctx.credentials())
             .await
     }
 
@@ -144,7 +144,6 @@ impl VaultFactory {
         &self,
         spec: &VaultProvider,
         field: &str,
-        store: &StoreIdentity,
         creds: Credentials,
     ) -> Result<Vault> {
         let server = server_url(&spec.server, field)?;
@@ -166,7 +165,7 @@ impl VaultFactory {
             .and_then(|a| a.namespace.clone())
             .filter(|n| !n.is_empty())
             .or_else(|| namespace_v.clone());
-        let referent = store.scope == StoreScope::Cluster && is_referent(spec);
+        let referent = creds.is_referent(reference_namespaces(spec));
         let authenticator = Authenticator {
             auth: spec.auth.clone(),
             creds,
@@ -207,41 +206,48 @@ fn server_url(server: &str, field: &str) -> Result<Url> {
     Ok(url)
 }
 
-/// A ClusterSecretStore whose credential references omit their namespace: they are resolved
-/// in each consumer's namespace, so the store itself cannot be checked (ESO reports Unknown).
-fn is_referent(spec: &VaultProvider) -> bool {
-    let Some(a) = &spec.auth else { return false };
-    let none = |ns: &Option<String>| ns.as_deref().is_none_or(str::is_empty);
-    a.token_secret_ref
-        .as_ref()
-        .is_some_and(|s| none(&s.namespace))
-        || a.app_role
-            .as_ref()
-            .is_some_and(|r| none(&r.secret_ref.namespace))
-        || a.kubernetes.as_ref().is_some_and(|k| {
-            k.service_account_ref
-                .as_ref()
-                .is_some_and(|s| none(&s.namespace))
-                || k.secret_ref.as_ref().is_some_and(|s| none(&s.namespace))
-        })
-        || a.ldap
-            .as_ref()
-            .and_then(|l| l.secret_ref.as_ref())
-            .is_some_and(|s| none(&s.namespace))
-        || a.user_pass
-            .as_ref()
-            .and_then(|u| u.secret_ref.as_ref())
-            .is_some_and(|s| none(&s.namespace))
-        || a.jwt.as_ref().is_some_and(|j| {
-            j.secret_ref.as_ref().is_some_and(|s| none(&s.namespace))
-                || j.kubernetes_service_account_token
-                    .as_ref()
-                    .is_some_and(|t| none(&t.service_account_ref.namespace))
-        })
-        || a.cert.as_ref().is_some_and(|c| {
-            c.client_cert.as_ref().is_some_and(|s| none(&s.namespace))
-                || c.secret_ref.as_ref().is_some_and(|s| none(&s.namespace))
-        })
+/// The namespaces of the credential references the auth spec sets (for
+/// [`Credentials::is_referent`]: a ClusterSecretStore with one of them unset is resolved per
+/// consumer namespace, so the store itself cannot be checked and ESO reports Unknown).
+fn reference_namespaces(spec: &VaultProvider) -> Vec<Option<&str>> {
+    let Some(a) = &spec.auth else {
+        return Vec::new();
+    };
+    fn secret(s: &eso_core::api::SecretKeySelector) -> Option<&str> {
+        s.namespace.as_deref()
+    }
+    let mut out: Vec<Option<&str>> = Vec::new();
+    out.extend(a.token_secret_ref.iter().map(secret));
+    out.extend(a.app_role.iter().map(|r| secret(&r.secret_ref)));
+    if let Some(k) = &a.kubernetes {
+        out.extend(k.service_account_ref.iter().map(|s| s.namespace.as_deref()));
+        out.extend(k.secret_ref.iter().map(secret));
+    }
+    out.extend(
+        a.ldap
+            .iter()
+            .filter_map(|l| l.secret_ref.as_ref())
+            .map(secret),
+    );
+    out.extend(
+        a.user_pass
+            .iter()
+            .filter_map(|u| u.secret_ref.as_ref())
+            .map(secret),
+    );
+    if let Some(j) = &a.jwt {
+        out.extend(j.secret_ref.iter().map(secret));
+        out.extend(
+            j.kubernetes_service_account_token
+                .iter()
+                .map(|t| t.service_account_ref.namespace.as_deref()),
+        );
+    }
+    if let Some(c) = &a.cert {
+        out.extend(c.client_cert.iter().map(secret));
+        out.extend(c.secret_ref.iter().map(secret));
+    }
+    out
 }
 
 #[async_trait]
@@ -272,6 +278,7 @@ impl ProviderFactory for VaultFactory {
 mod tests {
     use super::*;
     use eso_core::cluster::{DynCluster, MemoryCluster};
+    use eso_core::provider::StoreScope;
 
     fn spec(kind: &str, block: serde_json::Value) -> SecretStoreProvider {
         serde_json::from_value(serde_json::json!({ kind: block })).unwrap()
@@ -356,13 +363,24 @@ mod tests {
 
     #[test]
     fn referent_detection() {
-        let spec: VaultProvider = serde_json::from_value(serde_json::json!({"server": "https://v",
-            "auth": {"tokenSecretRef": {"name": "t"}}}))
-        .unwrap();
-        assert!(is_referent(&spec));
-        let spec: VaultProvider = serde_json::from_value(serde_json::json!({"server": "https://v",
-            "auth": {"tokenSecretRef": {"name": "t", "namespace": "vault"}}}))
-        .unwrap();
-        assert!(!is_referent(&spec));
+        let cluster: DynCluster = Arc::new(MemoryCluster::new());
+        let css = Credentials::new(cluster, "consumer", StoreScope::Cluster);
+        let referent = |auth: serde_json::Value| {
+            let spec: VaultProvider =
+                serde_json::from_value(serde_json::json!({"server": "https://v", "auth": auth}))
+                    .unwrap();
+            css.is_referent(reference_namespaces(&spec))
+        };
+        assert!(referent(
+            serde_json::json!({"tokenSecretRef": {"name": "t"}})
+        ));
+        assert!(referent(
+            serde_json::json!({"tokenSecretRef": {"name": "t", "namespace": ""}})
+        ));
+        assert!(!referent(
+            serde_json::json!({"tokenSecretRef": {"name": "t", "namespace": "vault"}})
+        ));
+        assert!(referent(serde_json::json!({"cert": {
+            "clientCert": {"name": "c", "namespace": "vault"}, "secretRef": {"name": "k"}}})));
     }
 }

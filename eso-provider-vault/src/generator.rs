@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use eso_core::api::{VaultDynamicSecretResultType, VaultDynamicSecretSpec, VaultProvider};
 use eso_core::generator::{Generator, GeneratorContext, GeneratorOutput};
-use eso_core::provider::{StoreIdentity, StoreRetry, StoreScope, property};
+use eso_core::provider::{StoreRetry, property};
 use eso_core::{Error, Result, SecretMap, SecretValue};
 use reqwest::Method;
 use serde_json::Value;
@@ -111,10 +111,9 @@ impl VaultDynamicSecret {
         if let Some(v) = self.clients.lock().ok().and_then(|m| cached(&m)) {
             return Ok(v);
         }
-        let store = StoreIdentity::new(StoreScope::Namespaced, ctx.namespace, Self::KIND);
         let v = self
             .factory
-            .build_from(&spec.provider, "spec.provider", &store, ctx.credentials())
+            .build_from(&spec.provider, "spec.provider", ctx.credentials())
             .await?;
         if let Ok(mut m) = self.clients.lock() {
             match cached(&m) {

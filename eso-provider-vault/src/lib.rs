@@ -6,20 +6,18 @@ mod client;
 mod config;
 mod error;
 mod generator;
-mod kv;
 mod provider;
-mod tls;
-mod token;
+mod push;
 
 use std::sync::Arc;
 
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 
+pub use auth::token::TokenStats;
 pub use config::{DEFAULT_REQUEST_TIMEOUT, VaultFactory};
 pub use generator::VaultDynamicSecret;
 pub use provider::Vault;
-pub use token::TokenStats;
 
 /// The provider key under `spec.provider` for HashiCorp Vault.
 pub const KIND: &str = "vault";
@@ -52,9 +50,9 @@ pub fn register(registry: &mut ProviderRegistry) {
 /// use eso_core::generator::GeneratorRegistry;
 ///
 /// let mut registry = GeneratorRegistry::new();
-/// eso_provider_vault::register_generator(&mut registry);
+/// eso_provider_vault::register_generators(&mut registry);
 /// assert!(registry.get("VaultDynamicSecret").is_ok());
 /// ```
-pub fn register_generator(registry: &mut GeneratorRegistry) {
+pub fn register_generators(registry: &mut GeneratorRegistry) {
     registry.register(Arc::new(VaultDynamicSecret::new()));
 }

@@ -1,22 +1,22 @@
 //! [`Vault`]: the [`Provider`] implementation over the KV engine.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use eso_core::provider::{
-    Capabilities, FindRef, MANAGED_BY_TAG, MANAGED_BY_VALUE, MetadataPolicy, Provider, PushRef,
-    PushValue, RemoteRef, Validation, property,
+    Capabilities, FindRef, MetadataPolicy, Provider, PushRef, PushValue, RemoteRef, Validation,
+    property,
 };
 use eso_core::{Error, Result, SecretMap, SecretValue};
 
-use crate::client::{Call, Http};
-use crate::kv::Layout;
-use crate::token::{TokenStats, Tokens};
+use crate::auth::token::{TokenStats, Tokens};
+use crate::client::Http;
+use crate::client::kv::Layout;
+use crate::client::secrets::to_json_bytes;
 
 /// How many secrets a find reads at once.
 const FIND_CONCURRENCY: usize = 8;
@@ -102,54 +102,6 @@ impl fmt::Display for Vault {
     }
 }
 
-/// A v2 secret's metadata.
-#[derive(Debug, Default)]
-struct Meta {
-    custom: BTreeMap<String, String>,
-    current_version: Option<u64>,
-    system: BTreeMap<String, String>,
-}
-
-impl Meta {
-    fn managed(&self) -> bool {
-        self.custom.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
-    }
-}
-
-fn marker() -> Value {
-    json!({ MANAGED_BY_TAG: MANAGED_BY_VALUE })
-}
-
-fn v1_managed(data: &Map<String, Value>) -> bool {
-    data.get("custom_metadata")
-        .and_then(|m| m.get(MANAGED_BY_TAG))
-        .and_then(Value::as_str)
-        == Some(MANAGED_BY_VALUE)
-}
-
-fn to_json_bytes(v: &Value) -> Result<SecretValue> {
-    serde_json::to_vec(v)
-        .map(SecretValue::new)
-        .map_err(|e| Error::Conversion(e.to_string()))
-}
-
-/// The value (or property of it) a ref selects in a document: exact key first, then a path.
-fn select(doc: &Value, r: &RemoteRef) -> Result<SecretValue> {
-    let Some(p) = r.property() else {
-        return to_json_bytes(doc);
-    };
-    if let Some(v) = doc.get(p) {
-        return Ok(SecretValue::new(property::value_to_bytes(v)));
-    }
-    property::get(doc, p)
-        .map(|v| SecretValue::new(property::value_to_bytes(&v)))
-        .ok_or_else(|| Error::not_found(format!("{}#{p}", r.key)))
-}
-
-fn has_property(data: &Map<String, Value>, p: &str) -> bool {
-    data.contains_key(p) || property::get(&Value::Object(data.clone()), p).is_some()
-}
-
 impl Vault {
     /// Revokes the token this provider created (logins; a token read from a Secret is left
     /// alone). Later calls log in again.
@@ -160,172 +112,6 @@ impl Vault {
     /// Counters of logins, renewals and revocations so far.
     pub fn token_stats(&self) -> TokenStats {
         self.inner.tokens.stats()
-    }
-
-    /// Sends one authenticated request (in the provider's namespace) and returns the JSON
-    /// answer. A `403` caused by a token Vault no longer accepts leads to one new login and
-    /// one retry.
-    pub(crate) async fn call(&self, call: Call<'_>) -> Result<Option<Value>> {
-        let call = call.in_namespace(self.inner.namespace.as_deref());
-        let token = self.inner.tokens.token().await?;
-        match self.inner.http.send(&call, token.as_ref()).await {
-            Err(e) if e.status() == Some(403) && token.is_some() => {
-                if self.inner.tokens.drop_if_invalid().await {
-                    let token = self.inner.tokens.token().await?;
-                    return self
-                        .inner
-                        .http
-                        .send(&call, token.as_ref())
-                        .await
-                        .map_err(Error::from);
-                }
-                Err(e.into())
-            }
-            r => r.map_err(Error::from),
-        }
-    }
-
-    /// The secret's data as stored (KV v1 with its inline `custom_metadata`), `None` if
-    /// missing or (v2) deleted.
-    async fn read_raw(
-        &self,
-        key: &str,
-        version: Option<&str>,
-    ) -> Result<Option<Map<String, Value>>> {
-        let path = self.inner.layout.data_path(key);
-        let mut call = Call::get(&path);
-        if self.inner.layout.v2
-            && let Some(v) = version
-        {
-            call = call.with_query("version", v);
-        }
-        let resp = match self.call(call).await {
-            Err(e) if e.is_not_found() => return Ok(None),
-            r => r?,
-        };
-        let data = resp.as_ref().and_then(|r| r.get("data"));
-        let data = if self.inner.layout.v2 {
-            data.and_then(|d| d.get("data"))
-        } else {
-            data
-        };
-        match data {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(m)) => Ok(Some(m.clone())),
-            Some(_) => Err(Error::generic(format!(
-                "vault {path}: the secret's data is not a JSON object"
-            ))),
-        }
-    }
-
-    /// The secret's data as users see it: KV v1's ownership marker is left out.
-    async fn read(&self, key: &str, version: Option<&str>) -> Result<Option<Map<String, Value>>> {
-        let mut data = self.read_raw(key, version).await?;
-        if !self.inner.layout.v2
-            && let Some(d) = &mut data
-            && d.get("custom_metadata") == Some(&marker())
-        {
-            d.remove("custom_metadata");
-        }
-        Ok(data)
-    }
-
-    async fn read_metadata(&self, key: &str) -> Result<Option<Meta>> {
-        let path = self.inner.layout.metadata_path(key);
-        let resp = match self.call(Call::get(&path)).await {
-            Err(e) if e.is_not_found() => return Ok(None),
-            r => r?,
-        };
-        let Some(data) = resp.as_ref().and_then(|r| r.get("data")) else {
-            return Ok(None);
-        };
-        let mut meta = Meta {
-            current_version: data.get("current_version").and_then(Value::as_u64),
-            ..Meta::default()
-        };
-        for k in ["created_time", "current_version", "delete_version_after"] {
-            match data.get(k) {
-                None | Some(Value::Null) => {}
-                Some(Value::String(s)) => {
-                    meta.system.insert(k.to_owned(), s.clone());
-                }
-                Some(v) => {
-                    meta.system.insert(k.to_owned(), v.to_string());
-                }
-            }
-        }
-        if let Some(Value::Object(c)) = data.get("custom_metadata") {
-            for (k, v) in c {
-                let s = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                meta.custom.insert(k.clone(), s);
-            }
-        }
-        Ok(Some(meta))
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let mut dirs = vec![prefix.trim_matches('/').to_owned()];
-        while let Some(dir) = dirs.pop() {
-            let path = self.inner.layout.list_path(&dir, "spec.provider.vault")?;
-            let resp = match self.call(Call::list(&path)).await {
-                Err(e) if e.is_not_found() => continue,
-                r => r?,
-            };
-            let keys = resp
-                .as_ref()
-                .and_then(|r| r.pointer("/data/keys"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for k in keys.iter().filter_map(Value::as_str) {
-                let full = if dir.is_empty() {
-                    k.to_owned()
-                } else {
-                    format!("{dir}/{k}")
-                };
-                match full.strip_suffix('/') {
-                    Some(sub) => dirs.push(sub.to_owned()),
-                    None => out.push(full),
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    async fn write_data(
-        &self,
-        key: &str,
-        data: Map<String, Value>,
-        cas: Option<u64>,
-    ) -> Result<()> {
-        let path = self.inner.layout.data_path(key);
-        let body = if self.inner.layout.v2 {
-            let mut b = json!({ "data": data });
-            if let Some(v) = cas {
-                b["options"] = json!({ "cas": v });
-            }
-            b
-        } else {
-            Value::Object(data)
-        };
-        self.call(Call::post(&path, &body)).await.map(|_| ())
-    }
-
-    fn cas(&self, meta: Option<&Meta>) -> Option<u64> {
-        self.inner
-            .cas
-            .then(|| meta.and_then(|m| m.current_version).unwrap_or(0))
-    }
-
-    fn not_managed(key: &str) -> Error {
-        Error::PermissionDenied {
-            message: format!(
-                "secret {key:?} is not managed by external-secrets (its custom_metadata has no \
-                 managed-by=external-secrets), so it is not overwritten; add that entry to adopt it"
-            ),
-        }
     }
 }
 
@@ -363,13 +149,13 @@ impl Provider for Vault {
             if doc.is_empty() {
                 return Ok(SecretValue::default());
             }
-            return select(&Value::Object(doc), r);
+            return property::select_in(&Value::Object(doc), &r.key, r.property());
         }
         let data = self
             .read(&r.key, r.version())
             .await?
             .ok_or_else(|| Error::not_found(r.to_string()))?;
-        select(&Value::Object(data), r)
+        property::select_in(&Value::Object(data), &r.key, r.property())
     }
 
     async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
@@ -416,145 +202,19 @@ impl Provider for Vault {
     }
 
     async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
-        let key = r.remote_key.as_str();
-        if key.is_empty() {
-            return Err(Error::invalid_config("remoteRef.remoteKey", "is required"));
-        }
-        // Either a whole JSON object, or one property's new value.
-        let incoming: std::result::Result<Map<String, Value>, Value> = match (r.property(), value) {
-            (None, _) => {
-                let bytes = value.to_bytes()?;
-                match serde_json::from_slice::<Value>(bytes.expose()) {
-                    Ok(Value::Object(m)) => Ok(m),
-                    _ => {
-                        return Err(Error::invalid_config(
-                            "remoteRef.property",
-                            format!(
-                                "Vault keeps a JSON object per secret, and the value pushed to {key:?} \
-                                 is not one: set remoteRef.property to the key name it should be \
-                                 stored under (e.g. property: password), or push the whole Secret \
-                                 (leave secretKey empty)"
-                            ),
-                        ));
-                    }
-                }
-            }
-            (Some(_), PushValue::Single(v)) => Err(property::push_value(v)?),
-            (Some(_), _) => {
-                let bytes = value.to_bytes()?;
-                Err(Value::String(
-                    String::from_utf8_lossy(bytes.expose()).into_owned(),
-                ))
-            }
-        };
-        let raw = self.read_raw(key, None).await?;
-        let meta = if self.inner.layout.v2 {
-            self.read_metadata(key).await?
-        } else {
-            None
-        };
-        let managed = if self.inner.layout.v2 {
-            meta.as_ref().map(Meta::managed)
-        } else {
-            raw.as_ref().map(v1_managed)
-        };
-        if managed == Some(false) {
-            return Err(Self::not_managed(key));
-        }
-        let exists = raw.is_some();
-        let mut current = raw.unwrap_or_default();
-        if !self.inner.layout.v2 {
-            current.remove("custom_metadata");
-        }
-        let mut data = match (r.property(), incoming) {
-            (None, Ok(whole)) => {
-                if exists && current == whole {
-                    return Ok(());
-                }
-                whole
-            }
-            (Some(p), Err(v)) => {
-                if current.get(p) == Some(&v) {
-                    return Ok(());
-                }
-                current.insert(p.to_owned(), v);
-                current
-            }
-            _ => return Err(Error::generic("inconsistent push request")),
-        };
-        if self.inner.layout.v2 {
-            if managed != Some(true) {
-                let mut custom: Map<String, Value> = meta
-                    .as_ref()
-                    .map(|m| {
-                        m.custom
-                            .iter()
-                            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                custom.insert(MANAGED_BY_TAG.to_owned(), Value::from(MANAGED_BY_VALUE));
-                let path = self.inner.layout.metadata_path(key);
-                let body = json!({ "custom_metadata": custom });
-                self.call(Call::post(&path, &body)).await?;
-            }
-            self.write_data(key, data, self.cas(meta.as_ref())).await
-        } else {
-            data.insert("custom_metadata".to_owned(), marker());
-            self.write_data(key, data, None).await
-        }
+        self.push(value, r).await
     }
 
     async fn delete_secret(&self, r: &PushRef) -> Result<()> {
-        let key = r.remote_key.as_str();
-        let raw = self.read_raw(key, None).await?;
-        let meta = if self.inner.layout.v2 {
-            self.read_metadata(key).await?
-        } else {
-            None
-        };
-        let managed = if self.inner.layout.v2 {
-            meta.as_ref().map(Meta::managed)
-        } else {
-            raw.as_ref().map(v1_managed)
-        };
-        match managed {
-            None => return Ok(()),
-            Some(false) => {
-                tracing::debug!(
-                    key,
-                    "not deleting a vault secret not managed by external-secrets"
-                );
-                return Ok(());
-            }
-            Some(true) => {}
-        }
-        if let Some(p) = r.property() {
-            let mut data = raw.unwrap_or_default();
-            if !self.inner.layout.v2 {
-                data.remove("custom_metadata");
-            }
-            if data.remove(p).is_none() {
-                return Ok(());
-            }
-            if !data.is_empty() {
-                if !self.inner.layout.v2 {
-                    data.insert("custom_metadata".to_owned(), marker());
-                }
-                return self.write_data(key, data, self.cas(meta.as_ref())).await;
-            }
-        }
-        let path = self.inner.layout.metadata_path(key);
-        match self.call(Call::delete(&path)).await {
-            Err(e) if e.is_not_found() => Ok(()),
-            r => r.map(|_| ()),
-        }
+        self.delete(r).await
     }
 
     async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
         Ok(match self.read(&r.remote_key, None).await? {
             None => false,
-            Some(d) => r.property().is_none_or(|p| has_property(&d, p)),
+            Some(d) => r
+                .property()
+                .is_none_or(|p| property::contains(&Value::Object(d), p)),
         })
     }
 
@@ -567,53 +227,5 @@ impl Provider for Vault {
         };
         self.inner.tokens.lookup_self(&token).await?;
         Ok(Validation::Ready)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn select_exact_key_then_path() {
-        let doc = json!({"a.b": "exact", "a": {"b": "nested"}, "n": 1});
-        let r = RemoteRef::new("k");
-        assert_eq!(
-            select(&doc, &r.clone().with_property("a.b"))
-                .unwrap()
-                .expose(),
-            b"exact"
-        );
-        assert_eq!(
-            select(&doc, &r.clone().with_property("a"))
-                .unwrap()
-                .expose(),
-            br#"{"b":"nested"}"#
-        );
-        assert_eq!(
-            select(&doc, &r.clone().with_property("n"))
-                .unwrap()
-                .expose(),
-            b"1"
-        );
-        let e = select(&doc, &r.clone().with_property("x.y")).unwrap_err();
-        assert_eq!(e.to_string(), "secret not found: k#x.y");
-        assert_eq!(
-            select(&doc, &r).unwrap().expose(),
-            br#"{"a":{"b":"nested"},"a.b":"exact","n":1}"#
-        );
-    }
-
-    #[test]
-    fn ownership_markers() {
-        let mut m = Map::new();
-        assert!(!v1_managed(&m));
-        m.insert("custom_metadata".into(), marker());
-        assert!(v1_managed(&m));
-        let mut meta = Meta::default();
-        assert!(!meta.managed());
-        meta.custom
-            .insert("managed-by".into(), "external-secrets".into());
-        assert!(meta.managed());
     }
 }

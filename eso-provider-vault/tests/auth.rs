@@ -61,13 +61,8 @@ async fn token_secret_ref() {
 #[tokio::test]
 async fn app_role_with_inline_role_id() {
     let env = require_vault!();
-    let (Some(role), Some(secret)) = (
-        common::var("VAULT_APPROLE_ROLE_ID"),
-        common::var("VAULT_APPROLE_SECRET_ID"),
-    ) else {
-        println!("skipped: VAULT_APPROLE_ROLE_ID not set (run scripts/backends/openbao.sh start)");
-        return;
-    };
+    let role = require_var!("VAULT_APPROLE_ROLE_ID", common::START_OPENBAO);
+    let secret = require_var!("VAULT_APPROLE_SECRET_ID", common::START_OPENBAO);
     let cluster = MemoryCluster::new()
         .with_secret(KubeSecret::new("default", "approle").with_data("secret-id", secret));
     let v = common::vault(
@@ -86,13 +81,8 @@ async fn app_role_with_inline_role_id() {
 #[tokio::test]
 async fn app_role_with_role_ref() {
     let env = require_vault!();
-    let (Some(role), Some(secret)) = (
-        common::var("VAULT_APPROLE_ROLE_ID"),
-        common::var("VAULT_APPROLE_SECRET_ID"),
-    ) else {
-        println!("skipped: VAULT_APPROLE_ROLE_ID not set (run scripts/backends/openbao.sh start)");
-        return;
-    };
+    let role = require_var!("VAULT_APPROLE_ROLE_ID", common::START_OPENBAO);
+    let secret = require_var!("VAULT_APPROLE_SECRET_ID", common::START_OPENBAO);
     let cluster = MemoryCluster::new().with_secret(
         KubeSecret::new("default", "approle")
             .with_data("role-id", format!("{role}\n"))
@@ -113,10 +103,7 @@ async fn app_role_with_role_ref() {
 #[tokio::test]
 async fn app_role_with_a_wrong_secret_is_unauthenticated() {
     let env = require_vault!();
-    let Some(role) = common::var("VAULT_APPROLE_ROLE_ID") else {
-        println!("skipped: VAULT_APPROLE_ROLE_ID not set (run scripts/backends/openbao.sh start)");
-        return;
-    };
+    let role = require_var!("VAULT_APPROLE_ROLE_ID", common::START_OPENBAO);
     let cluster = MemoryCluster::new().with_secret(
         KubeSecret::new("default", "approle").with_data("secret-id", "not-the-secret-id"),
     );
@@ -134,15 +121,8 @@ async fn app_role_with_a_wrong_secret_is_unauthenticated() {
 #[tokio::test]
 async fn user_pass() {
     let env = require_vault!();
-    let (Some(user), Some(pass)) = (
-        common::var("VAULT_USERPASS_USERNAME"),
-        common::var("VAULT_USERPASS_PASSWORD"),
-    ) else {
-        println!(
-            "skipped: VAULT_USERPASS_USERNAME not set (run scripts/backends/openbao.sh start)"
-        );
-        return;
-    };
+    let user = require_var!("VAULT_USERPASS_USERNAME", common::START_OPENBAO);
+    let pass = require_var!("VAULT_USERPASS_PASSWORD", common::START_OPENBAO);
     let cluster = MemoryCluster::new()
         .with_secret(KubeSecret::new("default", "userpass").with_data("password", pass));
     let v = common::vault(
@@ -156,13 +136,8 @@ async fn user_pass() {
 #[tokio::test]
 async fn jwt_from_secret() {
     let env = require_vault!();
-    let (Some(role), Some(jwt)) = (
-        common::var("VAULT_JWT_ROLE"),
-        common::var("VAULT_JWT_TOKEN"),
-    ) else {
-        println!("skipped: VAULT_JWT_TOKEN not set (run scripts/backends/openbao.sh start)");
-        return;
-    };
+    let role = require_var!("VAULT_JWT_ROLE", common::START_OPENBAO);
+    let jwt = require_var!("VAULT_JWT_TOKEN", common::START_OPENBAO);
     let cluster =
         MemoryCluster::new().with_secret(KubeSecret::new("default", "jwt").with_data("jwt", jwt));
     let v = common::vault(
@@ -179,14 +154,11 @@ async fn jwt_from_secret() {
 #[tokio::test]
 async fn cert_login_over_mtls() {
     let env = require_vault!();
-    let (Some(role), Some(cert), Some(key)) = (
-        common::var("VAULT_CERT_ROLE"),
-        common::var("VAULT_CLIENT_CERT").and_then(|p| std::fs::read_to_string(p).ok()),
-        common::var("VAULT_CLIENT_KEY").and_then(|p| std::fs::read_to_string(p).ok()),
-    ) else {
-        println!("skipped: VAULT_CLIENT_CERT not set (run scripts/backends/openbao.sh start)");
-        return;
-    };
+    let role = require_var!("VAULT_CERT_ROLE", common::START_OPENBAO);
+    let cert = require_var!("VAULT_CLIENT_CERT", common::START_OPENBAO);
+    let key = require_var!("VAULT_CLIENT_KEY", common::START_OPENBAO);
+    let cert = std::fs::read_to_string(&cert).expect("VAULT_CLIENT_CERT names a readable file");
+    let key = std::fs::read_to_string(&key).expect("VAULT_CLIENT_KEY names a readable file");
     let cluster = MemoryCluster::new().with_secret(
         KubeSecret::new("default", "client-tls")
             .with_type("kubernetes.io/tls")
@@ -239,23 +211,11 @@ async fn tls_without_the_ca_fails_clearly() {
     );
 }
 
-fn kube_env() -> Option<(String, String)> {
-    Some((
-        common::var("VAULT_KUBERNETES_ROLE")?,
-        common::var("KUBE_SA_TOKEN")?,
-    ))
-}
-
-const NO_KUBE: &str = "skipped: VAULT_KUBERNETES_ROLE or KUBE_SA_TOKEN not set: kubernetes auth \
-    needs the kube backend (scripts/backends/kube.sh start, then openbao.sh start)";
-
 #[tokio::test]
 async fn kubernetes_with_secret_ref() {
     let env = require_vault!();
-    let Some((role, sa_token)) = kube_env() else {
-        println!("{NO_KUBE}");
-        return;
-    };
+    let role = require_var!("VAULT_KUBERNETES_ROLE", common::START_KUBE);
+    let sa_token = require_var!("KUBE_SA_TOKEN", common::START_KUBE);
     let cluster = MemoryCluster::new()
         .with_secret(KubeSecret::new("default", "sa-token").with_data("token", sa_token));
     let v = common::vault(
@@ -272,15 +232,12 @@ async fn kubernetes_with_secret_ref() {
 #[tokio::test]
 async fn kubernetes_with_service_account_ref_token_request() {
     let env = require_vault!();
-    let Some((role, _)) = kube_env() else {
-        println!("{NO_KUBE}");
-        return;
-    };
+    let role = require_var!("VAULT_KUBERNETES_ROLE", common::START_KUBE);
     let Some(cluster) = common::KubeTokenCluster::from_env(MemoryCluster::new()) else {
-        println!(
-            "skipped: KUBE_API_SERVER/KUBE_ADMIN_TOKEN/KUBE_CA_CERT not set (scripts/backends/kube.sh start)"
+        return eso_core::testing::backend_unavailable(
+            "KUBE_API_SERVER, KUBE_ADMIN_TOKEN or KUBE_CA_CERT",
+            "scripts/backends/kube.sh start",
         );
-        return;
     };
     let v = common::vault(
         spec(
@@ -296,10 +253,8 @@ async fn kubernetes_with_service_account_ref_token_request() {
 #[tokio::test]
 async fn kubernetes_with_the_pod_token_file() {
     let env = require_vault!();
-    let Some((role, sa_token)) = kube_env() else {
-        println!("{NO_KUBE}");
-        return;
-    };
+    let role = require_var!("VAULT_KUBERNETES_ROLE", common::START_KUBE);
+    let sa_token = require_var!("KUBE_SA_TOKEN", common::START_KUBE);
     let dir = std::env::temp_dir().join(unique_prefix("eso-vault-pod-token"));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("token");
@@ -334,28 +289,37 @@ async fn service_account_ref_without_token_request_support_is_not_supported() {
     );
 }
 
+/// No LDAP directory runs here, so the ldap method is checked up to the server: it reads its
+/// password Secret and posts to `auth/<path>/login/<username>`, which this OpenBao (no ldap
+/// mount) refuses; the error names that path, so the request went where an LDAP login goes.
 #[tokio::test]
-async fn ldap_is_not_available_on_this_server() {
-    let _env = require_vault!();
-    // OpenBao's dev server has no LDAP directory behind it, and the backends issue starts no
-    // LDAP server: the LDAP login (same request shape as userPass) cannot be exercised here.
-    println!("skipped: no LDAP server in scripts/backends; ldap login shares userPass's code path");
+async fn ldap_login_posts_to_the_ldap_mount() {
+    let env = require_vault!();
+    let cluster = MemoryCluster::new()
+        .with_secret(KubeSecret::new("default", "ldap").with_data("password", "ldap-canary-7f3"));
+    let v = common::vault(
+        spec(
+            &env,
+            json!({"ldap": {"path": "ldap-missing", "username": "alice",
+                            "secretRef": {"name": "ldap", "key": "password"}}}),
+        ),
+        cluster,
+    )
+    .await;
+    let err = v.validate().await.unwrap_err();
+    assert!(
+        err.to_string().contains("auth/ldap-missing/login/alice"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("ldap-canary-7f3"), "{err}");
 }
 
 #[tokio::test]
 async fn auth_namespace_differs_from_provider_namespace() {
     let env = require_vault!();
-    let Some(ns) = common::var("VAULT_TEST_NAMESPACE") else {
-        println!("skipped: VAULT_TEST_NAMESPACE not set (openbao.sh creates it)");
-        return;
-    };
-    let (Some(user), Some(pass)) = (
-        common::var("VAULT_USERPASS_USERNAME"),
-        common::var("VAULT_USERPASS_PASSWORD"),
-    ) else {
-        println!("skipped: VAULT_USERPASS_USERNAME not set");
-        return;
-    };
+    let ns = require_var!("VAULT_TEST_NAMESPACE", common::START_OPENBAO);
+    let user = require_var!("VAULT_USERPASS_USERNAME", common::START_OPENBAO);
+    let pass = require_var!("VAULT_USERPASS_PASSWORD", common::START_OPENBAO);
     // Log in at the root namespace (where userpass lives), read and write in team-a.
     let cluster = MemoryCluster::new()
         .with_secret(KubeSecret::new("default", "userpass").with_data("password", pass));

@@ -113,10 +113,7 @@ async fn kv1_over_tls_with_ca_provider_config_map() {
 #[tokio::test]
 async fn kv2_inside_a_namespace() {
     let env = require_vault!();
-    let Some(ns) = common::var("VAULT_TEST_NAMESPACE") else {
-        println!("skipped: VAULT_TEST_NAMESPACE not set (openbao.sh creates it)");
-        return;
-    };
+    let ns = require_var!("VAULT_TEST_NAMESPACE", common::START_OPENBAO);
     let v = common::vault(
         json!({"server": env.addr, "path": "secret", "namespace": ns, "auth": common::token_auth()}),
         common::cluster_with_token(&env),

@@ -48,13 +48,14 @@ async fn ownership_marker_is_written_and_enforced() {
         .push_secret(&single("x"), &PushRef::new(&theirs).with_property("k"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+    assert!(err.is_not_managed(), "{err:?}");
     assert!(
         err.to_string().contains("not managed by external-secrets"),
         "{err}"
     );
-    // Delete leaves it alone (ESO skips unmanaged secrets silently).
-    v.delete_secret(&PushRef::new(&theirs)).await.unwrap();
+    // Delete leaves it alone too, and says so.
+    let err = v.delete_secret(&PushRef::new(&theirs)).await.unwrap_err();
+    assert!(err.is_not_managed(), "{err:?}");
     assert_eq!(
         v.get_secret(&RemoteRef::new(&theirs).with_property("k"))
             .await

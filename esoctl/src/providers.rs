@@ -23,7 +23,7 @@ pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
 
 /// Adds every generator kind compiled into esoctl: eso-generators' and the provider crates'.
 pub(crate) fn register_generators(registry: &mut GeneratorRegistry) {
-    eso_generators::register(registry);
+    eso_generators::register_generators(registry);
     #[cfg(feature = "aws")]
     eso_provider_aws::register_generators(registry);
     #[cfg(feature = "azure")]
@@ -31,7 +31,7 @@ pub(crate) fn register_generators(registry: &mut GeneratorRegistry) {
     #[cfg(feature = "gcp")]
     eso_provider_gcp::register_generators(registry);
     #[cfg(feature = "vault")]
-    eso_provider_vault::register_generator(registry);
+    eso_provider_vault::register_generators(registry);
 }
 
 pub(crate) fn run() -> ExitCode {

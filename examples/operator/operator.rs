@@ -30,14 +30,14 @@ pub fn operator(client: kube::Client) -> Operator {
     // One line per provider crate.
     eso_provider_k8s::register(&mut providers);
     let mut generators = GeneratorRegistry::new();
-    eso_generators::register(&mut generators);
+    eso_generators::register_generators(&mut generators);
     #[cfg(feature = "all-providers")]
     {
         eso_provider_vault::register(&mut providers);
         eso_provider_aws::register(&mut providers);
         eso_provider_gcp::register(&mut providers);
         eso_provider_azure::register(&mut providers);
-        eso_provider_vault::register_generator(&mut generators);
+        eso_provider_vault::register_generators(&mut generators);
         eso_provider_aws::register_generators(&mut generators);
         eso_provider_gcp::register_generators(&mut generators);
         eso_provider_azure::register_generators(&mut generators);

@@ -40,7 +40,7 @@ pub fn load(yaml: &str) -> Result<Loaded, Box<dyn std::error::Error>> {
 /// The generators the in-memory examples use (Password, UUID, Fake), from eso-generators.
 pub fn generators() -> Arc<GeneratorRegistry> {
     let mut g = GeneratorRegistry::new();
-    eso_generators::register(&mut g);
+    eso_generators::register_generators(&mut g);
     Arc::new(g)
 }
 

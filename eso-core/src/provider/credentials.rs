@@ -85,12 +85,45 @@ impl Credentials {
     }
 
     /// The namespace an object named with `explicit` lives in: the explicit one only in a
-    /// `ClusterSecretStore` (a namespaced store cannot reach elsewhere).
+    /// `ClusterSecretStore` (a namespaced store cannot reach elsewhere). An empty `explicit`
+    /// counts as none (see [`Credentials::is_referent`]).
     pub fn namespace_of<'a>(&'a self, explicit: Option<&'a str>) -> &'a str {
         match (self.scope, explicit) {
             (StoreScope::Cluster, Some(ns)) if !ns.is_empty() => ns,
             _ => &self.namespace,
         }
+    }
+
+    /// Whether this is a "referent" store: a `ClusterSecretStore` with at least one
+    /// credential reference (of the `namespaces` given, one per reference the spec sets) that
+    /// names no namespace, so it resolves in each consumer's namespace and the store cannot
+    /// be checked on its own (ESO's `validate` answers `Unknown` for it).
+    ///
+    /// An empty namespace (`namespace: ""`) counts as none, everywhere in the kit: it is what
+    /// [`Credentials::namespace_of`] resolves in the consumer's namespace, so a reference with
+    /// it is referent too. A `SecretStore` is never referent.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use eso_core::cluster::{DynCluster, MemoryCluster};
+    /// use eso_core::provider::{Credentials, StoreScope};
+    ///
+    /// let cluster: DynCluster = Arc::new(MemoryCluster::new());
+    /// let css = Credentials::new(Arc::clone(&cluster), "consumer", StoreScope::Cluster);
+    /// assert!(css.is_referent([Some("vault"), None]));
+    /// assert!(css.is_referent([Some("")]));
+    /// assert!(!css.is_referent([Some("vault")]));
+    /// assert!(!css.is_referent([]));
+    /// let ss = Credentials::new(cluster, "team-a", StoreScope::Namespaced);
+    /// assert!(!ss.is_referent([None]));
+    /// ```
+    pub fn is_referent<'a>(&self, namespaces: impl IntoIterator<Item = Option<&'a str>>) -> bool {
+        self.scope == StoreScope::Cluster
+            && namespaces
+                .into_iter()
+                .any(|ns| ns.is_none_or(str::is_empty))
     }
 
     /// Reads the value `sel` points at (its key, or `default_key` when the selector has

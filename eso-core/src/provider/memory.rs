@@ -30,6 +30,12 @@ impl Entry {
     fn latest(&self) -> Option<&SecretValue> {
         self.versions.last().map(|(_, v)| v)
     }
+
+    /// A stored value without the ownership marker: someone else's secret.
+    fn is_foreign(&self) -> bool {
+        !self.versions.is_empty()
+            && self.tags.get(MANAGED_BY_TAG).map(String::as_str) != Some(MANAGED_BY_VALUE)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -70,6 +76,12 @@ impl StoredSecret {
 /// ownership tag only: the source Secret's type, labels and annotations
 /// ([`PushRef::source`]) are ignored, as ESO's `fake` provider does.
 ///
+/// Ownership works as on every provider: a push tags what it writes
+/// [`MANAGED_BY_TAG`]`=`[`MANAGED_BY_VALUE`], and a secret with a value but without that tag
+/// (seeded with [`InMemory::with_secret`] or from `spec.provider.fake.data`) is someone
+/// else's: pushes over it and deletes of it answer [`Error::NotManaged`] and leave it as it
+/// is. Seed a secret as ours by adding the tag with [`InMemory::with_tag`].
+///
 /// # Example
 ///
 /// ```
@@ -77,7 +89,11 @@ impl StoredSecret {
 /// use eso_core::SecretValue;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let store = InMemory::new().with_secret("app/config", r#"{"token":"t0"}"#);
+/// use eso_core::provider::{MANAGED_BY_TAG, MANAGED_BY_VALUE};
+///
+/// let store = InMemory::new()
+///     .with_secret("app/config", r#"{"token":"t0"}"#)
+///     .with_tag("app/config", MANAGED_BY_TAG, MANAGED_BY_VALUE);
 /// store
 ///     .push_secret(&PushValue::Single(SecretValue::from("t1")), &PushRef::new("app/config").with_property("token"))
 ///     .await
@@ -87,6 +103,11 @@ impl StoredSecret {
 /// // The first version is still there.
 /// let v1 = store.get_secret(&RemoteRef::new("app/config").with_version("1")).await.unwrap();
 /// assert_eq!(v1.expose(), br#"{"token":"t0"}"#);
+///
+/// // A secret without the tag is someone else's: left as it is.
+/// let theirs = InMemory::new().with_secret("legacy", "v");
+/// let e = theirs.delete_secret(&PushRef::new("legacy")).await.unwrap_err();
+/// assert!(e.is_not_managed());
 /// # });
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -101,7 +122,8 @@ impl InMemory {
         Self::default()
     }
 
-    /// Adds a new version of `key` holding `value`.
+    /// Adds a new version of `key` holding `value`. Without the ownership tag (see
+    /// [`InMemory::with_tag`]) the secret counts as someone else's.
     #[must_use]
     pub fn with_secret(self, key: impl Into<String>, value: impl Into<SecretValue>) -> Self {
         self.insert(key.into(), None, value.into());
@@ -318,6 +340,9 @@ impl Provider for InMemory {
     async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
         let mut map = self.write_map()?;
         let entry = map.entry(r.remote_key.clone()).or_default();
+        if entry.is_foreign() {
+            return Err(r.not_managed());
+        }
         let new_value = match r.property() {
             None => value.to_bytes()?,
             Some(p) => {
@@ -360,6 +385,9 @@ impl Provider for InMemory {
         let Some(entry) = map.get_mut(&r.remote_key) else {
             return Ok(());
         };
+        if entry.is_foreign() {
+            return Err(r.not_managed());
+        }
         match r.property() {
             None => {
                 map.remove(&r.remote_key);

@@ -78,8 +78,14 @@ pub enum Validation {
 ///   property it changes only that property of the remote JSON document.
 /// - `delete_secret` of a missing secret succeeds. With a property it removes only that
 ///   property (and the secret when nothing is left, where the backend allows it).
-/// - Providers that mark what they own (ESO's `managed-by: external-secrets`) refuse to
-///   overwrite or delete secrets they do not own, with [`Error::PermissionDenied`].
+/// - Foreign secrets are never changed. Every push marks what it writes as ours (ESO's
+///   `managed-by: external-secrets` tag, label or custom metadata). A push over an existing
+///   remote secret without that marker, and a delete of one (whole or a property), leave it
+///   exactly as it is and return [`Error::NotManaged`] (build it with
+///   [`PushRef::not_managed`]); the PushSecret flow then drops the entry from its status and
+///   says the secret was left in place. [`Error::PermissionDenied`] is kept for the
+///   backend's own authorisation failures. The conformance suite
+///   (`eso_core::testing::conformance`, feature `testing`) checks both answers.
 /// - All methods may be called concurrently from many tasks.
 /// - Unsupported operations return [`Error::NotSupported`]; [`Provider::capabilities`] says
 ///   which are supported up front.

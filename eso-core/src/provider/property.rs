@@ -74,14 +74,44 @@ pub fn extract(value: &SecretValue, key: &str, property: &str) -> Result<SecretV
             "secret {key:?} is not a JSON document, so property {property:?} cannot be read"
         ))
     })?;
-    if let Value::Object(m) = &doc
+    select_in(&doc, key, Some(property))
+}
+
+/// The value a ref selects in an already parsed JSON document: the whole document (compact
+/// JSON) without a property, else the property (an exact top-level key first, then a dotted
+/// path) as [`value_to_bytes`] gives it. For backends whose API answers with JSON documents
+/// (Vault's KV), so they do not serialise and parse again.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::provider::property;
+///
+/// let doc = serde_json::json!({"a.b": "exact", "a": {"b": "nested"}});
+/// assert_eq!(property::select_in(&doc, "k", Some("a.b")).unwrap().expose(), b"exact");
+/// assert_eq!(property::select_in(&doc, "k", Some("a")).unwrap().expose(), br#"{"b":"nested"}"#);
+/// let e = property::select_in(&doc, "k", Some("x")).unwrap_err();
+/// assert_eq!(e.to_string(), "secret not found: k#x");
+/// ```
+pub fn select_in(doc: &Value, key: &str, property: Option<&str>) -> Result<SecretValue> {
+    let Some(property) = property else {
+        return serde_json::to_vec(doc)
+            .map(SecretValue::new)
+            .map_err(|e| Error::Conversion(e.to_string()));
+    };
+    if let Value::Object(m) = doc
         && let Some(v) = m.get(property)
     {
         return Ok(SecretValue::new(value_to_bytes(v)));
     }
-    get(&doc, property)
+    get(doc, property)
         .map(|v| SecretValue::new(value_to_bytes(&v)))
         .ok_or_else(|| Error::not_found(format!("{key}#{property}")))
+}
+
+/// Whether `doc` has `property` (an exact top-level key, or a dotted path).
+pub fn contains(doc: &Value, property: &str) -> bool {
+    doc.get(property).is_some() || get(doc, property).is_some()
 }
 
 /// The value a ref selects: `value` itself without a property, else [`extract`] of it.

@@ -235,6 +235,25 @@ impl PushRef {
         self.property.as_deref().filter(|p| !p.is_empty())
     }
 
+    /// The [`Error::NotManaged`] answer to a push or delete of this ref when the remote
+    /// secret lacks the ownership marker: it names the key (and `#property` when set).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use eso_core::provider::PushRef;
+    ///
+    /// let e = PushRef::new("db").with_property("pass").not_managed();
+    /// assert!(e.is_not_managed());
+    /// assert!(e.to_string().starts_with(r#"remote secret "db#pass" is not managed"#));
+    /// ```
+    pub fn not_managed(&self) -> Error {
+        Error::not_managed(match self.property() {
+            Some(p) => format!("{}#{p}", self.remote_key),
+            None => self.remote_key.clone(),
+        })
+    }
+
     /// The provider's push metadata as its typed form `T`: the `spec` of ESO's
     /// `{apiVersion, kind: PushSecretMetadata, spec}` wrapper, or a bare spec; `None` when
     /// there is none. A shape that does not fit is an error at `spec.data[].metadata.spec`.

@@ -154,7 +154,7 @@ impl Reconciler {
         };
 
         // 3. Push to every store concurrently; 4. stores that left the spec.
-        let mut new_synced = self
+        let (mut new_synced, left) = self
             .push_to_stores(ps, &ns, &stores, &sources, &old_synced, &mut out)
             .await;
         if ps.spec.deletion_policy == PushSecretDeletionPolicy::Delete {
@@ -174,6 +174,9 @@ impl Reconciler {
             let mut msg = "PushSecret synced successfully".to_owned();
             if ps.spec.update_policy == PushSecretUpdatePolicy::IfNotExists {
                 msg.push_str(". Existing secrets in providers unchanged.");
+            }
+            if !left.is_empty() {
+                msg.push_str(&format!(". Left in place: {}", left.join("; ")));
             }
             set_condition(
                 &mut status.conditions,
@@ -237,7 +240,8 @@ impl Reconciler {
     }
 
     /// Pushes `sources` to every store concurrently (bounded), counting into `out` and
-    /// recording each store's error there; returns the new `syncedPushSecrets`. A failing
+    /// recording each store's error there; returns the new `syncedPushSecrets` and the entries
+    /// left in place because their remote secret is not ours (`store: error` each). A failing
     /// store keeps what was known for it, plus what did get written.
     async fn push_to_stores(
         &self,
@@ -247,7 +251,7 @@ impl Reconciler {
         sources: &[Source],
         old_synced: &SyncedPushSecretsMap,
         out: &mut PushSecretOutcome,
-    ) -> SyncedPushSecretsMap {
+    ) -> (SyncedPushSecretsMap, Vec<String>) {
         // The futures are built first so the stream's type holds no closure over borrowed
         // arguments: that keeps this future `Send` for generic callers (kube-runtime).
         let pushes: Vec<_> = stores
@@ -267,9 +271,11 @@ impl Reconciler {
             .await;
 
         let mut new_synced = SyncedPushSecretsMap::new();
+        let mut left = Vec::new();
         for (key, r) in results {
             match r {
                 Ok(s) => {
+                    left.extend(s.left.iter().map(|e| format!("{key}: {e}")));
                     out.detail.pushed += s.pushed;
                     out.detail.skipped += s.skipped;
                     out.detail.deleted += s.deleted;
@@ -290,7 +296,7 @@ impl Reconciler {
                 }
             }
         }
-        new_synced
+        (new_synced, left)
     }
 
     /// `deletionPolicy: Delete`: what was pushed to stores that left the spec is deleted; a
@@ -385,6 +391,10 @@ impl Reconciler {
             for record in entries.values() {
                 match provider.delete_secret(&delete_ref(record)).await {
                     Ok(()) => deleted += 1,
+                    // Not ours: nothing to clean up, so the entry is dropped, not retried.
+                    Err(e) if e.is_not_managed() => {
+                        tracing::warn!(store = %store_key(), error = %e, "left in place");
+                    }
                     Err(e) => {
                         errors.push(FlowError::store(store_key(), e));
                         break;
@@ -660,11 +670,12 @@ impl Reconciler {
         if ps.spec.deletion_policy == PushSecretDeletionPolicy::Delete {
             for (k, record) in old.into_iter().flatten() {
                 if !res.entries.contains_key(k) {
-                    provider
-                        .delete_secret(&delete_ref(record))
-                        .await
-                        .map_err(|e| (e, res.entries.clone()))?;
-                    res.deleted += 1;
+                    match provider.delete_secret(&delete_ref(record)).await {
+                        Ok(()) => res.deleted += 1,
+                        // Not ours: the entry leaves the status and the secret stays.
+                        Err(e) if e.is_not_managed() => res.left.push(e.to_string()),
+                        Err(e) => return Err((e, res.entries.clone())),
+                    }
                 }
             }
         }
@@ -678,6 +689,8 @@ struct StoreResult {
     pushed: usize,
     skipped: usize,
     deleted: usize,
+    /// Entries that left the spec whose remote secret is not ours: left in place.
+    left: Vec<String>,
 }
 
 fn join_errors(errors: &[FlowError]) -> String {

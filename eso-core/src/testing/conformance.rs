@@ -3,8 +3,9 @@
 //! [`run_conformance`] drives one [`Provider`] through the contract documented on the trait:
 //! validate, push (whole value, property merge, idempotency), get (whole value, exact-key
 //! property, JSON-path property, versions, metadata), `NotFound` semantics, `get_secret_map`,
-//! find by name regexp / path / tags, `secret_exists`, ownership refusal and delete (property
-//! delete, missing = ok). Checks that need a capability the provider does not declare are
+//! find by name regexp / path / tags, `secret_exists`, ownership (a foreign secret is
+//! neither overwritten nor deleted: [`Error::NotManaged`], value unchanged) and delete
+//! (property delete, missing = ok). Checks that need a capability the provider does not declare are
 //! skipped and listed as such in the report.
 //!
 //! The suite seeds its data through `push_secret`, under a key prefix you choose (use
@@ -80,8 +81,10 @@ impl ConformanceOptions {
     }
 
     /// Enables the ownership checks: `key` names an existing secret that was written without
-    /// the provider's ownership marker (seed it through the backend's own API). Pushing to it
-    /// must fail with [`Error::PermissionDenied`]; deleting it must leave it in place.
+    /// the provider's ownership marker (seed it through the backend's own API). Every push
+    /// to it (whole value or a property) and every delete of it (whole or a property) must
+    /// fail with [`Error::NotManaged`], and its value must read the same afterwards; any
+    /// other answer fails the run.
     #[must_use]
     pub fn with_unowned_key(mut self, key: impl Into<String>) -> Self {
         self.unowned_key = Some(key.into());
@@ -294,9 +297,11 @@ pub async fn run_conformance(
     };
     let p = provider;
     let sep = &opts.separator;
-    let doc_key = format!("{}{sep}doc", opts.prefix);
-    let map_key = format!("{}{sep}map", opts.prefix);
-    let missing = format!("{}{sep}missing", opts.prefix);
+    let keys = Keys {
+        doc: format!("{}{sep}doc", opts.prefix),
+        map: format!("{}{sep}map", opts.prefix),
+        missing: format!("{}{sep}missing", opts.prefix),
+    };
     let nested = json!({"k": "v", "list": ["a", "b"]});
     let doc = if opts.flat {
         json!({"user": "u1", "nested": nested.to_string(), "dot.key": "d"})
@@ -315,13 +320,13 @@ pub async fn run_conformance(
     if run.caps.get {
         run.check(
             "get: missing secret is NotFound",
-            expect_not_found(p, &RemoteRef::new(&missing)),
+            expect_not_found(p, &RemoteRef::new(&keys.missing)),
         )
         .await;
     }
     if run.caps.get_map {
         run.check("get_secret_map: missing secret is NotFound", async {
-            match p.get_secret_map(&RemoteRef::new(&missing)).await {
+            match p.get_secret_map(&RemoteRef::new(&keys.missing)).await {
                 Err(e) if e.is_not_found() => Ok(()),
                 Err(e) => Err(format!("expected NotFound, got error: {e}")),
                 Ok(m) => Err(format!("expected NotFound, got {} keys", m.len())),
@@ -338,29 +343,50 @@ pub async fn run_conformance(
         return run.report;
     }
 
+    check_pushes(&mut run, opts, &keys, &doc).await;
+    check_find(&mut run, opts, &keys.doc, &keys.map).await;
+    match &opts.unowned_key {
+        Some(unowned) => check_ownership(&mut run, unowned).await,
+        None => run.skip("ownership", "no unowned key in the options"),
+    }
+    check_deletes(&mut run, &keys).await;
+    run.report
+}
+
+/// The keys one run writes and reads.
+struct Keys {
+    doc: String,
+    map: String,
+    missing: String,
+}
+
+/// Pushes the fixtures and reads them back: whole values, properties, versions, maps,
+/// `secret_exists` and metadata.
+async fn check_pushes(run: &mut Run<'_>, opts: &ConformanceOptions, keys: &Keys, doc: &Value) {
+    let p = run.p;
+    let versions = run.caps.versions;
+    let get_map = run.caps.get_map;
     run.check(
         "push: whole JSON value",
         push(
             p,
             PushValue::Single(SecretValue::from(doc.to_string())),
-            &PushRef::new(&doc_key),
+            &PushRef::new(&keys.doc),
         ),
     )
     .await;
-    check_reads(&mut run, &doc_key, &doc).await;
+    check_reads(run, &keys.doc, doc).await;
 
     run.check("push: same value again is a no-op", async {
         push(
             p,
             PushValue::Single(SecretValue::from(doc.to_string())),
-            &PushRef::new(&doc_key),
+            &PushRef::new(&keys.doc),
         )
         .await?;
-        expect_json(p, &RemoteRef::new(&doc_key), &doc).await?;
-        if caps.versions
-            && let Some((_, second)) = &opts.versions
-        {
-            expect_not_found(p, &RemoteRef::new(&doc_key).with_version(second))
+        expect_json(p, &RemoteRef::new(&keys.doc), doc).await?;
+        if versions && let Some((_, second)) = &opts.versions {
+            expect_not_found(p, &RemoteRef::new(&keys.doc).with_version(second))
                 .await
                 .map_err(|e| format!("an identical push created a new version: {e}"))?;
         }
@@ -369,24 +395,24 @@ pub async fn run_conformance(
     .await;
 
     run.check("push: property merges into the existing value", async {
-        let r = PushRef::new(&doc_key).with_property("pass");
+        let r = PushRef::new(&keys.doc).with_property("pass");
         push(p, PushValue::Single(SecretValue::from("p2")), &r).await?;
-        expect_value(p, &RemoteRef::new(&doc_key).with_property("pass"), "p2").await?;
-        expect_value(p, &RemoteRef::new(&doc_key).with_property("user"), "u1").await?;
-        expect_value(p, &RemoteRef::new(&doc_key).with_property("nested.k"), "v").await?;
-        let r = PushRef::new(&doc_key).with_property("user");
+        expect_value(p, &RemoteRef::new(&keys.doc).with_property("pass"), "p2").await?;
+        expect_value(p, &RemoteRef::new(&keys.doc).with_property("user"), "u1").await?;
+        expect_value(p, &RemoteRef::new(&keys.doc).with_property("nested.k"), "v").await?;
+        let r = PushRef::new(&keys.doc).with_property("user");
         push(p, PushValue::Single(SecretValue::from("u2")), &r).await?;
         push(p, PushValue::Single(SecretValue::from("u2")), &r).await?;
-        expect_value(p, &RemoteRef::new(&doc_key).with_property("user"), "u2").await?;
-        expect_value(p, &RemoteRef::new(&doc_key).with_property("pass"), "p2").await
+        expect_value(p, &RemoteRef::new(&keys.doc).with_property("user"), "u2").await?;
+        expect_value(p, &RemoteRef::new(&keys.doc).with_property("pass"), "p2").await
     })
     .await;
 
     match (&opts.versions, run.caps.versions) {
         (Some((first, _)), true) => {
             run.check("get: older version", async {
-                let r = RemoteRef::new(&doc_key).with_version(first);
-                expect_json(p, &r, &doc).await?;
+                let r = RemoteRef::new(&keys.doc).with_version(first);
+                expect_json(p, &r, doc).await?;
                 expect_value(p, &r.clone().with_property("user"), "u1").await
             })
             .await;
@@ -400,15 +426,16 @@ pub async fn run_conformance(
         .map(|(k, v)| (k.to_owned(), SecretValue::from(v)))
         .collect();
     run.check("push: whole Secret (map) and get_secret_map", async {
-        push(p, PushValue::Map(map.clone()), &PushRef::new(&map_key)).await?;
-        if caps.get_map {
+        push(p, PushValue::Map(map.clone()), &PushRef::new(&keys.map)).await?;
+        if get_map {
             let got = p
-                .get_secret_map(&RemoteRef::new(&map_key))
+                .get_secret_map(&RemoteRef::new(&keys.map))
                 .await
                 .map_err(|e| err("get_secret_map", &e))?;
             if got != map {
                 return Err(format!(
-                    "get_secret_map({map_key}): expected keys {:?}, got keys {:?} (or other values)",
+                    "get_secret_map({}): expected keys {:?}, got keys {:?} (or other values)",
+                    keys.map,
                     map.keys().collect::<Vec<_>>(),
                     got.keys().collect::<Vec<_>>()
                 ));
@@ -419,16 +446,16 @@ pub async fn run_conformance(
     .await;
 
     run.check("secret_exists", async {
-        expect_exists(p, &PushRef::new(&doc_key), true).await?;
-        expect_exists(p, &PushRef::new(&doc_key).with_property("pass"), true).await?;
-        expect_exists(p, &PushRef::new(&doc_key).with_property("nope"), false).await?;
-        expect_exists(p, &PushRef::new(&missing), false).await
+        expect_exists(p, &PushRef::new(&keys.doc), true).await?;
+        expect_exists(p, &PushRef::new(&keys.doc).with_property("pass"), true).await?;
+        expect_exists(p, &PushRef::new(&keys.doc).with_property("nope"), false).await?;
+        expect_exists(p, &PushRef::new(&keys.missing), false).await
     })
     .await;
 
     if run.caps.metadata {
         run.check("get: metadata carries the ownership marker", async {
-            let r = RemoteRef::new(&doc_key)
+            let r = RemoteRef::new(&keys.doc)
                 .with_metadata_policy(MetadataPolicy::Fetch)
                 .with_property(&opts.marker.0);
             expect_value(p, &r, &opts.marker.1).await
@@ -440,55 +467,32 @@ pub async fn run_conformance(
             "provider does not declare metadata",
         );
     }
+}
 
-    check_find(&mut run, opts, &doc_key, &map_key).await;
-
-    if let Some(unowned) = &opts.unowned_key {
-        run.check("push: refuses a secret it does not own", async {
-            let r = PushRef::new(unowned).with_property("eso-conformance");
-            match p
-                .push_secret(&PushValue::Single(SecretValue::from("x")), &r)
-                .await
-            {
-                Err(Error::PermissionDenied { .. }) => Ok(()),
-                Err(e) => Err(format!("expected PermissionDenied, got error: {e}")),
-                Ok(()) => Err("the push succeeded".to_owned()),
-            }
-        })
-        .await;
-        run.check("delete: leaves a secret it does not own", async {
-            match p.delete_secret(&PushRef::new(unowned)).await {
-                Ok(()) | Err(Error::PermissionDenied { .. }) => {}
-                Err(e) => return Err(err("delete_secret", &e)),
-            }
-            expect_exists(p, &PushRef::new(unowned), true).await
-        })
-        .await;
-    } else {
-        run.skip("ownership", "no unowned key in the options");
-    }
-
+/// Deletes a property, the whole secret (twice) and a missing one, then cleans up.
+async fn check_deletes(run: &mut Run<'_>, keys: &Keys) {
+    let p = run.p;
     run.check("delete: property only", async {
-        p.delete_secret(&PushRef::new(&doc_key).with_property("pass"))
+        p.delete_secret(&PushRef::new(&keys.doc).with_property("pass"))
             .await
             .map_err(|e| err("delete_secret", &e))?;
-        expect_exists(p, &PushRef::new(&doc_key).with_property("pass"), false).await?;
-        expect_value(p, &RemoteRef::new(&doc_key).with_property("user"), "u2").await
+        expect_exists(p, &PushRef::new(&keys.doc).with_property("pass"), false).await?;
+        expect_value(p, &RemoteRef::new(&keys.doc).with_property("user"), "u2").await
     })
     .await;
 
     run.check(
         "delete: whole secret, then again, then a missing one",
         async {
-            p.delete_secret(&PushRef::new(&doc_key))
+            p.delete_secret(&PushRef::new(&keys.doc))
                 .await
                 .map_err(|e| err("delete_secret", &e))?;
-            expect_exists(p, &PushRef::new(&doc_key), false).await?;
-            expect_not_found(p, &RemoteRef::new(&doc_key)).await?;
-            p.delete_secret(&PushRef::new(&doc_key))
+            expect_exists(p, &PushRef::new(&keys.doc), false).await?;
+            expect_not_found(p, &RemoteRef::new(&keys.doc)).await?;
+            p.delete_secret(&PushRef::new(&keys.doc))
                 .await
                 .map_err(|e| err("second delete_secret", &e))?;
-            p.delete_secret(&PushRef::new(&missing))
+            p.delete_secret(&PushRef::new(&keys.missing))
                 .await
                 .map_err(|e| err("delete_secret of a missing secret", &e))
         },
@@ -497,13 +501,78 @@ pub async fn run_conformance(
 
     // Cleanup; failures here are reported as their own check.
     run.check("cleanup", async {
-        p.delete_secret(&PushRef::new(&map_key))
+        p.delete_secret(&PushRef::new(&keys.map))
             .await
             .map_err(|e| err("delete_secret", &e))?;
-        expect_exists(p, &PushRef::new(&map_key), false).await
+        expect_exists(p, &PushRef::new(&keys.map), false).await
     })
     .await;
-    run.report
+}
+
+/// A foreign secret (no ownership marker) is neither overwritten nor deleted: every push and
+/// delete of it answers [`Error::NotManaged`], and its value stays what it was.
+async fn check_ownership(run: &mut Run<'_>, unowned: &str) {
+    let p = run.p;
+    let before = match get_bytes(p, &RemoteRef::new(unowned)).await {
+        Ok(v) => v,
+        Err(e) => {
+            run.report
+                .failed
+                .push(("ownership: read the unowned secret".to_owned(), e));
+            return;
+        }
+    };
+    let whole = PushRef::new(unowned);
+    let property = PushRef::new(unowned).with_property("eso-conformance");
+    run.check(
+        "push: refuses a secret it does not own (NotManaged)",
+        async {
+            for r in [&whole, &property] {
+                let got = p
+                    .push_secret(&PushValue::Single(SecretValue::from("x")), r)
+                    .await;
+                expect_not_managed("push_secret", r, got)?;
+            }
+            expect_unchanged(p, unowned, &before).await
+        },
+    )
+    .await;
+    run.check(
+        "delete: refuses a secret it does not own (NotManaged)",
+        async {
+            for r in [&property, &whole] {
+                expect_not_managed("delete_secret", r, p.delete_secret(r).await)?;
+            }
+            expect_unchanged(p, unowned, &before).await
+        },
+    )
+    .await;
+}
+
+fn expect_not_managed(op: &str, r: &PushRef, got: crate::Result<()>) -> Check {
+    let at = format!(
+        "{op}({}{}) of a secret without the ownership marker",
+        r.remote_key,
+        r.property().map(|p| format!("#{p}")).unwrap_or_default()
+    );
+    match got {
+        Err(Error::NotManaged { .. }) => Ok(()),
+        Err(e) => Err(format!("{at}: expected NotManaged, got error: {e}")),
+        Ok(()) => Err(format!("{at}: expected NotManaged, got Ok")),
+    }
+}
+
+async fn expect_unchanged(p: &dyn Provider, key: &str, before: &[u8]) -> Check {
+    let now = get_bytes(p, &RemoteRef::new(key)).await?;
+    if now == before {
+        Ok(())
+    } else {
+        Err(format!(
+            "the unowned secret {key:?} changed: was {}, now {}",
+            show(before),
+            show(&now)
+        ))
+    }
 }
 
 async fn check_reads(run: &mut Run<'_>, key: &str, doc: &Value) {

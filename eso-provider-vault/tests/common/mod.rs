@@ -31,6 +31,28 @@ macro_rules! require_vault {
     };
 }
 
+/// The value of a variable a backend script exports, or the test reports it missing through
+/// [`eso_core::testing::backend_unavailable`] (a failure under `ESO_REQUIRE_BACKENDS=1`) and
+/// returns.
+#[macro_export]
+macro_rules! require_var {
+    ($name:expr, $how:expr) => {
+        match common::var($name) {
+            Some(v) => v,
+            None => {
+                eso_core::testing::backend_unavailable($name, $how);
+                return;
+            }
+        }
+    };
+}
+
+/// How to start OpenBao with everything the tests use.
+pub const START_OPENBAO: &str = "scripts/backends/openbao.sh start";
+/// How to get the kube backend for kubernetes auth (OpenBao configured against it).
+pub const START_KUBE: &str =
+    "scripts/backends/kube.sh start, then scripts/backends/openbao.sh start";
+
 /// The variables `openbao.sh start` exports.
 #[derive(Clone, Debug)]
 pub struct Env {

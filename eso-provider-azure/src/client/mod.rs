@@ -1,28 +1,29 @@
-//! [`AzureKeyVault`]: reads, find, exists and validate on Key Vault secrets through the
-//! official SDK client. Pushes and deletes are in `push.rs`.
+//! The Key Vault API calls of an [`AzureKeyVault`] through the official SDK clients:
+//! connecting, reading and listing secrets (`objects.rs`: keys and certificates, with the
+//! key material conversions of `jwk.rs`). The `Provider` methods are in `provider.rs`, pushes
+//! and deletes of secrets in `push.rs`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
 use azure_security_keyvault_certificates::{CertificateClient, CertificateClientOptions};
 use azure_security_keyvault_keys::{KeyClient, KeyClientOptions};
 use azure_security_keyvault_secrets::models::{Secret, SecretClientGetSecretOptions};
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use eso_core::api::{AzureEnvironmentType, AzureKvProvider};
-use eso_core::provider::{
-    Capabilities, FindRef, MANAGED_BY_TAG, MANAGED_BY_VALUE, MetadataPolicy, Provider, PushRef,
-    PushValue, RemoteRef, Validation, property,
-};
-use eso_core::{Error, Result, SecretMap, SecretValue};
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use eso_core::provider::{MANAGED_BY_TAG, MANAGED_BY_VALUE};
+use eso_core::{Error, Result, SecretValue};
+use futures_util::TryStreamExt as _;
 
 use crate::error;
+use crate::provider::AzureKeyVault;
+
+pub(crate) mod jwk;
+pub(crate) mod objects;
 
 /// How many secrets `get_all_secrets` reads at once.
-const FIND_CONCURRENCY: usize = 8;
+pub(crate) const FIND_CONCURRENCY: usize = 8;
 
 /// The kind of Key Vault object a remote key names (`secret/`, `cert/`, `key/` prefix).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,39 +51,6 @@ pub(crate) fn unsupported(kind: Object, key: &str) -> Error {
     Error::NotSupported(
         format!("azurekv {key}: this operation is not implemented for {kind:?} objects yet").into(),
     )
-}
-
-/// A Key Vault provider for one store: one SDK client (connection pool and token cache),
-/// built once per store revision and shared by every reconcile.
-///
-/// Remote keys name secrets (`db` or `secret/db`), certificates (`cert/NAME`: the DER bytes)
-/// and keys (`key/NAME`: the public JSON Web Key). Pushes tag what they write `managed-by: external-secrets` and never touch a secret
-/// without that tag.
-#[derive(Clone)]
-pub struct AzureKeyVault {
-    pub(crate) secrets: Arc<SecretClient>,
-    pub(crate) certs: Arc<CertificateClient>,
-    pub(crate) keys: Arc<KeyClient>,
-    pub(crate) credential: Arc<dyn TokenCredential>,
-    pub(crate) store: String,
-    pub(crate) vault_url: String,
-    pub(crate) scope: String,
-    referent: bool,
-}
-
-impl fmt::Debug for AzureKeyVault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AzureKeyVault")
-            .field("store", &self.store)
-            .field("vault_url", &self.vault_url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Display for AzureKeyVault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "azurekv({})", self.vault_url)
-    }
 }
 
 /// True when `tags` carry the ownership marker.
@@ -172,18 +140,18 @@ impl AzureKeyVault {
         }
     }
 
-    async fn read(&self, name: &str, version: Option<&str>) -> Result<Secret> {
+    pub(crate) async fn read(&self, name: &str, version: Option<&str>) -> Result<Secret> {
         self.get(name, version)
             .await?
             .ok_or_else(|| Error::not_found(name))
     }
 
     /// Tags as ESO shows them for `metadataPolicy: Fetch`: all as a JSON object, or one tag.
-    fn metadata(key: &str, s: &Secret, prop: Option<&str>) -> Result<SecretValue> {
+    pub(crate) fn metadata(key: &str, s: &Secret, prop: Option<&str>) -> Result<SecretValue> {
         Self::tags_value(key, s.tags.clone().unwrap_or_default(), prop)
     }
 
-    fn tags_value(
+    pub(crate) fn tags_value(
         key: &str,
         tags: HashMap<String, String>,
         prop: Option<&str>,
@@ -201,7 +169,7 @@ impl AzureKeyVault {
     }
 
     /// Names (and tags) of every secret in the vault, paged.
-    async fn list(&self) -> Result<Vec<(String, BTreeMap<String, String>)>> {
+    pub(crate) async fn list(&self) -> Result<Vec<(String, BTreeMap<String, String>)>> {
         let pager = self
             .secrets
             .list_secret_properties(None)
@@ -219,127 +187,6 @@ impl AzureKeyVault {
                 Some((name, i.tags.unwrap_or_default().into_iter().collect()))
             })
             .collect())
-    }
-}
-
-#[async_trait]
-impl Provider for AzureKeyVault {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::ALL
-    }
-
-    async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
-        let (kind, name) = parse_key(&r.key);
-        let fetch = r.metadata_policy == MetadataPolicy::Fetch;
-        match kind {
-            Object::Secret => {}
-            Object::Cert if fetch => {
-                let tags = self.certificate_tags(name).await?;
-                return Self::tags_value(&r.key, tags, r.property());
-            }
-            Object::Key if fetch => {
-                let tags = self.key_tags(name).await?;
-                return Self::tags_value(&r.key, tags, r.property());
-            }
-            Object::Cert => return self.get_certificate_der(name, r.version()).await,
-            Object::Key => {
-                let jwk = self.get_key_jwk(name, r.version()).await?;
-                return property::select(jwk, &r.key, r.property());
-            }
-        }
-        let s = self.read(name, r.version()).await?;
-        if r.metadata_policy == MetadataPolicy::Fetch {
-            return Self::metadata(&r.key, &s, r.property());
-        }
-        let v = SecretValue::from(s.value.unwrap_or_default().as_str());
-        property::select(v, &r.key, r.property())
-    }
-
-    async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
-        let v = self.get_secret(r).await?;
-        property::json_to_map(&v, &r.key)
-    }
-
-    async fn get_all_secrets(&self, find: &FindRef) -> Result<SecretMap> {
-        let names: Vec<String> = self
-            .list()
-            .await?
-            .into_iter()
-            .filter(|(n, tags)| {
-                find.matches_name(n) && find.matches_path(n) && find.matches_tags(tags)
-            })
-            .map(|(n, _)| n)
-            .collect();
-        let reads = futures_util::stream::iter(names)
-            .map(|n| async move {
-                let v = self.get(&n, None).await;
-                (n, v)
-            })
-            .buffer_unordered(FIND_CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await;
-        let mut out = SecretMap::new();
-        for (n, v) in reads {
-            match v {
-                Ok(Some(s)) => {
-                    out.insert(n, SecretValue::from(s.value.unwrap_or_default().as_str()));
-                }
-                // Deleted between the list and the read.
-                Ok(None) => {}
-                // A disabled secret is not a match.
-                Err(Error::PermissionDenied { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
-    }
-
-    async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
-        crate::push::push(self, value, r).await
-    }
-
-    async fn delete_secret(&self, r: &PushRef) -> Result<()> {
-        crate::push::delete(self, r).await
-    }
-
-    async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
-        let (kind, name) = parse_key(&r.remote_key);
-        match kind {
-            Object::Secret => {}
-            Object::Cert => return self.certificate_exists(name).await,
-            Object::Key => {
-                return match self.get_key_jwk(name, None).await {
-                    Ok(_) => Ok(true),
-                    Err(e) if e.is_not_found() => Ok(false),
-                    Err(e) => Err(e),
-                };
-            }
-        }
-        let Some(s) = self.get(name, None).await? else {
-            return Ok(false);
-        };
-        match r.property() {
-            None => Ok(true),
-            Some(p) => {
-                let v = SecretValue::from(s.value.unwrap_or_default().as_str());
-                match property::extract(&v, &r.remote_key, p) {
-                    Ok(_) => Ok(true),
-                    Err(Error::NotFound { .. } | Error::Conversion(_)) => Ok(false),
-                    Err(e) => Err(e),
-                }
-            }
-        }
-    }
-
-    async fn validate(&self) -> Result<Validation> {
-        if self.referent {
-            return Ok(Validation::Unknown);
-        }
-        self.credential
-            .get_token(&[self.scope.as_str()], None)
-            .await
-            .map_err(|e| self.err("GetToken", &self.scope, &e))?;
-        Ok(Validation::Ready)
     }
 }
 

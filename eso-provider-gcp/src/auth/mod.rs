@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use eso_core::api::{
-    GcpSmAuth, GcpWorkloadIdentity, GcpWorkloadIdentityFederation, ServiceAccountSelector,
+    GcpAwsCredentialsConfig, GcpSmAuth, GcpWorkloadIdentity, GcpWorkloadIdentityFederation,
+    ServiceAccountSelector,
 };
 use eso_core::provider::Credentials;
 use eso_core::{Error, Result};
@@ -22,6 +23,9 @@ use google_cloud_auth::credentials::subject_token::{
 use google_cloud_auth::errors::SubjectTokenProviderError;
 use serde_json::Value;
 
+mod aws;
+#[cfg(test)]
+mod tests;
 /// The OAuth2 scope every token is requested for.
 pub(crate) const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
 
@@ -260,121 +264,179 @@ async fn workload_identity(
 
 /// Workload Identity Federation: a ServiceAccount token (or the credential configuration's
 /// own source) exchanged at STS, optionally impersonating a Google service account.
+///
+/// Steps: read and check the credential configuration (`credConfig`), work out the STS
+/// exchange (audience, impersonation target, token URL), then build the credentials from the
+/// subject the spec names: AWS credentials, a ServiceAccount, or the configuration itself.
 async fn federation(
     wif: &GcpWorkloadIdentityFederation,
     field: &str,
     creds: &Credentials,
     sts_url: &str,
 ) -> Result<GoogleCredentials> {
-    let config = match &wif.cred_config {
-        Some(cm) => {
-            let f = format!("{field}.credConfig");
-            let ns = creds.namespace_of(cm.namespace.as_deref()).to_owned();
-            let raw = creds.config_map_value(&ns, &cm.name, &cm.key, &f).await?;
-            let v: Value = serde_json::from_slice(&raw).map_err(|_| {
-                Error::invalid_config(
-                    &f,
-                    "is not an external-account credential configuration (not JSON)",
-                )
-            })?;
-            Some(v)
-        }
-        None => None,
-    };
-    let text = |k: &str| {
-        config
-            .as_ref()
-            .and_then(|c| c.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    // The credential source URL must be the one the store names (ESO's guard against a
-    // ConfigMap pointing token requests elsewhere).
-    if let Some(url) = config
-        .as_ref()
-        .and_then(|c| c.pointer("/credential_source/url"))
-        .and_then(Value::as_str)
-        && wif.external_token_endpoint.as_deref() != Some(url)
-    {
-        return Err(Error::invalid_config(
-            format!("{field}.externalTokenEndpoint"),
-            format!("must equal the credential configuration's credential_source.url ({url:?})"),
-        ));
+    let config = cred_config(wif, field, creds).await?;
+    if let Some(c) = &config {
+        check_credential_source(c, wif, field)?;
     }
-    let audience = wif
-        .audience
-        .clone()
-        .filter(|a| !a.is_empty())
-        .or_else(|| text("audience"));
-    let need_audience = || {
-        audience.clone().ok_or_else(|| {
-            Error::invalid_config(
-                format!("{field}.audience"),
-                "is required with serviceAccountRef or awsSecurityCredentials (or set it in credConfig)",
-            )
-        })
-    };
-    let target = wif
-        .gcp_service_account_email
-        .clone()
-        .or_else(|| text("service_account_impersonation_url").and_then(|u| impersonated_email(&u)));
-    let token_url = text("token_url").unwrap_or_else(|| sts_url.to_owned());
+    let exchange = Exchange::new(wif, config.as_ref(), sts_url);
     if let Some(aws) = &wif.aws_security_credentials {
-        let f = format!("{field}.awsSecurityCredentials.awsCredentialsSecretRef");
-        let sel = &aws.aws_credentials_secret_ref;
-        let ns = creds.namespace_of(sel.namespace.as_deref()).to_owned();
-        let secret = creds
-            .cluster()
-            .get_secret(&ns, &sel.name)
-            .await?
-            .ok_or_else(|| {
-                Error::invalid_config(&f, format!("Secret {ns}/{} not found", sel.name))
-            })?;
-        let key = |k: &str| secret.data.get(k).cloned();
-        let (Some(id), Some(secret_key)) = (key("aws_access_key_id"), key("aws_secret_access_key"))
-        else {
-            return Err(Error::invalid_config(
-                &f,
-                format!(
-                    "Secret {ns}/{} needs the keys aws_access_key_id and aws_secret_access_key",
-                    sel.name
-                ),
-            ));
-        };
-        let signer = crate::aws::AwsSigner {
-            access_key_id: id.expose_str().unwrap_or_default().trim().to_owned(),
-            secret_access_key: secret_key,
-            session_token: key("aws_session_token").filter(|t| !t.is_empty()),
-            region: aws.region.clone(),
-            audience: need_audience()?,
-        };
+        let signer = aws_signer(aws, creds, field, exchange.audience(field)?).await?;
         let audience = signer.audience.clone();
-        return programmatic(
-            signer,
-            audience,
-            crate::aws::AWS_TOKEN_TYPE.to_owned(),
-            token_url,
-            target,
-            field,
-        );
+        let token_type = aws::AWS_TOKEN_TYPE.to_owned();
+        return programmatic(signer, audience, token_type, exchange, field);
     }
     if let Some(sa) = &wif.service_account_ref {
-        let audience = need_audience()?;
+        let audience = exchange.audience(field)?;
         let subject = ServiceAccountToken {
             creds: creds.clone(),
             sa: sa.clone(),
             audiences: vec![audience.clone()],
             field: format!("{field}.serviceAccountRef"),
         };
-        let token_type = text("subject_token_type").unwrap_or_else(|| JWT_TOKEN_TYPE.into());
-        return programmatic(subject, audience, token_type, token_url, target, field);
+        let token_type =
+            text(config.as_ref(), "subject_token_type").unwrap_or_else(|| JWT_TOKEN_TYPE.into());
+        return programmatic(subject, audience, token_type, exchange, field);
     }
-    let Some(mut config) = config else {
-        return Err(Error::invalid_config(
+    match config {
+        Some(config) => from_cred_config(config, wif, field),
+        None => Err(Error::invalid_config(
             field,
             "needs credConfig, serviceAccountRef or awsSecurityCredentials",
+        )),
+    }
+}
+
+/// The external-account credential configuration `credConfig` names (a ConfigMap key), if
+/// any.
+async fn cred_config(
+    wif: &GcpWorkloadIdentityFederation,
+    field: &str,
+    creds: &Credentials,
+) -> Result<Option<Value>> {
+    let Some(cm) = &wif.cred_config else {
+        return Ok(None);
+    };
+    let f = format!("{field}.credConfig");
+    let ns = creds.namespace_of(cm.namespace.as_deref()).to_owned();
+    let raw = creds.config_map_value(&ns, &cm.name, &cm.key, &f).await?;
+    serde_json::from_slice(&raw).map(Some).map_err(|_| {
+        Error::invalid_config(
+            &f,
+            "is not an external-account credential configuration (not JSON)",
+        )
+    })
+}
+
+/// The credential source URL must be the one the store names (ESO's guard against a
+/// ConfigMap pointing token requests elsewhere).
+fn check_credential_source(
+    config: &Value,
+    wif: &GcpWorkloadIdentityFederation,
+    field: &str,
+) -> Result<()> {
+    match config
+        .pointer("/credential_source/url")
+        .and_then(Value::as_str)
+    {
+        Some(url) if wif.external_token_endpoint.as_deref() != Some(url) => {
+            Err(Error::invalid_config(
+                format!("{field}.externalTokenEndpoint"),
+                format!(
+                    "must equal the credential configuration's credential_source.url ({url:?})"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A string member of the credential configuration.
+fn text(config: Option<&Value>, key: &str) -> Option<String> {
+    config
+        .and_then(|c| c.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The STS exchange of a federation: from the spec, else from the credential configuration.
+#[derive(Debug)]
+struct Exchange {
+    audience: Option<String>,
+    /// The Google service account to impersonate, if any.
+    target: Option<String>,
+    token_url: String,
+}
+
+impl Exchange {
+    fn new(wif: &GcpWorkloadIdentityFederation, config: Option<&Value>, sts_url: &str) -> Self {
+        Self {
+            audience: wif
+                .audience
+                .clone()
+                .filter(|a| !a.is_empty())
+                .or_else(|| text(config, "audience")),
+            target: wif.gcp_service_account_email.clone().or_else(|| {
+                text(config, "service_account_impersonation_url")
+                    .and_then(|u| impersonated_email(&u))
+            }),
+            token_url: text(config, "token_url").unwrap_or_else(|| sts_url.to_owned()),
+        }
+    }
+
+    /// The audience, which a ServiceAccount or AWS subject needs.
+    fn audience(&self, field: &str) -> Result<String> {
+        self.audience.clone().ok_or_else(|| {
+            Error::invalid_config(
+                format!("{field}.audience"),
+                "is required with serviceAccountRef or awsSecurityCredentials (or set it in credConfig)",
+            )
+        })
+    }
+}
+
+/// The AWS subject: a signed `GetCallerIdentity` request with the keys of the
+/// `awsCredentialsSecretRef` Secret.
+async fn aws_signer(
+    spec: &GcpAwsCredentialsConfig,
+    creds: &Credentials,
+    field: &str,
+    audience: String,
+) -> Result<aws::AwsSigner> {
+    let f = format!("{field}.awsSecurityCredentials.awsCredentialsSecretRef");
+    let sel = &spec.aws_credentials_secret_ref;
+    let ns = creds.namespace_of(sel.namespace.as_deref()).to_owned();
+    let secret = creds
+        .cluster()
+        .get_secret(&ns, &sel.name)
+        .await?
+        .ok_or_else(|| Error::invalid_config(&f, format!("Secret {ns}/{} not found", sel.name)))?;
+    let key = |k: &str| secret.data.get(k).cloned();
+    let (Some(id), Some(secret_key)) = (key("aws_access_key_id"), key("aws_secret_access_key"))
+    else {
+        return Err(Error::invalid_config(
+            &f,
+            format!(
+                "Secret {ns}/{} needs the keys aws_access_key_id and aws_secret_access_key",
+                sel.name
+            ),
         ));
     };
+    Ok(aws::AwsSigner {
+        access_key_id: id.expose_str().unwrap_or_default().trim().to_owned(),
+        secret_access_key: secret_key,
+        session_token: key("aws_session_token").filter(|t| !t.is_empty()),
+        region: spec.region.clone(),
+        audience,
+    })
+}
+
+/// Credentials straight from the credential configuration (its own credential source), with
+/// `gcpServiceAccountEmail` as the impersonation target when set.
+fn from_cred_config(
+    mut config: Value,
+    wif: &GcpWorkloadIdentityFederation,
+    field: &str,
+) -> Result<GoogleCredentials> {
     if let Some(email) = &wif.gcp_service_account_email
         && let Value::Object(m) = &mut config
     {
@@ -391,14 +453,13 @@ async fn federation(
         .map_err(|e| Error::invalid_config(format!("{field}.credConfig"), e.to_string()))
 }
 
-/// Credentials exchanging `subject`'s tokens at `token_url` for `audience`, impersonating
-/// `target` when set.
+/// Credentials exchanging `subject`'s tokens at the exchange's token URL for `audience`,
+/// impersonating the exchange's target when set.
 fn programmatic<P>(
     subject: P,
     audience: String,
     token_type: String,
-    token_url: String,
-    target: Option<String>,
+    exchange: Exchange,
     field: &str,
 ) -> Result<GoogleCredentials>
 where
@@ -408,9 +469,9 @@ where
     let mut b = ProgrammaticBuilder::new(Arc::new(subject))
         .with_audience(audience)
         .with_subject_token_type(token_type)
-        .with_token_url(token_url)
+        .with_token_url(exchange.token_url)
         .with_scopes([CLOUD_PLATFORM]);
-    if let Some(email) = target {
+    if let Some(email) = exchange.target {
         b = b.with_target_principal(email);
     }
     b.build()
@@ -463,37 +524,5 @@ impl SubjectTokenProvider for ServiceAccountToken {
             transient: false,
         })?;
         Ok(SubjectTokenBuilder::new(text.trim()).build())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_checked_without_quoting_them() {
-        let f = "spec.provider.gcpsm.auth.secretRef.secretAccessKeySecretRef";
-        let e = service_account_key(b"-----BEGIN PRIVATE KEY----- hunter2", f).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            format!("{f}: is not a service-account JSON key (the value is not JSON)")
-        );
-        assert!(!e.to_string().contains("hunter2"));
-        let e = service_account_key(br#"{"client_email":"a@b"}"#, f).unwrap_err();
-        assert!(e.to_string().contains("no \"private_key\""), "{e}");
-        let e = service_account_key(
-            br#"{"type":"authorized_user","client_email":"a","private_key":"k"}"#,
-            f,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("authorized_user"), "{e}");
-    }
-
-    #[test]
-    fn impersonation_urls() {
-        assert_eq!(
-            impersonated_email("https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/gsa@p.iam.gserviceaccount.com:generateAccessToken").as_deref(),
-            Some("gsa@p.iam.gserviceaccount.com")
-        );
     }
 }

@@ -11,11 +11,13 @@ use azure_security_keyvault_certificates::models::{
 use azure_security_keyvault_keys::models::KeyClientGetKeyOptions;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use eso_core::pem;
 use eso_core::provider::{MANAGED_BY_TAG, MANAGED_BY_VALUE};
 use eso_core::{Error, Result, SecretValue};
 
-use crate::client::{AzureKeyVault, is_managed};
+use crate::client::is_managed;
 use crate::error;
+use crate::provider::AzureKeyVault;
 
 const PEM: &str = "application/x-pem-file";
 const PKCS12: &str = "application/x-pkcs12";
@@ -106,18 +108,13 @@ impl AzureKeyVault {
     /// Imports the PEM private key `value` as key `name` (a JSON Web Key) unless the same key
     /// is there already; never over a key without our tag.
     pub(crate) async fn push_key(&self, name: &str, value: &[u8]) -> Result<()> {
-        let jwk = crate::jwk::private_jwk(value)
+        let jwk = super::jwk::private_jwk(value)
             .map_err(|e| Error::Conversion(format!("key push: {e}")))?;
         match self.keys.get_key(name, None).await {
             Ok(r) => {
                 let existing = r.into_model().map_err(|e| self.err("GetKey", name, &e))?;
                 if !is_managed(existing.tags.as_ref()) {
-                    return Err(Error::PermissionDenied {
-                        message: format!(
-                            "azurekv key {name:?} (store {}) is not managed by external-secrets (no tag {MANAGED_BY_TAG}={MANAGED_BY_VALUE}); not overwriting it",
-                            self.store
-                        ),
-                    });
+                    return Err(Error::not_managed(format!("key/{name}")));
                 }
                 let old = serde_json::to_value(existing.key).unwrap_or_default();
                 if ["kty", "n", "e", "crv", "x", "y"]
@@ -160,12 +157,7 @@ impl AzureKeyVault {
         let parsed = parse_certificate(value)?;
         if let Some(existing) = self.certificate(name, None).await? {
             if !is_managed(existing.tags.as_ref()) {
-                return Err(Error::PermissionDenied {
-                    message: format!(
-                        "azurekv certificate {name:?} (store {}) is not managed by external-secrets (no tag {MANAGED_BY_TAG}={MANAGED_BY_VALUE}); not overwriting it",
-                        self.store
-                    ),
-                });
+                return Err(Error::not_managed(format!("cert/{name}")));
             }
             if existing.cer.as_deref() == Some(parsed.der.as_slice()) {
                 return Ok(());
@@ -206,38 +198,20 @@ struct Parsed {
     der: Vec<u8>,
 }
 
-fn pem_blocks<'a>(text: &'a str, label: &str) -> Vec<&'a str> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    text.split(begin.as_str())
-        .skip(1)
-        .filter_map(|r| r.split(end.as_str()).next())
-        .collect()
-}
-
-fn pem_encode(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
 /// PEM (certificate and key), a password-less PKCS#12 archive, or a DER certificate.
 fn parse_certificate(value: &[u8]) -> Result<Parsed> {
     let bad = |m: &str| Error::Conversion(format!("certificate push: {m}"));
     if let Ok(text) = std::str::from_utf8(value)
         && text.contains("-----BEGIN CERTIFICATE-----")
     {
-        let first = pem_blocks(text, "CERTIFICATE")
-            .first()
-            .map(|b| b.split_whitespace().collect::<String>())
-            .unwrap_or_default();
-        let der = STANDARD
-            .decode(first)
+        // The first certificate block; a malformed block before it is an error.
+        let der = pem::blocks(text)
+            .find_map(|b| match b {
+                Ok(b) if b.label == "CERTIFICATE" => Some(Ok(b.der)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .unwrap_or_else(|| Ok(Vec::new()))
             .map_err(|e| bad(&format!("bad PEM certificate: {e}")))?;
         return Ok(Parsed {
             value: text.to_owned(),
@@ -260,7 +234,7 @@ fn parse_certificate(value: &[u8]) -> Result<Parsed> {
     if p12_keystore::Certificate::from_der(value).is_ok() {
         // A bare certificate: Key Vault imports it as PEM (it then needs the key elsewhere).
         return Ok(Parsed {
-            value: pem_encode("CERTIFICATE", value),
+            value: pem::encode("CERTIFICATE", value),
             content_type: PEM,
             der: value.to_vec(),
         });

@@ -13,6 +13,10 @@ use eso_core::SecretValue;
 
 use crate::error::VaultError;
 
+pub(crate) mod kv;
+pub(crate) mod secrets;
+pub(crate) mod tls;
+
 /// One request to Vault.
 #[derive(Clone, Debug)]
 pub(crate) struct Call<'a> {

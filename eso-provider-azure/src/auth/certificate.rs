@@ -11,7 +11,8 @@ use aws_lc_rs::signature::{self, EcdsaKeyPair, RsaKeyPair};
 use azure_core::http::ClientMethodOptions;
 use azure_identity::ClientAssertion;
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use eso_core::pem;
 use eso_core::{Error, Result};
 
 /// Lifetime of one assertion.
@@ -40,17 +41,12 @@ impl fmt::Debug for CertificateAssertion {
     }
 }
 
+/// The DER of every `label` block of `text` (malformed blocks are skipped, as Go does).
 fn blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    text.split(begin.as_str())
-        .skip(1)
-        .filter_map(|r| r.split(end.as_str()).next())
-        .filter_map(|b| {
-            STANDARD
-                .decode(b.split_whitespace().collect::<String>())
-                .ok()
-        })
+    pem::blocks(text)
+        .filter_map(Result::ok)
+        .filter(|b| b.label == label)
+        .map(|b| b.der)
         .collect()
 }
 
@@ -166,7 +162,7 @@ mod tests {
         let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'_>>::as_der(&kp).unwrap();
         let pem = format!(
             "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            STANDARD.encode(der.as_ref())
+            base64::engine::general_purpose::STANDARD.encode(der.as_ref())
         );
         let a = CertificateAssertion::from_pem(
             pem.as_bytes(),

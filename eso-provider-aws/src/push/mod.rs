@@ -1,6 +1,9 @@
 //! PushSecret `metadata` blocks of the AWS services (ESO's `PushSecretMetadata`), shared
 //! helpers for tags and the ownership marker.
 
+pub(crate) mod parameter_store;
+pub(crate) mod secrets_manager;
+
 use std::collections::BTreeMap;
 
 use eso_core::provider::{MANAGED_BY_TAG, MANAGED_BY_VALUE, PushRef};
@@ -57,7 +60,8 @@ pub(crate) struct Tier {
     pub(crate) policies: Option<serde_json::Value>,
 }
 
-/// Push metadata of Parameter Store.
+/// Push metadata of Parameter Store. ESO's `encodeAsDecoded` is accepted and ignored, like
+/// any other unknown field: whole-Secret pushes always keep values decoded here.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ParameterStoreMetadata {
@@ -68,10 +72,6 @@ pub(crate) struct ParameterStoreMetadata {
     pub(crate) kms_key_id: Option<String>,
     /// Tier and policies.
     pub(crate) tier: Option<Tier>,
-    /// Whole-Secret pushes: keep values decoded (always the case here; accepted for
-    /// compatibility).
-    #[allow(dead_code)]
-    pub(crate) encode_as_decoded: Option<bool>,
     /// Tags to set (besides the ownership tag).
     #[serde(default)]
     pub(crate) tags: BTreeMap<String, String>,

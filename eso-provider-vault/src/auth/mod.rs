@@ -6,14 +6,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use eso_core::api::{VaultAuth, VaultCertAuth};
+use eso_core::api::{
+    SecretKeySelector, VaultAppRole, VaultAuth, VaultCertAuth, VaultJwtAuth, VaultKubernetesAuth,
+    VaultLdapAuth, VaultUserPassAuth,
+};
 use eso_core::{Error, Result, SecretValue};
 use serde_json::{Value, json};
 
+use crate::client::tls;
 use crate::client::{Call, Http};
-use crate::tls;
 use eso_core::provider::Credentials;
 
+pub(crate) mod token;
 /// The pod's own ServiceAccount token (kubernetes auth without serviceAccountRef/secretRef).
 pub(crate) const POD_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
@@ -72,114 +76,28 @@ impl Authenticator {
         let Some(auth) = &self.auth else {
             return Ok(None);
         };
-        let f = &self.field;
-        let refs = &self.creds;
         if let Some(sel) = &auth.token_secret_ref {
-            let token = refs
-                .secret_text(sel, Some("token"), &format!("{f}.tokenSecretRef"))
-                .await?;
-            return Ok(Some(Login {
-                token,
-                ttl: None,
-                renewable: false,
-                owned: false,
-            }));
+            return self.token_secret(sel).await.map(Some);
         }
         if let Some(a) = &auth.app_role {
-            let p = format!("{f}.appRole");
-            let role_id = match a
-                .role_id
-                .as_deref()
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-            {
-                Some(r) => SecretValue::from(r),
-                None => match &a.role_ref {
-                    Some(sel) => refs.secret_text(sel, None, &format!("{p}.roleRef")).await?,
-                    None => {
-                        return Err(Error::invalid_config(
-                            p,
-                            "one of roleId or roleRef is required",
-                        ));
-                    }
-                },
-            };
-            let secret_id = refs
-                .secret_text(&a.secret_ref, None, &format!("{p}.secretRef"))
-                .await?;
-            let body = json!({"role_id": text(&role_id), "secret_id": text(&secret_id)});
-            return self.post_login(http, &a.path, "", &body, "appRole").await;
+            return self.app_role_login(http, a).await;
         }
         if let Some(k) = &auth.kubernetes {
-            let p = format!("{f}.kubernetes");
-            let jwt = if let Some(sa) = &k.service_account_ref {
-                refs.service_account_token(sa, &[], 600, &format!("{p}.serviceAccountRef"))
-                    .await?
-            } else if let Some(sel) = &k.secret_ref {
-                refs.secret_text(sel, Some("token"), &format!("{p}.secretRef"))
-                    .await?
-            } else {
-                read_token_file(&self.pod_token_path, &p)?
-            };
-            let body = json!({"role": k.role, "jwt": text(&jwt)});
-            return self
-                .post_login(http, &k.mount_path, "", &body, "kubernetes")
-                .await;
+            return self.kubernetes_login(http, k).await;
         }
         if let Some(l) = &auth.ldap {
-            let p = format!("{f}.ldap");
-            let sel = l
-                .secret_ref
-                .as_ref()
-                .ok_or_else(|| Error::invalid_config(format!("{p}.secretRef"), "is required"))?;
-            let password = refs.secret(sel, None, &format!("{p}.secretRef")).await?;
-            let body = json!({"password": text(&password)});
-            return self
-                .post_login(http, &l.path, &l.username, &body, "ldap")
-                .await;
+            return self.ldap_login(http, l).await;
         }
         if let Some(u) = &auth.user_pass {
-            let p = format!("{f}.userPass");
-            let sel = u
-                .secret_ref
-                .as_ref()
-                .ok_or_else(|| Error::invalid_config(format!("{p}.secretRef"), "is required"))?;
-            let password = refs.secret(sel, None, &format!("{p}.secretRef")).await?;
-            let body = json!({"password": text(&password)});
-            return self
-                .post_login(http, &u.path, &u.username, &body, "userPass")
-                .await;
+            return self.user_pass_login(http, u).await;
         }
         if let Some(j) = &auth.jwt {
-            let p = format!("{f}.jwt");
-            let jwt = if let Some(sel) = &j.secret_ref {
-                refs.secret_text(sel, None, &format!("{p}.secretRef"))
-                    .await?
-            } else if let Some(t) = &j.kubernetes_service_account_token {
-                let audiences = t
-                    .audiences
-                    .clone()
-                    .unwrap_or_else(|| vec!["vault".to_owned()]);
-                refs.service_account_token(
-                    &t.service_account_ref,
-                    &audiences,
-                    t.expiration_seconds.unwrap_or(600),
-                    &format!("{p}.kubernetesServiceAccountToken.serviceAccountRef"),
-                )
-                .await?
-            } else {
-                return Err(Error::invalid_config(
-                    p,
-                    "one of secretRef or kubernetesServiceAccountToken is required",
-                ));
-            };
-            let role = j.role.as_deref().map(str::trim).unwrap_or_default();
-            let body = json!({"role": role, "jwt": text(&jwt)});
-            return self.post_login(http, &j.path, "", &body, "jwt").await;
+            return self.jwt_login(http, j).await;
         }
         if let Some(c) = &auth.cert {
             return self.cert_login(http, c).await;
         }
+        let f = &self.field;
         if auth.iam.is_some() {
             return Err(Error::not_supported(format!(
                 "{f}.iam: AWS IAM login is not supported by eso-provider-vault yet"
@@ -193,6 +111,127 @@ impl Authenticator {
         Ok(None)
     }
 
+    /// `tokenSecretRef`: a static token read from a Secret (never renewed nor revoked).
+    async fn token_secret(&self, sel: &SecretKeySelector) -> Result<Login> {
+        let field = format!("{}.tokenSecretRef", self.field);
+        let token = self.creds.secret_text(sel, Some("token"), &field).await?;
+        Ok(Login {
+            token,
+            ttl: None,
+            renewable: false,
+            owned: false,
+        })
+    }
+
+    /// `appRole`: role ID (inline or from a Secret) and secret ID.
+    async fn app_role_login(&self, http: &Http, a: &VaultAppRole) -> Result<Option<Login>> {
+        let p = format!("{}.appRole", self.field);
+        let inline = a
+            .role_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        let role_id = match (inline, &a.role_ref) {
+            (Some(r), _) => SecretValue::from(r),
+            (None, Some(sel)) => {
+                self.creds
+                    .secret_text(sel, None, &format!("{p}.roleRef"))
+                    .await?
+            }
+            (None, None) => {
+                return Err(Error::invalid_config(
+                    p,
+                    "one of roleId or roleRef is required",
+                ));
+            }
+        };
+        let secret_id = self
+            .creds
+            .secret_text(&a.secret_ref, None, &format!("{p}.secretRef"))
+            .await?;
+        let body = json!({"role_id": text(&role_id), "secret_id": text(&secret_id)});
+        self.post_login(http, &a.path, "", &body, "appRole").await
+    }
+
+    /// `kubernetes`: a ServiceAccount token (TokenRequest, a Secret, or the pod's own file).
+    async fn kubernetes_login(
+        &self,
+        http: &Http,
+        k: &VaultKubernetesAuth,
+    ) -> Result<Option<Login>> {
+        let p = format!("{}.kubernetes", self.field);
+        let jwt = if let Some(sa) = &k.service_account_ref {
+            self.creds
+                .service_account_token(sa, &[], 600, &format!("{p}.serviceAccountRef"))
+                .await?
+        } else if let Some(sel) = &k.secret_ref {
+            self.creds
+                .secret_text(sel, Some("token"), &format!("{p}.secretRef"))
+                .await?
+        } else {
+            read_token_file(&self.pod_token_path, &p)?
+        };
+        let body = json!({"role": k.role, "jwt": text(&jwt)});
+        self.post_login(http, &k.mount_path, "", &body, "kubernetes")
+            .await
+    }
+
+    /// `ldap`: username and password (from a Secret).
+    async fn ldap_login(&self, http: &Http, l: &VaultLdapAuth) -> Result<Option<Login>> {
+        let p = format!("{}.ldap", self.field);
+        let body = self.password_body(l.secret_ref.as_ref(), &p).await?;
+        self.post_login(http, &l.path, &l.username, &body, "ldap")
+            .await
+    }
+
+    /// `userPass`: username and password (from a Secret).
+    async fn user_pass_login(&self, http: &Http, u: &VaultUserPassAuth) -> Result<Option<Login>> {
+        let p = format!("{}.userPass", self.field);
+        let body = self.password_body(u.secret_ref.as_ref(), &p).await?;
+        self.post_login(http, &u.path, &u.username, &body, "userPass")
+            .await
+    }
+
+    /// The login body of the password methods, the password read from `secretRef`.
+    async fn password_body(&self, sel: Option<&SecretKeySelector>, p: &str) -> Result<Value> {
+        let field = format!("{p}.secretRef");
+        let sel = sel.ok_or_else(|| Error::invalid_config(&field, "is required"))?;
+        let password = self.creds.secret(sel, None, &field).await?;
+        Ok(json!({"password": text(&password)}))
+    }
+
+    /// `jwt`: a JWT from a Secret or a ServiceAccount token requested for the audiences.
+    async fn jwt_login(&self, http: &Http, j: &VaultJwtAuth) -> Result<Option<Login>> {
+        let p = format!("{}.jwt", self.field);
+        let jwt = if let Some(sel) = &j.secret_ref {
+            self.creds
+                .secret_text(sel, None, &format!("{p}.secretRef"))
+                .await?
+        } else if let Some(t) = &j.kubernetes_service_account_token {
+            let audiences = t
+                .audiences
+                .clone()
+                .unwrap_or_else(|| vec!["vault".to_owned()]);
+            self.creds
+                .service_account_token(
+                    &t.service_account_ref,
+                    &audiences,
+                    t.expiration_seconds.unwrap_or(600),
+                    &format!("{p}.kubernetesServiceAccountToken.serviceAccountRef"),
+                )
+                .await?
+        } else {
+            return Err(Error::invalid_config(
+                p,
+                "one of secretRef or kubernetesServiceAccountToken is required",
+            ));
+        };
+        let role = j.role.as_deref().map(str::trim).unwrap_or_default();
+        let body = json!({"role": role, "jwt": text(&jwt)});
+        self.post_login(http, &j.path, "", &body, "jwt").await
+    }
+
+    /// `cert`: TLS client-certificate login on a client of its own.
     async fn cert_login(&self, http: &Http, c: &VaultCertAuth) -> Result<Option<Login>> {
         let p = format!("{}.cert", self.field);
         let cert_sel = c

@@ -19,6 +19,7 @@ use google_cloud_auth::credentials::CacheableResource;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::*;
 use crate::auth::{Resolved, Services, resolve_with};
 use crate::generator::access_token;
 
@@ -579,7 +580,7 @@ async fn federation_with_aws_credentials_sends_a_signed_get_caller_identity() {
     let canonical = format!(
         "POST\n/\nAction=GetCallerIdentity&Version=2011-06-15\nhost:sts.eu-west-1.amazonaws.com\nx-amz-date:{date}\nx-amz-security-token:session-token\nx-goog-cloud-target-resource:{audience}\n\nhost;x-amz-date;x-amz-security-token;x-goog-cloud-target-resource\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
-    let sig = crate::aws::signature(
+    let sig = super::aws::signature(
         b"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
         date,
         &date[..8],
@@ -602,5 +603,34 @@ async fn federation_with_aws_credentials_sends_a_signed_get_caller_identity() {
     assert_eq!(
         e.to_string(),
         "spec.auth.workloadIdentityFederation.awsSecurityCredentials.awsCredentialsSecretRef: Secret apps/nope not found"
+    );
+}
+
+// Unit checks of the auth helpers.
+
+#[test]
+fn keys_are_checked_without_quoting_them() {
+    let f = "spec.provider.gcpsm.auth.secretRef.secretAccessKeySecretRef";
+    let e = service_account_key(b"-----BEGIN PRIVATE KEY----- hunter2", f).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{f}: is not a service-account JSON key (the value is not JSON)")
+    );
+    assert!(!e.to_string().contains("hunter2"));
+    let e = service_account_key(br#"{"client_email":"a@b"}"#, f).unwrap_err();
+    assert!(e.to_string().contains("no \"private_key\""), "{e}");
+    let e = service_account_key(
+        br#"{"type":"authorized_user","client_email":"a","private_key":"k"}"#,
+        f,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("authorized_user"), "{e}");
+}
+
+#[test]
+fn impersonation_urls() {
+    assert_eq!(
+        impersonated_email("https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/gsa@p.iam.gserviceaccount.com:generateAccessToken").as_deref(),
+        Some("gsa@p.iam.gserviceaccount.com")
     );
 }

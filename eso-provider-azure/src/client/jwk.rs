@@ -1,9 +1,12 @@
 //! PEM private keys (PKCS#8 RSA or EC, PKCS#1 RSA, SEC1 EC) as JSON Web Keys for Key Vault's
-//! key import: a small DER reader for the key structures, aws-lc-rs for the EC public point.
+//! key import, read with x509-parser's DER reader.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
+use x509_parser::der_parser::asn1_rs::{Class, Tag};
+use x509_parser::der_parser::ber::{BerObject, BerObjectContent};
+use x509_parser::der_parser::parse_der;
 
 const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
@@ -11,40 +14,50 @@ const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
 const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
 
-/// One DER element: `(tag, content, rest)`.
-fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |a, b| (a << 8) | usize::from(*b));
-        (len, &rest[n..])
-    };
-    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+/// The DER object at the start of `input` (x509-parser's DER reader).
+fn der(input: &[u8]) -> Option<BerObject<'_>> {
+    parse_der(input).ok().map(|(_, o)| o)
 }
 
-/// The elements of a SEQUENCE's content.
-fn elements(mut input: &[u8]) -> Option<Vec<(u8, &[u8])>> {
-    let mut out = Vec::new();
-    while !input.is_empty() {
-        let (t, c, rest) = element(input)?;
-        out.push((t, c));
-        input = rest;
+/// The elements of the SEQUENCE `input` holds.
+fn seq(input: &[u8]) -> Option<Vec<BerObject<'_>>> {
+    match der(input)?.content {
+        BerObjectContent::Sequence(v) => Some(v),
+        _ => None,
     }
-    Some(out)
 }
 
-fn seq(input: &[u8]) -> Option<Vec<(u8, &[u8])>> {
-    let (t, c, _) = element(input)?;
-    (t == 0x30).then_some(())?;
-    elements(c)
+fn integer<'a>(o: &BerObject<'a>) -> Option<&'a [u8]> {
+    match o.content {
+        BerObjectContent::Integer(i) => Some(i),
+        _ => None,
+    }
+}
+
+fn octets<'a>(o: &BerObject<'a>) -> Option<&'a [u8]> {
+    match o.content {
+        BerObjectContent::OctetString(b) => Some(b),
+        _ => None,
+    }
+}
+
+fn oid<'a>(o: &'a BerObject<'_>) -> Option<&'a [u8]> {
+    match &o.content {
+        BerObjectContent::OID(oid) => Some(oid.as_bytes()),
+        _ => None,
+    }
+}
+
+/// The content of the context-specific `[n]` wrapper `o`, parsed.
+fn explicit<'a>(o: &BerObject<'a>, n: u32) -> Option<BerObject<'a>> {
+    match &o.content {
+        BerObjectContent::Unknown(any)
+            if any.header.class() == Class::ContextSpecific && any.header.tag() == Tag(n) =>
+        {
+            der(any.data)
+        }
+        _ => None,
+    }
 }
 
 /// base64url of an unsigned big-endian INTEGER, without leading zeros.
@@ -58,13 +71,15 @@ fn b64_uint(i: &[u8]) -> String {
 
 fn rsa_jwk(pkcs1: &[u8]) -> Option<Value> {
     let f = seq(pkcs1)?;
-    if f.len() < 9 || f.iter().take(9).any(|(t, _)| *t != 0x02) {
+    // version, then n, e, d, p, q, dp, dq, qi.
+    let ints: Vec<&[u8]> = f.iter().take(9).map(integer).collect::<Option<_>>()?;
+    if ints.len() < 9 {
         return None;
     }
     let names = ["n", "e", "d", "p", "q", "dp", "dq", "qi"];
     let mut m = Map::new();
     m.insert("kty".into(), "RSA".into());
-    for (name, (_, v)) in names.iter().zip(&f[1..9]) {
+    for (name, v) in names.iter().zip(&ints[1..]) {
         m.insert((*name).into(), b64_uint(v).into());
     }
     Some(Value::Object(m))
@@ -82,21 +97,19 @@ fn curve(oid: &[u8]) -> Option<(&'static str, usize)> {
 /// An EC JWK from SEC1 `ECPrivateKey` content; `curve_oid` when the structure omits it.
 fn ec_jwk(sec1: &[u8], curve_oid: Option<&[u8]>) -> Option<Value> {
     let f = seq(sec1)?;
-    let d = f.get(1).filter(|(t, _)| *t == 0x04)?.1;
-    let mut oid = curve_oid;
+    let d = octets(f.get(1)?)?;
+    let mut curve_oid = curve_oid.map(<[u8]>::to_vec);
     let mut point: Option<&[u8]> = None;
-    for (t, c) in &f[2..] {
-        match t {
-            0xa0 => oid = element(c).filter(|(t, _, _)| *t == 0x06).map(|(_, o, _)| o),
-            0xa1 => {
-                point = element(c)
-                    .filter(|(t, _, _)| *t == 0x03)
-                    .map(|(_, b, _)| b.get(1..).unwrap_or_default());
-            }
-            _ => {}
+    for o in f.get(2..).unwrap_or_default() {
+        if let Some(inner) = explicit(o, 0) {
+            curve_oid = oid(&inner).map(<[u8]>::to_vec);
+        } else if let Some(inner) = explicit(o, 1)
+            && let BerObjectContent::BitString(_, bits) = inner.content
+        {
+            point = Some(bits.data);
         }
     }
-    let (crv, size) = curve(oid?)?;
+    let (crv, size) = curve(&curve_oid?)?;
     let point = point?;
     if point.first() != Some(&0x04) || point.len() != 1 + 2 * size {
         return None;
@@ -111,29 +124,25 @@ fn ec_jwk(sec1: &[u8], curve_oid: Option<&[u8]>) -> Option<Value> {
         "x": URL_SAFE_NO_PAD.encode(&point[1..=size]), "y": URL_SAFE_NO_PAD.encode(&point[1 + size..])}))
 }
 
-fn pkcs8_jwk(der: &[u8]) -> Option<Value> {
-    let f = seq(der)?;
-    let alg = elements(f.get(1).filter(|(t, _)| *t == 0x30)?.1)?;
-    let key = f.get(2).filter(|(t, _)| *t == 0x04)?.1;
-    match alg.first()? {
-        (0x06, OID_RSA) => rsa_jwk(key),
-        (0x06, OID_EC) => {
-            let curve_oid = alg.get(1).filter(|(t, _)| *t == 0x06).map(|(_, o)| *o);
-            ec_jwk(key, curve_oid)
-        }
+fn pkcs8_jwk(input: &[u8]) -> Option<Value> {
+    let f = seq(input)?;
+    let BerObjectContent::Sequence(alg) = &f.get(1)?.content else {
+        return None;
+    };
+    let key = octets(f.get(2)?)?;
+    match oid(alg.first()?)? {
+        OID_RSA => rsa_jwk(key),
+        OID_EC => ec_jwk(key, alg.get(1).and_then(oid)),
         _ => None,
     }
 }
 
+/// The DER of the first `label` block of `text`.
 fn pem_block(text: &str, label: &str) -> Option<Vec<u8>> {
-    let body = text
-        .split(format!("-----BEGIN {label}-----").as_str())
-        .nth(1)?
-        .split(format!("-----END {label}-----").as_str())
-        .next()?;
-    STANDARD
-        .decode(body.split_whitespace().collect::<String>())
-        .ok()
+    eso_core::pem::blocks(text)
+        .filter_map(Result::ok)
+        .find(|b| b.label == label)
+        .map(|b| b.der)
 }
 
 /// The JSON Web Key (with its private members) of a PEM private key.
@@ -163,7 +172,7 @@ mod tests {
     fn pem(label: &str, der: &[u8]) -> String {
         format!(
             "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-            STANDARD.encode(der)
+            base64::engine::general_purpose::STANDARD.encode(der)
         )
     }
 

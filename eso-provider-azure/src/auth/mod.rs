@@ -18,6 +18,7 @@ use eso_core::{Error, Result};
 
 use crate::config::FIELD;
 
+mod certificate;
 /// The audience of ServiceAccount tokens exchanged with Entra ID.
 pub(crate) const WORKLOAD_AUDIENCE: &str = "api://AzureADTokenExchange";
 
@@ -159,7 +160,7 @@ async fn service_principal(
                 "{}/{tenant}/oauth2/v2.0/token",
                 authority_host(p).trim_end_matches('/')
             );
-            let assertion = crate::cert_credential::CertificateAssertion::from_pem(
+            let assertion = certificate::CertificateAssertion::from_pem(
                 pem.expose(),
                 &client_id,
                 audience,
