@@ -64,7 +64,13 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
 /// assert!(!e.to_string().contains("s3cr3t"), "{e}");
 /// ```
 pub fn parse_yaml<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    // As ESO reads YAML (sigs.k8s.io/yaml on yaml.v2): YAML 1.1 octals (`0755`), the last of
+    // duplicate keys wins. YAML 1.1 booleans (`yes`, `off` ...) are serde-saphyr's default.
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    };
     serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| {
         let (line, column) = e
             .location()

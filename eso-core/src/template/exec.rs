@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use super::Template;
+use super::alias::{container_ptr, substitute};
+pub(crate) use super::compare::{go_eq, go_lt};
 use super::funcs::{Ctx, FuncDef, Special, Ty};
 use super::parse::{Arg, ArgKind, Branch, Command, Node, Number, Pipe};
 use super::value::{MapKind, Value};
@@ -104,63 +106,6 @@ fn check_type(v: Value, ty: Ty) -> Result<Value, String> {
             v.type_name()
         ))
     }
-}
-
-/// Go's `eq` on two basic values. `Ok(None)` = not comparable but no error (nil involved).
-fn basic_eq(a: &Value, b: &Value) -> Result<bool, String> {
-    use Value::*;
-    Ok(match (a, b) {
-        (Nil, Nil) => true,
-        (Nil, _) | (_, Nil) => false,
-        (Bool(x), Bool(y)) => x == y,
-        (Int(x), Int(y)) => x == y,
-        (Uint(x), Uint(y)) => x == y,
-        (Int(x), Uint(y)) | (Uint(y), Int(x)) => *x >= 0 && *x as u64 == *y,
-        (Float(x), Float(y)) => x == y,
-        (Str(x), Str(y)) => x == y,
-        (List(_) | Map(..), _) | (_, List(_) | Map(..)) => {
-            if std::mem::discriminant(a) == std::mem::discriminant(b) {
-                return Err(format!("non-comparable type {}", a.type_name()));
-            }
-            return Err("incompatible types for comparison".into());
-        }
-        _ => return Err("incompatible types for comparison".into()),
-    })
-}
-
-pub(crate) fn go_eq(args: &[Value]) -> Result<Value, String> {
-    let Some((first, rest)) = args.split_first() else {
-        return Err("missing argument for comparison".into());
-    };
-    if rest.is_empty() {
-        return Err("missing argument for comparison".into());
-    }
-    if matches!(first, Value::List(_) | Value::Map(..)) {
-        return Err("invalid type for comparison".into());
-    }
-    for b in rest {
-        if basic_eq(first, b)? {
-            return Ok(Value::Bool(true));
-        }
-    }
-    Ok(Value::Bool(false))
-}
-
-pub(crate) fn go_lt(a: &Value, b: &Value) -> Result<bool, String> {
-    use Value::*;
-    Ok(match (a, b) {
-        (Int(x), Int(y)) => x < y,
-        (Uint(x), Uint(y)) => x < y,
-        (Int(x), Uint(y)) => *x < 0 || (*x as u64) < *y,
-        (Uint(x), Int(y)) => *y >= 0 && *x < *y as u64,
-        (Float(x), Float(y)) => x < y,
-        (Str(x), Str(y)) => x < y,
-        (Bool(_), Bool(_)) | (List(_), _) | (Map(..), _) | (Nil, _) => {
-            return Err("invalid type for comparison".into());
-        }
-        (_, List(_) | Map(..) | Nil) => return Err("invalid type for comparison".into()),
-        _ => return Err("incompatible types for comparison".into()),
-    })
 }
 
 impl<'t> State<'t> {
@@ -769,50 +714,6 @@ impl<'t> State<'t> {
             Err(e) => self.err(at, format!("error calling {}: {e}", f.name)),
         }
     }
-}
-
-/// The identity of a map or list (its shared allocation).
-fn container_ptr(v: &Value) -> Option<usize> {
-    match v {
-        Value::Map(m, _) => Some(Arc::as_ptr(m) as *const u8 as usize),
-        Value::List(l) => Some(Arc::as_ptr(l) as *const u8 as usize),
-        _ => None,
-    }
-}
-
-/// `v` with every container in `memo` (by identity) replaced, rebuilding the maps and lists
-/// on the way (each rebuilt container is added to `memo`, so its aliases get the same new
-/// value). `None` when nothing inside changes.
-fn substitute(v: &Value, memo: &mut Vec<(usize, Value)>) -> Option<Value> {
-    let ptr = container_ptr(v)?;
-    if let Some((_, new)) = memo.iter().find(|(p, _)| *p == ptr) {
-        return Some(new.clone());
-    }
-    let new = match v {
-        Value::Map(m, kind) if *kind != MapKind::Strings => {
-            let mut changed: Option<super::value::Map> = None;
-            for (k, e) in m.iter() {
-                if let Some(ne) = substitute(e, memo) {
-                    changed
-                        .get_or_insert_with(|| (**m).clone())
-                        .insert(k.clone(), ne);
-                }
-            }
-            Value::Map(Arc::new(changed?), *kind)
-        }
-        Value::List(l) => {
-            let mut changed: Option<Vec<Value>> = None;
-            for (i, e) in l.iter().enumerate() {
-                if let Some(ne) = substitute(e, memo) {
-                    changed.get_or_insert_with(|| (**l).clone())[i] = ne;
-                }
-            }
-            Value::List(Arc::new(changed?))
-        }
-        _ => return None,
-    };
-    memo.push((ptr, new.clone()));
-    Some(new)
 }
 
 /// Renders `tree_name` of `tmpl` over `data`.

@@ -20,7 +20,9 @@
 use std::collections::HashMap;
 use std::fmt;
 
+mod alias;
 mod apply;
+mod compare;
 mod exec;
 mod funcs;
 mod gofmt;

@@ -278,6 +278,12 @@ impl From<&serde_json::Value> for Value {
 
 /// Writes a float the way Go's `%v` does (`strconv.FormatFloat(f, 'g', -1, 64)` with fmt's exponent rule).
 pub(crate) fn write_float_v(out: &mut Vec<u8>, f: f64) {
+    // Whole numbers below 1e6 print as integers (`%v` switches to `e` notation from an
+    // exponent of 6 on): the common case of a JSON number, without the digit search.
+    if f.fract() == 0.0 && f.abs() < 1e6 && !(f == 0.0 && f.is_sign_negative()) {
+        out.extend_from_slice((f as i64).to_string().as_bytes());
+        return;
+    }
     out.extend_from_slice(format_float_g(f, None, false).as_bytes());
 }
 
@@ -483,6 +489,9 @@ mod tests {
             (0.0, "0"),
             (5432.0, "5432"),
             (1234567.0, "1.234567e+06"),
+            (999999.0, "999999"),
+            (-42.0, "-42"),
+            (-0.0, "-0"),
         ];
         for (f, want) in cases {
             let mut o = Vec::new();

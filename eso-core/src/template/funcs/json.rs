@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
 use granit_parser::{Event, Parser, ScalarStyle};
 
 use crate::template::value::{Map, Value, format_float_g, shortest_digits};
@@ -205,7 +206,10 @@ pub(crate) fn parse_yaml(src: &str) -> Result<Option<YNode>, String> {
         if events > 1_000_000 {
             return Err("yaml: document too large".into());
         }
-        let (ev, _span) = ev.map_err(|e| format!("yaml: {e}"))?;
+        let (ev, span) = ev.map_err(|e| format!("yaml: {e}"))?;
+        if let Event::Scalar(_, ScalarStyle::DoubleQuoted, ..) = &ev {
+            check_yaml11_escapes(src, span.start.byte_offset(), span.end.byte_offset())?;
+        }
         let done: Option<YNode> = match ev {
             Event::StreamStart | Event::DocumentStart(..) => None,
             Event::StreamEnd => break,
@@ -282,6 +286,25 @@ pub(crate) fn parse_yaml(src: &str) -> Result<Option<YNode>, String> {
     Ok(result)
 }
 
+/// yaml.v2 reads YAML 1.1 escapes: `\/` (added in YAML 1.2) is an unknown escape there.
+fn check_yaml11_escapes(src: &str, start: Option<usize>, end: Option<usize>) -> Result<(), String> {
+    let (Some(start), Some(end)) = (start, end) else {
+        return Ok(());
+    };
+    let raw = src.as_bytes().get(start..end).unwrap_or_default();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\' {
+            if raw.get(i + 1) == Some(&b'/') {
+                return Err("yaml: found unknown escape character".into());
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// A YAML 1.1 (yaml.v2) resolved scalar.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Resolved {
@@ -319,9 +342,17 @@ pub(crate) fn resolve_plain(s: &str) -> Resolved {
         Some(b'+') => (false, &plain[1..]),
         _ => (false, plain.as_str()),
     };
-    let int = if let Some(h) = body.strip_prefix("0x") {
+    // Go's strconv.ParseInt(s, 0, 64): 0x / 0o / 0b prefixes in either case
+    let radix_body = |p: &str| {
+        body.get(..2)
+            .filter(|b| b.eq_ignore_ascii_case(p))
+            .map(|_| &body[2..])
+    };
+    let int = if let Some(h) = radix_body("0x") {
         i64::from_str_radix(h, 16).ok()
-    } else if let Some(b) = body.strip_prefix("0b") {
+    } else if let Some(o) = radix_body("0o") {
+        i64::from_str_radix(o, 8).ok()
+    } else if let Some(b) = radix_body("0b") {
         i64::from_str_radix(b, 2).ok()
     } else if body.len() > 1 && body.starts_with('0') && body.bytes().all(|c| c.is_ascii_digit()) {
         i64::from_str_radix(&body[1..], 8).ok()
@@ -397,13 +428,59 @@ fn key_string(n: &YNode) -> Result<String, String> {
         Some(Resolved::Int(i)) => Ok(i.to_string()),
         Some(Resolved::Bool(b)) => Ok(b.to_string()),
         Some(Resolved::Float(f)) => Ok(format_float_g(f, None, false)),
-        Some(Resolved::Null) => Ok("null".into()),
+        Some(Resolved::Null) => Err("unsupported map key of type: <nil>".into()),
         None => Err("yaml: invalid map key: a mapping or sequence".into()),
     }
 }
 
+/// yaml.v2's merge key `<<` (plain, or tagged `!!merge`).
+fn is_merge_key(n: &YNode) -> bool {
+    matches!(n, YNode::Scalar { text, plain, tag } if text == "<<"
+        && (tag.as_deref().is_some_and(|t| t.ends_with(":merge")) || (*plain && tag.is_none())))
+}
+
+/// Applies the value of a merge key as yaml.v2 does: a map's entries (or those of each map in
+/// a sequence, the earlier maps winning) go into `m`, over what is there so far.
+fn merge_into(m: &mut Map, n: &YNode) -> Result<(), String> {
+    const WANT: &str = "map merge requires map or sequence of maps as the value";
+    let maps: Vec<&YNode> = match n {
+        YNode::Map(_) => vec![n],
+        YNode::Seq(items) => items.iter().rev().collect(),
+        YNode::Scalar { .. } => return Err(WANT.into()),
+    };
+    for item in maps {
+        let Value::Map(inner, _) = ynode_to_value(item)? else {
+            return Err(WANT.into());
+        };
+        for (k, e) in inner.iter() {
+            m.insert(k.clone(), e.clone());
+        }
+    }
+    Ok(())
+}
+
+/// A scalar tagged `!!binary`: its base64 text decoded.
+fn binary_scalar(n: &YNode) -> Option<Result<Value, String>> {
+    let YNode::Scalar { text, tag, .. } = n else {
+        return None;
+    };
+    if !tag.as_deref()?.ends_with(":binary") {
+        return None;
+    }
+    let clean: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    Some(
+        base64::engine::general_purpose::STANDARD
+            .decode(clean)
+            .map(Value::byte_vec)
+            .map_err(|_| "!!binary value contains invalid base64 data".to_string()),
+    )
+}
+
 /// Converts YAML to a Go `interface{}` after a JSON round trip (numbers become float64).
 pub(crate) fn ynode_to_value(n: &YNode) -> Result<Value, String> {
+    if let Some(bin) = binary_scalar(n) {
+        return bin;
+    }
     Ok(match n {
         YNode::Scalar { .. } => match resolve(n) {
             Some(Resolved::Null) | None => Value::Nil,
@@ -421,6 +498,10 @@ pub(crate) fn ynode_to_value(n: &YNode) -> Result<Value, String> {
         YNode::Map(v) => {
             let mut m = Map::new();
             for (k, e) in v {
+                if is_merge_key(k) {
+                    merge_into(&mut m, e)?;
+                    continue;
+                }
                 m.insert(key_string(k)?, ynode_to_value(e)?);
             }
             Value::map(m)

@@ -60,8 +60,8 @@ pub(crate) struct Ctx {
 }
 
 pub(crate) type FnResult = Result<Value, String>;
-/// A function's arguments (inline up to eight: no allocation for almost every call).
-pub(crate) type Args = smallvec::SmallVec<[Value; 8]>;
+/// A function's arguments (inline up to four: no allocation for most calls).
+pub(crate) type Args = smallvec::SmallVec<[Value; 4]>;
 pub(crate) type FnPtr = fn(&Ctx, Args) -> FnResult;
 
 /// One template function.
