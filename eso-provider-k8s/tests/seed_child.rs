@@ -37,18 +37,7 @@ async fn seed_child_with_tls_and_registry_secrets() {
     let mcluster = Arc::new(KubeCluster::new(mclient.clone()));
     let ns = common::namespace(&mclient, "seed").await;
 
-    // The sources in the management cluster.
-    let tls = KubeSecret::new(&ns, "web-tls")
-        .with_type("kubernetes.io/tls")
-        .with_data("tls.crt", CERT)
-        .with_data("tls.key", KEY)
-        .with_label("app", "web")
-        .with_annotation("example.com/issuer", "management-ca");
-    mcluster.create_secret(tls).await.unwrap();
-    let registry = KubeSecret::new(&ns, "registry")
-        .with_type("kubernetes.io/dockerconfigjson")
-        .with_data(".dockerconfigjson", DOCKER);
-    mcluster.create_secret(registry).await.unwrap();
+    create_sources(&mcluster, &ns).await;
 
     // The child's kubeconfig Secret names an address where nothing answers yet.
     let child = common::child::start(&name);
@@ -65,7 +54,91 @@ async fn seed_child_with_tls_and_registry_secrets() {
         .await
         .unwrap();
 
-    let yaml = format!(
+    let yaml = manifests(&ns);
+    let pick = |want: &'static str| {
+        move |m: Manifest| match m {
+            Manifest::PushSecret(p) if p.metadata.name.as_deref() == Some(want) => Some(*p),
+            _ => None,
+        }
+    };
+    let (catalog, tls_ps) = common::child::catalog_and(&yaml, pick("web-tls"));
+    let (_, registry_ps) = common::child::catalog_and(&yaml, pick("registry"));
+    let ps_api: Api<PushSecret> = Api::namespaced(mclient.clone(), &ns);
+    let tls_ps = ps_api
+        .create(&PostParams::default(), &tls_ps)
+        .await
+        .unwrap();
+    let registry_ps = ps_api
+        .create(&PostParams::default(), &registry_ps)
+        .await
+        .unwrap();
+    let mut providers = ProviderRegistry::new();
+    eso_provider_k8s::register(&mut providers);
+    let r = Reconciler::new(mcluster.clone(), catalog).with_providers(Arc::new(providers));
+
+    // The child does not answer yet: temporary errors, nothing written.
+    for ps in [&tls_ps, &registry_ps] {
+        let out = r.reconcile_push_secret(ps, jiff::Timestamp::now()).await;
+        assert_eq!(out.detail.pushed, 0);
+        assert!(!out.errors.is_empty());
+        for e in out.errors.iter().map(|e| &e.error) {
+            assert!(e.is_temporary(), "{e}");
+            assert!(e.to_string().contains("not reachable"), "{e}");
+        }
+    }
+
+    // The child answers at the kubeconfig's address; the next passes push.
+    let _proxy = FaultProxy::start_on(([127, 0, 0, 1], port).into(), &upstream, 0)
+        .await
+        .unwrap();
+    for ps in [&tls_ps, &registry_ps] {
+        let out = r.reconcile_push_secret(ps, jiff::Timestamp::now()).await;
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.detail.pushed, 1);
+    }
+
+    let ccluster = child.env.cluster().await;
+    check_pushed(&ccluster).await;
+
+    // Another pass writes nothing: the remote Secret keeps its resourceVersion.
+    let before = ccluster
+        .get_secret("default", "web-tls")
+        .await
+        .unwrap()
+        .unwrap()
+        .resource_version;
+    let out = r
+        .reconcile_push_secret(&tls_ps, jiff::Timestamp::now())
+        .await;
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let after = ccluster
+        .get_secret("default", "web-tls")
+        .await
+        .unwrap()
+        .unwrap()
+        .resource_version;
+    assert_eq!(before, after);
+}
+
+/// The sources in the management cluster: a TLS Secret with its own label and annotation, and a
+/// registry credential.
+async fn create_sources(mcluster: &KubeCluster, ns: &str) {
+    let tls = KubeSecret::new(ns, "web-tls")
+        .with_type("kubernetes.io/tls")
+        .with_data("tls.crt", CERT)
+        .with_data("tls.key", KEY)
+        .with_label("app", "web")
+        .with_annotation("example.com/issuer", "management-ca");
+    mcluster.create_secret(tls).await.unwrap();
+    let registry = KubeSecret::new(ns, "registry")
+        .with_type("kubernetes.io/dockerconfigjson")
+        .with_data(".dockerconfigjson", DOCKER);
+    mcluster.create_secret(registry).await.unwrap();
+}
+
+/// The child's store (kubeconfig from a Secret) and the two PushSecrets.
+fn manifests(ns: &str) -> String {
+    format!(
         r#"
 apiVersion: external-secrets.io/v1
 kind: ClusterSecretStore
@@ -111,50 +184,11 @@ spec:
         labels: {{pushed-from: management}}
         sourceMergePolicy: Replace
 "#
-    );
-    let pick = |want: &'static str| {
-        move |m: Manifest| match m {
-            Manifest::PushSecret(p) if p.metadata.name.as_deref() == Some(want) => Some(*p),
-            _ => None,
-        }
-    };
-    let (catalog, tls_ps) = common::child::catalog_and(&yaml, pick("web-tls"));
-    let (_, registry_ps) = common::child::catalog_and(&yaml, pick("registry"));
-    let ps_api: Api<PushSecret> = Api::namespaced(mclient.clone(), &ns);
-    let tls_ps = ps_api
-        .create(&PostParams::default(), &tls_ps)
-        .await
-        .unwrap();
-    let registry_ps = ps_api
-        .create(&PostParams::default(), &registry_ps)
-        .await
-        .unwrap();
-    let mut providers = ProviderRegistry::new();
-    eso_provider_k8s::register(&mut providers);
-    let r = Reconciler::new(mcluster.clone(), catalog).with_providers(Arc::new(providers));
+    )
+}
 
-    // The child does not answer yet: temporary errors, nothing written.
-    for ps in [&tls_ps, &registry_ps] {
-        let out = r.reconcile_push_secret(ps, jiff::Timestamp::now()).await;
-        assert_eq!(out.detail.pushed, 0);
-        assert!(!out.errors.is_empty());
-        for e in out.errors.iter().map(|e| &e.error) {
-            assert!(e.is_temporary(), "{e}");
-            assert!(e.to_string().contains("not reachable"), "{e}");
-        }
-    }
-
-    // The child answers at the kubeconfig's address; the next passes push.
-    let _proxy = FaultProxy::start_on(([127, 0, 0, 1], port).into(), &upstream, 0)
-        .await
-        .unwrap();
-    for ps in [&tls_ps, &registry_ps] {
-        let out = r.reconcile_push_secret(ps, jiff::Timestamp::now()).await;
-        assert!(out.errors.is_empty(), "{:?}", out.errors);
-        assert_eq!(out.detail.pushed, 1);
-    }
-
-    let ccluster = child.env.cluster().await;
+/// Both Secrets in the child, with their types, data and the metadata the policies give.
+async fn check_pushed(ccluster: &KubeCluster) {
     let pushed = ccluster
         .get_secret("default", "web-tls")
         .await
@@ -186,23 +220,4 @@ spec:
     assert_eq!(pushed.data[".dockerconfigjson"].expose(), DOCKER.as_bytes());
     assert_eq!(pushed.labels["pushed-from"], "management");
     assert_eq!(pushed.labels.len(), 2, "{:?}", pushed.labels);
-
-    // Another pass writes nothing: the remote Secret keeps its resourceVersion.
-    let before = ccluster
-        .get_secret("default", "web-tls")
-        .await
-        .unwrap()
-        .unwrap()
-        .resource_version;
-    let out = r
-        .reconcile_push_secret(&tls_ps, jiff::Timestamp::now())
-        .await;
-    assert!(out.errors.is_empty(), "{:?}", out.errors);
-    let after = ccluster
-        .get_secret("default", "web-tls")
-        .await
-        .unwrap()
-        .unwrap()
-        .resource_version;
-    assert_eq!(before, after);
 }

@@ -39,7 +39,73 @@ async fn bootstrap_push_then_pull_across_clusters() {
     .await;
 
     // --- 1. bootstrap push -------------------------------------------------------------
-    let yaml = format!(
+    let yaml = push_manifests(&ns);
+    let (catalog, ps) = common::child::catalog_and(&yaml, |m| match m {
+        Manifest::PushSecret(p) => Some(*p),
+        _ => None,
+    });
+    // The PushSecret exists before the child cluster does.
+    let ps_api: Api<PushSecret> = Api::namespaced(mclient.clone(), &ns);
+    let ps = ps_api.create(&PostParams::default(), &ps).await.unwrap();
+    let mut providers = ProviderRegistry::new();
+    eso_provider_k8s::register(&mut providers);
+    let providers = Arc::new(providers);
+    let r = Reconciler::new(mcluster.clone(), catalog).with_providers(Arc::clone(&providers));
+
+    // Pass 1: no kubeconfig Secret yet.
+    let out = r.reconcile_push_secret(&ps, jiff::Timestamp::now()).await;
+    assert_temporary(&out, "child-kubeconfig not found");
+    assert!(out.requeue_after.is_some());
+    let msg = serde_json::to_string(&out.status).unwrap();
+    assert!(msg.contains("not found"), "{msg}");
+
+    // Pass 2: a kubeconfig whose server does not answer yet.
+    let dead = mgmt.kubeconfig.replace(
+        &mgmt.server,
+        &format!("https://127.0.0.1:{}", common::child::free_port()),
+    );
+    mcluster
+        .create_secret(KubeSecret::new(&ns, "child-kubeconfig").with_data("value", dead.as_str()))
+        .await
+        .unwrap();
+    let out = r.reconcile_push_secret(&ps, jiff::Timestamp::now()).await;
+    assert_temporary(&out, "not reachable");
+
+    // The child's API comes up and its kubeconfig lands in the Secret.
+    let child = common::child::start(CHILD);
+    let child = &child.env;
+    let mut s = mcluster
+        .get_secret(&ns, "child-kubeconfig")
+        .await
+        .unwrap()
+        .unwrap();
+    s.data
+        .insert("value".into(), child.kubeconfig.as_str().into());
+    mcluster.update_secret(s).await.unwrap();
+
+    // Pass 3: pushed, with the same Reconciler (and cached provider).
+    let out = r.reconcile_push_secret(&ps, jiff::Timestamp::now()).await;
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.detail.pushed, 2);
+    let ccluster = Arc::new(child.cluster().await);
+    let pushed = ccluster
+        .get_secret("default", "user-credentials")
+        .await
+        .unwrap()
+        .expect("pushed Secret in the child");
+    assert_eq!(pushed.data["password"].expose(), b"s3cret");
+    assert_eq!(pushed.data["username"].expose(), b"app");
+    assert_eq!(pushed.labels[MANAGED_BY_LABEL], "external-secrets");
+    assert_eq!(pushed.labels["pushed-from"], "management");
+
+    // --- 2. the child pulls user-credentials from the management cluster --------------------
+    pull_from_management(&mgmt, child, &ccluster, &ns, providers).await;
+}
+
+/// The management side: a store reaching the child through its kubeconfig Secret, and the
+/// PushSecret that bootstraps the child.
+fn push_manifests(ns: &str) -> String {
+    format!(
         r#"
 apiVersion: external-secrets.io/v1
 kind: SecretStore
@@ -71,76 +137,28 @@ spec:
       secretKey: username
       remoteRef: {{remoteKey: user-credentials, property: username}}
 "#
-    );
-    let (catalog, ps) = common::child::catalog_and(&yaml, |m| match m {
-        Manifest::PushSecret(p) => Some(*p),
-        _ => None,
-    });
-    // The PushSecret exists before the child cluster does.
-    let ps_api: Api<PushSecret> = Api::namespaced(mclient.clone(), &ns);
-    let ps = ps_api.create(&PostParams::default(), &ps).await.unwrap();
-    let mut providers = ProviderRegistry::new();
-    eso_provider_k8s::register(&mut providers);
-    let providers = Arc::new(providers);
-    let r = Reconciler::new(mcluster.clone(), catalog).with_providers(Arc::clone(&providers));
+    )
+}
 
-    // Pass 1: no kubeconfig Secret yet.
-    let out = r.reconcile_push_secret(&ps, jiff::Timestamp::now()).await;
+/// Nothing pushed, and every error temporary and saying `needle`.
+fn assert_temporary(out: &eso_core::reconcile::PushSecretOutcome, needle: &str) {
     assert_eq!(out.detail.pushed, 0);
     assert!(!out.errors.is_empty());
     for e in out.errors.iter().map(|e| &e.error) {
         assert!(e.is_temporary(), "{e}");
-        assert!(e.to_string().contains("child-kubeconfig not found"), "{e}");
+        assert!(e.to_string().contains(needle), "{e}");
     }
-    assert!(out.requeue_after.is_some());
-    let msg = serde_json::to_string(&out.status).unwrap();
-    assert!(msg.contains("not found"), "{msg}");
+}
 
-    // Pass 2: a kubeconfig whose server does not answer yet.
-    let dead = mgmt.kubeconfig.replace(
-        &mgmt.server,
-        &format!("https://127.0.0.1:{}", common::child::free_port()),
-    );
-    mcluster
-        .create_secret(KubeSecret::new(&ns, "child-kubeconfig").with_data("value", dead.as_str()))
-        .await
-        .unwrap();
-    let out = r.reconcile_push_secret(&ps, jiff::Timestamp::now()).await;
-    assert_eq!(out.detail.pushed, 0);
-    assert!(!out.errors.is_empty());
-    for e in out.errors.iter().map(|e| &e.error) {
-        assert!(e.is_temporary(), "{e}");
-        assert!(e.to_string().contains("not reachable"), "{e}");
-    }
-
-    // The child's API comes up and its kubeconfig lands in the Secret.
-    let child = common::child::start(CHILD);
-    let child = &child.env;
-    let mut s = mcluster
-        .get_secret(&ns, "child-kubeconfig")
-        .await
-        .unwrap()
-        .unwrap();
-    s.data
-        .insert("value".into(), child.kubeconfig.as_str().into());
-    mcluster.update_secret(s).await.unwrap();
-
-    // Pass 3: pushed, with the same Reconciler (and cached provider).
-    let out = r.reconcile_push_secret(&ps, jiff::Timestamp::now()).await;
-    assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!(out.detail.pushed, 2);
-    let ccluster = Arc::new(child.cluster().await);
-    let pushed = ccluster
-        .get_secret("default", "user-credentials")
-        .await
-        .unwrap()
-        .expect("pushed Secret in the child");
-    assert_eq!(pushed.data["password"].expose(), b"s3cret");
-    assert_eq!(pushed.data["username"].expose(), b"app");
-    assert_eq!(pushed.labels[MANAGED_BY_LABEL], "external-secrets");
-    assert_eq!(pushed.labels["pushed-from"], "management");
-
-    // --- 2. the child pulls user-credentials from the management cluster --------------------
+/// The child pulls `user-credentials` from the management cluster (server URL, CA bundle and
+/// a token from a Secret) into a Secret of its own.
+async fn pull_from_management(
+    mgmt: &common::Env,
+    child: &common::Env,
+    ccluster: &Arc<KubeCluster>,
+    ns: &str,
+    providers: Arc<ProviderRegistry>,
+) {
     let cclient = child.client().await;
     common::install_crds(&cclient).await;
     let cns = common::namespace(&cclient, "app").await;

@@ -91,60 +91,8 @@ async fn operator_syncs_and_follows_the_source() {
     let ca = std::fs::read_to_string(ca).unwrap();
     let client = kube::Client::try_default().await.unwrap();
     install_crds(&client).await;
-    let ns = format!(
-        "op-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    Api::<Namespace>::all(client.clone())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
-        )
-        .await
-        .unwrap();
+    let (ns, es) = set_up(&client, &server, &token, &ca).await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    let mk = |name: &str, data: serde_json::Value| -> Secret {
-        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap()
-    };
-    secrets
-        .create(
-            &PostParams::default(),
-            &mk("token", json!({"token": token})),
-        )
-        .await
-        .unwrap();
-    secrets
-        .create(
-            &PostParams::default(),
-            &mk("source", json!({"password": "v1"})),
-        )
-        .await
-        .unwrap();
-    let store: SecretStore = serde_json::from_value(json!({
-        "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
-        "metadata": {"name": "same-cluster", "namespace": ns},
-        "spec": {"provider": {"kubernetes": {
-            "remoteNamespace": ns,
-            "server": {"url": server, "caBundle": ca},
-            "auth": {"token": {"bearerToken": {"name": "token", "key": "token"}}}}}}
-    }))
-    .unwrap();
-    Api::<SecretStore>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &store)
-        .await
-        .unwrap();
-    let es: ExternalSecret = serde_json::from_value(json!({
-        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-        "metadata": {"name": "app", "namespace": ns},
-        "spec": {"refreshInterval": "1s",
-                 "secretStoreRef": {"name": "same-cluster", "kind": "SecretStore"},
-                 "target": {"name": "app-target"},
-                 "data": [{"secretKey": "password", "remoteRef": {"key": "source", "property": "password"}}]}
-    }))
-    .unwrap();
 
     let (stop, shutdown) = Shutdown::new();
     let election = LeaderElection::new(client.clone(), &ns, operator::LEASE_NAME, "test");
@@ -218,4 +166,69 @@ async fn operator_syncs_and_follows_the_source() {
         .unwrap();
     let holder = lease.spec.and_then(|s| s.holder_identity);
     assert!(holder.as_deref().is_none_or(str::is_empty), "{holder:?}");
+}
+
+/// A fresh namespace with the store's token Secret, the source Secret, a `kubernetes` store
+/// reading the same cluster, and the ExternalSecret (not created yet) that reads the source.
+async fn set_up(
+    client: &kube::Client,
+    server: &str,
+    token: &str,
+    ca: &str,
+) -> (String, ExternalSecret) {
+    let ns = format!(
+        "op-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let mk = |name: &str, data: serde_json::Value| -> Secret {
+        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap()
+    };
+    secrets
+        .create(
+            &PostParams::default(),
+            &mk("token", json!({"token": token})),
+        )
+        .await
+        .unwrap();
+    secrets
+        .create(
+            &PostParams::default(),
+            &mk("source", json!({"password": "v1"})),
+        )
+        .await
+        .unwrap();
+    let store: SecretStore = serde_json::from_value(json!({
+        "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+        "metadata": {"name": "same-cluster", "namespace": ns},
+        "spec": {"provider": {"kubernetes": {
+            "remoteNamespace": ns,
+            "server": {"url": server, "caBundle": ca},
+            "auth": {"token": {"bearerToken": {"name": "token", "key": "token"}}}}}}
+    }))
+    .unwrap();
+    Api::<SecretStore>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &store)
+        .await
+        .unwrap();
+    let es: ExternalSecret = serde_json::from_value(json!({
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": "app", "namespace": ns},
+        "spec": {"refreshInterval": "1s",
+                 "secretStoreRef": {"name": "same-cluster", "kind": "SecretStore"},
+                 "target": {"name": "app-target"},
+                 "data": [{"secretKey": "password", "remoteRef": {"key": "source", "property": "password"}}]}
+    }))
+    .unwrap();
+    (ns, es)
 }

@@ -582,86 +582,116 @@ impl State {
     }
 }
 
-async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
-    let host = req
-        .headers()
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-        .to_owned();
-    let base = format!("https://{host}");
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let query: HashMap<String, String> = req
-        .uri()
-        .query()
-        .map(|q| parse_form(q.as_bytes()))
-        .unwrap_or_default();
-    let segments: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+/// What every route reads of a request: its host, method, path segments and query.
+struct Target {
+    host: String,
+    base: String,
+    method: hyper::Method,
+    segments: Vec<String>,
+    query: HashMap<String, String>,
+}
 
-    // Entra ID and test endpoints (no bearer token).
-    match (method.as_str(), seg.as_slice()) {
-        ("GET", ["_test", "healthz"]) => {
-            return json_response(StatusCode::OK, &json!({"status": "ok"}));
+impl Target {
+    fn of(req: &Request<Incoming>) -> Self {
+        let host = req
+            .headers()
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost")
+            .to_owned();
+        Self {
+            base: format!("https://{host}"),
+            host,
+            method: req.method().clone(),
+            segments: req
+                .uri()
+                .path()
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            query: req
+                .uri()
+                .query()
+                .map(|q| parse_form(q.as_bytes()))
+                .unwrap_or_default(),
         }
+    }
+
+    fn seg(&self) -> Vec<&str> {
+        self.segments.iter().map(String::as_str).collect()
+    }
+}
+
+async fn body_bytes(req: Request<Incoming>) -> Option<Bytes> {
+    req.into_body().collect().await.ok().map(|b| b.to_bytes())
+}
+
+/// The Entra ID, managed identity, ACR exchange and test endpoints (no bearer token); the
+/// request comes back when it is for none of them.
+async fn public_route(
+    state: &State,
+    req: Request<Incoming>,
+    t: &Target,
+) -> Result<Resp, Box<Request<Incoming>>> {
+    let bad_body = || kv_error(StatusCode::BAD_REQUEST, "BadRequest", "bad body");
+    Ok(match (t.method.as_str(), t.seg().as_slice()) {
+        ("GET", ["_test", "healthz"]) => json_response(StatusCode::OK, &json!({"status": "ok"})),
         ("GET", ["msi", "token"]) => {
             let header = req
                 .headers()
                 .get("x-identity-header")
                 .and_then(|h| h.to_str().ok())
                 .map(str::to_owned);
-            return state.managed_identity(header.as_deref(), &query);
+            state.managed_identity(header.as_deref(), &t.query)
         }
         ("GET", ["_test", "token-requests"]) => {
             let reqs = state.token_requests.lock().expect("lock").clone();
-            return json_response(StatusCode::OK, &Value::Array(reqs));
+            json_response(StatusCode::OK, &Value::Array(reqs))
         }
         ("GET", [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
             // What MSAL-based clients (Python's azure-identity) read before the token call.
-            let t = format!("{base}/{tenant}");
-            return json_response(
+            let tenant = format!("{}/{tenant}", t.base);
+            json_response(
                 StatusCode::OK,
                 &json!({
-                    "issuer": format!("{t}/v2.0"),
-                    "token_endpoint": format!("{t}/oauth2/v2.0/token"),
-                    "authorization_endpoint": format!("{t}/oauth2/v2.0/authorize"),
-                    "device_authorization_endpoint": format!("{t}/oauth2/v2.0/devicecode"),
-                    "jwks_uri": format!("{t}/discovery/v2.0/keys"),
+                    "issuer": format!("{tenant}/v2.0"),
+                    "token_endpoint": format!("{tenant}/oauth2/v2.0/token"),
+                    "authorization_endpoint": format!("{tenant}/oauth2/v2.0/authorize"),
+                    "device_authorization_endpoint": format!("{tenant}/oauth2/v2.0/devicecode"),
+                    "jwks_uri": format!("{tenant}/discovery/v2.0/keys"),
                     "token_endpoint_auth_methods_supported": ["client_secret_post"],
                     "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
                     "grant_types_supported": ["client_credentials"],
                     "tenant_region_scope": null,
                 }),
-            );
+            )
         }
         ("POST", ["oauth2", op @ ("exchange" | "token")]) => {
             let op = *op;
-            let body = match req.into_body().collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(_) => return kv_error(StatusCode::BAD_REQUEST, "BadRequest", "bad body"),
-            };
-            return state.acr(op, &host, &parse_form(&body));
+            match body_bytes(req).await {
+                Some(body) => state.acr(op, &t.host, &parse_form(&body)),
+                None => bad_body(),
+            }
         }
         ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
             let tenant = (*tenant).to_owned();
-            let body = match req.into_body().collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(_) => return kv_error(StatusCode::BAD_REQUEST, "BadRequest", "bad body"),
-            };
-            return state.token(&base, &tenant, &body);
+            match body_bytes(req).await {
+                Some(body) => state.token(&t.base, &tenant, &body),
+                None => bad_body(),
+            }
         }
-        _ => {}
-    }
+        _ => return Err(Box::new(req)),
+    })
+}
 
-    if let Some(r) = state.challenge(&req, &base) {
+/// The Key Vault data plane: bearer challenge, `api-version`, a JSON body, then the object
+/// (cert/key) routes and the secret routes.
+async fn vault_route(state: &State, req: Request<Incoming>, t: &Target) -> Resp {
+    if let Some(r) = state.challenge(&req, &t.base) {
         return r;
     }
-    let Some(api_version) = query.get("api-version").cloned() else {
+    let Some(api_version) = t.query.get("api-version").cloned() else {
         return kv_error(
             StatusCode::BAD_REQUEST,
             "BadParameter",
@@ -677,9 +707,8 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
             ),
         );
     }
-    let body = match req.into_body().collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return kv_error(StatusCode::BAD_REQUEST, "BadParameter", "bad body"),
+    let Some(body) = body_bytes(req).await else {
+        return kv_error(StatusCode::BAD_REQUEST, "BadParameter", "bad body");
     };
     let body: Value = if body.is_empty() {
         Value::Null
@@ -696,16 +725,17 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
         }
     };
     let ctx = vault::Call {
-        base: &base,
+        base: &t.base,
         api_version: &api_version,
-        query: &query,
+        query: &t.query,
         body: &body,
     };
+    let seg = t.seg();
     if let Some(r) = state
         .objects
         .lock()
         .expect("lock")
-        .route(method.as_str(), &seg, &ctx)
+        .route(t.method.as_str(), &seg, &ctx)
     {
         return r;
     }
@@ -713,7 +743,15 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
         .vault
         .lock()
         .expect("lock")
-        .route(method.as_str(), &seg, &ctx)
+        .route(t.method.as_str(), &seg, &ctx)
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
+    let target = Target::of(&req);
+    match public_route(&state, req, &target).await {
+        Ok(resp) => resp,
+        Err(req) => vault_route(&state, *req, &target).await,
+    }
 }
 
 #[tokio::main]
