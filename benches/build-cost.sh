@@ -65,6 +65,9 @@ measure() { # config, dir, cargo args...
   crypto=$(grep -E "$CRYPTO" <<<"$tree" | awk '{print $1}' | sort -u | paste -sd, - || true)
   compiled=$(grep -c '^ *Compiling ' "$WORK/log-$config" || true)
   cpu=$(awk '{printf "%.1f", $1 + $2}' "$WORK/time-$config")
+  # A cold target folder is gigabytes: drop it (and an emptied cargo home) once measured.
+  rm -rf "$target"
+  [[ "${ESO_EMPTY_CARGO_HOME:-0}" == 1 ]] && rm -rf "$home"
   printf '{"config":"%s","crates":%s,"compiled":%s,"wall_s":%.1f,"cpu_s":%s,"crypto":"%s","load":"%s"}\n' \
     "$config" "$crates" "$compiled" "$(echo "$end - $start" | bc)" "$cpu" "$crypto" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
