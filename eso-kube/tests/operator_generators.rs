@@ -176,8 +176,12 @@ async fn the_operator_reads_the_generators_objects_reference() {
     let password = key_of(&secrets, "db", "password").await.unwrap();
     assert_eq!(password.len(), 24);
     assert_eq!(password.iter().filter(|b| b.is_ascii_digit()).count(), 4);
-    let es = es_api.get("db").await.unwrap();
-    assert_eq!(ready(&es).map(|r| r.0).as_deref(), Some("True"));
+    // The status is patched right after the target is written: wait for it rather than race it.
+    wait_for("the Ready status", || async {
+        let es = es_api.get("db").await.unwrap();
+        ready(&es).map(|r| r.0).as_deref() == Some("True")
+    })
+    .await;
     stop.trigger();
     op.await.unwrap();
     Api::<eso_core::api::ClusterGenerator>::all(client.clone())
