@@ -6,16 +6,18 @@
 //! random 128-bit serial, `CN` subject, validity now .. now + days, key usage digital
 //! signature + key encipherment (+ cert sign for a CA), server and client auth, basic
 //! constraints, SANs, a subject key id on CAs and the issuer's key id on signed certificates,
-//! SHA-256 with RSA. A certificate is a dict with `Cert` and `Key` (PEM), as Go's struct is
-//! used (`.Cert`, `.Key`). Generated keys are RSA 2048 (RSA 4096 for `genPrivateKey`); the
-//! `WithKey` forms take an RSA key (PKCS#1 or PKCS#8). DSA keys are not supported.
+//! signed with the issuer's key (SHA-256 with RSA, ECDSA with SHA-256/384/512 by curve, or
+//! Ed25519). A certificate is a dict with `Cert` and `Key` (PEM), as Go's struct is used
+//! (`.Cert`, `.Key`). Generated keys are RSA 2048 (RSA 4096 for `genPrivateKey`); the
+//! `WithKey` forms take an RSA, ECDSA (P-256, P-384, P-521) or Ed25519 key, as sprig reads
+//! it (see [`super::certkey`]). DSA keys are not supported.
 
-use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
-use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rsa::KeySize;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::certkey::SignKey;
 use super::der::der_read;
 use super::{A, FnResult, FuncDef, I, S, fixed, int_arg, text};
 use crate::pem::{decode as pem_decode, encode as pem_encode};
@@ -55,7 +57,6 @@ fn oid(arcs: &[u8]) -> Vec<u8> {
 }
 
 const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
-const OID_SHA256_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
 
 fn rand_bytes(n: usize) -> Result<Vec<u8>, String> {
     let mut b = vec![0u8; n];
@@ -121,7 +122,7 @@ fn string_list(v: &Value, what: &str) -> Result<Vec<String>, String> {
 struct Issuer<'a> {
     name: Vec<u8>,
     key_id: Option<Vec<u8>>,
-    key: &'a KeyPair,
+    key: &'a SignKey,
 }
 
 struct Spec<'a> {
@@ -141,10 +142,8 @@ fn key_id(spki: &[u8]) -> Option<Vec<u8>> {
     Some(d.as_ref().to_vec())
 }
 
-fn create_cert(spec: &Spec<'_>, key: &KeyPair, issuer: Option<&Issuer<'_>>) -> FnResult {
-    let fail = |_| "x509: failed to sign certificate".to_string();
-    let spki: PublicKeyX509Der<'_> = key.public_key().as_der().map_err(fail)?;
-    let spki = spki.as_ref().to_vec();
+fn create_cert(spec: &Spec<'_>, key: &SignKey, issuer: Option<&Issuer<'_>>) -> FnResult {
+    let spki = key.spki()?;
     let mut serial = rand_bytes(16)?;
     serial[0] &= 0x7f;
     let now = GoTime::now();
@@ -190,7 +189,8 @@ fn create_cert(spec: &Spec<'_>, key: &KeyPair, issuer: Option<&Issuer<'_>>) -> F
         }
         exts.push(ext(&[0x55, 0x1d, 0x11], false, &tlv(0x30, &names)));
     }
-    let alg = seq(&[&oid(OID_SHA256_RSA), &[0x05, 0x00]]);
+    let signer = issuer.map_or(key, |i| i.key);
+    let alg = signer.sig_alg();
     let issuer_name = issuer.map_or_else(|| subject.clone(), |i| i.name.clone());
     let tbs = seq(&[
         &[0xa0, 0x03, 0x02, 0x01, 0x02],
@@ -202,16 +202,7 @@ fn create_cert(spec: &Spec<'_>, key: &KeyPair, issuer: Option<&Issuer<'_>>) -> F
         &spki,
         &tlv(0xa3, &tlv(0x30, &exts.concat())),
     ]);
-    let signer = issuer.map_or(key, |i| i.key);
-    let mut sig = vec![0u8; signer.public_modulus_len()];
-    signer
-        .sign(
-            &RSA_PKCS1_SHA256,
-            &aws_lc_rs::rand::SystemRandom::new(),
-            &tbs,
-            &mut sig,
-        )
-        .map_err(fail)?;
+    let sig = signer.sign(&tbs)?;
     let mut bits = vec![0u8];
     bits.extend(sig);
     let cert = seq(&[&tbs, &alg, &tlv(0x03, &bits)]);
@@ -220,43 +211,8 @@ fn create_cert(spec: &Spec<'_>, key: &KeyPair, issuer: Option<&Issuer<'_>>) -> F
         "Cert".into(),
         Value::string(pem_encode("CERTIFICATE", &cert)),
     );
-    m.insert("Key".into(), Value::string(rsa_pem(key)?));
+    m.insert("Key".into(), Value::string(key.to_pem()?));
     Ok(certificate(m))
-}
-
-/// The key as Go's `pemBlockForKey` writes an RSA key: PKCS#1, `RSA PRIVATE KEY`.
-fn rsa_pem(key: &KeyPair) -> Result<String, String> {
-    let pkcs8: Pkcs8V1Der<'_> = key
-        .as_der()
-        .map_err(|_| "x509: failed to marshal key".to_string())?;
-    let pkcs1 =
-        pkcs8_inner(pkcs8.as_ref()).ok_or_else(|| "x509: failed to marshal key".to_string())?;
-    Ok(pem_encode("RSA PRIVATE KEY", pkcs1))
-}
-
-fn pkcs8_inner(der: &[u8]) -> Option<&[u8]> {
-    let (0x30, body, _) = der_read(der)? else {
-        return None;
-    };
-    let (_, _, rest) = der_read(body)?;
-    let (_, _, rest) = der_read(rest)?;
-    let (0x04, inner, _) = der_read(rest)? else {
-        return None;
-    };
-    Some(inner)
-}
-
-fn new_rsa(size: KeySize) -> Result<KeyPair, String> {
-    KeyPair::generate(size).map_err(|_| "failed to generate private key".to_string())
-}
-
-/// An RSA key from PEM (PKCS#1 or PKCS#8).
-fn parse_rsa_pem(pem: &[u8]) -> Result<KeyPair, String> {
-    let (block, _) = pem_decode(pem);
-    let block = block.ok_or_else(|| "no PEM data found".to_string())?;
-    KeyPair::from_der(&block.der)
-        .or_else(|_| KeyPair::from_pkcs8(&block.der))
-        .map_err(|_| "unable to parse private key (only RSA keys are supported)".to_string())
 }
 
 fn spec_from<'a>(a: &'a [Value], is_ca: bool, cn: &'a str) -> Result<Spec<'a>, String> {
@@ -283,7 +239,7 @@ fn spec_from<'a>(a: &'a [Value], is_ca: bool, cn: &'a str) -> Result<Spec<'a>, S
     })
 }
 
-fn ca_issuer<'k>(ca: &Value, key: &'k KeyPair) -> Result<Issuer<'k>, String> {
+fn ca_issuer<'k>(ca: &Value, key: &'k SignKey) -> Result<Issuer<'k>, String> {
     let Value::Map(m, _) = ca else {
         return Err(format!(
             "wrong type for value; expected sprig.certificate; got {}",
@@ -321,17 +277,17 @@ fn subject_and_key_id(der: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
     Some((subject, key_id(&spki[..spki_len])))
 }
 
-fn ca_key(ca: &Value) -> Result<KeyPair, String> {
+fn ca_key(ca: &Value) -> Result<SignKey, String> {
     let key = match ca {
         Value::Map(m, _) => m.get("Key").and_then(Value::as_bytes).unwrap_or(b""),
         _ => b"",
     };
-    parse_rsa_pem(key)
+    SignKey::from_pem(key)
 }
 
 fn gen_private_key(kind: &str) -> String {
     let res = match kind {
-        "" | "rsa" => new_rsa(KeySize::Rsa4096).and_then(|k| rsa_pem(&k)),
+        "" | "rsa" => SignKey::new_rsa(KeySize::Rsa4096).and_then(|k| k.to_pem()),
         "ecdsa" => aws_lc_rs::signature::EcdsaKeyPair::generate(
             &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
         )
@@ -386,34 +342,34 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         }),
         fixed("genCA", &[S, I], |_, a| {
             let cn = text(&a[0]);
-            let key = new_rsa(KeySize::Rsa2048)?;
+            let key = SignKey::new_rsa(KeySize::Rsa2048)?;
             create_cert(&spec_from(&a, true, &cn)?, &key, None)
         }),
         fixed("genCAWithKey", &[S, I, S], |_, a| {
             let cn = text(&a[0]);
-            let key = parse_rsa_pem(a[2].as_bytes().unwrap_or(b""))?;
+            let key = SignKey::from_pem(a[2].as_bytes().unwrap_or(b""))?;
             create_cert(&spec_from(&a, true, &cn)?, &key, None)
         }),
         fixed("genSelfSignedCert", &[S, A, A, I], |_, a| {
             let cn = text(&a[0]);
-            let key = new_rsa(KeySize::Rsa2048)?;
+            let key = SignKey::new_rsa(KeySize::Rsa2048)?;
             create_cert(&spec_from(&a, false, &cn)?, &key, None)
         }),
         fixed("genSelfSignedCertWithKey", &[S, A, A, I, S], |_, a| {
             let cn = text(&a[0]);
-            let key = parse_rsa_pem(a[4].as_bytes().unwrap_or(b""))?;
+            let key = SignKey::from_pem(a[4].as_bytes().unwrap_or(b""))?;
             create_cert(&spec_from(&a, false, &cn)?, &key, None)
         }),
         fixed("genSignedCert", &[S, A, A, I, A], |_, a| {
             let cn = text(&a[0]);
-            let key = new_rsa(KeySize::Rsa2048)?;
+            let key = SignKey::new_rsa(KeySize::Rsa2048)?;
             let ca_key = ca_key(&a[4])?;
             let issuer = ca_issuer(&a[4], &ca_key)?;
             create_cert(&spec_from(&a, false, &cn)?, &key, Some(&issuer))
         }),
         fixed("genSignedCertWithKey", &[S, A, A, I, A, S], |_, a| {
             let cn = text(&a[0]);
-            let key = parse_rsa_pem(a[5].as_bytes().unwrap_or(b""))?;
+            let key = SignKey::from_pem(a[5].as_bytes().unwrap_or(b""))?;
             let ca_key = ca_key(&a[4])?;
             let issuer = ca_issuer(&a[4], &ca_key)?;
             create_cert(&spec_from(&a, false, &cn)?, &key, Some(&issuer))

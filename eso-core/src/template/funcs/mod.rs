@@ -10,6 +10,8 @@ use super::value::Value;
 
 mod case;
 #[cfg(feature = "template-crypto")]
+mod certkey;
+#[cfg(feature = "template-crypto")]
 mod certs;
 mod chain;
 mod collections;
