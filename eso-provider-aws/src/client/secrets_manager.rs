@@ -167,10 +167,7 @@ impl AwsSecretsManager {
             .secret_id(key)
             .client_request_token(uuid::Uuid::new_v4().to_string());
         req = if as_string {
-            let s = payload.expose_str().ok_or_else(|| {
-                Error::Conversion("secretPushFormat string needs a UTF-8 value".into())
-            })?;
-            req.secret_string(s)
+            req.secret_string(utf8(payload)?)
         } else {
             req.secret_binary(Blob::new(payload.expose().to_vec()))
         };
@@ -209,10 +206,7 @@ impl AwsSecretsManager {
                     .unwrap_or_else(|| DEFAULT_KMS_KEY.to_owned()),
             );
         req = if as_string {
-            let s = payload.expose_str().ok_or_else(|| {
-                Error::Conversion("secretPushFormat string needs a UTF-8 value".into())
-            })?;
-            req.secret_string(s)
+            req.secret_string(utf8(payload)?)
         } else {
             req.secret_binary(Blob::new(payload.expose().to_vec()))
         };
@@ -350,6 +344,13 @@ impl AwsSecretsManager {
             },
         }
     }
+}
+
+/// The value as a string, for `secretPushFormat: string`.
+fn utf8(payload: &SecretValue) -> Result<&str> {
+    payload
+        .expose_str()
+        .ok_or_else(|| Error::Conversion("secretPushFormat string needs a UTF-8 value".into()))
 }
 
 #[cfg(test)]
