@@ -74,11 +74,7 @@ measure() { # config, dir, cargo args...
 
 # The README's embedding program (the first ```rs block under "Embedding in a kube-rs operator").
 readme_program() {
-  python3 - "$SRC/README.md" <<'PY'
-import re, sys
-section = open(sys.argv[1]).read().split("## Embedding in a kube-rs operator", 1)[1]
-print(re.search(r"```rs\n(.*?)```", section, re.S).group(1))
-PY
+  python3 "$(dirname "${BASH_SOURCE[0]}")/../scripts/readme_program.py" "$SRC/README.md"
 }
 
 for config in "${configs[@]}"; do

@@ -52,13 +52,8 @@ check "cargo package (${#CRATES[@]} library crates)" package || { finish; exit 1
 
 # The README's embedding program.
 extract_embed() {
-  python3 - "$ROOT/README.md" "$CONSUMER/src/embed.rs" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-section = text.split("## Embedding in a kube-rs operator", 1)[1]
-block = re.search(r"```rs\n(.*?)```", section, re.S).group(1)
-open(sys.argv[2], "w").write("//! The README's embedding program (extracted by scripts/consumer.sh).\n\n" + block)
-PY
+  { printf '//! The README'"'"'s embedding program (extracted by scripts/consumer.sh).\n\n'
+    python3 "$ROOT/scripts/readme_program.py" "$ROOT/README.md"; } >"$CONSUMER/src/embed.rs"
 }
 mkdir -p "$CONSUMER/src"
 check "README embedding program extracted" extract_embed || { finish; exit 1; }
