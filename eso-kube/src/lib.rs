@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "admission")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admission")))]
+pub mod admission;
 #[cfg(feature = "operator")]
 mod catalog;
 mod cluster;

@@ -113,6 +113,9 @@ impl Reconciler {
         generated: Generated,
         now: jiff::Timestamp,
     ) {
+        if !self.generator_states {
+            return;
+        }
         let deadline = self.gc_deadline(now);
         for entry in generated.entries {
             if let Err(e) = self
@@ -185,6 +188,14 @@ impl Reconciler {
             let Err(e) = self.cleanup_state(&record).await else {
                 continue;
             };
+            if !self.generator_states {
+                tracing::warn!(
+                    consumer = %format_args!("{}/{namespace}/{}", consumer.kind, consumer.name),
+                    error = %e,
+                    "could not roll back generated values, and generator states are off: nothing will retry"
+                );
+                continue;
+            }
             tracing::warn!(
                 consumer = %format_args!("{}/{namespace}/{}", consumer.kind, consumer.name),
                 error = %e,
@@ -204,12 +215,19 @@ impl Reconciler {
     /// was requested (the garbage collector removed its consumer). Run it periodically (the
     /// operator does); a failed cleanup leaves the state in place to be tried again.
     pub async fn collect_generator_states(&self, now: jiff::Timestamp) -> GeneratorStateReport {
-        let mut report = GeneratorStateReport::default();
-        let states = match self
-            .cluster()
-            .list_generator_states(GeneratorStateQuery::All)
+        self.collect_generator_states_in(GeneratorStateQuery::All, now)
             .await
-        {
+    }
+
+    /// Like [`collect_generator_states`](Self::collect_generator_states), over the states
+    /// `query` selects (an operator watching one namespace collects only there).
+    pub async fn collect_generator_states_in(
+        &self,
+        query: GeneratorStateQuery<'_>,
+        now: jiff::Timestamp,
+    ) -> GeneratorStateReport {
+        let mut report = GeneratorStateReport::default();
+        let states = match self.cluster().list_generator_states(query).await {
             Ok(s) => s,
             Err(Error::NotSupported(_)) => return report,
             Err(e) => {

@@ -138,6 +138,8 @@ pub struct Reconciler {
     workloads: DynWorkloadStore,
     push_concurrency: usize,
     generator_gc_grace: std::time::Duration,
+    generator_states: bool,
+    store_requeue: std::time::Duration,
 }
 
 impl Reconciler {
@@ -158,6 +160,8 @@ impl Reconciler {
             workloads: Arc::new(MemoryWorkloads::new()),
             push_concurrency: 16,
             generator_gc_grace: DEFAULT_GENERATOR_GC_GRACE_PERIOD,
+            generator_states: true,
+            store_requeue: DEFAULT_STORE_REQUEUE,
         }
     }
 
@@ -203,6 +207,24 @@ impl Reconciler {
     #[must_use]
     pub fn with_generator_gc_grace_period(mut self, grace: std::time::Duration) -> Self {
         self.generator_gc_grace = grace;
+        self
+    }
+
+    /// Whether what stateful generators produce is recorded as generator states (default
+    /// true; ESO's `--enable-generator-state`). Off, nothing is recorded: values a failed
+    /// reconcile generated are still cleaned up at once, but values a consumer moves away
+    /// from are never cleaned up by this library.
+    #[must_use]
+    pub fn with_generator_states(mut self, enabled: bool) -> Self {
+        self.generator_states = enabled;
+        self
+    }
+
+    /// How often a store whose spec sets no `refreshInterval` is checked again (default
+    /// [`DEFAULT_STORE_REQUEUE`], five minutes; ESO's `--store-requeue-interval`).
+    #[must_use]
+    pub fn with_store_requeue_interval(mut self, interval: std::time::Duration) -> Self {
+        self.store_requeue = interval;
         self
     }
 

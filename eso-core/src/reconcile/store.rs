@@ -68,7 +68,7 @@ impl Reconciler {
         let mut status = store.store_status().cloned().unwrap_or_default();
         let mut out = StoreOutcome::new(
             SecretStoreStatus::default(),
-            Some(DEFAULT_STORE_REQUEUE),
+            Some(self.store_requeue),
             (),
         );
         let store = match super::catalog::resolve_store(self.catalog(), kind, namespace, name) {

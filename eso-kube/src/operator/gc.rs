@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use eso_core::cluster::GeneratorStateQuery;
+
 use super::Shutdown;
 use super::flows::Context;
 
@@ -13,12 +15,23 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 const MIN_WAIT: Duration = Duration::from_secs(1);
 
 /// Cleans up and deletes due `GeneratorState` objects until `shutdown` fires.
-pub(super) async fn collect_generator_states(ctx: Arc<Context>, shutdown: Shutdown) {
+/// `namespace` limits it to one namespace (an operator scoped to it).
+pub(super) async fn collect_generator_states(
+    ctx: Arc<Context>,
+    shutdown: Shutdown,
+    namespace: Option<String>,
+) {
     let stop = shutdown.wait();
     tokio::pin!(stop);
     loop {
         let now = jiff::Timestamp::now();
-        let report = ctx.reconciler.collect_generator_states(now).await;
+        let query = namespace
+            .as_deref()
+            .map_or(GeneratorStateQuery::All, GeneratorStateQuery::Namespace);
+        let report = ctx
+            .reconciler
+            .collect_generator_states_in(query, now)
+            .await;
         for e in &report.errors {
             tracing::warn!(error = %e, "generator state cleanup failed; will retry");
         }

@@ -4,7 +4,7 @@
 //! [`Operator`] runs one kube-runtime controller per ESO kind (ExternalSecret, PushSecret,
 //! ClusterExternalSecret, ClusterPushSecret, SecretStore, ClusterSecretStore), each driving
 //! eso-core's flows through [`KubeCluster`] and
-//! [`KubeWorkloads`]:
+//! [`KubeWorkloads`](crate::KubeWorkloads):
 //!
 //! - **watches**: each kind; ExternalSecrets wake the controller only on a spec, label,
 //!   annotation (ESO's `force-sync`) or deletion change, never on the echo of the operator's
@@ -72,21 +72,12 @@ mod metrics;
 mod queue;
 mod shutdown;
 mod watch;
+mod wiring;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
-use eso_core::api::{
-    ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, ExternalSecret, PushSecret,
-    SecretStore,
-};
 use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
-use eso_core::reconcile::Reconciler;
-use futures_util::StreamExt as _;
-use kube::api::{Api, DynamicObject};
-use kube::runtime::controller::{Config, Controller};
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 
 pub use crate::status::{EsoObject, object_key, patch_status};
@@ -97,10 +88,9 @@ pub use http::{Endpoints, FORCE_SYNC_ANNOTATION};
 pub use leader::{LeaderElection, LeaderError, LeaderExit};
 pub use metrics::Metrics;
 pub use shutdown::{Shutdown, ShutdownTrigger};
+pub use wiring::Controllers;
 
-use self::drive::ignore_gone;
-use self::metrics::Kind;
-use crate::{KubeCluster, KubeWorkloads};
+use crate::KubeCluster;
 
 /// An External Secrets operator: the six ESO controllers on one kube client.
 ///
@@ -134,6 +124,10 @@ pub struct Operator {
     backoff: Backoff,
     watcher: watcher::Config,
     generator_gc_grace: std::time::Duration,
+    namespace: Option<String>,
+    controllers: Controllers,
+    generator_states: bool,
+    store_requeue: std::time::Duration,
 }
 
 impl std::fmt::Debug for Operator {
@@ -144,6 +138,8 @@ impl std::fmt::Debug for Operator {
             .field("class", &self.class)
             .field("concurrency", &self.concurrency)
             .field("backoff", &self.backoff)
+            .field("namespace", &self.namespace)
+            .field("controllers", &self.controllers)
             .finish_non_exhaustive()
     }
 }
@@ -164,6 +160,10 @@ impl Operator {
             backoff: Backoff::default(),
             watcher: watcher::Config::default(),
             generator_gc_grace: eso_core::reconcile::DEFAULT_GENERATOR_GC_GRACE_PERIOD,
+            namespace: None,
+            controllers: Controllers::default(),
+            generator_states: true,
+            store_requeue: eso_core::reconcile::DEFAULT_STORE_REQUEUE,
         }
     }
 
@@ -177,7 +177,7 @@ impl Operator {
 
     /// Uses these generators for `sourceRef.generatorRef` entries and generator pushes: a
     /// [`GeneratorRegistry`], or an `Arc` of one shared with the host (the same parameter as
-    /// [`Reconciler::with_generators`]).
+    /// [`Reconciler::with_generators`](eso_core::reconcile::Reconciler::with_generators)).
     #[must_use]
     pub fn with_generators(mut self, generators: impl Into<Arc<GeneratorRegistry>>) -> Self {
         self.generators = generators.into();
@@ -228,6 +228,43 @@ impl Operator {
         &self.endpoints
     }
 
+    /// Watches ExternalSecrets, PushSecrets, SecretStores, target Secrets and generator
+    /// states in `namespace` only (ESO's `--namespace`). ClusterSecretStores stay readable
+    /// (as in ESO, they work when they reference nothing outside `namespace`) unless the
+    /// ClusterSecretStore controller is off too, which is what a namespaced RBAC needs:
+    /// then nothing cluster-wide is watched.
+    #[must_use]
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
+        let ns = namespace.into();
+        self.namespace = (!ns.is_empty()).then_some(ns);
+        self
+    }
+
+    /// Runs only the controllers `controllers` enables (ESO's `--enable-*-reconciler`
+    /// flags). The ExternalSecret controller always runs.
+    #[must_use]
+    pub fn with_controllers(mut self, controllers: Controllers) -> Self {
+        self.controllers = controllers;
+        self
+    }
+
+    /// Whether stateful generators' output is recorded as `GeneratorState` objects and
+    /// collected (default true; ESO's `--enable-generator-state`); see
+    /// [`Reconciler::with_generator_states`](eso_core::reconcile::Reconciler::with_generator_states).
+    #[must_use]
+    pub fn with_generator_states(mut self, enabled: bool) -> Self {
+        self.generator_states = enabled;
+        self
+    }
+
+    /// How often a store without its own `refreshInterval` is checked again (default five
+    /// minutes; ESO's `--store-requeue-interval`).
+    #[must_use]
+    pub fn with_store_requeue_interval(mut self, interval: std::time::Duration) -> Self {
+        self.store_requeue = interval;
+        self
+    }
+
     /// Watches with `config` (e.g. a label selector), for every kind.
     #[must_use]
     pub fn with_watcher_config(mut self, config: watcher::Config) -> Self {
@@ -235,152 +272,9 @@ impl Operator {
         self
     }
 
-    /// Runs every controller until `shutdown` fires, then lets in-flight reconciles finish.
+    /// Runs every enabled controller until `shutdown` fires, then lets in-flight reconciles
+    /// finish.
     pub async fn run(self, shutdown: Shutdown) {
-        let client = self.client.clone();
-        let wc = self.watcher.clone();
-        let stores_listed = [
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        ];
-        let (ss_store, ss_stream) =
-            watch::stores::<SecretStore>(&client, wc.clone(), Arc::clone(&stores_listed[0]));
-        let (css_store, css_stream) =
-            watch::stores::<ClusterSecretStore>(&client, wc.clone(), Arc::clone(&stores_listed[1]));
-        let ss = Controller::for_stream(ss_stream, ss_store);
-        let css = Controller::for_stream(css_stream, css_store);
-        let known_secrets = crate::known_secrets::KnownSecrets::default();
-        let refresh = Arc::new(queue::RefreshQueue::new(self.concurrency));
-        let (es_store, es_stream) = watch::external_secrets(&client, wc.clone(), &self.endpoints);
-        let ps = Controller::new(Api::<PushSecret>::all(client.clone()), wc.clone());
-        let ces = Controller::new(
-            Api::<ClusterExternalSecret>::all(client.clone()),
-            wc.clone(),
-        );
-        let cps = Controller::new(Api::<ClusterPushSecret>::all(client.clone()), wc);
-        self.endpoints.set_external_secrets(es_store.clone());
-        self.endpoints.metrics().set_sources(metrics::Sources {
-            external_secrets: es_store.clone(),
-            push_secrets: ps.store(),
-            secret_stores: ss.store(),
-            cluster_secret_stores: css.store(),
-            cluster_external_secrets: ces.store(),
-            cluster_push_secrets: cps.store(),
-        });
-        let filter = class::ClassFilter {
-            class: self.class.clone(),
-            secret_stores: ss.store(),
-            cluster_secret_stores: css.store(),
-            stores_listed,
-        };
-        let config = Config::default().concurrency(self.concurrency);
-        let endpoints = self.endpoints.clone();
-        let ctx = self.context(&ss, &css, known_secrets.clone(), Arc::clone(&refresh));
-        let drivers = drive::Drivers {
-            config,
-            shutdown: shutdown.clone(),
-            metrics: Arc::clone(endpoints.metrics()),
-            filter: Arc::new(filter),
-            ctx: Arc::clone(&ctx),
-        };
-        // ExternalSecrets are triggered through the work queue only (see `queue`): their
-        // watch feeds it, in order; the controller itself watches nothing but its targets.
-        let es = Controller::for_stream(
-            futures_util::stream::pending::<Result<ExternalSecret, watcher::Error>>(),
-            es_store,
-        )
-        .owns_stream(watch::target_secrets(&client, known_secrets))
-        .reconcile_on(Arc::clone(&refresh).stream());
-        let gone = {
-            let refresh = Arc::clone(&refresh);
-            move |r: &ObjectRef<DynamicObject>| refresh.gone(r)
-        };
-        let controllers = futures_util::stream::select_all([
-            drivers.drive(
-                ss,
-                Kind::SecretStore,
-                flows::store::<SecretStore>,
-                ignore_gone,
-            ),
-            drivers.drive(
-                css,
-                Kind::ClusterSecretStore,
-                flows::store::<ClusterSecretStore>,
-                ignore_gone,
-            ),
-            drivers.drive(es, Kind::ExternalSecret, flows::external_secret, gone),
-            drivers.drive(ps, Kind::PushSecret, flows::push_secret, ignore_gone),
-            drivers.drive(
-                ces,
-                Kind::ClusterExternalSecret,
-                flows::cluster_external_secret,
-                ignore_gone,
-            ),
-            drivers.drive(
-                cps,
-                Kind::ClusterPushSecret,
-                flows::cluster_push_secret,
-                ignore_gone,
-            ),
-        ]);
-        tracing::info!("controllers started");
-        let collector = gc::collect_generator_states(ctx, shutdown);
-        let feed = feed_queue(es_stream, refresh);
-        // The controllers end on shutdown; the watch feeding the queue ends with them.
-        let controllers = async move {
-            let run = controllers.for_each(|()| async {});
-            tokio::pin!(run);
-            tokio::select! {
-                () = &mut run => {}
-                () = feed => run.await,
-            }
-        };
-        futures_util::future::join(controllers, collector).await;
-        endpoints.set_ready(false);
-        tracing::info!("controllers stopped");
+        wiring::run(self, shutdown).await;
     }
-
-    /// What every reconcile shares: one reconciler for the operator's lifetime, whose
-    /// catalog reads the store controllers' caches and the generators fetched per object.
-    fn context(
-        self,
-        ss: &Controller<SecretStore>,
-        css: &Controller<ClusterSecretStore>,
-        known_secrets: crate::known_secrets::KnownSecrets,
-        refresh: Arc<queue::RefreshQueue>,
-    ) -> Arc<flows::Context> {
-        let generators = Arc::new(crate::FetchedGenerators::new());
-        let catalog = crate::ReflectorCatalog::new(ss.store(), css.store())
-            .with_fetched_generators(Arc::clone(&generators));
-        let cluster = self.cluster.with_known_secrets(known_secrets);
-        let reconciler = Reconciler::with_shared_catalog(Arc::new(cluster), Arc::new(catalog))
-            .with_providers(Arc::new(self.providers))
-            .with_generators(self.generators)
-            .with_generator_gc_grace_period(self.generator_gc_grace)
-            .with_workloads(Arc::new(KubeWorkloads::new(self.client.clone())));
-        Arc::new(flows::Context {
-            events: events::Events::new(&self.client, None),
-            client: self.client,
-            reconciler,
-            backoff: self.backoff,
-            refresh: Some(refresh),
-            generators,
-        })
-    }
-}
-
-/// Feeds the ExternalSecret watch (after its predicate filter) into the work queue.
-async fn feed_queue(
-    events: impl futures_util::Stream<Item = Result<ExternalSecret, watcher::Error>>,
-    refresh: Arc<queue::RefreshQueue>,
-) {
-    events
-        .for_each(|event| {
-            match event {
-                Ok(es) => refresh.changed(ObjectRef::from_obj(&es)),
-                Err(e) => tracing::warn!(error = %e, "ExternalSecret watch"),
-            }
-            async {}
-        })
-        .await;
 }

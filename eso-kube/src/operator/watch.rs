@@ -43,7 +43,7 @@ pub(super) fn external_secret_changed(es: &ExternalSecret) -> Option<u64> {
 /// endpoint) read, and filtered by [`external_secret_changed`]. `endpoints` turn ready once
 /// the first listing is in the store.
 pub(super) fn external_secrets(
-    client: &kube::Client,
+    api: Api<ExternalSecret>,
     config: watcher::Config,
     endpoints: &super::Endpoints,
 ) -> (
@@ -51,7 +51,7 @@ pub(super) fn external_secrets(
     impl Stream<Item = Result<ExternalSecret, watcher::Error>> + Send + 'static,
 ) {
     let (reader, writer) = reflector::store();
-    let stream = watcher(Api::<ExternalSecret>::all(client.clone()), config)
+    let stream = watcher(api, config)
         .default_backoff()
         .reflect(writer)
         .inspect({
@@ -70,7 +70,7 @@ pub(super) fn external_secrets(
 /// A store kind's watch, reflected into the store the controller and the catalog read;
 /// `listed` turns true once the first listing is in it.
 pub(super) fn stores<K>(
-    client: &kube::Client,
+    api: Api<K>,
     config: watcher::Config,
     listed: Arc<AtomicBool>,
 ) -> (
@@ -87,7 +87,7 @@ where
         + 'static,
 {
     let (reader, writer) = reflector::store();
-    let stream = watcher(Api::<K>::all(client.clone()), config)
+    let stream = watcher(api, config)
         .default_backoff()
         .reflect(writer)
         .inspect(move |event| {
@@ -150,13 +150,10 @@ fn record(known: &KnownSecrets, event: &watcher::Event<PartialObjectMeta<Secret>
 /// target Secrets that should wake their owning ExternalSecret: deleted, or written by
 /// someone else (an edit, the managed label removed).
 pub(super) fn target_secrets(
-    client: &kube::Client,
+    api: Api<PartialObjectMeta<Secret>>,
     known: KnownSecrets,
 ) -> impl Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static {
-    watcher(
-        Api::<PartialObjectMeta<Secret>>::all(client.clone()),
-        watcher::Config::default(),
-    )
+    watcher(api, watcher::Config::default())
     .default_backoff()
     .filter_map(move |event| {
         if let Ok(ev) = &event {
