@@ -127,6 +127,15 @@ if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
   bash scripts/backends/smoke.sh $ESO_BACKENDS 2>&1 | tee "$LOG_DIR/backends-smoke.log"
 fi
 
+# The Helm chart (deploy/charts/eso-rs): helm lint and template of every ci/ values file, and
+# every rendered object applied to the kube-apiserver (CRDs for real, the rest as a
+# server-side dry run). Skips without HELM unless ESO_REQUIRE_BACKENDS=1.
+step "Helm chart: lint, template, apply to the kube-apiserver (scripts/chart-check.sh)"
+set +e
+bash scripts/chart-check.sh 2>&1 | tee "$LOG_DIR/chart-check.log"
+chart_status=${PIPESTATUS[0]}
+set -e
+
 step "cargo test (workspace, all features)"
 set +e
 cargo test --workspace --all-features --locked --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo-test.log"
@@ -209,6 +218,12 @@ if [[ -f "$LOG_DIR/backends-smoke.log" ]]; then
   passed=$((passed + ${sp:-0})); failed=$((failed + ${sf:-0}))
   [[ "${sf:-0}" == 0 ]] || status=1
 fi
+chart_passed=$(grep -c '^ok ' "$LOG_DIR/chart-check.log" || true)
+chart_failed=$(grep -c '^FAIL ' "$LOG_DIR/chart-check.log" || true)
+if [[ "$chart_status" != 0 ]]; then
+  status=1; (( chart_failed > 0 )) || chart_failed=1
+fi
+passed=$((passed + ${chart_passed:-0})); failed=$((failed + ${chart_failed:-0}))
 passed=$((passed + ${tmpl_passed:-0} + fuzz_passed + ${cons_passed:-0}))
 failed=$((failed + ${tmpl_failed:-0} + fuzz_failed + ${cons_failed:-0}))
 echo
