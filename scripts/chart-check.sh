@@ -7,10 +7,11 @@
 #   - every rendered object applied to the kube backend's API server
 #     (scripts/chart_apply.py: CRDs for real, the rest as a server-side dry run; kinds
 #     whose CRD is absent, cert-manager's and the Prometheus Operator's, are skipped with a
-#     note).
+#     note);
+#   - a real helm install, upgrade and uninstall (without CRDs and webhook).
 #
 # Needs HELM (scripts/backends/helm.sh) and, for the apply, KUBE_API_SERVER,
-# KUBE_ADMIN_TOKEN and KUBE_CA_CERT (scripts/backends/kube.sh). Without HELM it skips,
+# KUBE_ADMIN_TOKEN, KUBE_CA_CERT and KUBECONFIG (scripts/backends/kube.sh). Without HELM it skips,
 # unless ESO_REQUIRE_BACKENDS=1, then it fails; the same for the kube variables.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,6 +65,26 @@ else
     for f in "$out"/*.yaml; do [[ "$f" == *.lint ]] || rendered+=("$f"); done
     if ! python3 "$ROOT/scripts/chart_apply.py" "${rendered[@]}"; then
         failed=$((failed + 1))
+    fi
+fi
+
+# A real install, upgrade (to HA) and uninstall: what the chart's README tells users to run.
+# Without the CRDs and the webhook: the API server is shared with other tests, and a
+# ValidatingWebhookConfiguration whose webhook cannot run here (no pods) would refuse their
+# objects.
+if [[ -z "${KUBECONFIG:-}" ]]; then
+    missing "KUBECONFIG is not set; start scripts/backends/kube.sh"
+else
+    real=(--namespace eso-chart-install)
+    "$HELM" uninstall eso-chart-real "${real[@]}" >/dev/null 2>&1 || true
+    if "$HELM" install eso-chart-real "$CHART" "${real[@]}" --create-namespace \
+            --set installCRDs=false --set webhook.create=false >"$out/install.log" 2>&1 &&
+        "$HELM" upgrade eso-chart-real "$CHART" "${real[@]}" --reuse-values --set replicaCount=2 \
+            --set leaderElect=true --set podDisruptionBudget.enabled=true >>"$out/install.log" 2>&1 &&
+        "$HELM" uninstall eso-chart-real "${real[@]}" >>"$out/install.log" 2>&1; then
+        echo "ok   helm install, upgrade (HA) and uninstall against the kube-apiserver"
+    else
+        echo "FAIL helm install / upgrade / uninstall:"; tail -n 20 "$out/install.log"; failed=$((failed + 1))
     fi
 fi
 
