@@ -3,7 +3,7 @@
 # start:
 #   - `helm lint --strict` and `helm template` for every values file in the chart's ci/
 #     (defaults, scoped, HA, webhook with its own certificate, webhook with cert-manager);
-#   - the values schema refuses an unknown value and a bad duration;
+#   - the chart refuses an unknown value, a bad duration, two replicas without leader election;
 #   - every rendered object applied to the kube backend's API server
 #     (scripts/chart_apply.py: CRDs for real, the rest as a server-side dry run; kinds
 #     whose CRD is absent, cert-manager's and the Prometheus Operator's, are skipped with a
@@ -48,13 +48,13 @@ for values in "$CHART"/ci/*-values.yaml; do
 done
 
 # The schema refuses what the chart does not read (an ESO value it does not support, a typo)
-# and a duration the binary would refuse.
-for bad in "--set unknownValue=1" "--set leaderElectionLeaseDuration=15" "--set webhook.failurePolicy=Maybe"; do
+# and a duration the binary would refuse; the templates refuse two active replicas.
+for bad in "--set unknownValue=1" "--set leaderElectionLeaseDuration=15" "--set webhook.failurePolicy=Maybe" "--set replicaCount=2"; do
     # shellcheck disable=SC2086
     if "$HELM" template "$RELEASE" "$CHART" $bad >/dev/null 2>&1; then
-        echo "FAIL the values schema accepts $bad"; failed=$((failed + 1))
+        echo "FAIL the chart accepts $bad"; failed=$((failed + 1))
     else
-        echo "ok   the values schema refuses $bad"
+        echo "ok   the chart refuses $bad"
     fi
 done
 
