@@ -8,6 +8,9 @@
 #     (scripts/chart_apply.py: CRDs for real, the rest as a server-side dry run; kinds
 #     whose CRD is absent, cert-manager's and the Prometheus Operator's, are skipped with a
 #     note);
+#   - the rendered RBAC (HA, scoped, webhook) applied for real and asked, with
+#     SubjectAccessReviews, for every call the code makes and a list of calls it never makes
+#     (scripts/chart_rbac.py);
 #   - a real helm install, upgrade and uninstall (without CRDs and webhook).
 #
 # Needs HELM (scripts/backends/helm.sh) and, for the apply, KUBE_API_SERVER,
@@ -66,6 +69,13 @@ else
     if ! python3 "$ROOT/scripts/chart_apply.py" "${rendered[@]}"; then
         failed=$((failed + 1))
     fi
+    # The rendered RBAC, applied for real, against the calls the code makes (and those it
+    # never makes), asked of the API server's authorizer.
+    for variant in ha scoped webhook; do
+        if ! python3 "$ROOT/scripts/chart_rbac.py" "$variant" "$out/$variant.yaml"; then
+            failed=$((failed + 1))
+        fi
+    done
 fi
 
 # A real install, upgrade (to HA) and uninstall: what the chart's README tells users to run.

@@ -81,18 +81,28 @@ class Api:
     def forget(self, api_version):
         self.resources.pop(api_version, None)
 
-    def apply(self, obj, dry_run):
+    def path_of(self, obj):
+        """The object's URL path, or None when its kind is not served."""
         api_version, kind = obj["apiVersion"], obj["kind"]
         found = self.resource(api_version, kind)
         if found is None:
-            return None, None
+            return None
         plural, namespaced = found
         base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
         meta = obj["metadata"]
         ns = f"/namespaces/{meta['namespace']}" if namespaced and meta.get("namespace") else ""
+        return f"{base}{ns}/{plural}/{meta['name']}"
+
+    def delete(self, obj):
+        path = self.path_of(obj)
+        return (None, None) if path is None else self.call("DELETE", path)
+
+    def apply(self, obj, dry_run):
+        path = self.path_of(obj)
+        if path is None:
+            return None, None
         query = f"?fieldManager={FIELD_MANAGER}&force=true" + ("&dryRun=All" if dry_run else "")
-        path = f"{base}{ns}/{plural}/{meta['name']}{query}"
-        return self.call("PATCH", path, obj, "application/apply-patch+yaml")
+        return self.call("PATCH", path + query, obj, "application/apply-patch+yaml")
 
 
 def describe(obj):
