@@ -23,7 +23,8 @@ import time
 
 import yaml
 
-from chart_apply import Api, describe
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
+from chart_apply import Api, describe  # noqa: E402
 
 ESO = "external-secrets.io"
 GEN = "generators.external-secrets.io"
