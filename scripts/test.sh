@@ -49,7 +49,7 @@ fi
 install_pid=""
 if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
   (
-    for b in ${ESO_BACKENDS:-kube openbao moto gcp azure}; do
+    for b in ${ESO_BACKENDS:-kube openbao moto gcp azure helm}; do
       nice -n 10 bash "scripts/backends/$b.sh" install || echo "install of $b failed"
     done
   ) >"$LOG_DIR/backends-install.log" 2>&1 &
@@ -93,7 +93,7 @@ fi
 if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
   # azure is the project's own Key Vault test server (tools/keyvault-test-server), built by
   # its install step with cargo.
-  export ESO_BACKENDS="${ESO_BACKENDS:-kube openbao moto gcp azure}"
+  export ESO_BACKENDS="${ESO_BACKENDS:-kube openbao moto gcp azure helm}"
   step "start test backends: $ESO_BACKENDS"
   wait_install || true
   trap 'bash scripts/backends/all.sh stop >/dev/null 2>&1 || true; bash scripts/backends/openbao.sh stop region2 >/dev/null 2>&1 || true; bash scripts/backends/openbao.sh stop uninit >/dev/null 2>&1 || true' EXIT
@@ -126,6 +126,15 @@ if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
   # shellcheck disable=SC2086
   bash scripts/backends/smoke.sh $ESO_BACKENDS 2>&1 | tee "$LOG_DIR/backends-smoke.log"
 fi
+
+# The Helm chart (deploy/charts/eso-rs): helm lint and template of every ci/ values file, and
+# every rendered object applied to the kube-apiserver (CRDs for real, the rest as a
+# server-side dry run). Skips without HELM unless ESO_REQUIRE_BACKENDS=1.
+step "Helm chart: lint, template, apply to the kube-apiserver (scripts/chart-check.sh)"
+set +e
+bash scripts/chart-check.sh 2>&1 | tee "$LOG_DIR/chart-check.log"
+chart_status=${PIPESTATUS[0]}
+set -e
 
 step "cargo test (workspace, all features)"
 set +e
@@ -209,6 +218,12 @@ if [[ -f "$LOG_DIR/backends-smoke.log" ]]; then
   passed=$((passed + ${sp:-0})); failed=$((failed + ${sf:-0}))
   [[ "${sf:-0}" == 0 ]] || status=1
 fi
+chart_passed=$(grep -c '^ok ' "$LOG_DIR/chart-check.log" || true)
+chart_failed=$(grep -c '^FAIL ' "$LOG_DIR/chart-check.log" || true)
+if [[ "$chart_status" != 0 ]]; then
+  status=1; (( chart_failed > 0 )) || chart_failed=1
+fi
+passed=$((passed + ${chart_passed:-0})); failed=$((failed + ${chart_failed:-0}))
 passed=$((passed + ${tmpl_passed:-0} + fuzz_passed + ${cons_passed:-0}))
 failed=$((failed + ${tmpl_failed:-0} + fuzz_failed + ${cons_failed:-0}))
 echo

@@ -21,7 +21,7 @@ while (( $# )); do
 done
 explicit=1
 if (( ${#wanted[@]} == 0 )); then
-    wanted=(kube openbao moto gcp azure)
+    wanted=(kube openbao moto gcp azure helm)
     explicit=0
 fi
 
@@ -113,6 +113,11 @@ smoke_azure() {
     check "azure (python sdk) delete (soft)" "${step[@]}" delete "$name"
     check "azure (python sdk) recover" "${step[@]}" recover "$name"
     check "azure (python sdk) purge, name reusable" "${step[@]}" purge "$name"
+}
+
+smoke_helm() {
+    check "helm version (the built client runs)" "$HELM" version --short
+    check "helm template of a minimal chart" sh -c 'd="$(mktemp -d)"; mkdir -p "$d/templates"; printf "apiVersion: v2\nname: smoke\nversion: 0.1.0\n" >"$d/Chart.yaml"; printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n" >"$d/templates/cm.yaml"; out="$("$HELM" template smoke-release "$d")"; rm -rf "$d"; printf "%s" "$out" | grep -q "name: smoke-release"'
 }
 
 not_running=()
