@@ -249,10 +249,7 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "enable-extended-metric-labels",
         "metrics carry ESO's default labels only",
     ),
-    (
-        "enable-http2",
-        "the HTTP endpoints speak HTTP/1.1 only",
-    ),
+    ("enable-http2", "the HTTP endpoints speak HTTP/1.1 only"),
     (
         "enable-vault-token-cache",
         "Vault clients (and their tokens) are always cached per store revision",
@@ -390,7 +387,10 @@ mod tests {
     #[test]
     fn flags_not_honoured_are_refused_with_the_reason() {
         let err = refuse_unsupported(&os(&["eso-operator", "--client-qps=100"])).unwrap_err();
-        assert!(err.contains("--client-qps") && err.contains("rate limit"), "{err}");
+        assert!(
+            err.contains("--client-qps") && err.contains("rate limit"),
+            "{err}"
+        );
         let err = refuse_unsupported(&os(&["eso-operator", "certcontroller"])).unwrap_err();
         assert!(err.contains("webhook"), "{err}");
         refuse_unsupported(&os(&["eso-operator", "webhook", "--healthz-addr=:8081"])).unwrap();

@@ -2,9 +2,14 @@
 //! and leader election when asked for.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
 use eso_kube::operator::{Controllers, LeaderElection, LeaderExit, Operator, Shutdown};
 
 use crate::cli::ControllerArgs;
@@ -22,7 +27,8 @@ pub(crate) async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("no Kubernetes client configuration (in-cluster or KUBECONFIG)")?;
     let operator = operator(client.clone(), &args);
-    serve(&operator, &args).await?;
+    let leading = Arc::new(AtomicBool::new(!args.enable_leader_election));
+    serve(&operator, &args, Arc::clone(&leading)).await?;
     let shutdown = Shutdown::on_signals();
     if !args.enable_leader_election {
         operator.run(shutdown).await;
@@ -36,7 +42,10 @@ pub(crate) async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
     let (duration, grace) = election;
     let exit = LeaderElection::new(client, namespace, &args.leader_election_id, identity)
         .with_timing(duration, grace)
-        .run(shutdown, |stop| operator.run(stop))
+        .run(shutdown, |stop| {
+            leading.store(true, Ordering::Relaxed);
+            operator.run(stop)
+        })
         .await?;
     Ok(match exit {
         LeaderExit::LeadershipLost => {
@@ -89,20 +98,49 @@ fn election_timing(args: &ControllerArgs) -> anyhow::Result<(Duration, Duration)
     }
     let whole = |d: Duration| Duration::from_secs(d.as_secs().max(1));
     let (duration, retry) = (whole(duration), whole(retry));
-    Ok((duration, duration.saturating_sub(retry).max(Duration::from_secs(1))))
+    Ok((
+        duration,
+        duration.saturating_sub(retry).max(Duration::from_secs(1)),
+    ))
 }
 
-/// Serves the endpoints on `--metrics-addr` and `--live-addr` (one listener when they are
-/// the same address).
-async fn serve(operator: &Operator, args: &ControllerArgs) -> anyhow::Result<()> {
-    let mut addrs = vec![args.metrics_addr.as_str()];
-    if args.live_addr != args.metrics_addr {
-        addrs.push(args.live_addr.as_str());
-    }
-    for addr in addrs {
-        let bound = crate::http::serve(addr, operator.endpoints().router()).await?;
+/// Serves the operator's endpoints (`/metrics`, `/healthz`, `/readyz`, `/refresh`) on
+/// `--metrics-addr`, and `/healthz` and `/readyz` on `--live-addr`. There `/readyz` is ready
+/// for a replica waiting for the Lease (it is ready to take over, as ESO's standby replicas
+/// are) and for the leader once its caches are filled.
+async fn serve(
+    operator: &Operator,
+    args: &ControllerArgs,
+    leading: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let endpoints = operator.endpoints().clone();
+    let ready = move || !leading.load(Ordering::Relaxed) || endpoints.is_ready();
+    let live = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ok = ready();
+                async move {
+                    if ok {
+                        (StatusCode::OK, "ok")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "caches not filled yet")
+                    }
+                }
+            }),
+        );
+    if args.live_addr == args.metrics_addr {
+        // One listener: the operator's own `/readyz` (ready once the caches are filled).
+        let all = operator.endpoints().router();
+        let bound = crate::http::serve(&args.metrics_addr, all).await?;
         tracing::info!(%bound, "serving /metrics, /healthz, /readyz, /refresh");
+        return Ok(());
     }
+    let bound = crate::http::serve(&args.metrics_addr, operator.endpoints().router()).await?;
+    tracing::info!(%bound, "serving /metrics, /refresh");
+    let bound = crate::http::serve(&args.live_addr, live).await?;
+    tracing::info!(%bound, "serving /healthz, /readyz");
     Ok(())
 }
 

@@ -64,7 +64,10 @@ async fn the_api_server_calls_the_webhook_through_a_rotation() {
                      hook("secretstore", "secretstores", port, &ns)]
     }))
     .unwrap();
-    configs.create(&PostParams::default(), &config).await.unwrap();
+    configs
+        .create(&PostParams::default(), &config)
+        .await
+        .unwrap();
     let health = free_port();
     let args: Vec<String> = [
         "webhook",
@@ -110,7 +113,9 @@ async fn the_api_server_calls_the_webhook_through_a_rotation() {
     );
     // The API server picks the new caBundle up shortly after the patch.
     wait_for("the first admission through the webhook", || async {
-        create(&es_api, &external_secret(&ns, "good-0", "1h")).await.is_ok()
+        create(&es_api, &external_secret(&ns, "good-0", "1h"))
+            .await
+            .is_ok()
     })
     .await;
     let denied = create(&es_api, &external_secret(&ns, "bad", "5x"))
@@ -142,9 +147,8 @@ async fn the_api_server_calls_the_webhook_through_a_rotation() {
 
     // Keep the API server calling while the serving certificate is renewed (10 s after it
     // was made): every call is answered, good ones admitted and bad ones denied by us.
-    let mut i = 1;
     let mut rotated = false;
-    for _ in 0..300 {
+    for i in 1..300 {
         let good = create(&es_api, &external_secret(&ns, &format!("good-{i}"), "1h")).await;
         assert!(good.is_ok(), "call {i} failed: {good:?}");
         let bad = create(&es_api, &external_secret(&ns, &format!("bad-{i}"), "x")).await;
@@ -153,7 +157,6 @@ async fn the_api_server_calls_the_webhook_through_a_rotation() {
                 .is_err_and(|m| m.contains("spec.refreshInterval")),
             "call {i}: {bad:?}"
         );
-        i += 1;
         let now = cert(secrets.get("eso-webhook-cert").await.unwrap()).unwrap();
         if now != first && webhook.log().contains("serving a new webhook certificate") {
             rotated = true;
@@ -161,7 +164,11 @@ async fn the_api_server_calls_the_webhook_through_a_rotation() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(rotated, "the certificate was not rotated:\n{}", webhook.log());
+    assert!(
+        rotated,
+        "the certificate was not rotated:\n{}",
+        webhook.log()
+    );
     // And calls on the new certificate.
     for j in 0..5 {
         let name = format!("after-{j}");
@@ -170,7 +177,10 @@ async fn the_api_server_calls_the_webhook_through_a_rotation() {
             .unwrap();
     }
     let log = webhook.log();
-    assert!(log.contains("\"level\":\"info\"") && log.contains("\"msg\":"), "ESO-style JSON log:\n{log}");
+    assert!(
+        log.contains("\"level\":\"info\"") && log.contains("\"msg\":"),
+        "ESO-style JSON log:\n{log}"
+    );
     assert!(log.contains("zap"), "zap flags are acknowledged:\n{log}");
 
     let metrics = reqwest::get(format!("http://127.0.0.1:{health}/metrics"))

@@ -66,11 +66,7 @@ impl Reconciler {
         let name = store.name();
         let now_s = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut status = store.store_status().cloned().unwrap_or_default();
-        let mut out = StoreOutcome::new(
-            SecretStoreStatus::default(),
-            Some(self.store_requeue),
-            (),
-        );
+        let mut out = StoreOutcome::new(SecretStoreStatus::default(), Some(self.store_requeue), ());
         let store = match super::catalog::resolve_store(self.catalog(), kind, namespace, name) {
             Ok(s) => s,
             Err(e) => {

@@ -28,10 +28,7 @@ pub(super) async fn collect_generator_states(
         let query = namespace
             .as_deref()
             .map_or(GeneratorStateQuery::All, GeneratorStateQuery::Namespace);
-        let report = ctx
-            .reconciler
-            .collect_generator_states_in(query, now)
-            .await;
+        let report = ctx.reconciler.collect_generator_states_in(query, now).await;
         for e in &report.errors {
             tracing::warn!(error = %e, "generator state cleanup failed; will retry");
         }

@@ -154,24 +154,26 @@ pub(super) fn target_secrets(
     known: KnownSecrets,
 ) -> impl Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static {
     watcher(api, watcher::Config::default())
-    .default_backoff()
-    .filter_map(move |event| {
-        if let Ok(ev) = &event {
-            record(&known, ev);
-        }
-        let out = match event {
-            Ok(watcher::Event::Delete(s)) if owning_external_secret(&s).is_some() => Some(Ok(s)),
-            Ok(watcher::Event::Apply(s))
-                if owning_external_secret(&s).is_some() && !written_by_owner(&s) =>
-            {
-                Some(Ok(s))
+        .default_backoff()
+        .filter_map(move |event| {
+            if let Ok(ev) = &event {
+                record(&known, ev);
             }
-            // The initial listing: every ExternalSecret gets its own first pass anyway.
-            Ok(_) => None,
-            Err(e) => Some(Err(e)),
-        };
-        async move { out }
-    })
+            let out = match event {
+                Ok(watcher::Event::Delete(s)) if owning_external_secret(&s).is_some() => {
+                    Some(Ok(s))
+                }
+                Ok(watcher::Event::Apply(s))
+                    if owning_external_secret(&s).is_some() && !written_by_owner(&s) =>
+                {
+                    Some(Ok(s))
+                }
+                // The initial listing: every ExternalSecret gets its own first pass anyway.
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            };
+            async move { out }
+        })
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use anyhow::{Context as _, anyhow};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ObjectMeta, PostParams};
+use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -63,11 +63,15 @@ fn inspect(pem: &str, dns: Option<&str>) -> Option<(jiff::Timestamp, bool)> {
     let not_after = jiff::Timestamp::from_second(cert.validity().not_after.timestamp()).ok()?;
     let names = match dns {
         None => true,
-        Some(dns) => cert.subject_alternative_name().ok().flatten().is_some_and(|san| {
-            san.value.general_names.iter().any(|n| {
-                matches!(n, x509_parser::extensions::GeneralName::DNSName(d) if *d == dns)
-            })
-        }),
+        Some(dns) => cert
+            .subject_alternative_name()
+            .ok()
+            .flatten()
+            .is_some_and(|san| {
+                san.value.general_names.iter().any(
+                    |n| matches!(n, x509_parser::extensions::GeneralName::DNSName(d) if *d == dns),
+                )
+            }),
     };
     Some((not_after, names))
 }
@@ -78,7 +82,8 @@ fn due(pem: &str, dns: Option<&str>, lookahead: Duration) -> bool {
     let Some((not_after, names)) = inspect(pem, dns) else {
         return true;
     };
-    let limit = jiff::Timestamp::now() + jiff::SignedDuration::try_from(lookahead).unwrap_or_default();
+    let limit =
+        jiff::Timestamp::now() + jiff::SignedDuration::try_from(lookahead).unwrap_or_default();
     !names || not_after <= limit
 }
 
@@ -121,7 +126,8 @@ fn new_serving(
     lifetime: Duration,
 ) -> anyhow::Result<(String, String)> {
     let ca_key = KeyPair::from_pem(ca_key).context("the CA key in the Secret")?;
-    let issuer = Issuer::from_ca_cert_pem(first_block(ca), ca_key).context("the CA in the Secret")?;
+    let issuer =
+        Issuer::from_ca_cert_pem(first_block(ca), ca_key).context("the CA in the Secret")?;
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(vec![dns.to_owned()])?;
     params.distinguished_name.push(DnType::CommonName, dns);
@@ -194,9 +200,10 @@ impl SecretStore {
     /// The bundle in the Secret (None when the Secret does not exist), and its
     /// `resourceVersion`.
     async fn read(&self) -> anyhow::Result<(Option<Bundle>, Option<String>)> {
-        let Some(secret) = self.api.get_opt(&self.name).await.with_context(|| {
-            format!("cannot read the webhook certificate Secret {}", self.name)
-        })?
+        let Some(secret) =
+            self.api.get_opt(&self.name).await.with_context(|| {
+                format!("cannot read the webhook certificate Secret {}", self.name)
+            })?
         else {
             return Ok((None, None));
         };
@@ -240,8 +247,11 @@ impl SecretStore {
         ))
     }
 
+    /// Writes `bundle`: a merge patch of the data carrying the `resourceVersion` read (so
+    /// a concurrent writer makes it fail with 409), or a new Secret when there was none.
+    /// Only `get` and `patch` on an existing Secret are needed (the chart creates it).
     async fn write(&self, bundle: &Bundle, version: Option<String>) -> Result<(), kube::Error> {
-        let data = [
+        let data: BTreeMap<String, ByteString> = [
             ("ca.crt", &bundle.ca),
             ("ca.key", &bundle.ca_key),
             ("tls.crt", &bundle.cert),
@@ -250,51 +260,77 @@ impl SecretStore {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), ByteString(v.clone().into_bytes())))
         .collect();
-        let secret = Secret {
-            metadata: ObjectMeta {
-                name: Some(self.name.clone()),
-                resource_version: version.clone(),
-                labels: Some(BTreeMap::from([(
-                    "app.kubernetes.io/managed-by".to_owned(),
-                    "eso-operator".to_owned(),
-                )])),
-                ..ObjectMeta::default()
-            },
-            data: Some(data),
-            type_: Some("kubernetes.io/tls".to_owned()),
-            ..Secret::default()
+        let labels = BTreeMap::from([(
+            "app.kubernetes.io/managed-by".to_owned(),
+            "eso-operator".to_owned(),
+        )]);
+        let Some(version) = version else {
+            let secret = Secret {
+                metadata: ObjectMeta {
+                    name: Some(self.name.clone()),
+                    labels: Some(labels),
+                    ..ObjectMeta::default()
+                },
+                data: Some(data),
+                type_: Some("kubernetes.io/tls".to_owned()),
+                ..Secret::default()
+            };
+            return self
+                .api
+                .create(&PostParams::default(), &secret)
+                .await
+                .map(drop);
         };
-        let pp = PostParams::default();
-        match version {
-            Some(_) => self.api.replace(&self.name, &pp, &secret).await.map(drop),
-            None => self.api.create(&pp, &secret).await.map(drop),
-        }
+        let patch = serde_json::json!({
+            "metadata": {"resourceVersion": version, "labels": labels},
+            "data": data,
+        });
+        self.api
+            .patch(&self.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map(drop)
     }
 }
 
 /// Puts `ca` in the `caBundle` of every webhook of the ValidatingWebhookConfiguration
 /// `name` (when it is not there already). Returns whether it changed anything.
-pub(crate) async fn patch_ca_bundle(client: &kube::Client, name: &str, ca: &str) -> anyhow::Result<bool> {
+pub(crate) async fn patch_ca_bundle(
+    client: &kube::Client,
+    name: &str,
+    ca: &str,
+) -> anyhow::Result<bool> {
     let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
     for _ in 0..3 {
-        let mut config = api
+        let config = api
             .get(name)
             .await
             .with_context(|| format!("cannot read ValidatingWebhookConfiguration {name}"))?;
         let wanted = ByteString(ca.as_bytes().to_vec());
-        let mut changed = false;
-        for hook in config.webhooks.iter_mut().flatten() {
+        // A JSON patch of the webhooks whose caBundle differs, guarded by a test of the
+        // resourceVersion read (only `get` and `patch` are needed).
+        let mut ops = vec![serde_json::json!({
+            "op": "test", "path": "/metadata/resourceVersion",
+            "value": config.metadata.resource_version,
+        })];
+        for (i, hook) in config.webhooks.iter().flatten().enumerate() {
             if hook.client_config.ca_bundle.as_ref() != Some(&wanted) {
-                hook.client_config.ca_bundle = Some(wanted.clone());
-                changed = true;
+                ops.push(serde_json::json!({
+                    "op": "add", "path": format!("/webhooks/{i}/clientConfig/caBundle"),
+                    "value": wanted,
+                }));
             }
         }
-        if !changed {
+        if ops.len() == 1 {
             return Ok(false);
         }
-        match api.replace(name, &PostParams::default(), &config).await {
+        let patch: json_patch::Patch = serde_json::from_value(serde_json::Value::Array(ops))?;
+        match api
+            .patch(name, &PatchParams::default(), &Patch::<()>::Json(patch))
+            .await
+        {
             Ok(_) => return Ok(true),
-            Err(kube::Error::Api(s)) if s.code == 409 => continue,
+            // The test failed (someone changed it since the read): read again.
+            Err(kube::Error::Api(s)) if s.code == 409 || s.code == 422 => continue,
             Err(e) => {
                 return Err(e).with_context(|| {
                     format!("cannot patch the caBundle of ValidatingWebhookConfiguration {name}")
@@ -340,7 +376,9 @@ mod tests {
 
     #[test]
     fn a_renewed_ca_keeps_the_previous_one_in_the_bundle() {
-        let b = renew(None, &policy(Duration::from_secs(60))).unwrap().unwrap();
+        let b = renew(None, &policy(Duration::from_secs(60)))
+            .unwrap()
+            .unwrap();
         let r = renew(Some(&b), &policy(Duration::from_secs(30_000)))
             .unwrap()
             .unwrap();
@@ -353,7 +391,9 @@ mod tests {
     fn the_serving_certificate_verifies_against_the_bundle() {
         use rustls::client::danger::ServerCertVerifier as _;
         use rustls::pki_types::pem::PemObject as _;
-        let b = renew(None, &policy(Duration::from_secs(60))).unwrap().unwrap();
+        let b = renew(None, &policy(Duration::from_secs(60)))
+            .unwrap()
+            .unwrap();
         let mut roots = rustls::RootCertStore::empty();
         for c in rustls::pki_types::CertificateDer::pem_slice_iter(b.ca.as_bytes()) {
             roots.add(c.unwrap()).unwrap();

@@ -57,9 +57,11 @@ pub(crate) async fn run(args: WebhookArgs) -> anyhow::Result<ExitCode> {
         let bound = crate::http::serve(&args.healthz_addr, all).await?;
         tracing::info!(%bound, "serving /healthz, /readyz and /metrics");
     } else {
-        let bound = crate::http::serve(&args.healthz_addr, health.with_state(state.clone())).await?;
+        let bound =
+            crate::http::serve(&args.healthz_addr, health.with_state(state.clone())).await?;
         tracing::info!(%bound, "serving /healthz and /readyz");
-        let bound = crate::http::serve(&args.metrics_addr, metrics.with_state(state.clone())).await?;
+        let bound =
+            crate::http::serve(&args.metrics_addr, metrics.with_state(state.clone())).await?;
         tracing::info!(%bound, "serving /metrics");
     }
     let shutdown = Shutdown::on_signals();
@@ -93,7 +95,9 @@ pub(crate) async fn run(args: WebhookArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where the certificate comes from.
+/// Where the certificate comes from (one per process, so the size difference of the
+/// variants does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Source {
     /// Made and renewed in a Secret, the CA put in a ValidatingWebhookConfiguration.
     Managed {
@@ -187,7 +191,10 @@ async fn rotate(
         let next = match source.load().await {
             Ok(b) => b,
             Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), "webhook certificate check failed; will retry");
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "webhook certificate check failed; will retry"
+                );
                 continue;
             }
         };

@@ -107,6 +107,7 @@ pub async fn install_crds(client: &kube::Client) {
         eso_core::api::GeneratorState::crd(),
         eso_core::api::Password::crd(),
         eso_core::api::ClusterGenerator::crd(),
+        eso_core::api::VaultDynamicSecret::crd(),
     ];
     for crd in crds {
         let name = crd.metadata.name.clone().unwrap();
