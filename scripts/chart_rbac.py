@@ -70,6 +70,7 @@ def namespaced_denied(ns):
         call("create", GEN, "passwords", ns), call("watch", GEN, "generatorstates", ns),
         call("update", GEN, "generatorstates", ns), call("get", "", "pods", ns),
         call("get", "coordination.k8s.io", "leases", ns, None, "external-secrets-controller"),
+        call("patch", "apps", "deployments", ns),
     ]
 
 

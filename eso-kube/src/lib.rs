@@ -14,6 +14,7 @@ mod known_secrets;
 #[cfg(feature = "operator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "operator")))]
 pub mod operator;
+mod rollout;
 pub mod status;
 mod workloads;
 
@@ -22,4 +23,5 @@ mod workloads;
 pub use catalog::{FetchedGenerators, ReflectorCatalog};
 pub use cluster::{DEFAULT_FIELD_MANAGER, KubeCluster};
 pub use eso_core::cluster::{secret_from_kube, secret_to_kube};
+pub use rollout::{RESTARTED_AT_ANNOTATION, rollout_restart};
 pub use workloads::{KubeWorkloads, WORKLOADS_FIELD_MANAGER};

@@ -972,6 +972,7 @@ impl Validate for ExternalSecret {
     fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::new();
         self.spec.validate_at("spec", &mut errors);
+        self.validate_rollout_annotation(&mut errors);
         errors.into_result()
     }
 }

@@ -15,6 +15,7 @@ mod meta;
 mod parse;
 pub mod providers;
 mod push_secret;
+mod rollout;
 mod secret_store;
 mod v1beta1_external_secret;
 pub(crate) mod v1beta1_secret_store;
@@ -29,6 +30,7 @@ pub use meta::*;
 pub use parse::{ParseError, parse_json, parse_yaml, redact_serde_message};
 pub use providers::*;
 pub use push_secret::*;
+pub use rollout::{ROLLOUT_RESTART_ANNOTATION, RolloutTarget, WorkloadKind, rollout_targets};
 pub use secret_store::*;
 pub use validation::*;
 

@@ -7,6 +7,7 @@
 //! | ExternalSecret | target updated | Normal | `Updated` | `secret updated` |
 //! | ExternalSecret | target deleted (`deletionPolicy: Delete`, no data) | Normal | `Deleted` | `secret deleted due to DeletionPolicy=Delete` |
 //! | ExternalSecret | the reconcile failed | Warning | `UpdateFailed` | the error |
+//! | ExternalSecret | a rollout restart (eso-rs's `eso-rs.io/rollout-restart`) failed | Warning | `RolloutRestartFailed` | the workload and the error |
 //! | PushSecret | pushed | Normal | `Synced` | the `Ready` message |
 //! | PushSecret | source deleted, remote secrets cleaned up | Normal | `SourceDeleted` | the `Ready` message |
 //! | PushSecret | a store or the object failed | Warning | `Errored` | the `Ready` message |
@@ -81,6 +82,12 @@ impl Events {
         }
     }
 
+    /// Records that a rollout restart `es` asked for failed (`note` says which and why).
+    pub(super) fn rollout_failed(&self, es: &ExternalSecret, note: &str) {
+        let ev = event(EventType::Warning, "RolloutRestartFailed", note);
+        self.enqueue(Source::ExternalSecret, es.object_ref(&()), ev);
+    }
+
     /// Records what a pass of `ps` did (nothing when it was up to date).
     pub(super) fn push_secret(&self, ps: &PushSecret, out: &PushSecretOutcome) {
         if let Some(ev) = push_secret_event(out) {
@@ -141,7 +148,9 @@ fn external_secret_event(out: &ExternalSecretOutcome) -> Option<Event> {
     }
     match out.detail {
         TargetAction::Created => Some(event(EventType::Normal, "Created", "secret created")),
-        TargetAction::Updated => Some(event(EventType::Normal, "Updated", "secret updated")),
+        TargetAction::Updated | TargetAction::Relabelled => {
+            Some(event(EventType::Normal, "Updated", "secret updated"))
+        }
         TargetAction::Deleted => Some(event(
             EventType::Normal,
             "Deleted",

@@ -9,10 +9,11 @@ use eso_core::Error;
 use eso_core::api::{
     ClusterExternalSecret, ClusterPushSecret, ExternalSecret, ExternalSecretDataFromRemoteRef,
     ExternalSecretDeletionPolicy, GeneratorRef, GenericStore, PushSecret, PushSecretDeletionPolicy,
+    ROLLOUT_RESTART_ANNOTATION,
 };
 use eso_core::reconcile::{
     CLUSTER_EXTERNAL_SECRET_FINALIZER, EXTERNAL_SECRET_FINALIZER, FlowError, Outcome,
-    PUSH_SECRET_FINALIZER, Pass, Reconciler,
+    PUSH_SECRET_FINALIZER, Pass, Reconciler, TargetAction,
 };
 use futures_util::future::BoxFuture;
 use kube::ResourceExt as _;
@@ -247,9 +248,37 @@ async fn external_secret_apply(
         patch_status(&ctx.client, es.as_ref(), &out.status).await?;
     }
     ctx.events.external_secret(&es, &out);
+    if out.detail == TargetAction::Updated {
+        restart_workloads(ctx, &es).await;
+    }
     let requeue = out.requeue_after;
     let action = ctx.settle(&object_key(es.as_ref()), out)?;
     Ok(ctx.refresh_later(es.as_ref(), requeue, action))
+}
+
+/// Restarts the workloads `es`'s `eso-rs.io/rollout-restart` annotation names (its target's
+/// data just changed). A failure is a Warning event and a log line; the sync itself stands.
+async fn restart_workloads(ctx: &Context, es: &ExternalSecret) {
+    let targets = match es.rollout_restart_targets() {
+        Ok(t) => t,
+        Err(e) => {
+            let note = format!("{ROLLOUT_RESTART_ANNOTATION}: {e}");
+            ctx.events.rollout_failed(es, &note);
+            return;
+        }
+    };
+    let ns = es.namespace().unwrap_or_default();
+    for target in targets {
+        match crate::rollout_restart(&ctx.client, &ns, &target, now()).await {
+            Ok(()) => {
+                tracing::info!(object = %object_key(es), workload = %target, "rollout restarted");
+            }
+            Err(e) => {
+                tracing::warn!(object = %object_key(es), workload = %target, error = %e, "rollout restart failed");
+                ctx.events.rollout_failed(es, &e.to_string());
+            }
+        }
+    }
 }
 
 /// The push flow as a boxed `Send` future (pins down its lifetimes for the controller).

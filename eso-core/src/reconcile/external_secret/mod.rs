@@ -29,8 +29,10 @@ pub const TEMPORARY_REQUEUE: Duration = Duration::from_secs(5);
 pub enum TargetAction {
     /// The Secret was created.
     Created,
-    /// The Secret was updated.
+    /// The Secret's data was updated (and maybe its labels, annotations or type).
     Updated,
+    /// Only the Secret's labels, annotations or type were updated; its data is unchanged.
+    Relabelled,
     /// The Secret already had the wanted content.
     Unchanged,
     /// The Secret was deleted (deletionPolicy Delete with no data).

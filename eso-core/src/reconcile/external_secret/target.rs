@@ -54,12 +54,17 @@ impl Reconciler {
                         false,
                     ));
                 }
+                let data_changed = old.data != secret.data;
                 secret.field_manager = manager;
                 self.cluster()
                     .update_secret(secret)
                     .await
                     .map_err(|e| ("could not update secret", e, true))?;
-                Ok(TargetAction::Updated)
+                Ok(if data_changed {
+                    TargetAction::Updated
+                } else {
+                    TargetAction::Relabelled
+                })
             }
         }
     }
