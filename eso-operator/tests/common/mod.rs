@@ -167,11 +167,10 @@ pub struct Running {
 impl Running {
     /// Starts `eso-operator args...` with `KUBECONFIG=kubeconfig` and `env`.
     pub fn start(kubeconfig: &std::path::Path, args: &[String], env: &[(&str, &str)]) -> Self {
-        let log = std::env::temp_dir().join(format!(
-            "eso-operator-test-{}-{}.log",
-            std::process::id(),
-            free_port()
-        ));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log =
+            std::env::temp_dir().join(format!("eso-operator-test-{}-{n}.log", std::process::id()));
         let file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_eso-operator"));
         cmd.args(args)
