@@ -32,9 +32,9 @@ const PUSHES: usize = 100;
 const LEASE: Duration = Duration::from_secs(4);
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Every ADDED / MODIFIED of each Secret of a namespace, with when it was seen.
+/// When each write (a new resourceVersion) of each Secret of a namespace was seen.
 #[derive(Clone, Default)]
-struct Writes(Arc<Mutex<HashMap<String, Vec<(Instant, bool)>>>>);
+struct Writes(Arc<Mutex<HashMap<String, Vec<Instant>>>>);
 
 impl Writes {
     /// Records the Secrets of `ns` until the returned task is aborted.
@@ -50,14 +50,13 @@ impl Writes {
                 if let watcher::Event::Apply(s) | watcher::Event::InitApply(s) = ev {
                     let name = s.metadata.name.clone().unwrap_or_default();
                     let rv = s.metadata.resource_version.clone().unwrap_or_default();
-                    let first = !seen.contains_key(&name);
                     if seen.get(&name) != Some(&rv) {
                         seen.insert(name.clone(), rv);
                         w.0.lock()
                             .unwrap()
                             .entry(name)
                             .or_default()
-                            .push((Instant::now(), first));
+                            .push(Instant::now());
                     }
                 }
             }
@@ -81,7 +80,7 @@ impl Writes {
             .unwrap()
             .values()
             .flatten()
-            .map(|(at, _)| *at)
+            .copied()
             .filter(|at| *at > t)
             .min()
     }
