@@ -45,6 +45,9 @@ pub(super) struct Context {
     /// The generators the objects reference, read right before their reconcile (the
     /// catalog answers from it).
     pub(super) generators: Arc<crate::FetchedGenerators>,
+    /// Reads shared by all ExternalSecret reconciles, and their refreshes grouped (none:
+    /// a pass per reconcile).
+    pub(super) shared: Option<super::shared_reads::SharedReads>,
 }
 
 /// A failed reconcile: the flow's error (its status was already written) and the flow's own
@@ -110,10 +113,14 @@ impl Context {
     ) -> Action {
         match (&self.refresh, requeue) {
             (Some(q), Some(d)) => {
-                q.schedule(
-                    kube::runtime::reflector::ObjectRef::from_obj(es),
-                    with_jitter(d, REQUEUE_JITTER),
-                );
+                // On the store's beat when reads are shared; else the flow's interval with
+                // random jitter on top of its stable one.
+                let after = self
+                    .shared
+                    .as_ref()
+                    .and_then(|s| s.next_refresh(es, now()))
+                    .unwrap_or_else(|| with_jitter(d, REQUEUE_JITTER));
+                q.schedule(kube::runtime::reflector::ObjectRef::from_obj(es), after);
                 Action::await_change()
             }
             _ => action,
@@ -239,9 +246,14 @@ async fn external_secret_apply(
         .filter_map(ExternalSecretDataFromRemoteRef::generator_ref);
     ctx.fetch_generators(&es.namespace().unwrap_or_default(), refs)
         .await?;
+    let at = now();
+    let pass = match &ctx.shared {
+        Some(shared) => shared.pass_for(&es, at),
+        None => Pass::new(),
+    };
     let out = ctx
         .reconciler
-        .reconcile_external_secret(&es, &Pass::new(), now())
+        .reconcile_external_secret(&es, &pass, at)
         .await;
     // An unchanged status (a pass that was not due) costs no request.
     if es.status.as_ref() != Some(&out.status) {

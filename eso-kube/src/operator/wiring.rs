@@ -90,6 +90,22 @@ where
     reflector::store().0
 }
 
+/// A controller for the objects of `api`, over a cache without their `managedFields`.
+fn cached<K>(api: Api<K>, config: &watcher::Config) -> Controller<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let listed = Arc::new(AtomicBool::new(false));
+    let (store, stream) = watch::stores(api, config.clone(), listed);
+    Controller::for_stream(stream, store)
+}
+
 /// Runs `op`'s controllers until `shutdown` fires (see [`Operator::run`]).
 pub(super) async fn run(op: Operator, shutdown: Shutdown) {
     let client = op.client.clone();
@@ -122,16 +138,13 @@ pub(super) async fn run(op: Operator, shutdown: Shutdown) {
         watch::external_secrets(scoped(&client, ns), wc.clone(), &op.endpoints);
     let ps = on
         .push_secret
-        .then(|| Controller::new(scoped::<PushSecret>(&client, ns), wc.clone()));
-    let ces = on.cluster_external_secret.then(|| {
-        Controller::new(
-            Api::<ClusterExternalSecret>::all(client.clone()),
-            wc.clone(),
-        )
-    });
+        .then(|| cached(scoped::<PushSecret>(&client, ns), &wc));
+    let ces = on
+        .cluster_external_secret
+        .then(|| cached(Api::<ClusterExternalSecret>::all(client.clone()), &wc));
     let cps = on
         .cluster_push_secret
-        .then(|| Controller::new(Api::<ClusterPushSecret>::all(client.clone()), wc.clone()));
+        .then(|| cached(Api::<ClusterPushSecret>::all(client.clone()), &wc));
     op.endpoints.set_external_secrets(es_store.clone());
     op.endpoints.metrics().set_sources(metrics::Sources {
         external_secrets: es_store.clone(),
@@ -275,6 +288,7 @@ fn context(
         backoff: op.backoff,
         refresh: Some(Arc::clone(refresh)),
         generators,
+        shared: super::shared_reads::SharedReads::new(op.read_window, op.batch_gather),
     })
 }
 
