@@ -1,5 +1,5 @@
 //! Typed provider blocks of a store's `spec.provider`: `vault`, `kubernetes`, `aws`, `gcpsm`,
-//! `azurekv` and `fake`.
+//! `azurekv`, `webhook` and `fake`.
 //!
 //! Every other provider key ESO knows is kept as raw JSON by
 //! [`SecretStoreProvider`](super::SecretStoreProvider). Each typed block has a
@@ -13,6 +13,7 @@ mod fake;
 mod gcpsm;
 mod kubernetes;
 mod vault;
+mod webhook;
 
 pub use aws::*;
 pub use azurekv::*;
@@ -20,6 +21,7 @@ pub use fake::*;
 pub use gcpsm::*;
 pub use kubernetes::*;
 pub use vault::*;
+pub use webhook::*;
 
 use super::meta::{CAProvider, SecretKeySelector, SecretStoreKind, ServiceAccountSelector};
 use super::validation::{ValidationErrors, is_dns1123_label, is_dns1123_subdomain, is_secret_key};
