@@ -1,5 +1,5 @@
 //! Typed provider blocks of a store's `spec.provider`: `vault`, `kubernetes`, `aws`, `gcpsm`,
-//! `azurekv`, `webhook` and `fake`.
+//! `azurekv`, `infisical`, `webhook` and `fake`.
 //!
 //! Every other provider key ESO knows is kept as raw JSON by
 //! [`SecretStoreProvider`](super::SecretStoreProvider). Each typed block has a
@@ -11,6 +11,7 @@ mod aws;
 mod azurekv;
 mod fake;
 mod gcpsm;
+mod infisical;
 mod kubernetes;
 mod vault;
 mod webhook;
@@ -19,6 +20,7 @@ pub use aws::*;
 pub use azurekv::*;
 pub use fake::*;
 pub use gcpsm::*;
+pub use infisical::*;
 pub use kubernetes::*;
 pub use vault::*;
 pub use webhook::*;
