@@ -13,6 +13,8 @@
 #   INFISICAL_UNIVERSAL_AUTH_CLIENT_ID, INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET
 #   INFISICAL_ORG_SLUG, INFISICAL_PROJECT_SLUG, INFISICAL_PROJECT_ID, INFISICAL_ENV_SLUG
 #   INFISICAL_TOKEN_AUTH_TOKEN             (an access token, for token auth)
+#   INFISICAL_SHORT_TTL_CLIENT_ID, INFISICAL_SHORT_TTL_CLIENT_SECRET  (universal auth whose
+#                                          access tokens live 4 s: renewal tests)
 #   INFISICAL_K8S_IDENTITY_ID, INFISICAL_K8S_SUBJECT  (Kubernetes auth: the identity, and the
 #                                          ServiceAccount subject its token must carry)
 #   INFISICAL_CA_FILE                      (PEM of the per-instance CA)
@@ -61,6 +63,7 @@ backend_start() {
         --org eso-org --project "proj-6a1f0001:eso-project" --envs dev,prod \
         --folder dev:/app/db \
         --client "eso-client-id:eso-client-secret:identity-universal" \
+        --client "eso-short-ttl-id:eso-short-ttl-secret:identity-short" --identity-ttl identity-short=4 \
         --k8s-identity "identity-k8s=system:serviceaccount:default:eso" \
         --token "eso-static-access-token=identity-token"
     env_set INFISICAL_API_URL "https://localhost:$port/api"
@@ -71,6 +74,8 @@ backend_start() {
     env_set INFISICAL_PROJECT_ID proj-6a1f0001
     env_set INFISICAL_ENV_SLUG dev
     env_set INFISICAL_TOKEN_AUTH_TOKEN eso-static-access-token
+    env_set INFISICAL_SHORT_TTL_CLIENT_ID eso-short-ttl-id
+    env_set INFISICAL_SHORT_TTL_CLIENT_SECRET eso-short-ttl-secret
     env_set INFISICAL_K8S_IDENTITY_ID identity-k8s
     env_set INFISICAL_K8S_SUBJECT system:serviceaccount:default:eso
     env_set INFISICAL_CA_FILE "$RUN_DIR/tls/ca.crt"

@@ -28,6 +28,8 @@ pub(crate) struct Auth {
     pub(crate) kubernetes: HashMap<String, String>,
     /// Access token lifetime.
     pub(crate) ttl: Duration,
+    /// Access token lifetime of tokens issued to some identities (by identity ID).
+    pub(crate) identity_ttl: HashMap<String, Duration>,
     /// Maximum lifetime with renewals.
     pub(crate) max_ttl: Duration,
     tokens: HashMap<String, Token>,
@@ -53,8 +55,13 @@ impl Auth {
         );
     }
 
+    fn ttl_of(&self, identity: &str) -> Duration {
+        self.identity_ttl.get(identity).copied().unwrap_or(self.ttl)
+    }
+
     fn issue(&mut self, identity: &str, method: &'static str) -> Value {
         self.counter += 1;
+        let ttl = self.ttl_of(identity);
         let token = format!(
             "ist.{}.{:016x}",
             identity,
@@ -65,18 +72,18 @@ impl Auth {
             token.clone(),
             Token {
                 identity: identity.to_owned(),
-                expires: now + self.ttl,
+                expires: now + ttl,
                 max_expires: Some(now + self.max_ttl),
             },
         );
         *self.logins.entry(method).or_default() += 1;
-        self.token_answer(&token)
+        self.token_answer(&token, ttl)
     }
 
-    fn token_answer(&self, token: &str) -> Value {
+    fn token_answer(&self, token: &str, ttl: Duration) -> Value {
         json!({
             "accessToken": token,
-            "expiresIn": self.ttl.as_secs(),
+            "expiresIn": ttl.as_secs(),
             "accessTokenMaxTTL": self.max_ttl.as_secs(),
             "tokenType": "Bearer",
         })
@@ -125,7 +132,12 @@ impl Auth {
     pub(crate) fn renew(&mut self, body: &Value) -> Result<Value, ApiError> {
         let token = body["accessToken"].as_str().unwrap_or_default().to_owned();
         let now = Instant::now();
-        let ttl = self.ttl;
+        let identity = self
+            .tokens
+            .get(&token)
+            .map(|t| t.identity.clone())
+            .unwrap_or_default();
+        let ttl = self.ttl_of(&identity);
         let t = self
             .tokens
             .get_mut(&token)
@@ -143,7 +155,7 @@ impl Auth {
         }
         t.expires = now + ttl;
         self.renewals += 1;
-        Ok(self.token_answer(&token))
+        Ok(self.token_answer(&token, ttl))
     }
 
     /// The identity an `Authorization: Bearer` header authenticates.

@@ -365,6 +365,11 @@ fn parse_args() -> Result<Config, String> {
                 c.auth.kubernetes.insert(id, sub);
             }
             "--token" => c.tokens.push(split(&val()?, '=')?),
+            "--identity-ttl" => {
+                let (id, secs) = split(&val()?, '=')?;
+                let secs: u64 = secs.parse().map_err(|e| format!("{a}: {e}"))?;
+                c.auth.identity_ttl.insert(id, Duration::from_secs(secs));
+            }
             "--token-ttl" => {
                 c.auth.ttl = Duration::from_secs(val()?.parse().map_err(|e| format!("{a}: {e}"))?)
             }
@@ -374,7 +379,7 @@ fn parse_args() -> Result<Config, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: infisical-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--org SLUG] [--project ID:SLUG] [--envs dev,prod] [--folder ENV:/path]... [--client ID:SECRET:IDENTITY]... [--k8s-identity ID=SUBJECT]... [--token TOKEN=IDENTITY]... [--token-ttl S] [--max-ttl S]"
+                    "usage: infisical-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--org SLUG] [--project ID:SLUG] [--envs dev,prod] [--folder ENV:/path]... [--client ID:SECRET:IDENTITY]... [--k8s-identity ID=SUBJECT]... [--token TOKEN=IDENTITY]... [--identity-ttl IDENTITY=S]... [--token-ttl S] [--max-ttl S]"
                 );
                 std::process::exit(0);
             }
