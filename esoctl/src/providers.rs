@@ -15,6 +15,8 @@ pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
     eso_provider_azure::register(registry);
     #[cfg(feature = "gcp")]
     eso_provider_gcp::register(registry);
+    #[cfg(feature = "infisical")]
+    eso_provider_infisical::register(registry);
     #[cfg(feature = "vault")]
     eso_provider_vault::register(registry);
     #[cfg(feature = "kubernetes")]

@@ -30,6 +30,7 @@ pub fn operator(client: kube::Client) -> Operator {
     // One line per provider crate.
     eso_provider_k8s::register(&mut providers);
     eso_provider_webhook::register(&mut providers);
+    eso_provider_infisical::register(&mut providers);
     let mut generators = GeneratorRegistry::new();
     eso_generators::register_generators(&mut generators);
     eso_provider_webhook::register_generators(&mut generators);
