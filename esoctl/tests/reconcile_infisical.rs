@@ -1,7 +1,8 @@
 //! `esoctl reconcile` with the `infisical` provider against the Infisical test server
 //! (`scripts/backends/infisical.sh start`): an ordinary store spec (universal auth, the
 //! per-instance CA as `caBundle`), an ExternalSecret pulling a value and a property, and a
-//! PushSecret whose value is read back through the API.
+//! PushSecret whose value is read back through the API and with Infisical's official Python
+//! SDK (the venv `infisical.sh` installs, `INFISICAL_PYTHON`).
 
 use std::process::Command;
 
@@ -155,5 +156,24 @@ spec:
         None,
     );
     assert_eq!(got["secret"]["secretValue"], "pushed-from-esoctl");
+    // Infisical's official Python SDK reads the pushed value back.
+    let py = need("INFISICAL_PYTHON");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/backends/infisical_smoke.py"
+    );
+    let out = Command::new(py)
+        .args([script, "read-pushed", &pushed])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "pushed-from-esoctl"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,6 +19,7 @@
 #                                          ServiceAccount subject its token must carry)
 #   INFISICAL_CA_FILE                      (PEM of the per-instance CA)
 #   SSL_CERT_FILE, REQUESTS_CA_BUNDLE      (a bundle: the system roots plus that CA)
+#   INFISICAL_PYTHON                       (a venv python with infisicalsdk, for smoke.sh)
 set -euo pipefail
 BACKEND=infisical
 # shellcheck source=lib.sh
@@ -34,6 +35,13 @@ backend_install() {
     (cd "$REPO_ROOT" && cargo build --quiet -p infisical-test-server) >&2
     cp "$TARGET_DIR/debug/infisical-test-server" "$(server_bin).tmp"
     mv "$(server_bin).tmp" "$(server_bin)"
+    if [[ ! -x "$INSTALL_DIR/venv/bin/python" ]] ||
+        ! "$INSTALL_DIR/venv/bin/python" -c 'import infisical_sdk' 2>/dev/null; then
+        log "installing infisicalsdk into $INSTALL_DIR/venv (for the smoke test)"
+        rm -rf "$INSTALL_DIR/venv"
+        python3 -m venv "$INSTALL_DIR/venv"
+        "$INSTALL_DIR/venv/bin/python" -m pip install --quiet --disable-pip-version-check infisicalsdk >&2
+    fi
 }
 
 gen_tls() {
@@ -81,6 +89,7 @@ backend_start() {
     env_set INFISICAL_CA_FILE "$RUN_DIR/tls/ca.crt"
     env_set SSL_CERT_FILE "$RUN_DIR/tls/bundle.pem"
     env_set REQUESTS_CA_BUNDLE "$RUN_DIR/tls/bundle.pem"
+    env_set INFISICAL_PYTHON "$INSTALL_DIR/venv/bin/python"
 }
 
 backend_healthy() {

@@ -21,7 +21,7 @@ while (( $# )); do
 done
 explicit=1
 if (( ${#wanted[@]} == 0 )); then
-    wanted=(kube openbao moto gcp azure)
+    wanted=(kube openbao moto gcp azure infisical)
     explicit=0
 fi
 
@@ -113,6 +113,19 @@ smoke_azure() {
     check "azure (python sdk) delete (soft)" "${step[@]}" delete "$name"
     check "azure (python sdk) recover" "${step[@]}" recover "$name"
     check "azure (python sdk) purge, name reusable" "${step[@]}" purge "$name"
+}
+
+smoke_infisical() {
+    # Infisical's official Python SDK (infisicalsdk) against the test server. The official
+    # CLI (@infisical/cli) downloads its binary from the internet when installed, so it is
+    # not checked here.
+    local py="${INFISICAL_PYTHON:-python3}" name="SMOKE_$$"
+    local step=("$py" "$here/infisical_smoke.py")
+    check "infisical (python sdk) universal auth, create secret" "${step[@]}" create "$name"
+    check "infisical (python sdk) get secret" "${step[@]}" get "$name"
+    check "infisical (python sdk) update secret" "${step[@]}" update "$name"
+    check "infisical (python sdk) list secrets" "${step[@]}" list "$name"
+    check "infisical (python sdk) delete secret" "${step[@]}" delete "$name"
 }
 
 not_running=()

@@ -16,6 +16,33 @@ struct Secret {
     id: u64,
     value: String,
     version: u64,
+    created: String,
+    updated: String,
+}
+
+/// The current time as Infisical writes it (`2026-01-02T03:04:05.000Z`).
+fn now_iso() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let (days, rem) = (secs / 86400, secs % 86400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// A project.
@@ -102,6 +129,8 @@ impl Project {
             "workspace": self.id, "environment": env, "version": s.version,
             "type": "shared", "secretKey": key, "secretValue": value,
             "secretComment": "", "secretPath": path, "tags": [], "secretMetadata": [],
+            "secretValueHidden": false, "skipMultilineEncoding": true,
+            "createdAt": s.created, "updatedAt": s.updated,
         })
     }
 
@@ -211,10 +240,13 @@ impl Project {
             )));
         }
         self.next_id += 1;
+        let now = now_iso();
         let s = Secret {
             id: self.next_id,
             value: value.to_owned(),
             version: 1,
+            created: now.clone(),
+            updated: now,
         };
         let out = self.render(env, &path, key, &s, s.value.clone());
         self.secrets.insert(k, s);
@@ -236,6 +268,7 @@ impl Project {
             .ok_or_else(|| ApiError::not_found(&format!("Secret not found: {key}")))?;
         s.value = value.to_owned();
         s.version += 1;
+        s.updated = now_iso();
         let s = s.clone();
         Ok(json!({"secret": self.render(env, &path, key, &s, s.value.clone())}))
     }
