@@ -22,6 +22,17 @@ pub(crate) enum Login {
     },
     /// Token auth: an access token issued to the identity (not renewable).
     Token { token: SecretValue },
+    /// JWT auth: the identity ID and a JWT.
+    Jwt {
+        identity_id: SecretValue,
+        jwt: SecretValue,
+    },
+    /// LDAP auth: the identity ID, an LDAP user name and password.
+    Ldap {
+        identity_id: SecretValue,
+        username: SecretValue,
+        password: SecretValue,
+    },
     /// Kubernetes auth: the identity ID and the ServiceAccount token file sent as `jwt`.
     Kubernetes {
         identity_id: SecretValue,
@@ -192,6 +203,21 @@ impl Session {
                     &body,
                 )
                 .await?
+            }
+            Login::Jwt { identity_id, jwt } => {
+                let body = json!({"identityId": text(identity_id), "jwt": text(jwt)});
+                http.post_unauthenticated("jwt auth login", "v1/auth/jwt-auth/login", &body)
+                    .await?
+            }
+            Login::Ldap {
+                identity_id,
+                username,
+                password,
+            } => {
+                let body = json!({"identityId": text(identity_id), "username": text(username),
+                    "password": text(password)});
+                http.post_unauthenticated("ldap auth login", "v1/auth/ldap-auth/login", &body)
+                    .await?
             }
             Login::Token { token } => {
                 return Ok(Token {

@@ -33,12 +33,10 @@ pub(crate) const CAPABILITIES: Capabilities = {
 };
 
 /// The auth methods of ESO's spec that eso-rs does not implement yet.
-const NOT_IMPLEMENTED: [&str; 7] = [
+const NOT_IMPLEMENTED: [&str; 5] = [
     "azureAuthCredentials",
     "gcpIdTokenAuthCredentials",
     "gcpIamAuthCredentials",
-    "jwtAuthCredentials",
-    "ldapAuthCredentials",
     "ociAuthCredentials",
     "awsAuthCredentials",
 ];
@@ -55,11 +53,11 @@ const NOT_IMPLEMENTED: [&str; 7] = [
 /// use eso_provider_infisical::InfisicalFactory;
 ///
 /// let spec: SecretStoreProvider = serde_json::from_value(serde_json::json!({"infisical": {
-///     "auth": {"ldapAuthCredentials": {"identityId": {"name": "x", "key": "id"}}},
+///     "auth": {"ociAuthCredentials": {"identityId": {"name": "x", "key": "id"}}},
 ///     "secretsScope": {"projectSlug": "app", "environmentSlug": "dev"}}})).unwrap();
 /// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "infisical");
 /// let err = InfisicalFactory::new().validate_store(&spec, &store).unwrap_err();
-/// assert!(err.to_string().contains("spec.provider.infisical.auth.ldapAuthCredentials"), "{err}");
+/// assert!(err.to_string().contains("spec.provider.infisical.auth.ociAuthCredentials"), "{err}");
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -103,7 +101,7 @@ impl InfisicalFactory {
         {
             return Err(Error::not_supported(format!(
                 "{field}.auth.{m}: this Infisical auth method is not implemented by eso-rs yet \
-                 (use universalAuthCredentials, tokenAuthCredentials or kubernetesAuthCredentials)"
+                 (use universal, token, Kubernetes, JWT or LDAP auth)"
             )));
         }
         Ok(())
@@ -132,6 +130,27 @@ impl InfisicalFactory {
             let f = format!("{p}.tokenAuthCredentials.accessToken");
             Login::Token {
                 token: creds.secret_text(&t.access_token, None, &f).await?,
+            }
+        } else if let Some(j) = &a.jwt_auth_credentials {
+            let f = format!("{p}.jwtAuthCredentials");
+            Login::Jwt {
+                identity_id: creds
+                    .secret_text(&j.identity_id, None, &format!("{f}.identityId"))
+                    .await?,
+                jwt: creds.secret_text(&j.jwt, None, &format!("{f}.jwt")).await?,
+            }
+        } else if let Some(l) = &a.ldap_auth_credentials {
+            let f = format!("{p}.ldapAuthCredentials");
+            Login::Ldap {
+                identity_id: creds
+                    .secret_text(&l.identity_id, None, &format!("{f}.identityId"))
+                    .await?,
+                username: creds
+                    .secret_text(&l.ldap_username, None, &format!("{f}.ldapUsername"))
+                    .await?,
+                password: creds
+                    .secret(&l.ldap_password, None, &format!("{f}.ldapPassword"))
+                    .await?,
             }
         } else if let Some(k) = &a.kubernetes_auth_credentials {
             let f = format!("{p}.kubernetesAuthCredentials");

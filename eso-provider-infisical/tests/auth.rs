@@ -104,6 +104,64 @@ async fn kubernetes_auth_sends_the_service_account_token() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test]
+async fn jwt_auth_sends_the_jwt_for_the_identity() {
+    let Some(env) = common::env() else { return };
+    let auth = json!({"jwtAuthCredentials": {"identityId": {"name": "infisical", "key": "jwtIdentity"},
+        "jwt": {"name": "infisical", "key": "jwt"}}});
+    let p = env
+        .build_with(&InfisicalFactory::new(), &env.spec(auth.clone(), json!({})))
+        .await
+        .unwrap();
+    assert_eq!(p.validate().await.unwrap(), Validation::Ready);
+    let got = &env.stats().await["lastLogin"]["jwt"];
+    assert_eq!(got["identityId"], env.jwt_identity.as_str());
+    assert_eq!(got["subject"], env.jwt_subject.as_str());
+    let mut other = auth;
+    other["jwtAuthCredentials"]["jwt"]["key"] = json!("otherJwt");
+    let p = env
+        .build_with(&InfisicalFactory::new(), &env.spec(other, json!({})))
+        .await
+        .unwrap();
+    assert!(matches!(
+        p.validate().await.unwrap_err(),
+        Error::Unauthenticated { .. }
+    ));
+}
+
+#[tokio::test]
+async fn ldap_auth_sends_user_and_password() {
+    let Some(env) = common::env() else { return };
+    let auth = |pass: &str| {
+        json!({"ldapAuthCredentials": {
+        "identityId": {"name": "infisical", "key": "ldapIdentity"},
+        "ldapUsername": {"name": "infisical", "key": "ldapUser"},
+        "ldapPassword": {"name": "infisical", "key": pass}}})
+    };
+    let p = env
+        .build_with(
+            &InfisicalFactory::new(),
+            &env.spec(auth("ldapPass"), json!({})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.validate().await.unwrap(), Validation::Ready);
+    let got = &env.stats().await["lastLogin"]["ldap"];
+    assert_eq!(got["identityId"], env.ldap_identity.as_str());
+    assert_eq!(got["username"], env.ldap_user.as_str());
+    assert_eq!(got["passwordLength"], env.ldap_pass.len());
+    let p = env
+        .build_with(
+            &InfisicalFactory::new(),
+            &env.spec(auth("wrong"), json!({})),
+        )
+        .await
+        .unwrap();
+    let e = p.validate().await.unwrap_err();
+    assert!(matches!(e, Error::Unauthenticated { .. }), "{e}");
+    assert!(!e.to_string().contains("not-the-secret"), "{e}");
+}
+
 #[test]
 fn unimplemented_methods_are_not_supported_at_validation() {
     let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "infisical");
@@ -111,8 +169,6 @@ fn unimplemented_methods_are_not_supported_at_validation() {
         "azureAuthCredentials",
         "gcpIdTokenAuthCredentials",
         "gcpIamAuthCredentials",
-        "jwtAuthCredentials",
-        "ldapAuthCredentials",
         "ociAuthCredentials",
         "awsAuthCredentials",
     ] {

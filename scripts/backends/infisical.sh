@@ -17,6 +17,8 @@
 #                                          access tokens live 4 s: renewal tests)
 #   INFISICAL_K8S_IDENTITY_ID, INFISICAL_K8S_SUBJECT  (Kubernetes auth: the identity, and the
 #                                          ServiceAccount subject its token must carry)
+#   INFISICAL_JWT_IDENTITY_ID, INFISICAL_JWT_SUBJECT  (JWT auth: the identity, the `sub` it accepts)
+#   INFISICAL_LDAP_IDENTITY_ID, INFISICAL_LDAP_USERNAME, INFISICAL_LDAP_PASSWORD  (LDAP auth)
 #   INFISICAL_CA_FILE                      (PEM of the per-instance CA)
 #   SSL_CERT_FILE, REQUESTS_CA_BUNDLE      (a bundle: the system roots plus that CA)
 #   INFISICAL_PYTHON                       (a venv python with infisicalsdk, for smoke.sh)
@@ -73,6 +75,8 @@ backend_start() {
         --client "eso-client-id:eso-client-secret:identity-universal" \
         --client "eso-short-ttl-id:eso-short-ttl-secret:identity-short" --identity-ttl identity-short=4 \
         --k8s-identity "identity-k8s=system:serviceaccount:default:eso" \
+        --jwt-identity "identity-jwt=eso-workload" \
+        --ldap-identity "identity-ldap=eso-ldap-user:eso-ldap-password" \
         --token "eso-static-access-token=identity-token"
     env_set INFISICAL_API_URL "https://localhost:$port/api"
     env_set INFISICAL_UNIVERSAL_AUTH_CLIENT_ID eso-client-id
@@ -86,6 +90,11 @@ backend_start() {
     env_set INFISICAL_SHORT_TTL_CLIENT_SECRET eso-short-ttl-secret
     env_set INFISICAL_K8S_IDENTITY_ID identity-k8s
     env_set INFISICAL_K8S_SUBJECT system:serviceaccount:default:eso
+    env_set INFISICAL_JWT_IDENTITY_ID identity-jwt
+    env_set INFISICAL_JWT_SUBJECT eso-workload
+    env_set INFISICAL_LDAP_IDENTITY_ID identity-ldap
+    env_set INFISICAL_LDAP_USERNAME eso-ldap-user
+    env_set INFISICAL_LDAP_PASSWORD eso-ldap-password
     env_set INFISICAL_CA_FILE "$RUN_DIR/tls/ca.crt"
     env_set SSL_CERT_FILE "$RUN_DIR/tls/bundle.pem"
     env_set REQUESTS_CA_BUNDLE "$RUN_DIR/tls/bundle.pem"

@@ -26,6 +26,11 @@ pub(crate) struct Env {
     pub(crate) short_secret: String,
     pub(crate) k8s_identity: String,
     pub(crate) k8s_subject: String,
+    pub(crate) jwt_identity: String,
+    pub(crate) jwt_subject: String,
+    pub(crate) ldap_identity: String,
+    pub(crate) ldap_user: String,
+    pub(crate) ldap_pass: String,
 }
 
 /// The environment, or `None` after reporting how to start the backend.
@@ -55,7 +60,24 @@ pub(crate) fn env() -> Option<Env> {
         short_secret: need("INFISICAL_SHORT_TTL_CLIENT_SECRET"),
         k8s_identity: need("INFISICAL_K8S_IDENTITY_ID"),
         k8s_subject: need("INFISICAL_K8S_SUBJECT"),
+        jwt_identity: need("INFISICAL_JWT_IDENTITY_ID"),
+        jwt_subject: need("INFISICAL_JWT_SUBJECT"),
+        ldap_identity: need("INFISICAL_LDAP_IDENTITY_ID"),
+        ldap_user: need("INFISICAL_LDAP_USERNAME"),
+        ldap_pass: need("INFISICAL_LDAP_PASSWORD"),
     })
+}
+
+/// An (unsigned) JWT with subject `sub`: the test server checks the subject it receives.
+pub(crate) fn jwt(sub: &str) -> String {
+    let b64 = |v: Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string().as_bytes())
+    };
+    format!(
+        "{}.{}.c2ln",
+        b64(json!({"alg": "RS256"})),
+        b64(json!({"sub": sub}))
+    )
 }
 
 impl Env {
@@ -83,7 +105,13 @@ impl Env {
                     .with_data("shortSecret", self.short_secret.as_str())
                     .with_data("token", self.static_token.as_str())
                     .with_data("identityId", self.k8s_identity.as_str())
-                    .with_data("wrong", "not-the-secret"),
+                    .with_data("wrong", "not-the-secret")
+                    .with_data("jwtIdentity", self.jwt_identity.as_str())
+                    .with_data("jwt", jwt(&self.jwt_subject))
+                    .with_data("otherJwt", jwt("someone-else"))
+                    .with_data("ldapIdentity", self.ldap_identity.as_str())
+                    .with_data("ldapUser", self.ldap_user.as_str())
+                    .with_data("ldapPass", self.ldap_pass.as_str()),
             ),
         )
     }

@@ -26,6 +26,10 @@ pub(crate) struct Auth {
     pub(crate) universal: HashMap<String, (String, String)>,
     /// Kubernetes auth: identity ID -> the JWT subject it accepts.
     pub(crate) kubernetes: HashMap<String, String>,
+    /// JWT auth: identity ID -> the JWT subject it accepts.
+    pub(crate) jwt: HashMap<String, String>,
+    /// LDAP auth: identity ID -> (user name, password).
+    pub(crate) ldap: HashMap<String, (String, String)>,
     /// Access token lifetime.
     pub(crate) ttl: Duration,
     /// Access token lifetime of tokens issued to some identities (by identity ID).
@@ -125,6 +129,43 @@ impl Auth {
             _ => Err(ApiError::unauthorized(
                 "Access denied: Kubernetes token review failed",
             )),
+        }
+    }
+
+    /// `POST /api/v1/auth/jwt-auth/login`: the JWT's subject must be the one the identity
+    /// accepts (the real server also checks its signature against the configured keys).
+    pub(crate) fn jwt_login(&mut self, body: &Value) -> Result<Value, ApiError> {
+        let identity = body["identityId"].as_str().unwrap_or_default().to_owned();
+        let subject = jwt_subject(body["jwt"].as_str().unwrap_or_default());
+        self.last_login
+            .insert("jwt", json!({"identityId": identity, "subject": subject}));
+        match (self.jwt.get(&identity), subject) {
+            (None, _) => Err(ApiError::not_found(&format!(
+                "JWT auth method not found for identity with ID {identity}"
+            ))),
+            (Some(want), Some(got)) if *want == got => Ok(self.issue(&identity, "jwt")),
+            _ => Err(ApiError::unauthorized(
+                "Access denied: JWT subject not allowed",
+            )),
+        }
+    }
+
+    /// `POST /api/v1/auth/ldap-auth/login`: the user name and password the identity's LDAP
+    /// configuration accepts.
+    pub(crate) fn ldap_login(&mut self, body: &Value) -> Result<Value, ApiError> {
+        let identity = body["identityId"].as_str().unwrap_or_default().to_owned();
+        let user = body["username"].as_str().unwrap_or_default();
+        let pass = body["password"].as_str().unwrap_or_default();
+        self.last_login.insert(
+            "ldap",
+            json!({"identityId": identity, "username": user, "passwordLength": pass.len()}),
+        );
+        match self.ldap.get(&identity) {
+            None => Err(ApiError::not_found(&format!(
+                "LDAP auth method not found for identity with ID {identity}"
+            ))),
+            Some((u, p)) if u == user && p == pass => Ok(self.issue(&identity, "ldap")),
+            _ => Err(ApiError::unauthorized("Invalid credentials")),
         }
     }
 

@@ -5,7 +5,9 @@
 //!
 //! - machine-identity logins: `POST /api/v1/auth/universal-auth/login`,
 //!   `POST /api/v1/auth/kubernetes-auth/login` (the ServiceAccount JWT's `sub` must be the one
-//!   the identity accepts), access tokens given up front (token auth), and
+//!   the identity accepts), `POST /api/v1/auth/jwt-auth/login` (the JWT's `sub` checked the
+//!   same way), `POST /api/v1/auth/ldap-auth/login` (user name and password), access tokens
+//!   given up front (token auth), and
 //!   `POST /api/v1/auth/token/renew`; tokens expire after `--token-ttl` seconds;
 //! - project lookup by slug: `GET /api/v1/projects/slug/{slug}` and
 //!   `GET /api/v1/workspace/slug/{slug}`;
@@ -218,6 +220,8 @@ fn route(state: &State, c: &Call) -> Result<Value, ApiError> {
         ("POST", ["api", "v1", "auth", "kubernetes-auth", "login"]) => {
             lock_auth().kubernetes_login(&c.body)
         }
+        ("POST", ["api", "v1", "auth", "jwt-auth", "login"]) => lock_auth().jwt_login(&c.body),
+        ("POST", ["api", "v1", "auth", "ldap-auth", "login"]) => lock_auth().ldap_login(&c.body),
         ("POST", ["api", "v1", "auth", "token", "renew"]) => lock_auth().renew(&c.body),
         _ => {
             lock_auth().check(c.auth.as_deref())?;
@@ -365,6 +369,15 @@ fn parse_args() -> Result<Config, String> {
                 c.auth.kubernetes.insert(id, sub);
             }
             "--token" => c.tokens.push(split(&val()?, '=')?),
+            "--jwt-identity" => {
+                let (id, sub) = split(&val()?, '=')?;
+                c.auth.jwt.insert(id, sub);
+            }
+            "--ldap-identity" => {
+                let (id, creds) = split(&val()?, '=')?;
+                let (user, pass) = split(&creds, ':')?;
+                c.auth.ldap.insert(id, (user, pass));
+            }
             "--identity-ttl" => {
                 let (id, secs) = split(&val()?, '=')?;
                 let secs: u64 = secs.parse().map_err(|e| format!("{a}: {e}"))?;
@@ -379,7 +392,7 @@ fn parse_args() -> Result<Config, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: infisical-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--org SLUG] [--project ID:SLUG] [--envs dev,prod] [--folder ENV:/path]... [--client ID:SECRET:IDENTITY]... [--k8s-identity ID=SUBJECT]... [--token TOKEN=IDENTITY]... [--identity-ttl IDENTITY=S]... [--token-ttl S] [--max-ttl S]"
+                    "usage: infisical-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--org SLUG] [--project ID:SLUG] [--envs dev,prod] [--folder ENV:/path]... [--client ID:SECRET:IDENTITY]... [--k8s-identity ID=SUBJECT]... [--jwt-identity ID=SUBJECT]... [--ldap-identity ID=USER:PASSWORD]... [--token TOKEN=IDENTITY]... [--identity-ttl IDENTITY=S]... [--token-ttl S] [--max-ttl S]"
                 );
                 std::process::exit(0);
             }

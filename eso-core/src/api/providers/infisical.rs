@@ -112,6 +112,30 @@ pub struct InfisicalKubernetesAuth {
     pub service_account_token_path: Option<SecretKeySelector>,
 }
 
+/// JWT auth: a JWT presented for an identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalJwtAuth {
+    /// The identity's ID.
+    pub identity_id: SecretKeySelector,
+    /// The JWT.
+    pub jwt: SecretKeySelector,
+}
+
+/// LDAP auth: an LDAP user name and password presented for an identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalLdapAuth {
+    /// The identity's ID.
+    pub identity_id: SecretKeySelector,
+    /// The LDAP password.
+    pub ldap_password: SecretKeySelector,
+    /// The LDAP user name.
+    pub ldap_username: SecretKeySelector,
+}
+
 /// The machine-identity auth methods (exactly one is set). The methods eso-rs does not
 /// implement are kept as raw JSON so manifests still parse and round-trip.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,20 +176,12 @@ pub struct InfisicalAuth {
         schemars(schema_with = "crate::api::meta::free_form_schema")
     )]
     pub gcp_iam_auth_credentials: Option<serde_json::Value>,
-    /// JWT auth (raw).
+    /// JWT auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "kube",
-        schemars(schema_with = "crate::api::meta::free_form_schema")
-    )]
-    pub jwt_auth_credentials: Option<serde_json::Value>,
-    /// LDAP auth (raw).
+    pub jwt_auth_credentials: Option<InfisicalJwtAuth>,
+    /// LDAP auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "kube",
-        schemars(schema_with = "crate::api::meta::free_form_schema")
-    )]
-    pub ldap_auth_credentials: Option<serde_json::Value>,
+    pub ldap_auth_credentials: Option<InfisicalLdapAuth>,
     /// OCI auth (raw).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
@@ -269,6 +285,27 @@ impl InfisicalProvider {
                 errors,
             );
         }
+        if let Some(j) = &a.jwt_auth_credentials {
+            let f = format!("{p}.jwtAuthCredentials");
+            check_secret(scope, &j.identity_id, &format!("{f}.identityId"), errors);
+            check_secret(scope, &j.jwt, &format!("{f}.jwt"), errors);
+        }
+        if let Some(l) = &a.ldap_auth_credentials {
+            let f = format!("{p}.ldapAuthCredentials");
+            check_secret(scope, &l.identity_id, &format!("{f}.identityId"), errors);
+            check_secret(
+                scope,
+                &l.ldap_username,
+                &format!("{f}.ldapUsername"),
+                errors,
+            );
+            check_secret(
+                scope,
+                &l.ldap_password,
+                &format!("{f}.ldapPassword"),
+                errors,
+            );
+        }
         if let Some(k) = &a.kubernetes_auth_credentials {
             check_secret(
                 scope,
@@ -311,10 +348,10 @@ mod tests {
             "{e}"
         );
         // Unimplemented methods still parse and round-trip.
-        let raw = serde_json::json!({"auth": {"ldapAuthCredentials": {"identityId": {"name": "x"}}},
+        let raw = serde_json::json!({"auth": {"ociAuthCredentials": {"identityId": {"name": "x"}}},
             "secretsScope": {"projectSlug": "p", "environmentSlug": "dev"}});
         let p: InfisicalProvider = serde_json::from_value(raw.clone()).unwrap();
-        assert_eq!(p.auth.methods(), ["ldapAuthCredentials"]);
+        assert_eq!(p.auth.methods(), ["ociAuthCredentials"]);
         assert_eq!(serde_json::to_value(&p).unwrap()["auth"], raw["auth"]);
     }
 }
