@@ -167,13 +167,28 @@ pub struct Running {
 impl Running {
     /// Starts `eso-operator args...` with `KUBECONFIG=kubeconfig` and `env`.
     pub fn start(kubeconfig: &std::path::Path, args: &[String], env: &[(&str, &str)]) -> Self {
+        Self::start_program(
+            std::path::Path::new(env!("CARGO_BIN_EXE_eso-operator")),
+            kubeconfig,
+            args,
+            env,
+        )
+    }
+
+    /// Starts another program the same way (ESO's own controller in `beside_eso`).
+    pub fn start_program(
+        program: &std::path::Path,
+        kubeconfig: &std::path::Path,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Self {
         let log = std::env::temp_dir().join(format!(
             "eso-operator-test-{}-{}.log",
             std::process::id(),
             free_port()
         ));
         let file = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eso-operator"));
+        let mut cmd = Command::new(program);
         cmd.args(args)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info")
