@@ -26,7 +26,8 @@ use serde_json::{Value, json};
 /// ExternalSecrets per store.
 const PER_STORE: usize = 10;
 
-/// The ExternalSecret `name` on store `store`; odd ones render a template (labels,
+/// The ExternalSecret `name` on store `store`, with a label and an annotation of its own (ESO
+/// copies them into a target without a template); odd ones render a template (labels,
 /// annotations and a templated key) so the hand-over also covers rendered targets.
 fn external_secret(ns: &str, name: &str, store: &str, templated: bool) -> Value {
     let mut target = json!({"name": name});
@@ -38,7 +39,9 @@ fn external_secret(ns: &str, name: &str, store: &str, templated: bool) -> Value 
         });
     }
     json!({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-           "metadata": {"name": name, "namespace": ns},
+           "metadata": {"name": name, "namespace": ns,
+                        "labels": {"app.kubernetes.io/part-of": "shop"},
+                        "annotations": {"example.com/contact": "ops"}},
            "spec": {"refreshInterval": "1h",
                     "secretStoreRef": {"name": store, "kind": "SecretStore"},
                     "target": target,
@@ -99,9 +102,9 @@ async fn synced_names(addr: &str, ns: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// How often ESO's log says it reconciled each ExternalSecret of `ns` ("reconciled secret",
-/// logged after a successful sync; an ExternalSecret of another class's store is skipped
-/// without it).
+/// How often ESO's log (at debug level) says it reconciled each ExternalSecret of `ns`
+/// ("reconciled secret", logged after a successful sync; an ExternalSecret of another class's
+/// store is skipped without it).
 fn eso_reconciled(log: &str, ns: &str) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for line in log.lines() {
@@ -229,6 +232,7 @@ struct Beside {
     ns: String,
     eso: Running,
     operator: Running,
+    go_class: String,
     rs_class: String,
     rs_metrics: String,
     stores: Api<SecretStore>,
@@ -267,10 +271,14 @@ impl Beside {
         };
         let go_metrics = format!("127.0.0.1:{}", free_port());
         let rs_metrics = format!("127.0.0.1:{}", free_port());
+        // At debug level ESO logs every sync ("reconciled secret"), not only those that
+        // change the Ready condition.
+        let mut eso_args = args(&go_class, &go_metrics);
+        eso_args.push("--loglevel=debug".to_owned());
         let eso = Running::start_program(
             std::path::Path::new(eso_bin),
             &env.kubeconfig_path,
-            &args(&go_class, &go_metrics),
+            &eso_args,
             &[],
         );
         let operator = Running::start(
@@ -292,6 +300,7 @@ impl Beside {
             ns,
             eso,
             operator,
+            go_class,
             rs_class,
             rs_metrics,
             stores,
@@ -335,8 +344,8 @@ impl Beside {
     }
 
     /// Each synced only its own store's objects: eso-operator's metrics count only what its
-    /// class owns, and ESO logged a sync of its own ExternalSecrets only. Returns ESO's count.
-    async fn check_each_syncs_its_own(&self) -> BTreeMap<String, usize> {
+    /// class owns, and ESO logged a sync of its own ExternalSecrets only.
+    async fn check_each_syncs_its_own(&self) {
         let rs_synced = synced_names(&self.rs_metrics, &self.ns).await;
         let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
         assert_eq!(rs_synced, set(&self.rs_names), "{}", self.dump());
@@ -365,120 +374,188 @@ impl Beside {
                 s.metadata.annotations
             );
         }
-        go_synced
     }
 
-    /// Whether eso-operator reconciled every ExternalSecret of the moved store and all are
-    /// Ready.
-    async fn all_moved(&self) -> bool {
-        let synced = synced_names(&self.rs_metrics, &self.ns).await;
-        self.go_names.iter().all(|n| synced.contains(n))
-            && ready(&self.es_api, &self.go_names).await == PER_STORE
+    /// Whether `to` reconciled every ExternalSecret of `names` since `baseline` (ESO's log
+    /// counts before the move) and all are Ready.
+    async fn taken_over(
+        &self,
+        to: Side,
+        names: &[String],
+        baseline: &BTreeMap<String, usize>,
+    ) -> bool {
+        let done = match to {
+            Side::EsoOperator => {
+                let synced = synced_names(&self.rs_metrics, &self.ns).await;
+                names.iter().all(|n| synced.contains(n))
+            }
+            Side::Eso => {
+                let now = eso_reconciled(&self.eso.log(), &self.ns);
+                names.iter().all(|n| {
+                    now.get(n).copied().unwrap_or(0) > baseline.get(n).copied().unwrap_or(0)
+                })
+            }
+        };
+        done && ready(&self.es_api, names).await == names.len()
+    }
+
+    /// Moves store `store` (used by the ExternalSecrets `names`) to `to`'s class while a watch
+    /// records the namespace's Secret writes; waits up to 10 s for a take-over on its own,
+    /// then changes the ExternalSecrets and waits until `to` reconciled all of them.
+    ///
+    /// The change is to `spec.refreshInterval` (1h to 59m). ESO's docs' `force-sync`
+    /// annotation would do too, but ESO copies an ExternalSecret's annotations into a target
+    /// without a template, so the nudge itself would rewrite those targets.
+    async fn move_store(&self, store: &str, names: &[String], to: Side) -> HandOver {
+        let mut before = BTreeMap::new();
+        for n in names {
+            before.insert(n.clone(), self.secrets.get(n).await.unwrap());
+        }
+        let baseline = eso_reconciled(&self.eso.log(), &self.ns);
+        let list = self.secrets.list(&ListParams::default()).await.unwrap();
+        let (seen, watch) = watch_secrets(
+            self.secrets.clone(),
+            list.metadata.resource_version.unwrap(),
+        );
+        let moved_at = Instant::now();
+        let class = match to {
+            Side::Eso => &self.go_class,
+            Side::EsoOperator => &self.rs_class,
+        };
+        let patch = json!({"spec": {"controller": class}});
+        self.stores
+            .patch(store, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        // Neither ESO nor eso-operator watches stores for the ExternalSecrets that use them:
+        // a moved store's ExternalSecrets are taken over on their next change.
+        let mut nudged_at = None;
+        for _ in 0..100 {
+            if self.taken_over(to, names, &baseline).await {
+                nudged_at = Some(Instant::now());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let on_its_own = nudged_at.is_some();
+        let nudged_at = nudged_at.unwrap_or_else(Instant::now);
+        if !on_its_own {
+            let patch = json!({"spec": {"refreshInterval": "59m"}});
+            for n in names {
+                self.es_api
+                    .patch(n, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .unwrap();
+            }
+        }
+        wait_for("the moved ExternalSecrets to be taken over", || async {
+            self.alive();
+            self.taken_over(to, names, &baseline).await
+        })
+        .await;
+        let (took, after_nudge) = (moved_at.elapsed(), nudged_at.elapsed());
+        // Late writes of the hand-over would show up within this.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        watch.abort();
+        let writes: Vec<Secret> = seen.lock().unwrap().clone();
+        let mut rewritten = BTreeSet::new();
+        for s in &writes {
+            let name = s.metadata.name.clone().unwrap_or_default();
+            if let Some(old) = before.get(&name) {
+                println!("rewritten {name}: {:?}", difference(old, s));
+                rewritten.insert(name);
+            }
+        }
+        let out = HandOver {
+            rewritten,
+            took,
+            after_nudge: (!on_its_own).then_some(after_nudge),
+        };
+        println!(
+            "beside ESO: store {store} moved to {to:?}: {} of {} target Secrets rewritten; all \
+             {} taken over and Ready {} ms after the move{}",
+            out.rewritten.len(),
+            names.len(),
+            names.len(),
+            out.took.as_millis(),
+            out.after_nudge.map_or_else(
+                || " (on their own)".to_owned(),
+                |d| format!(
+                    " ({} ms after a spec change; none on their own within 10 s)",
+                    d.as_millis()
+                )
+            )
+        );
+        out
     }
 }
 
+/// Which controller a store moves to.
+#[derive(Clone, Copy, Debug)]
+enum Side {
+    Eso,
+    EsoOperator,
+}
+
+/// What a store move did.
+struct HandOver {
+    rewritten: BTreeSet<String>,
+    took: Duration,
+    after_nudge: Option<Duration>,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eso_and_eso_operator_side_by_side_then_a_store_moves_without_rewrites() {
+async fn eso_and_eso_operator_side_by_side_then_stores_move_without_rewrites() {
     let env = require_kube!();
     let Some(eso_bin) = std::env::var("ESO_BIN").ok().filter(|v| !v.is_empty()) else {
-        eso_core::testing::backend_unavailable(
-            "ESO_BIN",
-            "eval \"$(scripts/backends/eso.sh start)\"",
-        );
+        // ESO is not among scripts/test.sh's default backends (its cold build is long: see
+        // scripts/backends/README.md); it is required only where ESO_BACKENDS names it.
+        let selected = std::env::var("ESO_BACKENDS").unwrap_or_default();
+        if selected.split_whitespace().any(|b| b == "eso") {
+            eso_core::testing::backend_unavailable(
+                "ESO_BIN",
+                "eval \"$(scripts/backends/eso.sh start)\"",
+            );
+        } else {
+            println!(
+                "skipped: ESO_BIN not set and ESO_BACKENDS has no eso (run scripts/beside-eso.sh)"
+            );
+        }
         return;
     };
     let client = env.client().await;
     common::install_crds(&client).await;
     let b = Beside::start(&env, &client, &eso_bin).await;
-    let go_synced = b.check_each_syncs_its_own().await;
+    b.check_each_syncs_its_own().await;
 
-    // The hand-over: go-store moves to eso-operator's class, a watch counts Secret writes.
-    let mut before = BTreeMap::new();
-    for n in &b.go_names {
-        before.insert(n.clone(), b.secrets.get(n).await.unwrap());
-    }
-    let list = b.secrets.list(&ListParams::default()).await.unwrap();
-    let (seen, watch) = watch_secrets(b.secrets.clone(), list.metadata.resource_version.unwrap());
-    let moved_at = Instant::now();
-    let patch = json!({"spec": {"controller": b.rs_class}});
-    b.stores
-        .patch("go-store", &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .unwrap();
-    // Neither ESO nor eso-operator watches stores for the ExternalSecrets that use them: a
-    // moved store's ExternalSecrets are taken over on their next change. Wait a while for a
-    // take-over on its own, then change them as ESO's docs say (`force-sync`).
-    let mut on_its_own = false;
-    for _ in 0..100 {
-        if b.all_moved().await {
-            on_its_own = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let taken = synced_names(&b.rs_metrics, &b.ns).await;
-    println!(
-        "taken over by eso-operator within 10 s of the store move, without a change of the \
-         ExternalSecrets: {} of {PER_STORE}",
-        b.go_names.iter().filter(|n| taken.contains(*n)).count()
-    );
-    let nudged_at = Instant::now();
-    if !on_its_own {
-        let patch = json!({"metadata": {"annotations": {"force-sync": "hand-over"}}});
-        for n in &b.go_names {
-            b.es_api
-                .patch(n, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .unwrap();
-        }
-    }
-    wait_for(
-        "eso-operator to reconcile every moved ExternalSecret",
-        || async {
-            b.alive();
-            b.all_moved().await
-        },
-    )
-    .await;
-    let (took, after_nudge) = (moved_at.elapsed(), nudged_at.elapsed());
-    // Late writes of the hand-over would show up within this.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    watch.abort();
-    let writes: Vec<Secret> = seen.lock().unwrap().clone();
-    let mut rewritten = BTreeSet::new();
-    for s in &writes {
-        let name = s.metadata.name.clone().unwrap_or_default();
-        if let Some(old) = before.get(&name) {
-            println!("rewritten {name}: {:?}", difference(old, s));
-            rewritten.insert(name);
-        }
-    }
-    println!(
-        "beside ESO: hand-over of {PER_STORE} ExternalSecrets from ESO to eso-operator: \
-         {} target Secrets rewritten; all reconciled by eso-operator and Ready {} ms after \
-         the store move{}",
-        rewritten.len(),
-        took.as_millis(),
-        if on_its_own {
-            String::new()
-        } else {
-            format!(" ({} ms after force-sync)", after_nudge.as_millis())
-        }
+    // Migration: ESO's store moves to eso-operator, which takes its ExternalSecrets over.
+    let eso_count = eso_reconciled(&b.eso.log(), &b.ns);
+    let forward = b
+        .move_store("go-store", &b.go_names, Side::EsoOperator)
+        .await;
+    // ESO synced none of them after the move.
+    assert_eq!(
+        eso_reconciled(&b.eso.log(), &b.ns),
+        eso_count,
+        "{}",
+        b.dump()
     );
     println!(
         "moved ExternalSecrets' status now written as {:?}",
         b.status_managers(&b.go_names).await
     );
-    // ESO synced none of the moved ExternalSecrets after the move.
-    assert_eq!(
-        eso_reconciled(&b.eso.log(), &b.ns),
-        go_synced,
-        "{}",
-        b.dump()
+    // Roll back the other way: eso-operator's store moves to ESO, which takes over targets
+    // eso-operator wrote.
+    let back = b.move_store("rs-store", &b.rs_names, Side::Eso).await;
+    b.alive();
+    assert!(
+        forward.rewritten.is_empty(),
+        "rewritten when eso-operator took over: {:?}",
+        forward.rewritten
     );
     assert!(
-        rewritten.is_empty(),
-        "rewritten on hand-over: {rewritten:?}"
+        back.rewritten.is_empty(),
+        "rewritten when ESO took over: {:?}",
+        back.rewritten
     );
-    b.alive();
 }

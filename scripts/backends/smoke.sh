@@ -120,6 +120,11 @@ smoke_helm() {
     check "helm template of a minimal chart" sh -c 'd="$(mktemp -d)"; mkdir -p "$d/templates"; printf "apiVersion: v2\nname: smoke\nversion: 0.1.0\n" >"$d/Chart.yaml"; printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n" >"$d/templates/cm.yaml"; out="$("$HELM" template smoke-release "$d")"; rm -rf "$d"; printf "%s" "$out" | grep -q "name: smoke-release"'
 }
 
+smoke_eso() {
+    check "eso controller --help (the built binary runs)" sh -c '"$ESO_BIN" --help | grep -q -- --controller-class'
+    check "eso CRDs of the same release" test -s "$ESO_CRDS_DIR/external-secrets.io_externalsecrets.yaml"
+}
+
 not_running=()
 for b in "${wanted[@]}"; do
     if ! out="$("$here/$b.sh" env ${instance:+"$instance"} 2>/dev/null)"; then
