@@ -4,7 +4,9 @@
 //! `spec.controller` moves from ESO's class to eso-operator's and eso-operator takes its
 //! ExternalSecrets over. A watch on the namespace's Secrets counts the target Secrets written
 //! during the hand-over (the goal: none, the data did not change), and the time until every
-//! moved ExternalSecret was reconciled by eso-operator and is Ready is printed.
+//! moved ExternalSecret was reconciled by eso-operator and is Ready is printed. The same
+//! the other way back (a roll back); last, with ESO gone, eso-operator finalizes an
+//! ExternalSecret that carries ESO's finalizer.
 //!
 //! The classes are unique per run (they stand for ESO's `default` and eso-operator's
 //! `eso-rs`), so an operator another test runs with a default class never takes a store of
@@ -548,6 +550,18 @@ async fn eso_and_eso_operator_side_by_side_then_stores_move_without_rewrites() {
     // eso-operator wrote.
     let back = b.move_store("rs-store", &b.rs_names, Side::Eso).await;
     b.alive();
+    // ESO goes (as after the migration); its finalizer stays on every ExternalSecret it
+    // watched. eso-operator removes it from its own when they are deleted.
+    b.eso.kill();
+    b.es_api
+        .delete(&b.go_names[0], &Default::default())
+        .await
+        .unwrap();
+    wait_for(
+        "eso-operator to finalize an ExternalSecret ESO had marked",
+        || async { b.es_api.get_opt(&b.go_names[0]).await.unwrap().is_none() },
+    )
+    .await;
     assert!(
         forward.rewritten.is_empty(),
         "rewritten when eso-operator took over: {:?}",
