@@ -205,8 +205,8 @@ fn difference(before: &Secret, after: &Secret) -> Vec<String> {
     out
 }
 
-/// Records every change of the namespace's Secrets (name and resourceVersion) from `from`
-/// (a list's resourceVersion) on.
+/// Records every version of the namespace's Secrets written (added, modified, deleted) after
+/// `from` (a list's resourceVersion).
 fn watch_secrets(
     secrets: Api<Secret>,
     from: String,
@@ -409,12 +409,16 @@ impl Beside {
     /// annotation would do too, but ESO copies an ExternalSecret's annotations into a target
     /// without a template, so the nudge itself would rewrite those targets.
     async fn move_store(&self, store: &str, names: &[String], to: Side) -> HandOver {
-        let mut before = BTreeMap::new();
-        for n in names {
-            before.insert(n.clone(), self.secrets.get(n).await.unwrap());
-        }
         let baseline = eso_reconciled(&self.eso.log(), &self.ns);
+        // The targets as of the list the watch starts from: no write falls in between.
         let list = self.secrets.list(&ListParams::default()).await.unwrap();
+        let before: BTreeMap<String, Secret> = list
+            .items
+            .iter()
+            .filter_map(|s| Some((s.metadata.name.clone()?, s.clone())))
+            .filter(|(n, _)| names.contains(n))
+            .collect();
+        assert_eq!(before.len(), names.len(), "every target exists");
         let (seen, watch) = watch_secrets(
             self.secrets.clone(),
             list.metadata.resource_version.unwrap(),
