@@ -58,7 +58,7 @@ backend_install() {
     local tmp t0=$SECONDS
     mkdir -p "$INSTALL_DIR/$ESO_VERSION"
     tmp="$(mktemp -d "$INSTALL_DIR/.build.XXXXXX")"
-    git clone --quiet --depth 1 --branch "v$ESO_VERSION" "$ESO_GIT_URL" "$tmp/src" >&2 ||
+    git -c advice.detachedHead=false clone --quiet --depth 1 --branch "v$ESO_VERSION" "$ESO_GIT_URL" "$tmp/src" >&2 ||
         { rm -rf "$tmp"; die "could not clone tag v$ESO_VERSION from $ESO_GIT_URL (set ESO_GIT_URL to a clone)"; }
     local t1=$SECONDS
     # ESO's Makefile builds main.go with only -tags (no version ldflags).
