@@ -162,6 +162,7 @@ pub fn free_port() -> u16 {
 pub struct Running {
     child: std::sync::Mutex<Child>,
     log: PathBuf,
+    program: String,
 }
 
 impl Running {
@@ -200,6 +201,9 @@ impl Running {
         Self {
             child: std::sync::Mutex::new(cmd.spawn().unwrap()),
             log,
+            program: program
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         }
     }
 
@@ -225,7 +229,7 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.kill();
         if std::thread::panicking() {
-            eprintln!("--- eso-operator log ---\n{}", self.log());
+            eprintln!("--- {} log ---\n{}", self.program, self.log());
         }
         let _ = std::fs::remove_file(&self.log);
     }
