@@ -5,7 +5,8 @@
 #
 # ESO_BACKENDS selects the backends (default: "kube openbao moto gcp azure infisical helm";
 # azure and infisical are the project's own test servers, built from this workspace;
-# helm is the Helm client the chart tests run, a build and no server).
+# helm is the Helm client the chart tests run, a build and no server; `eso`, ESO's own
+# controller for eso-operator/tests/beside_eso.rs, is another build and not in the default).
 # start: kube's slow cold build runs in the background while the others
 # install and start; kube starts before openbao so that OpenBao's kubernetes
 # auth gets configured against it. A backend that fails does not stop the
@@ -49,7 +50,7 @@ case "$cmd" in
             "$here/kube.sh" install >&2 &
             kube_install_pid=$!
         fi
-        for b in moto gcp azure infisical helm; do
+        for b in helm eso moto gcp azure infisical; do
             has "$b" || continue
             "$here/$b.sh" start ${instance:+"$instance"} >/dev/null || failed+=("$b")
         done
@@ -72,7 +73,7 @@ case "$cmd" in
         ;;
     stop)
         # openbao first: it may be configured against kube.
-        for b in openbao moto gcp azure infisical helm kube; do
+        for b in openbao moto gcp azure infisical helm eso kube; do
             has "$b" || continue
             "$here/$b.sh" stop ${instance:+"$instance"} || failed+=("$b")
         done

@@ -133,6 +133,11 @@ smoke_infisical() {
     check "infisical (python sdk) delete secret" "${step[@]}" delete "$name"
 }
 
+smoke_eso() {
+    check "eso controller --help (the built binary runs)" sh -c '"$ESO_BIN" --help | grep -q -- --controller-class'
+    check "eso CRDs of the same release" test -s "$ESO_CRDS_DIR/external-secrets.io_externalsecrets.yaml"
+}
+
 not_running=()
 for b in "${wanted[@]}"; do
     if ! out="$("$here/$b.sh" env ${instance:+"$instance"} 2>/dev/null)"; then
