@@ -164,7 +164,13 @@ pub(super) async fn run(op: Operator, shutdown: Shutdown) {
     let gc_namespace = ns.map(str::to_owned);
     let generator_states = op.generator_states;
     let concurrency = op.concurrency;
-    let ctx = context(op, &ss_store, &css_store, known_secrets.clone(), &refresh);
+    let ctx = context(
+        op,
+        (&ss_store, &css_store),
+        es_store.clone(),
+        known_secrets.clone(),
+        &refresh,
+    );
     let drivers = Drivers {
         config: Config::default().concurrency(concurrency),
         shutdown: shutdown.clone(),
@@ -265,8 +271,8 @@ where
 /// reads the store controllers' caches and the generators fetched per object.
 fn context(
     op: Operator,
-    ss: &Store<SecretStore>,
-    css: &Store<ClusterSecretStore>,
+    (ss, css): (&Store<SecretStore>, &Store<ClusterSecretStore>),
+    external_secrets: Store<ExternalSecret>,
     known_secrets: KnownSecrets,
     refresh: &Arc<queue::RefreshQueue>,
 ) -> Arc<flows::Context> {
@@ -289,6 +295,8 @@ fn context(
         refresh: Some(Arc::clone(refresh)),
         generators,
         shared: super::shared_reads::SharedReads::new(op.read_window, op.batch_gather),
+        external_secrets,
+        foreign: std::sync::Mutex::default(),
     })
 }
 

@@ -123,7 +123,9 @@ impl Reconciler {
                 // Without a template ESO copies the ExternalSecret's own labels and
                 // annotations to the target (its `setMetadata`).
                 let meta = &es.metadata;
-                target.labels.extend(meta.labels.clone().unwrap_or_default());
+                target
+                    .labels
+                    .extend(meta.labels.clone().unwrap_or_default());
                 target
                     .annotations
                     .extend(meta.annotations.clone().unwrap_or_default());
