@@ -308,7 +308,15 @@ impl<'t> State<'t> {
                     }
                 }
             }
-            Value::Int(n) => {
+            Value::Int(n) | Value::Int64(n) => {
+                let int64 = matches!(val, Value::Int64(_));
+                let num = |i: i64| {
+                    if int64 {
+                        Value::Int64(i)
+                    } else {
+                        Value::Int(i)
+                    }
+                };
                 if b.pipe.decl.len() > 1 {
                     return self.err(
                         Some((b.pipe.pos, b.pipe.pos)),
@@ -317,9 +325,7 @@ impl<'t> State<'t> {
                 }
                 for i in 0..*n {
                     any = true;
-                    if let Flow::Break =
-                        self.range_iter(b, || Value::Int(i), &Value::Int(i), mark)?
-                    {
+                    if let Flow::Break = self.range_iter(b, || num(i), &num(i), mark)? {
                         break;
                     }
                 }

@@ -306,9 +306,9 @@ fn fmt_value(out: &mut Vec<u8>, v: &Value, verb: char, sp: &Spec) {
             'v' | 't' => pad(out, if *b { b"true" } else { b"false" }, sp, false),
             _ => bad_verb(out, verb, v),
         },
-        Value::Int(_) | Value::Uint(_) => {
+        Value::Int(_) | Value::Int64(_) | Value::Uint(_) => {
             let (neg, mag) = match v {
-                Value::Int(i) => (*i < 0, i.unsigned_abs() as u128),
+                Value::Int(i) | Value::Int64(i) => (*i < 0, i.unsigned_abs() as u128),
                 Value::Uint(u) => (false, *u as u128),
                 _ => (false, 0),
             };
@@ -444,7 +444,7 @@ pub(crate) fn sprintf_into(out: &mut Vec<u8>, format: &[u8], args: &[Value]) {
         if i < f.len() && f[i] == b'*' {
             i += 1;
             match args.get(argi) {
-                Some(Value::Int(w)) => {
+                Some(Value::Int(w) | Value::Int64(w)) => {
                     if *w < 0 {
                         sp.minus = true;
                         sp.zero = false;
@@ -462,7 +462,9 @@ pub(crate) fn sprintf_into(out: &mut Vec<u8>, format: &[u8], args: &[Value]) {
             if i < f.len() && f[i] == b'*' {
                 i += 1;
                 match args.get(argi) {
-                    Some(Value::Int(p)) if *p >= 0 => sp.prec = Some((*p as usize).min(1 << 20)),
+                    Some(Value::Int(p) | Value::Int64(p)) if *p >= 0 => {
+                        sp.prec = Some((*p as usize).min(1 << 20))
+                    }
                     _ => out.extend_from_slice(b"%!(BADPREC)"),
                 }
                 argi += 1;

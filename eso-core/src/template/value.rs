@@ -48,8 +48,13 @@ pub enum Value {
     Nil,
     /// A Go `bool`.
     Bool(bool),
-    /// A Go integer (`int`, `int64`).
+    /// A Go `int` (integer literals, `len`, `atoi`, `int`, range indexes).
     Int(i64),
+    /// A Go `int64` (sprig's `int64`, `add`, `sub`, `max` ...). It acts as an `int` except
+    /// where Go tells the two types apart: functions that switch on the type (`duration`
+    /// reads seconds only from an `int64`), parameters typed `int`, `typeOf` and deep
+    /// equality (`has`, `uniq`).
+    Int64(i64),
     /// A Go unsigned integer (`uint64`, `uint8`, ...).
     Uint(u64),
     /// A Go `float64`.
@@ -113,6 +118,7 @@ impl Value {
             Self::Nil => "<nil>",
             Self::Bool(_) => "bool",
             Self::Int(_) => "int",
+            Self::Int64(_) => "int64",
             Self::Uint(_) => "uint64",
             Self::Float(_) => "float64",
             Self::Str(_) => "string",
@@ -131,6 +137,7 @@ impl Value {
             Self::Nil => "invalid",
             Self::Bool(_) => "bool",
             Self::Int(_) => "int",
+            Self::Int64(_) => "int64",
             Self::Uint(_) => "uint64",
             Self::Float(_) => "float64",
             Self::Str(_) => "string",
@@ -147,7 +154,7 @@ impl Value {
         match self {
             Self::Nil => false,
             Self::Bool(b) => *b,
-            Self::Int(i) => *i != 0,
+            Self::Int(i) | Self::Int64(i) => *i != 0,
             Self::Uint(i) => *i != 0,
             Self::Float(f) => *f != 0.0,
             Self::Str(s) => !s.is_empty(),
@@ -217,12 +224,14 @@ impl Value {
     }
 }
 
+/// Go's `reflect.DeepEqual` (sprig's `has`, `uniq`, `deepEqual`): an `int` never equals an
+/// `int64`. Templates' `eq` compares numbers by value instead (see `compare.rs`).
 impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Self::Nil, Self::Nil) => true,
             (Self::Bool(a), Self::Bool(b)) => a == b,
-            (Self::Int(a), Self::Int(b)) => a == b,
+            (Self::Int(a), Self::Int(b)) | (Self::Int64(a), Self::Int64(b)) => a == b,
             (Self::Uint(a), Self::Uint(b)) => a == b,
             (Self::Float(a), Self::Float(b)) => a == b,
             (Self::Str(a), Self::Str(b)) => a == b,
@@ -438,7 +447,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Nil => out.extend_from_slice(b"<nil>"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Int(i) | Value::Int64(i) => out.extend_from_slice(i.to_string().as_bytes()),
         Value::Uint(i) => out.extend_from_slice(i.to_string().as_bytes()),
         Value::Float(f) => write_float_v(out, *f),
         Value::Str(s) => out.extend_from_slice(s),

@@ -124,7 +124,7 @@ pub(crate) fn text(v: &Value) -> std::borrow::Cow<'_, str> {
 
 pub(crate) fn int_arg(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint(u) => *u as i64,
         _ => 0,
     }
@@ -243,7 +243,7 @@ fn go_index(args: Args) -> FnResult {
 
 fn index_arg(idx: &Value, len: usize) -> Result<usize, String> {
     let x = match idx {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint(u) => i64::try_from(*u).unwrap_or(i64::MAX),
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {

@@ -18,7 +18,7 @@ fn s(v: String) -> FnResult {
 /// cast.ToInt64-like conversion used by sprig.
 pub(crate) fn to_i64(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint(u) => *u as i64,
         Value::Float(f) => *f as i64,
         Value::Bool(b) => i64::from(*b),
@@ -38,7 +38,7 @@ pub(crate) fn to_i64(v: &Value) -> i64 {
 
 pub(crate) fn to_f64(v: &Value) -> f64 {
     match v {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Uint(u) => *u as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
@@ -537,7 +537,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(Value::Int(text(&a[0]).parse::<i64>().unwrap_or(0)))
         }),
         fixed("int", &[A], |_, a| Ok(Value::Int(to_i64(&a[0])))),
-        fixed("int64", &[A], |_, a| Ok(Value::Int(to_i64(&a[0])))),
+        fixed("int64", &[A], |_, a| Ok(Value::Int64(to_i64(&a[0])))),
         fixed("float64", &[A], |_, a| Ok(Value::Float(to_f64(&a[0])))),
         var("seq", &[I], |ctx, a| {
             let p: Vec<i64> = a.iter().map(int_arg).collect();
@@ -568,32 +568,32 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             until_step(ctx, int_arg(&a[0]), int_arg(&a[1]), int_arg(&a[2]))
         }),
         fixed("add1", &[A], |_, a| {
-            Ok(Value::Int(to_i64(&a[0]).wrapping_add(1)))
+            Ok(Value::Int64(to_i64(&a[0]).wrapping_add(1)))
         }),
         var("add", &[A], |_, a| {
-            Ok(Value::Int(
+            Ok(Value::Int64(
                 a.iter().fold(0i64, |s2, v| s2.wrapping_add(to_i64(v))),
             ))
         }),
         fixed("sub", &[A, A], |_, a| {
-            Ok(Value::Int(to_i64(&a[0]).wrapping_sub(to_i64(&a[1]))))
+            Ok(Value::Int64(to_i64(&a[0]).wrapping_sub(to_i64(&a[1]))))
         }),
         fixed("div", &[A, A], |_, a| {
             let d = to_i64(&a[1]);
             if d == 0 {
                 return Err("runtime error: integer divide by zero".into());
             }
-            Ok(Value::Int(to_i64(&a[0]).wrapping_div(d)))
+            Ok(Value::Int64(to_i64(&a[0]).wrapping_div(d)))
         }),
         fixed("mod", &[A, A], |_, a| {
             let d = to_i64(&a[1]);
             if d == 0 {
                 return Err("runtime error: integer divide by zero".into());
             }
-            Ok(Value::Int(to_i64(&a[0]).wrapping_rem(d)))
+            Ok(Value::Int64(to_i64(&a[0]).wrapping_rem(d)))
         }),
         var("mul", &[A, A], |_, a| {
-            Ok(Value::Int(
+            Ok(Value::Int64(
                 a.iter()
                     .skip(1)
                     .fold(to_i64(&a[0]), |acc, v| acc.wrapping_mul(to_i64(v))),
@@ -604,7 +604,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let t = String::from_utf8_lossy(&strval(&a[0])).into_owned();
             let digits = t.strip_prefix(['+', '-']).unwrap_or(&t);
             let ok = !digits.is_empty() && digits.bytes().all(|c| (b'0'..=b'7').contains(&c));
-            Ok(Value::Int(if ok {
+            Ok(Value::Int64(if ok {
                 i64::from_str_radix(&t, 8).unwrap_or(0)
             } else {
                 0
@@ -630,13 +630,13 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             ))
         }),
         var("biggest", &[A, A], |_, a| {
-            Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+            Ok(Value::Int64(a.iter().map(to_i64).max().unwrap_or(0)))
         }),
         var("max", &[A, A], |_, a| {
-            Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+            Ok(Value::Int64(a.iter().map(to_i64).max().unwrap_or(0)))
         }),
         var("min", &[A, A], |_, a| {
-            Ok(Value::Int(a.iter().map(to_i64).min().unwrap_or(0)))
+            Ok(Value::Int64(a.iter().map(to_i64).min().unwrap_or(0)))
         }),
         var("maxf", &[A, A], |_, a| {
             Ok(Value::Float(a.iter().map(to_f64).fold(f64::MIN, f64::max)))
