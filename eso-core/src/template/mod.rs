@@ -29,7 +29,7 @@ mod gofmt;
 mod lex;
 mod parse;
 mod time;
-mod value;
+pub(crate) mod value;
 
 pub use apply::{
     TargetSecret, TemplateSources, apply, apply_push, render_into, render_rewrite_key,

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use granit_parser::{Event, Parser, ScalarStyle};
 
 use crate::template::value::{Map, Value, format_float_g, shortest_digits};
+use crate::yaml11::{Resolved, resolve_plain};
 
 /// Go's JSON text of a float (`encoding/json` float64 encoder).
 pub(crate) fn json_float(f: f64) -> Result<String, String> {
@@ -208,7 +209,7 @@ pub(crate) fn parse_yaml(src: &str) -> Result<Option<YNode>, String> {
         }
         let (ev, span) = ev.map_err(|e| format!("yaml: {e}"))?;
         if let Event::Scalar(_, ScalarStyle::DoubleQuoted, ..) = &ev {
-            check_yaml11_escapes(src, span.start.byte_offset(), span.end.byte_offset())?;
+            crate::yaml11::check_escapes(src, &span)?;
         }
         let done: Option<YNode> = match ev {
             Event::StreamStart | Event::DocumentStart(..) => None,
@@ -284,130 +285,6 @@ pub(crate) fn parse_yaml(src: &str) -> Result<Option<YNode>, String> {
         }
     }
     Ok(result)
-}
-
-/// yaml.v2 reads YAML 1.1 escapes: `\/` (added in YAML 1.2) is an unknown escape there.
-fn check_yaml11_escapes(src: &str, start: Option<usize>, end: Option<usize>) -> Result<(), String> {
-    let (Some(start), Some(end)) = (start, end) else {
-        return Ok(());
-    };
-    let raw = src.as_bytes().get(start..end).unwrap_or_default();
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'\\' {
-            if raw.get(i + 1) == Some(&b'/') {
-                return Err("yaml: found unknown escape character".into());
-            }
-            i += 1;
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
-/// A YAML 1.1 (yaml.v2) resolved scalar.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Resolved {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-}
-
-/// yaml.v2's resolution of a plain scalar.
-pub(crate) fn resolve_plain(s: &str) -> Resolved {
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
-            return Resolved::Bool(true);
-        }
-        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
-            return Resolved::Bool(false);
-        }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Resolved::Float(f64::INFINITY);
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
-        _ => {}
-    }
-    let first = s.as_bytes()[0];
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return Resolved::Str(s.to_string());
-    }
-    let plain: String = s.chars().filter(|c| *c != '_').collect();
-    let (neg, body) = match plain.as_bytes().first() {
-        Some(b'-') => (true, &plain[1..]),
-        Some(b'+') => (false, &plain[1..]),
-        _ => (false, plain.as_str()),
-    };
-    // Go's strconv.ParseInt(s, 0, 64): 0x / 0o / 0b prefixes in either case
-    let radix_body = |p: &str| {
-        body.get(..2)
-            .filter(|b| b.eq_ignore_ascii_case(p))
-            .map(|_| &body[2..])
-    };
-    let int = if let Some(h) = radix_body("0x") {
-        i64::from_str_radix(h, 16).ok()
-    } else if let Some(o) = radix_body("0o") {
-        i64::from_str_radix(o, 8).ok()
-    } else if let Some(b) = radix_body("0b") {
-        i64::from_str_radix(b, 2).ok()
-    } else if body.len() > 1 && body.starts_with('0') && body.bytes().all(|c| c.is_ascii_digit()) {
-        i64::from_str_radix(&body[1..], 8).ok()
-    } else if !body.is_empty() && body.bytes().all(|c| c.is_ascii_digit()) {
-        body.parse::<i64>().ok()
-    } else {
-        None
-    };
-    if let Some(i) = int {
-        return Resolved::Int(if neg { -i } else { i });
-    }
-    // float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
-    let b = body.as_bytes();
-    let mut i = 0;
-    let digits_before = {
-        let st = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        i - st
-    };
-    let mut digits_after = 0;
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        let st = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        digits_after = i - st;
-    } else if digits_before == 0 {
-        return Resolved::Str(s.to_string());
-    }
-    if digits_before == 0 && digits_after == 0 {
-        return Resolved::Str(s.to_string());
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let st = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == st {
-            return Resolved::Str(s.to_string());
-        }
-    }
-    if i != b.len() {
-        return Resolved::Str(s.to_string());
-    }
-    match plain.parse::<f64>() {
-        Ok(f) => Resolved::Float(f),
-        Err(_) => Resolved::Str(s.to_string()),
-    }
 }
 
 fn resolve(n: &YNode) -> Option<Resolved> {
