@@ -3,6 +3,19 @@
 use super::value::{Value, format_float_e, format_float_f, format_float_g, write_value};
 
 /// Go `strconv.Quote` of bytes.
+/// [`go_quote`] appended to `out`, without an intermediate string for printable ASCII.
+pub(crate) fn go_quote_into(out: &mut Vec<u8>, b: &[u8]) {
+    if b.iter()
+        .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+    {
+        out.push(b'"');
+        out.extend_from_slice(b);
+        out.push(b'"');
+        return;
+    }
+    out.extend_from_slice(go_quote(b).as_bytes());
+}
+
 pub(crate) fn go_quote(b: &[u8]) -> String {
     if b.iter()
         .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
@@ -476,8 +489,16 @@ pub(crate) fn sprintf_into(out: &mut Vec<u8>, format: &[u8], args: &[Value]) {
             out.extend_from_slice(b"%!(NOVERB)");
             break;
         }
-        let rest = String::from_utf8_lossy(&f[i..]);
-        let verb = rest.chars().next().unwrap_or('?');
+        // The verb is one rune: decode at most 4 bytes, not the rest of the format.
+        let verb = if f[i].is_ascii() {
+            char::from(f[i])
+        } else {
+            let window = &f[i..f.len().min(i + 4)];
+            String::from_utf8_lossy(window)
+                .chars()
+                .next()
+                .unwrap_or('?')
+        };
         i += verb.len_utf8();
         if verb == '%' {
             out.push(b'%');

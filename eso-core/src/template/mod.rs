@@ -17,7 +17,7 @@
 //! assert!(t.render(&Value::string_map(Default::default())).is_err());
 //! ```
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 mod alias;
@@ -106,8 +106,10 @@ impl From<TemplateError> for crate::Error {
 pub struct Template {
     name: String,
     src: String,
-    trees: HashMap<String, Vec<Node>>,
+    trees: BTreeMap<String, Vec<Node>>,
     limits: Limits,
+    /// Length of the last output, to size the next one's buffer.
+    out_hint: std::sync::atomic::AtomicUsize,
 }
 
 impl Template {
@@ -134,6 +136,7 @@ impl Template {
             src: src.to_string(),
             trees,
             limits: Limits::default(),
+            out_hint: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 

@@ -43,7 +43,10 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             while let Some(k) = it.next() {
                 let v = it.next().unwrap_or(Value::str(""));
                 let key = match &k {
-                    Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
+                    Value::Str(b) => match std::str::from_utf8(b) {
+                        Ok(t) => t.to_owned(),
+                        Err(_) => String::from_utf8_lossy(b).into_owned(),
+                    },
                     other => String::from_utf8_lossy(&strval(other)).into_owned(),
                 };
                 m.insert(key, v);

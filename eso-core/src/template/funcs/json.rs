@@ -60,61 +60,90 @@ pub(crate) fn json_float(f: f64) -> Result<String, String> {
     Ok(s)
 }
 
-fn json_string(out: &mut String, b: &[u8], html: bool) {
-    out.push('"');
-    // Fast path: printable ASCII without anything to escape.
-    if b.iter().all(|&c| {
-        (0x20..0x7f).contains(&c)
-            && c != b'"'
-            && c != b'\\'
-            && !(html && matches!(c, b'<' | b'>' | b'&'))
-    }) {
-        out.push_str(std::str::from_utf8(b).unwrap_or_default());
-        out.push('"');
-        return;
-    }
-    let s = String::from_utf8_lossy(b);
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' if html => out.push_str(&format!("\\u{:04x}", c as u32)),
-            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+fn json_string(out: &mut Vec<u8>, b: &[u8], html: bool) {
+    out.push(b'"');
+    // The run of bytes that need no escape goes in one copy.
+    let table = if html { &ESCAPE_HTML } else { &ESCAPE };
+    let plain = b
+        .iter()
+        .position(|&c| table[usize::from(c)])
+        .unwrap_or(b.len());
+    out.extend_from_slice(&b[..plain]);
+    if plain < b.len() {
+        let s = String::from_utf8_lossy(&b[plain..]);
+        let mut utf8 = [0u8; 4];
+        for c in s.chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                '\u{8}' => out.extend_from_slice(b"\\b"),
+                '\u{c}' => out.extend_from_slice(b"\\f"),
+                '<' | '>' | '&' if html => unicode_escape(out, c),
+                '\u{2028}' | '\u{2029}' => unicode_escape(out, c),
+                c if (c as u32) < 0x20 => unicode_escape(out, c),
+                c => out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes()),
+            }
         }
     }
-    out.push('"');
+    out.push(b'"');
+}
+
+/// Bytes `json_string` cannot copy as they are: controls, non-ASCII, `"` and `\\` (and with
+/// Go's HTML escaping `<`, `>`, `&`).
+static ESCAPE: [bool; 256] = escape_table(false);
+static ESCAPE_HTML: [bool; 256] = escape_table(true);
+
+const fn escape_table(html: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c < 0x20
+            || c >= 0x7f
+            || c == b'"'
+            || c == b'\\'
+            || (html && (c == b'<' || c == b'>' || c == b'&'));
+        i += 1;
+    }
+    t
+}
+
+fn unicode_escape(out: &mut Vec<u8>, c: char) {
+    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
+}
+
+fn write_int(out: &mut Vec<u8>, i: impl std::fmt::Display) {
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{i}");
 }
 
 fn write_json(
-    out: &mut String,
+    out: &mut Vec<u8>,
     v: &Value,
     html: bool,
     indent: Option<usize>,
 ) -> Result<(), String> {
     match v {
-        Value::Nil => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
-        Value::Uint(u) => out.push_str(&u.to_string()),
-        Value::Float(f) => out.push_str(&json_float(*f)?),
+        Value::Nil => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) | Value::Int64(i) => write_int(out, i),
+        Value::Uint(u) => write_int(out, u),
+        Value::Float(f) => out.extend_from_slice(json_float(*f)?.as_bytes()),
         Value::Str(s) => json_string(out, s, html),
         Value::Time(t) => json_string(out, t.rfc3339_nano().as_bytes(), html),
         Value::List(l) => {
             if l.is_empty() {
-                out.push_str("[]");
+                out.extend_from_slice(b"[]");
                 return Ok(());
             }
-            out.push('[');
+            out.push(b'[');
             for (i, e) in l.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 if let Some(n) = indent {
                     newline(out, n + 1);
@@ -124,7 +153,7 @@ fn write_json(
             if let Some(n) = indent {
                 newline(out, n);
             }
-            out.push(']');
+            out.push(b']');
         }
         Value::Map(
             _,
@@ -134,45 +163,63 @@ fn write_json(
         }
         Value::Map(m, _) => {
             if m.is_empty() {
-                out.push_str("{}");
+                out.extend_from_slice(b"{}");
                 return Ok(());
             }
-            out.push('{');
+            out.push(b'{');
             for (i, (k, e)) in m.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 if let Some(n) = indent {
                     newline(out, n + 1);
                 }
                 json_string(out, k.as_bytes(), html);
-                out.push(':');
+                out.push(b':');
                 if indent.is_some() {
-                    out.push(' ');
+                    out.push(b' ');
                 }
                 write_json(out, e, html, indent.map(|n| n + 1))?;
             }
             if let Some(n) = indent {
                 newline(out, n);
             }
-            out.push('}');
+            out.push(b'}');
         }
     }
     Ok(())
 }
 
-fn newline(out: &mut String, n: usize) {
-    out.push('\n');
+fn newline(out: &mut Vec<u8>, n: usize) {
+    out.push(b'\n');
     for _ in 0..n {
-        out.push_str("  ");
+        out.extend_from_slice(b"  ");
     }
 }
 
-/// Go `json.Marshal` (`html` = escape `<>&`) or `json.MarshalIndent(v, "", "  ")` (`pretty`).
+/// Go's `json.Marshal` (`html`: with its HTML escaping; `pretty`: `MarshalIndent` with two
+/// spaces) of a value, appended to `out`. On an error `out` is left as it was.
+pub(crate) fn go_json_into(
+    out: &mut Vec<u8>,
+    v: &Value,
+    html: bool,
+    pretty: bool,
+) -> Result<(), String> {
+    let start = out.len();
+    let r = write_json(out, v, html, pretty.then_some(0));
+    if r.is_err() {
+        out.truncate(start);
+    }
+    r
+}
+
+/// [`go_json_into`] as text.
 pub(crate) fn go_json(v: &Value, html: bool, pretty: bool) -> Result<String, String> {
-    let mut out = String::with_capacity(128);
-    write_json(&mut out, v, html, pretty.then_some(0))?;
-    Ok(out)
+    let mut out = Vec::with_capacity(128);
+    go_json_into(&mut out, v, html, pretty)?;
+    // Only UTF-8 is written (invalid input bytes become U+FFFD).
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -450,9 +497,13 @@ fn f32_round(f: f64) -> f64 {
 /// Go's `json.Unmarshal` into `interface{}`, straight into a template value: objects become
 /// `map[string]interface{}`, every number a float64 (so `-0` stays negative zero).
 pub(crate) fn from_json(b: &[u8]) -> Result<Value, String> {
-    serde_json::from_slice::<GoJson>(b)
-        .map(|j| j.0)
-        .map_err(|e| e.to_string())
+    // Text checked as UTF-8 once up front is not checked again string by string.
+    match std::str::from_utf8(b) {
+        Ok(text) => serde_json::from_str::<GoJson>(text),
+        Err(_) => serde_json::from_slice::<GoJson>(b),
+    }
+    .map(|j| j.0)
+    .map_err(|e| e.to_string())
 }
 
 struct GoJson(Value);

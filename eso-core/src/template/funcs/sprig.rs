@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use super::json::{go_json, go_yaml, value_from_yaml_str};
-use super::{A, B, Ctx, FnResult, FuncDef, I, S, bytes_arg, fixed, int_arg, strval, text, var};
-use crate::template::gofmt::go_quote;
+use super::json::{go_json, go_json_into, go_yaml, value_from_yaml_str};
+use super::{
+    A, B, Ctx, FnResult, FuncDef, I, S, bytes_arg, fixed, int_arg, printed, strval, text, var,
+};
+use crate::template::gofmt::go_quote_into;
 use crate::template::value::{Map, MapKind, Value};
 
 /// Names in ESO's function map this build does not implement (calling them is an error):
@@ -267,6 +269,58 @@ fn wrap(s: &str, width: usize, sep: &str) -> String {
 }
 
 #[allow(clippy::too_many_lines)]
+/// `toJson`: Go's `json.Marshal` text; nothing when the value cannot be marshaled.
+fn to_json(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    let _ = go_json_into(out, &a[0], true, false);
+    Ok(())
+}
+
+/// `toPrettyJson`: as [`to_json`], indented.
+fn to_pretty_json(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    let _ = go_json_into(out, &a[0], true, true);
+    Ok(())
+}
+
+/// `upper`: Go's `strings.ToUpper`.
+fn upper(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    let b = bytes_arg(&a[0]);
+    if b.is_ascii() {
+        let start = out.len();
+        out.extend_from_slice(b);
+        out[start..].make_ascii_uppercase();
+    } else {
+        out.extend_from_slice(super::case::to_upper(&String::from_utf8_lossy(b)).as_bytes());
+    }
+    Ok(())
+}
+
+/// `lower`: Go's `strings.ToLower`.
+fn lower(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    let b = bytes_arg(&a[0]);
+    if b.is_ascii() {
+        let start = out.len();
+        out.extend_from_slice(b);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.extend_from_slice(super::case::to_lower(&String::from_utf8_lossy(b)).as_bytes());
+    }
+    Ok(())
+}
+
+/// `quote`: each non-nil argument as a Go string literal, space separated.
+fn quote(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    for (i, v) in a.iter().filter(|v| !v.is_nil()).enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        match v {
+            Value::Str(b) => go_quote_into(out, b),
+            other => go_quote_into(out, &strval(other)),
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
         fixed("hello", &[], |_, _| s("Hello!".into())),
@@ -317,8 +371,8 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(a[1].clone())
         }),
         fixed("trim", &[S], |_, a| s(text(&a[0]).trim().to_string())),
-        fixed("upper", &[S], |_, a| Ok(super::case::upper_value(&a[0]))),
-        fixed("lower", &[S], |_, a| s(super::case::to_lower(&text(&a[0])))),
+        fixed("upper", &[S], |c, a| printed(c, &a, upper)).printing(upper),
+        fixed("lower", &[S], |c, a| printed(c, &a, lower)).printing(lower),
         fixed("title", &[S], |_, a| s(super::case::title(&text(&a[0])))),
         fixed("untitle", &[S], |_, a| {
             let t = text(&a[0]);
@@ -429,14 +483,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         fixed("hasSuffix", &[S, S], |_, a| {
             Ok(Value::Bool(bytes_arg(&a[1]).ends_with(bytes_arg(&a[0]))))
         }),
-        var("quote", &[A], |_, a| {
-            let parts: Vec<Vec<u8>> = a
-                .iter()
-                .filter(|v| !v.is_nil())
-                .map(|v| go_quote(&strval(v)).into_bytes())
-                .collect();
-            Ok(Value::byte_vec(join_bytes(&parts, b" ")))
-        }),
+        var("quote", &[A], |c, a| printed(c, &a, quote)).printing(quote),
         var("squote", &[A], |_, a| {
             let parts: Vec<Vec<u8>> = a
                 .iter()
@@ -691,15 +738,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         fixed("mustFromJson", &[S], |_, a| {
             super::json::from_json(bytes_arg(&a[0]))
         }),
-        fixed("toJson", &[A], |_, a| {
-            s(go_json(&a[0], true, false).unwrap_or_default())
-        }),
+        fixed("toJson", &[A], |c, a| printed(c, &a, to_json)).printing(to_json),
         fixed("mustToJson", &[A], |_, a| {
             go_json(&a[0], true, false).map(Value::string)
         }),
-        fixed("toPrettyJson", &[A], |_, a| {
-            s(go_json(&a[0], true, true).unwrap_or_default())
-        }),
+        fixed("toPrettyJson", &[A], |c, a| printed(c, &a, to_pretty_json)).printing(to_pretty_json),
         fixed("mustToPrettyJson", &[A], |_, a| {
             go_json(&a[0], true, true).map(Value::string)
         }),
