@@ -290,7 +290,7 @@ pub(crate) fn write_float_v(out: &mut Vec<u8>, f: f64) {
     // Whole numbers below 1e6 print as integers (`%v` switches to `e` notation from an
     // exponent of 6 on): the common case of a JSON number, without the digit search.
     if f.fract() == 0.0 && f.abs() < 1e6 && !(f == 0.0 && f.is_sign_negative()) {
-        out.extend_from_slice((f as i64).to_string().as_bytes());
+        write_int(out, f as i64);
         return;
     }
     out.extend_from_slice(format_float_g(f, None, false).as_bytes());
@@ -442,13 +442,20 @@ pub(crate) fn format_float_f(f: f64, prec: usize) -> String {
     format!("{f:.prec$}")
 }
 
+/// Appends an integer's decimal digits.
+pub(crate) fn write_int(out: &mut Vec<u8>, i: impl fmt::Display) {
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{i}");
+}
+
 /// Writes `v` like Go's `fmt.Fprint` (`%v`).
 pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Nil => out.extend_from_slice(b"<nil>"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Int(i) | Value::Int64(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Value::Uint(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Int(i) | Value::Int64(i) => write_int(out, *i),
+        Value::Uint(i) => write_int(out, *i),
         Value::Float(f) => write_float_v(out, *f),
         Value::Str(s) => out.extend_from_slice(s),
         Value::List(l) => {

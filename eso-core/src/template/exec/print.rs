@@ -2,6 +2,7 @@
 //! value first (a field or variable printed where it lives, a string function writing its
 //! result), and the general one.
 
+use super::super::value::write_value;
 use super::{ArgKind, Ctx, Pipe, R, State, Value};
 
 impl<'t> State<'t> {
@@ -42,11 +43,12 @@ impl<'t> State<'t> {
             Value::Nil if self.out.len() + 10 <= max => self.out.extend_from_slice(b"<no value>"),
             Value::Str(_) | Value::Nil => return Ok(false),
             other => {
-                let b = other.to_go_string();
-                if self.out.len() + b.len() > max {
+                let start = self.out.len();
+                write_value(&mut self.out, other);
+                if self.out.len() > max {
+                    self.out.truncate(start);
                     return Ok(false);
                 }
-                self.out.extend_from_slice(&b);
             }
         }
         Ok(true)
@@ -57,8 +59,19 @@ impl<'t> State<'t> {
             Value::Nil => self.write(b"<no value>", pos),
             Value::Str(s) => self.write(s, pos),
             other => {
-                let b = other.to_go_string();
-                self.write(&b, pos)
+                let start = self.out.len();
+                write_value(&mut self.out, other);
+                if self.out.len() > self.limits.max_output {
+                    self.out.truncate(start);
+                    return self.err(
+                        Some((pos, pos)),
+                        format!(
+                            "template output exceeds the maximum of {} bytes",
+                            self.limits.max_output
+                        ),
+                    );
+                }
+                Ok(())
             }
         }
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use granit_parser::{Event, Parser, ScalarStyle};
 
-use crate::template::value::{Map, Value, format_float_g, shortest_digits};
+use crate::template::value::{Map, Value, format_float_g, shortest_digits, write_int};
 use crate::yaml11::{Resolved, resolve_plain};
 
 /// Go's JSON text of a float (`encoding/json` float64 encoder).
@@ -113,12 +113,6 @@ const fn escape_table(html: bool) -> [bool; 256] {
 
 fn unicode_escape(out: &mut Vec<u8>, c: char) {
     out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
-}
-
-fn write_int(out: &mut Vec<u8>, i: impl std::fmt::Display) {
-    use std::io::Write as _;
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{i}");
 }
 
 fn write_json(
