@@ -21,7 +21,7 @@ fn main() {
         let data = Value::string_map(
             case.data
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::bytes(v.expose())))
+                .map(|(k, v)| (k.as_str().into(), Value::bytes(v.expose())))
                 .collect(),
         );
         let parsed: Vec<Template> = case

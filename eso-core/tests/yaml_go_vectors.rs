@@ -35,7 +35,7 @@ fn engine_from_yaml_matches_go() {
     let t = Template::parse("t", "{{ .in | fromYaml | toJson }}").unwrap_or_else(|e| panic!("{e}"));
     let mut failures = Vec::new();
     for v in vectors() {
-        let data = Value::string_map([("in".to_string(), Value::str(&v.input))].into());
+        let data = Value::string_map([("in".into(), Value::str(&v.input))].into());
         let got = t
             .render(&data)
             .map(|b| String::from_utf8_lossy(&b).into_owned());

@@ -11,7 +11,7 @@ pub(crate) use super::compare::{go_eq, go_lt};
 mod print;
 use super::funcs::{Ctx, FuncDef, Special, Ty};
 use super::parse::{Arg, ArgKind, Branch, Command, Node, Number, Pipe};
-use super::value::{MapKind, Value};
+use super::value::{Bytes, MapKind, Value};
 
 /// Bounds for one render, so a hostile template cannot exhaust the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -306,7 +306,9 @@ impl<'t> State<'t> {
             Value::Map(m, _) => {
                 for (k, e) in m.iter() {
                     any = true;
-                    if let Flow::Break = self.range_iter(b, || Value::str(k), e, mark)? {
+                    if let Flow::Break =
+                        self.range_iter(b, || Value::Str(Bytes::from(Arc::clone(k))), e, mark)?
+                    {
                         break;
                     }
                 }
@@ -370,7 +372,7 @@ impl<'t> State<'t> {
         let mut cur = &root;
         for id in idents {
             match cur {
-                Value::Map(m, _) => match m.get(id) {
+                Value::Map(m, _) => match m.get(id.as_str()) {
                     Some(inner) => cur = inner,
                     None => return Ok(()),
                 },
@@ -743,7 +745,7 @@ where
 {
     let m = entries
         .into_iter()
-        .map(|(k, v)| (k.to_string(), Value::Str(Arc::from(v))))
+        .map(|(k, v)| (Arc::from(k), Value::Str(Arc::from(v))))
         .collect();
     Value::Map(Arc::new(m), MapKind::Strings)
 }

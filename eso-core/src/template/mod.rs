@@ -11,7 +11,7 @@
 //!
 //! let t = Template::parse("key", r#"{{ .user | upper }}:{{ index . "pass-word" }}"#).unwrap();
 //! let data = Value::string_map(
-//!     [("user".to_string(), Value::str("bob")), ("pass-word".to_string(), Value::str("pw"))].into(),
+//!     [("user".into(), Value::str("bob")), ("pass-word".into(), Value::str("pw"))].into(),
 //! );
 //! assert_eq!(t.render(&data).unwrap(), b"BOB:pw");
 //! assert!(t.render(&Value::string_map(Default::default())).is_err());

@@ -10,7 +10,7 @@ fn render(tpl: &str) -> Result<String, TemplateError> {
     let data = Value::string_map(
         [("foo", "bar"), ("empty", "")]
             .into_iter()
-            .map(|(k, v)| (k.to_string(), Value::str(v)))
+            .map(|(k, v)| (k.into(), Value::str(v)))
             .collect(),
     );
     let t = Template::parse("t", tpl)?;

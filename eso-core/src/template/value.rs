@@ -10,8 +10,9 @@ use super::time::GoTime;
 /// A Go string: arbitrary bytes, usually (but not necessarily) UTF-8.
 pub type Bytes = Arc<[u8]>;
 
-/// A map with string keys, sorted like Go sorts map keys when printing or ranging.
-pub type Map = BTreeMap<String, Value>;
+/// A map with string keys, sorted like Go sorts map keys when printing or ranging. Keys are
+/// shared strings: ranging over a map hands each key to the template without a copy.
+pub type Map = BTreeMap<Arc<str>, Value>;
 
 /// The Go element type of a map, which decides what a missing key yields for `index`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -278,9 +279,11 @@ impl From<&serde_json::Value> for Value {
             serde_json::Value::Number(n) => Self::Float(n.as_f64().unwrap_or(0.0)),
             serde_json::Value::String(s) => Self::str(s),
             serde_json::Value::Array(a) => Self::list(a.iter().map(Self::from).collect()),
-            serde_json::Value::Object(o) => {
-                Self::map(o.iter().map(|(k, v)| (k.clone(), Self::from(v))).collect())
-            }
+            serde_json::Value::Object(o) => Self::map(
+                o.iter()
+                    .map(|(k, v)| (k.as_str().into(), Self::from(v)))
+                    .collect(),
+            ),
         }
     }
 }

@@ -420,7 +420,7 @@ pub(crate) fn ynode_to_value(n: &YNode) -> Result<Value, String> {
                     merge_into(&mut m, e)?;
                     continue;
                 }
-                m.insert(key_string(k)?, ynode_to_value(e)?);
+                m.insert(key_string(k)?.into(), ynode_to_value(e)?);
             }
             Value::map(m)
         }
@@ -510,6 +510,25 @@ impl<'de> serde::Deserialize<'de> for GoJson {
 
 struct GoJsonVisitor;
 
+/// An object key, read straight into the map's shared key type.
+struct JsonKey(std::sync::Arc<str>);
+
+impl<'de> serde::Deserialize<'de> for JsonKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = JsonKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<JsonKey, E> {
+                Ok(JsonKey(v.into()))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
 impl<'de> serde::de::Visitor<'de> for GoJsonVisitor {
     type Value = Value;
 
@@ -546,7 +565,7 @@ impl<'de> serde::de::Visitor<'de> for GoJsonVisitor {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut m = Map::new();
-        while let Some((k, GoJson(v))) = map.next_entry::<String, GoJson>()? {
+        while let Some((JsonKey(k), GoJson(v))) = map.next_entry::<JsonKey, GoJson>()? {
             m.insert(k, v);
         }
         Ok(Value::map(m))

@@ -540,7 +540,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let m: Map = parts
                 .iter()
                 .enumerate()
-                .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+                .map(|(i, p)| (format!("_{i}").into(), Value::str(p)))
                 .collect();
             Ok(Value::Map(std::sync::Arc::new(m), MapKind::Strings))
         }),
@@ -564,7 +564,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let m: Map = parts
                 .iter()
                 .enumerate()
-                .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+                .map(|(i, p)| (format!("_{i}").into(), Value::str(p)))
                 .collect();
             Ok(Value::Map(std::sync::Arc::new(m), MapKind::Strings))
         }),
@@ -804,13 +804,13 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
                 Ok(Value::Map(m, _)) => Ok(Value::Map(m, MapKind::Any)),
                 Ok(Value::Nil) => Ok(Value::map(BTreeMap::new())),
                 Ok(_) => Ok(Value::map(BTreeMap::from([(
-                    "Error".to_string(),
+                    "Error".into(),
                     Value::str(
                         "error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {}",
                     ),
                 )]))),
                 Err(e) => Ok(Value::map(BTreeMap::from([(
-                    "Error".to_string(),
+                    "Error".into(),
                     Value::string(e),
                 )]))),
             }

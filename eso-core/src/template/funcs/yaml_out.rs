@@ -64,7 +64,7 @@ fn to_node(v: &Value) -> Result<Node, String> {
         Value::Map(m, _) => {
             let mut entries = m
                 .iter()
-                .map(|(k, e)| Ok((k.clone(), to_node(e)?)))
+                .map(|(k, e)| Ok((k.to_string(), to_node(e)?)))
                 .collect::<Result<Vec<_>, String>>()?;
             sort_keys(&mut entries);
             Node::Map(entries)
