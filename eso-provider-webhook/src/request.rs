@@ -289,10 +289,10 @@ impl TemplateSecrets {
                 .iter()
                 .map(|(k, v)| {
                     let text = String::from_utf8_lossy(v.expose()).into_owned();
-                    (k.clone(), Value::string(text))
+                    (k.as_str().into(), Value::string(text))
                 })
                 .collect();
-            out.insert(s.name.clone(), Value::string_map(values));
+            out.insert(s.name.as_str().into(), Value::string_map(values));
         }
         Ok(Self(out))
     }
@@ -303,9 +303,9 @@ impl TemplateSecrets {
         if let Some(values) = values {
             let group: Map = values
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), Value::str(v)))
+                .map(|(k, v)| ((*k).into(), Value::str(v)))
                 .collect();
-            data.insert("remoteRef".to_owned(), Value::string_map(group));
+            data.insert("remoteRef".into(), Value::string_map(group));
         }
         Value::map(data)
     }

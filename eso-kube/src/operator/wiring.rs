@@ -219,16 +219,26 @@ pub(super) async fn run(op: Operator, shutdown: Shutdown) {
         streams.push(drivers.drive(cps, Kind::ClusterPushSecret, reconcile, ignore_gone));
     }
     tracing::info!(namespace = ns.unwrap_or("(all)"), controllers = ?on, "controllers started");
-    let controllers = futures_util::stream::select_all(streams);
     let collector = async move {
         if generator_states {
             gc::collect_generator_states(ctx, shutdown, gc_namespace).await;
         }
     };
     let feed = feed_queue(es_stream, refresh);
-    // The controllers end on shutdown; the watch feeding the queue ends with them.
+    until_shutdown(streams, feed, collector).await;
+    endpoints.set_ready(false);
+    tracing::info!("controllers stopped");
+}
+
+/// Drives the controllers, the watch feeding the work queue and the generator-state
+/// collector until they end (the controllers on shutdown; the feed with them).
+async fn until_shutdown(
+    streams: Vec<BoxStream<'static, ()>>,
+    feed: impl std::future::Future<Output = ()>,
+    collector: impl std::future::Future<Output = ()>,
+) {
+    let run = futures_util::stream::select_all(streams).for_each(|()| async {});
     let controllers = async move {
-        let run = controllers.for_each(|()| async {});
         tokio::pin!(run);
         tokio::select! {
             () = &mut run => {}
@@ -236,8 +246,6 @@ pub(super) async fn run(op: Operator, shutdown: Shutdown) {
         }
     };
     futures_util::future::join(controllers, collector).await;
-    endpoints.set_ready(false);
-    tracing::info!("controllers stopped");
 }
 
 /// A store kind's controller when it is on; when it is off, only its watch, which keeps the
