@@ -43,6 +43,27 @@ combined_env() {
     done
 }
 
+# Each of the project's own HTTPS test servers that trust-by-bundle (azure, infisical) exports
+# SSL_CERT_FILE / REQUESTS_CA_BUNDLE as the system roots plus its own CA; the last one would
+# win. This writes one bundle with the system roots and every started server's CA, exported
+# last so it is the one clients read.
+one_ca_bundle() {
+    local cas=() var path bundle
+    for var in AZURE_KEYVAULT_CA_FILE INFISICAL_CA_FILE; do
+        path="$(combined_env | sed -n "s/^export $var=//p" | tail -n 1 | tr -d "'\"")"
+        [[ -n "$path" && -f "$path" ]] && cas+=("$path")
+    done
+    (( ${#cas[@]} > 1 )) || return 0
+    bundle="${XDG_CACHE_HOME:-$HOME/.cache}/eso-rs/backends/run/all-ca-bundle${instance:+-$instance}.pem"
+    mkdir -p "$(dirname "$bundle")"
+    : >"$bundle"
+    for sys in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
+        if [[ -f "$sys" ]]; then cat "$sys" >"$bundle"; break; fi
+    done
+    cat "${cas[@]}" >>"$bundle"
+    printf '# one CA bundle for every test server\nexport SSL_CERT_FILE=%s\nexport REQUESTS_CA_BUNDLE=%s\n' "$bundle" "$bundle"
+}
+
 case "$cmd" in
     start)
         kube_install_pid=""
@@ -65,7 +86,7 @@ case "$cmd" in
             "$here/openbao.sh" start ${instance:+"$instance"} >/dev/null || failed+=(openbao)
         fi
         file="$ESO_BACKENDS_ENV_DIR/.env.backends${instance:+.$instance}"
-        combined_env | tee "$file"
+        { combined_env; one_ca_bundle; } | tee "$file"
         if (( ${#failed[@]} )); then
             echo "[all] failed to start: ${failed[*]} (see the messages above)" >&2
             exit 1
@@ -82,6 +103,7 @@ case "$cmd" in
         ;;
     env)
         combined_env
+        one_ca_bundle
         for b in "${selected[@]}"; do
             "$here/$b.sh" status ${instance:+"$instance"} >/dev/null 2>&1 || failed+=("$b")
         done

@@ -65,7 +65,7 @@ pub(super) fn external_secrets(
         })
         .applied_objects()
         .predicate_filter(external_secret_changed, Default::default());
-    (reader, stream)
+    (reader, on_own_task(stream))
 }
 
 /// A store kind's watch, reflected into the store the controller and the catalog read;
@@ -98,7 +98,38 @@ where
             }
         })
         .applied_objects();
-    (reader, stream)
+    (reader, on_own_task(stream))
+}
+
+/// `stream` polled on a task of its own, its items handed over through a channel: a watch
+/// then decodes its objects at the bottom of a fresh stack, not under the dozens of nested
+/// streams of a controller (a SecretStore, with every provider's spec, takes a large frame
+/// to decode: too large for a worker thread's stack at that depth in a debug build). The
+/// task ends when the returned stream is dropped.
+pub(super) fn on_own_task<T: Send + 'static>(
+    stream: impl Stream<Item = T> + Send + 'static,
+) -> impl Stream<Item = T> + Send + 'static {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let task = tokio::spawn(async move {
+        futures_util::pin_mut!(stream);
+        while let Some(item) = stream.next().await {
+            if tx.send(item).await.is_err() {
+                return;
+            }
+        }
+    });
+    futures_util::stream::unfold((rx, AbortOnDrop(task)), |(mut rx, task)| async move {
+        rx.recv().await.map(|item| (item, (rx, task)))
+    })
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Drops what no reconcile reads from a cached ESO object: its `managedFields` (often as
