@@ -12,6 +12,7 @@
 //! | [`Fake`] | `fake` (default) | the keys of `spec.data` |
 //! | [`SshKey`] | `sshkey` (default) | `privateKey`, `publicKey` |
 //! | [`Mfa`] | `mfa` (default) | `token`, `timeLeft` |
+//! | [`GithubAccessToken`] | `github` (default) | `token` |
 //! | `Webhook` | `webhook` | the keys of the JSON object the endpoint returns |
 //!
 //! Errors name the spec field they are about (`spec.length: ...`) and never contain a generated
@@ -44,6 +45,8 @@
 mod encoding;
 #[cfg(feature = "fake")]
 mod fake;
+#[cfg(feature = "github")]
+mod github;
 #[cfg(feature = "mfa")]
 mod mfa;
 #[cfg(feature = "password")]
@@ -57,6 +60,8 @@ mod webhook;
 
 #[cfg(feature = "fake")]
 pub use fake::Fake;
+#[cfg(feature = "github")]
+pub use github::{GITHUB_API_URL, GithubAccessToken};
 #[cfg(feature = "mfa")]
 pub use mfa::Mfa;
 #[cfg(feature = "password")]
@@ -104,6 +109,8 @@ pub fn register_generators(registry: &mut GeneratorRegistry) {
     registry.register(Arc::new(SshKey));
     #[cfg(feature = "mfa")]
     registry.register(Arc::new(Mfa));
+    #[cfg(feature = "github")]
+    registry.register(Arc::new(GithubAccessToken::new()));
     #[cfg(feature = "webhook")]
     registry.register(Arc::new(Webhook::new()));
 }
@@ -154,7 +161,14 @@ mod tests {
         let mut r = GeneratorRegistry::new();
         register_generators(&mut r);
         let kinds: Vec<_> = r.kinds().collect();
-        for k in ["Fake", "MFA", "Password", "SSHKey", "UUID"] {
+        for k in [
+            "Fake",
+            "GithubAccessToken",
+            "MFA",
+            "Password",
+            "SSHKey",
+            "UUID",
+        ] {
             assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
         }
     }

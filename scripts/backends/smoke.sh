@@ -21,7 +21,7 @@ while (( $# )); do
 done
 explicit=1
 if (( ${#wanted[@]} == 0 )); then
-    wanted=(kube openbao moto gcp azure helm)
+    wanted=(kube openbao moto gcp azure generators helm)
     explicit=0
 fi
 
@@ -113,6 +113,14 @@ smoke_azure() {
     check "azure (python sdk) delete (soft)" "${step[@]}" delete "$name"
     check "azure (python sdk) recover" "${step[@]}" recover "$name"
     check "azure (python sdk) purge, name reusable" "${step[@]}" purge "$name"
+}
+
+smoke_generators() {
+    # The vendors' own clients against the generator test server: PyGithub.
+    local step=("${GENERATORS_PYTHON:-python3}" "$here/generators_smoke.py")
+    check "generators (PyGithub) installation token" "${step[@]}" github-token
+    check "generators (PyGithub) scoped token, 422 for a permission not granted" "${step[@]}" github-scoped
+    check "generators (PyGithub) 404 for another App's installation, 401 for a foreign key" "${step[@]}" github-wrong-app
 }
 
 smoke_helm() {

@@ -1,0 +1,67 @@
+"""One step of the generators' smoke check, with the vendors' own Python clients against the
+running generator test server (scripts/backends/generators.sh start exports the environment).
+
+usage: $GENERATORS_PYTHON generators_smoke.py STEP
+steps: github-token github-scoped github-wrong-app
+Exits non-zero (with a message) when the step's expectation does not hold.
+"""
+import os
+import sys
+
+from github import Auth, GithubException, GithubIntegration
+
+
+def github_integration(app_id, key_file):
+    with open(key_file) as f:
+        key = f.read()
+    return GithubIntegration(
+        auth=Auth.AppAuth(app_id, key),
+        base_url=os.environ["GITHUB_API_URL"],
+        verify=os.environ["GENERATORS_CA_FILE"],
+    )
+
+
+def main(step):
+    gi = github_integration(os.environ["GITHUB_APP_ID"], os.environ["GITHUB_APP_PRIVATE_KEY_FILE"])
+    install = int(os.environ["GITHUB_INSTALLATION_ID"])
+    if step == "github-token":
+        t = gi.get_access_token(install)
+        assert t.token.startswith("ghs_") and len(t.token) == 40, "token shape"
+        assert t.expires_at is not None, "expires_at"
+        assert t.permissions.get("contents") == "write", t.permissions
+    elif step == "github-scoped":
+        t = gi.get_access_token(install, permissions={"contents": "read"})
+        assert t.permissions == {"contents": "read"}, t.permissions
+        try:
+            gi.get_access_token(install, permissions={"administration": "write"})
+            raise AssertionError("a permission the installation lacks was granted")
+        except GithubException as e:
+            assert e.status == 422, e.status
+            assert "not granted" in e.data["message"], e.data
+            assert e.data["documentation_url"].startswith("https://docs.github.com/"), e.data
+    elif step == "github-wrong-app":
+        # The installation of another App: 404, as GitHub answers.
+        try:
+            gi.get_access_token(int(os.environ["GITHUB_OTHER_INSTALLATION_ID"]))
+            raise AssertionError("a token for another App's installation was issued")
+        except GithubException as e:
+            assert e.status == 404, e.status
+        # A JWT signed by a key that is not the App's: 401.
+        import subprocess
+        import tempfile
+        with tempfile.NamedTemporaryFile("w+", suffix=".pem") as f:
+            subprocess.run(["openssl", "genrsa", "-traditional", "-out", f.name, "2048"],
+                           check=True, capture_output=True)
+            bad = github_integration(os.environ["GITHUB_APP_ID"], f.name)
+            try:
+                bad.get_access_token(install)
+                raise AssertionError("a JWT with a foreign signature was accepted")
+            except GithubException as e:
+                assert e.status == 401, e.status
+                assert e.data["message"] == "A JSON web token could not be decoded", e.data
+    else:
+        raise SystemExit(f"unknown step {step}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

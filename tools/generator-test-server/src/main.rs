@@ -1,0 +1,179 @@
+//! Test servers for eso-rs's token generators, one module per service, behind one HTTPS
+//! listener (certificate and key from PEM files, signed by the per-instance CA that
+//! `scripts/backends/generators.sh` makes).
+//!
+//! | prefix | module | service |
+//! |---|---|---|
+//! | `/github` | [`github`] | GitHub App installation access tokens |
+//!
+//! `GET /_test/healthz` answers `ok`.
+//!
+//! usage: generator-test-server --addr 127.0.0.1:PORT --cert server.crt --key server.key
+//!        [--github-app APP_ID=PUBLIC_KEY.pem]... [--github-installation INSTALL_ID=APP_ID]...
+
+mod github;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// A response.
+pub(crate) type Resp = Response<Full<Bytes>>;
+
+/// A JSON response.
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        "content-type",
+        "application/json; charset=utf-8"
+            .parse()
+            .expect("static header"),
+    );
+    r
+}
+
+/// A request as the service modules see it: method, path below the module's prefix, headers
+/// and the whole body.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) headers: hyper::HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Call {
+    /// The value of header `name`, if it is text.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Config {
+    addr: Option<SocketAddr>,
+    cert: Option<String>,
+    key: Option<String>,
+    github: github::Config,
+}
+
+fn parse_args() -> Result<Config, String> {
+    let mut c = Config::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--addr" => c.addr = Some(val()?.parse().map_err(|e| format!("--addr: {e}"))?),
+            "--cert" => c.cert = Some(val()?),
+            "--key" => c.key = Some(val()?),
+            "--github-app" => c.github.add_app(&val()?)?,
+            "--github-installation" => c.github.add_installation(&val()?)?,
+            "-h" | "--help" => {
+                println!(
+                    "usage: generator-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--github-app APP_ID=PUBLIC_KEY.pem]... [--github-installation INSTALL_ID=APP_ID]..."
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(c)
+}
+
+/// Every service's state.
+#[derive(Debug)]
+struct State {
+    github: github::GitHub,
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let headers = req.headers().clone();
+    let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({"message": "bad body"}),
+        );
+    };
+    if path == "/_test/healthz" {
+        return Response::new(Full::new(Bytes::from_static(b"ok")));
+    }
+    let mut call = Call {
+        method,
+        path,
+        headers,
+        body,
+    };
+    if let Some(rest) = call.path.strip_prefix("/github/") {
+        call.path = format!("/{rest}");
+        return state.github.route(&call);
+    }
+    json_response(
+        StatusCode::NOT_FOUND,
+        &serde_json::json!({"message": "no service at this path"}),
+    )
+}
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("generator-test-server: {msg}");
+    std::process::exit(2);
+}
+
+#[tokio::main]
+async fn main() {
+    let cfg = parse_args().unwrap_or_else(|e| fail(e));
+    let (Some(addr), Some(cert), Some(key)) = (cfg.addr, cfg.cert.clone(), cfg.key.clone()) else {
+        fail("--addr, --cert and --key are required");
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .and_then(Iterator::collect)
+        .unwrap_or_else(|e| fail(format!("{cert}: {e}")));
+    let key = PrivateKeyDer::from_pem_file(&key).unwrap_or_else(|e| fail(format!("{key}: {e}")));
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap_or_else(|e| fail(format!("certificate: {e}")));
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let state = Arc::new(State {
+        github: github::GitHub::new(cfg.github),
+    });
+    let listener = TcpListener::bind(addr)
+        .await
+        .unwrap_or_else(|e| fail(format!("bind {addr}: {e}")));
+    println!("generator-test-server listening on https://{addr}");
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let svc = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), svc)
+                .await;
+        });
+    }
+}
