@@ -1,8 +1,5 @@
 //! The `GithubAccessToken` generator: a GitHub App's installation access token.
 
-use std::sync::OnceLock;
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, RsaKeyPair};
@@ -15,6 +12,8 @@ use eso_core::{Error, Result, SecretMap, SecretValue};
 use serde::Serialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
+
+use crate::http::TokenClient;
 
 /// The generator kind.
 const KIND: &str = "GithubAccessToken";
@@ -78,8 +77,7 @@ const KEY_FIELD: &str = "spec.auth.privateKey.secretRef";
 /// ```
 #[derive(Debug, Default)]
 pub struct GithubAccessToken {
-    roots: Vec<reqwest::Certificate>,
-    http: OnceLock<reqwest::Client>,
+    http: TokenClient,
 }
 
 impl GithubAccessToken {
@@ -91,32 +89,8 @@ impl GithubAccessToken {
     /// Also trusts the certificates of the PEM bundle `pem` (a private CA of a GitHub
     /// Enterprise Server). An error if `pem` holds no certificate.
     pub fn with_root_certificates(mut self, pem: &[u8]) -> Result<Self> {
-        let certs = reqwest::Certificate::from_pem_bundle(pem)
-            .ok()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| Error::generic(format!("{KIND}: no PEM certificate in the bundle")))?;
-        self.roots.extend(certs);
-        self.http = OnceLock::new();
+        self.http.add_roots(pem, KIND)?;
         Ok(self)
-    }
-
-    /// The one HTTP client of this generator (it holds no credentials: each call carries its
-    /// own JWT), built on first use.
-    fn client(&self) -> Result<&reqwest::Client> {
-        if let Some(c) = self.http.get() {
-            return Ok(c);
-        }
-        let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("eso-rs/", env!("CARGO_PKG_VERSION")));
-        for c in &self.roots {
-            builder = builder.add_root_certificate(c.clone());
-        }
-        let client = builder
-            .build()
-            .map_err(|e| Error::unavailable(format!("{KIND}: cannot build the HTTP client"), e))?;
-        Ok(self.http.get_or_init(|| client))
     }
 
     async fn once(&self, spec: &GithubAccessTokenSpec, key: &RsaKeyPair) -> Result<SecretMap> {
@@ -131,7 +105,8 @@ impl GithubAccessToken {
             permissions: spec.permissions.as_ref(),
         };
         let mut request = self
-            .client()?
+            .http
+            .get(KIND)?
             .post(&url)
             .bearer_auth(jwt.as_str())
             .header("Accept", "application/vnd.github+json")

@@ -13,6 +13,7 @@
 //! | [`SshKey`] | `sshkey` (default) | `privateKey`, `publicKey` |
 //! | [`Mfa`] | `mfa` (default) | `token`, `timeLeft` |
 //! | [`GithubAccessToken`] | `github` (default) | `token` |
+//! | [`GitlabDeployToken`] | `gitlab` (default) | `username`, `token` (stateful: revoked on cleanup) |
 //! | `Webhook` | `webhook` | the keys of the JSON object the endpoint returns |
 //!
 //! Errors name the spec field they are about (`spec.length: ...`) and never contain a generated
@@ -47,6 +48,10 @@ mod encoding;
 mod fake;
 #[cfg(feature = "github")]
 mod github;
+#[cfg(feature = "gitlab")]
+mod gitlab;
+#[cfg(any(feature = "github", feature = "gitlab"))]
+mod http;
 #[cfg(feature = "mfa")]
 mod mfa;
 #[cfg(feature = "password")]
@@ -62,6 +67,8 @@ mod webhook;
 pub use fake::Fake;
 #[cfg(feature = "github")]
 pub use github::{GITHUB_API_URL, GithubAccessToken};
+#[cfg(feature = "gitlab")]
+pub use gitlab::{GITLAB_URL, GitlabDeployToken};
 #[cfg(feature = "mfa")]
 pub use mfa::Mfa;
 #[cfg(feature = "password")]
@@ -111,6 +118,8 @@ pub fn register_generators(registry: &mut GeneratorRegistry) {
     registry.register(Arc::new(Mfa));
     #[cfg(feature = "github")]
     registry.register(Arc::new(GithubAccessToken::new()));
+    #[cfg(feature = "gitlab")]
+    registry.register(Arc::new(GitlabDeployToken::new()));
     #[cfg(feature = "webhook")]
     registry.register(Arc::new(Webhook::new()));
 }

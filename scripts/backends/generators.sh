@@ -5,6 +5,7 @@
 # HTTPS listener with a certificate from a CA generated per instance, one path
 # prefix per service:
 #   /github   GitHub App installation access tokens (two Apps, one installation each)
+#   /gitlab   GitLab deploy tokens of project eso-rs/app (101) and group eso-rs (201)
 #
 # usage: scripts/backends/generators.sh start|stop|env|status|install [instance]
 #
@@ -17,13 +18,17 @@
 #                            a registered App (PKCS#1 PEM key, as GitHub hands them out)
 #                            and its installation
 #   GITHUB_OTHER_INSTALLATION_ID   an installation of another App
-#   GENERATORS_PYTHON        a venv python with the vendor clients (PyGithub), for smoke.sh
+#   GITLAB_URL               $GENERATORS_URL/gitlab (the GitLab instance URL; API under /api/v4)
+#   GITLAB_TOKEN             an access token with the api scope; GITLAB_READ_TOKEN: read_api only
+#   GITLAB_PROJECT_ID, GITLAB_PROJECT_PATH, GITLAB_GROUP_ID
+#   GENERATORS_PYTHON        a venv python with the vendor clients (PyGithub, python-gitlab),
+#                            for smoke.sh
 set -euo pipefail
 BACKEND=generators
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PY_PACKAGES=(PyGithub)
+PY_PACKAGES=(PyGithub python-gitlab)
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 
 server_bin() { echo "$INSTALL_DIR/bin/generator-test-server"; }
@@ -35,7 +40,7 @@ backend_install() {
     cp "$TARGET_DIR/debug/generator-test-server" "$(server_bin).tmp"
     mv "$(server_bin).tmp" "$(server_bin)"
     if [[ ! -x "$INSTALL_DIR/venv/bin/python" ]] ||
-        ! "$INSTALL_DIR/venv/bin/python" -c 'import github' 2>/dev/null; then
+        ! "$INSTALL_DIR/venv/bin/python" -c 'import github, gitlab' 2>/dev/null; then
         log "installing ${PY_PACKAGES[*]} into $INSTALL_DIR/venv (for the smoke test)"
         rm -rf "$INSTALL_DIR/venv"
         python3 -m venv "$INSTALL_DIR/venv"
@@ -75,7 +80,8 @@ backend_start() {
         --cert "$RUN_DIR/tls/server.crt" --key "$RUN_DIR/tls/server.key" \
         --github-app "$app=$RUN_DIR/github/app.pub.pem" \
         --github-app "$other=$RUN_DIR/github/other-app.pub.pem" \
-        --github-installation "$install=$app" --github-installation "$other_install=$other"
+        --github-installation "$install=$app" --github-installation "$other_install=$other" \
+        --gitlab-token glpat-eso-api-token-0001 --gitlab-read-token glpat-eso-read-token-0001
     env_set GENERATORS_URL "https://localhost:$port"
     env_set GENERATORS_CA_FILE "$RUN_DIR/tls/ca.crt"
     env_set GITHUB_API_URL "https://localhost:$port/github"
@@ -83,6 +89,12 @@ backend_start() {
     env_set GITHUB_APP_PRIVATE_KEY_FILE "$RUN_DIR/github/app.pem"
     env_set GITHUB_INSTALLATION_ID "$install"
     env_set GITHUB_OTHER_INSTALLATION_ID "$other_install"
+    env_set GITLAB_URL "https://localhost:$port/gitlab"
+    env_set GITLAB_TOKEN glpat-eso-api-token-0001
+    env_set GITLAB_READ_TOKEN glpat-eso-read-token-0001
+    env_set GITLAB_PROJECT_ID 101
+    env_set GITLAB_PROJECT_PATH eso-rs/app
+    env_set GITLAB_GROUP_ID 201
     env_set GENERATORS_PYTHON "$INSTALL_DIR/venv/bin/python"
 }
 

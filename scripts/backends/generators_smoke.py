@@ -2,7 +2,7 @@
 running generator test server (scripts/backends/generators.sh start exports the environment).
 
 usage: $GENERATORS_PYTHON generators_smoke.py STEP
-steps: github-token github-scoped github-wrong-app
+steps: github-token github-scoped github-wrong-app gitlab-project gitlab-group-and-scopes
 Exits non-zero (with a message) when the step's expectation does not hold.
 """
 import os
@@ -59,6 +59,56 @@ def main(step):
             except GithubException as e:
                 assert e.status == 401, e.status
                 assert e.data["message"] == "A JSON web token could not be decoded", e.data
+    elif step.startswith("gitlab"):
+        gitlab_step(step)
+    else:
+        raise SystemExit(f"unknown step {step}")
+
+
+def gitlab_client(token):
+    import gitlab
+    return gitlab.Gitlab(os.environ["GITLAB_URL"], private_token=token,
+                         ssl_verify=os.environ["GENERATORS_CA_FILE"])
+
+
+def gitlab_step(step):
+    import gitlab
+    gl = gitlab_client(os.environ["GITLAB_TOKEN"])
+    if step == "gitlab-project":
+        # By path (python-gitlab escapes it), create, list, get, delete.
+        project = gl.projects.get(os.environ["GITLAB_PROJECT_PATH"], lazy=True)
+        t = project.deploytokens.create({"name": "smoke", "scopes": ["read_registry"],
+                                         "username": "smoke-user",
+                                         "expires_at": "2099-01-01T00:00:00Z"})
+        assert t.token.startswith("gldt-") and t.username == "smoke-user", t.username
+        assert t.expires_at.startswith("2099-01-01T00:00:00"), t.expires_at
+        listed = [d.id for d in project.deploytokens.list(get_all=True)]
+        assert t.id in listed, listed
+        project.deploytokens.delete(t.id)
+        listed = [d.id for d in project.deploytokens.list(get_all=True)]
+        assert t.id not in listed, listed
+        try:
+            project.deploytokens.delete(t.id)
+            raise AssertionError("a deleted token was deleted again")
+        except gitlab.exceptions.GitlabDeleteError as e:
+            assert e.response_code == 404, e.response_code
+    elif step == "gitlab-group-and-scopes":
+        group = gl.groups.get(int(os.environ["GITLAB_GROUP_ID"]), lazy=True)
+        t = group.deploytokens.create({"name": "smoke", "scopes": ["read_repository"]})
+        assert t.username == f"gitlab+deploy-token-{t.id}", t.username
+        group.deploytokens.delete(t.id)
+        try:
+            group.deploytokens.create({"name": "v", "scopes": ["read_virtual_registry"]})
+            raise AssertionError("a project-only scope was granted to a group")
+        except gitlab.exceptions.GitlabCreateError as e:
+            assert e.response_code == 400, e.response_code
+        ro = gitlab_client(os.environ["GITLAB_READ_TOKEN"])
+        try:
+            ro.projects.get(int(os.environ["GITLAB_PROJECT_ID"]), lazy=True).deploytokens.create(
+                {"name": "ro", "scopes": ["read_registry"]})
+            raise AssertionError("a read_api token created a deploy token")
+        except gitlab.exceptions.GitlabCreateError as e:
+            assert e.response_code == 403, e.response_code
     else:
         raise SystemExit(f"unknown step {step}")
 

@@ -395,14 +395,5 @@ impl GitHub {
 
 /// `ghs_` and 36 random letters and digits, the shape of GitHub's installation tokens.
 fn new_token() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 36];
-    // The system's randomness does not fail in practice; a zeroed token would still be unique
-    // enough for a test server, but say so loudly.
-    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
-    let tail: String = bytes
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect();
-    format!("ghs_{tail}")
+    format!("ghs_{}", crate::random_alnum(36))
 }

@@ -5,13 +5,16 @@
 //! | prefix | module | service |
 //! |---|---|---|
 //! | `/github` | [`github`] | GitHub App installation access tokens |
+//! | `/gitlab` | [`gitlab`] | GitLab deploy tokens (projects and groups) |
 //!
 //! `GET /_test/healthz` answers `ok`.
 //!
 //! usage: generator-test-server --addr 127.0.0.1:PORT --cert server.crt --key server.key
 //!        [--github-app APP_ID=PUBLIC_KEY.pem]... [--github-installation INSTALL_ID=APP_ID]...
+//!        [--gitlab-token TOKEN]... [--gitlab-read-token TOKEN]...
 
 mod github;
+mod gitlab;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +46,18 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> Resp {
     r
 }
 
+/// `n` random letters and digits (token values).
+pub(crate) fn random_alnum(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = vec![0u8; n];
+    // The system's randomness does not fail in practice; a test server may stop if it does.
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
 /// A request as the service modules see it: method, path below the module's prefix, headers
 /// and the whole body.
 #[derive(Debug)]
@@ -66,6 +81,7 @@ struct Config {
     cert: Option<String>,
     key: Option<String>,
     github: github::Config,
+    gitlab: gitlab::Config,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -79,9 +95,11 @@ fn parse_args() -> Result<Config, String> {
             "--key" => c.key = Some(val()?),
             "--github-app" => c.github.add_app(&val()?)?,
             "--github-installation" => c.github.add_installation(&val()?)?,
+            "--gitlab-token" => c.gitlab.api_tokens.push(val()?),
+            "--gitlab-read-token" => c.gitlab.read_tokens.push(val()?),
             "-h" | "--help" => {
                 println!(
-                    "usage: generator-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--github-app APP_ID=PUBLIC_KEY.pem]... [--github-installation INSTALL_ID=APP_ID]..."
+                    "usage: generator-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--github-app APP_ID=PUBLIC_KEY.pem]... [--github-installation INSTALL_ID=APP_ID]... [--gitlab-token TOKEN]... [--gitlab-read-token TOKEN]..."
                 );
                 std::process::exit(0);
             }
@@ -95,6 +113,7 @@ fn parse_args() -> Result<Config, String> {
 #[derive(Debug)]
 struct State {
     github: github::GitHub,
+    gitlab: gitlab::GitLab,
 }
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
@@ -119,6 +138,10 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
     if let Some(rest) = call.path.strip_prefix("/github/") {
         call.path = format!("/{rest}");
         return state.github.route(&call);
+    }
+    if let Some(rest) = call.path.strip_prefix("/gitlab/") {
+        call.path = format!("/{rest}");
+        return state.gitlab.route(&call);
     }
     json_response(
         StatusCode::NOT_FOUND,
@@ -152,6 +175,7 @@ async fn main() {
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let state = Arc::new(State {
         github: github::GitHub::new(cfg.github),
+        gitlab: gitlab::GitLab::new(cfg.gitlab),
     });
     let listener = TcpListener::bind(addr)
         .await
