@@ -14,6 +14,7 @@
 //! | [`Mfa`] | `mfa` (default) | `token`, `timeLeft` |
 //! | [`GithubAccessToken`] | `github` (default) | `token` |
 //! | [`GitlabDeployToken`] | `gitlab` (default) | `username`, `token` (stateful: revoked on cleanup) |
+//! | [`Grafana`] | `grafana` (default) | `login`, `token` (stateful: deleted on cleanup) |
 //! | `Webhook` | `webhook` | the keys of the JSON object the endpoint returns |
 //!
 //! Errors name the spec field they are about (`spec.length: ...`) and never contain a generated
@@ -50,7 +51,9 @@ mod fake;
 mod github;
 #[cfg(feature = "gitlab")]
 mod gitlab;
-#[cfg(any(feature = "github", feature = "gitlab"))]
+#[cfg(feature = "grafana")]
+mod grafana;
+#[cfg(any(feature = "github", feature = "gitlab", feature = "grafana"))]
 mod http;
 #[cfg(feature = "mfa")]
 mod mfa;
@@ -69,6 +72,8 @@ pub use fake::Fake;
 pub use github::{GITHUB_API_URL, GithubAccessToken};
 #[cfg(feature = "gitlab")]
 pub use gitlab::{GITLAB_URL, GitlabDeployToken};
+#[cfg(feature = "grafana")]
+pub use grafana::Grafana;
 #[cfg(feature = "mfa")]
 pub use mfa::Mfa;
 #[cfg(feature = "password")]
@@ -120,6 +125,8 @@ pub fn register_generators(registry: &mut GeneratorRegistry) {
     registry.register(Arc::new(GithubAccessToken::new()));
     #[cfg(feature = "gitlab")]
     registry.register(Arc::new(GitlabDeployToken::new()));
+    #[cfg(feature = "grafana")]
+    registry.register(Arc::new(Grafana::new()));
     #[cfg(feature = "webhook")]
     registry.register(Arc::new(Webhook::new()));
 }

@@ -6,6 +6,7 @@
 # prefix per service:
 #   /github   GitHub App installation access tokens (two Apps, one installation each)
 #   /gitlab   GitLab deploy tokens of project eso-rs/app (101) and group eso-rs (201)
+#   /grafana  Grafana service accounts and their tokens (one organisation)
 #
 # usage: scripts/backends/generators.sh start|stop|env|status|install [instance]
 #
@@ -21,14 +22,17 @@
 #   GITLAB_URL               $GENERATORS_URL/gitlab (the GitLab instance URL; API under /api/v4)
 #   GITLAB_TOKEN             an access token with the api scope; GITLAB_READ_TOKEN: read_api only
 #   GITLAB_PROJECT_ID, GITLAB_PROJECT_PATH, GITLAB_GROUP_ID
-#   GENERATORS_PYTHON        a venv python with the vendor clients (PyGithub, python-gitlab),
-#                            for smoke.sh
+#   GRAFANA_URL              $GENERATORS_URL/grafana (API under /api)
+#   GRAFANA_TOKEN            an admin service account token; GRAFANA_USER / GRAFANA_PASSWORD
+#                            basic auth of an admin
+#   GENERATORS_PYTHON        a venv python with the vendor clients (PyGithub, python-gitlab,
+#                            grafana-client), for smoke.sh
 set -euo pipefail
 BACKEND=generators
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PY_PACKAGES=(PyGithub python-gitlab)
+PY_PACKAGES=(PyGithub python-gitlab grafana-client)
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 
 server_bin() { echo "$INSTALL_DIR/bin/generator-test-server"; }
@@ -40,7 +44,7 @@ backend_install() {
     cp "$TARGET_DIR/debug/generator-test-server" "$(server_bin).tmp"
     mv "$(server_bin).tmp" "$(server_bin)"
     if [[ ! -x "$INSTALL_DIR/venv/bin/python" ]] ||
-        ! "$INSTALL_DIR/venv/bin/python" -c 'import github, gitlab' 2>/dev/null; then
+        ! "$INSTALL_DIR/venv/bin/python" -c 'import github, gitlab, grafana_client' 2>/dev/null; then
         log "installing ${PY_PACKAGES[*]} into $INSTALL_DIR/venv (for the smoke test)"
         rm -rf "$INSTALL_DIR/venv"
         python3 -m venv "$INSTALL_DIR/venv"
@@ -81,7 +85,8 @@ backend_start() {
         --github-app "$app=$RUN_DIR/github/app.pub.pem" \
         --github-app "$other=$RUN_DIR/github/other-app.pub.pem" \
         --github-installation "$install=$app" --github-installation "$other_install=$other" \
-        --gitlab-token glpat-eso-api-token-0001 --gitlab-read-token glpat-eso-read-token-0001
+        --gitlab-token glpat-eso-api-token-0001 --gitlab-read-token glpat-eso-read-token-0001 \
+        --grafana-token glsa_eso_admin_token_0001 --grafana-basic admin:eso-admin-password
     env_set GENERATORS_URL "https://localhost:$port"
     env_set GENERATORS_CA_FILE "$RUN_DIR/tls/ca.crt"
     env_set GITHUB_API_URL "https://localhost:$port/github"
@@ -95,6 +100,10 @@ backend_start() {
     env_set GITLAB_PROJECT_ID 101
     env_set GITLAB_PROJECT_PATH eso-rs/app
     env_set GITLAB_GROUP_ID 201
+    env_set GRAFANA_URL "https://localhost:$port/grafana"
+    env_set GRAFANA_TOKEN glsa_eso_admin_token_0001
+    env_set GRAFANA_USER admin
+    env_set GRAFANA_PASSWORD eso-admin-password
     env_set GENERATORS_PYTHON "$INSTALL_DIR/venv/bin/python"
 }
 

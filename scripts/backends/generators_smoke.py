@@ -3,6 +3,7 @@ running generator test server (scripts/backends/generators.sh start exports the 
 
 usage: $GENERATORS_PYTHON generators_smoke.py STEP
 steps: github-token github-scoped github-wrong-app gitlab-project gitlab-group-and-scopes
+       grafana-token grafana-basic-and-errors
 Exits non-zero (with a message) when the step's expectation does not hold.
 """
 import os
@@ -61,6 +62,8 @@ def main(step):
                 assert e.data["message"] == "A JSON web token could not be decoded", e.data
     elif step.startswith("gitlab"):
         gitlab_step(step)
+    elif step.startswith("grafana"):
+        grafana_step(step)
     else:
         raise SystemExit(f"unknown step {step}")
 
@@ -109,6 +112,65 @@ def gitlab_step(step):
             raise AssertionError("a read_api token created a deploy token")
         except gitlab.exceptions.GitlabCreateError as e:
             assert e.response_code == 403, e.response_code
+    else:
+        raise SystemExit(f"unknown step {step}")
+
+
+
+def grafana_client(auth):
+    from urllib.parse import urlparse
+
+    from grafana_client import GrafanaApi
+    u = urlparse(os.environ["GRAFANA_URL"])
+    return GrafanaApi(auth=auth, host=u.netloc, protocol=u.scheme, url_path_prefix=u.path.strip("/") + "/",
+                      verify=os.environ["GENERATORS_CA_FILE"])
+
+
+def grafana_step(step):
+    from grafana_client import TokenAuth
+    from grafana_client.client import GrafanaClientError
+    api = grafana_client(TokenAuth(os.environ["GRAFANA_TOKEN"]))
+    if step == "grafana-token":
+        sa = api.serviceaccount.create({"name": "smoke", "role": "Viewer"})
+        assert sa["login"] == "sa-1-smoke", sa
+        # The client reads pages until an empty one.
+        found = [a for page in api.serviceaccount.search(query="smoke")
+                 for a in page["serviceAccounts"]]
+        assert [a["id"] for a in found] == [sa["id"]], found
+        t = api.serviceaccount.create_token(sa["id"], {"name": "t1", "secondsToLive": 3600})
+        assert t["key"].startswith("glsa_"), "key shape"
+        tokens = api.serviceaccount.get_tokens(sa["id"])
+        assert [x["id"] for x in tokens] == [t["id"]] and tokens[0]["expiration"], tokens
+        # The minted token works, and stops working once deleted.
+        minted = grafana_client(TokenAuth(t["key"]))
+        assert minted.user.get_actual_user()["id"] == sa["id"]
+        api.serviceaccount.delete_token(sa["id"], t["id"])
+        try:
+            minted.user.get_actual_user()
+            raise AssertionError("a deleted token still works")
+        except GrafanaClientError as e:
+            assert e.status_code == 401, e.status_code
+        api.serviceaccount.delete(sa["id"])
+    elif step == "grafana-basic-and-errors":
+        api = grafana_client((os.environ["GRAFANA_USER"], os.environ["GRAFANA_PASSWORD"]))
+        sa = api.serviceaccount.create({"name": "smoke-basic", "role": "Editor"})
+        try:
+            api.serviceaccount.create({"name": "smoke-basic", "role": "Editor"})
+            raise AssertionError("a taken name was accepted")
+        except GrafanaClientError as e:
+            assert e.status_code == 409, e.status_code
+        try:
+            api.serviceaccount.delete_token(sa["id"], 999999)
+            raise AssertionError("an unknown token was deleted")
+        except GrafanaClientError as e:
+            assert e.status_code == 404, e.status_code
+        api.serviceaccount.delete(sa["id"])
+        bad = grafana_client(TokenAuth("glsa_not_a_token"))
+        try:
+            bad.serviceaccount.search(query="x")
+            raise AssertionError("an unknown token was accepted")
+        except GrafanaClientError as e:
+            assert e.status_code == 401, e.status_code
     else:
         raise SystemExit(f"unknown step {step}")
 

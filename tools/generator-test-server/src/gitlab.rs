@@ -89,28 +89,6 @@ fn msg(status: StatusCode, message: &str) -> Answer {
     (status, json!({"message": message}))
 }
 
-/// Percent-decodes one path segment.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl GitLab {
     pub(crate) fn new(config: Config) -> Self {
         Self {
@@ -152,7 +130,7 @@ impl GitLab {
             .path
             .trim_matches('/')
             .split('/')
-            .map(unescape)
+            .map(crate::unescape)
             .collect();
         let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
         let (kind, id, rest) = match seg.as_slice() {

@@ -6,15 +6,18 @@
 //! |---|---|---|
 //! | `/github` | [`github`] | GitHub App installation access tokens |
 //! | `/gitlab` | [`gitlab`] | GitLab deploy tokens (projects and groups) |
+//! | `/grafana` | [`grafana`] | Grafana service accounts and their tokens |
 //!
 //! `GET /_test/healthz` answers `ok`.
 //!
 //! usage: generator-test-server --addr 127.0.0.1:PORT --cert server.crt --key server.key
 //!        [--github-app APP_ID=PUBLIC_KEY.pem]... [--github-installation INSTALL_ID=APP_ID]...
 //!        [--gitlab-token TOKEN]... [--gitlab-read-token TOKEN]...
+//!        [--grafana-token TOKEN]... [--grafana-basic USER:PASSWORD]...
 
 mod github;
 mod gitlab;
+mod grafana;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,12 +61,35 @@ pub(crate) fn random_alnum(n: usize) -> String {
         .collect()
 }
 
+/// Percent-decodes a path segment or query value.
+pub(crate) fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A request as the service modules see it: method, path below the module's prefix, headers
 /// and the whole body.
 #[derive(Debug)]
 pub(crate) struct Call {
     pub(crate) method: String,
     pub(crate) path: String,
+    pub(crate) query: Option<String>,
     pub(crate) headers: hyper::HeaderMap,
     pub(crate) body: Bytes,
 }
@@ -82,6 +108,7 @@ struct Config {
     key: Option<String>,
     github: github::Config,
     gitlab: gitlab::Config,
+    grafana: grafana::Config,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -97,9 +124,17 @@ fn parse_args() -> Result<Config, String> {
             "--github-installation" => c.github.add_installation(&val()?)?,
             "--gitlab-token" => c.gitlab.api_tokens.push(val()?),
             "--gitlab-read-token" => c.gitlab.read_tokens.push(val()?),
+            "--grafana-token" => c.grafana.tokens.push(val()?),
+            "--grafana-basic" => {
+                let v = val()?;
+                let (u, p) = v
+                    .split_once(':')
+                    .ok_or("--grafana-basic wants USER:PASSWORD")?;
+                c.grafana.basic.push((u.to_owned(), p.to_owned()));
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: generator-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--github-app APP_ID=PUBLIC_KEY.pem]... [--github-installation INSTALL_ID=APP_ID]... [--gitlab-token TOKEN]... [--gitlab-read-token TOKEN]..."
+                    "usage: generator-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--github-app APP_ID=PUBLIC_KEY.pem]... [--github-installation INSTALL_ID=APP_ID]... [--gitlab-token TOKEN]... [--gitlab-read-token TOKEN]... [--grafana-token TOKEN]... [--grafana-basic USER:PASSWORD]..."
                 );
                 std::process::exit(0);
             }
@@ -114,11 +149,13 @@ fn parse_args() -> Result<Config, String> {
 struct State {
     github: github::GitHub,
     gitlab: gitlab::GitLab,
+    grafana: grafana::Grafana,
 }
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
     let headers = req.headers().clone();
     let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
         return json_response(
@@ -132,6 +169,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
     let mut call = Call {
         method,
         path,
+        query,
         headers,
         body,
     };
@@ -142,6 +180,10 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
     if let Some(rest) = call.path.strip_prefix("/gitlab/") {
         call.path = format!("/{rest}");
         return state.gitlab.route(&call);
+    }
+    if let Some(rest) = call.path.strip_prefix("/grafana/") {
+        call.path = format!("/{rest}");
+        return state.grafana.route(&call);
     }
     json_response(
         StatusCode::NOT_FOUND,
@@ -176,6 +218,7 @@ async fn main() {
     let state = Arc::new(State {
         github: github::GitHub::new(cfg.github),
         gitlab: gitlab::GitLab::new(cfg.gitlab),
+        grafana: grafana::Grafana::new(cfg.grafana),
     });
     let listener = TcpListener::bind(addr)
         .await
