@@ -228,7 +228,8 @@ async fn rotate(r: &Reconciler, es: &mut ExternalSecret, now: Timestamp) -> (Str
 #[tokio::test]
 async fn external_secret_creates_the_account_rotates_and_deletes_after_the_grace_period() {
     let env = require_generators!();
-    let name = "es-dashboards";
+    // Service accounts stay on the server: a name of its own per run.
+    let name = &format!("es-dashboards-{}", Timestamp::now().as_nanosecond());
     let (r, mut es, _) = setup(&env, name, false);
     assert!(env.account(name).await.is_none());
     let t0 = Timestamp::now();
@@ -243,7 +244,7 @@ async fn external_secret_creates_the_account_rotates_and_deletes_after_the_grace
     let requests = env.requests().await;
     let created = requests
         .iter()
-        .find(|q| q["method"] == "POST" && q["body"]["name"] == name)
+        .find(|q| q["method"] == "POST" && q["body"]["name"] == name.as_str())
         .unwrap();
     assert_eq!(created["body"], json!({"name": name, "role": "Viewer"}));
     assert_eq!(created["auth"], "bearer");
@@ -279,7 +280,7 @@ async fn external_secret_creates_the_account_rotates_and_deletes_after_the_grace
 #[tokio::test]
 async fn push_secret_with_basic_auth_pushes_a_token_and_deletion_deletes_it() {
     let env = require_generators!();
-    let name = "ps-dashboards";
+    let name = &format!("ps-dashboards-{}", Timestamp::now().as_nanosecond());
     let (r, _, ps) = setup(&env, name, true);
     let out = r.reconcile_push_secret(&ps, Timestamp::now()).await;
     assert!(out.errors.is_empty(), "{:?}", out.errors);
@@ -290,7 +291,7 @@ async fn push_secret_with_basic_auth_pushes_a_token_and_deletion_deletes_it() {
         .requests()
         .await
         .into_iter()
-        .find(|q| q["method"] == "POST" && q["body"]["name"] == name)
+        .find(|q| q["method"] == "POST" && q["body"]["name"] == name.as_str())
         .unwrap();
     assert_eq!(created["auth"], "basic");
 
