@@ -16,7 +16,7 @@ fn templates(c: &mut Criterion) {
         let data = Value::string_map(
             case.data
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::bytes(v.expose())))
+                .map(|(k, v)| (k.as_str().into(), Value::bytes(v.expose())))
                 .collect(),
         );
         group.bench_function(format!("{}/parse+render", case.name), |b| {

@@ -15,6 +15,7 @@ pub mod template;
 #[cfg(any(test, feature = "testing"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod yaml11;
 
 pub use duration::{DurationParseError, GoDuration};
 pub use error::{BoxError, Error, Result};

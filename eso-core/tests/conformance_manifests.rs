@@ -48,6 +48,14 @@ pub const ESO_REJECTS: &[(&str, &str)] = &[
     ("volcengine-external-secrets.yaml", "spec.data[1].secretKey"),
 ];
 
+/// Documents ESO's YAML reader (sigs.k8s.io/yaml on yaml.v2, as `kubectl` and `esoctl` read
+/// manifests) refuses before any schema check, with the reason each must fail with.
+pub const ESO_YAML_REJECTS: &[(&str, &str)] = &[(
+    // `regexp: "^app1\/.+$"`: `\/` is not an escape in YAML 1.1
+    "conjur-external-secret-find.yaml",
+    "found unknown escape character",
+)];
+
 #[test]
 fn all_conformance_manifests_load_validate_and_round_trip() {
     let Some(dir) = eso_core::testing::conformance_folder("manifests") else {
@@ -67,14 +75,26 @@ fn all_conformance_manifests_load_validate_and_round_trip() {
         let text = std::fs::read_to_string(file).unwrap();
         for (index, doc) in parse_documents(&text) {
             let where_ = format!("{}#{index}", file.file_name().unwrap().to_string_lossy());
-            let doc = match doc {
-                Ok(d) => d,
-                Err(e) => {
+            let file_name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let yaml_rejection = ESO_YAML_REJECTS.iter().find(|(f, _)| *f == file_name);
+            let doc = match (doc, yaml_rejection) {
+                (Ok(d), None) => d,
+                (Err(e), Some((_, want))) => {
+                    assert!(e.to_string().contains(want), "{where_}: {e}");
+                    eso_docs += 1;
+                    continue;
+                }
+                (Ok(_), Some(_)) => {
+                    failures.push(format!(
+                        "{where_}: ESO's YAML reader refuses it but it loaded"
+                    ));
+                    continue;
+                }
+                (Err(e), None) => {
                     failures.push(format!("{where_}: {e}"));
                     continue;
                 }
             };
-            let file_name = file.file_name().unwrap().to_string_lossy().into_owned();
             let expected_rejection = ESO_REJECTS.iter().find(|(f, _)| *f == file_name);
             let outcome = Manifest::from_value(doc.value.clone())
                 .map_err(|e| (e.path.clone(), e.to_string()))

@@ -9,7 +9,7 @@ use eso_core::pem;
 use eso_core::template::{Template, Value};
 
 fn data() -> Value {
-    Value::string_map([("user".to_string(), Value::str("bob"))].into())
+    Value::string_map([("user".into(), Value::str("bob"))].into())
 }
 
 #[test]
@@ -45,7 +45,7 @@ fn pem_filtering_needs_no_crypto() {
         pem::encode("PRIVATE KEY", b"key"),
         pem::encode("CERTIFICATE", b"cert")
     );
-    let data = Value::string_map([("b".to_string(), Value::string(bundle))].into());
+    let data = Value::string_map([("b".into(), Value::string(bundle))].into());
     let t = Template::parse("t", "{{ .b | filterPEM \"CERTIFICATE\" }}")
         .unwrap_or_else(|e| panic!("{e}"));
     let out = t.render(&data).unwrap_or_else(|e| panic!("{e}"));

@@ -517,3 +517,42 @@ async fn generic_targets_are_refused_and_nothing_is_written() {
             .is_none()
     );
 }
+
+/// Without a template ESO copies the ExternalSecret's own labels and annotations onto the
+/// target (and with one, only the template's metadata): an operator taking a store over from
+/// ESO then finds the target as ESO left it and rewrites nothing.
+#[tokio::test]
+async fn a_target_without_template_carries_the_external_secrets_metadata() {
+    let plain = r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: meta
+  namespace: app
+  labels: {app.kubernetes.io/part-of: shop}
+  annotations: {example.com/contact: ops}
+spec:
+  secretStoreRef: {name: fake}
+  data: [{secretKey: t, remoteRef: {key: token}}]
+"#;
+    let (r, cluster, es) = setup(plain);
+    let out = r
+        .reconcile_external_secret(&es, &Pass::new(), Timestamp::UNIX_EPOCH)
+        .await;
+    assert_eq!(out.detail, TargetAction::Created, "{:?}", out.errors);
+    let s = cluster.get_secret("app", "meta").await.unwrap().unwrap();
+    assert_eq!(s.labels["app.kubernetes.io/part-of"], "shop");
+    assert_eq!(s.annotations["example.com/contact"], "ops");
+
+    let templated = plain.replace(
+        "  data: [",
+        "  target: {template: {metadata: {labels: {from: template}}}}\n  data: [",
+    );
+    let (r, cluster, es) = setup(&templated);
+    r.reconcile_external_secret(&es, &Pass::new(), Timestamp::UNIX_EPOCH)
+        .await;
+    let s = cluster.get_secret("app", "meta").await.unwrap().unwrap();
+    assert_eq!(s.labels["from"], "template");
+    assert!(!s.labels.contains_key("app.kubernetes.io/part-of"));
+    assert!(!s.annotations.contains_key("example.com/contact"));
+}

@@ -17,7 +17,7 @@ fn bench_corpus_matches_eso() {
                 .as_object()
                 .unwrap()
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::str(v.as_str().unwrap())))
+                .map(|(k, v)| (k.as_str().into(), Value::str(v.as_str().unwrap())))
                 .collect(),
         );
         for (key, tpl) in case["templates"].as_object().unwrap() {

@@ -7,7 +7,7 @@ fn data(pairs: Vec<(String, String)>) -> Value {
     Value::string_map(
         pairs
             .into_iter()
-            .map(|(k, v)| (k, Value::string(v)))
+            .map(|(k, v)| (k.into(), Value::string(v)))
             .collect(),
     )
 }

@@ -35,7 +35,7 @@ fn engine_from_yaml_matches_go() {
     let t = Template::parse("t", "{{ .in | fromYaml | toJson }}").unwrap_or_else(|e| panic!("{e}"));
     let mut failures = Vec::new();
     for v in vectors() {
-        let data = Value::string_map([("in".to_string(), Value::str(&v.input))].into());
+        let data = Value::string_map([("in".into(), Value::str(&v.input))].into());
         let got = t
             .render(&data)
             .map(|b| String::from_utf8_lossy(&b).into_owned());
@@ -64,9 +64,6 @@ fn engine_from_yaml_matches_go() {
 fn manifest_reader_matches_go() {
     let mut failures = Vec::new();
     for v in vectors() {
-        if MANIFEST_READER_GAPS.contains(&v.name.as_str()) {
-            continue;
-        }
         let ours = eso_core::api::parse_yaml::<serde_json::Value>(&v.input);
         let ok = match &ours {
             Ok(o) if !v.error => {
@@ -88,37 +85,6 @@ fn manifest_reader_matches_go() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// Where the manifest reader (serde-saphyr) still reads differently from yaml.v2: booleans as
-/// map keys (`yes:` is the key `"true"` in Go), `oN`/`nO` (booleans only in Go's three
-/// spellings), `y`/`n` keys, `\/` (an unknown escape in YAML 1.1), `_` in floats. Checked to
-/// still differ, so the list shrinks as the reader improves.
-const MANIFEST_READER_GAPS: &[&str] = &[
-    "yaml11-boolean-keys",
-    "yaml11-bool-variants",
-    "merge-key",
-    "double-quoted-escape-slash",
-    "floats",
-];
-
-#[test]
-fn manifest_reader_gaps_still_differ() {
-    for v in vectors()
-        .iter()
-        .filter(|v| MANIFEST_READER_GAPS.contains(&v.name.as_str()))
-    {
-        let ours = eso_core::api::parse_yaml::<serde_json::Value>(&v.input).ok();
-        let go: Option<serde_json::Value> = (!v.error)
-            .then(|| serde_json::from_str(&v.json).ok())
-            .flatten();
-        assert_ne!(
-            ours.as_ref().map(as_f64),
-            go.as_ref().map(as_f64),
-            "{} now matches Go: drop it from the list",
-            v.name
-        );
-    }
 }
 
 fn as_f64(v: &serde_json::Value) -> serde_json::Value {

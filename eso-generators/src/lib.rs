@@ -63,9 +63,11 @@ mod password;
 mod sshkey;
 #[cfg(feature = "uuid")]
 mod uuid;
-#[cfg(feature = "webhook")]
-mod webhook;
 
+/// The `Webhook` generator (from `eso-provider-webhook`, which shares its HTTP and template
+/// core with the `webhook` store kind).
+#[cfg(feature = "webhook")]
+pub use eso_provider_webhook::{WEBHOOK_SECRET_LABEL, WebhookGenerator as Webhook};
 #[cfg(feature = "fake")]
 pub use fake::Fake;
 #[cfg(feature = "github")]
@@ -82,8 +84,6 @@ pub use password::Password;
 pub use sshkey::SshKey;
 #[cfg(feature = "uuid")]
 pub use uuid::Uuid;
-#[cfg(feature = "webhook")]
-pub use webhook::{WEBHOOK_SECRET_LABEL, Webhook};
 
 #[allow(unused_imports)]
 use std::sync::Arc;

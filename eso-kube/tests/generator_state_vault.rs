@@ -438,6 +438,9 @@ async fn operator_collects_due_states() {
         )
         .with_generators(generators)
         .with_generator_gc_grace_period(GRACE)
+        // Its own namespace only: what other tests left on the shared server is not its
+        // business (and would only slow it down).
+        .with_namespace(&ns)
         .run(shutdown),
     );
     let gs_api: Api<GeneratorState> = Api::namespaced(client.clone(), &ns);

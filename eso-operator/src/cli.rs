@@ -119,6 +119,14 @@ pub(crate) struct ControllerArgs {
     /// only `false` is accepted.
     #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub(crate) unsafe_allow_generic_targets: bool,
+    /// Ours: share provider reads between reconciles for this long and group the refreshes
+    /// of each store on its beat (0: every reconcile reads for itself).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub(crate) read_window: Duration,
+    /// Ours: gather single reads of providers that batch (AWS Secrets Manager) for this long
+    /// into one batch call (0: off).
+    #[arg(long, default_value = "5ms", value_parser = parse_duration)]
+    pub(crate) batch_gather: Duration,
     /// Logging.
     #[command(flatten)]
     pub(crate) log: LogArgs,

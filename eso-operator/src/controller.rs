@@ -72,7 +72,9 @@ fn operator(client: kube::Client, args: &ControllerArgs) -> Operator {
         .with_namespace(&args.namespace)
         .with_store_requeue_interval(args.store_requeue_interval)
         .with_generator_states(args.enable_generator_state)
-        .with_generator_gc_grace_period(args.generator_gc_grace_period);
+        .with_generator_gc_grace_period(args.generator_gc_grace_period)
+        .with_read_window(args.read_window)
+        .with_batch_gathering(args.batch_gather);
     if let Ok(token) = std::env::var("REFRESH_TOKEN") {
         operator = operator.with_refresh_token(token);
     }

@@ -18,6 +18,10 @@ pub(crate) fn providers() -> ProviderRegistry {
     eso_provider_vault::register(&mut registry);
     #[cfg(feature = "kubernetes")]
     eso_provider_k8s::register(&mut registry);
+    #[cfg(feature = "infisical")]
+    eso_provider_infisical::register(&mut registry);
+    #[cfg(feature = "webhook")]
+    eso_provider_webhook::register(&mut registry);
     registry
 }
 
@@ -33,5 +37,7 @@ pub(crate) fn generators() -> GeneratorRegistry {
     eso_provider_gcp::register_generators(&mut registry);
     #[cfg(feature = "vault")]
     eso_provider_vault::register_generators(&mut registry);
+    #[cfg(feature = "webhook")]
+    eso_provider_webhook::register_generators(&mut registry);
     registry
 }

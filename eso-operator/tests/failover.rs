@@ -285,6 +285,15 @@ async fn the_standby_takes_over_a_burst_without_rewriting_anything() {
         es.list(&Default::default()).await.unwrap().items.len() == OBJECTS - 50
     })
     .await;
+    // Leave nothing behind for the other tests of the shared server (the finalizers need
+    // the operator, so it goes last).
+    es.delete_collection(&DeleteParams::default(), &Default::default())
+        .await
+        .unwrap();
+    wait_for("every ExternalSecret to go", || async {
+        es.list(&Default::default()).await.unwrap().items.is_empty()
+    })
+    .await;
     watch.abort();
     drop(b);
 }
@@ -412,6 +421,9 @@ async fn a_push_to_two_stores_cut_by_the_kill_is_finished_by_the_new_leader() {
         (led - killed).as_secs_f64(),
         (all_ready - killed).as_secs_f64()
     );
+    ps.delete_collection(&DeleteParams::default(), &Default::default())
+        .await
+        .unwrap();
     watch.abort();
     drop(b);
 }

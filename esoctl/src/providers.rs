@@ -15,10 +15,14 @@ pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
     eso_provider_azure::register(registry);
     #[cfg(feature = "gcp")]
     eso_provider_gcp::register(registry);
+    #[cfg(feature = "infisical")]
+    eso_provider_infisical::register(registry);
     #[cfg(feature = "vault")]
     eso_provider_vault::register(registry);
     #[cfg(feature = "kubernetes")]
     eso_provider_k8s::register(registry);
+    #[cfg(feature = "webhook")]
+    eso_provider_webhook::register(registry);
 }
 
 /// Adds every generator kind compiled into esoctl: eso-generators' and the provider crates'.
@@ -32,6 +36,8 @@ pub(crate) fn register_generators(registry: &mut GeneratorRegistry) {
     eso_provider_gcp::register_generators(registry);
     #[cfg(feature = "vault")]
     eso_provider_vault::register_generators(registry);
+    #[cfg(feature = "webhook")]
+    eso_provider_webhook::register_generators(registry);
 }
 
 pub(crate) fn run() -> ExitCode {

@@ -116,7 +116,11 @@ fn string_map(v: Option<&serde_json::Value>) -> BTreeMap<String, String> {
 /// `metadata: {}`).
 fn secret_yaml(s: &TargetSecret) -> Result<String> {
     let strings = |m: &BTreeMap<String, String>| {
-        Value::map(m.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())
+        Value::map(
+            m.iter()
+                .map(|(k, v)| (k.as_str().into(), Value::str(v)))
+                .collect(),
+        )
     };
     let mut meta = Map::new();
     if !s.annotations.is_empty() {
@@ -130,7 +134,10 @@ fn secret_yaml(s: &TargetSecret) -> Result<String> {
         let data = s
             .data
             .iter()
-            .map(|(k, v)| (k.clone(), Value::string(STANDARD.encode(v.expose()))))
+            .map(|(k, v)| {
+                let encoded = Value::string(STANDARD.encode(v.expose()));
+                (k.as_str().into(), encoded)
+            })
             .collect();
         root.insert("data".into(), Value::map(data));
     }

@@ -29,8 +29,11 @@ pub fn operator(client: kube::Client) -> Operator {
     let mut providers = ProviderRegistry::new();
     // One line per provider crate.
     eso_provider_k8s::register(&mut providers);
+    eso_provider_webhook::register(&mut providers);
+    eso_provider_infisical::register(&mut providers);
     let mut generators = GeneratorRegistry::new();
     eso_generators::register_generators(&mut generators);
+    eso_provider_webhook::register_generators(&mut generators);
     #[cfg(feature = "all-providers")]
     {
         eso_provider_vault::register(&mut providers);

@@ -21,7 +21,7 @@ while (( $# )); do
 done
 explicit=1
 if (( ${#wanted[@]} == 0 )); then
-    wanted=(kube openbao moto gcp azure generators helm)
+    wanted=(kube openbao moto gcp azure infisical generators helm)
     explicit=0
 fi
 
@@ -130,6 +130,24 @@ smoke_generators() {
 smoke_helm() {
     check "helm version (the built client runs)" "$HELM" version --short
     check "helm template of a minimal chart" sh -c 'd="$(mktemp -d)"; mkdir -p "$d/templates"; printf "apiVersion: v2\nname: smoke\nversion: 0.1.0\n" >"$d/Chart.yaml"; printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n" >"$d/templates/cm.yaml"; out="$("$HELM" template smoke-release "$d")"; rm -rf "$d"; printf "%s" "$out" | grep -q "name: smoke-release"'
+}
+
+smoke_infisical() {
+    # Infisical's official Python SDK (infisicalsdk) against the test server. The official
+    # CLI (@infisical/cli) downloads its binary from the internet when installed, so it is
+    # not checked here.
+    local py="${INFISICAL_PYTHON:-python3}" name="SMOKE_$$"
+    local step=("$py" "$here/infisical_smoke.py")
+    check "infisical (python sdk) universal auth, create secret" "${step[@]}" create "$name"
+    check "infisical (python sdk) get secret" "${step[@]}" get "$name"
+    check "infisical (python sdk) update secret" "${step[@]}" update "$name"
+    check "infisical (python sdk) list secrets" "${step[@]}" list "$name"
+    check "infisical (python sdk) delete secret" "${step[@]}" delete "$name"
+}
+
+smoke_eso() {
+    check "eso controller --help (the built binary runs)" sh -c '"$ESO_BIN" --help | grep -q -- --controller-class'
+    check "eso CRDs of the same release" test -s "$ESO_CRDS_DIR/external-secrets.io_externalsecrets.yaml"
 }
 
 not_running=()

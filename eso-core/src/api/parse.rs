@@ -65,13 +65,20 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
 /// ```
 pub fn parse_yaml<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
     // As ESO reads YAML (sigs.k8s.io/yaml on yaml.v2): YAML 1.1 octals (`0755`), the last of
-    // duplicate keys wins. YAML 1.1 booleans (`yes`, `off` ...) are serde-saphyr's default.
+    // duplicate keys wins. YAML 1.1 booleans (`yes`, `off` ...) are serde-saphyr's default;
+    // the scalars it would still read differently are rewritten first (boolean and number
+    // map keys, `oN`, `_` in numbers, `\/`).
+    let text = crate::yaml11::as_yaml_v2_reads(text).map_err(|e| ParseError {
+        line: Some(e.line),
+        column: Some(e.column),
+        message: e.message,
+    })?;
     let options = serde_saphyr::options! {
         with_snippet: false,
         legacy_octal_numbers: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
     };
-    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| {
+    serde_saphyr::from_str_with_options::<T>(&text, options).map_err(|e| {
         let (line, column) = e
             .location()
             .map(|l| (Some(l.line() as usize), Some(l.column() as usize)))

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::meta::{Condition, SecretStoreKind, SecretStoreRetrySettings};
 use super::providers::{
-    AwsProvider, AzureKvProvider, FakeProvider, GcpSmProvider, KubernetesProvider, StoreScope,
-    VaultProvider,
+    AwsProvider, AzureKvProvider, FakeProvider, GcpSmProvider, InfisicalProvider,
+    KubernetesProvider, StoreScope, VaultProvider, WebhookProvider,
 };
 use super::validation::{Validate, ValidationErrors, check_regex, is_dns1123_label};
 use super::{EsoResource, LabelSelector};
@@ -229,6 +229,12 @@ pub struct SecretStoreProvider {
     /// OpenBao (ESO models it as a subset of the Vault fields; the Vault type reads it).
     #[serde(default, rename = "openBao", skip_serializing_if = "Option::is_none")]
     pub open_bao: Option<VaultProvider>,
+    /// ESO's generic HTTP provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookProvider>,
+    /// Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infisical: Option<InfisicalProvider>,
     /// Every other provider block, by key, as raw JSON.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
@@ -258,6 +264,12 @@ impl SecretStoreProvider {
         }
         if self.open_bao.is_some() {
             keys.push("openBao");
+        }
+        if self.webhook.is_some() {
+            keys.push("webhook");
+        }
+        if self.infisical.is_some() {
+            keys.push("infisical");
         }
         keys.extend(self.other.keys().map(String::as_str));
         keys
@@ -314,6 +326,12 @@ impl SecretStoreProvider {
         }
         if let Some(v) = &self.open_bao {
             v.validate_store(scope, &format!("{path}.openBao"), errors);
+        }
+        if let Some(w) = &self.webhook {
+            w.validate_store(scope, &format!("{path}.webhook"), errors);
+        }
+        if let Some(i) = &self.infisical {
+            i.validate_store(scope, &format!("{path}.infisical"), errors);
         }
     }
 }

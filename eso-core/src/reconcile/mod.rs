@@ -65,6 +65,7 @@ mod cluster_push_secret;
 mod conditions;
 mod external_secret;
 mod fan_out;
+mod gather;
 mod generator_state;
 pub(crate) mod hash;
 mod outcome;

@@ -1,8 +1,15 @@
 //! One sweep of reconciles: identical remote reads are made once ([`Pass`], and its
-//! deduplicating provider layer).
+//! deduplicating provider layer). A long-running host shares one [`Pass::shared`] between
+//! all its reconciles: reads within a short window are made once, and reads of providers
+//! that batch are gathered into batch calls.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::gather::Gatherer;
 
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
@@ -60,18 +67,104 @@ enum ReadValue {
 #[derive(Clone, Debug, Default)]
 pub struct Pass {
     inner: Arc<Reads>,
+    /// This view's oldest acceptable read (a shared pass's window at most).
+    max_age: Option<Duration>,
+    /// Refreshes due within this are made now.
+    ahead: Duration,
 }
+
+/// A read: its value once made, and when it started.
+type Cell = (Instant, Arc<OnceCell<ReadValue>>);
 
 #[derive(Debug, Default)]
 struct Reads {
-    reads: Mutex<HashMap<ReadKey, Arc<OnceCell<ReadValue>>>>,
+    reads: Mutex<HashMap<ReadKey, Cell>>,
     provider_calls: std::sync::atomic::AtomicU64,
+    /// Shared passes: how long a read is reused.
+    window: Option<Duration>,
+    /// When reads older than the window were last dropped.
+    pruned: Mutex<Option<Instant>>,
+    /// Shared passes: single reads of batching providers gathered into batch calls.
+    gather: Option<Gatherer>,
 }
 
 impl Pass {
     /// A new pass.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A pass shared by every reconcile of a long-running host (an operator), instead of a
+    /// new one per sweep: a read is reused by the reconciles that ask for the same thing
+    /// within `window` of its start (in flight, or done), and never after, so no value older
+    /// than `window` is served; a zero `window` turns reuse off (every read goes to the
+    /// provider, as with a new pass per reconcile). Keep `window` well under the shortest
+    /// refresh interval: an ExternalSecret may get a value up to `window` older than its
+    /// refresh.
+    ///
+    /// `gather` > 0 also gathers the single reads of providers that batch
+    /// ([`Provider::supports_batch_reads`]) for that long and sends them as one
+    /// [`Provider::get_batch`] call per store and credential namespace (AWS Secrets Manager:
+    /// 20 secrets per backend call), so reconciles that run at about the same time share
+    /// calls even when they read different secrets.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use eso_core::provider::{DynProvider, InMemory, Provider, RemoteRef, StoreIdentity, StoreScope};
+    /// use eso_core::reconcile::Pass;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let store = StoreIdentity::new(StoreScope::Namespaced, "ns", "mem");
+    /// let mem: DynProvider = Arc::new(InMemory::new().with_secret("db", "v1"));
+    /// let shared = Pass::shared(Duration::from_secs(2), Duration::ZERO);
+    /// let a = shared.provider(&store, "ns", Arc::clone(&mem));
+    /// let b = shared.provider(&store, "ns", mem);
+    /// a.get_secret(&RemoteRef::new("db")).await.unwrap();
+    /// b.get_secret(&RemoteRef::new("db")).await.unwrap(); // within the window: reused
+    /// assert_eq!(shared.provider_reads(), 1);
+    /// # });
+    /// ```
+    pub fn shared(window: Duration, gather: Duration) -> Self {
+        Self {
+            inner: Arc::new(Reads {
+                window: Some(window),
+                gather: (!gather.is_zero()).then(|| Gatherer::new(gather)),
+                ..Reads::default()
+            }),
+            max_age: None,
+            ahead: Duration::ZERO,
+        }
+    }
+
+    /// This pass, serving no read older than `age` to the reconciles that use this view
+    /// (an ExternalSecret refreshing every 30 s takes nothing older than 30 s from a shared
+    /// pass with a longer window). Reads stay shared with the other views.
+    #[must_use]
+    pub fn at_most(&self, age: Duration) -> Self {
+        Self {
+            max_age: Some(self.max_age.map_or(age, |a| a.min(age))),
+            ..self.clone()
+        }
+    }
+
+    /// This pass, under which an ExternalSecret whose periodic refresh falls due within
+    /// `ahead` is refreshed now: an operator that groups the refreshes of a store on one
+    /// moment refreshes early (never late) those due before its next moment.
+    #[must_use]
+    pub fn refreshing_ahead(&self, ahead: Duration) -> Self {
+        Self {
+            ahead,
+            ..self.clone()
+        }
+    }
+
+    /// How far ahead periodic refreshes are made (zero unless
+    /// [`refreshing_ahead`](Self::refreshing_ahead)).
+    pub fn refresh_ahead(&self) -> Duration {
+        self.ahead
     }
 
     /// `provider` (the client of `store`, with credentials resolved in `namespace`) with its
@@ -121,10 +214,43 @@ impl Pass {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Whether a read that started at `at` may still be served.
+    fn fresh(&self, at: Instant, now: Instant) -> bool {
+        let age = now.duration_since(at);
+        self.inner.window.is_none_or(|w| age <= w) && self.max_age.is_none_or(|m| age <= m)
+    }
+
     fn cell(&self, key: ReadKey) -> Arc<OnceCell<ReadValue>> {
-        match self.inner.reads.lock() {
-            Ok(mut m) => Arc::clone(m.entry(key).or_default()),
-            Err(_) => Arc::new(OnceCell::new()),
+        let now = Instant::now();
+        self.prune(now);
+        let Ok(mut m) = self.inner.reads.lock() else {
+            return Arc::new(OnceCell::new());
+        };
+        match m.get(&key) {
+            Some((at, cell)) if self.fresh(*at, now) => Arc::clone(cell),
+            _ => {
+                let cell = Arc::new(OnceCell::new());
+                m.insert(key, (now, Arc::clone(&cell)));
+                cell
+            }
+        }
+    }
+
+    /// Drops the reads older than the window (at most once per window).
+    fn prune(&self, now: Instant) {
+        let Some(window) = self.inner.window else {
+            return;
+        };
+        let Ok(mut pruned) = self.inner.pruned.lock() else {
+            return;
+        };
+        if pruned.is_some_and(|p| now.duration_since(p) < window) {
+            return;
+        }
+        *pruned = Some(now);
+        drop(pruned);
+        if let Ok(mut m) = self.inner.reads.lock() {
+            m.retain(|_, (at, _)| now.duration_since(*at) <= window);
         }
     }
 
@@ -138,10 +264,11 @@ impl Pass {
     ) -> bool {
         let op = if map { Op::Map } else { Op::Get };
         let key = ReadKey::remote(store, namespace, op, r);
-        self.inner
-            .reads
-            .lock()
-            .is_ok_and(|m| m.get(&key).is_some_and(|c| c.initialized()))
+        let now = Instant::now();
+        self.inner.reads.lock().is_ok_and(|m| {
+            m.get(&key)
+                .is_some_and(|(at, c)| self.fresh(*at, now) && c.initialized())
+        })
     }
 
     /// Stores the result of a batched read (see `Reconciler::prefetch`), so the reconciles of
@@ -190,6 +317,10 @@ impl Pass {
         let cell = self.cell(ReadKey::remote(store, namespace, Op::Get, r));
         let v = cell
             .get_or_try_init(|| async {
+                let read = BatchRead::Value(r.clone());
+                if let Some(v) = self.gathered(store, namespace, provider, read).await {
+                    return v;
+                }
                 self.count();
                 provider.get_secret(r).await.map(ReadValue::One)
             })
@@ -208,8 +339,21 @@ impl Pass {
         r: &RemoteRef,
     ) -> Result<SecretMap> {
         let key = ReadKey::remote(store, namespace, Op::Map, r);
-        self.map_read(key, || async { provider.get_secret_map(r).await })
-            .await
+        self.map_read(key, || async {
+            let read = BatchRead::Map(r.clone());
+            match self.gathered(store, namespace, provider, read).await {
+                Some(Ok(ReadValue::Map(m))) => Ok(m),
+                Some(Ok(ReadValue::One(_))) => {
+                    Err(crate::Error::generic("a batch answered a value for a map"))
+                }
+                Some(Err(e)) => Err(e),
+                None => {
+                    self.count();
+                    provider.get_secret_map(r).await
+                }
+            }
+        })
+        .await
     }
 
     async fn get_all_secrets(
@@ -232,8 +376,34 @@ impl Pass {
                 )
             ),
         };
-        self.map_read(key, || async { provider.get_all_secrets(find).await })
-            .await
+        self.map_read(key, || async {
+            self.count();
+            provider.get_all_secrets(find).await
+        })
+        .await
+    }
+
+    /// `read` through the gatherer, when this pass gathers and the provider batches
+    /// (`None` otherwise: read it directly). Counts one call per batch sent.
+    async fn gathered(
+        &self,
+        store: &StoreIdentity,
+        namespace: &str,
+        provider: &DynProvider,
+        read: BatchRead,
+    ) -> Option<Result<ReadValue>> {
+        let gather = self.inner.gather.as_ref()?;
+        if !provider.supports_batch_reads() {
+            return None;
+        }
+        let (result, sent) = gather.read(store, namespace, provider, read).await;
+        if sent {
+            self.count();
+        }
+        Some(result.map(|v| match v {
+            BatchValue::Value(v) => ReadValue::One(v),
+            BatchValue::Map(m) => ReadValue::Map(m),
+        }))
     }
 
     async fn map_read<F, Fut>(&self, key: ReadKey, read: F) -> Result<SecretMap>
@@ -243,10 +413,7 @@ impl Pass {
     {
         let cell = self.cell(key);
         let v = cell
-            .get_or_try_init(|| async {
-                self.count();
-                read().await.map(ReadValue::Map)
-            })
+            .get_or_try_init(|| async { read().await.map(ReadValue::Map) })
             .await?;
         match v {
             ReadValue::Map(m) => Ok(m.clone()),

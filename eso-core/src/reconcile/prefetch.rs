@@ -181,7 +181,7 @@ impl Reconciler {
         let labels = es.metadata.labels.clone().unwrap_or_default();
         let annotations = es.metadata.annotations.clone().unwrap_or_default();
         let rv = resource_version(es.metadata.generation.unwrap_or(0), &labels, &annotations);
-        self.should_refresh(es, &status, &rv, now, interval)
+        self.should_refresh(es, &status, &rv, now, interval, std::time::Duration::ZERO)
             || !self.is_secret_valid(es, existing.as_ref())
     }
 }

@@ -354,7 +354,7 @@ pub fn render_into(
 
 /// Renders a rewrite `transform` template for one key (data `{"value": key}`).
 pub fn render_rewrite_key(tpl: &Template, key: &str) -> Result<String> {
-    let data = Value::map([("value".to_string(), Value::str(key))].into());
+    let data = Value::map([("value".into(), Value::str(key))].into());
     let out = tpl
         .render(&data)
         .map_err(|e| Error::Template(format!("error executing template: {e}")))?;

@@ -9,9 +9,9 @@ fn basic_eq(a: &Value, b: &Value) -> Result<bool, String> {
         (Nil, Nil) => true,
         (Nil, _) | (_, Nil) => false,
         (Bool(x), Bool(y)) => x == y,
-        (Int(x), Int(y)) => x == y,
+        (Int(x) | Int64(x), Int(y) | Int64(y)) => x == y,
         (Uint(x), Uint(y)) => x == y,
-        (Int(x), Uint(y)) | (Uint(y), Int(x)) => *x >= 0 && *x as u64 == *y,
+        (Int(x) | Int64(x), Uint(y)) | (Uint(y), Int(x) | Int64(x)) => *x >= 0 && *x as u64 == *y,
         (Float(x), Float(y)) => x == y,
         (Str(x), Str(y)) => x == y,
         (List(_) | Map(..), _) | (_, List(_) | Map(..)) => {
@@ -45,10 +45,10 @@ pub(crate) fn go_eq(args: &[Value]) -> Result<Value, String> {
 pub(crate) fn go_lt(a: &Value, b: &Value) -> Result<bool, String> {
     use Value::*;
     Ok(match (a, b) {
-        (Int(x), Int(y)) => x < y,
+        (Int(x) | Int64(x), Int(y) | Int64(y)) => x < y,
         (Uint(x), Uint(y)) => x < y,
-        (Int(x), Uint(y)) => *x < 0 || (*x as u64) < *y,
-        (Uint(x), Int(y)) => *y >= 0 && *x < *y as u64,
+        (Int(x) | Int64(x), Uint(y)) => *x < 0 || (*x as u64) < *y,
+        (Uint(x), Int(y) | Int64(y)) => *y >= 0 && *x < *y as u64,
         (Float(x), Float(y)) => x < y,
         (Str(x), Str(y)) => x < y,
         (Bool(_), Bool(_)) | (List(_), _) | (Map(..), _) | (Nil, _) => {

@@ -2,13 +2,16 @@
 //! `missingkey=error`.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::Template;
 use super::alias::{container_ptr, substitute};
 pub(crate) use super::compare::{go_eq, go_lt};
+
+mod print;
 use super::funcs::{Ctx, FuncDef, Special, Ty};
 use super::parse::{Arg, ArgKind, Branch, Command, Node, Number, Pipe};
-use super::value::{MapKind, Value};
+use super::value::{Bytes, MapKind, Value};
 
 /// Bounds for one render, so a hostile template cannot exhaust the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +116,7 @@ impl<'t> State<'t> {
         Self {
             tmpl,
             tree,
-            out: Vec::with_capacity(tmpl.src.len().clamp(64, 1 << 16)),
+            out: Vec::with_capacity(out_capacity(tmpl)),
             vars: smallvec::SmallVec::new(),
             depth: 0,
             steps: 0,
@@ -181,7 +184,7 @@ impl<'t> State<'t> {
             }
             Node::Action(pipe) => {
                 self.step(pipe.pos)?;
-                if self.print_direct(dot, pipe)? {
+                if self.print_direct(dot, pipe)? || self.print_call(dot, pipe)? {
                     return Ok(Flow::Normal);
                 }
                 let v = self.eval_pipeline(dot, pipe)?;
@@ -303,12 +306,22 @@ impl<'t> State<'t> {
             Value::Map(m, _) => {
                 for (k, e) in m.iter() {
                     any = true;
-                    if let Flow::Break = self.range_iter(b, || Value::str(k), e, mark)? {
+                    if let Flow::Break =
+                        self.range_iter(b, || Value::Str(Bytes::from(Arc::clone(k))), e, mark)?
+                    {
                         break;
                     }
                 }
             }
-            Value::Int(n) => {
+            Value::Int(n) | Value::Int64(n) => {
+                let int64 = matches!(val, Value::Int64(_));
+                let num = |i: i64| {
+                    if int64 {
+                        Value::Int64(i)
+                    } else {
+                        Value::Int(i)
+                    }
+                };
                 if b.pipe.decl.len() > 1 {
                     return self.err(
                         Some((b.pipe.pos, b.pipe.pos)),
@@ -317,9 +330,7 @@ impl<'t> State<'t> {
                 }
                 for i in 0..*n {
                     any = true;
-                    if let Flow::Break =
-                        self.range_iter(b, || Value::Int(i), &Value::Int(i), mark)?
-                    {
+                    if let Flow::Break = self.range_iter(b, || num(i), &num(i), mark)? {
                         break;
                     }
                 }
@@ -361,7 +372,7 @@ impl<'t> State<'t> {
         let mut cur = &root;
         for id in idents {
             match cur {
-                Value::Map(m, _) => match m.get(id) {
+                Value::Map(m, _) => match m.get(id.as_str()) {
                     Some(inner) => cur = inner,
                     None => return Ok(()),
                 },
@@ -393,64 +404,6 @@ impl<'t> State<'t> {
             }
         }
         self.err(Some(pos), format!("undefined variable: {name}"))
-    }
-
-    /// `{{ .a.b }}` / `{{ $x.y }}`: prints the value where it lives, without cloning it.
-    /// Returns false (nothing done) for any other action, or when the output limit would be
-    /// hit (the general path then reports it).
-    fn print_direct(&mut self, dot: &Value, pipe: &'t Pipe) -> R<bool> {
-        let [cmd] = pipe.cmds.as_slice() else {
-            return Ok(false);
-        };
-        let [a] = cmd.args.as_slice() else {
-            return Ok(false);
-        };
-        if !pipe.decl.is_empty() {
-            return Ok(false);
-        }
-        let (root, idents) = match &a.kind {
-            ArgKind::Field(idents) => (dot, idents.as_slice()),
-            ArgKind::Variable(name, idents) => {
-                match self.vars.iter().rev().find(|slot| slot.0 == name) {
-                    Some(slot) => (&slot.1, idents.as_slice()),
-                    None => return Ok(false),
-                }
-            }
-            _ => return Ok(false),
-        };
-        self.steps += 1;
-        if self.steps > self.limits.max_steps {
-            return Ok(false);
-        }
-        let mut v = root;
-        for name in idents {
-            v = self.eval_field(v, name, a, false)?;
-        }
-        let max = self.limits.max_output;
-        match v {
-            Value::Str(b) if self.out.len() + b.len() <= max => self.out.extend_from_slice(b),
-            Value::Nil if self.out.len() + 10 <= max => self.out.extend_from_slice(b"<no value>"),
-            Value::Str(_) | Value::Nil => return Ok(false),
-            other => {
-                let b = other.to_go_string();
-                if self.out.len() + b.len() > max {
-                    return Ok(false);
-                }
-                self.out.extend_from_slice(&b);
-            }
-        }
-        Ok(true)
-    }
-
-    fn print_value(&mut self, v: &Value, pos: usize) -> R<()> {
-        match v {
-            Value::Nil => self.write(b"<no value>", pos),
-            Value::Str(s) => self.write(s, pos),
-            other => {
-                let b = other.to_go_string();
-                self.write(&b, pos)
-            }
-        }
     }
 
     fn eval_pipeline(&mut self, dot: &Value, pipe: &'t Pipe) -> R<Value> {
@@ -616,14 +569,14 @@ impl<'t> State<'t> {
         check_type(v, ty).or_else(|e| self.err(at, e))
     }
 
-    fn eval_call(
-        &mut self,
-        dot: &Value,
+    /// Go's argument count check of a call.
+    fn check_arity(
+        &self,
         f: &'static FuncDef,
-        node: &'t Arg,
-        args: &'t [Arg],
-        final_: Option<Value>,
-    ) -> R<Value> {
+        node: &Arg,
+        args: &[Arg],
+        final_: &Option<Value>,
+    ) -> R<()> {
         let at = Some((node.pos, node.end));
         let n = args.len() + usize::from(final_.is_some());
         if f.variadic {
@@ -647,6 +600,19 @@ impl<'t> State<'t> {
                 ),
             );
         }
+        Ok(())
+    }
+
+    /// The arguments of a call, evaluated and checked against the parameter types.
+    fn call_args(
+        &mut self,
+        dot: &Value,
+        f: &'static FuncDef,
+        node: &Arg,
+        args: &'t [Arg],
+        final_: Option<Value>,
+    ) -> R<super::funcs::Args> {
+        let n = args.len() + usize::from(final_.is_some());
         let ty_at = |i: usize| -> Ty {
             if f.variadic && i + 1 >= f.params.len() {
                 f.params.last().copied().unwrap_or(Ty::Any)
@@ -654,6 +620,48 @@ impl<'t> State<'t> {
                 f.params.get(i).copied().unwrap_or(Ty::Any)
             }
         };
+        let mut argv = super::funcs::Args::new();
+        for (i, a) in args.iter().enumerate() {
+            argv.push(self.eval_arg(dot, a, ty_at(i))?);
+        }
+        if let Some(fv) = final_ {
+            let t = ty_at(n - 1);
+            argv.push(check_type(fv, t).or_else(|e| self.err(Some((node.pos, node.end)), e))?);
+        }
+        Ok(argv)
+    }
+
+    /// The error of a function that failed, as Go words it.
+    #[cold]
+    fn call_error<T>(&self, f: &FuncDef, node: &Arg, e: String) -> R<T> {
+        let at = Some((node.pos, node.end));
+        if e == super::funcs::NEEDS_CRYPTO_MSG {
+            return self.err(
+                at,
+                format!(
+                    "function {:?} needs eso-core's template-crypto feature (compiled without it)",
+                    f.name
+                ),
+            );
+        }
+        if e == super::funcs::UNSUPPORTED_MSG {
+            return self.err(
+                at,
+                format!("function {} is not supported by this build", f.name),
+            );
+        }
+        self.err(at, format!("error calling {}: {e}", f.name))
+    }
+
+    fn eval_call(
+        &mut self,
+        dot: &Value,
+        f: &'static FuncDef,
+        node: &'t Arg,
+        args: &'t [Arg],
+        final_: Option<Value>,
+    ) -> R<Value> {
+        self.check_arity(f, node, args, &final_)?;
         match f.special {
             Special::And | Special::Or => {
                 let want = f.special == Special::Or;
@@ -671,14 +679,7 @@ impl<'t> State<'t> {
             }
             Special::None => {}
         }
-        let mut argv = super::funcs::Args::new();
-        for (i, a) in args.iter().enumerate() {
-            argv.push(self.eval_arg(dot, a, ty_at(i))?);
-        }
-        if let Some(fv) = final_ {
-            let t = ty_at(n - 1);
-            argv.push(check_type(fv, t).or_else(|e| self.err(at, e))?);
-        }
+        let argv = self.call_args(dot, f, node, args, final_)?;
         let ctx = Ctx {
             limits: self.limits,
         };
@@ -687,7 +688,10 @@ impl<'t> State<'t> {
                 if let Value::Str(s) = &v
                     && s.len() > self.limits.max_output
                 {
-                    return self.err(at, format!("error calling {}: result too large", f.name));
+                    return self.err(
+                        Some((node.pos, node.end)),
+                        format!("error calling {}: result too large", f.name),
+                    );
                 }
                 if f.mutates_first
                     && let Some(Arg {
@@ -700,18 +704,7 @@ impl<'t> State<'t> {
                 }
                 Ok(v)
             }
-            Err(e) if e == super::funcs::NEEDS_CRYPTO_MSG => self.err(
-                at,
-                format!(
-                    "function {:?} needs eso-core's template-crypto feature (compiled without it)",
-                    f.name
-                ),
-            ),
-            Err(e) if e == super::funcs::UNSUPPORTED_MSG => self.err(
-                at,
-                format!("function {} is not supported by this build", f.name),
-            ),
-            Err(e) => self.err(at, format!("error calling {}: {e}", f.name)),
+            Err(e) => self.call_error(f, node, e),
         }
     }
 }
@@ -731,7 +724,18 @@ pub(crate) fn execute(
     };
     let mut st = State::new(tmpl, name.as_str(), limits);
     st.run(list, data)?;
+    tmpl.out_hint.store(st.out.len(), Ordering::Relaxed);
     Ok(st.out)
+}
+
+/// The output buffer's first size: the last output's length, or twice the template's text
+/// before the first render (most output is the text with short values filled in).
+fn out_capacity(tmpl: &Template) -> usize {
+    match tmpl.out_hint.load(Ordering::Relaxed) {
+        0 => tmpl.src.len().saturating_mul(2),
+        n => n,
+    }
+    .clamp(64, 1 << 16)
 }
 
 /// The data value ESO passes: `map[string]string`.
@@ -741,7 +745,7 @@ where
 {
     let m = entries
         .into_iter()
-        .map(|(k, v)| (k.to_string(), Value::Str(Arc::from(v))))
+        .map(|(k, v)| (Arc::from(k), Value::Str(Arc::from(v))))
         .collect();
     Value::Map(Arc::new(m), MapKind::Strings)
 }

@@ -3,6 +3,19 @@
 use super::value::{Value, format_float_e, format_float_f, format_float_g, write_value};
 
 /// Go `strconv.Quote` of bytes.
+/// [`go_quote`] appended to `out`, without an intermediate string for printable ASCII.
+pub(crate) fn go_quote_into(out: &mut Vec<u8>, b: &[u8]) {
+    if b.iter()
+        .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+    {
+        out.push(b'"');
+        out.extend_from_slice(b);
+        out.push(b'"');
+        return;
+    }
+    out.extend_from_slice(go_quote(b).as_bytes());
+}
+
 pub(crate) fn go_quote(b: &[u8]) -> String {
     if b.iter()
         .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
@@ -306,9 +319,9 @@ fn fmt_value(out: &mut Vec<u8>, v: &Value, verb: char, sp: &Spec) {
             'v' | 't' => pad(out, if *b { b"true" } else { b"false" }, sp, false),
             _ => bad_verb(out, verb, v),
         },
-        Value::Int(_) | Value::Uint(_) => {
+        Value::Int(_) | Value::Int64(_) | Value::Uint(_) => {
             let (neg, mag) = match v {
-                Value::Int(i) => (*i < 0, i.unsigned_abs() as u128),
+                Value::Int(i) | Value::Int64(i) => (*i < 0, i.unsigned_abs() as u128),
                 Value::Uint(u) => (false, *u as u128),
                 _ => (false, 0),
             };
@@ -444,7 +457,7 @@ pub(crate) fn sprintf_into(out: &mut Vec<u8>, format: &[u8], args: &[Value]) {
         if i < f.len() && f[i] == b'*' {
             i += 1;
             match args.get(argi) {
-                Some(Value::Int(w)) => {
+                Some(Value::Int(w) | Value::Int64(w)) => {
                     if *w < 0 {
                         sp.minus = true;
                         sp.zero = false;
@@ -462,7 +475,9 @@ pub(crate) fn sprintf_into(out: &mut Vec<u8>, format: &[u8], args: &[Value]) {
             if i < f.len() && f[i] == b'*' {
                 i += 1;
                 match args.get(argi) {
-                    Some(Value::Int(p)) if *p >= 0 => sp.prec = Some((*p as usize).min(1 << 20)),
+                    Some(Value::Int(p) | Value::Int64(p)) if *p >= 0 => {
+                        sp.prec = Some((*p as usize).min(1 << 20))
+                    }
                     _ => out.extend_from_slice(b"%!(BADPREC)"),
                 }
                 argi += 1;
@@ -474,8 +489,16 @@ pub(crate) fn sprintf_into(out: &mut Vec<u8>, format: &[u8], args: &[Value]) {
             out.extend_from_slice(b"%!(NOVERB)");
             break;
         }
-        let rest = String::from_utf8_lossy(&f[i..]);
-        let verb = rest.chars().next().unwrap_or('?');
+        // The verb is one rune: decode at most 4 bytes, not the rest of the format.
+        let verb = if f[i].is_ascii() {
+            char::from(f[i])
+        } else {
+            let window = &f[i..f.len().min(i + 4)];
+            String::from_utf8_lossy(window)
+                .chars()
+                .next()
+                .unwrap_or('?')
+        };
         i += verb.len_utf8();
         if verb == '%' {
             out.push(b'%');

@@ -11,13 +11,13 @@
 //!
 //! let t = Template::parse("key", r#"{{ .user | upper }}:{{ index . "pass-word" }}"#).unwrap();
 //! let data = Value::string_map(
-//!     [("user".to_string(), Value::str("bob")), ("pass-word".to_string(), Value::str("pw"))].into(),
+//!     [("user".into(), Value::str("bob")), ("pass-word".into(), Value::str("pw"))].into(),
 //! );
 //! assert_eq!(t.render(&data).unwrap(), b"BOB:pw");
 //! assert!(t.render(&Value::string_map(Default::default())).is_err());
 //! ```
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 mod alias;
@@ -29,7 +29,7 @@ mod gofmt;
 mod lex;
 mod parse;
 mod time;
-mod value;
+pub(crate) mod value;
 
 pub use apply::{
     TargetSecret, TemplateSources, apply, apply_push, render_into, render_rewrite_key,
@@ -106,8 +106,10 @@ impl From<TemplateError> for crate::Error {
 pub struct Template {
     name: String,
     src: String,
-    trees: HashMap<String, Vec<Node>>,
+    trees: BTreeMap<String, Vec<Node>>,
     limits: Limits,
+    /// Length of the last output, to size the next one's buffer.
+    out_hint: std::sync::atomic::AtomicUsize,
 }
 
 impl Template {
@@ -134,6 +136,7 @@ impl Template {
             src: src.to_string(),
             trees,
             limits: Limits::default(),
+            out_hint: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 

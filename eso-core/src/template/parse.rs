@@ -2,7 +2,7 @@
 //! declared variables, `break`/`continue` inside `range`).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::funcs::{self, FuncDef};
@@ -96,7 +96,7 @@ pub(crate) struct Parser<'a> {
     vars: Vec<Cow<'a, str>>,
     range_depth: usize,
     depth: usize,
-    pub trees: HashMap<String, Vec<Node>>,
+    pub trees: BTreeMap<String, Vec<Node>>,
     _src: &'a str,
 }
 
@@ -346,7 +346,7 @@ impl<'a> Parser<'a> {
             vars: vec![Cow::Borrowed("$")],
             range_depth: 0,
             depth: 0,
-            trees: HashMap::new(),
+            trees: BTreeMap::new(),
             _src: src,
         }
     }
@@ -442,7 +442,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses the whole input; the main tree is stored under `name`.
-    pub(crate) fn parse(mut self, name: &str) -> PResult<HashMap<String, Vec<Node>>> {
+    pub(crate) fn parse(mut self, name: &str) -> PResult<BTreeMap<String, Vec<Node>>> {
         let mut root = Vec::new();
         loop {
             let it = self.peek();

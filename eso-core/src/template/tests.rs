@@ -11,7 +11,7 @@ fn data() -> Value {
             ("empty", ""),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_string(), Value::str(v)))
+        .map(|(k, v)| (k.into(), Value::str(v)))
         .collect(),
     )
 }

@@ -10,7 +10,7 @@ fn render(tpl: &str) -> Result<String, TemplateError> {
     let data = Value::string_map(
         [("foo", "bar"), ("empty", "")]
             .into_iter()
-            .map(|(k, v)| (k.to_string(), Value::str(v)))
+            .map(|(k, v)| (k.into(), Value::str(v)))
             .collect(),
     );
     let t = Template::parse("t", tpl)?;
@@ -44,6 +44,14 @@ fn printf_t_maps_json_yaml_quote_case() {
 #[test]
 fn sprig_dates() {
     check(DATES);
+}
+
+/// Go's `int` and `int64` apart: `duration` reads seconds only from an int64 (or a string),
+/// `durationRound` nanoseconds from an int64, `int`-typed parameters refuse an int64.
+/// Expected outputs from ESO's engine as `benches/eso-template-go` builds it (sprig 3.3.0).
+#[test]
+fn int_and_int64() {
+    check(INTS);
 }
 
 /// toDecimal, encryptAES/decryptAES (one case decrypts a ciphertext Go's encryptAES made),
@@ -188,6 +196,75 @@ const SEMANTICS: &[(&str, Result<&str, ()>)] = &[
         "{{ \"\u{3a3}\u{391}\u{3a3}\" | lower }}|{{ \"\u{df}\" | upper }}|{{ title \"\u{e9}lan vital\" }}",
         Ok("\u{3c3}\u{3b1}\u{3c3}|\u{df}|\u{c9}lan Vital"),
     ),
+];
+
+const INTS: &[(&str, Result<&str, ()>)] = &[
+    ("{{ duration (int64 5) }}", Ok("5s")),
+    (
+        "{{ duration 5 }}|{{ duration (int 5) }}|{{ duration 5.0 }}",
+        Ok("0s|0s|0s"),
+    ),
+    ("{{ duration \"5\" }}|{{ duration (add 2 3) }}", Ok("5s|5s")),
+    (
+        "{{ duration (len \"abcde\") }}|{{ duration (atoi \"5\") }}",
+        Ok("0s|0s"),
+    ),
+    (
+        "{{ duration (int64 90061) }}|{{ duration (int64 -5) }}",
+        Ok("25h1m1s|-5s"),
+    ),
+    (
+        "{{ durationRound (int64 5000000000) }}|{{ durationRound 5000000000 }}",
+        Ok("5s|0s"),
+    ),
+    ("{{ durationRound (int64 90000000000) }}", Ok("1m")),
+    (
+        "{{ typeOf (int64 5) }}|{{ typeOf 5 }}|{{ kindOf (int64 5) }}|{{ printf \"%T\" (int64 5) }}",
+        Ok("int64|int|int64|int64"),
+    ),
+    (
+        "{{ typeOf (add 1 2) }} {{ typeOf (add1 1) }} {{ typeOf (sub 1 2) }} {{ typeOf (mul 1 2) }} {{ typeOf (div 4 2) }} {{ typeOf (mod 4 2) }}",
+        Ok("int64 int64 int64 int64 int64 int64"),
+    ),
+    (
+        "{{ typeOf (max 1 2) }} {{ typeOf (min 1 2) }} {{ typeOf (biggest 1 2) }} {{ typeOf (toDecimal \"7\") }} {{ typeOf (int64 \"5\") }}",
+        Ok("int64 int64 int64 int64 int64"),
+    ),
+    (
+        "{{ typeOf (atoi \"1\") }} {{ typeOf (len \"a\") }} {{ typeOf (int 1) }} {{ typeOf (until 2 | first) }}",
+        Ok("int int int int"),
+    ),
+    (
+        "{{ range $i, $e := list 1 }}{{ typeOf $i }}{{ end }}",
+        Ok("int"),
+    ),
+    (
+        "{{ range $i := 2 }}{{ typeOf $i }}{{ end }}|{{ range $i := (int64 2) }}{{ typeOf $i }}{{ end }}",
+        Ok("intint|int64int64"),
+    ),
+    (
+        "{{ has (int64 1) (list 1 2) }}|{{ has 1 (list 1 2) }}|{{ deepEqual (int64 1) 1 }}",
+        Ok("false|true|false"),
+    ),
+    (
+        "{{ eq (int64 1) 1 }}|{{ lt (int64 1) 2 }}|{{ list (int64 1) 1 | uniq }}",
+        Ok("true|true|[1 1]"),
+    ),
+    (
+        "{{ printf \"%*d|\" (int64 4) 7 }}{{ printf \"%v %d %x\" (int64 255) (int64 255) (int64 255) }}",
+        Ok("   7|255 255 ff"),
+    ),
+    (
+        "{{ index (list 1 2) (int64 1) }}|{{ int64 5 | toJson }}|{{ int64 5 | toYaml }}|{{ dict \"a\" (int64 1) | toJson }}",
+        Ok("2|5|5|{\"a\":1}"),
+    ),
+    (
+        "{{ date \"2006\" (int64 0) }}|{{ date \"2006\" 0 }}|{{ if (int64 0) }}t{{ else }}f{{ end }}",
+        Ok("1970|1970|f"),
+    ),
+    ("{{ until (int64 2) }}", Err(())),
+    ("{{ trunc (add 1 1) \"abc\" }}", Err(())),
+    ("{{ repeat (int64 2) \"x\" }}", Err(())),
 ];
 
 const DATES: &[(&str, Result<&str, ()>)] = &[

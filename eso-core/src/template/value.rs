@@ -10,8 +10,9 @@ use super::time::GoTime;
 /// A Go string: arbitrary bytes, usually (but not necessarily) UTF-8.
 pub type Bytes = Arc<[u8]>;
 
-/// A map with string keys, sorted like Go sorts map keys when printing or ranging.
-pub type Map = BTreeMap<String, Value>;
+/// A map with string keys, sorted like Go sorts map keys when printing or ranging. Keys are
+/// shared strings: ranging over a map hands each key to the template without a copy.
+pub type Map = BTreeMap<Arc<str>, Value>;
 
 /// The Go element type of a map, which decides what a missing key yields for `index`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,8 +49,13 @@ pub enum Value {
     Nil,
     /// A Go `bool`.
     Bool(bool),
-    /// A Go integer (`int`, `int64`).
+    /// A Go `int` (integer literals, `len`, `atoi`, `int`, range indexes).
     Int(i64),
+    /// A Go `int64` (sprig's `int64`, `add`, `sub`, `max` ...). It acts as an `int` except
+    /// where Go tells the two types apart: functions that switch on the type (`duration`
+    /// reads seconds only from an `int64`), parameters typed `int`, `typeOf` and deep
+    /// equality (`has`, `uniq`).
+    Int64(i64),
     /// A Go unsigned integer (`uint64`, `uint8`, ...).
     Uint(u64),
     /// A Go `float64`.
@@ -113,6 +119,7 @@ impl Value {
             Self::Nil => "<nil>",
             Self::Bool(_) => "bool",
             Self::Int(_) => "int",
+            Self::Int64(_) => "int64",
             Self::Uint(_) => "uint64",
             Self::Float(_) => "float64",
             Self::Str(_) => "string",
@@ -131,6 +138,7 @@ impl Value {
             Self::Nil => "invalid",
             Self::Bool(_) => "bool",
             Self::Int(_) => "int",
+            Self::Int64(_) => "int64",
             Self::Uint(_) => "uint64",
             Self::Float(_) => "float64",
             Self::Str(_) => "string",
@@ -147,7 +155,7 @@ impl Value {
         match self {
             Self::Nil => false,
             Self::Bool(b) => *b,
-            Self::Int(i) => *i != 0,
+            Self::Int(i) | Self::Int64(i) => *i != 0,
             Self::Uint(i) => *i != 0,
             Self::Float(f) => *f != 0.0,
             Self::Str(s) => !s.is_empty(),
@@ -217,12 +225,14 @@ impl Value {
     }
 }
 
+/// Go's `reflect.DeepEqual` (sprig's `has`, `uniq`, `deepEqual`): an `int` never equals an
+/// `int64`. Templates' `eq` compares numbers by value instead (see `compare.rs`).
 impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Self::Nil, Self::Nil) => true,
             (Self::Bool(a), Self::Bool(b)) => a == b,
-            (Self::Int(a), Self::Int(b)) => a == b,
+            (Self::Int(a), Self::Int(b)) | (Self::Int64(a), Self::Int64(b)) => a == b,
             (Self::Uint(a), Self::Uint(b)) => a == b,
             (Self::Float(a), Self::Float(b)) => a == b,
             (Self::Str(a), Self::Str(b)) => a == b,
@@ -269,9 +279,11 @@ impl From<&serde_json::Value> for Value {
             serde_json::Value::Number(n) => Self::Float(n.as_f64().unwrap_or(0.0)),
             serde_json::Value::String(s) => Self::str(s),
             serde_json::Value::Array(a) => Self::list(a.iter().map(Self::from).collect()),
-            serde_json::Value::Object(o) => {
-                Self::map(o.iter().map(|(k, v)| (k.clone(), Self::from(v))).collect())
-            }
+            serde_json::Value::Object(o) => Self::map(
+                o.iter()
+                    .map(|(k, v)| (k.as_str().into(), Self::from(v)))
+                    .collect(),
+            ),
         }
     }
 }
@@ -281,7 +293,7 @@ pub(crate) fn write_float_v(out: &mut Vec<u8>, f: f64) {
     // Whole numbers below 1e6 print as integers (`%v` switches to `e` notation from an
     // exponent of 6 on): the common case of a JSON number, without the digit search.
     if f.fract() == 0.0 && f.abs() < 1e6 && !(f == 0.0 && f.is_sign_negative()) {
-        out.extend_from_slice((f as i64).to_string().as_bytes());
+        write_int(out, f as i64);
         return;
     }
     out.extend_from_slice(format_float_g(f, None, false).as_bytes());
@@ -433,13 +445,20 @@ pub(crate) fn format_float_f(f: f64, prec: usize) -> String {
     format!("{f:.prec$}")
 }
 
+/// Appends an integer's decimal digits.
+pub(crate) fn write_int(out: &mut Vec<u8>, i: impl fmt::Display) {
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{i}");
+}
+
 /// Writes `v` like Go's `fmt.Fprint` (`%v`).
 pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Nil => out.extend_from_slice(b"<nil>"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Value::Uint(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Int(i) | Value::Int64(i) => write_int(out, *i),
+        Value::Uint(i) => write_int(out, *i),
         Value::Float(f) => write_float_v(out, *f),
         Value::Str(s) => out.extend_from_slice(s),
         Value::List(l) => {

@@ -108,7 +108,9 @@ impl Scope {
                 out
             }
             Some(false) => {
-                tracing::debug!(object = %object_key(obj.as_ref()), "another controller class");
+                let key = object_key(obj.as_ref());
+                tracing::debug!(object = %key, "another controller class");
+                ctx.foreign(key);
                 Ok(Action::await_change())
             }
             // The stores are not listed yet: judge it once they are.

@@ -45,6 +45,14 @@ pub(super) struct Context {
     /// The generators the objects reference, read right before their reconcile (the
     /// catalog answers from it).
     pub(super) generators: Arc<crate::FetchedGenerators>,
+    /// Reads shared by all ExternalSecret reconciles, and their refreshes grouped (none:
+    /// a pass per reconcile).
+    pub(super) shared: Option<super::shared_reads::SharedReads>,
+    /// The ExternalSecrets (the controller's cache), to hand over those of a store that
+    /// moves to this operator's class.
+    pub(super) external_secrets: kube::runtime::reflector::Store<ExternalSecret>,
+    /// Objects last judged to belong to another controller class.
+    pub(super) foreign: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// A failed reconcile: the flow's error (its status was already written) and the flow's own
@@ -82,6 +90,36 @@ impl Context {
             .map_err(|e| map_error("get the referenced generators", e).into())
     }
 
+    /// Records that the object `key` belongs to another controller class.
+    pub(super) fn foreign(&self, key: String) {
+        if let Ok(mut f) = self.foreign.lock() {
+            f.insert(key);
+        }
+    }
+
+    /// True when `key` was another class's and now is this operator's (its
+    /// `spec.controller` moved here).
+    fn moved_here(&self, key: &str) -> bool {
+        self.foreign.lock().is_ok_and(|mut f| f.remove(key))
+    }
+
+    /// A store moved to this operator's class: its ExternalSecrets are queued as changes,
+    /// so they are taken over now rather than at their next refresh (ESO waits for that).
+    fn take_over<K: EsoObject + GenericStore>(&self, store: &K) {
+        let Some(queue) = &self.refresh else { return };
+        let kind = K::STORE_KIND;
+        let name = store.name_any();
+        let namespace = store.namespace();
+        let mut moved = 0;
+        for es in self.external_secrets.state() {
+            if uses_store(&es, kind, &name, namespace) {
+                queue.changed(kube::runtime::reflector::ObjectRef::from_obj(es.as_ref()));
+                moved += 1;
+            }
+        }
+        tracing::info!(store = %object_key(store), external_secrets = moved, "store moved to this controller class; taking its ExternalSecrets over");
+    }
+
     /// The controller's answer to a flow outcome: requeue at the flow's interval on success,
     /// else an error for [`error_policy`] carrying the flow's retry hint.
     fn settle<S, D>(&self, key: &str, out: Outcome<S, D>) -> Result<Action, ReconcileError> {
@@ -110,10 +148,14 @@ impl Context {
     ) -> Action {
         match (&self.refresh, requeue) {
             (Some(q), Some(d)) => {
-                q.schedule(
-                    kube::runtime::reflector::ObjectRef::from_obj(es),
-                    with_jitter(d, REQUEUE_JITTER),
-                );
+                // On the store's beat when reads are shared; else the flow's interval with
+                // random jitter on top of its stable one.
+                let after = self
+                    .shared
+                    .as_ref()
+                    .and_then(|s| s.next_refresh(es, now()))
+                    .unwrap_or_else(|| with_jitter(d, REQUEUE_JITTER));
+                q.schedule(kube::runtime::reflector::ObjectRef::from_obj(es), after);
                 Action::await_change()
             }
             _ => action,
@@ -239,9 +281,14 @@ async fn external_secret_apply(
         .filter_map(ExternalSecretDataFromRemoteRef::generator_ref);
     ctx.fetch_generators(&es.namespace().unwrap_or_default(), refs)
         .await?;
+    let at = now();
+    let pass = match &ctx.shared {
+        Some(shared) => shared.pass_for(&es, at),
+        None => Pass::new(),
+    };
     let out = ctx
         .reconciler
-        .reconcile_external_secret(&es, &Pass::new(), now())
+        .reconcile_external_secret(&es, &pass, at)
         .await;
     // An unchanged status (a pass that was not due) costs no request.
     if es.status.as_ref() != Some(&out.status) {
@@ -279,6 +326,33 @@ async fn restart_workloads(ctx: &Context, es: &ExternalSecret) {
             }
         }
     }
+}
+
+/// True when `es` reads from the store `kind`/`name` (in `namespace` for a SecretStore).
+fn uses_store(
+    es: &ExternalSecret,
+    kind: eso_core::api::SecretStoreKind,
+    name: &str,
+    namespace: Option<&str>,
+) -> bool {
+    if kind == eso_core::api::SecretStoreKind::SecretStore && es.namespace().as_deref() != namespace
+    {
+        return false;
+    }
+    let is = |r: &eso_core::api::SecretStoreRef| r.name == name && r.kind() == kind;
+    let data = es
+        .spec
+        .data
+        .iter()
+        .flatten()
+        .filter_map(|d| d.source_ref.as_ref()?.store_ref.as_ref());
+    let data_from = es
+        .spec
+        .data_from
+        .iter()
+        .flatten()
+        .filter_map(|d| d.source_ref.as_ref()?.store_ref.as_ref());
+    es.spec.secret_store_ref.as_ref().is_some_and(is) || data.chain(data_from).any(is)
 }
 
 /// The push flow as a boxed `Send` future (pins down its lifetimes for the controller).
@@ -404,6 +478,9 @@ pub(super) async fn store<K: EsoObject + GenericStore>(
     store: Arc<K>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    if ctx.moved_here(&object_key(store.as_ref())) {
+        ctx.take_over::<K>(store.as_ref());
+    }
     let out = ctx.reconciler.reconcile_store(store.as_ref(), now()).await;
     patch_status(&ctx.client, store.as_ref(), &out.status).await?;
     ctx.settle(&object_key(store.as_ref()), out)

@@ -70,6 +70,7 @@ mod http;
 mod leader;
 mod metrics;
 mod queue;
+mod shared_reads;
 mod shutdown;
 mod watch;
 mod wiring;
@@ -91,6 +92,13 @@ pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use wiring::Controllers;
 
 use crate::KubeCluster;
+
+/// How long provider reads are shared between reconciles by default
+/// ([`Operator::with_read_window`]).
+pub const DEFAULT_READ_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long single reads of batching providers are gathered by default
+/// ([`Operator::with_batch_gathering`]).
+pub const DEFAULT_BATCH_GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// An External Secrets operator: the six ESO controllers on one kube client.
 ///
@@ -128,6 +136,8 @@ pub struct Operator {
     controllers: Controllers,
     generator_states: bool,
     store_requeue: std::time::Duration,
+    read_window: std::time::Duration,
+    batch_gather: std::time::Duration,
 }
 
 impl std::fmt::Debug for Operator {
@@ -164,6 +174,8 @@ impl Operator {
             controllers: Controllers::default(),
             generator_states: true,
             store_requeue: eso_core::reconcile::DEFAULT_STORE_REQUEUE,
+            read_window: DEFAULT_READ_WINDOW,
+            batch_gather: DEFAULT_BATCH_GATHER,
         }
     }
 
@@ -262,6 +274,29 @@ impl Operator {
     #[must_use]
     pub fn with_store_requeue_interval(mut self, interval: std::time::Duration) -> Self {
         self.store_requeue = interval;
+        self
+    }
+
+    /// Shares provider reads between ExternalSecret reconciles for `window` (default
+    /// [`DEFAULT_READ_WINDOW`]): the same remote read made within `window` of another goes
+    /// to the provider once, and no reconcile takes a value older than `window` or than its
+    /// own `refreshInterval`. The periodic refreshes of the ExternalSecrets of one store are
+    /// then grouped on the store's beat (every `refreshInterval`, at a per-store offset; a
+    /// refresh is made early rather than late), so one interval costs about one read per
+    /// distinct remote secret instead of one per ExternalSecret. Zero turns both off: each
+    /// reconcile reads for itself and refreshes keep their per-object jitter.
+    #[must_use]
+    pub fn with_read_window(mut self, window: std::time::Duration) -> Self {
+        self.read_window = window;
+        self
+    }
+
+    /// Gathers single reads of providers that batch (AWS Secrets Manager's
+    /// `BatchGetSecretValue`) for `delay` (default [`DEFAULT_BATCH_GATHER`]) and sends them
+    /// as one batch call; zero turns gathering off. Only with a read window.
+    #[must_use]
+    pub fn with_batch_gathering(mut self, delay: std::time::Duration) -> Self {
+        self.batch_gather = delay;
         self
     }
 

@@ -53,6 +53,7 @@ pub(super) fn external_secrets(
     let (reader, writer) = reflector::store();
     let stream = watcher(api, config)
         .default_backoff()
+        .modify(slim)
         .reflect(writer)
         .inspect({
             let endpoints = endpoints.clone();
@@ -89,6 +90,7 @@ where
     let (reader, writer) = reflector::store();
     let stream = watcher(api, config)
         .default_backoff()
+        .modify(slim)
         .reflect(writer)
         .inspect(move |event| {
             if matches!(event, Ok(watcher::Event::InitDone)) {
@@ -97,6 +99,13 @@ where
         })
         .applied_objects();
     (reader, stream)
+}
+
+/// Drops what no reconcile reads from a cached ESO object: its `managedFields` (often as
+/// large as the spec). Annotations stay, kubectl's last-applied one included: they are part
+/// of the object's `syncedResourceVersion`, which must hash as ESO's does.
+pub(super) fn slim<K: kube::Resource>(obj: &mut K) {
+    obj.meta_mut().managed_fields = None;
 }
 
 /// True when the last write to `secret` came from the field manager of the ExternalSecret

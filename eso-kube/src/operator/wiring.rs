@@ -90,6 +90,22 @@ where
     reflector::store().0
 }
 
+/// A controller for the objects of `api`, over a cache without their `managedFields`.
+fn cached<K>(api: Api<K>, config: &watcher::Config) -> Controller<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let listed = Arc::new(AtomicBool::new(false));
+    let (store, stream) = watch::stores(api, config.clone(), listed);
+    Controller::for_stream(stream, store)
+}
+
 /// Runs `op`'s controllers until `shutdown` fires (see [`Operator::run`]).
 pub(super) async fn run(op: Operator, shutdown: Shutdown) {
     let client = op.client.clone();
@@ -122,16 +138,13 @@ pub(super) async fn run(op: Operator, shutdown: Shutdown) {
         watch::external_secrets(scoped(&client, ns), wc.clone(), &op.endpoints);
     let ps = on
         .push_secret
-        .then(|| Controller::new(scoped::<PushSecret>(&client, ns), wc.clone()));
-    let ces = on.cluster_external_secret.then(|| {
-        Controller::new(
-            Api::<ClusterExternalSecret>::all(client.clone()),
-            wc.clone(),
-        )
-    });
+        .then(|| cached(scoped::<PushSecret>(&client, ns), &wc));
+    let ces = on
+        .cluster_external_secret
+        .then(|| cached(Api::<ClusterExternalSecret>::all(client.clone()), &wc));
     let cps = on
         .cluster_push_secret
-        .then(|| Controller::new(Api::<ClusterPushSecret>::all(client.clone()), wc.clone()));
+        .then(|| cached(Api::<ClusterPushSecret>::all(client.clone()), &wc));
     op.endpoints.set_external_secrets(es_store.clone());
     op.endpoints.metrics().set_sources(metrics::Sources {
         external_secrets: es_store.clone(),
@@ -151,7 +164,13 @@ pub(super) async fn run(op: Operator, shutdown: Shutdown) {
     let gc_namespace = ns.map(str::to_owned);
     let generator_states = op.generator_states;
     let concurrency = op.concurrency;
-    let ctx = context(op, &ss_store, &css_store, known_secrets.clone(), &refresh);
+    let ctx = context(
+        op,
+        (&ss_store, &css_store),
+        es_store.clone(),
+        known_secrets.clone(),
+        &refresh,
+    );
     let drivers = Drivers {
         config: Config::default().concurrency(concurrency),
         shutdown: shutdown.clone(),
@@ -200,16 +219,26 @@ pub(super) async fn run(op: Operator, shutdown: Shutdown) {
         streams.push(drivers.drive(cps, Kind::ClusterPushSecret, reconcile, ignore_gone));
     }
     tracing::info!(namespace = ns.unwrap_or("(all)"), controllers = ?on, "controllers started");
-    let controllers = futures_util::stream::select_all(streams);
     let collector = async move {
         if generator_states {
             gc::collect_generator_states(ctx, shutdown, gc_namespace).await;
         }
     };
     let feed = feed_queue(es_stream, refresh);
-    // The controllers end on shutdown; the watch feeding the queue ends with them.
+    until_shutdown(streams, feed, collector).await;
+    endpoints.set_ready(false);
+    tracing::info!("controllers stopped");
+}
+
+/// Drives the controllers, the watch feeding the work queue and the generator-state
+/// collector until they end (the controllers on shutdown; the feed with them).
+async fn until_shutdown(
+    streams: Vec<BoxStream<'static, ()>>,
+    feed: impl std::future::Future<Output = ()>,
+    collector: impl std::future::Future<Output = ()>,
+) {
+    let run = futures_util::stream::select_all(streams).for_each(|()| async {});
     let controllers = async move {
-        let run = controllers.for_each(|()| async {});
         tokio::pin!(run);
         tokio::select! {
             () = &mut run => {}
@@ -217,8 +246,6 @@ pub(super) async fn run(op: Operator, shutdown: Shutdown) {
         }
     };
     futures_util::future::join(controllers, collector).await;
-    endpoints.set_ready(false);
-    tracing::info!("controllers stopped");
 }
 
 /// A store kind's controller when it is on; when it is off, only its watch, which keeps the
@@ -252,8 +279,8 @@ where
 /// reads the store controllers' caches and the generators fetched per object.
 fn context(
     op: Operator,
-    ss: &Store<SecretStore>,
-    css: &Store<ClusterSecretStore>,
+    (ss, css): (&Store<SecretStore>, &Store<ClusterSecretStore>),
+    external_secrets: Store<ExternalSecret>,
     known_secrets: KnownSecrets,
     refresh: &Arc<queue::RefreshQueue>,
 ) -> Arc<flows::Context> {
@@ -275,6 +302,9 @@ fn context(
         backoff: op.backoff,
         refresh: Some(Arc::clone(refresh)),
         generators,
+        shared: super::shared_reads::SharedReads::new(op.read_window, op.batch_gather),
+        external_secrets,
+        foreign: std::sync::Mutex::default(),
     })
 }
 

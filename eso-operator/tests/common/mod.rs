@@ -162,17 +162,33 @@ pub fn free_port() -> u16 {
 pub struct Running {
     child: std::sync::Mutex<Child>,
     log: PathBuf,
+    program: String,
 }
 
 impl Running {
     /// Starts `eso-operator args...` with `KUBECONFIG=kubeconfig` and `env`.
     pub fn start(kubeconfig: &std::path::Path, args: &[String], env: &[(&str, &str)]) -> Self {
+        Self::start_program(
+            std::path::Path::new(env!("CARGO_BIN_EXE_eso-operator")),
+            kubeconfig,
+            args,
+            env,
+        )
+    }
+
+    /// Starts another program the same way (ESO's own controller in `beside_eso`).
+    pub fn start_program(
+        program: &std::path::Path,
+        kubeconfig: &std::path::Path,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Self {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log =
             std::env::temp_dir().join(format!("eso-operator-test-{}-{n}.log", std::process::id()));
         let file = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eso-operator"));
+        let mut cmd = Command::new(program);
         cmd.args(args)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info")
@@ -184,6 +200,9 @@ impl Running {
         Self {
             child: std::sync::Mutex::new(cmd.spawn().unwrap()),
             log,
+            program: program
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         }
     }
 
@@ -209,7 +228,7 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.kill();
         if std::thread::panicking() {
-            eprintln!("--- eso-operator log ---\n{}", self.log());
+            eprintln!("--- {} log ---\n{}", self.program, self.log());
         }
         let _ = std::fs::remove_file(&self.log);
     }

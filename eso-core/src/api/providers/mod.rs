@@ -1,5 +1,5 @@
 //! Typed provider blocks of a store's `spec.provider`: `vault`, `kubernetes`, `aws`, `gcpsm`,
-//! `azurekv` and `fake`.
+//! `azurekv`, `infisical`, `webhook` and `fake`.
 //!
 //! Every other provider key ESO knows is kept as raw JSON by
 //! [`SecretStoreProvider`](super::SecretStoreProvider). Each typed block has a
@@ -11,15 +11,19 @@ mod aws;
 mod azurekv;
 mod fake;
 mod gcpsm;
+mod infisical;
 mod kubernetes;
 mod vault;
+mod webhook;
 
 pub use aws::*;
 pub use azurekv::*;
 pub use fake::*;
 pub use gcpsm::*;
+pub use infisical::*;
 pub use kubernetes::*;
 pub use vault::*;
+pub use webhook::*;
 
 use super::meta::{CAProvider, SecretKeySelector, SecretStoreKind, ServiceAccountSelector};
 use super::validation::{ValidationErrors, is_dns1123_label, is_dns1123_subdomain, is_secret_key};

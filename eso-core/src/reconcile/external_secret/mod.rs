@@ -92,7 +92,7 @@ impl Reconciler {
                 return self.failed(status, "could not get target secret", e, &now_s, requeue);
             }
         };
-        if !self.should_refresh(es, &status, &rv, now, interval)
+        if !self.should_refresh(es, &status, &rv, now, interval, pass.refresh_ahead())
             && self.is_secret_valid(es, existing.as_ref())
         {
             return skipped(es, status, now, interval, requeue);
@@ -278,6 +278,7 @@ impl Reconciler {
         rv: &str,
         now: jiff::Timestamp,
         interval: Duration,
+        ahead: Duration,
     ) -> bool {
         let synced = status.synced_resource_version.as_deref();
         match es.spec.refresh_policy {
@@ -301,8 +302,13 @@ impl Reconciler {
         if last > now {
             return true;
         }
+        // A refresh due within `ahead` is made now (an operator grouping refreshes: see
+        // `Pass::refreshing_ahead`): the value is then fresher than the interval asks.
+        let ahead = jiff::SignedDuration::try_from(ahead).unwrap_or_default();
         match jiff::SignedDuration::try_from(interval) {
-            Ok(d) => last + d <= now && super::sync_window::periodic_refresh_allowed(es, now),
+            Ok(d) => {
+                last + d <= now + ahead && super::sync_window::periodic_refresh_allowed(es, now)
+            }
             Err(_) => false,
         }
     }

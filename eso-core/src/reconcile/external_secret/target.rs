@@ -118,7 +118,18 @@ impl Reconciler {
                 template::apply(t, &data, &sources, &mut target)
                     .map_err(|e| ("could not apply template", e, false))?;
             }
-            None => target.data.extend(data),
+            None => {
+                target.data.extend(data);
+                // Without a template ESO copies the ExternalSecret's own labels and
+                // annotations to the target (its `setMetadata`).
+                let meta = &es.metadata;
+                target
+                    .labels
+                    .extend(meta.labels.clone().unwrap_or_default());
+                target
+                    .annotations
+                    .extend(meta.annotations.clone().unwrap_or_default());
+            }
         }
         let mut secret = base.clone();
         secret.type_ = target.type_.unwrap_or_else(|| "Opaque".to_owned());

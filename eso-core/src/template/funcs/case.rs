@@ -49,16 +49,6 @@ pub(crate) fn to_upper(s: &str) -> String {
     s.chars().map(upper).collect()
 }
 
-/// `upper` on a template value: one allocation for ASCII text (the common case).
-pub(crate) fn upper_value(v: &crate::template::value::Value) -> crate::template::value::Value {
-    use crate::template::value::Value;
-    let b = v.as_bytes().unwrap_or(b"");
-    if b.is_ascii() {
-        return Value::Str(b.iter().map(u8::to_ascii_uppercase).collect());
-    }
-    Value::string(to_upper(&String::from_utf8_lossy(b)))
-}
-
 /// Go's `strings.ToLower`.
 pub(crate) fn to_lower(s: &str) -> String {
     s.chars().map(lower).collect()

@@ -42,9 +42,9 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let mut it = a.into_iter();
             while let Some(k) = it.next() {
                 let v = it.next().unwrap_or(Value::str(""));
-                let key = match &k {
-                    Value::Str(b) => String::from_utf8_lossy(b).into_owned(),
-                    other => String::from_utf8_lossy(&strval(other)).into_owned(),
+                let key: std::sync::Arc<str> = match &k {
+                    Value::Str(b) => String::from_utf8_lossy(b).into(),
+                    other => String::from_utf8_lossy(&strval(other)).into(),
                 };
                 m.insert(key, v);
             }
@@ -58,7 +58,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         }),
         fixed("set", &[A, S, A], |_, a| {
             let mut m = map_arg(&a[0], "set")?.clone();
-            m.insert(text(&a[1]).into_owned(), a[2].clone());
+            m.insert(text(&a[1]).into(), a[2].clone());
             Ok(Value::map(m))
         }),
         fixed("unset", &[A, S], |_, a| {
@@ -76,14 +76,22 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(Value::list(
                 a[1..]
                     .iter()
-                    .filter_map(|d| map_arg(d, "pluck").ok().and_then(|m| m.get(&k).cloned()))
+                    .filter_map(|d| {
+                        map_arg(d, "pluck")
+                            .ok()
+                            .and_then(|m| m.get(k.as_str()).cloned())
+                    })
                     .collect(),
             ))
         }),
         var("keys", &[A], |_, a| {
             let mut v = Vec::new();
             for d in &a {
-                v.extend(map_arg(d, "keys")?.keys().map(|k| Value::str(k)));
+                v.extend(
+                    map_arg(d, "keys")?
+                        .keys()
+                        .map(|k| Value::Str(k.clone().into())),
+                );
             }
             Ok(Value::list(v))
         }),
@@ -93,7 +101,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             for k in &a[1..] {
                 let k = text(k);
                 if let Some(v) = m.get(k.as_ref()) {
-                    out.insert(k.into_owned(), v.clone());
+                    out.insert(k.into(), v.clone());
                 }
             }
             Ok(Value::map(out))

@@ -13,7 +13,7 @@ use crate::template::value::Value;
 fn time_of(v: &Value) -> GoTime {
     match v {
         Value::Time(t) => t.as_ref().clone(),
-        Value::Int(i) => GoTime::unix(*i, 0),
+        Value::Int(i) | Value::Int64(i) => GoTime::unix(*i, 0),
         _ => GoTime::now(),
     }
 }
@@ -100,7 +100,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         fixed("ago", &[A], |_, a| {
             let t = match &a[0] {
                 Value::Time(t) => t.as_ref().clone(),
-                Value::Int(i) => GoTime::unix(*i, 0),
+                Value::Int(i) | Value::Int64(i) => GoTime::unix(*i, 0),
                 _ => GoTime::now(),
             };
             Ok(Value::string(time::duration_string(round_second(
@@ -108,9 +108,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             ))))
         }),
         fixed("duration", &[A], |_, a| {
-            // Go: a string of seconds or an int64; a plain int (every literal) counts as 0.
+            // Go: a string of seconds or an int64; any other type (an `int` literal, a float)
+            // counts as 0.
             let n = match &a[0] {
                 Value::Str(s) => String::from_utf8_lossy(s).parse::<i64>().unwrap_or(0),
+                Value::Int64(i) => *i,
                 _ => 0,
             };
             Ok(Value::string(time::duration_string(
@@ -121,6 +123,8 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let d = match &a[0] {
                 Value::Str(s) => time::parse_duration(&String::from_utf8_lossy(s)).unwrap_or(0),
                 Value::Time(t) => t.since(),
+                // An int64 is nanoseconds (Go's `time.Duration(n)`).
+                Value::Int64(n) => *n,
                 _ => 0,
             };
             Ok(Value::string(duration_round(d)))

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{FnResult, FuncDef, I, S, bytes_arg, fixed, int_arg, text};
+use super::{Ctx, FnResult, FuncDef, I, S, bytes_arg, fixed, int_arg, printed, text};
 use crate::template::value::Value;
 
 fn s(v: String) -> FnResult {
@@ -129,18 +129,22 @@ fn regex_split(a: &[Value]) -> FnResult {
     Ok(Value::list(parts))
 }
 
+/// `b64enc`: standard base64 with padding.
+fn b64enc(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    let input = bytes_arg(&a[0]);
+    let start = out.len();
+    out.resize(start + input.len().div_ceil(3) * 4, 0);
+    let n = STANDARD
+        .encode_slice(input, &mut out[start..])
+        .map_err(|e| e.to_string())?;
+    out.truncate(start + n);
+    Ok(())
+}
+
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
         // encodings and hashes
-        fixed("b64enc", &[S], |_, a| {
-            let input = bytes_arg(&a[0]);
-            let mut buf = smallvec::SmallVec::<[u8; 512]>::new();
-            buf.resize(input.len().div_ceil(3) * 4, 0);
-            let n = STANDARD
-                .encode_slice(input, &mut buf)
-                .map_err(|e| e.to_string())?;
-            Ok(Value::bytes(&buf[..n]))
-        }),
+        fixed("b64enc", &[S], |c, a| printed(c, &a, b64enc)).printing(b64enc),
         fixed("b64dec", &[S], |_, a| {
             match go_b64_decode(bytes_arg(&a[0])) {
                 Ok(v) => Ok(Value::byte_vec(v)),

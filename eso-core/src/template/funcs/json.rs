@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use granit_parser::{Event, Parser, ScalarStyle};
 
-use crate::template::value::{Map, Value, format_float_g, shortest_digits};
+use crate::template::value::{Map, Value, format_float_g, shortest_digits, write_int};
+use crate::yaml11::{Resolved, resolve_plain};
 
 /// Go's JSON text of a float (`encoding/json` float64 encoder).
 pub(crate) fn json_float(f: f64) -> Result<String, String> {
@@ -59,61 +60,84 @@ pub(crate) fn json_float(f: f64) -> Result<String, String> {
     Ok(s)
 }
 
-fn json_string(out: &mut String, b: &[u8], html: bool) {
-    out.push('"');
-    // Fast path: printable ASCII without anything to escape.
-    if b.iter().all(|&c| {
-        (0x20..0x7f).contains(&c)
-            && c != b'"'
-            && c != b'\\'
-            && !(html && matches!(c, b'<' | b'>' | b'&'))
-    }) {
-        out.push_str(std::str::from_utf8(b).unwrap_or_default());
-        out.push('"');
-        return;
-    }
-    let s = String::from_utf8_lossy(b);
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' if html => out.push_str(&format!("\\u{:04x}", c as u32)),
-            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+fn json_string(out: &mut Vec<u8>, b: &[u8], html: bool) {
+    out.push(b'"');
+    // The run of bytes that need no escape goes in one copy.
+    let table = if html { &ESCAPE_HTML } else { &ESCAPE };
+    let plain = b
+        .iter()
+        .position(|&c| table[usize::from(c)])
+        .unwrap_or(b.len());
+    out.extend_from_slice(&b[..plain]);
+    if plain < b.len() {
+        let s = String::from_utf8_lossy(&b[plain..]);
+        let mut utf8 = [0u8; 4];
+        for c in s.chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                '\u{8}' => out.extend_from_slice(b"\\b"),
+                '\u{c}' => out.extend_from_slice(b"\\f"),
+                '<' | '>' | '&' if html => unicode_escape(out, c),
+                '\u{2028}' | '\u{2029}' => unicode_escape(out, c),
+                c if (c as u32) < 0x20 => unicode_escape(out, c),
+                c => out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes()),
+            }
         }
     }
-    out.push('"');
+    out.push(b'"');
+}
+
+/// Bytes `json_string` cannot copy as they are: controls, non-ASCII, `"` and `\\` (and with
+/// Go's HTML escaping `<`, `>`, `&`).
+static ESCAPE: [bool; 256] = escape_table(false);
+static ESCAPE_HTML: [bool; 256] = escape_table(true);
+
+const fn escape_table(html: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c < 0x20
+            || c >= 0x7f
+            || c == b'"'
+            || c == b'\\'
+            || (html && (c == b'<' || c == b'>' || c == b'&'));
+        i += 1;
+    }
+    t
+}
+
+fn unicode_escape(out: &mut Vec<u8>, c: char) {
+    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
 }
 
 fn write_json(
-    out: &mut String,
+    out: &mut Vec<u8>,
     v: &Value,
     html: bool,
     indent: Option<usize>,
 ) -> Result<(), String> {
     match v {
-        Value::Nil => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Uint(u) => out.push_str(&u.to_string()),
-        Value::Float(f) => out.push_str(&json_float(*f)?),
+        Value::Nil => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) | Value::Int64(i) => write_int(out, i),
+        Value::Uint(u) => write_int(out, u),
+        Value::Float(f) => out.extend_from_slice(json_float(*f)?.as_bytes()),
         Value::Str(s) => json_string(out, s, html),
         Value::Time(t) => json_string(out, t.rfc3339_nano().as_bytes(), html),
         Value::List(l) => {
             if l.is_empty() {
-                out.push_str("[]");
+                out.extend_from_slice(b"[]");
                 return Ok(());
             }
-            out.push('[');
+            out.push(b'[');
             for (i, e) in l.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 if let Some(n) = indent {
                     newline(out, n + 1);
@@ -123,7 +147,7 @@ fn write_json(
             if let Some(n) = indent {
                 newline(out, n);
             }
-            out.push(']');
+            out.push(b']');
         }
         Value::Map(
             _,
@@ -133,45 +157,63 @@ fn write_json(
         }
         Value::Map(m, _) => {
             if m.is_empty() {
-                out.push_str("{}");
+                out.extend_from_slice(b"{}");
                 return Ok(());
             }
-            out.push('{');
+            out.push(b'{');
             for (i, (k, e)) in m.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 if let Some(n) = indent {
                     newline(out, n + 1);
                 }
                 json_string(out, k.as_bytes(), html);
-                out.push(':');
+                out.push(b':');
                 if indent.is_some() {
-                    out.push(' ');
+                    out.push(b' ');
                 }
                 write_json(out, e, html, indent.map(|n| n + 1))?;
             }
             if let Some(n) = indent {
                 newline(out, n);
             }
-            out.push('}');
+            out.push(b'}');
         }
     }
     Ok(())
 }
 
-fn newline(out: &mut String, n: usize) {
-    out.push('\n');
+fn newline(out: &mut Vec<u8>, n: usize) {
+    out.push(b'\n');
     for _ in 0..n {
-        out.push_str("  ");
+        out.extend_from_slice(b"  ");
     }
 }
 
-/// Go `json.Marshal` (`html` = escape `<>&`) or `json.MarshalIndent(v, "", "  ")` (`pretty`).
+/// Go's `json.Marshal` (`html`: with its HTML escaping; `pretty`: `MarshalIndent` with two
+/// spaces) of a value, appended to `out`. On an error `out` is left as it was.
+pub(crate) fn go_json_into(
+    out: &mut Vec<u8>,
+    v: &Value,
+    html: bool,
+    pretty: bool,
+) -> Result<(), String> {
+    let start = out.len();
+    let r = write_json(out, v, html, pretty.then_some(0));
+    if r.is_err() {
+        out.truncate(start);
+    }
+    r
+}
+
+/// [`go_json_into`] as text.
 pub(crate) fn go_json(v: &Value, html: bool, pretty: bool) -> Result<String, String> {
-    let mut out = String::with_capacity(128);
-    write_json(&mut out, v, html, pretty.then_some(0))?;
-    Ok(out)
+    let mut out = Vec::with_capacity(128);
+    go_json_into(&mut out, v, html, pretty)?;
+    // Only UTF-8 is written (invalid input bytes become U+FFFD).
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -208,7 +250,7 @@ pub(crate) fn parse_yaml(src: &str) -> Result<Option<YNode>, String> {
         }
         let (ev, span) = ev.map_err(|e| format!("yaml: {e}"))?;
         if let Event::Scalar(_, ScalarStyle::DoubleQuoted, ..) = &ev {
-            check_yaml11_escapes(src, span.start.byte_offset(), span.end.byte_offset())?;
+            crate::yaml11::check_escapes(src, &span)?;
         }
         let done: Option<YNode> = match ev {
             Event::StreamStart | Event::DocumentStart(..) => None,
@@ -284,130 +326,6 @@ pub(crate) fn parse_yaml(src: &str) -> Result<Option<YNode>, String> {
         }
     }
     Ok(result)
-}
-
-/// yaml.v2 reads YAML 1.1 escapes: `\/` (added in YAML 1.2) is an unknown escape there.
-fn check_yaml11_escapes(src: &str, start: Option<usize>, end: Option<usize>) -> Result<(), String> {
-    let (Some(start), Some(end)) = (start, end) else {
-        return Ok(());
-    };
-    let raw = src.as_bytes().get(start..end).unwrap_or_default();
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'\\' {
-            if raw.get(i + 1) == Some(&b'/') {
-                return Err("yaml: found unknown escape character".into());
-            }
-            i += 1;
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
-/// A YAML 1.1 (yaml.v2) resolved scalar.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Resolved {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-}
-
-/// yaml.v2's resolution of a plain scalar.
-pub(crate) fn resolve_plain(s: &str) -> Resolved {
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
-            return Resolved::Bool(true);
-        }
-        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
-            return Resolved::Bool(false);
-        }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Resolved::Float(f64::INFINITY);
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
-        _ => {}
-    }
-    let first = s.as_bytes()[0];
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return Resolved::Str(s.to_string());
-    }
-    let plain: String = s.chars().filter(|c| *c != '_').collect();
-    let (neg, body) = match plain.as_bytes().first() {
-        Some(b'-') => (true, &plain[1..]),
-        Some(b'+') => (false, &plain[1..]),
-        _ => (false, plain.as_str()),
-    };
-    // Go's strconv.ParseInt(s, 0, 64): 0x / 0o / 0b prefixes in either case
-    let radix_body = |p: &str| {
-        body.get(..2)
-            .filter(|b| b.eq_ignore_ascii_case(p))
-            .map(|_| &body[2..])
-    };
-    let int = if let Some(h) = radix_body("0x") {
-        i64::from_str_radix(h, 16).ok()
-    } else if let Some(o) = radix_body("0o") {
-        i64::from_str_radix(o, 8).ok()
-    } else if let Some(b) = radix_body("0b") {
-        i64::from_str_radix(b, 2).ok()
-    } else if body.len() > 1 && body.starts_with('0') && body.bytes().all(|c| c.is_ascii_digit()) {
-        i64::from_str_radix(&body[1..], 8).ok()
-    } else if !body.is_empty() && body.bytes().all(|c| c.is_ascii_digit()) {
-        body.parse::<i64>().ok()
-    } else {
-        None
-    };
-    if let Some(i) = int {
-        return Resolved::Int(if neg { -i } else { i });
-    }
-    // float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
-    let b = body.as_bytes();
-    let mut i = 0;
-    let digits_before = {
-        let st = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        i - st
-    };
-    let mut digits_after = 0;
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        let st = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        digits_after = i - st;
-    } else if digits_before == 0 {
-        return Resolved::Str(s.to_string());
-    }
-    if digits_before == 0 && digits_after == 0 {
-        return Resolved::Str(s.to_string());
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let st = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == st {
-            return Resolved::Str(s.to_string());
-        }
-    }
-    if i != b.len() {
-        return Resolved::Str(s.to_string());
-    }
-    match plain.parse::<f64>() {
-        Ok(f) => Resolved::Float(f),
-        Err(_) => Resolved::Str(s.to_string()),
-    }
 }
 
 fn resolve(n: &YNode) -> Option<Resolved> {
@@ -502,7 +420,7 @@ pub(crate) fn ynode_to_value(n: &YNode) -> Result<Value, String> {
                     merge_into(&mut m, e)?;
                     continue;
                 }
-                m.insert(key_string(k)?, ynode_to_value(e)?);
+                m.insert(key_string(k)?.into(), ynode_to_value(e)?);
             }
             Value::map(m)
         }
@@ -573,9 +491,13 @@ fn f32_round(f: f64) -> f64 {
 /// Go's `json.Unmarshal` into `interface{}`, straight into a template value: objects become
 /// `map[string]interface{}`, every number a float64 (so `-0` stays negative zero).
 pub(crate) fn from_json(b: &[u8]) -> Result<Value, String> {
-    serde_json::from_slice::<GoJson>(b)
-        .map(|j| j.0)
-        .map_err(|e| e.to_string())
+    // Text checked as UTF-8 once up front is not checked again string by string.
+    match std::str::from_utf8(b) {
+        Ok(text) => serde_json::from_str::<GoJson>(text),
+        Err(_) => serde_json::from_slice::<GoJson>(b),
+    }
+    .map(|j| j.0)
+    .map_err(|e| e.to_string())
 }
 
 struct GoJson(Value);
@@ -587,6 +509,25 @@ impl<'de> serde::Deserialize<'de> for GoJson {
 }
 
 struct GoJsonVisitor;
+
+/// An object key, read straight into the map's shared key type.
+struct JsonKey(std::sync::Arc<str>);
+
+impl<'de> serde::Deserialize<'de> for JsonKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = JsonKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<JsonKey, E> {
+                Ok(JsonKey(v.into()))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
 
 impl<'de> serde::de::Visitor<'de> for GoJsonVisitor {
     type Value = Value;
@@ -624,7 +565,7 @@ impl<'de> serde::de::Visitor<'de> for GoJsonVisitor {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut m = Map::new();
-        while let Some((k, GoJson(v))) = map.next_entry::<String, GoJson>()? {
+        while let Some((JsonKey(k), GoJson(v))) = map.next_entry::<JsonKey, GoJson>()? {
             m.insert(k, v);
         }
         Ok(Value::map(m))

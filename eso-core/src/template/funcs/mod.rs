@@ -65,6 +65,9 @@ pub(crate) type FnResult = Result<Value, String>;
 /// A function's arguments (inline up to four: no allocation for most calls).
 pub(crate) type Args = smallvec::SmallVec<[Value; 4]>;
 pub(crate) type FnPtr = fn(&Ctx, Args) -> FnResult;
+/// A function whose result is a string, writing that string to `out` instead of returning it:
+/// the evaluator prints such a call's result straight into the template output.
+pub(crate) type PrintPtr = fn(&Ctx, &[Value], &mut Vec<u8>) -> Result<(), String>;
 
 /// One template function.
 pub(crate) struct FuncDef {
@@ -75,6 +78,17 @@ pub(crate) struct FuncDef {
     pub call: FnPtr,
     /// Go mutates the map passed first (`set`, `unset`, `merge` ...): maps are references.
     pub mutates_first: bool,
+    /// The same function writing its string result (see [`PrintPtr`]); `call` then gives the
+    /// same bytes as a value.
+    pub print: Option<PrintPtr>,
+}
+
+impl FuncDef {
+    /// The function with a writer for its string result.
+    const fn printing(mut self, print: PrintPtr) -> Self {
+        self.print = Some(print);
+        self
+    }
 }
 
 impl fmt::Debug for FuncDef {
@@ -97,6 +111,7 @@ pub(crate) const fn fixed(name: &'static str, params: &'static [Ty], call: FnPtr
         special: Special::None,
         call,
         mutates_first: false,
+        print: None,
     }
 }
 
@@ -108,6 +123,7 @@ pub(crate) const fn var(name: &'static str, params: &'static [Ty], call: FnPtr) 
         special: Special::None,
         call,
         mutates_first: false,
+        print: None,
     }
 }
 
@@ -124,7 +140,7 @@ pub(crate) fn text(v: &Value) -> std::borrow::Cow<'_, str> {
 
 pub(crate) fn int_arg(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint(u) => *u as i64,
         _ => 0,
     }
@@ -243,7 +259,7 @@ fn go_index(args: Args) -> FnResult {
 
 fn index_arg(idx: &Value, len: usize) -> Result<usize, String> {
     let x = match idx {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint(u) => i64::try_from(*u).unwrap_or(i64::MAX),
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {
@@ -359,6 +375,7 @@ fn builtins() -> Vec<FuncDef> {
             special: Special::And,
             call: |_, a| Ok(a.into_iter().next().unwrap_or_default()),
             mutates_first: false,
+            print: None,
         },
         FuncDef {
             name: "or",
@@ -367,6 +384,7 @@ fn builtins() -> Vec<FuncDef> {
             special: Special::Or,
             call: |_, a| Ok(a.into_iter().next().unwrap_or_default()),
             mutates_first: false,
+            print: None,
         },
         fixed("not", &[A], |_, a| Ok(Value::Bool(!a[0].truth()))),
         fixed("len", &[A], |_, a| go_len(a)),
@@ -375,11 +393,7 @@ fn builtins() -> Vec<FuncDef> {
         var("println", &[A], |_, a| {
             Ok(Value::byte_vec(gofmt::sprintln(&a)))
         }),
-        var("printf", &[S, A], |_, a| {
-            Ok(with_scratch(|buf| {
-                gofmt::sprintf_into(buf, bytes_arg(&a[0]), &a[1..]);
-            }))
-        }),
+        var("printf", &[S, A], |c, a| printed(c, &a, printf)).printing(printf),
         var("html", &[A], |_, a| {
             Ok(Value::byte_vec(html_escape(&go_builtin_text(&a))))
         }),
@@ -480,6 +494,18 @@ pub(crate) fn with_scratch(f: impl FnOnce(&mut Vec<u8>)) -> Value {
         }
         v
     })
+}
+
+/// A string-result function's value, from its writer (see [`PrintPtr`]).
+pub(crate) fn printed(ctx: &Ctx, args: &[Value], print: PrintPtr) -> FnResult {
+    let mut result = Ok(());
+    let v = with_scratch(|buf| result = print(ctx, args, buf));
+    result.map(|()| v)
+}
+
+fn printf(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    gofmt::sprintf_into(out, bytes_arg(&a[0]), &a[1..]);
+    Ok(())
 }
 
 /// Looks up a function by name.

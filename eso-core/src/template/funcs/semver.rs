@@ -87,7 +87,7 @@ impl Version {
             ("String", Value::string(self.to_go_string())),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
+        .map(|(k, v)| (k.into(), v))
         .collect();
         Value::Map(
             std::sync::Arc::new(m),

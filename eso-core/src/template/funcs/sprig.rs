@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use super::json::{go_json, go_yaml, value_from_yaml_str};
-use super::{A, B, Ctx, FnResult, FuncDef, I, S, bytes_arg, fixed, int_arg, strval, text, var};
-use crate::template::gofmt::go_quote;
+use super::json::{go_json, go_json_into, go_yaml, value_from_yaml_str};
+use super::{
+    A, B, Ctx, FnResult, FuncDef, I, S, bytes_arg, fixed, int_arg, printed, strval, text, var,
+};
+use crate::template::gofmt::go_quote_into;
 use crate::template::value::{Map, MapKind, Value};
 
 /// Names in ESO's function map this build does not implement (calling them is an error):
@@ -18,7 +20,7 @@ fn s(v: String) -> FnResult {
 /// cast.ToInt64-like conversion used by sprig.
 pub(crate) fn to_i64(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint(u) => *u as i64,
         Value::Float(f) => *f as i64,
         Value::Bool(b) => i64::from(*b),
@@ -38,7 +40,7 @@ pub(crate) fn to_i64(v: &Value) -> i64 {
 
 pub(crate) fn to_f64(v: &Value) -> f64 {
     match v {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Uint(u) => *u as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
@@ -267,6 +269,58 @@ fn wrap(s: &str, width: usize, sep: &str) -> String {
 }
 
 #[allow(clippy::too_many_lines)]
+/// `toJson`: Go's `json.Marshal` text; nothing when the value cannot be marshaled.
+fn to_json(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    let _ = go_json_into(out, &a[0], true, false);
+    Ok(())
+}
+
+/// `toPrettyJson`: as [`to_json`], indented.
+fn to_pretty_json(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    let _ = go_json_into(out, &a[0], true, true);
+    Ok(())
+}
+
+/// `upper`: Go's `strings.ToUpper`.
+fn upper(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    let b = bytes_arg(&a[0]);
+    if b.is_ascii() {
+        let start = out.len();
+        out.extend_from_slice(b);
+        out[start..].make_ascii_uppercase();
+    } else {
+        out.extend_from_slice(super::case::to_upper(&String::from_utf8_lossy(b)).as_bytes());
+    }
+    Ok(())
+}
+
+/// `lower`: Go's `strings.ToLower`.
+fn lower(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    let b = bytes_arg(&a[0]);
+    if b.is_ascii() {
+        let start = out.len();
+        out.extend_from_slice(b);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.extend_from_slice(super::case::to_lower(&String::from_utf8_lossy(b)).as_bytes());
+    }
+    Ok(())
+}
+
+/// `quote`: each non-nil argument as a Go string literal, space separated.
+fn quote(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
+    for (i, v) in a.iter().filter(|v| !v.is_nil()).enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        match v {
+            Value::Str(b) => go_quote_into(out, b),
+            other => go_quote_into(out, &strval(other)),
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn funcs() -> Vec<FuncDef> {
     vec![
         fixed("hello", &[], |_, _| s("Hello!".into())),
@@ -317,8 +371,8 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(a[1].clone())
         }),
         fixed("trim", &[S], |_, a| s(text(&a[0]).trim().to_string())),
-        fixed("upper", &[S], |_, a| Ok(super::case::upper_value(&a[0]))),
-        fixed("lower", &[S], |_, a| s(super::case::to_lower(&text(&a[0])))),
+        fixed("upper", &[S], |c, a| printed(c, &a, upper)).printing(upper),
+        fixed("lower", &[S], |c, a| printed(c, &a, lower)).printing(lower),
         fixed("title", &[S], |_, a| s(super::case::title(&text(&a[0])))),
         fixed("untitle", &[S], |_, a| {
             let t = text(&a[0]);
@@ -429,14 +483,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         fixed("hasSuffix", &[S, S], |_, a| {
             Ok(Value::Bool(bytes_arg(&a[1]).ends_with(bytes_arg(&a[0]))))
         }),
-        var("quote", &[A], |_, a| {
-            let parts: Vec<Vec<u8>> = a
-                .iter()
-                .filter(|v| !v.is_nil())
-                .map(|v| go_quote(&strval(v)).into_bytes())
-                .collect();
-            Ok(Value::byte_vec(join_bytes(&parts, b" ")))
-        }),
+        var("quote", &[A], |c, a| printed(c, &a, quote)).printing(quote),
         var("squote", &[A], |_, a| {
             let parts: Vec<Vec<u8>> = a
                 .iter()
@@ -493,7 +540,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let m: Map = parts
                 .iter()
                 .enumerate()
-                .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+                .map(|(i, p)| (format!("_{i}").into(), Value::str(p)))
                 .collect();
             Ok(Value::Map(std::sync::Arc::new(m), MapKind::Strings))
         }),
@@ -517,7 +564,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let m: Map = parts
                 .iter()
                 .enumerate()
-                .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+                .map(|(i, p)| (format!("_{i}").into(), Value::str(p)))
                 .collect();
             Ok(Value::Map(std::sync::Arc::new(m), MapKind::Strings))
         }),
@@ -537,7 +584,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(Value::Int(text(&a[0]).parse::<i64>().unwrap_or(0)))
         }),
         fixed("int", &[A], |_, a| Ok(Value::Int(to_i64(&a[0])))),
-        fixed("int64", &[A], |_, a| Ok(Value::Int(to_i64(&a[0])))),
+        fixed("int64", &[A], |_, a| Ok(Value::Int64(to_i64(&a[0])))),
         fixed("float64", &[A], |_, a| Ok(Value::Float(to_f64(&a[0])))),
         var("seq", &[I], |ctx, a| {
             let p: Vec<i64> = a.iter().map(int_arg).collect();
@@ -568,32 +615,32 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             until_step(ctx, int_arg(&a[0]), int_arg(&a[1]), int_arg(&a[2]))
         }),
         fixed("add1", &[A], |_, a| {
-            Ok(Value::Int(to_i64(&a[0]).wrapping_add(1)))
+            Ok(Value::Int64(to_i64(&a[0]).wrapping_add(1)))
         }),
         var("add", &[A], |_, a| {
-            Ok(Value::Int(
+            Ok(Value::Int64(
                 a.iter().fold(0i64, |s2, v| s2.wrapping_add(to_i64(v))),
             ))
         }),
         fixed("sub", &[A, A], |_, a| {
-            Ok(Value::Int(to_i64(&a[0]).wrapping_sub(to_i64(&a[1]))))
+            Ok(Value::Int64(to_i64(&a[0]).wrapping_sub(to_i64(&a[1]))))
         }),
         fixed("div", &[A, A], |_, a| {
             let d = to_i64(&a[1]);
             if d == 0 {
                 return Err("runtime error: integer divide by zero".into());
             }
-            Ok(Value::Int(to_i64(&a[0]).wrapping_div(d)))
+            Ok(Value::Int64(to_i64(&a[0]).wrapping_div(d)))
         }),
         fixed("mod", &[A, A], |_, a| {
             let d = to_i64(&a[1]);
             if d == 0 {
                 return Err("runtime error: integer divide by zero".into());
             }
-            Ok(Value::Int(to_i64(&a[0]).wrapping_rem(d)))
+            Ok(Value::Int64(to_i64(&a[0]).wrapping_rem(d)))
         }),
         var("mul", &[A, A], |_, a| {
-            Ok(Value::Int(
+            Ok(Value::Int64(
                 a.iter()
                     .skip(1)
                     .fold(to_i64(&a[0]), |acc, v| acc.wrapping_mul(to_i64(v))),
@@ -604,7 +651,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let t = String::from_utf8_lossy(&strval(&a[0])).into_owned();
             let digits = t.strip_prefix(['+', '-']).unwrap_or(&t);
             let ok = !digits.is_empty() && digits.bytes().all(|c| (b'0'..=b'7').contains(&c));
-            Ok(Value::Int(if ok {
+            Ok(Value::Int64(if ok {
                 i64::from_str_radix(&t, 8).unwrap_or(0)
             } else {
                 0
@@ -630,13 +677,13 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             ))
         }),
         var("biggest", &[A, A], |_, a| {
-            Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+            Ok(Value::Int64(a.iter().map(to_i64).max().unwrap_or(0)))
         }),
         var("max", &[A, A], |_, a| {
-            Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+            Ok(Value::Int64(a.iter().map(to_i64).max().unwrap_or(0)))
         }),
         var("min", &[A, A], |_, a| {
-            Ok(Value::Int(a.iter().map(to_i64).min().unwrap_or(0)))
+            Ok(Value::Int64(a.iter().map(to_i64).min().unwrap_or(0)))
         }),
         var("maxf", &[A, A], |_, a| {
             Ok(Value::Float(a.iter().map(to_f64).fold(f64::MIN, f64::max)))
@@ -691,15 +738,11 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         fixed("mustFromJson", &[S], |_, a| {
             super::json::from_json(bytes_arg(&a[0]))
         }),
-        fixed("toJson", &[A], |_, a| {
-            s(go_json(&a[0], true, false).unwrap_or_default())
-        }),
+        fixed("toJson", &[A], |c, a| printed(c, &a, to_json)).printing(to_json),
         fixed("mustToJson", &[A], |_, a| {
             go_json(&a[0], true, false).map(Value::string)
         }),
-        fixed("toPrettyJson", &[A], |_, a| {
-            s(go_json(&a[0], true, true).unwrap_or_default())
-        }),
+        fixed("toPrettyJson", &[A], |c, a| printed(c, &a, to_pretty_json)).printing(to_pretty_json),
         fixed("mustToPrettyJson", &[A], |_, a| {
             go_json(&a[0], true, true).map(Value::string)
         }),
@@ -761,13 +804,13 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
                 Ok(Value::Map(m, _)) => Ok(Value::Map(m, MapKind::Any)),
                 Ok(Value::Nil) => Ok(Value::map(BTreeMap::new())),
                 Ok(_) => Ok(Value::map(BTreeMap::from([(
-                    "Error".to_string(),
+                    "Error".into(),
                     Value::str(
                         "error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {}",
                     ),
                 )]))),
                 Err(e) => Ok(Value::map(BTreeMap::from([(
-                    "Error".to_string(),
+                    "Error".into(),
                     Value::string(e),
                 )]))),
             }

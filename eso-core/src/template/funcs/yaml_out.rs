@@ -42,7 +42,7 @@ fn to_node(v: &Value) -> Result<Node, String> {
     Ok(match v {
         Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
-        Value::Int(i) => Node::Int(i.to_string()),
+        Value::Int(i) | Value::Int64(i) => Node::Int(i.to_string()),
         Value::Uint(u) => Node::Int(u.to_string()),
         Value::Float(f) => {
             let text = json_float(*f)?;
@@ -64,7 +64,7 @@ fn to_node(v: &Value) -> Result<Node, String> {
         Value::Map(m, _) => {
             let mut entries = m
                 .iter()
-                .map(|(k, e)| Ok((k.clone(), to_node(e)?)))
+                .map(|(k, e)| Ok((k.to_string(), to_node(e)?)))
                 .collect::<Result<Vec<_>, String>>()?;
             sort_keys(&mut entries);
             Node::Map(entries)

@@ -1,0 +1,357 @@
+//! `spec.provider.infisical`: Infisical, through a machine identity.
+
+use serde::{Deserialize, Serialize};
+
+use super::{StoreScope, check_ca_provider_format, check_secret};
+use crate::api::meta::{CAProvider, SecretKeySelector};
+use crate::api::validation::ValidationErrors;
+
+/// Infisical Cloud's API, the default `hostAPI`.
+pub const INFISICAL_DEFAULT_HOST_API: &str = "https://app.infisical.com/api";
+
+fn default_host_api() -> String {
+    INFISICAL_DEFAULT_HOST_API.to_owned()
+}
+
+fn default_secrets_path() -> String {
+    "/".to_owned()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Infisical provider configuration.
+///
+/// # Example
+///
+/// ```
+/// use eso_core::api::InfisicalProvider;
+///
+/// let p: InfisicalProvider = serde_json::from_str(
+///     r#"{"auth":{"universalAuthCredentials":{"clientId":{"name":"ua","key":"id"},
+///                                             "clientSecret":{"name":"ua","key":"secret"}}},
+///         "secretsScope":{"organizationSlug":"org","projectSlug":"app","environmentSlug":"dev"}}"#,
+/// ).unwrap();
+/// assert_eq!(p.host_api, "https://app.infisical.com/api");
+/// assert_eq!(p.secrets_scope.secrets_path, "/");
+/// assert!(p.secrets_scope.expand_secret_references);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalProvider {
+    /// How the machine identity logs in (exactly one method).
+    pub auth: InfisicalAuth,
+    /// Which secrets the store reads and writes.
+    pub secrets_scope: InfisicalSecretsScope,
+    /// The API's base URL (default Infisical Cloud's).
+    #[serde(default = "default_host_api", rename = "hostAPI")]
+    pub host_api: String,
+    /// PEM CA bundle (base64) for the API's certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<String>,
+    /// Where to read the CA bundle from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_provider: Option<CAProvider>,
+}
+
+/// The project, environment and folder a store works in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalSecretsScope {
+    /// Folder path (default `/`).
+    #[serde(default = "default_secrets_path")]
+    pub secrets_path: String,
+    /// Whether `find` also lists sub-folders.
+    #[serde(default)]
+    pub recursive: bool,
+    /// Environment slug.
+    pub environment_slug: String,
+    /// Project slug.
+    pub project_slug: String,
+    /// Organization slug.
+    #[serde(default)]
+    pub organization_slug: String,
+    /// Whether `${...}` references are expanded (default true).
+    #[serde(default = "default_true")]
+    pub expand_secret_references: bool,
+}
+
+/// Universal auth: a client ID and secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalUniversalAuth {
+    /// Client ID.
+    pub client_id: SecretKeySelector,
+    /// Client secret.
+    pub client_secret: SecretKeySelector,
+}
+
+/// Token auth: an access token issued to the identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalTokenAuth {
+    /// The access token.
+    pub access_token: SecretKeySelector,
+}
+
+/// Kubernetes auth: a ServiceAccount token presented for an identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalKubernetesAuth {
+    /// The identity's ID.
+    pub identity_id: SecretKeySelector,
+    /// A Secret key holding the path of the ServiceAccount token file (ESO reads that file
+    /// from the controller's file system).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_token_path: Option<SecretKeySelector>,
+}
+
+/// JWT auth: a JWT presented for an identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalJwtAuth {
+    /// The identity's ID.
+    pub identity_id: SecretKeySelector,
+    /// The JWT.
+    pub jwt: SecretKeySelector,
+}
+
+/// LDAP auth: an LDAP user name and password presented for an identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalLdapAuth {
+    /// The identity's ID.
+    pub identity_id: SecretKeySelector,
+    /// The LDAP password.
+    pub ldap_password: SecretKeySelector,
+    /// The LDAP user name.
+    pub ldap_username: SecretKeySelector,
+}
+
+/// The machine-identity auth methods (exactly one is set). The methods eso-rs does not
+/// implement are kept as raw JSON so manifests still parse and round-trip.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalAuth {
+    /// Universal auth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universal_auth_credentials: Option<InfisicalUniversalAuth>,
+    /// Token auth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_auth_credentials: Option<InfisicalTokenAuth>,
+    /// Kubernetes auth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_auth_credentials: Option<InfisicalKubernetesAuth>,
+    /// Azure auth (raw).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "kube",
+        schemars(schema_with = "crate::api::meta::free_form_schema")
+    )]
+    pub azure_auth_credentials: Option<serde_json::Value>,
+    /// GCP ID-token auth (raw).
+    #[serde(
+        default,
+        rename = "gcpIdTokenAuthCredentials",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "kube",
+        schemars(schema_with = "crate::api::meta::free_form_schema")
+    )]
+    pub gcp_id_token_auth_credentials: Option<serde_json::Value>,
+    /// GCP IAM auth (raw).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "kube",
+        schemars(schema_with = "crate::api::meta::free_form_schema")
+    )]
+    pub gcp_iam_auth_credentials: Option<serde_json::Value>,
+    /// JWT auth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_auth_credentials: Option<InfisicalJwtAuth>,
+    /// LDAP auth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldap_auth_credentials: Option<InfisicalLdapAuth>,
+    /// OCI auth (raw).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "kube",
+        schemars(schema_with = "crate::api::meta::free_form_schema")
+    )]
+    pub oci_auth_credentials: Option<serde_json::Value>,
+    /// AWS IAM auth (raw).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "kube",
+        schemars(schema_with = "crate::api::meta::free_form_schema")
+    )]
+    pub aws_auth_credentials: Option<serde_json::Value>,
+}
+
+impl InfisicalAuth {
+    /// The keys of the methods that are set, in CRD order.
+    pub fn methods(&self) -> Vec<&'static str> {
+        let set = [
+            (
+                self.universal_auth_credentials.is_some(),
+                "universalAuthCredentials",
+            ),
+            (
+                self.azure_auth_credentials.is_some(),
+                "azureAuthCredentials",
+            ),
+            (
+                self.gcp_id_token_auth_credentials.is_some(),
+                "gcpIdTokenAuthCredentials",
+            ),
+            (
+                self.gcp_iam_auth_credentials.is_some(),
+                "gcpIamAuthCredentials",
+            ),
+            (self.jwt_auth_credentials.is_some(), "jwtAuthCredentials"),
+            (self.ldap_auth_credentials.is_some(), "ldapAuthCredentials"),
+            (self.oci_auth_credentials.is_some(), "ociAuthCredentials"),
+            (
+                self.kubernetes_auth_credentials.is_some(),
+                "kubernetesAuthCredentials",
+            ),
+            (self.aws_auth_credentials.is_some(), "awsAuthCredentials"),
+            (
+                self.token_auth_credentials.is_some(),
+                "tokenAuthCredentials",
+            ),
+        ];
+        set.iter().filter(|(on, _)| *on).map(|(_, k)| *k).collect()
+    }
+}
+
+impl InfisicalProvider {
+    /// Applies the CRD schema's rules and the checks ESO's provider makes for an infisical
+    /// block at `path` in a store of `scope`.
+    pub fn validate_store(&self, scope: StoreScope<'_>, path: &str, errors: &mut ValidationErrors) {
+        let s = &self.secrets_scope;
+        for (v, f) in [
+            (&s.environment_slug, "environmentSlug"),
+            (&s.project_slug, "projectSlug"),
+        ] {
+            if v.is_empty() {
+                errors.push(format!("{path}.secretsScope.{f}"), "is required");
+            }
+        }
+        if self.host_api.is_empty() {
+            errors.push(format!("{path}.hostAPI"), "must not be empty");
+        }
+        let methods = self.auth.methods();
+        if methods.len() != 1 {
+            errors.push(
+                format!("{path}.auth"),
+                format!(
+                    "exactly one auth method must be set, found {}",
+                    methods.len()
+                ),
+            );
+        }
+        let a = &self.auth;
+        let p = format!("{path}.auth");
+        if let Some(u) = &a.universal_auth_credentials {
+            check_secret(
+                scope,
+                &u.client_id,
+                &format!("{p}.universalAuthCredentials.clientId"),
+                errors,
+            );
+            check_secret(
+                scope,
+                &u.client_secret,
+                &format!("{p}.universalAuthCredentials.clientSecret"),
+                errors,
+            );
+        }
+        if let Some(t) = &a.token_auth_credentials {
+            check_secret(
+                scope,
+                &t.access_token,
+                &format!("{p}.tokenAuthCredentials.accessToken"),
+                errors,
+            );
+        }
+        if let Some(j) = &a.jwt_auth_credentials {
+            let f = format!("{p}.jwtAuthCredentials");
+            check_secret(scope, &j.identity_id, &format!("{f}.identityId"), errors);
+            check_secret(scope, &j.jwt, &format!("{f}.jwt"), errors);
+        }
+        if let Some(l) = &a.ldap_auth_credentials {
+            let f = format!("{p}.ldapAuthCredentials");
+            check_secret(scope, &l.identity_id, &format!("{f}.identityId"), errors);
+            check_secret(
+                scope,
+                &l.ldap_username,
+                &format!("{f}.ldapUsername"),
+                errors,
+            );
+            check_secret(
+                scope,
+                &l.ldap_password,
+                &format!("{f}.ldapPassword"),
+                errors,
+            );
+        }
+        if let Some(k) = &a.kubernetes_auth_credentials {
+            check_secret(
+                scope,
+                &k.identity_id,
+                &format!("{p}.kubernetesAuthCredentials.identityId"),
+                errors,
+            );
+        }
+        if let Some(ca) = &self.ca_provider {
+            check_ca_provider_format(ca, &format!("{path}.caProvider"), errors);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_name_fields() {
+        let p: InfisicalProvider = serde_json::from_value(serde_json::json!({
+            "auth": {"universalAuthCredentials": {"clientId": {"name": "a", "key": "id"},
+                "clientSecret": {"name": "a", "key": "s"}},
+                "tokenAuthCredentials": {"accessToken": {"name": "t", "key": "k"}}},
+            "secretsScope": {"projectSlug": "", "environmentSlug": "dev"}}))
+        .unwrap();
+        let mut e = ValidationErrors::new();
+        p.validate_store(
+            StoreScope::namespaced(Some("ns")),
+            "spec.provider.infisical",
+            &mut e,
+        );
+        let e = e.into_result().unwrap_err().to_string();
+        assert!(
+            e.contains("spec.provider.infisical.auth: exactly one auth method"),
+            "{e}"
+        );
+        assert!(
+            e.contains("spec.provider.infisical.secretsScope.projectSlug"),
+            "{e}"
+        );
+        // Unimplemented methods still parse and round-trip.
+        let raw = serde_json::json!({"auth": {"ociAuthCredentials": {"identityId": {"name": "x"}}},
+            "secretsScope": {"projectSlug": "p", "environmentSlug": "dev"}});
+        let p: InfisicalProvider = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(p.auth.methods(), ["ociAuthCredentials"]);
+        assert_eq!(serde_json::to_value(&p).unwrap()["auth"], raw["auth"]);
+    }
+}

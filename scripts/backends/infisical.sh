@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Infisical: the project's own API test server (tools/infisical-test-server, built
+# here with cargo from this workspace), over HTTPS with a certificate from a CA
+# generated per instance. One organization, one project with the environments dev
+# and prod (folders /app and /app/db in dev), a machine identity with universal
+# auth, a Kubernetes-auth identity and an access token for token auth.
+#
+# usage: scripts/backends/infisical.sh start|stop|env|status|install [instance]
+#
+# Exports what Infisical's official clients read plus what a store spec needs:
+#   INFISICAL_API_URL                      https://localhost:<port>/api (a store's hostAPI)
+#   INFISICAL_UNIVERSAL_AUTH_CLIENT_ID, INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET
+#   INFISICAL_ORG_SLUG, INFISICAL_PROJECT_SLUG, INFISICAL_PROJECT_ID, INFISICAL_ENV_SLUG
+#   INFISICAL_TOKEN_AUTH_TOKEN             (an access token, for token auth)
+#   INFISICAL_SHORT_TTL_CLIENT_ID, INFISICAL_SHORT_TTL_CLIENT_SECRET  (universal auth whose
+#                                          access tokens live 4 s: renewal tests)
+#   INFISICAL_K8S_IDENTITY_ID, INFISICAL_K8S_SUBJECT  (Kubernetes auth: the identity, and the
+#                                          ServiceAccount subject its token must carry)
+#   INFISICAL_JWT_IDENTITY_ID, INFISICAL_JWT_SUBJECT  (JWT auth: the identity, the `sub` it accepts)
+#   INFISICAL_LDAP_IDENTITY_ID, INFISICAL_LDAP_USERNAME, INFISICAL_LDAP_PASSWORD  (LDAP auth)
+#   INFISICAL_CA_FILE                      (PEM of the per-instance CA)
+#   SSL_CERT_FILE, REQUESTS_CA_BUNDLE      (a bundle: the system roots plus that CA)
+#   INFISICAL_PYTHON                       (a venv python with infisicalsdk, for smoke.sh)
+set -euo pipefail
+BACKEND=infisical
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+
+server_bin() { echo "$INSTALL_DIR/bin/infisical-test-server"; }
+
+backend_install() {
+    mkdir -p "$INSTALL_DIR/bin"
+    log "building infisical-test-server"
+    (cd "$REPO_ROOT" && cargo build --quiet -p infisical-test-server) >&2
+    cp "$TARGET_DIR/debug/infisical-test-server" "$(server_bin).tmp"
+    mv "$(server_bin).tmp" "$(server_bin)"
+    if [[ ! -x "$INSTALL_DIR/venv/bin/python" ]] ||
+        ! "$INSTALL_DIR/venv/bin/python" -c 'import infisical_sdk' 2>/dev/null; then
+        log "installing infisicalsdk into $INSTALL_DIR/venv (for the smoke test)"
+        rm -rf "$INSTALL_DIR/venv"
+        python3 -m venv "$INSTALL_DIR/venv"
+        "$INSTALL_DIR/venv/bin/python" -m pip install --quiet --disable-pip-version-check infisicalsdk >&2
+    fi
+}
+
+gen_tls() {
+    local d="$RUN_DIR/tls"
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 3650 \
+        -subj "/CN=eso-rs infisical test CA ($INSTANCE)" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+        -subj "/CN=localhost" 2>/dev/null
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+        "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$d/ext"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+        -out "$d/server.crt" -days 3650 -extfile "$d/ext" 2>/dev/null
+    local sys
+    for sys in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
+        if [[ -f "$sys" ]]; then cat "$sys" >"$d/bundle.pem"; break; fi
+    done
+    cat "$d/ca.crt" >>"$d/bundle.pem"
+}
+
+backend_start() {
+    local port
+    port="$(free_port)"
+    gen_tls
+    spawn "$(server_bin)" --addr "127.0.0.1:$port" \
+        --cert "$RUN_DIR/tls/server.crt" --key "$RUN_DIR/tls/server.key" \
+        --org eso-org --project "proj-6a1f0001:eso-project" --envs dev,prod \
+        --folder dev:/app/db \
+        --client "eso-client-id:eso-client-secret:identity-universal" \
+        --client "eso-short-ttl-id:eso-short-ttl-secret:identity-short" --identity-ttl identity-short=4 \
+        --k8s-identity "identity-k8s=system:serviceaccount:default:eso" \
+        --jwt-identity "identity-jwt=eso-workload" \
+        --ldap-identity "identity-ldap=eso-ldap-user:eso-ldap-password" \
+        --token "eso-static-access-token=identity-token"
+    env_set INFISICAL_API_URL "https://localhost:$port/api"
+    env_set INFISICAL_UNIVERSAL_AUTH_CLIENT_ID eso-client-id
+    env_set INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET eso-client-secret
+    env_set INFISICAL_ORG_SLUG eso-org
+    env_set INFISICAL_PROJECT_SLUG eso-project
+    env_set INFISICAL_PROJECT_ID proj-6a1f0001
+    env_set INFISICAL_ENV_SLUG dev
+    env_set INFISICAL_TOKEN_AUTH_TOKEN eso-static-access-token
+    env_set INFISICAL_SHORT_TTL_CLIENT_ID eso-short-ttl-id
+    env_set INFISICAL_SHORT_TTL_CLIENT_SECRET eso-short-ttl-secret
+    env_set INFISICAL_K8S_IDENTITY_ID identity-k8s
+    env_set INFISICAL_K8S_SUBJECT system:serviceaccount:default:eso
+    env_set INFISICAL_JWT_IDENTITY_ID identity-jwt
+    env_set INFISICAL_JWT_SUBJECT eso-workload
+    env_set INFISICAL_LDAP_IDENTITY_ID identity-ldap
+    env_set INFISICAL_LDAP_USERNAME eso-ldap-user
+    env_set INFISICAL_LDAP_PASSWORD eso-ldap-password
+    env_set INFISICAL_CA_FILE "$RUN_DIR/tls/ca.crt"
+    env_set SSL_CERT_FILE "$RUN_DIR/tls/bundle.pem"
+    env_set REQUESTS_CA_BUNDLE "$RUN_DIR/tls/bundle.pem"
+    env_set INFISICAL_PYTHON "$INSTALL_DIR/venv/bin/python"
+}
+
+backend_healthy() {
+    curl -fsS --max-time 2 --cacert "$INFISICAL_CA_FILE" "${INFISICAL_API_URL%/api}/_test/healthz" >/dev/null
+}
+
+backend_main "$@"
