@@ -12,6 +12,9 @@
 //! | [`Fake`] | `fake` (default) | the keys of `spec.data` |
 //! | [`SshKey`] | `sshkey` (default) | `privateKey`, `publicKey` |
 //! | [`Mfa`] | `mfa` (default) | `token`, `timeLeft` |
+//! | [`GithubAccessToken`] | `github` (default) | `token` |
+//! | [`GitlabDeployToken`] | `gitlab` (default) | `username`, `token` (stateful: revoked on cleanup) |
+//! | [`Grafana`] | `grafana` (default) | `login`, `token` (stateful: deleted on cleanup) |
 //! | `Webhook` | `webhook` | the keys of the JSON object the endpoint returns |
 //!
 //! Errors name the spec field they are about (`spec.length: ...`) and never contain a generated
@@ -44,6 +47,14 @@
 mod encoding;
 #[cfg(feature = "fake")]
 mod fake;
+#[cfg(feature = "github")]
+mod github;
+#[cfg(feature = "gitlab")]
+mod gitlab;
+#[cfg(feature = "grafana")]
+mod grafana;
+#[cfg(any(feature = "github", feature = "gitlab", feature = "grafana"))]
+mod http;
 #[cfg(feature = "mfa")]
 mod mfa;
 #[cfg(feature = "password")]
@@ -59,6 +70,12 @@ mod uuid;
 pub use eso_provider_webhook::{WEBHOOK_SECRET_LABEL, WebhookGenerator as Webhook};
 #[cfg(feature = "fake")]
 pub use fake::Fake;
+#[cfg(feature = "github")]
+pub use github::{GITHUB_API_URL, GithubAccessToken};
+#[cfg(feature = "gitlab")]
+pub use gitlab::{GITLAB_URL, GitlabDeployToken};
+#[cfg(feature = "grafana")]
+pub use grafana::Grafana;
 #[cfg(feature = "mfa")]
 pub use mfa::Mfa;
 #[cfg(feature = "password")]
@@ -104,6 +121,12 @@ pub fn register_generators(registry: &mut GeneratorRegistry) {
     registry.register(Arc::new(SshKey));
     #[cfg(feature = "mfa")]
     registry.register(Arc::new(Mfa));
+    #[cfg(feature = "github")]
+    registry.register(Arc::new(GithubAccessToken::new()));
+    #[cfg(feature = "gitlab")]
+    registry.register(Arc::new(GitlabDeployToken::new()));
+    #[cfg(feature = "grafana")]
+    registry.register(Arc::new(Grafana::new()));
     #[cfg(feature = "webhook")]
     registry.register(Arc::new(Webhook::new()));
 }
@@ -154,7 +177,14 @@ mod tests {
         let mut r = GeneratorRegistry::new();
         register_generators(&mut r);
         let kinds: Vec<_> = r.kinds().collect();
-        for k in ["Fake", "MFA", "Password", "SSHKey", "UUID"] {
+        for k in [
+            "Fake",
+            "GithubAccessToken",
+            "MFA",
+            "Password",
+            "SSHKey",
+            "UUID",
+        ] {
             assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
         }
     }

@@ -3,8 +3,9 @@
 #
 # usage: scripts/backends/all.sh start|stop|env|status [instance]
 #
-# ESO_BACKENDS selects the backends (default: "kube openbao moto gcp azure infisical helm";
+# ESO_BACKENDS selects the backends (default: "kube openbao moto gcp azure infisical generators helm";
 # azure and infisical are the project's own test servers, built from this workspace;
+# generators the project's test server of the generators' token services;
 # helm is the Helm client the chart tests run, a build and no server; `eso`, ESO's own
 # controller for eso-operator/tests/beside_eso.rs, is another build and not in the default).
 # start: kube's slow cold build runs in the background while the others
@@ -19,7 +20,7 @@ REPO_ROOT="$(cd "$here/../.." && pwd)"
 ESO_BACKENDS_ENV_DIR="${ESO_BACKENDS_ENV_DIR:-$REPO_ROOT}"
 ESO_BACKENDS_CACHE="${ESO_BACKENDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eso-rs/backends}"
 export ESO_BACKENDS_ENV_DIR ESO_BACKENDS_CACHE
-read -r -a selected <<<"${ESO_BACKENDS:-kube openbao moto gcp azure infisical helm}"
+read -r -a selected <<<"${ESO_BACKENDS:-kube openbao moto gcp azure infisical generators helm}"
 cmd="${1:-}"
 instance="${2:-}"
 
@@ -71,7 +72,7 @@ case "$cmd" in
             "$here/kube.sh" install >&2 &
             kube_install_pid=$!
         fi
-        for b in helm eso moto gcp azure infisical; do
+        for b in helm eso moto gcp azure infisical generators; do
             has "$b" || continue
             "$here/$b.sh" start ${instance:+"$instance"} >/dev/null || failed+=("$b")
         done
@@ -94,7 +95,7 @@ case "$cmd" in
         ;;
     stop)
         # openbao first: it may be configured against kube.
-        for b in openbao moto gcp azure infisical helm eso kube; do
+        for b in openbao moto gcp azure infisical generators helm eso kube; do
             has "$b" || continue
             "$here/$b.sh" stop ${instance:+"$instance"} || failed+=("$b")
         done
@@ -120,7 +121,7 @@ case "$cmd" in
         exit "$rc"
         ;;
     *)
-        echo "usage: scripts/backends/all.sh start|stop|env|status [instance]   (ESO_BACKENDS=\"kube openbao moto gcp azure infisical helm\" by default)" >&2
+        echo "usage: scripts/backends/all.sh start|stop|env|status [instance]   (ESO_BACKENDS=\"kube openbao moto gcp azure infisical generators helm\" by default)" >&2
         exit 2
         ;;
 esac

@@ -21,7 +21,7 @@ while (( $# )); do
 done
 explicit=1
 if (( ${#wanted[@]} == 0 )); then
-    wanted=(kube openbao moto gcp azure infisical helm)
+    wanted=(kube openbao moto gcp azure infisical generators helm)
     explicit=0
 fi
 
@@ -113,6 +113,18 @@ smoke_azure() {
     check "azure (python sdk) delete (soft)" "${step[@]}" delete "$name"
     check "azure (python sdk) recover" "${step[@]}" recover "$name"
     check "azure (python sdk) purge, name reusable" "${step[@]}" purge "$name"
+}
+
+smoke_generators() {
+    # The vendors' own clients against the generator test server: PyGithub, python-gitlab, grafana-client.
+    local step=("${GENERATORS_PYTHON:-python3}" "$here/generators_smoke.py")
+    check "generators (PyGithub) installation token" "${step[@]}" github-token
+    check "generators (PyGithub) scoped token, 422 for a permission not granted" "${step[@]}" github-scoped
+    check "generators (PyGithub) 404 for another App's installation, 401 for a foreign key" "${step[@]}" github-wrong-app
+    check "generators (python-gitlab) project deploy token by path: create, list, delete, 404 again" "${step[@]}" gitlab-project
+    check "generators (python-gitlab) group deploy token, 400 for a project-only scope, 403 for read_api" "${step[@]}" gitlab-group-and-scopes
+    check "generators (grafana-client) service account, token works until deleted" "${step[@]}" grafana-token
+    check "generators (grafana-client) basic auth, 409 taken name, 404 unknown token, 401 bad token" "${step[@]}" grafana-basic-and-errors
 }
 
 smoke_helm() {

@@ -1098,6 +1098,21 @@ impl GeneratorSpecValidate for ACRAccessTokenSpec {
 
 impl GeneratorSpecValidate for GithubAccessTokenSpec {
     fn validate_spec(&self, _: Option<&str>, path: &str, errors: &mut ValidationErrors) {
+        if self.app_id.trim().is_empty() {
+            errors.push(format!("{path}.appID"), "must not be empty");
+        }
+        let install = self.install_id.trim();
+        if install.is_empty() || !install.bytes().all(|b| b.is_ascii_digit()) {
+            errors.push(
+                format!("{path}.installID"),
+                "must be the installation's numeric ID",
+            );
+        }
+        if let Some(url) = self.url.as_deref().filter(|u| !u.is_empty())
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            errors.push(format!("{path}.url"), "must be an http(s) URL");
+        }
         self.auth
             .private_key
             .secret_ref
@@ -1536,6 +1551,30 @@ mod tests {
             "apiVersion": super::super::GENERATORS_API_VERSION, "kind": kind, "metadata": {"name": "g", "namespace": "ns"}, "spec": spec
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn github_access_token_names_bad_fields() {
+        let g: GithubAccessToken = root(
+            "GithubAccessToken",
+            serde_json::json!({"url": "ghe.example.com", "appID": " ", "installID": "7/x",
+                "auth": {"privateKey": {"secretRef": {"name": "Bad_Name"}}}}),
+        );
+        let p = paths(&g);
+        for f in ["spec.appID", "spec.installID", "spec.url"] {
+            assert!(p.iter().any(|x| x == f), "{f} not in {p:?}");
+        }
+        assert!(
+            p.iter()
+                .any(|x| x.starts_with("spec.auth.privateKey.secretRef")),
+            "{p:?}"
+        );
+        let g: GithubAccessToken = root(
+            "GithubAccessToken",
+            serde_json::json!({"appID": "1", "installID": "2",
+                "auth": {"privateKey": {"secretRef": {"name": "k", "key": "pem"}}}}),
+        );
+        assert_eq!(paths(&g), Vec::<String>::new());
     }
 
     #[test]

@@ -1,0 +1,246 @@
+//! Test servers for eso-rs's token generators, one module per service, behind one HTTPS
+//! listener (certificate and key from PEM files, signed by the per-instance CA that
+//! `scripts/backends/generators.sh` makes).
+//!
+//! | prefix | module | service |
+//! |---|---|---|
+//! | `/github` | [`github`] | GitHub App installation access tokens |
+//! | `/gitlab` | [`gitlab`] | GitLab deploy tokens (projects and groups) |
+//! | `/grafana` | [`grafana`] | Grafana service accounts and their tokens |
+//!
+//! `GET /_test/healthz` answers `ok`.
+//!
+//! usage: generator-test-server --addr 127.0.0.1:PORT --cert server.crt --key server.key
+//!        [--github-app APP_ID=PUBLIC_KEY.pem]... [--github-installation INSTALL_ID=APP_ID]...
+//!        [--gitlab-token TOKEN]... [--gitlab-read-token TOKEN]...
+//!        [--grafana-token TOKEN]... [--grafana-basic USER:PASSWORD]...
+
+mod github;
+mod gitlab;
+mod grafana;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// A response.
+pub(crate) type Resp = Response<Full<Bytes>>;
+
+/// A JSON response.
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        "content-type",
+        "application/json; charset=utf-8"
+            .parse()
+            .expect("static header"),
+    );
+    r
+}
+
+/// `n` random letters and digits (token values).
+pub(crate) fn random_alnum(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = vec![0u8; n];
+    // The system's randomness does not fail in practice; a test server may stop if it does.
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
+/// Percent-decodes a path segment or query value.
+pub(crate) fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A request as the service modules see it: method, path below the module's prefix, headers
+/// and the whole body.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: Option<String>,
+    pub(crate) headers: hyper::HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Call {
+    /// The value of header `name`, if it is text.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Config {
+    addr: Option<SocketAddr>,
+    cert: Option<String>,
+    key: Option<String>,
+    github: github::Config,
+    gitlab: gitlab::Config,
+    grafana: grafana::Config,
+}
+
+fn parse_args() -> Result<Config, String> {
+    let mut c = Config::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--addr" => c.addr = Some(val()?.parse().map_err(|e| format!("--addr: {e}"))?),
+            "--cert" => c.cert = Some(val()?),
+            "--key" => c.key = Some(val()?),
+            "--github-app" => c.github.add_app(&val()?)?,
+            "--github-installation" => c.github.add_installation(&val()?)?,
+            "--gitlab-token" => c.gitlab.api_tokens.push(val()?),
+            "--gitlab-read-token" => c.gitlab.read_tokens.push(val()?),
+            "--grafana-token" => c.grafana.tokens.push(val()?),
+            "--grafana-basic" => {
+                let v = val()?;
+                let (u, p) = v
+                    .split_once(':')
+                    .ok_or("--grafana-basic wants USER:PASSWORD")?;
+                c.grafana.basic.push((u.to_owned(), p.to_owned()));
+            }
+            "-h" | "--help" => {
+                println!(
+                    "usage: generator-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--github-app APP_ID=PUBLIC_KEY.pem]... [--github-installation INSTALL_ID=APP_ID]... [--gitlab-token TOKEN]... [--gitlab-read-token TOKEN]... [--grafana-token TOKEN]... [--grafana-basic USER:PASSWORD]..."
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(c)
+}
+
+/// Every service's state.
+#[derive(Debug)]
+struct State {
+    github: github::GitHub,
+    gitlab: gitlab::GitLab,
+    grafana: grafana::Grafana,
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
+    let headers = req.headers().clone();
+    let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({"message": "bad body"}),
+        );
+    };
+    if path == "/_test/healthz" {
+        return Response::new(Full::new(Bytes::from_static(b"ok")));
+    }
+    let mut call = Call {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    };
+    if let Some(rest) = call.path.strip_prefix("/github/") {
+        call.path = format!("/{rest}");
+        return state.github.route(&call);
+    }
+    if let Some(rest) = call.path.strip_prefix("/gitlab/") {
+        call.path = format!("/{rest}");
+        return state.gitlab.route(&call);
+    }
+    if let Some(rest) = call.path.strip_prefix("/grafana/") {
+        call.path = format!("/{rest}");
+        return state.grafana.route(&call);
+    }
+    json_response(
+        StatusCode::NOT_FOUND,
+        &serde_json::json!({"message": "no service at this path"}),
+    )
+}
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("generator-test-server: {msg}");
+    std::process::exit(2);
+}
+
+#[tokio::main]
+async fn main() {
+    let cfg = parse_args().unwrap_or_else(|e| fail(e));
+    let (Some(addr), Some(cert), Some(key)) = (cfg.addr, cfg.cert.clone(), cfg.key.clone()) else {
+        fail("--addr, --cert and --key are required");
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .and_then(Iterator::collect)
+        .unwrap_or_else(|e| fail(format!("{cert}: {e}")));
+    let key = PrivateKeyDer::from_pem_file(&key).unwrap_or_else(|e| fail(format!("{key}: {e}")));
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap_or_else(|e| fail(format!("certificate: {e}")));
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let state = Arc::new(State {
+        github: github::GitHub::new(cfg.github),
+        gitlab: gitlab::GitLab::new(cfg.gitlab),
+        grafana: grafana::Grafana::new(cfg.grafana),
+    });
+    let listener = TcpListener::bind(addr)
+        .await
+        .unwrap_or_else(|e| fail(format!("bind {addr}: {e}")));
+    println!("generator-test-server listening on https://{addr}");
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let state = state.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let svc = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), svc)
+                .await;
+        });
+    }
+}
