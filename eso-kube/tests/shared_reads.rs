@@ -6,17 +6,17 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use common::wait_for;
+use eso_core::Result;
 use eso_core::api::{ExternalSecret, SecretStore};
 use eso_core::provider::{
-    BatchRead, BatchValue, Capabilities, DynProvider, FindRef, InMemory, InMemoryFactory, Provider,
-    ProviderFactory, ProviderRegistry, PushRef, PushValue, RemoteRef, StoreContext, Validation,
+    Capabilities, DynProvider, InMemory, InMemoryFactory, ProviderFactory, ProviderRegistry,
+    StoreContext,
 };
-use eso_core::{Result, SecretMap, SecretValue};
+use eso_core::testing::Counting;
 use eso_kube::operator::{Operator, Shutdown};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
@@ -25,52 +25,6 @@ use serde_json::json;
 const OBJECTS: usize = 100;
 const KEYS: usize = 5;
 const INTERVAL: Duration = Duration::from_secs(3);
-
-/// An in-memory backend counting the calls it gets; batching when `batches`.
-#[derive(Debug, Default)]
-struct Counting {
-    inner: InMemory,
-    batches: bool,
-    single: AtomicUsize,
-    batch_calls: AtomicUsize,
-}
-
-#[async_trait]
-impl Provider for Counting {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::ALL
-    }
-    async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
-        self.single.fetch_add(1, Ordering::SeqCst);
-        self.inner.get_secret(r).await
-    }
-    async fn get_secret_map(&self, r: &RemoteRef) -> Result<SecretMap> {
-        self.single.fetch_add(1, Ordering::SeqCst);
-        self.inner.get_secret_map(r).await
-    }
-    async fn get_all_secrets(&self, f: &FindRef) -> Result<SecretMap> {
-        self.inner.get_all_secrets(f).await
-    }
-    async fn push_secret(&self, v: &PushValue, r: &PushRef) -> Result<()> {
-        self.inner.push_secret(v, r).await
-    }
-    async fn delete_secret(&self, r: &PushRef) -> Result<()> {
-        self.inner.delete_secret(r).await
-    }
-    async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
-        self.inner.secret_exists(r).await
-    }
-    async fn validate(&self) -> Result<Validation> {
-        Ok(Validation::Ready)
-    }
-    fn supports_batch_reads(&self) -> bool {
-        self.batches
-    }
-    async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
-        self.batch_calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.get_batch(reads).await
-    }
-}
 
 /// The `fake` kind, answering with one shared backend.
 #[derive(Debug)]
@@ -116,11 +70,7 @@ async fn run(batches: bool) -> (usize, usize) {
     for k in 0..KEYS {
         mem = mem.with_secret(format!("k{k}"), "v1");
     }
-    let backend = Arc::new(Counting {
-        inner: mem.clone(),
-        batches,
-        ..Counting::default()
-    });
+    let backend = Arc::new(Counting::new(mem.clone(), batches));
     let mut providers = ProviderRegistry::empty();
     providers.register(Arc::new(Factory(Arc::clone(&backend))));
     let class = format!("class-{ns}");
@@ -161,14 +111,11 @@ async fn run(batches: bool) -> (usize, usize) {
             .all(|v| v.as_deref() == Some(b"v1"))
     })
     .await;
-    let (single, batch) = (
-        backend.single.load(Ordering::SeqCst),
-        backend.batch_calls.load(Ordering::SeqCst),
-    );
+    let (single, batch) = (backend.single_reads(), backend.batch_calls());
     tokio::time::sleep(INTERVAL * 3).await;
     let counts = (
-        backend.single.load(Ordering::SeqCst) - single,
-        backend.batch_calls.load(Ordering::SeqCst) - batch,
+        backend.single_reads() - single,
+        backend.batch_calls() - batch,
     );
 
     // A new remote value reaches every target within about an interval.

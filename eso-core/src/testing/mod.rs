@@ -18,15 +18,17 @@
 
 #[cfg(feature = "testing")]
 pub mod conformance;
+mod counting;
 mod data;
 #[cfg(feature = "testing")]
 mod fault_proxy;
 
+#[cfg(feature = "testing")]
+pub use counting::Counting;
 pub use data::{
     BENCH_DIR, CONFORMANCE_DIR, REQUIRE_DATA, bench_dir, bench_file, conformance_dir,
     conformance_file, conformance_folder, data_unavailable,
 };
-#[cfg(feature = "testing")]
 pub use fault_proxy::{Fault, FaultProxy};
 
 /// The parser of `spec.syncWindows[].schedule` (ESO's cron dialect), for fuzzing and tests.
