@@ -110,7 +110,10 @@ impl Scope {
             Some(false) => {
                 let key = object_key(obj.as_ref());
                 tracing::debug!(object = %key, "another controller class");
-                ctx.foreign(key);
+                // Stores only: one moving to this class hands its ExternalSecrets over.
+                if matches!(self.kind, Kind::SecretStore | Kind::ClusterSecretStore) {
+                    ctx.foreign(key);
+                }
                 Ok(Action::await_change())
             }
             // The stores are not listed yet: judge it once they are.

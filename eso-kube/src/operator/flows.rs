@@ -51,7 +51,7 @@ pub(super) struct Context {
     /// The ExternalSecrets (the controller's cache), to hand over those of a store that
     /// moves to this operator's class.
     pub(super) external_secrets: kube::runtime::reflector::Store<ExternalSecret>,
-    /// Objects last judged to belong to another controller class.
+    /// Stores last judged to belong to another controller class.
     pub(super) foreign: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
@@ -90,7 +90,7 @@ impl Context {
             .map_err(|e| map_error("get the referenced generators", e).into())
     }
 
-    /// Records that the object `key` belongs to another controller class.
+    /// Records that the store `key` belongs to another controller class.
     pub(super) fn foreign(&self, key: String) {
         if let Ok(mut f) = self.foreign.lock() {
             f.insert(key);
