@@ -3,6 +3,8 @@
 //! provider arriving together go out as one batch call; the reconciles of many
 //! ExternalSecrets over few distinct secrets cost one read per distinct secret.
 
+#![cfg(feature = "testing")]
+
 use std::sync::Arc;
 use std::time::Duration;
 

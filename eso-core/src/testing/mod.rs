@@ -18,6 +18,7 @@
 
 #[cfg(feature = "testing")]
 pub mod conformance;
+#[cfg(feature = "testing")]
 mod counting;
 mod data;
 #[cfg(feature = "testing")]
@@ -29,6 +30,7 @@ pub use data::{
     BENCH_DIR, CONFORMANCE_DIR, REQUIRE_DATA, bench_dir, bench_file, conformance_dir,
     conformance_file, conformance_folder, data_unavailable,
 };
+#[cfg(feature = "testing")]
 pub use fault_proxy::{Fault, FaultProxy};
 
 /// The parser of `spec.syncWindows[].schedule` (ESO's cron dialect), for fuzzing and tests.
