@@ -4,12 +4,13 @@
 //! Each test checks what the server received (the App JWT's header, claims and verified
 //! signature, the body) and what came out (the Secret's keys; the token works and is scoped).
 
+mod common;
+
 use std::sync::Arc;
 
 use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
 use eso_core::cluster::{KubeSecret, MemoryCluster};
 use eso_core::generator::{Generator, GeneratorContext, GeneratorRegistry};
-use eso_core::provider::{RemoteRef, StoreContext, StoreIdentity, StoreScope};
 use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
 use eso_generators::GithubAccessToken;
 use serde_json::{Value, json};
@@ -225,23 +226,7 @@ async fn push_secret_pushes_a_fresh_installation_token() {
     assert_eq!(out.detail.pushed, 1);
     check_last_request(&env, "app").await;
 
-    let stored = r.catalog().secret_store("app", "mirror").unwrap();
-    let id = StoreIdentity::new(StoreScope::Namespaced, "app", "mirror");
-    let cluster: eso_core::cluster::DynCluster = Arc::new(MemoryCluster::new());
-    let store = r
-        .providers()
-        .provider(&StoreContext::new(
-            &id,
-            &stored.spec.provider,
-            "app",
-            &cluster,
-        ))
-        .await
-        .unwrap();
-    let pushed = store
-        .get_secret(&RemoteRef::new("ci/github-token"))
-        .await
-        .unwrap();
+    let pushed = common::pushed_to_mirror(&r, "ci/github-token").await;
     let token = pushed.expose_str().unwrap();
     assert!(token.starts_with("ghs_"));
     assert_eq!(env.repositories(token).await, ["app"]);

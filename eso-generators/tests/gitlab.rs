@@ -4,13 +4,14 @@
 //! over; deleting the ExternalSecret revokes the rest) and a PushSecret pushing one (deleting
 //! it revokes its token). What the server received and holds is checked at each step.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
 use eso_core::cluster::{KubeSecret, MemoryCluster};
 use eso_core::generator::{Generator, GeneratorContext, GeneratorRegistry};
-use eso_core::provider::{RemoteRef, StoreContext, StoreIdentity, StoreScope};
 use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
 use eso_generators::GitlabDeployToken;
 use jiff::{SignedDuration, Timestamp};
@@ -262,23 +263,7 @@ async fn push_secret_pushes_a_deploy_token_and_deletion_revokes_it() {
     assert_eq!(out.detail.pushed, 1);
     assert_eq!(env.ids_named(name).await.len(), 1);
 
-    let stored = r.catalog().secret_store("app", "mirror").unwrap();
-    let id = StoreIdentity::new(StoreScope::Namespaced, "app", "mirror");
-    let cluster: eso_core::cluster::DynCluster = Arc::new(MemoryCluster::new());
-    let store = r
-        .providers()
-        .provider(&StoreContext::new(
-            &id,
-            &stored.spec.provider,
-            "app",
-            &cluster,
-        ))
-        .await
-        .unwrap();
-    let pushed = store
-        .get_secret(&RemoteRef::new("ci/deploy-token"))
-        .await
-        .unwrap();
+    let pushed = common::pushed_to_mirror(&r, "ci/deploy-token").await;
     assert!(pushed.expose_str().unwrap().starts_with("gldt-"));
 
     let mut ps = ps;

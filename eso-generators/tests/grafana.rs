@@ -4,13 +4,14 @@
 //! the server once the grace period is over; deleting the ExternalSecret deletes the rest),
 //! and a PushSecret pushing one (deleting it deletes its token).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use eso_core::api::{ExternalSecret, Manifest, PushSecret, parse_documents};
 use eso_core::cluster::{KubeSecret, MemoryCluster};
 use eso_core::generator::{Generator, GeneratorContext, GeneratorRegistry};
-use eso_core::provider::{RemoteRef, StoreContext, StoreIdentity, StoreScope};
 use eso_core::reconcile::{MemoryCatalog, Pass, Reconciler};
 use eso_generators::Grafana;
 use jiff::{SignedDuration, Timestamp};
@@ -295,23 +296,7 @@ async fn push_secret_with_basic_auth_pushes_a_token_and_deletion_deletes_it() {
         .unwrap();
     assert_eq!(created["auth"], "basic");
 
-    let stored = r.catalog().secret_store("app", "mirror").unwrap();
-    let sid = StoreIdentity::new(StoreScope::Namespaced, "app", "mirror");
-    let cluster: eso_core::cluster::DynCluster = Arc::new(MemoryCluster::new());
-    let store = r
-        .providers()
-        .provider(&StoreContext::new(
-            &sid,
-            &stored.spec.provider,
-            "app",
-            &cluster,
-        ))
-        .await
-        .unwrap();
-    let pushed = store
-        .get_secret(&RemoteRef::new("ci/grafana-token"))
-        .await
-        .unwrap();
+    let pushed = common::pushed_to_mirror(&r, "ci/grafana-token").await;
     assert!(env.works(pushed.expose_str().unwrap()).await);
 
     let mut ps = ps;
