@@ -20,7 +20,6 @@
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eso_core::api::{ExternalSecret, SecretStore};
@@ -30,9 +29,8 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Resource as _, ResourceExt as _};
 use serde_json::json;
-use tokio::sync::Mutex;
 
-use support::{Error, api_requests, install_crds, percentile};
+use support::{Error, ReadyAt, api_requests, install_crds, percentile, watch_ready};
 
 fn external_secret(name: &str, ns: &str, refresh: &str) -> Result<ExternalSecret, Error> {
     Ok(serde_json::from_value(json!({
@@ -80,8 +78,6 @@ async fn plain_client(client: kube::Client, ns: String, concurrency: usize) {
         .await;
 }
 
-type ReadyAt = Arc<Mutex<HashMap<String, Instant>>>;
-
 /// A fresh namespace for this run with one `fake` SecretStore; returns its name.
 async fn namespace_with_store(client: &kube::Client, mode: &str) -> Result<String, Error> {
     let ns = format!("scale-{mode}-{}", jiff::Timestamp::now().as_second());
@@ -101,29 +97,6 @@ async fn namespace_with_store(client: &kube::Client, mode: &str) -> Result<Strin
         .create(&PostParams::default(), &store)
         .await?;
     Ok(ns)
-}
-
-/// Watches the namespace's ExternalSecrets and records when each first was Ready.
-fn watch_ready(es_api: Api<ExternalSecret>) -> (tokio::task::JoinHandle<()>, ReadyAt) {
-    let ready_at: ReadyAt = Arc::default();
-    let task = tokio::spawn({
-        let ready_at = Arc::clone(&ready_at);
-        async move {
-            let mut s = watcher(es_api, watcher::Config::default())
-                .applied_objects()
-                .boxed();
-            while let Some(Ok(es)) = s.next().await {
-                if support::ready(es.status.as_ref().and_then(|s| s.conditions.as_ref())) {
-                    ready_at
-                        .lock()
-                        .await
-                        .entry(es.name_any())
-                        .or_insert_with(Instant::now);
-                }
-            }
-        }
-    });
-    (task, ready_at)
 }
 
 /// Creates `n` ExternalSecrets, 16 at a time; returns when each create was sent.

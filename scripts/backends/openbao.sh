@@ -34,6 +34,9 @@
 # VAULT_ADDR is the plain-HTTP dev listener; VAULT_TLS_ADDR the HTTPS listener
 # (certificate for 127.0.0.1 and localhost) trusted through VAULT_CACERT.
 # With ESO_OPENBAO_TLS=1, VAULT_ADDR is the HTTPS one.
+# With ESO_OPENBAO_AUDIT=1, a file audit device (declared in the server's config:
+# OpenBao refuses to enable one through its API) logs every request as a JSON line
+# to VAULT_AUDIT_LOG (what benches/operator-scale.sh's steady mode counts).
 set -euo pipefail
 BACKEND=openbao
 # shellcheck source=lib.sh
@@ -141,6 +144,15 @@ listener "tcp" {
   tls_key_file    = "$RUN_DIR/tls/server.key"
 }
 EOF
+    if [[ "${ESO_OPENBAO_AUDIT:-0}" == 1 ]]; then
+        cat >>"$RUN_DIR/tls.hcl" <<EOF
+audit "file" "requests" {
+  options {
+    file_path = "$RUN_DIR/audit.log"
+  }
+}
+EOF
+    fi
     mkdir -p "$RUN_DIR/home"
     # HOME: keep the token helper file and plugin dirs away from the user's home.
     HOME="$RUN_DIR/home" spawn "$(bao_bin)" server -dev \
@@ -158,6 +170,9 @@ EOF
     env_set VAULT_HTTP_ADDR "$http_addr"
     env_set VAULT_TLS_ADDR "$tls_addr"
     env_set BAO_BIN "$(bao_bin)"
+    if [[ "${ESO_OPENBAO_AUDIT:-0}" == 1 ]]; then
+        env_set VAULT_AUDIT_LOG "$RUN_DIR/audit.log"
+    fi
 }
 
 backend_healthy() {

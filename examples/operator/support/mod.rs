@@ -1,12 +1,18 @@
-//! Pieces shared by the bench drivers (`operator_scale_load`, `soak`): installing ESO's CRDs
-//! on a fresh API server and reading its request counters.
+//! Pieces shared by the bench drivers (`operator_scale_load`, `operator_steady`, `soak`):
+//! installing ESO's CRDs on a fresh API server, reading its request counters, watching
+//! ExternalSecrets become Ready, sampling a process.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use eso_core::api::ExternalSecret;
+use futures_util::StreamExt as _;
+use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use tokio::sync::Mutex;
 
 /// The drivers' error type.
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -92,4 +98,57 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     )]
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
+}
+
+/// When each ExternalSecret (by name) was first seen Ready.
+pub(crate) type ReadyAt = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// Watches the namespace's ExternalSecrets and records when each first was Ready.
+pub(crate) fn watch_ready(es_api: Api<ExternalSecret>) -> (tokio::task::JoinHandle<()>, ReadyAt) {
+    let ready_at: ReadyAt = Arc::default();
+    let task = tokio::spawn({
+        let ready_at = Arc::clone(&ready_at);
+        async move {
+            let mut s = watcher(es_api, watcher::Config::default())
+                .applied_objects()
+                .boxed();
+            while let Some(Ok(es)) = s.next().await {
+                if ready(es.status.as_ref().and_then(|s| s.conditions.as_ref())) {
+                    ready_at
+                        .lock()
+                        .await
+                        .entry(es.name_any())
+                        .or_insert_with(Instant::now);
+                }
+            }
+        }
+    });
+    (task, ready_at)
+}
+
+/// A process's resident set (`VmRSS`) and peak (`VmHWM`) in KiB, and its CPU time
+/// (user + system) in clock ticks (1/100 s), from `/proc`; zeros when it is gone.
+pub(crate) fn process_sample(pid: u32) -> (u64, u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    // Fields 14 and 15 of /proc/PID/stat, counted after the command name (which may hold
+    // spaces, so split after its closing parenthesis).
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let ticks = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|v| v.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    (kib("VmRSS:"), kib("VmHWM:"), ticks)
 }
