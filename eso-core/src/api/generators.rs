@@ -1606,6 +1606,39 @@ mod tests {
     }
 
     #[test]
+    fn federation_and_beyondtrust_specs_name_bad_fields() {
+        let q: QuayAccessToken = root(
+            "QuayAccessToken",
+            serde_json::json!({"url": "http://quay.local", "robotAccount": "",
+                "serviceAccountRef": {"name": ""}}),
+        );
+        assert_eq!(
+            paths(&q),
+            [
+                "spec.robotAccount",
+                "spec.url",
+                "spec.serviceAccountRef.name"
+            ]
+        );
+        let c: CloudsmithAccessToken = root(
+            "CloudsmithAccessToken",
+            serde_json::json!({"apiUrl": "api.cloudsmith.io", "orgSlug": " ", "serviceSlug": "",
+                "serviceAccountRef": {"name": "builder"}}),
+        );
+        assert_eq!(
+            paths(&c),
+            ["spec.orgSlug", "spec.serviceSlug", "spec.apiUrl"]
+        );
+        let b: BeyondtrustWorkloadCredentialsDynamicSecret = root(
+            "BeyondtrustWorkloadCredentialsDynamicSecret",
+            serde_json::json!({"provider": {
+                "auth": {"apikey": {"token": {"name": "bt", "key": "token"}}},
+                "server": {"apiUrl": "https://bt.example", "siteId": "not-checked-here"}}}),
+        );
+        assert_eq!(paths(&b), ["spec.provider.folderPath"]);
+    }
+
+    #[test]
     fn password_defaults() {
         let p: Password = root("Password", serde_json::json!({}));
         assert_eq!(p.spec, PasswordSpec::default());
