@@ -15,10 +15,12 @@ use crate::{Error, Result, SecretMap};
 mod generator_state;
 mod k8s;
 mod managed;
+mod token;
 
 pub use generator_state::{GENERATOR_STATE_FINALIZER, GeneratorStateQuery, KubeGeneratorState};
 pub use k8s::{secret_from_kube, secret_to_kube};
 pub use managed::ManagedKeys;
+pub use token::TokenRequestRecord;
 
 /// A shared cluster handle.
 pub type DynCluster = Arc<dyn Cluster>;
@@ -322,7 +324,8 @@ pub trait Cluster: fmt::Debug + Send + Sync + 'static {
     /// Requests a token for a ServiceAccount (the TokenRequest API), for providers that log in
     /// with one (Vault kubernetes/jwt auth). `audiences` empty means the API server's default.
     ///
-    /// The default implementation answers [`Error::NotSupported`]; [`MemoryCluster`] keeps it.
+    /// The default implementation answers [`Error::NotSupported`]; so does [`MemoryCluster`]
+    /// unless [`MemoryCluster::with_service_account_tokens`] turned it on.
     async fn create_service_account_token(
         &self,
         namespace: &str,
@@ -469,6 +472,7 @@ struct MemoryState {
     config_maps: BTreeMap<(String, String), KubeConfigMap>,
     namespaces: BTreeMap<String, KubeNamespace>,
     generator_states: BTreeMap<(String, String), KubeGeneratorState>,
+    tokens: Option<token::TokenIssuer>,
     next_version: u64,
 }
 
@@ -732,6 +736,16 @@ impl Cluster for MemoryCluster {
             .filter(|n| labels.matches(&n.labels))
             .cloned()
             .collect())
+    }
+
+    async fn create_service_account_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        audiences: &[String],
+        expiration_seconds: i64,
+    ) -> Result<crate::SecretValue> {
+        self.issue_token(namespace, name, audiences, expiration_seconds)
     }
 
     async fn create_generator_state(

@@ -15,6 +15,9 @@
 //! | [`GithubAccessToken`] | `github` (default) | `token` |
 //! | [`GitlabDeployToken`] | `gitlab` (default) | `username`, `token` (stateful: revoked on cleanup) |
 //! | [`Grafana`] | `grafana` (default) | `login`, `token` (stateful: deleted on cleanup) |
+//! | [`QuayAccessToken`] | `quay` (default) | `registry`, `auth`, `expiry` |
+//! | [`CloudsmithAccessToken`] | `cloudsmith` (default) | `auth`, `expiry` |
+//! | [`BeyondtrustWorkloadCredentialsDynamicSecret`] | `beyondtrust` (default) | `accessKeyId`, `secretAccessKey`, `leaseId`, `expiration`, `sessionToken` when set (stateful; nothing to revoke, as with ESO) |
 //! | `Webhook` | `webhook` | the keys of the JSON object the endpoint returns |
 //!
 //! Errors name the spec field they are about (`spec.length: ...`) and never contain a generated
@@ -43,6 +46,10 @@
 //! # }).unwrap();
 //! ```
 
+#[cfg(feature = "beyondtrust")]
+mod beyondtrust;
+#[cfg(feature = "cloudsmith")]
+mod cloudsmith;
 #[cfg(any(feature = "password", feature = "mfa"))]
 mod encoding;
 #[cfg(feature = "fake")]
@@ -53,17 +60,30 @@ mod github;
 mod gitlab;
 #[cfg(feature = "grafana")]
 mod grafana;
-#[cfg(any(feature = "github", feature = "gitlab", feature = "grafana"))]
+#[cfg(any(
+    feature = "github",
+    feature = "gitlab",
+    feature = "grafana",
+    feature = "quay",
+    feature = "cloudsmith",
+    feature = "beyondtrust"
+))]
 mod http;
 #[cfg(feature = "mfa")]
 mod mfa;
 #[cfg(feature = "password")]
 mod password;
+#[cfg(feature = "quay")]
+mod quay;
 #[cfg(feature = "sshkey")]
 mod sshkey;
 #[cfg(feature = "uuid")]
 mod uuid;
 
+#[cfg(feature = "beyondtrust")]
+pub use beyondtrust::{BEYONDTRUST_API_VERSION, BeyondtrustWorkloadCredentialsDynamicSecret};
+#[cfg(feature = "cloudsmith")]
+pub use cloudsmith::{CLOUDSMITH_API_URL, CloudsmithAccessToken};
 /// The `Webhook` generator (from `eso-provider-webhook`, which shares its HTTP and template
 /// core with the `webhook` store kind).
 #[cfg(feature = "webhook")]
@@ -80,6 +100,8 @@ pub use grafana::Grafana;
 pub use mfa::Mfa;
 #[cfg(feature = "password")]
 pub use password::Password;
+#[cfg(feature = "quay")]
+pub use quay::{QUAY_URL, QuayAccessToken};
 #[cfg(feature = "sshkey")]
 pub use sshkey::SshKey;
 #[cfg(feature = "uuid")]
@@ -127,6 +149,12 @@ pub fn register_generators(registry: &mut GeneratorRegistry) {
     registry.register(Arc::new(GitlabDeployToken::new()));
     #[cfg(feature = "grafana")]
     registry.register(Arc::new(Grafana::new()));
+    #[cfg(feature = "quay")]
+    registry.register(Arc::new(QuayAccessToken::new()));
+    #[cfg(feature = "cloudsmith")]
+    registry.register(Arc::new(CloudsmithAccessToken::new()));
+    #[cfg(feature = "beyondtrust")]
+    registry.register(Arc::new(BeyondtrustWorkloadCredentialsDynamicSecret::new()));
     #[cfg(feature = "webhook")]
     registry.register(Arc::new(Webhook::new()));
 }
@@ -178,10 +206,15 @@ mod tests {
         register_generators(&mut r);
         let kinds: Vec<_> = r.kinds().collect();
         for k in [
+            "BeyondtrustWorkloadCredentialsDynamicSecret",
+            "CloudsmithAccessToken",
             "Fake",
             "GithubAccessToken",
+            "GitlabDeployToken",
+            "Grafana",
             "MFA",
             "Password",
+            "QuayAccessToken",
             "SSHKey",
             "UUID",
         ] {

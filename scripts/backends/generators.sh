@@ -7,6 +7,9 @@
 #   /github   GitHub App installation access tokens (two Apps, one installation each)
 #   /gitlab   GitLab deploy tokens of project eso-rs/app (101) and group eso-rs (201)
 #   /grafana  Grafana service accounts and their tokens (one organisation)
+#   /quay     Quay robot account federation (robot eso-rs+ci)
+#   /cloudsmith  Cloudsmith's OIDC exchange (organisation eso-rs, service ci-service)
+#   /beyondtrust  BeyondTrust Workload Credentials dynamic secrets (one site)
 #
 # usage: scripts/backends/generators.sh start|stop|env|status|install [instance]
 #
@@ -25,14 +28,24 @@
 #   GRAFANA_URL              $GENERATORS_URL/grafana (API under /api)
 #   GRAFANA_TOKEN            an admin service account token; GRAFANA_USER / GRAFANA_PASSWORD
 #                            basic auth of an admin
+#   GENERATORS_OIDC_ISSUER   the ServiceAccount token issuer the Quay and Cloudsmith modules
+#                            trust (tests give it to MemoryCluster::with_service_account_tokens);
+#                            the federated ServiceAccounts are in namespace app
+#   QUAY_URL                 $GENERATORS_URL/quay; QUAY_ROBOT, QUAY_AUDIENCE, QUAY_SERVICE_ACCOUNT
+#                            the robot and the ServiceAccount (and audience) it federates with
+#   CLOUDSMITH_API_URL       $GENERATORS_URL/cloudsmith; CLOUDSMITH_ORG, CLOUDSMITH_SERVICE,
+#                            CLOUDSMITH_AUDIENCE, CLOUDSMITH_SERVICE_ACCOUNT likewise
+#   BEYONDTRUST_API_URL      $GENERATORS_URL/beyondtrust; BEYONDTRUST_SITE_ID, BEYONDTRUST_TOKEN
+#                            (may generate), BEYONDTRUST_READ_TOKEN (may not); definitions
+#                            production/aws/aws-temp (with a session token) and iam-user
 #   GENERATORS_PYTHON        a venv python with the vendor clients (PyGithub, python-gitlab,
-#                            grafana-client), for smoke.sh
+#                            grafana-client, cloudsmith-api), for smoke.sh
 set -euo pipefail
 BACKEND=generators
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PY_PACKAGES=(PyGithub python-gitlab grafana-client)
+PY_PACKAGES=(PyGithub python-gitlab grafana-client cloudsmith-api)
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 
 server_bin() { echo "$INSTALL_DIR/bin/generator-test-server"; }
@@ -44,7 +57,7 @@ backend_install() {
     cp "$TARGET_DIR/debug/generator-test-server" "$(server_bin).tmp"
     mv "$(server_bin).tmp" "$(server_bin)"
     if [[ ! -x "$INSTALL_DIR/venv/bin/python" ]] ||
-        ! "$INSTALL_DIR/venv/bin/python" -c 'import github, gitlab, grafana_client' 2>/dev/null; then
+        ! "$INSTALL_DIR/venv/bin/python" -c 'import github, gitlab, grafana_client, cloudsmith_api' 2>/dev/null; then
         log "installing ${PY_PACKAGES[*]} into $INSTALL_DIR/venv (for the smoke test)"
         rm -rf "$INSTALL_DIR/venv"
         python3 -m venv "$INSTALL_DIR/venv"
@@ -76,6 +89,7 @@ gen_app_key() {
 
 backend_start() {
     local port app=424242 other=999001 install=4242001 other_install=4242999
+    local issuer=https://kubernetes.generators.test site=6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b
     port="$(free_port)"
     gen_tls
     gen_app_key app
@@ -86,7 +100,12 @@ backend_start() {
         --github-app "$other=$RUN_DIR/github/other-app.pub.pem" \
         --github-installation "$install=$app" --github-installation "$other_install=$other" \
         --gitlab-token glpat-eso-api-token-0001 --gitlab-read-token glpat-eso-read-token-0001 \
-        --grafana-token glsa_eso_admin_token_0001 --grafana-basic admin:eso-admin-password
+        --grafana-token glsa_eso_admin_token_0001 --grafana-basic admin:eso-admin-password \
+        --quay-robot "eso-rs+ci=$issuer,system:serviceaccount:app:quay-builder,quay.generators.test" \
+        --cloudsmith-service "eso-rs/ci-service=$issuer,system:serviceaccount:app:cs-builder,cloudsmith.generators.test" \
+        --beyondtrust-site "$site" --beyondtrust-token bt-eso-api-token-0001 \
+        --beyondtrust-read-token bt-eso-read-token-0001 \
+        --beyondtrust-dynamic production/aws/aws-temp=sts --beyondtrust-dynamic iam-user
     env_set GENERATORS_URL "https://localhost:$port"
     env_set GENERATORS_CA_FILE "$RUN_DIR/tls/ca.crt"
     env_set GITHUB_API_URL "https://localhost:$port/github"
@@ -104,6 +123,20 @@ backend_start() {
     env_set GRAFANA_TOKEN glsa_eso_admin_token_0001
     env_set GRAFANA_USER admin
     env_set GRAFANA_PASSWORD eso-admin-password
+    env_set GENERATORS_OIDC_ISSUER "$issuer"
+    env_set QUAY_URL "https://localhost:$port/quay"
+    env_set QUAY_ROBOT eso-rs+ci
+    env_set QUAY_AUDIENCE quay.generators.test
+    env_set QUAY_SERVICE_ACCOUNT quay-builder
+    env_set CLOUDSMITH_API_URL "https://localhost:$port/cloudsmith"
+    env_set CLOUDSMITH_ORG eso-rs
+    env_set CLOUDSMITH_SERVICE ci-service
+    env_set CLOUDSMITH_AUDIENCE cloudsmith.generators.test
+    env_set CLOUDSMITH_SERVICE_ACCOUNT cs-builder
+    env_set BEYONDTRUST_API_URL "https://localhost:$port/beyondtrust"
+    env_set BEYONDTRUST_SITE_ID "$site"
+    env_set BEYONDTRUST_TOKEN bt-eso-api-token-0001
+    env_set BEYONDTRUST_READ_TOKEN bt-eso-read-token-0001
     env_set GENERATORS_PYTHON "$INSTALL_DIR/venv/bin/python"
 }
 

@@ -3,16 +3,17 @@ running generator test server (scripts/backends/generators.sh start exports the 
 
 usage: $GENERATORS_PYTHON generators_smoke.py STEP
 steps: github-token github-scoped github-wrong-app gitlab-project gitlab-group-and-scopes
-       grafana-token grafana-basic-and-errors
+       grafana-token grafana-basic-and-errors cloudsmith-exchange cloudsmith-errors
+(Quay and BeyondTrust publish no client library for the calls the generators make: their
+modules follow the vendors' API references and are checked by the Rust tests only.)
 Exits non-zero (with a message) when the step's expectation does not hold.
 """
 import os
 import sys
 
-from github import Auth, GithubException, GithubIntegration
-
 
 def github_integration(app_id, key_file):
+    from github import Auth, GithubIntegration
     with open(key_file) as f:
         key = f.read()
     return GithubIntegration(
@@ -23,6 +24,13 @@ def github_integration(app_id, key_file):
 
 
 def main(step):
+    if step.startswith("cloudsmith"):
+        return cloudsmith_step(step)
+    if step.startswith("gitlab"):
+        return gitlab_step(step)
+    if step.startswith("grafana"):
+        return grafana_step(step)
+    from github import GithubException
     gi = github_integration(os.environ["GITHUB_APP_ID"], os.environ["GITHUB_APP_PRIVATE_KEY_FILE"])
     install = int(os.environ["GITHUB_INSTALLATION_ID"])
     if step == "github-token":
@@ -60,10 +68,6 @@ def main(step):
             except GithubException as e:
                 assert e.status == 401, e.status
                 assert e.data["message"] == "A JSON web token could not be decoded", e.data
-    elif step.startswith("gitlab"):
-        gitlab_step(step)
-    elif step.startswith("grafana"):
-        grafana_step(step)
     else:
         raise SystemExit(f"unknown step {step}")
 
@@ -171,6 +175,83 @@ def grafana_step(step):
             raise AssertionError("an unknown token was accepted")
         except GrafanaClientError as e:
             assert e.status_code == 401, e.status_code
+    else:
+        raise SystemExit(f"unknown step {step}")
+
+
+def service_account_jwt(audience, name=None):
+    """An unsigned JWT with a Kubernetes ServiceAccount token's claims (the test server
+    checks issuer, subject, audience and expiry, not signatures)."""
+    import base64
+    import json
+    import time
+
+    def enc(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    name = name or os.environ["CLOUDSMITH_SERVICE_ACCOUNT"]
+    now = int(time.time())
+    claims = {"iss": os.environ["GENERATORS_OIDC_ISSUER"],
+              "sub": f"system:serviceaccount:app:{name}", "aud": [audience],
+              "iat": now, "exp": now + 600}
+    return f"{enc({'alg': 'none', 'typ': 'JWT'})}.{enc(claims)}."
+
+
+def cloudsmith_client(api_key=None):
+    import cloudsmith_api
+    config = cloudsmith_api.Configuration()
+    config.host = os.environ["CLOUDSMITH_API_URL"]
+    config.ssl_ca_cert = os.environ["GENERATORS_CA_FILE"]
+    if api_key:
+        config.api_key["X-Api-Key"] = api_key
+    return cloudsmith_api.ApiClient(config)
+
+
+def cloudsmith_exchange(org, service, audience):
+    import cloudsmith_api
+    api = cloudsmith_api.OpenidApi(cloudsmith_client())
+    req = cloudsmith_api.OidcRequest(oidc_token=service_account_jwt(audience), service_slug=service)
+    return api.openid_create(org, data=req)
+
+
+def cloudsmith_step(step):
+    import json
+
+    import cloudsmith_api
+    from cloudsmith_api.rest import ApiException
+    org, service = os.environ["CLOUDSMITH_ORG"], os.environ["CLOUDSMITH_SERVICE"]
+    audience = os.environ["CLOUDSMITH_AUDIENCE"]
+    if step == "cloudsmith-exchange":
+        # OpenidApi.openid_create, then the token authenticates at UserApi.user_self.
+        out = cloudsmith_exchange(org, service, audience)
+        assert out.token and out.token.count(".") == 2, "token shape"
+        me = cloudsmith_api.UserApi(cloudsmith_client(out.token)).user_self()
+        assert me.authenticated and me.slug == service, me
+        anonymous = cloudsmith_api.UserApi(cloudsmith_client()).user_self()
+        assert not anonymous.authenticated, anonymous
+    elif step == "cloudsmith-errors":
+        for (o, s, a, status) in [(org, service, "not-the-audience", 401),
+                                  ("no-such-org", service, audience, 404),
+                                  (org, "no-such-service", audience, 404)]:
+            try:
+                cloudsmith_exchange(o, s, a)
+                raise AssertionError(f"exchange for {o}/{s} ({a}) succeeded")
+            except ApiException as e:
+                assert e.status == status, (o, s, a, e.status)
+                assert json.loads(e.body)["detail"], e.body
+        try:
+            # The model refuses an empty token client-side: send the body without it.
+            cloudsmith_api.OpenidApi(cloudsmith_client()).openid_create(
+                org, data={"service_slug": service})
+            raise AssertionError("an empty token was accepted")
+        except ApiException as e:
+            assert e.status == 400, e.status
+            assert "oidc_token" in json.loads(e.body)["fields"], e.body
+        try:
+            cloudsmith_api.UserApi(cloudsmith_client("not-a-token")).user_self()
+            raise AssertionError("an unknown token was accepted")
+        except ApiException as e:
+            assert e.status == 401, e.status
     else:
         raise SystemExit(f"unknown step {step}")
 

@@ -116,7 +116,8 @@ smoke_azure() {
 }
 
 smoke_generators() {
-    # The vendors' own clients against the generator test server: PyGithub, python-gitlab, grafana-client.
+    # The vendors' own clients against the generator test server: PyGithub, python-gitlab, grafana-client,
+    # cloudsmith-api (Quay and BeyondTrust publish none for these calls).
     local step=("${GENERATORS_PYTHON:-python3}" "$here/generators_smoke.py")
     check "generators (PyGithub) installation token" "${step[@]}" github-token
     check "generators (PyGithub) scoped token, 422 for a permission not granted" "${step[@]}" github-scoped
@@ -125,6 +126,8 @@ smoke_generators() {
     check "generators (python-gitlab) group deploy token, 400 for a project-only scope, 403 for read_api" "${step[@]}" gitlab-group-and-scopes
     check "generators (grafana-client) service account, token works until deleted" "${step[@]}" grafana-token
     check "generators (grafana-client) basic auth, 409 taken name, 404 unknown token, 401 bad token" "${step[@]}" grafana-basic-and-errors
+    check "generators (cloudsmith-api) OIDC exchange, the token authenticates at user/self" "${step[@]}" cloudsmith-exchange
+    check "generators (cloudsmith-api) 401 wrong audience, 404 unknown org or service, 400 missing token, 401 bad key" "${step[@]}" cloudsmith-errors
 }
 
 smoke_helm() {

@@ -16,8 +16,8 @@ use super::meta::{
     ServiceAccountSelector,
 };
 use super::providers::{
-    AwsAuth, AzureEnvironmentType, GcpSmAuth, StoreScope, VaultProvider, check_ca_provider_format,
-    check_service_account_format,
+    AwsAuth, AzureEnvironmentType, BeyondtrustWorkloadCredentialsProvider, GcpSmAuth, StoreScope,
+    VaultProvider, check_ca_provider_format, check_service_account_format,
 };
 use super::validation::{
     Validate, ValidationErrors, check_duration, is_dns1123_subdomain, is_secret_key,
@@ -867,9 +867,9 @@ generator_kind! {
         /// Controller class.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub controller: Option<String>,
-        /// The BeyondTrust Workload Credentials provider block (kept as raw JSON).
-        #[cfg_attr(feature = "kube", schemars(schema_with = "super::meta::free_form_schema"))]
-        pub provider: serde_json::Value,
+        /// The BeyondTrust Workload Credentials connection; `folderPath` is the dynamic secret
+        /// definition's path (`folder/.../name`).
+        pub provider: BeyondtrustWorkloadCredentialsProvider,
         /// HTTP retries.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub retry_settings: Option<SecretStoreRetrySettings>,
@@ -1122,6 +1122,19 @@ impl GeneratorSpecValidate for GithubAccessTokenSpec {
 
 impl GeneratorSpecValidate for QuayAccessTokenSpec {
     fn validate_spec(&self, _: Option<&str>, path: &str, errors: &mut ValidationErrors) {
+        if self.robot_account.trim().is_empty() {
+            errors.push(format!("{path}.robotAccount"), "must not be empty");
+        }
+        if self
+            .url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("http://"))
+        {
+            errors.push(
+                format!("{path}.url"),
+                "must be a host or an https:// URL (Quay federation is HTTPS only)",
+            );
+        }
         check_service_account_format(
             &self.service_account_ref,
             &format!("{path}.serviceAccountRef"),
@@ -1132,6 +1145,19 @@ impl GeneratorSpecValidate for QuayAccessTokenSpec {
 
 impl GeneratorSpecValidate for CloudsmithAccessTokenSpec {
     fn validate_spec(&self, _: Option<&str>, path: &str, errors: &mut ValidationErrors) {
+        for (v, f) in [
+            (&self.org_slug, "orgSlug"),
+            (&self.service_slug, "serviceSlug"),
+        ] {
+            if v.trim().is_empty() {
+                errors.push(format!("{path}.{f}"), "must not be empty");
+            }
+        }
+        if let Some(url) = self.api_url.as_deref().filter(|u| !u.is_empty())
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            errors.push(format!("{path}.apiUrl"), "must be an http(s) URL");
+        }
         check_service_account_format(
             &self.service_account_ref,
             &format!("{path}.serviceAccountRef"),
@@ -1152,8 +1178,10 @@ impl GeneratorSpecValidate for VaultDynamicSecretSpec {
 
 impl GeneratorSpecValidate for BeyondtrustWorkloadCredentialsDynamicSecretSpec {
     fn validate_spec(&self, _: Option<&str>, path: &str, errors: &mut ValidationErrors) {
-        if !self.provider.is_object() {
-            errors.push(format!("{path}.provider"), "must be an object");
+        self.provider
+            .validate_at(&format!("{path}.provider"), errors);
+        if self.provider.folder_path.trim_end_matches('/').is_empty() {
+            errors.push(format!("{path}.provider.folderPath"), "is required");
         }
     }
 }
@@ -1575,6 +1603,39 @@ mod tests {
                 "auth": {"privateKey": {"secretRef": {"name": "k", "key": "pem"}}}}),
         );
         assert_eq!(paths(&g), Vec::<String>::new());
+    }
+
+    #[test]
+    fn federation_and_beyondtrust_specs_name_bad_fields() {
+        let q: QuayAccessToken = root(
+            "QuayAccessToken",
+            serde_json::json!({"url": "http://quay.local", "robotAccount": "",
+                "serviceAccountRef": {"name": ""}}),
+        );
+        assert_eq!(
+            paths(&q),
+            [
+                "spec.robotAccount",
+                "spec.url",
+                "spec.serviceAccountRef.name"
+            ]
+        );
+        let c: CloudsmithAccessToken = root(
+            "CloudsmithAccessToken",
+            serde_json::json!({"apiUrl": "api.cloudsmith.io", "orgSlug": " ", "serviceSlug": "",
+                "serviceAccountRef": {"name": "builder"}}),
+        );
+        assert_eq!(
+            paths(&c),
+            ["spec.orgSlug", "spec.serviceSlug", "spec.apiUrl"]
+        );
+        let b: BeyondtrustWorkloadCredentialsDynamicSecret = root(
+            "BeyondtrustWorkloadCredentialsDynamicSecret",
+            serde_json::json!({"provider": {
+                "auth": {"apikey": {"token": {"name": "bt", "key": "token"}}},
+                "server": {"apiUrl": "https://bt.example", "siteId": "not-checked-here"}}}),
+        );
+        assert_eq!(paths(&b), ["spec.provider.folderPath"]);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 mod aws;
 mod azurekv;
+mod beyondtrust;
 mod fake;
 mod gcpsm;
 mod infisical;
@@ -18,6 +19,7 @@ mod webhook;
 
 pub use aws::*;
 pub use azurekv::*;
+pub use beyondtrust::*;
 pub use fake::*;
 pub use gcpsm::*;
 pub use infisical::*;
