@@ -3,8 +3,8 @@
 //! One HTTPS listener (certificate and key from PEM files, e.g. signed by a per-instance CA)
 //! serving what the `onepassword` provider and 1Password's official Connect clients call:
 //!
-//! - `GET /v1/vaults` (SCIM filter `title eq "..."` / `name eq "..."`), `GET /v1/vaults/{id}`;
-//! - `GET /v1/vaults/{v}/items` (filter `title eq "..."` / `tag eq "..."`; summaries without
+//! - `GET /v1/vaults` (SCIM filter `title eq "..."`, `co` for contains), `GET /v1/vaults/{id}`;
+//! - `GET /v1/vaults/{v}/items` (filter on `title` or `tag`, `eq` or `co`; summaries without
 //!   fields), `POST` (create), `GET|PUT|PATCH|DELETE /v1/vaults/{v}/items/{i}`; items keep
 //!   fields, sections, tags, URLs and a version;
 //! - files: `GET /v1/vaults/{v}/items/{i}/files` (`inline_files=true`), `.../files/{f}` and

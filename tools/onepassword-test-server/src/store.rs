@@ -91,17 +91,45 @@ pub(crate) struct Store {
     next_id: u64,
 }
 
-/// A SCIM `attr eq "value"` filter (the only form Connect supports): `(attr, value)`.
-pub(crate) fn parse_filter(f: &str) -> Result<(String, String), ApiError> {
+/// A SCIM filter of the forms Connect supports, `attr eq "value"` and `attr co "value"`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Filter {
+    pub(crate) attr: String,
+    /// `co` (contains) rather than `eq`.
+    pub(crate) contains: bool,
+    pub(crate) value: String,
+}
+
+impl Filter {
+    fn matches(&self, s: &str) -> bool {
+        if self.contains {
+            s.contains(&self.value)
+        } else {
+            s == self.value
+        }
+    }
+}
+
+/// Parses a filter query.
+pub(crate) fn parse_filter(f: &str) -> Result<Filter, ApiError> {
     let bad = || ApiError::new(400, &format!("Invalid filter query: {f}"));
     let (attr, rest) = f.trim().split_once(' ').ok_or_else(bad)?;
     let rest = rest.trim_start();
-    let value = rest.strip_prefix("eq").ok_or_else(bad)?.trim();
+    let (contains, value) = match rest.split_at_checked(2) {
+        Some(("eq", v)) => (false, v),
+        Some(("co", v)) => (true, v),
+        _ => return Err(bad()),
+    };
     let value = value
+        .trim()
         .strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
         .ok_or_else(bad)?;
-    Ok((attr.to_owned(), value.replace("\\\"", "\"")))
+    Ok(Filter {
+        attr: attr.to_owned(),
+        contains,
+        value: value.replace("\\\"", "\""),
+    })
 }
 
 impl Store {
@@ -166,8 +194,8 @@ impl Store {
             .iter()
             .filter(|v| allowed(&v.id))
             .filter(|v| {
-                f.as_ref().is_none_or(|(attr, val)| {
-                    matches!(attr.as_str(), "name" | "title") && v.name == *val
+                f.as_ref().is_none_or(|f| {
+                    matches!(f.attr.as_str(), "name" | "title") && f.matches(&v.name)
                 })
             })
             .map(Self::vault_json)
@@ -244,10 +272,12 @@ impl Store {
             .values()
             .filter(|i| match &f {
                 None => true,
-                Some((a, val)) if a == "title" => i.doc["title"] == json!(val),
-                Some((a, val)) if a == "tag" => i.doc["tags"]
+                Some(f) if f.attr == "title" => {
+                    f.matches(i.doc["title"].as_str().unwrap_or_default())
+                }
+                Some(f) if f.attr == "tag" => i.doc["tags"]
                     .as_array()
-                    .is_some_and(|t| t.contains(&json!(val))),
+                    .is_some_and(|t| t.iter().any(|x| f.matches(x.as_str().unwrap_or_default()))),
                 Some(_) => false,
             })
             .map(Self::summary)
@@ -485,10 +515,12 @@ mod tests {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         );
         assert_ne!(s.add_vault("other"), v);
+        let f = parse_filter(r#"title eq "a b""#).unwrap();
         assert_eq!(
-            parse_filter(r#"title eq "a b""#).unwrap(),
-            ("title".into(), "a b".into())
+            (f.attr.as_str(), f.contains, f.value.as_str()),
+            ("title", false, "a b")
         );
+        assert!(parse_filter(r#"title co "a""#).unwrap().matches("xay"));
         assert!(parse_filter("title = x").is_err());
         let item = s
             .create_item(
