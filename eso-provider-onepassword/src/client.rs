@@ -114,7 +114,7 @@ struct Req<'a> {
     method: reqwest::Method,
     path: String,
     query: Vec<(&'a str, String)>,
-    body: Option<&'a Value>,
+    body: Option<&'a Item>,
 }
 
 impl Api {
@@ -278,28 +278,26 @@ impl Api {
 
     /// Creates `item` in `vault`.
     pub(crate) async fn create(&self, vault: &str, item: &Item) -> Result<Item> {
-        let body = to_json(item)?;
         self.json(Req {
             op: "create item",
             key: &item.title,
             method: reqwest::Method::POST,
             path: format!("v1/vaults/{vault}/items"),
             query: Vec::new(),
-            body: Some(&body),
+            body: Some(item),
         })
         .await
     }
 
     /// Replaces `item` (in its vault) with this version of it.
     pub(crate) async fn update(&self, item: &Item) -> Result<Item> {
-        let body = to_json(item)?;
         self.json(Req {
             op: "update item",
             key: &item.title,
             method: reqwest::Method::PUT,
             path: format!("v1/vaults/{}/items/{}", item.vault.id, item.id),
             query: Vec::new(),
-            body: Some(&body),
+            body: Some(item),
         })
         .await
     }
@@ -318,10 +316,6 @@ impl Api {
     }
 }
 
-fn to_json(item: &Item) -> Result<Value> {
-    serde_json::to_value(item).map_err(|e| eso_core::Error::Conversion(e.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,7 +332,7 @@ mod tests {
             "files": [{"id": "x", "name": "a.txt", "content_path": "/v1/x"}]});
         let item: Item = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(item.files[0].content_path, "/v1/x");
-        let back = to_json(&item).unwrap();
+        let back = serde_json::to_value(&item).unwrap();
         // Attributes this crate does not use survive an update.
         assert_eq!(back, raw);
     }
