@@ -201,9 +201,10 @@ impl Api {
         }
     }
 
-    /// The ID of the vault `name` (a vault title, or an ID), looked up once.
-    pub(crate) async fn vault_id(&self, name: &str) -> Result<String> {
-        if let Some(id) = self.vault_ids.lock().await.get(name) {
+    /// The ID of the vault `name` (a vault title, or an ID), looked up once (`fresh`: asked
+    /// again, to check the token and the server).
+    pub(crate) async fn vault_id(&self, name: &str, fresh: bool) -> Result<String> {
+        if !fresh && let Some(id) = self.vault_ids.lock().await.get(name) {
             return Ok(id.clone());
         }
         let id = if is_connect_id(name) {

@@ -74,10 +74,10 @@ fn not_supported_version() -> Error {
 }
 
 impl OnePassword {
-    /// The ID of the vault `name`; a vault the token cannot find is a store error naming
-    /// the field, never a missing secret.
-    pub(crate) async fn vault(&self, name: &str) -> Result<String> {
-        self.api.vault_id(name).await.map_err(|e| {
+    /// The ID of the vault `name` (`fresh`: not from the cache); a vault the token cannot
+    /// find is a store error naming the field, never a missing secret.
+    pub(crate) async fn vault_checked(&self, name: &str, fresh: bool) -> Result<String> {
+        self.api.vault_id(name, fresh).await.map_err(|e| {
             if e.is_not_found() {
                 Error::invalid_config(
                     format!("spec.provider.{}.vaults.{name}", crate::KIND),
@@ -90,6 +90,11 @@ impl OnePassword {
                 e.context(format_args!("{}: vault {name:?}", self.store))
             }
         })
+    }
+
+    /// The ID of the vault `name`, looked up once per store revision.
+    pub(crate) async fn vault(&self, name: &str) -> Result<String> {
+        self.vault_checked(name, false).await
     }
 
     /// The item titled (or with the ID) `key` in the first vault, in search order, that has
@@ -258,7 +263,7 @@ impl Provider for OnePassword {
 
     async fn validate(&self) -> Result<Validation> {
         for name in &self.vaults {
-            self.vault(name).await?;
+            self.vault_checked(name, true).await?;
         }
         Ok(Validation::Ready)
     }

@@ -1,5 +1,5 @@
-//! Errors against the Connect test server: they name the store and the field, never carry
-//! the token, and Connect's passing "403 Authorization" answers are retried.
+//! Errors against the Connect test server: they name the store and the field and never
+//! carry the token.
 
 mod common;
 
@@ -57,14 +57,6 @@ async fn errors_name_store_and_field_without_the_token() {
             .contains("spec.provider.onepassword.auth.secretRef.connectTokenSecretRef"),
         "{e}"
     );
-}
-
-#[tokio::test]
-async fn passing_403_answers_are_retried() {
-    let Some(env) = common::env() else { return };
-    let p = env.store().await;
-    env.flaky_403(2).await;
-    p.validate().await.unwrap();
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@
 //! - bearer tokens (`--token TOKEN` for every vault, `--token TOKEN=vaultA,vaultB` for some),
 //!   errors as Connect sends them: `{"status": 401, "message": "..."}`;
 //! - test control (no token): `GET /_test/healthz`, `GET /_test/stats` (request counts by
-//!   method and last user agent), `POST /_test/files` (attach a file to an item:
+//!   method, last user agent, passing 403 answers still to give), `POST /_test/files` (attach a file to an item:
 //!   `{"vault", "item", "name", "content" (base64)}`), `POST /_test/flaky-403` (`{"count": N}`:
 //!   the next N API calls answer 403 as Connect sometimes does).
 
@@ -278,7 +278,8 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
             let s = state.stats.lock().expect("stats lock");
             Body::Json(
                 200,
-                json!({"requests": s.requests, "byMethod": s.by_method, "userAgent": s.user_agent}),
+                json!({"requests": s.requests, "byMethod": s.by_method, "userAgent": s.user_agent,
+                    "flaky403Left": s.flaky_403}),
             )
         }
         ("POST", ["_test", "files"]) => match attach(&state, &c.body) {
