@@ -105,6 +105,7 @@ impl OnePasswordFactory {
                 .map(str::to_owned)
                 .collect(),
             store: ctx.store.to_string(),
+            writes: tokio::sync::Mutex::new(()),
         })
     }
 }

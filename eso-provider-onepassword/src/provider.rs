@@ -21,6 +21,9 @@ pub struct OnePassword {
     pub(crate) vaults: Vec<String>,
     /// `SecretStore ns/name` or `ClusterSecretStore name`.
     pub(crate) store: String,
+    /// Held by every push and delete: two writes to one new title must not both create an
+    /// item (ESO serialises its calls the same way).
+    pub(crate) writes: tokio::sync::Mutex<()>,
 }
 
 impl fmt::Debug for OnePassword {

@@ -85,6 +85,7 @@ pub(crate) async fn push(p: &OnePassword, value: &PushValue, r: &PushRef) -> Res
     })?;
     let label = r.property().unwrap_or(DEFAULT_LABEL);
     let meta: Metadata = r.metadata_spec()?.unwrap_or_default();
+    let _write = p.writes.lock().await;
     match p.find_item(&r.remote_key).await? {
         Some(mut item) => {
             let mut changed = false;
@@ -159,6 +160,7 @@ async fn create(
 /// goes when no field, file or section is left. A missing item or field is already deleted.
 pub(crate) async fn delete(p: &OnePassword, r: &PushRef) -> Result<()> {
     key_required(r)?;
+    let _write = p.writes.lock().await;
     let Some(mut item) = p.find_item(&r.remote_key).await? else {
         return Ok(());
     };

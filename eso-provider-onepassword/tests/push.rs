@@ -145,3 +145,26 @@ async fn push_into_an_existing_item_keeps_what_it_does_not_touch() {
         .unwrap_err();
     assert!(matches!(e, eso_core::Error::NotSupported { .. }), "{e}");
 }
+
+#[tokio::test]
+async fn concurrent_pushes_to_a_new_title_make_one_item() {
+    let Some(env) = common::env() else { return };
+    let p = env.store().await;
+    let title = unique_prefix("concurrent");
+    let (a, b) = (
+        PushRef::new(&title).with_property("a"),
+        PushRef::new(&title).with_property("b"),
+    );
+    let (one, two) = (single("1"), single("2"));
+    let (ra, rb) = tokio::join!(p.push_secret(&one, &a), p.push_secret(&two, &b));
+    ra.unwrap();
+    rb.unwrap();
+    let items = env.items(&env.vaults[0], &title).await;
+    assert_eq!(items.len(), 1, "one item for one title");
+    assert_eq!(common::field(&items[0], "a").unwrap()["value"], "1");
+    assert_eq!(common::field(&items[0], "b").unwrap()["value"], "2");
+    for r in [&a, &b] {
+        p.delete_secret(r).await.unwrap();
+    }
+    assert!(env.items(&env.vaults[0], &title).await.is_empty());
+}
