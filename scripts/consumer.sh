@@ -30,7 +30,7 @@ CONSUMER_TARGET="${ESO_CONSUMER_TARGET:-$HOME/.cache/eso-rs/consumer-target}"
 
 # The published library crates, in dependency order.
 CRATES=(eso-core eso-provider-webhook eso-generators eso-kube eso-provider-vault eso-provider-aws eso-provider-gcp
-  eso-provider-azure eso-provider-k8s eso-provider-infisical eso-operator)
+  eso-provider-azure eso-provider-k8s eso-provider-infisical eso-provider-onepassword eso-operator)
 # The ones the consumer uses.
 USED=(eso-core eso-generators eso-kube eso-provider-vault)
 

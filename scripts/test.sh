@@ -49,7 +49,7 @@ fi
 install_pid=""
 if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
   (
-    for b in ${ESO_BACKENDS:-kube openbao moto gcp azure infisical generators helm}; do
+    for b in ${ESO_BACKENDS:-kube openbao moto gcp azure infisical onepassword generators helm}; do
       nice -n 10 bash "scripts/backends/$b.sh" install || echo "install of $b failed"
     done
   ) >"$LOG_DIR/backends-install.log" 2>&1 &
@@ -91,10 +91,10 @@ if [[ "${ESO_SKIP_LINT:-0}" != 1 ]]; then
 fi
 
 if [[ "${ESO_SKIP_BACKENDS:-0}" != 1 ]]; then
-  # azure and infisical are the project's own test servers (tools/keyvault-test-server,
-  # tools/infisical-test-server) and generators (tools/generator-test-server), built by their
-  # install steps with cargo.
-  export ESO_BACKENDS="${ESO_BACKENDS:-kube openbao moto gcp azure infisical generators helm}"
+  # azure, infisical and onepassword are the project's own test servers
+  # (tools/keyvault-test-server, tools/infisical-test-server, tools/onepassword-test-server) and
+  # generators (tools/generator-test-server), built by their install steps with cargo.
+  export ESO_BACKENDS="${ESO_BACKENDS:-kube openbao moto gcp azure infisical onepassword generators helm}"
   step "start test backends: $ESO_BACKENDS"
   wait_install || true
   trap 'bash scripts/backends/all.sh stop >/dev/null 2>&1 || true; bash scripts/backends/openbao.sh stop region2 >/dev/null 2>&1 || true; bash scripts/backends/openbao.sh stop uninit >/dev/null 2>&1 || true' EXIT

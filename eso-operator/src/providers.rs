@@ -20,6 +20,8 @@ pub(crate) fn providers() -> ProviderRegistry {
     eso_provider_k8s::register(&mut registry);
     #[cfg(feature = "infisical")]
     eso_provider_infisical::register(&mut registry);
+    #[cfg(feature = "onepassword")]
+    eso_provider_onepassword::register(&mut registry);
     #[cfg(feature = "webhook")]
     eso_provider_webhook::register(&mut registry);
     registry

@@ -17,6 +17,8 @@ pub(crate) fn register_providers(registry: &mut ProviderRegistry) {
     eso_provider_gcp::register(registry);
     #[cfg(feature = "infisical")]
     eso_provider_infisical::register(registry);
+    #[cfg(feature = "onepassword")]
+    eso_provider_onepassword::register(registry);
     #[cfg(feature = "vault")]
     eso_provider_vault::register(registry);
     #[cfg(feature = "kubernetes")]

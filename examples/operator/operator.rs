@@ -31,6 +31,7 @@ pub fn operator(client: kube::Client) -> Operator {
     eso_provider_k8s::register(&mut providers);
     eso_provider_webhook::register(&mut providers);
     eso_provider_infisical::register(&mut providers);
+    eso_provider_onepassword::register(&mut providers);
     let mut generators = GeneratorRegistry::new();
     eso_generators::register_generators(&mut generators);
     eso_provider_webhook::register_generators(&mut generators);

@@ -3,8 +3,8 @@
 #
 # usage: scripts/backends/all.sh start|stop|env|status [instance]
 #
-# ESO_BACKENDS selects the backends (default: "kube openbao moto gcp azure infisical generators helm";
-# azure and infisical are the project's own test servers, built from this workspace;
+# ESO_BACKENDS selects the backends (default: "kube openbao moto gcp azure infisical onepassword generators helm";
+# azure, infisical and onepassword are the project's own test servers, built from this workspace;
 # generators the project's test server of the generators' token services;
 # helm is the Helm client the chart tests run, a build and no server; `eso`, ESO's own
 # controller for eso-operator/tests/beside_eso.rs, is another build and not in the default).
@@ -20,7 +20,7 @@ REPO_ROOT="$(cd "$here/../.." && pwd)"
 ESO_BACKENDS_ENV_DIR="${ESO_BACKENDS_ENV_DIR:-$REPO_ROOT}"
 ESO_BACKENDS_CACHE="${ESO_BACKENDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eso-rs/backends}"
 export ESO_BACKENDS_ENV_DIR ESO_BACKENDS_CACHE
-read -r -a selected <<<"${ESO_BACKENDS:-kube openbao moto gcp azure infisical generators helm}"
+read -r -a selected <<<"${ESO_BACKENDS:-kube openbao moto gcp azure infisical onepassword generators helm}"
 cmd="${1:-}"
 instance="${2:-}"
 
@@ -44,13 +44,14 @@ combined_env() {
     done
 }
 
-# Each of the project's own HTTPS test servers that trust-by-bundle (azure, infisical) exports
+# Each of the project's own HTTPS test servers that trust-by-bundle (azure, infisical,
+# onepassword) exports
 # SSL_CERT_FILE / REQUESTS_CA_BUNDLE as the system roots plus its own CA; the last one would
 # win. This writes one bundle with the system roots and every started server's CA, exported
 # last so it is the one clients read.
 one_ca_bundle() {
     local cas=() var path bundle
-    for var in AZURE_KEYVAULT_CA_FILE INFISICAL_CA_FILE; do
+    for var in AZURE_KEYVAULT_CA_FILE INFISICAL_CA_FILE OP_CONNECT_CA_FILE; do
         path="$(combined_env | sed -n "s/^export $var=//p" | tail -n 1 | tr -d "'\"")"
         [[ -n "$path" && -f "$path" ]] && cas+=("$path")
     done
@@ -72,7 +73,7 @@ case "$cmd" in
             "$here/kube.sh" install >&2 &
             kube_install_pid=$!
         fi
-        for b in helm eso moto gcp azure infisical generators; do
+        for b in helm eso moto gcp azure infisical onepassword generators; do
             has "$b" || continue
             "$here/$b.sh" start ${instance:+"$instance"} >/dev/null || failed+=("$b")
         done
@@ -95,7 +96,7 @@ case "$cmd" in
         ;;
     stop)
         # openbao first: it may be configured against kube.
-        for b in openbao moto gcp azure infisical generators helm eso kube; do
+        for b in openbao moto gcp azure infisical onepassword generators helm eso kube; do
             has "$b" || continue
             "$here/$b.sh" stop ${instance:+"$instance"} || failed+=("$b")
         done
@@ -121,7 +122,7 @@ case "$cmd" in
         exit "$rc"
         ;;
     *)
-        echo "usage: scripts/backends/all.sh start|stop|env|status [instance]   (ESO_BACKENDS=\"kube openbao moto gcp azure infisical generators helm\" by default)" >&2
+        echo "usage: scripts/backends/all.sh start|stop|env|status [instance]   (ESO_BACKENDS=\"kube openbao moto gcp azure infisical onepassword generators helm\" by default)" >&2
         exit 2
         ;;
 esac

@@ -21,7 +21,7 @@ while (( $# )); do
 done
 explicit=1
 if (( ${#wanted[@]} == 0 )); then
-    wanted=(kube openbao moto gcp azure infisical generators helm)
+    wanted=(kube openbao moto gcp azure infisical onepassword generators helm)
     explicit=0
 fi
 
@@ -146,6 +146,30 @@ smoke_infisical() {
     check "infisical (python sdk) update secret" "${step[@]}" update "$name"
     check "infisical (python sdk) list secrets" "${step[@]}" list "$name"
     check "infisical (python sdk) delete secret" "${step[@]}" delete "$name"
+}
+
+smoke_onepassword() {
+    # 1Password's official Connect SDKs against the test server: Python (onepasswordconnectsdk)
+    # and, when npm could install it, JavaScript (@1password/connect).
+    local py="${OP_PYTHON:-python3}" name="SMOKE_$$"
+    local step=("$py" "$here/onepassword_smoke.py")
+    check "onepassword (python sdk) create item with fields and tags" "${step[@]}" create "$name"
+    check "onepassword (python sdk) get item by title" "${step[@]}" get "$name"
+    check "onepassword (python sdk) update item" "${step[@]}" update "$name"
+    check "onepassword (python sdk) list items (filter and all)" "${step[@]}" list "$name"
+    check "onepassword (python sdk) files: list and download" "${step[@]}" files "$name"
+    check "onepassword (python sdk) 403 for a vault outside the token's scope" "${step[@]}" denied "$name"
+    check "onepassword (python sdk) delete item" "${step[@]}" delete "$name"
+    if [[ -n "${OP_NODE_MODULES:-}" ]] && command -v node >/dev/null 2>&1; then
+        local js=(env NODE_PATH="$OP_NODE_MODULES" node "$here/onepassword_smoke.js")
+        check "onepassword (js sdk) create item" "${js[@]}" create "${name}_js"
+        check "onepassword (js sdk) get item by title" "${js[@]}" get "${name}_js"
+        check "onepassword (js sdk) update item" "${js[@]}" update "${name}_js"
+        check "onepassword (js sdk) search by part of the title" "${js[@]}" search "${name}_js"
+        check "onepassword (js sdk) delete item" "${js[@]}" delete "${name}_js"
+    else
+        echo "skip onepassword (js sdk): node or @1password/connect not installed"
+    fi
 }
 
 smoke_eso() {

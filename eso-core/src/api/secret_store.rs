@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::meta::{Condition, SecretStoreKind, SecretStoreRetrySettings};
 use super::providers::{
     AwsProvider, AzureKvProvider, FakeProvider, GcpSmProvider, InfisicalProvider,
-    KubernetesProvider, StoreScope, VaultProvider, WebhookProvider,
+    KubernetesProvider, OnePasswordProvider, StoreScope, VaultProvider, WebhookProvider,
 };
 use super::validation::{Validate, ValidationErrors, check_regex, is_dns1123_label};
 use super::{EsoResource, LabelSelector};
@@ -235,6 +235,9 @@ pub struct SecretStoreProvider {
     /// Infisical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infisical: Option<InfisicalProvider>,
+    /// 1Password, through a 1Password Connect server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onepassword: Option<OnePasswordProvider>,
     /// Every other provider block, by key, as raw JSON.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
@@ -270,6 +273,9 @@ impl SecretStoreProvider {
         }
         if self.infisical.is_some() {
             keys.push("infisical");
+        }
+        if self.onepassword.is_some() {
+            keys.push("onepassword");
         }
         keys.extend(self.other.keys().map(String::as_str));
         keys
@@ -332,6 +338,9 @@ impl SecretStoreProvider {
         }
         if let Some(i) = &self.infisical {
             i.validate_store(scope, &format!("{path}.infisical"), errors);
+        }
+        if let Some(o) = &self.onepassword {
+            o.validate_store(scope, &format!("{path}.onepassword"), errors);
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Typed provider blocks of a store's `spec.provider`: `vault`, `kubernetes`, `aws`, `gcpsm`,
-//! `azurekv`, `infisical`, `webhook` and `fake`.
+//! `azurekv`, `infisical`, `onepassword`, `webhook` and `fake`.
 //!
 //! Every other provider key ESO knows is kept as raw JSON by
 //! [`SecretStoreProvider`](super::SecretStoreProvider). Each typed block has a
@@ -14,6 +14,7 @@ mod fake;
 mod gcpsm;
 mod infisical;
 mod kubernetes;
+mod onepassword;
 mod vault;
 mod webhook;
 
@@ -24,6 +25,7 @@ pub use fake::*;
 pub use gcpsm::*;
 pub use infisical::*;
 pub use kubernetes::*;
+pub use onepassword::*;
 pub use vault::*;
 pub use webhook::*;
 
