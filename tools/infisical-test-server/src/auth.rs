@@ -93,6 +93,28 @@ impl Auth {
         })
     }
 
+    /// A login another module checked: records what it received and issues a token.
+    pub(crate) fn checked_login(
+        &mut self,
+        method: &'static str,
+        checked: Result<(String, Value), ApiError>,
+        received: &Value,
+    ) -> Result<Value, ApiError> {
+        match checked {
+            Ok((identity, got)) => {
+                self.last_login.insert(method, got);
+                Ok(self.issue(&identity, method))
+            }
+            Err(e) => {
+                self.last_login.insert(
+                    method,
+                    json!({"identityId": received["identityId"], "refused": e.message}),
+                );
+                Err(e)
+            }
+        }
+    }
+
     /// `POST /api/v1/auth/universal-auth/login`.
     pub(crate) fn universal_login(&mut self, body: &Value) -> Result<Value, ApiError> {
         let id = body["clientId"].as_str().unwrap_or_default();
