@@ -255,7 +255,7 @@ impl Session {
             Login::Aws { identity_id } => (
                 "aws auth login",
                 "v1/auth/aws-auth/login",
-                cloud::aws_login(c, text(identity_id))?,
+                crate::aws::aws_login(c, text(identity_id)).await?,
             ),
             Login::Azure {
                 identity_id,

@@ -56,7 +56,7 @@ impl Environment {
         Self(Some(Arc::new(vars)))
     }
 
-    fn var(&self, name: &str) -> Option<String> {
+    pub(crate) fn var(&self, name: &str) -> Option<String> {
         match &self.0 {
             Some(m) => m.get(name).cloned(),
             None => std::env::var(name).ok(),
@@ -85,7 +85,7 @@ pub(crate) struct Cloud {
 /// Timeout of each call to a cloud service.
 pub(crate) const CLOUD_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn failed(method: &str, what: impl fmt::Display) -> Error {
+pub(crate) fn failed(method: &str, what: impl fmt::Display) -> Error {
     Error::Unavailable {
         message: format!("infisical {method}: {what}"),
         source: None,
@@ -94,7 +94,11 @@ fn failed(method: &str, what: impl fmt::Display) -> Error {
 
 /// Sends `req` and returns the body of a 2xx answer (the body of an error is not quoted: it
 /// is not ours to show).
-async fn fetch(method: &str, service: &str, req: reqwest::RequestBuilder) -> Result<Vec<u8>> {
+pub(crate) async fn fetch(
+    method: &str,
+    service: &str,
+    req: reqwest::RequestBuilder,
+) -> Result<Vec<u8>> {
     let resp = req.timeout(CLOUD_TIMEOUT).send().await.map_err(|e| {
         failed(
             method,
@@ -128,110 +132,6 @@ fn unix_now() -> u64 {
 
 fn b64url(data: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
-}
-
-// --- AWS IAM ---
-
-const STS_BODY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
-
-/// `awsAuthCredentials`: a SigV4-signed `sts:GetCallerIdentity` request (signed with the
-/// controller's AWS keys, not sent by us), handed to Infisical, which sends it to AWS to
-/// learn who we are.
-pub(crate) fn aws_login(cloud: &Cloud, identity_id: &str) -> Result<Value> {
-    let m = "aws auth";
-    let env = &cloud.env;
-    let (Some(key_id), Some(secret)) = (
-        env.var("AWS_ACCESS_KEY_ID"),
-        env.var("AWS_SECRET_ACCESS_KEY"),
-    ) else {
-        return Err(failed(
-            m,
-            "no AWS credentials in the controller's environment (AWS_ACCESS_KEY_ID and \
-             AWS_SECRET_ACCESS_KEY, with AWS_SESSION_TOKEN for temporary ones)",
-        ));
-    };
-    let region = env
-        .var("AWS_REGION")
-        .or_else(|| env.var("AWS_DEFAULT_REGION"))
-        .ok_or_else(|| {
-            failed(
-                m,
-                "no AWS region in the controller's environment (AWS_REGION)",
-            )
-        })?;
-    let signed = sign_get_caller_identity(
-        &key_id,
-        &secret,
-        env.var("AWS_SESSION_TOKEN"),
-        &region,
-        SystemTime::now(),
-    )
-    .map_err(|why| failed(m, why))?;
-    let headers = serde_json::to_string(&signed).map_err(|e| failed(m, e))?;
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
-    Ok(json!({
-        "identityId": identity_id,
-        "iamHttpRequestMethod": "POST",
-        "iamRequestBody": b64(STS_BODY),
-        "iamRequestHeaders": b64(&headers),
-    }))
-}
-
-/// The headers of a signed `POST https://sts.{region}.amazonaws.com/` carrying
-/// `GetCallerIdentity`, named as Go's HTTP library writes them (what Infisical replays).
-pub(crate) fn sign_get_caller_identity(
-    key_id: &str,
-    secret: &str,
-    session_token: Option<String>,
-    region: &str,
-    at: SystemTime,
-) -> std::result::Result<BTreeMap<&'static str, String>, String> {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    let host = format!("sts.{region}.amazonaws.com");
-    let identity = aws_credential_types::Credentials::new(
-        key_id,
-        secret,
-        session_token,
-        None,
-        "eso-rs-environment",
-    )
-    .into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("sts")
-        .time(at)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let request = SignableRequest::new(
-        "POST",
-        format!("https://{host}/"),
-        [("host", host.as_str())].into_iter(),
-        SignableBody::Bytes(STS_BODY.as_bytes()),
-    )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(request, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
-    let mut headers = BTreeMap::new();
-    for (name, value) in instructions.headers() {
-        let name = match name {
-            "authorization" => "Authorization",
-            "x-amz-date" => "X-Amz-Date",
-            "x-amz-security-token" => "X-Amz-Security-Token",
-            other => return Err(format!("unexpected signed header {other}")),
-        };
-        headers.insert(name, value.to_owned());
-    }
-    headers.insert("Host", host);
-    headers.insert(
-        "Content-Type",
-        "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
-    );
-    headers.insert("Content-Length", STS_BODY.len().to_string());
-    Ok(headers)
 }
 
 // --- Azure managed identity ---

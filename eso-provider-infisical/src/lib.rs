@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod aws;
 mod client;
 mod cloud;
 mod cloud_auth;

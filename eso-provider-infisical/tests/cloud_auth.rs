@@ -50,6 +50,11 @@ async fn last(env: &Env, method: &str) -> Value {
     env.stats().await["lastLogin"][method].clone()
 }
 
+/// What the last login of `identity` sent (for methods two tests share).
+async fn last_of(env: &Env, identity: &str) -> Value {
+    env.stats().await["lastLoginByIdentity"][identity].clone()
+}
+
 #[tokio::test]
 async fn aws_auth_sends_a_signed_get_caller_identity() {
     let Some(env) = common::env() else { return };
@@ -64,7 +69,7 @@ async fn aws_auth_sends_a_signed_get_caller_identity() {
     ]);
     let p = build(&env, &f, auth.clone(), &data).await.unwrap();
     assert_eq!(p.validate().await.unwrap(), Validation::Ready);
-    let got = last(&env, "aws").await;
+    let got = last_of(&env, &c.aws_identity).await;
     assert_eq!(got["identityId"], c.aws_identity.as_str());
     assert_eq!(got["accessKeyId"], c.aws_key_id.as_str());
     assert_eq!(got["region"], "eu-west-1");
@@ -92,7 +97,7 @@ async fn aws_auth_sends_a_signed_get_caller_identity() {
     assert!(matches!(e, Error::Unauthenticated { .. }), "{e}");
     assert!(!e.to_string().contains("not-the-secret"), "{e}");
     assert_eq!(
-        last(&env, "aws").await["refused"],
+        last_of(&env, &c.aws_identity).await["refused"],
         "Access denied: the SigV4 signature does not match"
     );
 
@@ -101,6 +106,82 @@ async fn aws_auth_sends_a_signed_get_caller_identity() {
     let p = build(&env, &f, auth, &data).await.unwrap();
     let e = p.validate().await.unwrap_err();
     assert!(e.to_string().contains("AWS_ACCESS_KEY_ID"), "{e}");
+}
+
+#[tokio::test]
+async fn aws_auth_with_a_web_identity_or_container_credentials() {
+    let Some(env) = common::env() else { return };
+    let c = common::cloud_env();
+    let dir = std::env::temp_dir().join(format!("eso-infisical-aws-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token_file = dir.join("token");
+    std::fs::write(
+        &token_file,
+        common::jwt("system:serviceaccount:eso:controller"),
+    )
+    .unwrap();
+    let auth = json!({"awsAuthCredentials": {"identityId": sel("id")}});
+    let data = [("id", c.aws_role_identity.as_str())];
+    let role = "arn:aws:iam::123456789012:role/eso";
+
+    // IRSA: AssumeRoleWithWebIdentity at the STS endpoint, then the assumed keys sign.
+    let f = factory(&c).with_environment([
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ROLE_ARN", role),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file.to_string_lossy()),
+        ("AWS_ENDPOINT_URL_STS", &format!("{}/", c.url)),
+    ]);
+    let p = build(&env, &f, auth.clone(), &data).await.unwrap();
+    assert_eq!(p.validate().await.unwrap(), Validation::Ready);
+    let stats = env.stats().await;
+    assert_eq!(stats["cloud"]["sts"]["roleArn"], role);
+    assert_eq!(stats["cloud"]["sts"]["roleSessionName"], "eso-rs-infisical");
+    assert_eq!(
+        stats["cloud"]["sts"]["subject"],
+        "system:serviceaccount:eso:controller"
+    );
+    let got = &stats["lastLoginByIdentity"][&c.aws_role_identity];
+    assert_eq!(got["identityId"], c.aws_role_identity.as_str());
+    assert_eq!(got["accessKeyId"], c.aws_role_key_id.as_str());
+    assert_eq!(got["sessionToken"], true);
+
+    // EKS Pod Identity: the container credentials endpoint with its authorization token.
+    let auth_file = dir.join("eks-pod-identity-token");
+    std::fs::write(&auth_file, "eso-pod-identity-token\n").unwrap();
+    let f = factory(&c).with_environment([
+        ("AWS_REGION", "eu-west-1"),
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            &format!("{}/v1/credentials", c.url),
+        ),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            &auth_file.to_string_lossy(),
+        ),
+    ]);
+    let p = build(&env, &f, auth.clone(), &data).await.unwrap();
+    assert_eq!(p.validate().await.unwrap(), Validation::Ready);
+    let got = last_of(&env, &c.aws_role_identity).await;
+    assert_eq!(got["accessKeyId"], c.aws_role_key_id.as_str());
+    assert_eq!(got["sessionToken"], true);
+
+    // A wrong authorization token: the endpoint refuses, and the error says which service.
+    let f = factory(&c).with_environment([
+        ("AWS_REGION", "eu-west-1"),
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            &format!("{}/v1/credentials", c.url),
+        ),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "not-the-token"),
+    ]);
+    let p = build(&env, &f, auth, &data).await.unwrap();
+    let e = p.validate().await.unwrap_err().to_string();
+    assert!(
+        e.contains("container credentials endpoint answered HTTP 401"),
+        "{e}"
+    );
+    assert!(!e.contains("not-the-token"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -152,7 +233,7 @@ async fn gcp_id_token_auth_sends_the_metadata_servers_token() {
     let auth = json!({"gcpIdTokenAuthCredentials": {"identityId": sel("id")}});
     let p = build(&env, &factory(&c), auth, &data).await.unwrap();
     assert_eq!(p.validate().await.unwrap(), Validation::Ready);
-    let got = last(&env, "gcp").await;
+    let got = last_of(&env, &c.gcp_id_identity).await;
     assert_eq!(got["identityId"], c.gcp_id_identity.as_str());
     assert_eq!(got["audience"], c.gcp_id_identity.as_str());
     assert_eq!(got["email"], "eso-gce@eso-project.iam.gserviceaccount.com");
@@ -187,7 +268,7 @@ async fn gcp_iam_auth_sends_a_jwt_signed_for_the_keys_service_account() {
         .await
         .unwrap();
     assert_eq!(p.validate().await.unwrap(), Validation::Ready);
-    let got = last(&env, "gcp").await;
+    let got = last_of(&env, &c.gcp_iam_identity).await;
     assert_eq!(got["identityId"], c.gcp_iam_identity.as_str());
     assert_eq!(got["audience"], c.gcp_iam_identity.as_str());
     assert_eq!(got["email"], c.gcp_iam_email.as_str());

@@ -25,6 +25,9 @@
 #   INFISICAL_SIGNING_KEY_FILE             (RSA key, PKCS#8 PEM: the GCP service account's key and
 #                                          the OCI API key the server verifies signatures with)
 #   INFISICAL_AWS_IDENTITY_ID, INFISICAL_AWS_ACCESS_KEY_ID, INFISICAL_AWS_SECRET_ACCESS_KEY
+#   INFISICAL_AWS_ROLE_IDENTITY_ID, INFISICAL_AWS_ROLE_ACCESS_KEY_ID  (the identity of the keys the
+#                                          STS and container-credentials stand-ins hand out; the
+#                                          container endpoint wants the token eso-pod-identity-token)
 #   INFISICAL_AZURE_IDENTITY_ID            (accepts the stand-in's managed identity)
 #   INFISICAL_GCP_ID_TOKEN_IDENTITY_ID     (accepts the stand-in metadata server's service account)
 #   INFISICAL_GCP_IAM_IDENTITY_ID, INFISICAL_GCP_IAM_EMAIL  (the service account of the key)
@@ -93,6 +96,8 @@ backend_start() {
         --token "eso-static-access-token=identity-token" \
         --cloud-addr "127.0.0.1:$cloud_port" --signing-key "$RUN_DIR/tls/signing.key" \
         --aws-identity "identity-aws=AKIDESOTEST0001:eso-aws-secret-key" \
+        --aws-identity "identity-aws-role=ASIAESOTEST0002:eso-assumed-secret-key" \
+        --aws-assumable ASIAESOTEST0002 \
         --azure-identity "identity-azure=eso-managed-identity" \
         --gcp-identity "identity-gcp-id=eso-gce@eso-project.iam.gserviceaccount.com" \
         --gcp-identity "identity-gcp-iam=eso-key@eso-project.iam.gserviceaccount.com" \
@@ -119,6 +124,8 @@ backend_start() {
     env_set INFISICAL_AWS_IDENTITY_ID identity-aws
     env_set INFISICAL_AWS_ACCESS_KEY_ID AKIDESOTEST0001
     env_set INFISICAL_AWS_SECRET_ACCESS_KEY eso-aws-secret-key
+    env_set INFISICAL_AWS_ROLE_IDENTITY_ID identity-aws-role
+    env_set INFISICAL_AWS_ROLE_ACCESS_KEY_ID ASIAESOTEST0002
     env_set INFISICAL_AZURE_IDENTITY_ID identity-azure
     env_set INFISICAL_GCP_ID_TOKEN_IDENTITY_ID identity-gcp-id
     env_set INFISICAL_GCP_IAM_IDENTITY_ID identity-gcp-iam

@@ -1,5 +1,6 @@
 //! The cloud-identity logins (AWS IAM, Azure, GCP ID token and IAM, OCI) and stand-ins for
-//! the cloud services their proofs come from, served on a second, plain-HTTP listener:
+//! the cloud services their proofs come from, served on a second, plain-HTTP listener: AWS
+//! STS `AssumeRoleWithWebIdentity` and the container credentials endpoint (`/v1/credentials`),
 //! Azure's instance metadata token endpoint, GCP's metadata server (ID tokens), Google's
 //! OAuth token endpoint (JWT-bearer grant) and IAM credentials `signJwt`.
 //!
@@ -20,6 +21,8 @@ use crate::ApiError;
 
 /// The subject of the managed-identity tokens the Azure stand-in issues.
 pub(crate) const AZURE_SUBJECT: &str = "eso-managed-identity";
+/// The authorization token the container credentials stand-in accepts.
+pub(crate) const CONTAINER_TOKEN: &str = "eso-pod-identity-token";
 /// The service account of the ID tokens the GCP metadata stand-in issues.
 pub(crate) const GCE_EMAIL: &str = "eso-gce@eso-project.iam.gserviceaccount.com";
 
@@ -36,6 +39,11 @@ pub(crate) struct Clouds {
     pub(crate) oci: HashMap<String, String>,
     /// The public key (PKCS#1 DER) of the GCP service-account key and the OCI API key.
     pub(crate) public_key: Option<Vec<u8>>,
+    /// The access key ID (of `aws`) that assuming a role with a web identity or the container
+    /// credentials endpoint hands out, with a session token.
+    pub(crate) aws_assumable: Option<String>,
+    /// What the stand-ins last received, by service (for tests).
+    pub(crate) received: HashMap<&'static str, Value>,
     /// Google access tokens issued -> service account email.
     google_tokens: HashMap<String, String>,
     counter: u64,
@@ -133,6 +141,57 @@ impl Clouds {
                 (200, Value::String(t))
             }
             ("POST", "/token") => self.google_token(body),
+            ("POST", "/") if body["Action"] == "AssumeRoleWithWebIdentity" => {
+                let sub = claims(body["WebIdentityToken"].as_str().unwrap_or_default())
+                    .map(|c| c["sub"].clone());
+                self.received.insert(
+                    "sts",
+                    json!({"roleArn": body["RoleArn"], "roleSessionName": body["RoleSessionName"],
+                        "subject": sub}),
+                );
+                if body["RoleArn"].as_str().is_none_or(str::is_empty) || sub.is_none() {
+                    return (
+                        400,
+                        json!(
+                            "<ErrorResponse><Error><Code>InvalidIdentityToken</Code></Error></ErrorResponse>"
+                        ),
+                    );
+                }
+                match self.assumable() {
+                    Some((k, s, t)) => (
+                        200,
+                        Value::String(format!(
+                            "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
+                         <AccessKeyId>{k}</AccessKeyId><SecretAccessKey>{s}</SecretAccessKey>\
+                         <SessionToken>{t}</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration>\
+                         </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
+                        )),
+                    ),
+                    None => (
+                        403,
+                        json!(
+                            "<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>"
+                        ),
+                    ),
+                }
+            }
+            ("GET", "/v1/credentials") => {
+                self.received.insert(
+                    "container",
+                    json!({"authorization": header("authorization")}),
+                );
+                if header("authorization") != Some(CONTAINER_TOKEN) {
+                    return (401, json!({"Message": "invalid authorization token"}));
+                }
+                match self.assumable() {
+                    Some((k, s, t)) => (
+                        200,
+                        json!({"AccessKeyId": k, "SecretAccessKey": s, "Token": t,
+                        "Expiration": "2030-01-01T00:00:00Z"}),
+                    ),
+                    None => (404, json!({"Message": "no role"})),
+                }
+            }
             ("POST", p) if p.starts_with("/v1/projects/-/serviceAccounts/") => {
                 let email = p
                     .trim_start_matches("/v1/projects/-/serviceAccounts/")
@@ -162,6 +221,14 @@ impl Clouds {
             }
             _ => (404, json!("not found")),
         }
+    }
+
+    /// The assumable keys with a new session token.
+    fn assumable(&mut self) -> Option<(String, String, String)> {
+        let key = self.aws_assumable.clone()?;
+        let secret = self.aws.values().find(|(k, _)| *k == key)?.1.clone();
+        self.counter += 1;
+        Some((key, secret, format!("eso-sts-session-{}", self.counter)))
     }
 
     /// Google's token endpoint: a JWT-bearer grant whose assertion the service-account key

@@ -17,8 +17,9 @@
 //!   folders: `POST /api/v1/folders`;
 //! - errors as Infisical sends them: `{"reqId", "statusCode", "message", "error"}`;
 //! - with `--cloud-addr`, stand-ins for the cloud services those proofs come from, over
-//!   plain HTTP (Azure's managed-identity token endpoint, GCP's metadata server, Google's
-//!   token endpoint and IAM `signJwt`);
+//!   plain HTTP (AWS STS `AssumeRoleWithWebIdentity` and the container credentials endpoint,
+//!   Azure's managed-identity token endpoint, GCP's metadata server, Google's token endpoint
+//!   and IAM `signJwt`);
 //! - test control: `GET /_test/healthz`, `GET /_test/stats` (logins per method, renewals, what
 //!   the last login of each method received), `POST /_test/expire-tokens`.
 
@@ -338,10 +339,12 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
         ("GET", "/_test/healthz") => return respond(200, &json!({"ok": true})),
         ("GET", "/_test/stats") => {
             let a = state.auth.lock().expect("auth lock");
+            let cloud = state.clouds.lock().expect("clouds lock").received.clone();
             return respond(
                 200,
                 &json!({"logins": a.logins, "renewals": a.renewals,
-                "lastLogin": a.last_login, "requests": n}),
+                "lastLogin": a.last_login,
+                "lastLoginByIdentity": a.last_login_by_identity, "cloud": cloud, "requests": n}),
             );
         }
         ("POST", "/_test/expire-tokens") => {
@@ -470,6 +473,7 @@ fn parse_args() -> Result<Config, String> {
                 let (id, keys) = split(&val()?, '=')?;
                 c.clouds.aws.insert(id, split(&keys, ':')?);
             }
+            "--aws-assumable" => c.clouds.aws_assumable = Some(val()?),
             "--azure-identity" => {
                 let (id, sub) = split(&val()?, '=')?;
                 c.clouds.azure.insert(id, sub);
@@ -491,7 +495,7 @@ fn parse_args() -> Result<Config, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: infisical-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--org SLUG] [--project ID:SLUG] [--envs dev,prod] [--folder ENV:/path]... [--client ID:SECRET:IDENTITY]... [--k8s-identity ID=SUBJECT]... [--jwt-identity ID=SUBJECT]... [--ldap-identity ID=USER:PASSWORD]... [--token TOKEN=IDENTITY]... [--identity-ttl IDENTITY=S]... [--token-ttl S] [--max-ttl S] [--cloud-addr 127.0.0.1:PORT] [--signing-key KEY.pem] [--aws-identity ID=KEY_ID:SECRET]... [--azure-identity ID=SUBJECT]... [--gcp-identity ID=EMAIL]... [--oci-identity ID=TENANCY/USER/FINGERPRINT]..."
+                    "usage: infisical-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--org SLUG] [--project ID:SLUG] [--envs dev,prod] [--folder ENV:/path]... [--client ID:SECRET:IDENTITY]... [--k8s-identity ID=SUBJECT]... [--jwt-identity ID=SUBJECT]... [--ldap-identity ID=USER:PASSWORD]... [--token TOKEN=IDENTITY]... [--identity-ttl IDENTITY=S]... [--token-ttl S] [--max-ttl S] [--cloud-addr 127.0.0.1:PORT] [--signing-key KEY.pem] [--aws-identity ID=KEY_ID:SECRET]... [--aws-assumable KEY_ID] [--azure-identity ID=SUBJECT]... [--gcp-identity ID=EMAIL]... [--oci-identity ID=TENANCY/USER/FINGERPRINT]..."
                 );
                 std::process::exit(0);
             }
