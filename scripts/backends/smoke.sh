@@ -144,6 +144,7 @@ smoke_infisical() {
     check "infisical (python sdk) update secret" "${step[@]}" update "$name"
     check "infisical (python sdk) list secrets" "${step[@]}" list "$name"
     check "infisical (python sdk) delete secret" "${step[@]}" delete "$name"
+    check "infisical (python sdk) aws iam auth, list secrets" "${step[@]}" aws-login "$name"
 }
 
 smoke_eso() {

@@ -280,7 +280,17 @@ impl Clouds {
         let req_body = b64("iamRequestBody")?;
         let headers: BTreeMap<String, String> = serde_json::from_str(&b64("iamRequestHeaders")?)
             .map_err(|_| bad("iamRequestHeaders is not a JSON object of strings"))?;
-        let h = |k: &str| headers.get(k).map(String::as_str).unwrap_or_default();
+        // Clients write the names differently (Go: `X-Amz-Date`; others lower case).
+        let lower: BTreeMap<String, &str> = headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str()))
+            .collect();
+        let h = |k: &str| {
+            lower
+                .get(&k.to_ascii_lowercase())
+                .copied()
+                .unwrap_or_default()
+        };
         if body["iamHttpRequestMethod"] != "POST" {
             return Err(bad("iamHttpRequestMethod must be POST"));
         }
@@ -321,14 +331,35 @@ impl Clouds {
             .and_then(|t| t.to_zoned(jiff::tz::TimeZone::UTC))
             .map(|z| z.timestamp())
             .map_err(|_| bad("X-Amz-Date is not YYYYMMDDTHHMMSSZ"))?;
-        let token = headers.get("X-Amz-Security-Token").cloned();
+        let token = lower.get("x-amz-security-token").map(|t| (*t).to_owned());
+        // The headers the client signed, besides those the signer adds itself.
+        let signed_names = auth
+            .split("SignedHeaders=")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .unwrap_or_default();
+        // Content-Length may be left out of the map (Infisical's Python SDK does): the replayed
+        // request carries the body's length, as Infisical's own replay does.
+        let length = req_body.len().to_string();
+        let mut signed: Vec<(&str, &str)> = Vec::new();
+        for name in signed_names.split(';') {
+            if name == "x-amz-date" || name == "x-amz-security-token" {
+                continue;
+            }
+            let v = match lower.get(name) {
+                Some(v) => v,
+                None if name == "content-length" => length.as_str(),
+                None => return Err(bad(&format!("signed header {name} missing"))),
+            };
+            signed.push((name, v));
+        }
         let expected = resign(
             key_id,
             secret,
             token,
             region,
             SystemTime::from(at),
-            &host,
+            &signed,
             &req_body,
         )
         .map_err(|e| bad(&e))?;
@@ -447,16 +478,22 @@ impl Clouds {
     }
 }
 
-/// The `Authorization` header of the SigV4 signature of the replayable request.
+/// The `Authorization` header of the SigV4 signature of the replayable request, with the
+/// headers `signed` (and `x-amz-date` and the session token, which the signer adds).
 fn resign(
     key_id: &str,
     secret: &str,
     session_token: Option<String>,
     region: &str,
     at: SystemTime,
-    host: &str,
+    signed: &[(&str, &str)],
     body: &str,
 ) -> Result<String, String> {
+    let host = signed
+        .iter()
+        .find(|(k, _)| *k == "host")
+        .map(|(_, v)| *v)
+        .ok_or("host is not signed")?;
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     let identity =
         aws_credential_types::Credentials::new(key_id, secret, session_token, None, "test").into();
@@ -472,7 +509,7 @@ fn resign(
     let req = SignableRequest::new(
         "POST",
         format!("https://{host}/"),
-        [("host", host)].into_iter(),
+        signed.iter().copied(),
         SignableBody::Bytes(body.as_bytes()),
     )
     .map_err(|e| e.to_string())?;
