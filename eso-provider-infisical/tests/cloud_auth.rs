@@ -305,6 +305,7 @@ async fn oci_auth_sends_a_request_signed_with_the_api_key() {
         ("user", c.oci_user.as_str()),
         ("tenancy", c.oci_tenancy.as_str()),
         ("region", "eu-frankfurt-1"),
+        ("badRegion", "frankfurt"),
         (
             "junk",
             "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LXN0dWZm\n-----END PRIVATE KEY-----\n",
@@ -333,6 +334,13 @@ async fn oci_auth_sends_a_request_signed_with_the_api_key() {
         .unwrap();
     let e = p.validate().await.unwrap_err();
     assert!(matches!(e, Error::Unauthenticated { .. }), "{e}");
+
+    // A region Infisical does not accept in the host.
+    let mut bad_region = auth("key");
+    bad_region["ociAuthCredentials"]["region"] = sel("badRegion");
+    let p = build(&env, &factory(&c), bad_region, &data).await.unwrap();
+    let e = p.validate().await.unwrap_err().to_string();
+    assert!(e.contains("Invalid OCI host format"), "{e}");
 
     // A private key that is not one: refused when the store is built, without quoting it.
     let e = build(&env, &factory(&c), auth("junk"), &data)

@@ -465,7 +465,12 @@ impl Clouds {
         let sig = base64::engine::general_purpose::STANDARD
             .decode(field("signature"))
             .map_err(|_| bad("signature is not base64"))?;
-        if !h("host").starts_with("identity.") || !self.verify(signing.as_bytes(), &sig) {
+        if !oci_host(h("host")) {
+            return Err(bad(
+                "Invalid OCI host format. Expected format: identity.<region>.oraclecloud.com",
+            ));
+        }
+        if !self.verify(signing.as_bytes(), &sig) {
             return Err(ApiError::unauthorized(
                 "Access denied: the OCI signature does not verify",
             ));
@@ -476,6 +481,21 @@ impl Clouds {
                 "headerNames": body["headers"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>())}),
         ))
     }
+}
+
+/// Whether `host` is `identity.<region>.oraclecloud.com` with a region like
+/// `eu-frankfurt-1` (what Infisical accepts before replaying the request).
+fn oci_host(host: &str) -> bool {
+    let Some(region) = host
+        .strip_prefix("identity.")
+        .and_then(|r| r.strip_suffix(".oraclecloud.com"))
+    else {
+        return false;
+    };
+    let parts: Vec<&str> = region.split('-').collect();
+    let lower = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    matches!(parts.as_slice(), [a, b, n] if a.len() == 2 && lower(a) && lower(b)
+        && n.len() == 1 && (b'1'..=b'9').contains(&n.as_bytes()[0]))
 }
 
 /// The `Authorization` header of the SigV4 signature of the replayable request, with the
