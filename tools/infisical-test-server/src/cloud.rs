@@ -142,56 +142,9 @@ impl Clouds {
             }
             ("POST", "/token") => self.google_token(body),
             ("POST", "/") if body["Action"] == "AssumeRoleWithWebIdentity" => {
-                let sub = claims(body["WebIdentityToken"].as_str().unwrap_or_default())
-                    .map(|c| c["sub"].clone());
-                self.received.insert(
-                    "sts",
-                    json!({"roleArn": body["RoleArn"], "roleSessionName": body["RoleSessionName"],
-                        "subject": sub}),
-                );
-                if body["RoleArn"].as_str().is_none_or(str::is_empty) || sub.is_none() {
-                    return (
-                        400,
-                        json!(
-                            "<ErrorResponse><Error><Code>InvalidIdentityToken</Code></Error></ErrorResponse>"
-                        ),
-                    );
-                }
-                match self.assumable() {
-                    Some((k, s, t)) => (
-                        200,
-                        Value::String(format!(
-                            "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
-                         <AccessKeyId>{k}</AccessKeyId><SecretAccessKey>{s}</SecretAccessKey>\
-                         <SessionToken>{t}</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration>\
-                         </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
-                        )),
-                    ),
-                    None => (
-                        403,
-                        json!(
-                            "<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>"
-                        ),
-                    ),
-                }
+                self.assume_role_with_web_identity(body)
             }
-            ("GET", "/v1/credentials") => {
-                self.received.insert(
-                    "container",
-                    json!({"authorization": header("authorization")}),
-                );
-                if header("authorization") != Some(CONTAINER_TOKEN) {
-                    return (401, json!({"Message": "invalid authorization token"}));
-                }
-                match self.assumable() {
-                    Some((k, s, t)) => (
-                        200,
-                        json!({"AccessKeyId": k, "SecretAccessKey": s, "Token": t,
-                        "Expiration": "2030-01-01T00:00:00Z"}),
-                    ),
-                    None => (404, json!({"Message": "no role"})),
-                }
-            }
+            ("GET", "/v1/credentials") => self.container_credentials(header("authorization")),
             ("POST", p) if p.starts_with("/v1/projects/-/serviceAccounts/") => {
                 let email = p
                     .trim_start_matches("/v1/projects/-/serviceAccounts/")
@@ -220,6 +173,56 @@ impl Clouds {
                 }
             }
             _ => (404, json!("not found")),
+        }
+    }
+
+    /// STS `AssumeRoleWithWebIdentity` (IRSA): any role with a JWT hands out the assumable
+    /// keys.
+    fn assume_role_with_web_identity(&mut self, body: &Value) -> (u16, Value) {
+        let sub =
+            claims(body["WebIdentityToken"].as_str().unwrap_or_default()).map(|c| c["sub"].clone());
+        self.received.insert(
+            "sts",
+            json!({"roleArn": body["RoleArn"], "roleSessionName": body["RoleSessionName"],
+                "subject": sub}),
+        );
+        let error = |code: &str| {
+            json!(format!(
+                "<ErrorResponse><Error><Code>{code}</Code></Error></ErrorResponse>"
+            ))
+        };
+        if body["RoleArn"].as_str().is_none_or(str::is_empty) || sub.is_none() {
+            return (400, error("InvalidIdentityToken"));
+        }
+        match self.assumable() {
+            Some((k, s, t)) => (
+                200,
+                Value::String(format!(
+                    "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
+                     <AccessKeyId>{k}</AccessKeyId><SecretAccessKey>{s}</SecretAccessKey>\
+                     <SessionToken>{t}</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration>\
+                     </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
+                )),
+            ),
+            None => (403, error("AccessDenied")),
+        }
+    }
+
+    /// The container credentials endpoint (EKS Pod Identity): the assumable keys for the
+    /// right authorization token.
+    fn container_credentials(&mut self, authorization: Option<&str>) -> (u16, Value) {
+        self.received
+            .insert("container", json!({"authorization": authorization}));
+        if authorization != Some(CONTAINER_TOKEN) {
+            return (401, json!({"Message": "invalid authorization token"}));
+        }
+        match self.assumable() {
+            Some((k, s, t)) => (
+                200,
+                json!({"AccessKeyId": k, "SecretAccessKey": s, "Token": t,
+                    "Expiration": "2030-01-01T00:00:00Z"}),
+            ),
+            None => (404, json!({"Message": "no role"})),
         }
     }
 
@@ -332,27 +335,8 @@ impl Clouds {
             .map(|z| z.timestamp())
             .map_err(|_| bad("X-Amz-Date is not YYYYMMDDTHHMMSSZ"))?;
         let token = lower.get("x-amz-security-token").map(|t| (*t).to_owned());
-        // The headers the client signed, besides those the signer adds itself.
-        let signed_names = auth
-            .split("SignedHeaders=")
-            .nth(1)
-            .and_then(|r| r.split(',').next())
-            .unwrap_or_default();
-        // Content-Length may be left out of the map (Infisical's Python SDK does): the replayed
-        // request carries the body's length, as Infisical's own replay does.
         let length = req_body.len().to_string();
-        let mut signed: Vec<(&str, &str)> = Vec::new();
-        for name in signed_names.split(';') {
-            if name == "x-amz-date" || name == "x-amz-security-token" {
-                continue;
-            }
-            let v = match lower.get(name) {
-                Some(v) => v,
-                None if name == "content-length" => length.as_str(),
-                None => return Err(bad(&format!("signed header {name} missing"))),
-            };
-            signed.push((name, v));
-        }
+        let signed = signed_headers(auth, &lower, &length).map_err(|m| bad(&m))?;
         let expected = resign(
             key_id,
             secret,
@@ -481,6 +465,35 @@ impl Clouds {
                 "headerNames": body["headers"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>())}),
         ))
     }
+}
+
+/// The headers the client signed (its `SignedHeaders`), besides those the signer adds itself
+/// (`x-amz-date`, `x-amz-security-token`). Content-Length may be left out of the map
+/// (Infisical's Python SDK does): the replayed request carries the body's `length`, as
+/// Infisical's own replay does.
+fn signed_headers<'a>(
+    auth: &'a str,
+    lower: &'a BTreeMap<String, &'a str>,
+    length: &'a str,
+) -> Result<Vec<(&'a str, &'a str)>, String> {
+    let names = auth
+        .split("SignedHeaders=")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap_or_default();
+    let mut signed = Vec::new();
+    for name in names.split(';') {
+        if name == "x-amz-date" || name == "x-amz-security-token" {
+            continue;
+        }
+        let v = match lower.get(name) {
+            Some(v) => *v,
+            None if name == "content-length" => length,
+            None => return Err(format!("signed header {name} missing")),
+        };
+        signed.push((name, v));
+    }
+    Ok(signed)
 }
 
 /// Whether `host` is `identity.<region>.oraclecloud.com` with a region like
