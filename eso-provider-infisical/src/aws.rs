@@ -233,3 +233,45 @@ pub(crate) fn sign_get_caller_identity(
     headers.insert("Content-Length", STS_BODY.len().to_string());
     Ok(headers)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn the_signed_request_has_go_style_header_names() {
+        let at = UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+        let h = sign_get_caller_identity(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            Some("session".into()),
+            "eu-west-1",
+            at,
+        )
+        .unwrap();
+        assert_eq!(
+            h.keys().copied().collect::<Vec<_>>(),
+            [
+                "Authorization",
+                "Content-Length",
+                "Content-Type",
+                "Host",
+                "X-Amz-Date",
+                "X-Amz-Security-Token"
+            ]
+        );
+        assert_eq!(h["Host"], "sts.eu-west-1.amazonaws.com");
+        assert_eq!(h["X-Amz-Date"], "20150830T123600Z");
+        assert_eq!(h["Content-Length"], STS_BODY.len().to_string());
+        assert!(
+            h["Authorization"].starts_with(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/eu-west-1/sts/aws4_request, \
+                 SignedHeaders=host;x-amz-date;x-amz-security-token, Signature="
+            ),
+            "{}",
+            h["Authorization"]
+        );
+    }
+}

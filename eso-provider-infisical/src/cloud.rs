@@ -329,3 +329,52 @@ pub(crate) fn oci_headers(
         ("host", host),
     ]))
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::KeyPair as _;
+
+    use super::*;
+
+    #[test]
+    fn oci_headers_carry_a_verifiable_signature() {
+        let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'_>>::as_der(&kp).unwrap();
+        let pem = eso_core::pem::encode("PRIVATE KEY", der.as_ref());
+        let k = OciKey {
+            user: "ocid1.user.oc1..u".into(),
+            tenancy: "ocid1.tenancy.oc1..t".into(),
+            fingerprint: "aa:bb".into(),
+            region: "eu-frankfurt-1".into(),
+            key: crate::sign::RsaKey::from_pem(pem.as_bytes()).unwrap(),
+        };
+        let date = "Mon, 07 Dec 2026 14:42:54 GMT";
+        let h = oci_headers(&k, date).unwrap();
+        assert_eq!(h["host"], "identity.eu-frankfurt-1.oraclecloud.com");
+        assert_eq!(h["date"], date);
+        let auth = &h["authorization"];
+        assert!(auth.starts_with(
+            "Signature version=\"1\",headers=\"date (request-target) host\",\
+             keyId=\"ocid1.tenancy.oc1..t/ocid1.user.oc1..u/aa:bb\",algorithm=\"rsa-sha256\",signature=\""
+        ), "{auth}");
+        let sig = auth
+            .rsplit("signature=\"")
+            .next()
+            .unwrap()
+            .trim_end_matches('"');
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode(sig)
+            .unwrap();
+        let signed = format!(
+            "date: {date}\n(request-target): get /20160918/users/ocid1.user.oc1..u\n\
+             host: identity.eu-frankfurt-1.oraclecloud.com"
+        );
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            kp.public_key().as_ref(),
+        )
+        .verify(signed.as_bytes(), &sig)
+        .unwrap();
+    }
+}

@@ -71,7 +71,7 @@ mod tests {
     }
 
     #[test]
-    fn pkcs8_and_pkcs1_keys_sign() {
+    fn pkcs8_keys_sign_verifiably() {
         use aws_lc_rs::encoding::AsDer;
         use aws_lc_rs::signature::KeyPair as _;
         let kp = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
