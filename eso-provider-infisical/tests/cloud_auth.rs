@@ -300,6 +300,7 @@ async fn oci_auth_sends_a_request_signed_with_the_api_key() {
     let data = [
         ("id", c.oci_identity.as_str()),
         ("key", c.signing_key_pem.as_str()),
+        ("pkcs1Key", c.signing_key_pkcs1_pem.as_str()),
         ("otherKey", other_key.as_str()),
         ("fingerprint", c.oci_fingerprint.as_str()),
         ("user", c.oci_user.as_str()),
@@ -327,6 +328,13 @@ async fn oci_auth_sends_a_request_signed_with_the_api_key() {
     );
     assert_eq!(got["host"], "identity.eu-frankfurt-1.oraclecloud.com");
     assert_eq!(got["headerNames"], json!(["authorization", "date", "host"]));
+
+    // The same key as PKCS#1 ("RSA PRIVATE KEY", what older OCI tooling writes).
+    assert!(c.signing_key_pkcs1_pem.contains("BEGIN RSA PRIVATE KEY"));
+    let p = build(&env, &factory(&c), auth("pkcs1Key"), &data)
+        .await
+        .unwrap();
+    assert_eq!(p.validate().await.unwrap(), Validation::Ready);
 
     // Another key's signature does not verify.
     let p = build(&env, &factory(&c), auth("otherKey"), &data)

@@ -24,6 +24,7 @@
 #                                          token endpoint and IAM signJwt (cloud-identity logins)
 #   INFISICAL_SIGNING_KEY_FILE             (RSA key, PKCS#8 PEM: the GCP service account's key and
 #                                          the OCI API key the server verifies signatures with)
+#   INFISICAL_SIGNING_KEY_PKCS1_FILE       (the same key as PKCS#1, "RSA PRIVATE KEY")
 #   INFISICAL_AWS_IDENTITY_ID, INFISICAL_AWS_ACCESS_KEY_ID, INFISICAL_AWS_SECRET_ACCESS_KEY
 #   INFISICAL_AWS_ROLE_IDENTITY_ID, INFISICAL_AWS_ROLE_ACCESS_KEY_ID  (the identity of the keys the
 #                                          STS and container-credentials stand-ins hand out; the
@@ -83,6 +84,7 @@ backend_start() {
     cloud_port="$(free_port)"
     gen_tls
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$RUN_DIR/tls/signing.key" 2>/dev/null
+    openssl rsa -in "$RUN_DIR/tls/signing.key" -traditional -out "$RUN_DIR/tls/signing-pkcs1.key" 2>/dev/null
     local oci_key_id="ocid1.tenancy.oc1..eso/ocid1.user.oc1..eso/12:34:56:78:9a:bc:de:f0"
     spawn "$(server_bin)" --addr "127.0.0.1:$port" \
         --cert "$RUN_DIR/tls/server.crt" --key "$RUN_DIR/tls/server.key" \
@@ -121,6 +123,7 @@ backend_start() {
     env_set INFISICAL_LDAP_PASSWORD eso-ldap-password
     env_set INFISICAL_CLOUD_URL "http://127.0.0.1:$cloud_port"
     env_set INFISICAL_SIGNING_KEY_FILE "$RUN_DIR/tls/signing.key"
+    env_set INFISICAL_SIGNING_KEY_PKCS1_FILE "$RUN_DIR/tls/signing-pkcs1.key"
     env_set INFISICAL_AWS_IDENTITY_ID identity-aws
     env_set INFISICAL_AWS_ACCESS_KEY_ID AKIDESOTEST0001
     env_set INFISICAL_AWS_SECRET_ACCESS_KEY eso-aws-secret-key

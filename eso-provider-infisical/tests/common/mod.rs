@@ -72,6 +72,7 @@ pub(crate) fn env() -> Option<Env> {
 pub(crate) struct CloudEnv {
     pub(crate) url: String,
     pub(crate) signing_key_pem: String,
+    pub(crate) signing_key_pkcs1_pem: String,
     pub(crate) aws_identity: String,
     pub(crate) aws_key_id: String,
     pub(crate) aws_secret: String,
@@ -100,6 +101,8 @@ pub(crate) fn cloud_env() -> CloudEnv {
         url: need("INFISICAL_CLOUD_URL"),
         signing_key_pem: std::fs::read_to_string(need("INFISICAL_SIGNING_KEY_FILE"))
             .expect("signing key"),
+        signing_key_pkcs1_pem: std::fs::read_to_string(need("INFISICAL_SIGNING_KEY_PKCS1_FILE"))
+            .expect("signing key (PKCS#1)"),
         aws_identity: need("INFISICAL_AWS_IDENTITY_ID"),
         aws_key_id: need("INFISICAL_AWS_ACCESS_KEY_ID"),
         aws_secret: need("INFISICAL_AWS_SECRET_ACCESS_KEY"),
