@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use eso_core::{Result, SecretValue};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::client::Http;
+use crate::cloud::{self, Cloud, OciKey};
 
 /// How a store's identity logs in.
 pub(crate) enum Login {
@@ -18,7 +19,6 @@ pub(crate) enum Login {
     Universal {
         client_id: SecretValue,
         client_secret: SecretValue,
-        organization: String,
     },
     /// Token auth: an access token issued to the identity (not renewable).
     Token { token: SecretValue },
@@ -37,6 +37,25 @@ pub(crate) enum Login {
     Kubernetes {
         identity_id: SecretValue,
         token_file: PathBuf,
+    },
+    /// AWS IAM auth: a signed `sts:GetCallerIdentity` with the controller's AWS keys.
+    Aws { identity_id: SecretValue },
+    /// Azure auth: a managed-identity token for `resource`.
+    Azure {
+        identity_id: SecretValue,
+        resource: String,
+    },
+    /// GCP ID token auth: the instance's ID token with the identity as audience.
+    GcpIdToken { identity_id: SecretValue },
+    /// GCP IAM auth: a JWT signed by Google for the service account of a key file.
+    GcpIam {
+        identity_id: SecretValue,
+        key_file: PathBuf,
+    },
+    /// OCI auth: a request signed with an OCI API key.
+    Oci {
+        identity_id: SecretValue,
+        key: Box<OciKey>,
     },
 }
 
@@ -87,15 +106,20 @@ impl Token {
 /// A store's session: the login method and the current token.
 pub(crate) struct Session {
     login: Login,
+    /// Sent with every login (`secretsScope.organizationSlug`), unless empty.
+    organization: String,
+    cloud: Cloud,
     token: Mutex<Option<Token>>,
     logins: AtomicU64,
     renewals: AtomicU64,
 }
 
 impl Session {
-    pub(crate) fn new(login: Login) -> Self {
+    pub(crate) fn new(login: Login, organization: String, cloud: Cloud) -> Self {
         Self {
             login,
+            organization,
+            cloud,
             token: Mutex::new(None),
             logins: AtomicU64::new(0),
             renewals: AtomicU64::new(0),
@@ -165,24 +189,35 @@ impl Session {
     }
 
     async fn login(&self, http: &Http) -> Result<Token> {
-        let a: TokenAnswer = match &self.login {
+        let Some((op, path, mut body)) = self.login_request().await? else {
+            if let Login::Token { token } = &self.login {
+                return Ok(Token {
+                    access: token.clone(),
+                    renew_at: None,
+                    expires_at: None,
+                });
+            }
+            return Err(eso_core::Error::generic("infisical: no login method"));
+        };
+        if !self.organization.is_empty() {
+            body["organizationSlug"] = json!(self.organization);
+        }
+        let a: TokenAnswer = http.post_unauthenticated(op, path, &body).await?;
+        Ok(Token::from_answer(a))
+    }
+
+    /// What to send where for the login (`None` for token auth, which does not log in).
+    async fn login_request(&self) -> Result<Option<(&'static str, &'static str, Value)>> {
+        let c = &self.cloud;
+        Ok(Some(match &self.login {
             Login::Universal {
                 client_id,
                 client_secret,
-                organization,
-            } => {
-                let mut body =
-                    json!({"clientId": text(client_id), "clientSecret": text(client_secret)});
-                if !organization.is_empty() {
-                    body["organizationSlug"] = json!(organization);
-                }
-                http.post_unauthenticated(
-                    "universal auth login",
-                    "v1/auth/universal-auth/login",
-                    &body,
-                )
-                .await?
-            }
+            } => (
+                "universal auth login",
+                "v1/auth/universal-auth/login",
+                json!({"clientId": text(client_id), "clientSecret": text(client_secret)}),
+            ),
             Login::Kubernetes {
                 identity_id,
                 token_file,
@@ -196,38 +231,60 @@ impl Session {
                         e,
                     )
                 })?;
-                let body = json!({"identityId": text(identity_id), "jwt": jwt.trim()});
-                http.post_unauthenticated(
+                (
                     "kubernetes auth login",
                     "v1/auth/kubernetes-auth/login",
-                    &body,
+                    json!({"identityId": text(identity_id), "jwt": jwt.trim()}),
                 )
-                .await?
             }
-            Login::Jwt { identity_id, jwt } => {
-                let body = json!({"identityId": text(identity_id), "jwt": text(jwt)});
-                http.post_unauthenticated("jwt auth login", "v1/auth/jwt-auth/login", &body)
-                    .await?
-            }
+            Login::Jwt { identity_id, jwt } => (
+                "jwt auth login",
+                "v1/auth/jwt-auth/login",
+                json!({"identityId": text(identity_id), "jwt": text(jwt)}),
+            ),
             Login::Ldap {
                 identity_id,
                 username,
                 password,
-            } => {
-                let body = json!({"identityId": text(identity_id), "username": text(username),
-                    "password": text(password)});
-                http.post_unauthenticated("ldap auth login", "v1/auth/ldap-auth/login", &body)
-                    .await?
-            }
-            Login::Token { token } => {
-                return Ok(Token {
-                    access: token.clone(),
-                    renew_at: None,
-                    expires_at: None,
-                });
-            }
-        };
-        Ok(Token::from_answer(a))
+            } => (
+                "ldap auth login",
+                "v1/auth/ldap-auth/login",
+                json!({"identityId": text(identity_id), "username": text(username),
+                    "password": text(password)}),
+            ),
+            Login::Aws { identity_id } => (
+                "aws auth login",
+                "v1/auth/aws-auth/login",
+                crate::aws::aws_login(c, text(identity_id)).await?,
+            ),
+            Login::Azure {
+                identity_id,
+                resource,
+            } => (
+                "azure auth login",
+                "v1/auth/azure-auth/login",
+                cloud::azure_login(c, text(identity_id), resource).await?,
+            ),
+            Login::GcpIdToken { identity_id } => (
+                "gcp id token auth login",
+                "v1/auth/gcp-auth/login",
+                cloud::gcp_id_token_login(c, text(identity_id)).await?,
+            ),
+            Login::GcpIam {
+                identity_id,
+                key_file,
+            } => (
+                "gcp iam auth login",
+                "v1/auth/gcp-auth/login",
+                cloud::gcp_iam_login(c, text(identity_id), key_file).await?,
+            ),
+            Login::Oci { identity_id, key } => (
+                "oci auth login",
+                "v1/auth/oci-auth/login",
+                cloud::oci_login(text(identity_id), key)?,
+            ),
+            Login::Token { .. } => return Ok(None),
+        }))
     }
 }
 

@@ -13,6 +13,8 @@ use eso_core::{Error, Result};
 
 use crate::auth::{Login, Session};
 use crate::client::{Api, Http, Scope, api_base};
+use crate::cloud::{CLOUD_TIMEOUT, Cloud, CloudEndpoints, Environment};
+use crate::cloud_auth::CloudAuth;
 use crate::provider::Infisical;
 
 /// Where a pod's own ServiceAccount token is mounted: what Kubernetes auth sends by default.
@@ -32,15 +34,6 @@ pub(crate) const CAPABILITIES: Capabilities = {
     c
 };
 
-/// The auth methods of ESO's spec that eso-rs does not implement yet.
-const NOT_IMPLEMENTED: [&str; 5] = [
-    "azureAuthCredentials",
-    "gcpIdTokenAuthCredentials",
-    "gcpIamAuthCredentials",
-    "ociAuthCredentials",
-    "awsAuthCredentials",
-];
-
 /// Builds [`Infisical`] providers from `spec.provider.infisical` blocks.
 ///
 /// Building reads the credentials and the CA bundle; the first API call logs in.
@@ -57,12 +50,15 @@ const NOT_IMPLEMENTED: [&str; 5] = [
 ///     "secretsScope": {"projectSlug": "app", "environmentSlug": "dev"}}})).unwrap();
 /// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "infisical");
 /// let err = InfisicalFactory::new().validate_store(&spec, &store).unwrap_err();
-/// assert!(err.to_string().contains("spec.provider.infisical.auth.ociAuthCredentials"), "{err}");
+/// let err = err.to_string();
+/// assert!(err.contains("spec.provider.infisical.auth.ociAuthCredentials") && err.contains("privateKey"), "{err}");
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct InfisicalFactory {
     token_file: PathBuf,
+    endpoints: CloudEndpoints,
+    env: Environment,
 }
 
 impl Default for InfisicalFactory {
@@ -76,7 +72,34 @@ impl InfisicalFactory {
     pub fn new() -> Self {
         Self {
             token_file: PathBuf::from(DEFAULT_SERVICE_ACCOUNT_TOKEN_FILE),
+            endpoints: CloudEndpoints::default(),
+            env: Environment::default(),
         }
+    }
+
+    /// Calls these cloud endpoints for Azure, GCP ID token and GCP IAM auth (default: the
+    /// real services): for tests, and for controllers that reach them through a proxy.
+    #[must_use]
+    pub fn with_cloud_endpoints(mut self, endpoints: CloudEndpoints) -> Self {
+        self.endpoints = endpoints;
+        self
+    }
+
+    /// Reads the controller's ambient settings of AWS auth (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_DEFAULT_REGION`) from
+    /// `vars` instead of the process environment: for tests and embedding programs.
+    #[must_use]
+    pub fn with_environment<K, V>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.env = Environment::fixed(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        self
     }
 
     /// Uses the ServiceAccount token in `path` for Kubernetes auth (default
@@ -92,18 +115,11 @@ impl InfisicalFactory {
         let field = format!("spec.provider.{}", crate::KIND);
         let mut errors = ValidationErrors::new();
         spec.validate_store(store.api_scope(), &field, &mut errors);
-        errors.into_result()?;
-        if let Some(m) = spec
-            .auth
-            .methods()
-            .into_iter()
-            .find(|m| NOT_IMPLEMENTED.contains(m))
-        {
-            return Err(Error::not_supported(format!(
-                "{field}.auth.{m}: this Infisical auth method is not implemented by eso-rs yet \
-                 (use universal, token, Kubernetes, JWT or LDAP auth)"
-            )));
+        let raw = CloudAuth::parse(&spec.auth, &format!("{field}.auth"))?;
+        if let Some(c) = &raw {
+            c.validate(&format!("{field}.auth"), &mut errors);
         }
+        errors.into_result()?;
         Ok(())
     }
 
@@ -124,7 +140,6 @@ impl InfisicalFactory {
                 client_secret: creds
                     .secret_text(&u.client_secret, None, &format!("{f}.clientSecret"))
                     .await?,
-                organization: spec.secrets_scope.organization_slug.clone(),
             }
         } else if let Some(t) = &a.token_auth_credentials {
             let f = format!("{p}.tokenAuthCredentials.accessToken");
@@ -172,6 +187,8 @@ impl InfisicalFactory {
                     .await?,
                 token_file: self.token_file.clone(),
             }
+        } else if let Some(c) = CloudAuth::parse(a, &p)? {
+            c.login(&creds, &p).await?
         } else {
             return Err(Error::invalid_config(p, "no auth method set"));
         };
@@ -207,8 +224,17 @@ impl InfisicalFactory {
             client,
             base: api_base(&spec.host_api),
         };
+        let cloud = Cloud {
+            client: reqwest::Client::builder()
+                .timeout(CLOUD_TIMEOUT)
+                .build()
+                .map_err(|e| Error::unavailable("cannot build the HTTP client", e))?,
+            endpoints: self.endpoints.clone(),
+            env: self.env.clone(),
+        };
+        let session = Session::new(login, s.organization_slug.clone(), cloud);
         Ok(Infisical {
-            api: Api::new(http, Session::new(login), scope),
+            api: Api::new(http, session, scope),
             store: ctx.store.to_string(),
         })
     }

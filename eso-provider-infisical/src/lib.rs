@@ -2,17 +2,22 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod aws;
 mod client;
+mod cloud;
+mod cloud_auth;
 mod config;
 mod error;
 mod provider;
 mod push;
+mod sign;
 
 use std::sync::Arc;
 
 use eso_core::provider::ProviderRegistry;
 
 pub use auth::TokenStats;
+pub use cloud::CloudEndpoints;
 pub use config::{DEFAULT_SERVICE_ACCOUNT_TOKEN_FILE, InfisicalFactory};
 pub use provider::Infisical;
 

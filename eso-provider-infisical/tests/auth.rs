@@ -1,5 +1,5 @@
 //! Auth methods against the Infisical test server, checking what its login endpoint
-//! received; refused credentials; methods eso-rs does not implement.
+//! received; refused credentials; validation of the cloud methods' fields.
 
 mod common;
 
@@ -163,28 +163,33 @@ async fn ldap_auth_sends_user_and_password() {
 }
 
 #[test]
-fn unimplemented_methods_are_not_supported_at_validation() {
+fn cloud_methods_name_missing_fields_at_validation() {
     let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "infisical");
-    for m in [
-        "azureAuthCredentials",
-        "gcpIdTokenAuthCredentials",
-        "gcpIamAuthCredentials",
-        "ociAuthCredentials",
-        "awsAuthCredentials",
+    for (m, missing) in [
+        ("azureAuthCredentials", None),
+        ("gcpIdTokenAuthCredentials", None),
+        ("gcpIamAuthCredentials", Some("serviceAccountKeyFilePath")),
+        ("ociAuthCredentials", Some("privateKey")),
+        ("awsAuthCredentials", None),
     ] {
         let spec = serde_json::from_value(
             json!({"infisical": {"auth": {m: {"identityId": {"name": "x", "key": "id"}}},
             "secretsScope": {"projectSlug": "p", "environmentSlug": "dev"}}}),
         )
         .unwrap();
-        let e = InfisicalFactory::new()
-            .validate_store(&spec, &store)
-            .unwrap_err();
-        assert!(matches!(e, Error::NotSupported(_)), "{m}: {e}");
-        assert!(
-            e.to_string()
-                .contains(&format!("spec.provider.infisical.auth.{m}")),
-            "{e}"
-        );
+        let r = InfisicalFactory::new().validate_store(&spec, &store);
+        match missing {
+            None => assert_eq!(r.unwrap(), Vec::<String>::new(), "{m}"),
+            Some(f) => {
+                let e = r.unwrap_err();
+                assert!(matches!(e, Error::InvalidConfig { .. }), "{m}: {e}");
+                assert!(
+                    e.to_string()
+                        .contains(&format!("spec.provider.infisical.auth.{m}")),
+                    "{e}"
+                );
+                assert!(e.to_string().contains(f), "{e}");
+            }
+        }
     }
 }

@@ -19,6 +19,20 @@
 #                                          ServiceAccount subject its token must carry)
 #   INFISICAL_JWT_IDENTITY_ID, INFISICAL_JWT_SUBJECT  (JWT auth: the identity, the `sub` it accepts)
 #   INFISICAL_LDAP_IDENTITY_ID, INFISICAL_LDAP_USERNAME, INFISICAL_LDAP_PASSWORD  (LDAP auth)
+#   INFISICAL_CLOUD_URL                    http://127.0.0.1:<port>: the server's stand-ins for Azure's
+#                                          managed-identity endpoint, GCP's metadata server, Google's
+#                                          token endpoint and IAM signJwt (cloud-identity logins)
+#   INFISICAL_SIGNING_KEY_FILE             (RSA key, PKCS#8 PEM: the GCP service account's key and
+#                                          the OCI API key the server verifies signatures with)
+#   INFISICAL_SIGNING_KEY_PKCS1_FILE       (the same key as PKCS#1, "RSA PRIVATE KEY")
+#   INFISICAL_AWS_IDENTITY_ID, INFISICAL_AWS_ACCESS_KEY_ID, INFISICAL_AWS_SECRET_ACCESS_KEY
+#   INFISICAL_AWS_ROLE_IDENTITY_ID, INFISICAL_AWS_ROLE_ACCESS_KEY_ID  (the identity of the keys the
+#                                          STS and container-credentials stand-ins hand out; the
+#                                          container endpoint wants the token eso-pod-identity-token)
+#   INFISICAL_AZURE_IDENTITY_ID            (accepts the stand-in's managed identity)
+#   INFISICAL_GCP_ID_TOKEN_IDENTITY_ID     (accepts the stand-in metadata server's service account)
+#   INFISICAL_GCP_IAM_IDENTITY_ID, INFISICAL_GCP_IAM_EMAIL  (the service account of the key)
+#   INFISICAL_OCI_IDENTITY_ID, INFISICAL_OCI_TENANCY, INFISICAL_OCI_USER, INFISICAL_OCI_FINGERPRINT
 #   INFISICAL_CA_FILE                      (PEM of the per-instance CA)
 #   SSL_CERT_FILE, REQUESTS_CA_BUNDLE      (a bundle: the system roots plus that CA)
 #   INFISICAL_PYTHON                       (a venv python with infisicalsdk, for smoke.sh)
@@ -65,9 +79,13 @@ gen_tls() {
 }
 
 backend_start() {
-    local port
+    local port cloud_port
     port="$(free_port)"
+    cloud_port="$(free_port)"
     gen_tls
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$RUN_DIR/tls/signing.key" 2>/dev/null
+    openssl rsa -in "$RUN_DIR/tls/signing.key" -traditional -out "$RUN_DIR/tls/signing-pkcs1.key" 2>/dev/null
+    local oci_key_id="ocid1.tenancy.oc1..eso/ocid1.user.oc1..eso/12:34:56:78:9a:bc:de:f0"
     spawn "$(server_bin)" --addr "127.0.0.1:$port" \
         --cert "$RUN_DIR/tls/server.crt" --key "$RUN_DIR/tls/server.key" \
         --org eso-org --project "proj-6a1f0001:eso-project" --envs dev,prod \
@@ -77,7 +95,15 @@ backend_start() {
         --k8s-identity "identity-k8s=system:serviceaccount:default:eso" \
         --jwt-identity "identity-jwt=eso-workload" \
         --ldap-identity "identity-ldap=eso-ldap-user:eso-ldap-password" \
-        --token "eso-static-access-token=identity-token"
+        --token "eso-static-access-token=identity-token" \
+        --cloud-addr "127.0.0.1:$cloud_port" --signing-key "$RUN_DIR/tls/signing.key" \
+        --aws-identity "identity-aws=AKIDESOTEST0001:eso-aws-secret-key" \
+        --aws-identity "identity-aws-role=ASIAESOTEST0002:eso-assumed-secret-key" \
+        --aws-assumable ASIAESOTEST0002 \
+        --azure-identity "identity-azure=eso-managed-identity" \
+        --gcp-identity "identity-gcp-id=eso-gce@eso-project.iam.gserviceaccount.com" \
+        --gcp-identity "identity-gcp-iam=eso-key@eso-project.iam.gserviceaccount.com" \
+        --oci-identity "identity-oci=$oci_key_id"
     env_set INFISICAL_API_URL "https://localhost:$port/api"
     env_set INFISICAL_UNIVERSAL_AUTH_CLIENT_ID eso-client-id
     env_set INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET eso-client-secret
@@ -95,6 +121,22 @@ backend_start() {
     env_set INFISICAL_LDAP_IDENTITY_ID identity-ldap
     env_set INFISICAL_LDAP_USERNAME eso-ldap-user
     env_set INFISICAL_LDAP_PASSWORD eso-ldap-password
+    env_set INFISICAL_CLOUD_URL "http://127.0.0.1:$cloud_port"
+    env_set INFISICAL_SIGNING_KEY_FILE "$RUN_DIR/tls/signing.key"
+    env_set INFISICAL_SIGNING_KEY_PKCS1_FILE "$RUN_DIR/tls/signing-pkcs1.key"
+    env_set INFISICAL_AWS_IDENTITY_ID identity-aws
+    env_set INFISICAL_AWS_ACCESS_KEY_ID AKIDESOTEST0001
+    env_set INFISICAL_AWS_SECRET_ACCESS_KEY eso-aws-secret-key
+    env_set INFISICAL_AWS_ROLE_IDENTITY_ID identity-aws-role
+    env_set INFISICAL_AWS_ROLE_ACCESS_KEY_ID ASIAESOTEST0002
+    env_set INFISICAL_AZURE_IDENTITY_ID identity-azure
+    env_set INFISICAL_GCP_ID_TOKEN_IDENTITY_ID identity-gcp-id
+    env_set INFISICAL_GCP_IAM_IDENTITY_ID identity-gcp-iam
+    env_set INFISICAL_GCP_IAM_EMAIL eso-key@eso-project.iam.gserviceaccount.com
+    env_set INFISICAL_OCI_IDENTITY_ID identity-oci
+    env_set INFISICAL_OCI_TENANCY ocid1.tenancy.oc1..eso
+    env_set INFISICAL_OCI_USER ocid1.user.oc1..eso
+    env_set INFISICAL_OCI_FINGERPRINT "12:34:56:78:9a:bc:de:f0"
     env_set INFISICAL_CA_FILE "$RUN_DIR/tls/ca.crt"
     env_set SSL_CERT_FILE "$RUN_DIR/tls/bundle.pem"
     env_set REQUESTS_CA_BUNDLE "$RUN_DIR/tls/bundle.pem"

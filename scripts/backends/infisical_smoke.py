@@ -2,8 +2,10 @@
 against the running test server (scripts/backends/infisical.sh start exports the environment).
 
 usage: $INFISICAL_PYTHON infisical_smoke.py STEP NAME
-steps: create get update list delete read-pushed
+steps: create get update list delete read-pushed aws-login
   read-pushed NAME: prints the value of NAME in the root folder (to check what a provider pushed)
+  aws-login NAME: AWS IAM auth with the SDK's own SigV4 request (botocore), then lists secrets:
+    the test server's AWS check accepts an official client's request, not only eso-rs's
 Exits non-zero (with a message) when the step's expectation does not hold.
 """
 import os
@@ -22,8 +24,18 @@ def client():
     return c
 
 
+def aws_client():
+    os.environ.update(AWS_ACCESS_KEY_ID=os.environ["INFISICAL_AWS_ACCESS_KEY_ID"],
+                      AWS_SECRET_ACCESS_KEY=os.environ["INFISICAL_AWS_SECRET_ACCESS_KEY"],
+                      AWS_REGION="eu-west-1")
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    c = InfisicalSDKClient(host=os.environ["INFISICAL_API_URL"].removesuffix("/api"))
+    c.auth.aws_auth.login(identity_id=os.environ["INFISICAL_AWS_IDENTITY_ID"])
+    return c
+
+
 def main(step, name):
-    c = client()
+    c = aws_client() if step == "aws-login" else client()
     where = dict(project_id=os.environ["INFISICAL_PROJECT_ID"],
                  environment_slug=os.environ["INFISICAL_ENV_SLUG"], secret_path="/")
     if step == "create":
@@ -45,6 +57,8 @@ def main(step, name):
         except Exception:  # the SDK raises on the 404 answer
             return
         sys.exit(f"{name} still readable after delete")
+    elif step == "aws-login":
+        c.secrets.list_secrets(**where)
     elif step == "read-pushed":
         print(c.secrets.get_secret_by_name(secret_name=name, **where).secretValue)
     else:

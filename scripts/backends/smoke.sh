@@ -137,8 +137,9 @@ smoke_helm() {
 
 smoke_infisical() {
     # Infisical's official Python SDK (infisicalsdk) against the test server. The official
-    # CLI (@infisical/cli) downloads its binary from the internet when installed, so it is
-    # not checked here.
+    # CLI is not checked: the npm package @infisical/cli carries no binary, its preinstall
+    # script downloads the release archive from GitHub (not reachable from the machines these
+    # checks run on), and its Go module is not served by the Go module proxy.
     local py="${INFISICAL_PYTHON:-python3}" name="SMOKE_$$"
     local step=("$py" "$here/infisical_smoke.py")
     check "infisical (python sdk) universal auth, create secret" "${step[@]}" create "$name"
@@ -146,6 +147,7 @@ smoke_infisical() {
     check "infisical (python sdk) update secret" "${step[@]}" update "$name"
     check "infisical (python sdk) list secrets" "${step[@]}" list "$name"
     check "infisical (python sdk) delete secret" "${step[@]}" delete "$name"
+    check "infisical (python sdk) aws iam auth, list secrets" "${step[@]}" aws-login "$name"
 }
 
 smoke_onepassword() {

@@ -575,19 +575,27 @@ async fn federation_with_aws_credentials_sends_a_signed_get_caller_identity() {
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{}/eu-west-1/sts/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token;x-goog-cloud-target-resource, Signature=",
         &date[..8]
     )), "{auth_header}");
-    // The signature is the SigV4 of the canonical request (the signing itself is checked
-    // against AWS's test suite in aws.rs).
-    let canonical = format!(
-        "POST\n/\nAction=GetCallerIdentity&Version=2011-06-15\nhost:sts.eu-west-1.amazonaws.com\nx-amz-date:{date}\nx-amz-security-token:session-token\nx-goog-cloud-target-resource:{audience}\n\nhost;x-amz-date;x-amz-security-token;x-goog-cloud-target-resource\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
-    let sig = super::aws::signature(
-        b"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        date,
-        &date[..8],
-        "eu-west-1",
-        "sts",
-        &canonical,
-    );
+    // The signature is the one the same keys give the same request at that time (the
+    // signing itself is aws-sigv4's, checked against AWS's test suite in aws.rs).
+    let at = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", date)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp();
+    let again = super::aws::AwsSigner {
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+        session_token: Some("session-token".into()),
+        region: "eu-west-1".into(),
+        audience: audience.into(),
+    }
+    .signed_headers(std::time::SystemTime::from(at))
+    .unwrap();
+    let sig = again
+        .iter()
+        .find(|(k, _)| k == "Authorization")
+        .map(|(_, v)| v.rsplit("Signature=").next().unwrap().to_owned())
+        .unwrap();
     assert!(auth_header.ends_with(&sig), "{auth_header}");
 
     let a = auth(json!({"workloadIdentityFederation": {"audience": audience,

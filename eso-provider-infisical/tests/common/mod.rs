@@ -68,6 +68,57 @@ pub(crate) fn env() -> Option<Env> {
     })
 }
 
+/// The cloud-identity part of the environment (`infisical.sh start` of this branch).
+pub(crate) struct CloudEnv {
+    pub(crate) url: String,
+    pub(crate) signing_key_pem: String,
+    pub(crate) signing_key_pkcs1_pem: String,
+    pub(crate) aws_identity: String,
+    pub(crate) aws_key_id: String,
+    pub(crate) aws_secret: String,
+    pub(crate) aws_role_identity: String,
+    pub(crate) aws_role_key_id: String,
+    pub(crate) azure_identity: String,
+    pub(crate) gcp_id_identity: String,
+    pub(crate) gcp_iam_identity: String,
+    pub(crate) gcp_iam_email: String,
+    pub(crate) oci_identity: String,
+    pub(crate) oci_tenancy: String,
+    pub(crate) oci_user: String,
+    pub(crate) oci_fingerprint: String,
+}
+
+/// The cloud-identity variables (panics naming the first missing one: a server started by an
+/// older `infisical.sh` does not serve the cloud logins).
+pub(crate) fn cloud_env() -> CloudEnv {
+    let need = |n: &str| {
+        std::env::var(n)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| panic!("{n} is not set (restart scripts/backends/infisical.sh)"))
+    };
+    CloudEnv {
+        url: need("INFISICAL_CLOUD_URL"),
+        signing_key_pem: std::fs::read_to_string(need("INFISICAL_SIGNING_KEY_FILE"))
+            .expect("signing key"),
+        signing_key_pkcs1_pem: std::fs::read_to_string(need("INFISICAL_SIGNING_KEY_PKCS1_FILE"))
+            .expect("signing key (PKCS#1)"),
+        aws_identity: need("INFISICAL_AWS_IDENTITY_ID"),
+        aws_key_id: need("INFISICAL_AWS_ACCESS_KEY_ID"),
+        aws_secret: need("INFISICAL_AWS_SECRET_ACCESS_KEY"),
+        aws_role_identity: need("INFISICAL_AWS_ROLE_IDENTITY_ID"),
+        aws_role_key_id: need("INFISICAL_AWS_ROLE_ACCESS_KEY_ID"),
+        azure_identity: need("INFISICAL_AZURE_IDENTITY_ID"),
+        gcp_id_identity: need("INFISICAL_GCP_ID_TOKEN_IDENTITY_ID"),
+        gcp_iam_identity: need("INFISICAL_GCP_IAM_IDENTITY_ID"),
+        gcp_iam_email: need("INFISICAL_GCP_IAM_EMAIL"),
+        oci_identity: need("INFISICAL_OCI_IDENTITY_ID"),
+        oci_tenancy: need("INFISICAL_OCI_TENANCY"),
+        oci_user: need("INFISICAL_OCI_USER"),
+        oci_fingerprint: need("INFISICAL_OCI_FINGERPRINT"),
+    }
+}
+
 /// An (unsigned) JWT with subject `sub`: the test server checks the subject it receives.
 pub(crate) fn jwt(sub: &str) -> String {
     let b64 = |v: Value| {
@@ -129,7 +180,16 @@ impl Env {
         factory: &InfisicalFactory,
         spec: &SecretStoreProvider,
     ) -> eso_core::Result<Infisical> {
-        let cluster = self.cluster();
+        self.build_in(factory, spec, self.cluster()).await
+    }
+
+    /// Builds a store with `factory`, its Secrets in `cluster`.
+    pub(crate) async fn build_in(
+        &self,
+        factory: &InfisicalFactory,
+        spec: &SecretStoreProvider,
+        cluster: DynCluster,
+    ) -> eso_core::Result<Infisical> {
         let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "infisical");
         factory
             .build(&StoreContext::new(&store, spec, "apps", &cluster))

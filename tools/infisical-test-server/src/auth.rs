@@ -44,6 +44,8 @@ pub(crate) struct Auth {
     pub(crate) renewals: u64,
     /// What the last login of each method received (secrets replaced by their length).
     pub(crate) last_login: HashMap<&'static str, Value>,
+    /// What the last cloud-identity login of each identity ID received.
+    pub(crate) last_login_by_identity: HashMap<String, Value>,
 }
 
 impl Auth {
@@ -91,6 +93,26 @@ impl Auth {
             "accessTokenMaxTTL": self.max_ttl.as_secs(),
             "tokenType": "Bearer",
         })
+    }
+
+    /// A login another module checked: records what it received and issues a token.
+    pub(crate) fn checked_login(
+        &mut self,
+        method: &'static str,
+        checked: Result<(String, Value), ApiError>,
+        received: &Value,
+    ) -> Result<Value, ApiError> {
+        let id = received["identityId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let (got, result) = match checked {
+            Ok((identity, got)) => (got, Ok(self.issue(&identity, method))),
+            Err(e) => (json!({"identityId": id, "refused": e.message}), Err(e)),
+        };
+        self.last_login.insert(method, got.clone());
+        self.last_login_by_identity.insert(id, got);
+        result
     }
 
     /// `POST /api/v1/auth/universal-auth/login`.

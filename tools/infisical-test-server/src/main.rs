@@ -7,18 +7,24 @@
 //!   `POST /api/v1/auth/kubernetes-auth/login` (the ServiceAccount JWT's `sub` must be the one
 //!   the identity accepts), `POST /api/v1/auth/jwt-auth/login` (the JWT's `sub` checked the
 //!   same way), `POST /api/v1/auth/ldap-auth/login` (user name and password), access tokens
-//!   given up front (token auth), and
-//!   `POST /api/v1/auth/token/renew`; tokens expire after `--token-ttl` seconds;
+//!   given up front (token auth), the cloud-identity logins
+//!   `POST /api/v1/auth/{aws,azure,gcp,oci}-auth/login` (see the `cloud` module: each checks the
+//!   proof it receives), and `POST /api/v1/auth/token/renew`; tokens expire after `--token-ttl` seconds;
 //! - project lookup by slug: `GET /api/v1/projects/slug/{slug}` and
 //!   `GET /api/v1/workspace/slug/{slug}`;
 //! - raw secrets v3: `GET /api/v3/secrets/raw` (folder, `recursive`,
 //!   `expandSecretReferences`) and `GET|POST|PATCH|DELETE /api/v3/secrets/raw/{name}`;
 //!   folders: `POST /api/v1/folders`;
 //! - errors as Infisical sends them: `{"reqId", "statusCode", "message", "error"}`;
+//! - with `--cloud-addr`, stand-ins for the cloud services those proofs come from, over
+//!   plain HTTP (AWS STS `AssumeRoleWithWebIdentity` and the container credentials endpoint,
+//!   Azure's managed-identity token endpoint, GCP's metadata server, Google's token endpoint
+//!   and IAM `signJwt`);
 //! - test control: `GET /_test/healthz`, `GET /_test/stats` (logins per method, renewals, what
 //!   the last login of each method received), `POST /_test/expire-tokens`.
 
 mod auth;
+mod cloud;
 mod store;
 
 use std::collections::HashMap;
@@ -44,7 +50,7 @@ type Resp = Response<Full<Bytes>>;
 pub(crate) struct ApiError {
     status: u16,
     error: &'static str,
-    message: String,
+    pub(crate) message: String,
 }
 
 impl ApiError {
@@ -82,6 +88,7 @@ impl ApiError {
 struct State {
     org: String,
     auth: Mutex<auth::Auth>,
+    clouds: Mutex<cloud::Clouds>,
     project: Mutex<store::Project>,
     requests: std::sync::atomic::AtomicU64,
 }
@@ -111,6 +118,8 @@ struct Call {
     query: HashMap<String, String>,
     body: Value,
     auth: Option<String>,
+    /// Headers by lower-case name.
+    headers: HashMap<String, String>,
 }
 
 impl Call {
@@ -150,6 +159,11 @@ async fn read_call(req: Request<Incoming>) -> Call {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
     let form = req
         .headers()
         .get("content-type")
@@ -176,6 +190,7 @@ async fn read_call(req: Request<Incoming>) -> Call {
         query,
         body,
         auth,
+        headers,
     }
 }
 
@@ -195,6 +210,16 @@ fn check_project(p: &store::Project, c: &Call) -> Result<(), ApiError> {
     }
 }
 
+/// A login's `organizationSlug`, when given, must be the server's organization.
+fn check_org(state: &State, c: &Call) -> Result<(), ApiError> {
+    match c.param("organizationSlug").filter(|o| *o != state.org) {
+        Some(org) => Err(ApiError::forbidden(&format!(
+            "Identity is not a member of organization {org}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn route(state: &State, c: &Call) -> Result<Value, ApiError> {
     let segs: Vec<String> = c
         .path
@@ -210,11 +235,7 @@ fn route(state: &State, c: &Call) -> Result<Value, ApiError> {
     let lock_auth = || state.auth.lock().expect("auth lock");
     match (c.method.as_str(), segs.as_slice()) {
         ("POST", ["api", "v1", "auth", "universal-auth", "login"]) => {
-            if let Some(org) = c.param("organizationSlug").filter(|o| *o != state.org) {
-                return Err(ApiError::forbidden(&format!(
-                    "Identity is not a member of organization {org}"
-                )));
-            }
+            check_org(state, c)?;
             lock_auth().universal_login(&c.body)
         }
         ("POST", ["api", "v1", "auth", "kubernetes-auth", "login"]) => {
@@ -223,6 +244,27 @@ fn route(state: &State, c: &Call) -> Result<Value, ApiError> {
         ("POST", ["api", "v1", "auth", "jwt-auth", "login"]) => lock_auth().jwt_login(&c.body),
         ("POST", ["api", "v1", "auth", "ldap-auth", "login"]) => lock_auth().ldap_login(&c.body),
         ("POST", ["api", "v1", "auth", "token", "renew"]) => lock_auth().renew(&c.body),
+        (
+            "POST",
+            [
+                "api",
+                "v1",
+                "auth",
+                kind @ ("aws-auth" | "azure-auth" | "gcp-auth" | "oci-auth"),
+                "login",
+            ],
+        ) => {
+            check_org(state, c)?;
+            let clouds = state.clouds.lock().expect("clouds lock");
+            let (method, checked) = match *kind {
+                "aws-auth" => ("aws", clouds.aws_login(&c.body)),
+                "azure-auth" => ("azure", clouds.azure_login(&c.body)),
+                "gcp-auth" => ("gcp", clouds.gcp_login(&c.body)),
+                _ => ("oci", clouds.oci_login(&c.body)),
+            };
+            drop(clouds);
+            lock_auth().checked_login(method, checked, &c.body)
+        }
         _ => {
             lock_auth().check(c.auth.as_deref())?;
             secrets_route(state, c, &segs)
@@ -297,10 +339,12 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
         ("GET", "/_test/healthz") => return respond(200, &json!({"ok": true})),
         ("GET", "/_test/stats") => {
             let a = state.auth.lock().expect("auth lock");
+            let cloud = state.clouds.lock().expect("clouds lock").received.clone();
             return respond(
                 200,
                 &json!({"logins": a.logins, "renewals": a.renewals,
-                "lastLogin": a.last_login, "requests": n}),
+                "lastLogin": a.last_login,
+                "lastLoginByIdentity": a.last_login_by_identity, "cloud": cloud, "requests": n}),
             );
         }
         ("POST", "/_test/expire-tokens") => {
@@ -315,6 +359,41 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
     }
 }
 
+/// The plain-HTTP listener of the cloud stand-ins.
+async fn serve_clouds(listener: TcpListener, state: Arc<State>) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let state = Arc::clone(&state);
+                async move {
+                    let c = read_call(req).await;
+                    let (status, body) = state
+                        .clouds
+                        .lock()
+                        .expect("clouds lock")
+                        .serve(&c.method, &c.path, &c.query, &c.headers, &c.body);
+                    let mut r = respond(status, &body);
+                    if let Value::String(text) = body {
+                        *r.body_mut() = Full::new(Bytes::from(text));
+                        r.headers_mut().insert(
+                            "content-type",
+                            hyper::header::HeaderValue::from_static("text/plain"),
+                        );
+                    }
+                    Ok::<_, std::convert::Infallible>(r)
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), svc)
+                .await;
+        });
+    }
+}
+
 #[derive(Debug, Default)]
 struct Config {
     addr: Option<SocketAddr>,
@@ -326,6 +405,8 @@ struct Config {
     folders: Vec<(String, String)>,
     auth: auth::Auth,
     tokens: Vec<(String, String)>,
+    cloud_addr: Option<SocketAddr>,
+    clouds: cloud::Clouds,
 }
 
 fn parse_args() -> Result<Config, String> {
@@ -383,6 +464,28 @@ fn parse_args() -> Result<Config, String> {
                 let secs: u64 = secs.parse().map_err(|e| format!("{a}: {e}"))?;
                 c.auth.identity_ttl.insert(id, Duration::from_secs(secs));
             }
+            "--cloud-addr" => c.cloud_addr = Some(val()?.parse().map_err(|e| format!("{a}: {e}"))?),
+            "--signing-key" => {
+                c.clouds.public_key =
+                    Some(cloud::public_key_of(&val()?).map_err(|e| format!("{a}: {e}"))?)
+            }
+            "--aws-identity" => {
+                let (id, keys) = split(&val()?, '=')?;
+                c.clouds.aws.insert(id, split(&keys, ':')?);
+            }
+            "--aws-assumable" => c.clouds.aws_assumable = Some(val()?),
+            "--azure-identity" => {
+                let (id, sub) = split(&val()?, '=')?;
+                c.clouds.azure.insert(id, sub);
+            }
+            "--gcp-identity" => {
+                let (id, email) = split(&val()?, '=')?;
+                c.clouds.gcp.insert(id, email);
+            }
+            "--oci-identity" => {
+                let (id, key_id) = split(&val()?, '=')?;
+                c.clouds.oci.insert(id, key_id);
+            }
             "--token-ttl" => {
                 c.auth.ttl = Duration::from_secs(val()?.parse().map_err(|e| format!("{a}: {e}"))?)
             }
@@ -392,7 +495,7 @@ fn parse_args() -> Result<Config, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: infisical-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--org SLUG] [--project ID:SLUG] [--envs dev,prod] [--folder ENV:/path]... [--client ID:SECRET:IDENTITY]... [--k8s-identity ID=SUBJECT]... [--jwt-identity ID=SUBJECT]... [--ldap-identity ID=USER:PASSWORD]... [--token TOKEN=IDENTITY]... [--identity-ttl IDENTITY=S]... [--token-ttl S] [--max-ttl S]"
+                    "usage: infisical-test-server --addr 127.0.0.1:PORT --cert CERT.pem --key KEY.pem [--org SLUG] [--project ID:SLUG] [--envs dev,prod] [--folder ENV:/path]... [--client ID:SECRET:IDENTITY]... [--k8s-identity ID=SUBJECT]... [--jwt-identity ID=SUBJECT]... [--ldap-identity ID=USER:PASSWORD]... [--token TOKEN=IDENTITY]... [--identity-ttl IDENTITY=S]... [--token-ttl S] [--max-ttl S] [--cloud-addr 127.0.0.1:PORT] [--signing-key KEY.pem] [--aws-identity ID=KEY_ID:SECRET]... [--aws-assumable KEY_ID] [--azure-identity ID=SUBJECT]... [--gcp-identity ID=EMAIL]... [--oci-identity ID=TENANCY/USER/FINGERPRINT]..."
                 );
                 std::process::exit(0);
             }
@@ -442,12 +545,20 @@ async fn main() {
     let state = Arc::new(State {
         org: cfg.org,
         auth: Mutex::new(cfg.auth),
+        clouds: Mutex::new(cfg.clouds),
         project: Mutex::new(project),
         requests: std::sync::atomic::AtomicU64::new(0),
     });
     let listener = TcpListener::bind(addr)
         .await
         .unwrap_or_else(|e| fail(format!("bind {addr}: {e}")));
+    if let Some(cloud_addr) = cfg.cloud_addr {
+        let l = TcpListener::bind(cloud_addr)
+            .await
+            .unwrap_or_else(|e| fail(format!("bind {cloud_addr}: {e}")));
+        println!("infisical-test-server cloud stand-ins on http://{cloud_addr}");
+        tokio::spawn(serve_clouds(l, Arc::clone(&state)));
+    }
     println!("infisical-test-server listening on https://{addr}");
     loop {
         let Ok((tcp, _)) = listener.accept().await else {

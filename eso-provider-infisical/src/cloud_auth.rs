@@ -1,0 +1,211 @@
+//! The typed view of the cloud-identity auth blocks (`awsAuthCredentials`,
+//! `azureAuthCredentials`, `gcpIdTokenAuthCredentials`, `gcpIamAuthCredentials`,
+//! `ociAuthCredentials`), which the store model keeps as raw JSON, and the [`Login`] each
+//! one becomes.
+
+use std::path::PathBuf;
+
+use eso_core::api::{InfisicalAuth, SecretKeySelector, ValidationErrors};
+use eso_core::provider::Credentials;
+use eso_core::{Error, Result};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::Login;
+use crate::cloud::{AZURE_DEFAULT_RESOURCE, OciKey};
+use crate::sign::RsaKey;
+
+/// `awsAuthCredentials`, `gcpIdTokenAuthCredentials`: the identity only.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct IdentityOnly {
+    identity_id: SecretKeySelector,
+}
+
+/// `azureAuthCredentials`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Azure {
+    identity_id: SecretKeySelector,
+    /// The resource the managed-identity token is for (unset or no name: Azure Resource
+    /// Manager, as ESO).
+    #[serde(default)]
+    resource: Option<SecretKeySelector>,
+}
+
+/// `gcpIamAuthCredentials`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GcpIam {
+    identity_id: SecretKeySelector,
+    /// A Secret key holding the path of a service-account JSON key file on the controller.
+    service_account_key_file_path: SecretKeySelector,
+}
+
+/// `ociAuthCredentials`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Oci {
+    identity_id: SecretKeySelector,
+    private_key: SecretKeySelector,
+    #[serde(default)]
+    private_key_passphrase: Option<SecretKeySelector>,
+    fingerprint: SecretKeySelector,
+    user_id: SecretKeySelector,
+    tenancy_id: SecretKeySelector,
+    region: SecretKeySelector,
+}
+
+/// One cloud-identity method of a store.
+pub(crate) enum CloudAuth {
+    Aws(IdentityOnly),
+    Azure(Azure),
+    GcpIdToken(IdentityOnly),
+    GcpIam(GcpIam),
+    Oci(Box<Oci>),
+}
+
+fn parse<T: DeserializeOwned>(raw: &serde_json::Value, field: &str) -> Result<T> {
+    T::deserialize(raw).map_err(|e| Error::invalid_config(field, e.to_string()))
+}
+
+/// A selector that is set (ESO treats one without a name as absent).
+fn set(sel: Option<&SecretKeySelector>) -> Option<&SecretKeySelector> {
+    sel.filter(|s| !s.name.is_empty())
+}
+
+impl CloudAuth {
+    /// The cloud method of `auth`, if one is set (`field` is the path of `auth`).
+    pub(crate) fn parse(auth: &InfisicalAuth, field: &str) -> Result<Option<Self>> {
+        let f = |k: &str| format!("{field}.{k}");
+        Ok(Some(if let Some(v) = &auth.aws_auth_credentials {
+            Self::Aws(parse(v, &f("awsAuthCredentials"))?)
+        } else if let Some(v) = &auth.azure_auth_credentials {
+            Self::Azure(parse(v, &f("azureAuthCredentials"))?)
+        } else if let Some(v) = &auth.gcp_id_token_auth_credentials {
+            Self::GcpIdToken(parse(v, &f("gcpIdTokenAuthCredentials"))?)
+        } else if let Some(v) = &auth.gcp_iam_auth_credentials {
+            Self::GcpIam(parse(v, &f("gcpIamAuthCredentials"))?)
+        } else if let Some(v) = &auth.oci_auth_credentials {
+            Self::Oci(Box::new(parse(v, &f("ociAuthCredentials"))?))
+        } else {
+            return Ok(None);
+        }))
+    }
+
+    fn key(&self) -> &'static str {
+        match self {
+            Self::Aws(_) => "awsAuthCredentials",
+            Self::Azure(_) => "azureAuthCredentials",
+            Self::GcpIdToken(_) => "gcpIdTokenAuthCredentials",
+            Self::GcpIam(_) => "gcpIamAuthCredentials",
+            Self::Oci(_) => "ociAuthCredentials",
+        }
+    }
+
+    /// The selectors with the path each one has in the spec.
+    fn selectors(&self) -> Vec<(&'static str, &SecretKeySelector)> {
+        match self {
+            Self::Aws(a) | Self::GcpIdToken(a) => vec![("identityId", &a.identity_id)],
+            Self::Azure(a) => {
+                let mut v = vec![("identityId", &a.identity_id)];
+                v.extend(set(a.resource.as_ref()).map(|r| ("resource", r)));
+                v
+            }
+            Self::GcpIam(g) => vec![
+                ("identityId", &g.identity_id),
+                (
+                    "serviceAccountKeyFilePath",
+                    &g.service_account_key_file_path,
+                ),
+            ],
+            Self::Oci(o) => {
+                let mut v = vec![
+                    ("identityId", &o.identity_id),
+                    ("privateKey", &o.private_key),
+                    ("fingerprint", &o.fingerprint),
+                    ("userId", &o.user_id),
+                    ("tenancyId", &o.tenancy_id),
+                    ("region", &o.region),
+                ];
+                v.extend(
+                    set(o.private_key_passphrase.as_ref()).map(|r| ("privateKeyPassphrase", r)),
+                );
+                v
+            }
+        }
+    }
+
+    /// Records a missing or malformed selector under `field` (the path of `auth`).
+    pub(crate) fn validate(&self, field: &str, errors: &mut ValidationErrors) {
+        for (k, sel) in self.selectors() {
+            let path = format!("{field}.{}.{k}", self.key());
+            if sel.name.is_empty() {
+                errors.push(format!("{path}.name"), "is required");
+            } else {
+                sel.validate_at(&path, errors);
+            }
+        }
+    }
+
+    /// Reads the credentials from their Secrets into a [`Login`].
+    pub(crate) async fn login(&self, creds: &Credentials, field: &str) -> Result<Login> {
+        let f = |k: &str| format!("{field}.{}.{k}", self.key());
+        let text =
+            async |sel: &SecretKeySelector, k: &str| creds.secret_text(sel, None, &f(k)).await;
+        Ok(match self {
+            Self::Aws(a) => Login::Aws {
+                identity_id: text(&a.identity_id, "identityId").await?,
+            },
+            Self::GcpIdToken(a) => Login::GcpIdToken {
+                identity_id: text(&a.identity_id, "identityId").await?,
+            },
+            Self::Azure(a) => {
+                let resource = match set(a.resource.as_ref()) {
+                    Some(r) => text(r, "resource")
+                        .await?
+                        .expose_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    None => AZURE_DEFAULT_RESOURCE.to_owned(),
+                };
+                Login::Azure {
+                    identity_id: text(&a.identity_id, "identityId").await?,
+                    resource,
+                }
+            }
+            Self::GcpIam(g) => {
+                let path = text(
+                    &g.service_account_key_file_path,
+                    "serviceAccountKeyFilePath",
+                )
+                .await?;
+                Login::GcpIam {
+                    identity_id: text(&g.identity_id, "identityId").await?,
+                    key_file: PathBuf::from(path.expose_str().unwrap_or_default()),
+                }
+            }
+            Self::Oci(o) => {
+                if let Some(p) = set(o.private_key_passphrase.as_ref()) {
+                    // Read so a missing Secret is reported; an encrypted key is refused below.
+                    text(p, "privateKeyPassphrase").await?;
+                }
+                let pem = creds.secret(&o.private_key, None, &f("privateKey")).await?;
+                let key = RsaKey::from_pem(pem.expose())
+                    .map_err(|why| Error::invalid_config(f("privateKey"), why))?;
+                let s =
+                    |v: eso_core::SecretValue| v.expose_str().unwrap_or_default().trim().to_owned();
+                Login::Oci {
+                    identity_id: text(&o.identity_id, "identityId").await?,
+                    key: Box::new(OciKey {
+                        user: s(text(&o.user_id, "userId").await?),
+                        tenancy: s(text(&o.tenancy_id, "tenancyId").await?),
+                        fingerprint: s(text(&o.fingerprint, "fingerprint").await?),
+                        region: s(text(&o.region, "region").await?),
+                        key,
+                    }),
+                }
+            }
+        })
+    }
+}
