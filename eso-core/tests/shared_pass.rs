@@ -84,6 +84,58 @@ async fn single_reads_arriving_together_go_out_as_one_batch() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_batch_is_filled_with_the_reads_asked_for_lately() {
+    let c = counting(true, 100);
+    let pass = Pass::shared(Duration::from_secs(10), Duration::from_millis(5));
+    let p = pass.provider(&store(), "ns", Arc::clone(&c) as DynProvider);
+    let read = |i: usize| {
+        let p = Arc::clone(&p);
+        async move {
+            let value = p
+                .get_secret(&RemoteRef::new(format!("k{i}")))
+                .await
+                .unwrap();
+            assert_eq!(value.expose(), format!("v{i}").as_bytes());
+        }
+    };
+    // The first refresh: reads one after another, nothing remembered yet, a call each.
+    for i in 0..100 {
+        read(i).await;
+    }
+    assert_eq!(c.batch_calls(), 100);
+    // A minute later the same reads, again one after another (the worst case for
+    // gathering): each call is filled up to 20 with the secrets asked for lately.
+    tokio::time::advance(Duration::from_secs(60)).await;
+    for i in 0..100 {
+        read(i).await;
+    }
+    assert_eq!(
+        c.batch_calls(),
+        105,
+        "ceil(100 / 20) calls for the second refresh"
+    );
+    assert_eq!(c.batched_reads(), 200);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_read_fills_no_later_batch() {
+    let c = counting(true, 2);
+    let pass = Pass::shared(Duration::from_secs(10), Duration::from_millis(5));
+    let p = pass.provider(&store(), "ns", Arc::clone(&c) as DynProvider);
+    p.get_secret(&RemoteRef::new("k0")).await.unwrap();
+    p.get_secret(&RemoteRef::new("k1")).await.unwrap();
+    assert!(p.get_secret(&RemoteRef::new("gone")).await.is_err());
+    assert_eq!(c.batched_reads(), 3);
+    tokio::time::advance(Duration::from_secs(60)).await;
+    p.get_secret(&RemoteRef::new("k0")).await.unwrap();
+    assert_eq!(c.batch_calls(), 4);
+    assert_eq!(c.batched_reads(), 5, "k0 with k1, without `gone`");
+    // k1 came with k0's call.
+    p.get_secret(&RemoteRef::new("k1")).await.unwrap();
+    assert_eq!(c.batch_calls(), 4);
+}
+
+#[tokio::test(start_paused = true)]
 async fn providers_that_do_not_batch_are_read_one_by_one() {
     let c = counting(false, 10);
     let pass = Pass::shared(Duration::from_secs(2), Duration::from_millis(5));

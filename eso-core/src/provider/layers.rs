@@ -83,6 +83,9 @@ impl<P: Provider> Provider for Latency<P> {
     fn supports_batch_reads(&self) -> bool {
         self.inner.supports_batch_reads()
     }
+    fn batch_size(&self) -> usize {
+        self.inner.batch_size()
+    }
     async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
         tokio::time::sleep(self.latency).await;
         self.inner.get_batch(reads).await
@@ -167,6 +170,9 @@ impl<P: Provider> Provider for Flaky<P> {
     }
     fn supports_batch_reads(&self) -> bool {
         self.inner.supports_batch_reads()
+    }
+    fn batch_size(&self) -> usize {
+        self.inner.batch_size()
     }
     async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
         if let Err(Error::Unavailable { message, .. }) = self.fail_now() {

@@ -137,6 +137,14 @@ pub trait Provider: fmt::Debug + Send + Sync + 'static {
         false
     }
 
+    /// How many reads one backend call of [`Provider::get_batch`] holds (AWS Secrets
+    /// Manager: 20, Parameter Store: 10). A shared pass
+    /// ([`Pass::shared`](crate::reconcile::Pass::shared)) fills a batch call it sends anyway
+    /// up to this many reads with secrets it expects to be asked for soon. Default: 1.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
     /// Performs several reads, values and maps mixed; the results are in the order of
     /// `reads`, each as [`Provider::get_secret`] or [`Provider::get_secret_map`] would return
     /// it. Providers with a batch API read each distinct secret once and split the reads into
@@ -184,6 +192,9 @@ macro_rules! forward_provider {
             }
             fn supports_batch_reads(&self) -> bool {
                 (**self).supports_batch_reads()
+            }
+            fn batch_size(&self) -> usize {
+                (**self).batch_size()
             }
             async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
                 (**self).get_batch(reads).await

@@ -129,6 +129,9 @@ impl<P: Provider> Provider for Observed<P> {
     fn supports_batch_reads(&self) -> bool {
         self.inner.supports_batch_reads()
     }
+    fn batch_size(&self) -> usize {
+        self.inner.batch_size()
+    }
     async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
         let out = self.inner.get_batch(reads).await;
         let ok = out.iter().all(Result::is_ok);

@@ -168,6 +168,9 @@ impl<P: Provider> Provider for Retry<P> {
     fn supports_batch_reads(&self) -> bool {
         self.inner.supports_batch_reads()
     }
+    fn batch_size(&self) -> usize {
+        self.inner.batch_size()
+    }
     async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
         // Reads that failed temporarily are retried as a smaller batch; the others keep
         // their first answer.

@@ -47,12 +47,30 @@ impl ReadKey {
             ),
         }
     }
+
+    /// The key of a batch read.
+    fn batch(store: &StoreIdentity, namespace: &str, read: &BatchRead) -> Self {
+        let op = match read {
+            BatchRead::Map(_) => Op::Map,
+            _ => Op::Get,
+        };
+        Self::remote(store, namespace, op, read.remote_ref())
+    }
 }
 
 #[derive(Clone, Debug)]
 enum ReadValue {
     One(SecretValue),
     Map(SecretMap),
+}
+
+impl From<BatchValue> for ReadValue {
+    fn from(v: BatchValue) -> Self {
+        match v {
+            BatchValue::Value(v) => Self::One(v),
+            BatchValue::Map(m) => Self::Map(m),
+        }
+    }
 }
 
 /// A reconcile pass. Reads through it are deduplicated: the same remote read (same store,
@@ -106,7 +124,11 @@ impl Pass {
     /// ([`Provider::supports_batch_reads`]) for that long and sends them as one
     /// [`Provider::get_batch`] call per store and credential namespace (AWS Secrets Manager:
     /// 20 secrets per backend call), so reconciles that run at about the same time share
-    /// calls even when they read different secrets.
+    /// calls even when they read different secrets. Each batch call is filled up to the
+    /// provider's [`batch_size`](Provider::batch_size) with secrets of the same store that
+    /// reconciles asked for lately and the pass does not hold now (read now, so as fresh as
+    /// the rest): when the refreshes of a store come together, its K distinct secrets cost
+    /// about K / 20 calls per refresh, however the reconciles are spread over the window.
     ///
     /// # Example
     ///
@@ -385,6 +407,12 @@ impl Pass {
 
     /// `read` through the gatherer, when this pass gathers and the provider batches
     /// (`None` otherwise: read it directly). Counts one call per batch sent.
+    ///
+    /// The read that opens a batch also fills it, up to the provider's
+    /// [`batch_size`](Provider::batch_size), with reads of the same store that reconciles
+    /// asked for recently and that the pass does not hold now: the refreshes of one store
+    /// come together, so those are about to be asked for again, and they ride in a call that
+    /// is made anyway. Their values are read now, so they are as fresh as any other.
     async fn gathered(
         &self,
         store: &StoreIdentity,
@@ -396,14 +424,72 @@ impl Pass {
         if !provider.supports_batch_reads() {
             return None;
         }
-        let (result, sent) = gather.read(store, namespace, provider, read).await;
-        if sent {
+        gather.remember(store, namespace, &read);
+        let asked = read.clone();
+        let (rx, before) = match gather.enqueue(store, namespace, read) {
+            Ok(queued) => queued,
+            Err(e) => return Some(Err(e)),
+        };
+        let fill = if before == 0 {
+            let room = provider.batch_size().saturating_sub(1);
+            gather.expected(store, namespace, room, |r| {
+                !self.has_fresh(&ReadKey::batch(store, namespace, r))
+            })
+        } else {
+            Vec::new()
+        };
+        let own = gather.complete(store, namespace, provider, rx);
+        let companions = futures_util::future::join_all(
+            fill.into_iter()
+                .map(|r| self.companion(store, namespace, provider, r)),
+        );
+        let ((result, sent), companions_sent) = futures_util::future::join(own, companions).await;
+        for _ in 0..usize::from(sent) + companions_sent.iter().filter(|s| **s).count() {
             self.count();
         }
-        Some(result.map(|v| match v {
-            BatchValue::Value(v) => ReadValue::One(v),
-            BatchValue::Map(m) => ReadValue::Map(m),
-        }))
+        if result.is_err() {
+            gather.forget(store, namespace, &asked);
+        }
+        Some(result.map(ReadValue::from))
+    }
+
+    /// Reads `read` into the pass as a companion in the batch being gathered (see
+    /// [`Pass::gathered`]); a read the pass got meanwhile is left alone. Returns whether this
+    /// companion sent the batch. A failed read (asked or companion) is forgotten, so it
+    /// rides no more batches until a reconcile asks for it again.
+    async fn companion(
+        &self,
+        store: &StoreIdentity,
+        namespace: &str,
+        provider: &DynProvider,
+        read: BatchRead,
+    ) -> bool {
+        let Some(gather) = self.inner.gather.as_ref() else {
+            return false;
+        };
+        let cell = self.cell(ReadKey::batch(store, namespace, &read));
+        let mut sent = false;
+        let result = cell
+            .get_or_try_init(|| async {
+                let (rx, _) = gather.enqueue(store, namespace, read.clone())?;
+                let (result, by_me) = gather.complete(store, namespace, provider, rx).await;
+                sent = by_me;
+                result.map(ReadValue::from)
+            })
+            .await;
+        if result.is_err() {
+            gather.forget(store, namespace, &read);
+        }
+        sent
+    }
+
+    /// Whether the pass holds a fresh read (done or in flight) for `key`.
+    fn has_fresh(&self, key: &ReadKey) -> bool {
+        let now = Instant::now();
+        self.inner
+            .reads
+            .lock()
+            .is_ok_and(|m| m.get(key).is_some_and(|(at, _)| self.fresh(*at, now)))
     }
 
     async fn map_read<F, Fut>(&self, key: ReadKey, read: F) -> Result<SecretMap>
@@ -466,6 +552,9 @@ impl Provider for Deduplicated {
     }
     fn supports_batch_reads(&self) -> bool {
         self.inner.supports_batch_reads()
+    }
+    fn batch_size(&self) -> usize {
+        self.inner.batch_size()
     }
     async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
         self.inner.get_batch(reads).await

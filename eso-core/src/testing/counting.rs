@@ -92,6 +92,9 @@ impl Provider for Counting {
     fn supports_batch_reads(&self) -> bool {
         self.batches
     }
+    fn batch_size(&self) -> usize {
+        if self.batches { 20 } else { 1 }
+    }
     async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
         self.batch_calls.fetch_add(1, Ordering::SeqCst);
         self.batched.fetch_add(reads.len(), Ordering::SeqCst);

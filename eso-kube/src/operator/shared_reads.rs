@@ -5,7 +5,8 @@
 //!   credential namespace, key, property, version) made by reconciles within the read
 //!   window goes to the provider once; no reconcile takes a value older than the window, nor
 //!   older than its own ExternalSecret's `refreshInterval`. Single reads of providers that
-//!   batch (AWS Secrets Manager) are gathered for a few milliseconds into one batch call.
+//!   batch (AWS Secrets Manager) are gathered for a few milliseconds into one batch call,
+//!   filled up to the batch size with the store's other recently asked secrets.
 //! - **Refreshes on the store's beat**: the periodic refreshes of the ExternalSecrets of one
 //!   store and one `refreshInterval` happen together, at the store's ticks: every
 //!   `refreshInterval`, at an offset within it that is a hash of the store (so different

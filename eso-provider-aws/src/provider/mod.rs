@@ -96,6 +96,9 @@ impl Provider for Aws {
     fn supports_batch_reads(&self) -> bool {
         on_service!(self, p => p.supports_batch_reads())
     }
+    fn batch_size(&self) -> usize {
+        on_service!(self, p => p.batch_size())
+    }
     async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
         on_service!(self, p => p.get_batch(reads).await)
     }

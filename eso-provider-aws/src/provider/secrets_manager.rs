@@ -249,6 +249,9 @@ impl Provider for AwsSecretsManager {
     fn supports_batch_reads(&self) -> bool {
         true
     }
+    fn batch_size(&self) -> usize {
+        BATCH_SIZE
+    }
 
     async fn get_batch(&self, reads: &[BatchRead]) -> Vec<Result<BatchValue>> {
         let mut ids: Vec<String> = Vec::new();
