@@ -12,9 +12,12 @@
 //!   `refreshInterval`, at an offset within it that is a hash of the store (so different
 //!   stores refresh at different moments). At each tick every such ExternalSecret refreshes,
 //!   a little early rather than late when its own refresh would fall before the next tick,
-//!   so no value is ever older than its interval. The reads of one tick are made once per
-//!   distinct secret (once per window while the tick's reconciles last), where the per-object
-//!   jitter used without sharing spreads them, and their reads, over the whole interval.
+//!   so no value is ever older than its interval. Within a tick (a second at most) the
+//!   ExternalSecrets come in the order of the first secret they read, so the readers of one
+//!   secret reconcile one after another and share its read even when the whole tick's
+//!   reconciles outlast the read window. The reads of one tick are made once per distinct
+//!   secret, where the per-object jitter used without sharing spreads them, and their reads,
+//!   over the whole interval.
 //!
 //! Without sharing (a zero read window) each reconcile has a pass of its own and refreshes
 //! keep the per-object jitter.
@@ -82,8 +85,33 @@ fn until(now: jiff::Timestamp, tick: jiff::Timestamp) -> Duration {
     Duration::try_from(tick.duration_since(now)).unwrap_or_default()
 }
 
-/// The first tick of `es`'s store after `now`: ticks are `interval` apart, at an offset that
-/// is a hash of the store `es` reads from (of `es` itself when it names no store).
+/// The longest spread of one store's tick: the ExternalSecrets reading one remote secret
+/// refresh at the same moment within it, so their reconciles follow each other and share
+/// that read, however long the whole tick's reconciles take.
+const KEY_SPREAD_MS: u64 = 1000;
+
+/// The first remote key `es` reads (its first `data` entry, else its first `dataFrom`
+/// extract), which orders its refresh within its store's tick.
+fn first_remote_key(es: &ExternalSecret) -> Option<&str> {
+    let data = es
+        .spec
+        .data
+        .iter()
+        .flatten()
+        .map(|d| d.remote_ref.key.as_str());
+    let extract = es
+        .spec
+        .data_from
+        .iter()
+        .flatten()
+        .filter_map(|d| d.extract.as_ref());
+    data.chain(extract.map(|r| r.key.as_str())).next()
+}
+
+/// The first tick of `es` after `now`: ticks are `interval` apart, at an offset that is a
+/// hash of the store `es` reads from (of `es` itself when it names no store), plus a spread
+/// of at most a second (a tenth of the interval when shorter) that is a hash of the first
+/// remote key `es` reads, so a store's refreshes come in the order of their secrets.
 fn next_tick(
     es: &ExternalSecret,
     interval: Duration,
@@ -98,7 +126,12 @@ fn next_tick(
         Some(store) => (store.kind(), &store.name).hash(&mut h),
         None => es.name_any().hash(&mut h),
     }
-    let offset = i64::try_from(h.finish() % period.unsigned_abs()).ok()?;
+    let store_offset = h.finish() % period.unsigned_abs();
+    let spread = KEY_SPREAD_MS.min(period.unsigned_abs() / 10).max(1);
+    let mut k = DefaultHasher::new();
+    first_remote_key(es).hash(&mut k);
+    let key_offset = k.finish() % spread;
+    let offset = i64::try_from((store_offset + key_offset) % period.unsigned_abs()).ok()?;
     let t = now.as_millisecond();
     let k = (t - offset).div_euclid(period) + 1;
     jiff::Timestamp::from_millisecond(offset + k * period).ok()
@@ -140,6 +173,40 @@ mod tests {
         // At the tick, a refresh due before the next tick is made now.
         let pass = shared.pass_for(&es("a", "aws", "1m"), tick);
         assert_eq!(pass.refresh_ahead(), Duration::from_secs(60));
+    }
+
+    fn reading(name: &str, key: &str) -> ExternalSecret {
+        let mut e = es(name, "aws", "1m");
+        e.spec.data = Some(vec![
+            serde_json::from_value(
+                serde_json::json!({"secretKey": "v", "remoteRef": {"key": key}}),
+            )
+            .unwrap(),
+        ]);
+        e
+    }
+
+    #[test]
+    fn within_a_tick_the_readers_of_one_secret_refresh_together() {
+        let shared = SharedReads::new(Duration::from_secs(10), Duration::ZERO).unwrap();
+        let now = at(1_800_000_000_000);
+        let a = shared.next_refresh(&reading("a", "db"), now).unwrap();
+        let b = shared.next_refresh(&reading("b", "db"), now).unwrap();
+        assert_eq!(a, b, "one store, one secret: one moment");
+        // Other secrets of the store: within a second of it, at most, every interval.
+        for key in ["api", "cache", "queue", "mail"] {
+            let other = shared.next_refresh(&reading("c", key), now).unwrap();
+            let apart = a.abs_diff(other);
+            assert!(
+                apart < Duration::from_secs(1) || apart > Duration::from_secs(59),
+                "{key}: {apart:?}"
+            );
+            let later = now + jiff::SignedDuration::try_from(other).unwrap();
+            assert_eq!(
+                shared.next_refresh(&reading("c", key), later).unwrap(),
+                Duration::from_secs(60)
+            );
+        }
     }
 
     #[test]
