@@ -58,7 +58,10 @@ fn is_space(c: u8) -> bool {
 }
 
 fn is_alnum(c: char) -> bool {
-    c == '_' || c.is_alphabetic() || c.is_numeric()
+    if c.is_ascii() {
+        return c == '_' || c.is_ascii_alphanumeric();
+    }
+    c.is_alphabetic() || c.is_numeric()
 }
 
 struct Lexer<'a> {
@@ -87,8 +90,17 @@ impl<'a> Lexer<'a> {
         &self.input[self.pos..]
     }
 
+    /// The rest of the input as bytes (no character boundary check).
+    fn rest_bytes(&self) -> &'a [u8] {
+        self.input.as_bytes().get(self.pos..).unwrap_or_default()
+    }
+
     fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
+        match self.rest_bytes().first() {
+            Some(&b) if b.is_ascii() => Some(char::from(b)),
+            Some(_) => self.rest().chars().next(),
+            None => None,
+        }
     }
 
     fn next(&mut self) -> Option<char> {
@@ -145,7 +157,7 @@ impl<'a> Lexer<'a> {
 
     /// (at right delimiter, with trim marker)
     fn at_right_delim(&self) -> (bool, bool) {
-        let r = self.rest().as_bytes();
+        let r = self.rest_bytes();
         let right = self.right.as_bytes();
         match r.first() {
             Some(b' ' | b'\t' | b'\r' | b'\n') => {
@@ -165,13 +177,13 @@ impl<'a> Lexer<'a> {
             Some(c) if c.is_ascii() && is_space(c as u8) => true,
             Some('.' | ',' | '|' | ':' | ')' | '(') => true,
             Some(c) if c as u32 != u32::from(self.right.as_bytes()[0]) => false,
-            _ => self.rest().starts_with(self.right),
+            _ => self.rest_bytes().starts_with(self.right.as_bytes()),
         }
     }
 
     /// Returns false when lexing must stop (EOF or error emitted).
     fn lex_text(&mut self) -> bool {
-        if let Some(x) = self.rest().find(self.left) {
+        if let Some(x) = find_delim(self.rest_bytes(), self.left.as_bytes()) {
             if x > 0 {
                 self.pos += x;
                 let delim_end = self.pos + self.left.len();
@@ -497,6 +509,21 @@ impl<'a> Lexer<'a> {
         }
         true
     }
+}
+
+/// The first occurrence of `delim` (not empty) in `hay`: a scan for its first byte, then a
+/// compare (delimiters are short, and building a substring searcher per call costs more).
+fn find_delim(hay: &[u8], delim: &[u8]) -> Option<usize> {
+    let (&first, rest) = delim.split_first()?;
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(first, &hay[from..]) {
+        let at = from + i;
+        if hay[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Lexes `input` into tokens. The last item is `Eof` or `Error`.

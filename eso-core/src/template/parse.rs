@@ -384,12 +384,14 @@ impl<'a> Parser<'a> {
     }
 
     fn next_non_space(&mut self) -> Item<'a> {
-        loop {
-            let it = self.next();
-            if it.typ != Tok::Space {
-                return it;
-            }
+        while self
+            .items
+            .get(self.idx)
+            .is_some_and(|i| i.typ == Tok::Space)
+        {
+            self.idx += 1;
         }
+        self.next()
     }
 
     fn peek_non_space(&mut self) -> Item<'a> {
@@ -443,7 +445,14 @@ impl<'a> Parser<'a> {
 
     /// Parses the whole input; the main tree is stored under `name`.
     pub(crate) fn parse(mut self, name: &str) -> PResult<BTreeMap<String, Vec<Node>>> {
-        let mut root = Vec::new();
+        // a text and a node per action, and the text after: the list of a template without
+        // comments never grows (nodes are large to move)
+        let actions = self
+            .items
+            .iter()
+            .filter(|i| i.typ == Tok::LeftDelim)
+            .count();
+        let mut root = Vec::with_capacity(2 * actions + 1);
         loop {
             let it = self.peek();
             if it.typ == Tok::Eof {
