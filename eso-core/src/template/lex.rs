@@ -1,8 +1,6 @@
 //! Lexer for Go `text/template` source, following the rules of Go's `text/template/parse`.
 //! Tokens borrow their text from the source: lexing allocates only the token vector.
 
-use std::borrow::Cow;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Tok {
     Text,
@@ -41,16 +39,14 @@ pub(crate) enum Tok {
     Error,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Item<'a> {
     pub typ: Tok,
     /// Byte offset of the token in the source.
     pub pos: usize,
     /// The token text, borrowed from the source (for Text: the text after trimming; for
-    /// Error: the message, the only owned case).
-    pub val: Cow<'a, str>,
-    /// Line of the token (1-based).
-    pub line: usize,
+    /// Error: empty, the message is beside the tokens, see [`lex`]).
+    pub val: &'a str,
 }
 
 fn is_space(c: u8) -> bool {
@@ -72,8 +68,8 @@ struct Lexer<'a> {
     start: usize,
     items: Vec<Item<'a>>,
     paren_depth: i32,
-    line_pos: usize,
-    line: usize,
+    /// The message of the `Error` token (lexing stops at the first error).
+    error: String,
 }
 
 /// Formats a rune like Go's `%#U`: `U+002D '-'`.
@@ -109,31 +105,13 @@ impl<'a> Lexer<'a> {
         Some(c)
     }
 
-    /// Line number (1-based) of byte offset `pos`; offsets must not decrease between calls.
-    fn line_at(&mut self, pos: usize) -> usize {
-        if pos >= self.line_pos {
-            self.line += self.input.as_bytes()[self.line_pos..pos]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count();
-            self.line_pos = pos;
-        }
-        self.line
-    }
-
-    fn push(&mut self, typ: Tok, pos: usize, val: Cow<'a, str>) {
-        let line = self.line_at(pos);
-        self.items.push(Item {
-            typ,
-            pos,
-            val,
-            line,
-        });
+    fn push(&mut self, typ: Tok, pos: usize, val: &'a str) {
+        self.items.push(Item { typ, pos, val });
     }
 
     fn emit(&mut self, typ: Tok) {
         let val = &self.input[self.start..self.pos];
-        self.push(typ, self.start, Cow::Borrowed(val));
+        self.push(typ, self.start, val);
         self.start = self.pos;
     }
 
@@ -142,7 +120,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn error(&mut self, msg: String) {
-        self.push(Tok::Error, self.start, Cow::Owned(msg));
+        self.error = msg;
+        self.push(Tok::Error, self.start, "");
     }
 
     fn has_left_trim(s: &str) -> bool {
@@ -194,7 +173,7 @@ impl<'a> Lexer<'a> {
                 }
                 let val = &self.input[self.start..self.pos - trim];
                 if !val.is_empty() {
-                    self.push(Tok::Text, self.start, Cow::Borrowed(val));
+                    self.push(Tok::Text, self.start, val);
                 }
                 self.ignore();
             }
@@ -203,7 +182,7 @@ impl<'a> Lexer<'a> {
         self.pos = self.input.len();
         if self.pos > self.start {
             let val = &self.input[self.start..self.pos];
-            self.push(Tok::Text, self.start, Cow::Borrowed(val));
+            self.push(Tok::Text, self.start, val);
             self.ignore();
         }
         self.emit(Tok::Eof);
@@ -526,8 +505,9 @@ fn find_delim(hay: &[u8], delim: &[u8]) -> Option<usize> {
     None
 }
 
-/// Lexes `input` into tokens. The last item is `Eof` or `Error`.
-pub(crate) fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> Vec<Item<'a>> {
+/// Lexes `input` into tokens, and the message of the error if there is one. The last item
+/// is `Eof` or `Error`.
+pub(crate) fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> (Vec<Item<'a>>, String) {
     let mut l = Lexer {
         input,
         left: if left.is_empty() { "{{" } else { left },
@@ -536,11 +516,10 @@ pub(crate) fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> Vec<Item
         start: 0,
         items: Vec::with_capacity(input.len() / 4 + 4),
         paren_depth: 0,
-        line_pos: 0,
-        line: 1,
+        error: String::new(),
     };
     while l.lex_text() {}
-    l.items
+    (l.items, l.error)
 }
 
 #[cfg(test)]
@@ -548,7 +527,7 @@ mod tests {
     use super::*;
 
     fn types(s: &str) -> Vec<Tok> {
-        lex(s, "{{", "}}").into_iter().map(|i| i.typ).collect()
+        lex(s, "{{", "}}").0.into_iter().map(|i| i.typ).collect()
     }
 
     #[test]
@@ -574,20 +553,21 @@ mod tests {
 
     #[test]
     fn trim() {
-        let items = lex("a  {{- .foo -}}  \n b", "{{", "}}");
+        let (items, _) = lex("a  {{- .foo -}}  \n b", "{{", "}}");
         assert_eq!(items[0].val, "a");
         assert_eq!(items.last().map(|i| i.typ), Some(Tok::Eof));
         let texts: Vec<_> = items
             .iter()
             .filter(|i| i.typ == Tok::Text)
-            .map(|i| i.val.as_ref())
+            .map(|i| i.val)
             .collect();
         assert_eq!(texts, vec!["a", "b"]);
     }
 
     #[test]
     fn unclosed() {
-        let items = lex("{{ .foo ", "{{", "}}");
+        let (items, error) = lex("{{ .foo ", "{{", "}}");
+        assert_eq!(error, "unclosed action");
         assert_eq!(items.last().map(|i| i.typ), Some(Tok::Error));
     }
 }

@@ -1,7 +1,6 @@
 //! Parser for Go `text/template`: tokens to an AST, with Go's checks (defined functions,
 //! declared variables, `break`/`continue` inside `range`).
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -93,11 +92,14 @@ type PResult<T> = Result<T, ParseError>;
 pub(crate) struct Parser<'a> {
     items: Vec<Item<'a>>,
     idx: usize,
-    vars: Vec<Cow<'a, str>>,
+    vars: Vec<&'a str>,
+    /// The lexer's error message (the text of the `Error` token).
+    lex_error: String,
     range_depth: usize,
     depth: usize,
     pub trees: BTreeMap<String, Vec<Node>>,
-    _src: &'a str,
+    /// The source, for the line numbers of errors.
+    src: &'a str,
 }
 
 fn is_empty_tree(list: &[Node]) -> bool {
@@ -312,10 +314,11 @@ pub(crate) fn new_number(text: &str, is_char: bool) -> Result<Number, String> {
     })
 }
 
-fn describe(item: &Item<'_>) -> String {
+/// How an error names a token (`lex_error`: the message of an `Error` token).
+fn describe(item: &Item<'_>, lex_error: &str) -> String {
     match item.typ {
         Tok::Eof => "EOF".into(),
-        Tok::Error => item.val.to_string(),
+        Tok::Error => lex_error.to_string(),
         Tok::Block
         | Tok::Break
         | Tok::Continue
@@ -340,14 +343,16 @@ fn describe(item: &Item<'_>) -> String {
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(src: &'a str, left: &'a str, right: &'a str) -> Self {
+        let (items, lex_error) = lex(src, left, right);
         Self {
-            items: lex(src, left, right),
+            items,
+            lex_error,
             idx: 0,
-            vars: vec![Cow::Borrowed("$")],
+            vars: vec!["$"],
             range_depth: 0,
             depth: 0,
             trees: BTreeMap::new(),
-            _src: src,
+            src,
         }
     }
 
@@ -355,8 +360,7 @@ impl<'a> Parser<'a> {
         Item {
             typ: Tok::Eof,
             pos: 0,
-            val: Cow::Borrowed(""),
-            line: self.items.last().map_or(1, |i| i.line),
+            val: "",
         }
     }
 
@@ -364,7 +368,7 @@ impl<'a> Parser<'a> {
         let it = self
             .items
             .get(self.idx)
-            .cloned()
+            .copied()
             .unwrap_or_else(|| self.eof_item());
         if self.idx < self.items.len() {
             self.idx += 1;
@@ -375,7 +379,7 @@ impl<'a> Parser<'a> {
     fn peek(&self) -> Item<'a> {
         self.items
             .get(self.idx)
-            .cloned()
+            .copied()
             .unwrap_or_else(|| self.eof_item())
     }
 
@@ -400,9 +404,20 @@ impl<'a> Parser<'a> {
         it
     }
 
+    /// The line (1-based) of a token, counted when an error needs it. The end of input is on
+    /// the line of the last token.
+    fn line_of(&self, item: &Item<'_>) -> usize {
+        let pos = match item.typ {
+            Tok::Eof => self.items.last().map_or(0, |i| i.pos),
+            _ => item.pos,
+        };
+        let before = self.src.as_bytes().get(..pos).unwrap_or_default();
+        1 + before.iter().filter(|b| **b == b'\n').count()
+    }
+
     fn err_at<T>(&self, item: &Item<'_>, msg: String) -> PResult<T> {
         Err(ParseError {
-            line: item.line,
+            line: self.line_of(item),
             msg,
         })
     }
@@ -410,7 +425,7 @@ impl<'a> Parser<'a> {
     fn cur_line(&self) -> usize {
         self.items
             .get(self.idx.saturating_sub(1))
-            .map_or(1, |i| i.line)
+            .map_or(1, |i| self.line_of(i))
     }
 
     fn errorf<T>(&self, msg: String) -> PResult<T> {
@@ -422,9 +437,15 @@ impl<'a> Parser<'a> {
 
     fn unexpected<T>(&self, item: &Item<'_>, context: &str) -> PResult<T> {
         if item.typ == Tok::Error {
-            return self.err_at(item, item.val.to_string());
+            return self.err_at(item, self.lex_error.clone());
         }
-        self.err_at(item, format!("unexpected {} in {context}", describe(item)))
+        self.err_at(
+            item,
+            format!(
+                "unexpected {} in {context}",
+                describe(item, &self.lex_error)
+            ),
+        )
     }
 
     fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'a>> {
@@ -471,7 +492,10 @@ impl<'a> Parser<'a> {
             match self.text_or_action()? {
                 Item2::Node(n) => root.push(n),
                 Item2::End(it) | Item2::Else(it) => {
-                    return self.err_at(&it, format!("unexpected {}", describe(&it)));
+                    return self.err_at(
+                        &it,
+                        format!("unexpected {}", describe(&it, &self.lex_error)),
+                    );
                 }
                 Item2::None => {}
             }
@@ -499,7 +523,7 @@ impl<'a> Parser<'a> {
     fn parse_definition(&mut self) -> PResult<()> {
         let name = self.parse_template_name("define")?;
         self.expect(Tok::RightDelim, "define clause")?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
@@ -524,7 +548,7 @@ impl<'a> Parser<'a> {
     fn parse_template_name(&mut self, context: &str) -> PResult<String> {
         let it = self.next_non_space();
         match it.typ {
-            Tok::String | Tok::RawString => match unquote(&it.val) {
+            Tok::String | Tok::RawString => match unquote(it.val) {
                 Some(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
                 None => self.err_at(&it, "syntax error".into()),
             },
@@ -662,7 +686,7 @@ impl<'a> Parser<'a> {
         let pos = self.peek().pos;
         let name = self.parse_template_name("block clause")?;
         let pipe = self.pipeline("block clause", Tok::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
@@ -707,13 +731,13 @@ impl<'a> Parser<'a> {
                         return self.err_at(&v, format!("undefined variable {:?}", v.val));
                     }
                     pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.clone());
+                    self.vars.push(v.val);
                     break;
                 }
                 Tok::Char if nxt.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.clone());
+                    self.vars.push(v.val);
                     if context == "range" && pipe.decl.len() < 2 {
                         let p = self.peek_non_space();
                         if matches!(p.typ, Tok::Variable | Tok::RightDelim | Tok::RightParen) {
@@ -838,7 +862,7 @@ impl<'a> Parser<'a> {
             | ArgKind::Dot => {
                 return self.errorf(format!(
                     "unexpected . after term {:?}",
-                    self._src.get(node.pos..node.end).unwrap_or("")
+                    self.src.get(node.pos..node.end).unwrap_or("")
                 ));
             }
             other => ArgKind::Chain(
@@ -858,7 +882,7 @@ impl<'a> Parser<'a> {
         let pos = tok.pos;
         let end = tok.pos + tok.val.len();
         let kind = match tok.typ {
-            Tok::Identifier => match funcs::lookup(&tok.val) {
+            Tok::Identifier => match funcs::lookup(tok.val) {
                 Some(f) => ArgKind::Func(f),
                 None => return self.err_at(&tok, format!("function {:?} not defined", tok.val)),
             },
@@ -874,7 +898,7 @@ impl<'a> Parser<'a> {
             Tok::Field => ArgKind::Field(vec![tok.val[1..].to_string()]),
             Tok::Bool => ArgKind::Bool(tok.val == "true"),
             Tok::CharConstant | Tok::Number => {
-                match new_number(&tok.val, tok.typ == Tok::CharConstant) {
+                match new_number(tok.val, tok.typ == Tok::CharConstant) {
                     Ok(n) => ArgKind::Number(Box::new(n)),
                     Err(e) => return self.err_at(&tok, e),
                 }
@@ -893,7 +917,7 @@ impl<'a> Parser<'a> {
                     kind: ArgKind::Pipe(Box::new(p)),
                 }));
             }
-            Tok::String | Tok::RawString => match unquote(&tok.val) {
+            Tok::String | Tok::RawString => match unquote(tok.val) {
                 Some(b) => ArgKind::Str(Value::byte_vec(b)),
                 None => return self.err_at(&tok, "syntax error".into()),
             },
