@@ -39,14 +39,23 @@ pub(crate) enum Tok {
     Error,
 }
 
+/// A token: its type and where its text is in the source (for Text: the text after
+/// trimming; for Error: empty, the message is beside the tokens, see [`lex`]). Tokens hold
+/// no reference to the source, so one buffer of them serves parse after parse.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Item<'a> {
+pub(crate) struct Item {
     pub typ: Tok,
     /// Byte offset of the token in the source.
     pub pos: usize,
-    /// The token text, borrowed from the source (for Text: the text after trimming; for
-    /// Error: empty, the message is beside the tokens, see [`lex`]).
-    pub val: &'a str,
+    /// Byte offset of the end of its text.
+    pub end: usize,
+}
+
+impl Item {
+    /// The token's text in `src` (the source it was lexed from).
+    pub(crate) fn text<'a>(&self, src: &'a str) -> &'a str {
+        src.get(self.pos..self.end).unwrap_or_default()
+    }
 }
 
 fn is_space(c: u8) -> bool {
@@ -66,7 +75,7 @@ struct Lexer<'a> {
     right: &'a str,
     pos: usize,
     start: usize,
-    items: Vec<Item<'a>>,
+    items: Vec<Item>,
     paren_depth: i32,
     /// The message of the `Error` token (lexing stops at the first error).
     error: String,
@@ -105,13 +114,12 @@ impl<'a> Lexer<'a> {
         Some(c)
     }
 
-    fn push(&mut self, typ: Tok, pos: usize, val: &'a str) {
-        self.items.push(Item { typ, pos, val });
+    fn push(&mut self, typ: Tok, pos: usize, end: usize) {
+        self.items.push(Item { typ, pos, end });
     }
 
     fn emit(&mut self, typ: Tok) {
-        let val = &self.input[self.start..self.pos];
-        self.push(typ, self.start, val);
+        self.push(typ, self.start, self.pos);
         self.start = self.pos;
     }
 
@@ -121,7 +129,7 @@ impl<'a> Lexer<'a> {
 
     fn error(&mut self, msg: String) {
         self.error = msg;
-        self.push(Tok::Error, self.start, "");
+        self.push(Tok::Error, self.start, self.start);
     }
 
     fn has_left_trim(s: &str) -> bool {
@@ -171,9 +179,9 @@ impl<'a> Lexer<'a> {
                     let text = &self.input[self.start..self.pos];
                     trim = text.len() - text.trim_end_matches([' ', '\t', '\r', '\n']).len();
                 }
-                let val = &self.input[self.start..self.pos - trim];
-                if !val.is_empty() {
-                    self.push(Tok::Text, self.start, val);
+                let end = self.pos - trim;
+                if end > self.start {
+                    self.push(Tok::Text, self.start, end);
                 }
                 self.ignore();
             }
@@ -181,8 +189,7 @@ impl<'a> Lexer<'a> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            let val = &self.input[self.start..self.pos];
-            self.push(Tok::Text, self.start, val);
+            self.push(Tok::Text, self.start, self.pos);
             self.ignore();
         }
         self.emit(Tok::Eof);
@@ -505,21 +512,25 @@ fn find_delim(hay: &[u8], delim: &[u8]) -> Option<usize> {
     None
 }
 
-/// Lexes `input` into tokens, and the message of the error if there is one. The last item
-/// is `Eof` or `Error`.
-pub(crate) fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> (Vec<Item<'a>>, String) {
+/// Lexes `input` into tokens, appended to `items` (cleared first, so a caller can reuse one
+/// buffer), and returns the message of the error if there is one. The last token is `Eof`
+/// or `Error`.
+pub(crate) fn lex(input: &str, left: &str, right: &str, items: &mut Vec<Item>) -> String {
+    items.clear();
+    items.reserve(input.len() / 4 + 4);
     let mut l = Lexer {
         input,
         left: if left.is_empty() { "{{" } else { left },
         right: if right.is_empty() { "}}" } else { right },
         pos: 0,
         start: 0,
-        items: Vec::with_capacity(input.len() / 4 + 4),
+        items: std::mem::take(items),
         paren_depth: 0,
         error: String::new(),
     };
     while l.lex_text() {}
-    (l.items, l.error)
+    *items = l.items;
+    l.error
 }
 
 #[cfg(test)]
@@ -527,7 +538,9 @@ mod tests {
     use super::*;
 
     fn types(s: &str) -> Vec<Tok> {
-        lex(s, "{{", "}}").0.into_iter().map(|i| i.typ).collect()
+        let mut items = Vec::new();
+        lex(s, "{{", "}}", &mut items);
+        items.into_iter().map(|i| i.typ).collect()
     }
 
     #[test]
@@ -553,20 +566,23 @@ mod tests {
 
     #[test]
     fn trim() {
-        let (items, _) = lex("a  {{- .foo -}}  \n b", "{{", "}}");
-        assert_eq!(items[0].val, "a");
+        let src = "a  {{- .foo -}}  \n b";
+        let mut items = Vec::new();
+        lex(src, "{{", "}}", &mut items);
+        assert_eq!(items[0].text(src), "a");
         assert_eq!(items.last().map(|i| i.typ), Some(Tok::Eof));
         let texts: Vec<_> = items
             .iter()
             .filter(|i| i.typ == Tok::Text)
-            .map(|i| i.val)
+            .map(|i| i.text(src))
             .collect();
         assert_eq!(texts, vec!["a", "b"]);
     }
 
     #[test]
     fn unclosed() {
-        let (items, error) = lex("{{ .foo ", "{{", "}}");
+        let mut items = Vec::new();
+        let error = lex("{{ .foo ", "{{", "}}", &mut items);
         assert_eq!(error, "unclosed action");
         assert_eq!(items.last().map(|i| i.typ), Some(Tok::Error));
     }

@@ -1,6 +1,7 @@
 //! Parser for Go `text/template`: tokens to an AST, with Go's checks (defined functions,
 //! declared variables, `break`/`continue` inside `range`).
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -89,8 +90,16 @@ pub(crate) struct ParseError {
 
 type PResult<T> = Result<T, ParseError>;
 
+/// Token buffers above this many tokens are not kept for the next parse.
+const KEEP_TOKENS: usize = 4096;
+
+thread_local! {
+    /// The token buffer parses on this thread reuse (one allocation, not one per parse).
+    static TOKENS: Cell<Vec<Item>> = const { Cell::new(Vec::new()) };
+}
+
 pub(crate) struct Parser<'a> {
-    items: Vec<Item<'a>>,
+    items: Vec<Item>,
     idx: usize,
     vars: Vec<&'a str>,
     /// The lexer's error message (the text of the `Error` token).
@@ -314,11 +323,12 @@ pub(crate) fn new_number(text: &str, is_char: bool) -> Result<Number, String> {
     })
 }
 
-/// How an error names a token (`lex_error`: the message of an `Error` token).
-fn describe(item: &Item<'_>, lex_error: &str) -> String {
-    match item.typ {
+/// How an error names a token of type `typ` and text `val` (an `Error` token's text is
+/// the lexer's message).
+fn describe(typ: Tok, val: &str) -> String {
+    match typ {
         Tok::Eof => "EOF".into(),
-        Tok::Error => lex_error.to_string(),
+        Tok::Error => val.to_string(),
         Tok::Block
         | Tok::Break
         | Tok::Continue
@@ -329,21 +339,33 @@ fn describe(item: &Item<'_>, lex_error: &str) -> String {
         | Tok::Range
         | Tok::Template
         | Tok::With
-        | Tok::Nil => format!("<{}>", item.val),
+        | Tok::Nil => format!("<{val}>"),
         _ => {
-            if item.val.chars().count() > 10 {
-                let short: String = item.val.chars().take(10).collect();
+            if val.chars().count() > 10 {
+                let short: String = val.chars().take(10).collect();
                 format!("{short:?}...")
             } else {
-                format!("{:?}", item.val)
+                format!("{val:?}")
             }
+        }
+    }
+}
+
+impl Drop for Parser<'_> {
+    fn drop(&mut self) {
+        if self.items.capacity() <= KEEP_TOKENS {
+            let items = std::mem::take(&mut self.items);
+            // during the thread's teardown there is nothing left to keep it for
+            let _ = TOKENS.try_with(|t| t.set(items));
         }
     }
 }
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(src: &'a str, left: &'a str, right: &'a str) -> Self {
-        let (items, lex_error) = lex(src, left, right);
+        // the token buffer of the thread's last parse (its tokens are positions only)
+        let mut items = TOKENS.try_with(Cell::take).unwrap_or_default();
+        let lex_error = lex(src, left, right, &mut items);
         Self {
             items,
             lex_error,
@@ -356,15 +378,29 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn eof_item(&self) -> Item<'a> {
+    fn eof_item(&self) -> Item {
         Item {
             typ: Tok::Eof,
             pos: 0,
-            val: "",
+            end: 0,
         }
     }
 
-    fn next(&mut self) -> Item<'a> {
+    /// The text of a token.
+    fn val(&self, item: &Item) -> &'a str {
+        item.text(self.src)
+    }
+
+    /// How an error names a token.
+    fn describe(&self, item: &Item) -> String {
+        let val = match item.typ {
+            Tok::Error => self.lex_error.as_str(),
+            _ => self.val(item),
+        };
+        describe(item.typ, val)
+    }
+
+    fn next(&mut self) -> Item {
         let it = self
             .items
             .get(self.idx)
@@ -376,7 +412,7 @@ impl<'a> Parser<'a> {
         it
     }
 
-    fn peek(&self) -> Item<'a> {
+    fn peek(&self) -> Item {
         self.items
             .get(self.idx)
             .copied()
@@ -387,7 +423,7 @@ impl<'a> Parser<'a> {
         self.idx = self.idx.saturating_sub(1);
     }
 
-    fn next_non_space(&mut self) -> Item<'a> {
+    fn next_non_space(&mut self) -> Item {
         while self
             .items
             .get(self.idx)
@@ -398,7 +434,7 @@ impl<'a> Parser<'a> {
         self.next()
     }
 
-    fn peek_non_space(&mut self) -> Item<'a> {
+    fn peek_non_space(&mut self) -> Item {
         let it = self.next_non_space();
         self.backup();
         it
@@ -406,7 +442,7 @@ impl<'a> Parser<'a> {
 
     /// The line (1-based) of a token, counted when an error needs it. The end of input is on
     /// the line of the last token.
-    fn line_of(&self, item: &Item<'_>) -> usize {
+    fn line_of(&self, item: &Item) -> usize {
         let pos = match item.typ {
             Tok::Eof => self.items.last().map_or(0, |i| i.pos),
             _ => item.pos,
@@ -415,7 +451,7 @@ impl<'a> Parser<'a> {
         1 + before.iter().filter(|b| **b == b'\n').count()
     }
 
-    fn err_at<T>(&self, item: &Item<'_>, msg: String) -> PResult<T> {
+    fn err_at<T>(&self, item: &Item, msg: String) -> PResult<T> {
         Err(ParseError {
             line: self.line_of(item),
             msg,
@@ -435,20 +471,17 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn unexpected<T>(&self, item: &Item<'_>, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, item: &Item, context: &str) -> PResult<T> {
         if item.typ == Tok::Error {
             return self.err_at(item, self.lex_error.clone());
         }
         self.err_at(
             item,
-            format!(
-                "unexpected {} in {context}",
-                describe(item, &self.lex_error)
-            ),
+            format!("unexpected {} in {context}", self.describe(item)),
         )
     }
 
-    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'a>> {
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
         let it = self.next_non_space();
         if it.typ != typ {
             return self.unexpected(&it, context);
@@ -492,16 +525,13 @@ impl<'a> Parser<'a> {
             match self.text_or_action()? {
                 Item2::Node(n) => root.push(n),
                 Item2::End(it) | Item2::Else(it) => {
-                    return self.err_at(
-                        &it,
-                        format!("unexpected {}", describe(&it, &self.lex_error)),
-                    );
+                    return self.err_at(&it, format!("unexpected {}", self.describe(&it)));
                 }
                 Item2::None => {}
             }
         }
         self.add_tree(name.to_string(), root)?;
-        Ok(self.trees)
+        Ok(std::mem::take(&mut self.trees))
     }
 
     fn add_tree(&mut self, name: String, list: Vec<Node>) -> PResult<()> {
@@ -537,7 +567,7 @@ impl<'a> Parser<'a> {
         self.add_tree(name, list)
     }
 
-    fn end_desc(&self, e: &Item2<'_>) -> String {
+    fn end_desc(&self, e: &Item2) -> String {
         match e {
             Item2::Else(_) => "{{else}}".into(),
             Item2::End(_) => "{{end}}".into(),
@@ -548,7 +578,7 @@ impl<'a> Parser<'a> {
     fn parse_template_name(&mut self, context: &str) -> PResult<String> {
         let it = self.next_non_space();
         match it.typ {
-            Tok::String | Tok::RawString => match unquote(it.val) {
+            Tok::String | Tok::RawString => match unquote(self.val(&it)) {
                 Some(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
                 None => self.err_at(&it, "syntax error".into()),
             },
@@ -557,7 +587,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses nodes until `{{end}}` or `{{else}}` (returned) or EOF (error).
-    fn item_list(&mut self) -> PResult<(Vec<Node>, Item2<'a>)> {
+    fn item_list(&mut self) -> PResult<(Vec<Node>, Item2)> {
         let mut list = Vec::new();
         loop {
             if self.peek_non_space().typ == Tok::Eof {
@@ -571,17 +601,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn text_or_action(&mut self) -> PResult<Item2<'a>> {
+    fn text_or_action(&mut self) -> PResult<Item2> {
         let it = self.next_non_space();
         match it.typ {
-            Tok::Text => Ok(Item2::Node(Node::Text(Arc::from(it.val.as_bytes())))),
+            Tok::Text => Ok(Item2::Node(Node::Text(Arc::from(self.val(&it).as_bytes())))),
             Tok::LeftDelim => self.action(),
             Tok::Comment => Ok(Item2::None),
             _ => self.unexpected(&it, "input"),
         }
     }
 
-    fn action(&mut self) -> PResult<Item2<'a>> {
+    fn action(&mut self) -> PResult<Item2> {
         let it = self.next_non_space();
         match it.typ {
             Tok::Block => self.block_control().map(Item2::Node),
@@ -727,17 +757,19 @@ impl<'a> Parser<'a> {
                 Tok::Assign | Tok::Declare => {
                     pipe.is_assign = nxt.typ == Tok::Assign;
                     self.next_non_space();
-                    if pipe.is_assign && !self.vars.contains(&v.val) {
-                        return self.err_at(&v, format!("undefined variable {:?}", v.val));
+                    let name = self.val(&v);
+                    if pipe.is_assign && !self.vars.contains(&name) {
+                        return self.err_at(&v, format!("undefined variable {name:?}"));
                     }
-                    pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val);
+                    pipe.decl.push(name.to_string());
+                    self.vars.push(name);
                     break;
                 }
-                Tok::Char if nxt.val == "," => {
+                Tok::Char if self.val(&nxt) == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val);
+                    let name = self.val(&v);
+                    pipe.decl.push(name.to_string());
+                    self.vars.push(name);
                     if context == "range" && pipe.decl.len() < 2 {
                         let p = self.peek_non_space();
                         if matches!(p.typ, Tok::Variable | Tok::RightDelim | Tok::RightParen) {
@@ -842,8 +874,8 @@ impl<'a> Parser<'a> {
         let mut end = node.end;
         while self.peek().typ == Tok::Field {
             let f = self.next();
-            end = f.pos + f.val.len();
-            fields.push(f.val[1..].to_string());
+            end = f.end;
+            fields.push(self.val(&f)[1..].to_string());
         }
         let pos = node.pos;
         let kind = match node.kind {
@@ -880,25 +912,26 @@ impl<'a> Parser<'a> {
     fn term(&mut self) -> PResult<Option<Arg>> {
         let tok = self.next_non_space();
         let pos = tok.pos;
-        let end = tok.pos + tok.val.len();
+        let end = tok.end;
+        let val = self.val(&tok);
         let kind = match tok.typ {
-            Tok::Identifier => match funcs::lookup(tok.val) {
+            Tok::Identifier => match funcs::lookup(val) {
                 Some(f) => ArgKind::Func(f),
-                None => return self.err_at(&tok, format!("function {:?} not defined", tok.val)),
+                None => return self.err_at(&tok, format!("function {val:?} not defined")),
             },
             Tok::Dot => ArgKind::Dot,
             Tok::Nil => ArgKind::Nil,
             Tok::Variable => {
-                if !self.vars.contains(&tok.val) {
-                    return self.err_at(&tok, format!("undefined variable {:?}", tok.val));
+                if !self.vars.contains(&val) {
+                    return self.err_at(&tok, format!("undefined variable {val:?}"));
                 }
                 // `$x.y` is lexed as one variable token "$x" then fields; `$` alone is root
-                ArgKind::Variable(tok.val.to_string(), Vec::new())
+                ArgKind::Variable(val.to_string(), Vec::new())
             }
-            Tok::Field => ArgKind::Field(vec![tok.val[1..].to_string()]),
-            Tok::Bool => ArgKind::Bool(tok.val == "true"),
+            Tok::Field => ArgKind::Field(vec![val[1..].to_string()]),
+            Tok::Bool => ArgKind::Bool(val == "true"),
             Tok::CharConstant | Tok::Number => {
-                match new_number(tok.val, tok.typ == Tok::CharConstant) {
+                match new_number(val, tok.typ == Tok::CharConstant) {
                     Ok(n) => ArgKind::Number(Box::new(n)),
                     Err(e) => return self.err_at(&tok, e),
                 }
@@ -917,7 +950,7 @@ impl<'a> Parser<'a> {
                     kind: ArgKind::Pipe(Box::new(p)),
                 }));
             }
-            Tok::String | Tok::RawString => match unquote(tok.val) {
+            Tok::String | Tok::RawString => match unquote(val) {
                 Some(b) => ArgKind::Str(Value::byte_vec(b)),
                 None => return self.err_at(&tok, "syntax error".into()),
             },
@@ -930,9 +963,9 @@ impl<'a> Parser<'a> {
     }
 }
 
-pub(crate) enum Item2<'a> {
+pub(crate) enum Item2 {
     Node(Node),
-    End(Item<'a>),
-    Else(Item<'a>),
+    End(Item),
+    Else(Item),
     None,
 }
