@@ -9,7 +9,7 @@ use super::alias::{container_ptr, substitute};
 pub(crate) use super::compare::{go_eq, go_lt};
 
 mod print;
-use super::funcs::{Ctx, FuncDef, Special, Ty};
+use super::funcs::{Ctx, FuncDef, PrintPtr, Special, Ty};
 use super::parse::{Arg, ArgKind, Branch, Command, Node, Number, Pipe};
 use super::value::{Bytes, MapKind, Value};
 
@@ -91,7 +91,12 @@ fn ty_name(ty: Ty) -> &'static str {
 
 /// Go's `validateType` for a computed value against a parameter type.
 fn check_type(v: Value, ty: Ty) -> Result<Value, String> {
-    let ok = match (&v, ty) {
+    check_type_ref(&v, ty).map(|()| v)
+}
+
+/// [`check_type`] of a value that stays where it is.
+fn check_type_ref(v: &Value, ty: Ty) -> Result<(), String> {
+    let ok = match (v, ty) {
         (_, Ty::Any) => true,
         (Value::Nil, _) => return Err(format!("invalid value; expected {}", ty_name(ty))),
         (Value::Str(_), Ty::Str) => true,
@@ -101,7 +106,7 @@ fn check_type(v: Value, ty: Ty) -> Result<Value, String> {
         _ => false,
     };
     if ok {
-        Ok(v)
+        Ok(())
     } else {
         Err(format!(
             "wrong type for value; expected {}; got {}",
@@ -354,7 +359,7 @@ impl<'t> State<'t> {
 
     fn set_var(&mut self, name: &str, v: Value, pos: usize) -> R<()> {
         for slot in self.vars.iter_mut().rev() {
-            if slot.0 == name {
+            if same_name(slot.0, name) {
                 slot.1 = v;
                 return Ok(());
             }
@@ -399,7 +404,7 @@ impl<'t> State<'t> {
 
     fn var_value(&self, name: &str, pos: (usize, usize)) -> R<Value> {
         for slot in self.vars.iter().rev() {
-            if slot.0 == name {
+            if same_name(slot.0, name) {
                 return Ok(slot.1.clone());
             }
         }
@@ -570,15 +575,9 @@ impl<'t> State<'t> {
     }
 
     /// Go's argument count check of a call.
-    fn check_arity(
-        &self,
-        f: &'static FuncDef,
-        node: &Arg,
-        args: &[Arg],
-        final_: &Option<Value>,
-    ) -> R<()> {
+    /// `n`: the arguments written plus the piped-in value, if any.
+    fn check_arity(&self, f: &'static FuncDef, node: &Arg, n: usize) -> R<()> {
         let at = Some((node.pos, node.end));
-        let n = args.len() + usize::from(final_.is_some());
         if f.variadic {
             if n < f.params.len().saturating_sub(1) {
                 return self.err(
@@ -661,7 +660,7 @@ impl<'t> State<'t> {
         args: &'t [Arg],
         final_: Option<Value>,
     ) -> R<Value> {
-        self.check_arity(f, node, args, &final_)?;
+        self.check_arity(f, node, args.len() + usize::from(final_.is_some()))?;
         match f.special {
             Special::And | Special::Or => {
                 let want = f.special == Special::Or;
@@ -707,6 +706,13 @@ impl<'t> State<'t> {
             Err(e) => self.call_error(f, node, e),
         }
     }
+}
+
+/// Variable names are equal: compared in line (they are a few bytes long, shorter than the
+/// call of a general compare).
+#[inline]
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 /// Renders `tree_name` of `tmpl` over `data`.

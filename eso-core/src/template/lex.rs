@@ -1,8 +1,6 @@
 //! Lexer for Go `text/template` source, following the rules of Go's `text/template/parse`.
 //! Tokens borrow their text from the source: lexing allocates only the token vector.
 
-use std::borrow::Cow;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Tok {
     Text,
@@ -41,16 +39,23 @@ pub(crate) enum Tok {
     Error,
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct Item<'a> {
+/// A token: its type and where its text is in the source (for Text: the text after
+/// trimming; for Error: empty, the message is beside the tokens, see [`lex`]). Tokens hold
+/// no reference to the source, so one buffer of them serves parse after parse.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Item {
     pub typ: Tok,
     /// Byte offset of the token in the source.
     pub pos: usize,
-    /// The token text, borrowed from the source (for Text: the text after trimming; for
-    /// Error: the message, the only owned case).
-    pub val: Cow<'a, str>,
-    /// Line of the token (1-based).
-    pub line: usize,
+    /// Byte offset of the end of its text.
+    pub end: usize,
+}
+
+impl Item {
+    /// The token's text in `src` (the source it was lexed from).
+    pub(crate) fn text<'a>(&self, src: &'a str) -> &'a str {
+        src.get(self.pos..self.end).unwrap_or_default()
+    }
 }
 
 fn is_space(c: u8) -> bool {
@@ -58,7 +63,10 @@ fn is_space(c: u8) -> bool {
 }
 
 fn is_alnum(c: char) -> bool {
-    c == '_' || c.is_alphabetic() || c.is_numeric()
+    if c.is_ascii() {
+        return c == '_' || c.is_ascii_alphanumeric();
+    }
+    c.is_alphabetic() || c.is_numeric()
 }
 
 struct Lexer<'a> {
@@ -67,10 +75,10 @@ struct Lexer<'a> {
     right: &'a str,
     pos: usize,
     start: usize,
-    items: Vec<Item<'a>>,
+    items: Vec<Item>,
     paren_depth: i32,
-    line_pos: usize,
-    line: usize,
+    /// The message of the `Error` token (lexing stops at the first error).
+    error: String,
 }
 
 /// Formats a rune like Go's `%#U`: `U+002D '-'`.
@@ -87,8 +95,17 @@ impl<'a> Lexer<'a> {
         &self.input[self.pos..]
     }
 
+    /// The rest of the input as bytes (no character boundary check).
+    fn rest_bytes(&self) -> &'a [u8] {
+        self.input.as_bytes().get(self.pos..).unwrap_or_default()
+    }
+
     fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
+        match self.rest_bytes().first() {
+            Some(&b) if b.is_ascii() => Some(char::from(b)),
+            Some(_) => self.rest().chars().next(),
+            None => None,
+        }
     }
 
     fn next(&mut self) -> Option<char> {
@@ -97,31 +114,12 @@ impl<'a> Lexer<'a> {
         Some(c)
     }
 
-    /// Line number (1-based) of byte offset `pos`; offsets must not decrease between calls.
-    fn line_at(&mut self, pos: usize) -> usize {
-        if pos >= self.line_pos {
-            self.line += self.input.as_bytes()[self.line_pos..pos]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count();
-            self.line_pos = pos;
-        }
-        self.line
-    }
-
-    fn push(&mut self, typ: Tok, pos: usize, val: Cow<'a, str>) {
-        let line = self.line_at(pos);
-        self.items.push(Item {
-            typ,
-            pos,
-            val,
-            line,
-        });
+    fn push(&mut self, typ: Tok, pos: usize, end: usize) {
+        self.items.push(Item { typ, pos, end });
     }
 
     fn emit(&mut self, typ: Tok) {
-        let val = &self.input[self.start..self.pos];
-        self.push(typ, self.start, Cow::Borrowed(val));
+        self.push(typ, self.start, self.pos);
         self.start = self.pos;
     }
 
@@ -130,7 +128,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn error(&mut self, msg: String) {
-        self.push(Tok::Error, self.start, Cow::Owned(msg));
+        self.error = msg;
+        self.push(Tok::Error, self.start, self.start);
     }
 
     fn has_left_trim(s: &str) -> bool {
@@ -145,7 +144,7 @@ impl<'a> Lexer<'a> {
 
     /// (at right delimiter, with trim marker)
     fn at_right_delim(&self) -> (bool, bool) {
-        let r = self.rest().as_bytes();
+        let r = self.rest_bytes();
         let right = self.right.as_bytes();
         match r.first() {
             Some(b' ' | b'\t' | b'\r' | b'\n') => {
@@ -165,13 +164,13 @@ impl<'a> Lexer<'a> {
             Some(c) if c.is_ascii() && is_space(c as u8) => true,
             Some('.' | ',' | '|' | ':' | ')' | '(') => true,
             Some(c) if c as u32 != u32::from(self.right.as_bytes()[0]) => false,
-            _ => self.rest().starts_with(self.right),
+            _ => self.rest_bytes().starts_with(self.right.as_bytes()),
         }
     }
 
     /// Returns false when lexing must stop (EOF or error emitted).
     fn lex_text(&mut self) -> bool {
-        if let Some(x) = self.rest().find(self.left) {
+        if let Some(x) = find_delim(self.rest_bytes(), self.left.as_bytes()) {
             if x > 0 {
                 self.pos += x;
                 let delim_end = self.pos + self.left.len();
@@ -180,9 +179,9 @@ impl<'a> Lexer<'a> {
                     let text = &self.input[self.start..self.pos];
                     trim = text.len() - text.trim_end_matches([' ', '\t', '\r', '\n']).len();
                 }
-                let val = &self.input[self.start..self.pos - trim];
-                if !val.is_empty() {
-                    self.push(Tok::Text, self.start, Cow::Borrowed(val));
+                let end = self.pos - trim;
+                if end > self.start {
+                    self.push(Tok::Text, self.start, end);
                 }
                 self.ignore();
             }
@@ -190,8 +189,7 @@ impl<'a> Lexer<'a> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            let val = &self.input[self.start..self.pos];
-            self.push(Tok::Text, self.start, Cow::Borrowed(val));
+            self.push(Tok::Text, self.start, self.pos);
             self.ignore();
         }
         self.emit(Tok::Eof);
@@ -499,21 +497,40 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// Lexes `input` into tokens. The last item is `Eof` or `Error`.
-pub(crate) fn lex<'a>(input: &'a str, left: &'a str, right: &'a str) -> Vec<Item<'a>> {
+/// The first occurrence of `delim` (not empty) in `hay`: a scan for its first byte, then a
+/// compare (delimiters are short, and building a substring searcher per call costs more).
+fn find_delim(hay: &[u8], delim: &[u8]) -> Option<usize> {
+    let (&first, rest) = delim.split_first()?;
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(first, &hay[from..]) {
+        let at = from + i;
+        if hay[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Lexes `input` into tokens, appended to `items` (cleared first, so a caller can reuse one
+/// buffer), and returns the message of the error if there is one. The last token is `Eof`
+/// or `Error`.
+pub(crate) fn lex(input: &str, left: &str, right: &str, items: &mut Vec<Item>) -> String {
+    items.clear();
+    items.reserve(input.len() / 4 + 4);
     let mut l = Lexer {
         input,
         left: if left.is_empty() { "{{" } else { left },
         right: if right.is_empty() { "}}" } else { right },
         pos: 0,
         start: 0,
-        items: Vec::with_capacity(input.len() / 4 + 4),
+        items: std::mem::take(items),
         paren_depth: 0,
-        line_pos: 0,
-        line: 1,
+        error: String::new(),
     };
     while l.lex_text() {}
-    l.items
+    *items = l.items;
+    l.error
 }
 
 #[cfg(test)]
@@ -521,7 +538,9 @@ mod tests {
     use super::*;
 
     fn types(s: &str) -> Vec<Tok> {
-        lex(s, "{{", "}}").into_iter().map(|i| i.typ).collect()
+        let mut items = Vec::new();
+        lex(s, "{{", "}}", &mut items);
+        items.into_iter().map(|i| i.typ).collect()
     }
 
     #[test]
@@ -547,20 +566,24 @@ mod tests {
 
     #[test]
     fn trim() {
-        let items = lex("a  {{- .foo -}}  \n b", "{{", "}}");
-        assert_eq!(items[0].val, "a");
+        let src = "a  {{- .foo -}}  \n b";
+        let mut items = Vec::new();
+        lex(src, "{{", "}}", &mut items);
+        assert_eq!(items[0].text(src), "a");
         assert_eq!(items.last().map(|i| i.typ), Some(Tok::Eof));
         let texts: Vec<_> = items
             .iter()
             .filter(|i| i.typ == Tok::Text)
-            .map(|i| i.val.as_ref())
+            .map(|i| i.text(src))
             .collect();
         assert_eq!(texts, vec!["a", "b"]);
     }
 
     #[test]
     fn unclosed() {
-        let items = lex("{{ .foo ", "{{", "}}");
+        let mut items = Vec::new();
+        let error = lex("{{ .foo ", "{{", "}}", &mut items);
+        assert_eq!(error, "unclosed action");
         assert_eq!(items.last().map(|i| i.typ), Some(Tok::Error));
     }
 }

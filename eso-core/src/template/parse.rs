@@ -1,7 +1,7 @@
 //! Parser for Go `text/template`: tokens to an AST, with Go's checks (defined functions,
 //! declared variables, `break`/`continue` inside `range`).
 
-use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -90,14 +90,28 @@ pub(crate) struct ParseError {
 
 type PResult<T> = Result<T, ParseError>;
 
+mod literal;
+pub(crate) use literal::{new_number, unquote};
+
+/// Token buffers above this many tokens are not kept for the next parse.
+const KEEP_TOKENS: usize = 4096;
+
+thread_local! {
+    /// The token buffer parses on this thread reuse (one allocation, not one per parse).
+    static TOKENS: Cell<Vec<Item>> = const { Cell::new(Vec::new()) };
+}
+
 pub(crate) struct Parser<'a> {
-    items: Vec<Item<'a>>,
+    items: Vec<Item>,
     idx: usize,
-    vars: Vec<Cow<'a, str>>,
+    vars: Vec<&'a str>,
+    /// The lexer's error message (the text of the `Error` token).
+    lex_error: String,
     range_depth: usize,
     depth: usize,
     pub trees: BTreeMap<String, Vec<Node>>,
-    _src: &'a str,
+    /// The source, for the line numbers of errors.
+    src: &'a str,
 }
 
 fn is_empty_tree(list: &[Node]) -> bool {
@@ -107,215 +121,12 @@ fn is_empty_tree(list: &[Node]) -> bool {
     })
 }
 
-/// Go's `strconv.Unquote` for double-quoted and raw strings; bytes out.
-pub(crate) fn unquote(s: &str) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    if b.len() < 2 {
-        return None;
-    }
-    let q = b[0];
-    if b[b.len() - 1] != q {
-        return None;
-    }
-    let inner = &s[1..s.len() - 1];
-    if q == b'`' {
-        if inner.contains('`') {
-            return None;
-        }
-        return Some(inner.replace('\r', "").into_bytes());
-    }
-    if q != b'"' && q != b'\'' {
-        return None;
-    }
-    let mut out = Vec::with_capacity(inner.len());
-    let mut chars = inner.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        if c == '\n' {
-            return None;
-        }
-        if c == q as char && q == b'"' {
-            return None;
-        }
-        if c != '\\' {
-            let mut buf = [0u8; 4];
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            continue;
-        }
-        let (_, e) = chars.next()?;
-        match e {
-            'a' => out.push(7),
-            'b' => out.push(8),
-            'f' => out.push(12),
-            'n' => out.push(b'\n'),
-            'r' => out.push(b'\r'),
-            't' => out.push(b'\t'),
-            'v' => out.push(11),
-            '\\' => out.push(b'\\'),
-            '\'' | '"' => {
-                if e as u8 != q {
-                    return None;
-                }
-                out.push(e as u8);
-            }
-            'x' | 'u' | 'U' => {
-                let n = match e {
-                    'x' => 2,
-                    'u' => 4,
-                    _ => 8,
-                };
-                let mut v: u32 = 0;
-                for _ in 0..n {
-                    let (_, h) = chars.next()?;
-                    v = v * 16 + h.to_digit(16)?;
-                }
-                if e == 'x' {
-                    out.push(v as u8);
-                } else {
-                    let c = char::from_u32(v)?;
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
-            }
-            '0'..='7' => {
-                let mut v = e.to_digit(8)?;
-                for _ in 0..2 {
-                    let (_, h) = chars.next()?;
-                    v = v * 8 + h.to_digit(8)?;
-                }
-                if v > 255 {
-                    return None;
-                }
-                out.push(v as u8);
-            }
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
-fn parse_int_text(text: &str) -> Option<i128> {
-    let (neg, t) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let lower = t.to_ascii_lowercase();
-    let (radix, digits, prefixed) = if let Some(r) = lower.strip_prefix("0x") {
-        (16, r.to_string(), true)
-    } else if let Some(r) = lower.strip_prefix("0o") {
-        (8, r.to_string(), true)
-    } else if let Some(r) = lower.strip_prefix("0b") {
-        (2, r.to_string(), true)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, lower[1..].to_string(), true)
-    } else {
-        (10, lower.clone(), false)
-    };
-    if digits.contains('_') {
-        // Go: underscores only between digits (or after a base prefix).
-        let d = if prefixed && radix != 8 || lower.starts_with("0o") {
-            format!("0{digits}")
-        } else {
-            digits.clone()
-        };
-        if d.starts_with('_') && !prefixed || d.ends_with('_') || d.contains("__") {
-            return None;
-        }
-    }
-    let digits: String = digits.chars().filter(|c| *c != '_').collect();
-    if digits.is_empty() {
-        return if radix == 8 && !prefixed {
-            Some(0)
-        } else {
-            None
-        };
-    }
-    let v = i128::from_str_radix(&digits, radix).ok()?;
-    Some(if neg { -v } else { v })
-}
-
-fn is_hex_int(t: &str) -> bool {
-    let t = t.trim_start_matches(['+', '-']);
-    t.len() > 2 && t.starts_with('0') && (t.as_bytes()[1] | 0x20) == b'x' && !t.contains(['p', 'P'])
-}
-
-/// Go's `parse.newNumber`.
-pub(crate) fn new_number(text: &str, is_char: bool) -> Result<Number, String> {
-    if is_char {
-        let raw = unquote(text).ok_or_else(|| format!("malformed character constant: {text}"))?;
-        let s =
-            String::from_utf8(raw).map_err(|_| format!("malformed character constant: {text}"))?;
-        let mut cs = s.chars();
-        let c = cs
-            .next()
-            .ok_or_else(|| format!("malformed character constant: {text}"))?;
-        if cs.next().is_some() {
-            return Err(format!("malformed character constant: {text}"));
-        }
-        let v = c as i64;
-        return Ok(Number {
-            text: text.to_string(),
-            int: Some(v),
-            float: Some(v as f64),
-            ideal: Ok(Value::Int(v)),
-        });
-    }
-    if text.ends_with('i') {
-        return Err(format!("complex constants are not supported: {text:?}"));
-    }
-    let mut int = None;
-    let mut uint_only = false;
-    let mut float = None;
-    if let Some(v) = parse_int_text(text) {
-        if let Ok(i) = i64::try_from(v) {
-            int = Some(i);
-            float = Some(i as f64);
-        } else if u64::try_from(v).is_ok() {
-            uint_only = true;
-            float = Some(v as f64);
-        }
-    }
-    if int.is_none() && !uint_only {
-        let clean: String = text.chars().filter(|c| *c != '_').collect();
-        let parsed = if is_hex_int(text) || clean.to_ascii_lowercase().contains("0x") {
-            None
-        } else {
-            clean.parse::<f64>().ok().filter(|f| f.is_finite())
-        };
-        if let Some(f) = parsed {
-            if !text.contains(['.', 'e', 'E', 'p', 'P']) {
-                return Err(format!("integer overflow: {text:?}"));
-            }
-            float = Some(f);
-            if f.fract() == 0.0 && f.abs() < 9.2e18 {
-                int = Some(f as i64);
-            }
-        }
-    }
-    if int.is_none() && float.is_none() {
-        return Err(format!("illegal number syntax: {text:?}"));
-    }
-    let is_float_text =
-        float.is_some() && !is_hex_int(text) && text.contains(['.', 'e', 'E', 'p', 'P']);
-    let ideal = if is_float_text {
-        Ok(Value::Float(float.unwrap_or(0.0)))
-    } else if let Some(i) = int {
-        Ok(Value::Int(i))
-    } else {
-        Err(format!("{text} overflows int"))
-    };
-    Ok(Number {
-        text: text.to_string(),
-        int,
-        float,
-        ideal,
-    })
-}
-
-fn describe(item: &Item<'_>) -> String {
-    match item.typ {
+/// How an error names a token of type `typ` and text `val` (an `Error` token's text is
+/// the lexer's message).
+fn describe(typ: Tok, val: &str) -> String {
+    match typ {
         Tok::Eof => "EOF".into(),
-        Tok::Error => item.val.to_string(),
+        Tok::Error => val.to_string(),
         Tok::Block
         | Tok::Break
         | Tok::Continue
@@ -326,45 +137,72 @@ fn describe(item: &Item<'_>) -> String {
         | Tok::Range
         | Tok::Template
         | Tok::With
-        | Tok::Nil => format!("<{}>", item.val),
+        | Tok::Nil => format!("<{val}>"),
         _ => {
-            if item.val.chars().count() > 10 {
-                let short: String = item.val.chars().take(10).collect();
+            if val.chars().count() > 10 {
+                let short: String = val.chars().take(10).collect();
                 format!("{short:?}...")
             } else {
-                format!("{:?}", item.val)
+                format!("{val:?}")
             }
+        }
+    }
+}
+
+impl Drop for Parser<'_> {
+    fn drop(&mut self) {
+        if self.items.capacity() <= KEEP_TOKENS {
+            let items = std::mem::take(&mut self.items);
+            // during the thread's teardown there is nothing left to keep it for
+            let _ = TOKENS.try_with(|t| t.set(items));
         }
     }
 }
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(src: &'a str, left: &'a str, right: &'a str) -> Self {
+        // the token buffer of the thread's last parse (its tokens are positions only)
+        let mut items = TOKENS.try_with(Cell::take).unwrap_or_default();
+        let lex_error = lex(src, left, right, &mut items);
         Self {
-            items: lex(src, left, right),
+            items,
+            lex_error,
             idx: 0,
-            vars: vec![Cow::Borrowed("$")],
+            vars: vec!["$"],
             range_depth: 0,
             depth: 0,
             trees: BTreeMap::new(),
-            _src: src,
+            src,
         }
     }
 
-    fn eof_item(&self) -> Item<'a> {
+    fn eof_item(&self) -> Item {
         Item {
             typ: Tok::Eof,
             pos: 0,
-            val: Cow::Borrowed(""),
-            line: self.items.last().map_or(1, |i| i.line),
+            end: 0,
         }
     }
 
-    fn next(&mut self) -> Item<'a> {
+    /// The text of a token.
+    fn val(&self, item: &Item) -> &'a str {
+        item.text(self.src)
+    }
+
+    /// How an error names a token.
+    fn describe(&self, item: &Item) -> String {
+        let val = match item.typ {
+            Tok::Error => self.lex_error.as_str(),
+            _ => self.val(item),
+        };
+        describe(item.typ, val)
+    }
+
+    fn next(&mut self) -> Item {
         let it = self
             .items
             .get(self.idx)
-            .cloned()
+            .copied()
             .unwrap_or_else(|| self.eof_item());
         if self.idx < self.items.len() {
             self.idx += 1;
@@ -372,10 +210,10 @@ impl<'a> Parser<'a> {
         it
     }
 
-    fn peek(&self) -> Item<'a> {
+    fn peek(&self) -> Item {
         self.items
             .get(self.idx)
-            .cloned()
+            .copied()
             .unwrap_or_else(|| self.eof_item())
     }
 
@@ -383,24 +221,37 @@ impl<'a> Parser<'a> {
         self.idx = self.idx.saturating_sub(1);
     }
 
-    fn next_non_space(&mut self) -> Item<'a> {
-        loop {
-            let it = self.next();
-            if it.typ != Tok::Space {
-                return it;
-            }
+    fn next_non_space(&mut self) -> Item {
+        while self
+            .items
+            .get(self.idx)
+            .is_some_and(|i| i.typ == Tok::Space)
+        {
+            self.idx += 1;
         }
+        self.next()
     }
 
-    fn peek_non_space(&mut self) -> Item<'a> {
+    fn peek_non_space(&mut self) -> Item {
         let it = self.next_non_space();
         self.backup();
         it
     }
 
-    fn err_at<T>(&self, item: &Item<'_>, msg: String) -> PResult<T> {
+    /// The line (1-based) of a token, counted when an error needs it. The end of input is on
+    /// the line of the last token.
+    fn line_of(&self, item: &Item) -> usize {
+        let pos = match item.typ {
+            Tok::Eof => self.items.last().map_or(0, |i| i.pos),
+            _ => item.pos,
+        };
+        let before = self.src.as_bytes().get(..pos).unwrap_or_default();
+        1 + before.iter().filter(|b| **b == b'\n').count()
+    }
+
+    fn err_at<T>(&self, item: &Item, msg: String) -> PResult<T> {
         Err(ParseError {
-            line: item.line,
+            line: self.line_of(item),
             msg,
         })
     }
@@ -408,7 +259,7 @@ impl<'a> Parser<'a> {
     fn cur_line(&self) -> usize {
         self.items
             .get(self.idx.saturating_sub(1))
-            .map_or(1, |i| i.line)
+            .map_or(1, |i| self.line_of(i))
     }
 
     fn errorf<T>(&self, msg: String) -> PResult<T> {
@@ -418,14 +269,17 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn unexpected<T>(&self, item: &Item<'_>, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, item: &Item, context: &str) -> PResult<T> {
         if item.typ == Tok::Error {
-            return self.err_at(item, item.val.to_string());
+            return self.err_at(item, self.lex_error.clone());
         }
-        self.err_at(item, format!("unexpected {} in {context}", describe(item)))
+        self.err_at(
+            item,
+            format!("unexpected {} in {context}", self.describe(item)),
+        )
     }
 
-    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'a>> {
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
         let it = self.next_non_space();
         if it.typ != typ {
             return self.unexpected(&it, context);
@@ -443,7 +297,14 @@ impl<'a> Parser<'a> {
 
     /// Parses the whole input; the main tree is stored under `name`.
     pub(crate) fn parse(mut self, name: &str) -> PResult<BTreeMap<String, Vec<Node>>> {
-        let mut root = Vec::new();
+        // a text and a node per action, and the text after: the list of a template without
+        // comments never grows (nodes are large to move)
+        let actions = self
+            .items
+            .iter()
+            .filter(|i| i.typ == Tok::LeftDelim)
+            .count();
+        let mut root = Vec::with_capacity(2 * actions + 1);
         loop {
             let it = self.peek();
             if it.typ == Tok::Eof {
@@ -462,13 +323,13 @@ impl<'a> Parser<'a> {
             match self.text_or_action()? {
                 Item2::Node(n) => root.push(n),
                 Item2::End(it) | Item2::Else(it) => {
-                    return self.err_at(&it, format!("unexpected {}", describe(&it)));
+                    return self.err_at(&it, format!("unexpected {}", self.describe(&it)));
                 }
                 Item2::None => {}
             }
         }
         self.add_tree(name.to_string(), root)?;
-        Ok(self.trees)
+        Ok(std::mem::take(&mut self.trees))
     }
 
     fn add_tree(&mut self, name: String, list: Vec<Node>) -> PResult<()> {
@@ -490,7 +351,7 @@ impl<'a> Parser<'a> {
     fn parse_definition(&mut self) -> PResult<()> {
         let name = self.parse_template_name("define")?;
         self.expect(Tok::RightDelim, "define clause")?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
@@ -504,7 +365,7 @@ impl<'a> Parser<'a> {
         self.add_tree(name, list)
     }
 
-    fn end_desc(&self, e: &Item2<'_>) -> String {
+    fn end_desc(&self, e: &Item2) -> String {
         match e {
             Item2::Else(_) => "{{else}}".into(),
             Item2::End(_) => "{{end}}".into(),
@@ -515,7 +376,7 @@ impl<'a> Parser<'a> {
     fn parse_template_name(&mut self, context: &str) -> PResult<String> {
         let it = self.next_non_space();
         match it.typ {
-            Tok::String | Tok::RawString => match unquote(&it.val) {
+            Tok::String | Tok::RawString => match unquote(self.val(&it)) {
                 Some(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
                 None => self.err_at(&it, "syntax error".into()),
             },
@@ -524,7 +385,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses nodes until `{{end}}` or `{{else}}` (returned) or EOF (error).
-    fn item_list(&mut self) -> PResult<(Vec<Node>, Item2<'a>)> {
+    fn item_list(&mut self) -> PResult<(Vec<Node>, Item2)> {
         let mut list = Vec::new();
         loop {
             if self.peek_non_space().typ == Tok::Eof {
@@ -538,17 +399,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn text_or_action(&mut self) -> PResult<Item2<'a>> {
+    fn text_or_action(&mut self) -> PResult<Item2> {
         let it = self.next_non_space();
         match it.typ {
-            Tok::Text => Ok(Item2::Node(Node::Text(Arc::from(it.val.as_bytes())))),
+            Tok::Text => Ok(Item2::Node(Node::Text(Arc::from(self.val(&it).as_bytes())))),
             Tok::LeftDelim => self.action(),
             Tok::Comment => Ok(Item2::None),
             _ => self.unexpected(&it, "input"),
         }
     }
 
-    fn action(&mut self) -> PResult<Item2<'a>> {
+    fn action(&mut self) -> PResult<Item2> {
         let it = self.next_non_space();
         match it.typ {
             Tok::Block => self.block_control().map(Item2::Node),
@@ -653,7 +514,7 @@ impl<'a> Parser<'a> {
         let pos = self.peek().pos;
         let name = self.parse_template_name("block clause")?;
         let pipe = self.pipeline("block clause", Tok::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec![Cow::Borrowed("$")]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
@@ -694,17 +555,19 @@ impl<'a> Parser<'a> {
                 Tok::Assign | Tok::Declare => {
                     pipe.is_assign = nxt.typ == Tok::Assign;
                     self.next_non_space();
-                    if pipe.is_assign && !self.vars.contains(&v.val) {
-                        return self.err_at(&v, format!("undefined variable {:?}", v.val));
+                    let name = self.val(&v);
+                    if pipe.is_assign && !self.vars.contains(&name) {
+                        return self.err_at(&v, format!("undefined variable {name:?}"));
                     }
-                    pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.clone());
+                    pipe.decl.push(name.to_string());
+                    self.vars.push(name);
                     break;
                 }
-                Tok::Char if nxt.val == "," => {
+                Tok::Char if self.val(&nxt) == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.to_string());
-                    self.vars.push(v.val.clone());
+                    let name = self.val(&v);
+                    pipe.decl.push(name.to_string());
+                    self.vars.push(name);
                     if context == "range" && pipe.decl.len() < 2 {
                         let p = self.peek_non_space();
                         if matches!(p.typ, Tok::Variable | Tok::RightDelim | Tok::RightParen) {
@@ -809,8 +672,8 @@ impl<'a> Parser<'a> {
         let mut end = node.end;
         while self.peek().typ == Tok::Field {
             let f = self.next();
-            end = f.pos + f.val.len();
-            fields.push(f.val[1..].to_string());
+            end = f.end;
+            fields.push(self.val(&f)[1..].to_string());
         }
         let pos = node.pos;
         let kind = match node.kind {
@@ -829,7 +692,7 @@ impl<'a> Parser<'a> {
             | ArgKind::Dot => {
                 return self.errorf(format!(
                     "unexpected . after term {:?}",
-                    self._src.get(node.pos..node.end).unwrap_or("")
+                    self.src.get(node.pos..node.end).unwrap_or("")
                 ));
             }
             other => ArgKind::Chain(
@@ -847,25 +710,26 @@ impl<'a> Parser<'a> {
     fn term(&mut self) -> PResult<Option<Arg>> {
         let tok = self.next_non_space();
         let pos = tok.pos;
-        let end = tok.pos + tok.val.len();
+        let end = tok.end;
+        let val = self.val(&tok);
         let kind = match tok.typ {
-            Tok::Identifier => match funcs::lookup(&tok.val) {
+            Tok::Identifier => match funcs::lookup(val) {
                 Some(f) => ArgKind::Func(f),
-                None => return self.err_at(&tok, format!("function {:?} not defined", tok.val)),
+                None => return self.err_at(&tok, format!("function {val:?} not defined")),
             },
             Tok::Dot => ArgKind::Dot,
             Tok::Nil => ArgKind::Nil,
             Tok::Variable => {
-                if !self.vars.contains(&tok.val) {
-                    return self.err_at(&tok, format!("undefined variable {:?}", tok.val));
+                if !self.vars.contains(&val) {
+                    return self.err_at(&tok, format!("undefined variable {val:?}"));
                 }
                 // `$x.y` is lexed as one variable token "$x" then fields; `$` alone is root
-                ArgKind::Variable(tok.val.to_string(), Vec::new())
+                ArgKind::Variable(val.to_string(), Vec::new())
             }
-            Tok::Field => ArgKind::Field(vec![tok.val[1..].to_string()]),
-            Tok::Bool => ArgKind::Bool(tok.val == "true"),
+            Tok::Field => ArgKind::Field(vec![val[1..].to_string()]),
+            Tok::Bool => ArgKind::Bool(val == "true"),
             Tok::CharConstant | Tok::Number => {
-                match new_number(&tok.val, tok.typ == Tok::CharConstant) {
+                match new_number(val, tok.typ == Tok::CharConstant) {
                     Ok(n) => ArgKind::Number(Box::new(n)),
                     Err(e) => return self.err_at(&tok, e),
                 }
@@ -884,7 +748,7 @@ impl<'a> Parser<'a> {
                     kind: ArgKind::Pipe(Box::new(p)),
                 }));
             }
-            Tok::String | Tok::RawString => match unquote(&tok.val) {
+            Tok::String | Tok::RawString => match unquote(val) {
                 Some(b) => ArgKind::Str(Value::byte_vec(b)),
                 None => return self.err_at(&tok, "syntax error".into()),
             },
@@ -897,9 +761,9 @@ impl<'a> Parser<'a> {
     }
 }
 
-pub(crate) enum Item2<'a> {
+pub(crate) enum Item2 {
     Node(Node),
-    End(Item<'a>),
-    Else(Item<'a>),
+    End(Item),
+    Else(Item),
     None,
 }

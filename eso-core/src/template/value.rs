@@ -445,11 +445,26 @@ pub(crate) fn format_float_f(f: f64, prec: usize) -> String {
     format!("{f:.prec$}")
 }
 
-/// Appends an integer's decimal digits.
-pub(crate) fn write_int(out: &mut Vec<u8>, i: impl fmt::Display) {
-    use std::io::Write as _;
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{i}");
+/// Appends an integer's decimal digits (without the formatting machinery: numbers are
+/// printed often, in JSON and in the output).
+pub(crate) fn write_int(out: &mut Vec<u8>, i: impl Into<i128>) {
+    let i: i128 = i.into();
+    if i < 0 {
+        out.push(b'-');
+    }
+    // the callers pass an i64 or a u64: the magnitude fits 64 bits
+    let mut n = i.unsigned_abs() as u64;
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// Writes `v` like Go's `fmt.Fprint` (`%v`).

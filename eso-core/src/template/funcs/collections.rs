@@ -41,7 +41,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let mut m = Map::new();
             let mut it = a.into_iter();
             while let Some(k) = it.next() {
-                let v = it.next().unwrap_or(Value::str(""));
+                let v = it.next().unwrap_or_else(|| Value::str(""));
                 let key: std::sync::Arc<str> = match &k {
                     Value::Str(b) => String::from_utf8_lossy(b).into(),
                     other => String::from_utf8_lossy(&strval(other)).into(),
@@ -54,7 +54,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             let m = map_arg(&a[0], "get")?;
             Ok(m.get(text(&a[1]).as_ref())
                 .cloned()
-                .unwrap_or(Value::str("")))
+                .unwrap_or_else(|| Value::str("")))
         }),
         fixed("set", &[A, S, A], |_, a| {
             let mut m = map_arg(&a[0], "set")?.clone();

@@ -211,7 +211,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             Ok(regex(&a[0])
                 .ok()
                 .and_then(|r| r.find(&text(&a[1])).map(|m| Value::str(m.as_str())))
-                .unwrap_or(Value::str("")))
+                .unwrap_or_else(|| Value::str("")))
         }),
         fixed("mustRegexFind", &[S, S], |_, a| {
             Ok(regex(&a[0])?
@@ -226,7 +226,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
                             .into_owned(),
                     )
                 })
-                .unwrap_or(Value::str("")))
+                .unwrap_or_else(|_| Value::str("")))
         }),
         fixed("mustRegexReplaceAll", &[S, S, S], |_, a| {
             Ok(Value::string(
@@ -243,7 +243,7 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
                             .into_owned(),
                     )
                 })
-                .unwrap_or(Value::str("")))
+                .unwrap_or_else(|_| Value::str("")))
         }),
         fixed("mustRegexReplaceAllLiteral", &[S, S, S], |_, a| {
             Ok(Value::string(

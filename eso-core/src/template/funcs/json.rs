@@ -124,8 +124,8 @@ fn write_json(
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Int(i) | Value::Int64(i) => write_int(out, i),
-        Value::Uint(u) => write_int(out, u),
+        Value::Int(i) | Value::Int64(i) => write_int(out, *i),
+        Value::Uint(u) => write_int(out, *u),
         Value::Float(f) => out.extend_from_slice(json_float(*f)?.as_bytes()),
         Value::Str(s) => json_string(out, s, html),
         Value::Time(t) => json_string(out, t.rfc3339_nano().as_bytes(), html),

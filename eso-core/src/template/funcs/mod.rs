@@ -62,8 +62,9 @@ pub(crate) struct Ctx {
 }
 
 pub(crate) type FnResult = Result<Value, String>;
-/// A function's arguments (inline up to four: no allocation for most calls).
-pub(crate) type Args = smallvec::SmallVec<[Value; 4]>;
+/// A function's arguments (inline up to eight: no allocation for nearly every call, `dict`
+/// and `printf` with several pairs or operands included).
+pub(crate) type Args = smallvec::SmallVec<[Value; 8]>;
 pub(crate) type FnPtr = fn(&Ctx, Args) -> FnResult;
 /// A function whose result is a string, writing that string to `out` instead of returning it:
 /// the evaluator prints such a call's result straight into the template output.
@@ -429,8 +430,34 @@ fn builtins() -> Vec<FuncDef> {
     ]
 }
 
-static FUNCS: LazyLock<HashMap<&'static str, FuncDef>> = LazyLock::new(|| {
-    let mut m = HashMap::new();
+/// FNV-1a: the function map's keys are short names the engine itself chose, so a simple hash
+/// does (the default one costs more than the rest of a lookup, and every parse does several).
+#[derive(Clone, Copy, Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FuncMap = HashMap<&'static str, FuncDef, std::hash::BuildHasherDefault<Fnv>>;
+
+static FUNCS: LazyLock<FuncMap> = LazyLock::new(|| {
+    let mut m = FuncMap::default();
     for f in builtins() {
         m.insert(f.name, f);
     }

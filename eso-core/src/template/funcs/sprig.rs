@@ -285,9 +285,7 @@ fn to_pretty_json(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String>
 fn upper(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
     let b = bytes_arg(&a[0]);
     if b.is_ascii() {
-        let start = out.len();
-        out.extend_from_slice(b);
-        out[start..].make_ascii_uppercase();
+        out.extend(b.iter().map(u8::to_ascii_uppercase));
     } else {
         out.extend_from_slice(super::case::to_upper(&String::from_utf8_lossy(b)).as_bytes());
     }
@@ -298,9 +296,7 @@ fn upper(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
 fn lower(_: &Ctx, a: &[Value], out: &mut Vec<u8>) -> Result<(), String> {
     let b = bytes_arg(&a[0]);
     if b.is_ascii() {
-        let start = out.len();
-        out.extend_from_slice(b);
-        out[start..].make_ascii_lowercase();
+        out.extend(b.iter().map(u8::to_ascii_lowercase));
     } else {
         out.extend_from_slice(super::case::to_lower(&String::from_utf8_lossy(b)).as_bytes());
     }
