@@ -1,60 +1,20 @@
 //! The typed view of the cloud-identity auth blocks (`awsAuthCredentials`,
 //! `azureAuthCredentials`, `gcpIdTokenAuthCredentials`, `gcpIamAuthCredentials`,
-//! `ociAuthCredentials`), which the store model keeps as raw JSON, and the [`Login`] each
-//! one becomes.
+//! `ociAuthCredentials`) of the store model, and the [`Login`] each one becomes.
 
 use std::path::PathBuf;
 
-use eso_core::api::{InfisicalAuth, SecretKeySelector, ValidationErrors};
+use eso_core::api::{
+    InfisicalAuth, InfisicalAzureAuth as Azure, InfisicalGcpIamAuth as GcpIam,
+    InfisicalIdentityAuth as IdentityOnly, InfisicalOciAuth as Oci, SecretKeySelector,
+    ValidationErrors,
+};
 use eso_core::provider::Credentials;
 use eso_core::{Error, Result};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use crate::auth::Login;
 use crate::cloud::{AZURE_DEFAULT_RESOURCE, OciKey};
 use crate::sign::RsaKey;
-
-/// `awsAuthCredentials`, `gcpIdTokenAuthCredentials`: the identity only.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct IdentityOnly {
-    identity_id: SecretKeySelector,
-}
-
-/// `azureAuthCredentials`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Azure {
-    identity_id: SecretKeySelector,
-    /// The resource the managed-identity token is for (unset or no name: Azure Resource
-    /// Manager, as ESO).
-    #[serde(default)]
-    resource: Option<SecretKeySelector>,
-}
-
-/// `gcpIamAuthCredentials`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct GcpIam {
-    identity_id: SecretKeySelector,
-    /// A Secret key holding the path of a service-account JSON key file on the controller.
-    service_account_key_file_path: SecretKeySelector,
-}
-
-/// `ociAuthCredentials`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Oci {
-    identity_id: SecretKeySelector,
-    private_key: SecretKeySelector,
-    #[serde(default)]
-    private_key_passphrase: Option<SecretKeySelector>,
-    fingerprint: SecretKeySelector,
-    user_id: SecretKeySelector,
-    tenancy_id: SecretKeySelector,
-    region: SecretKeySelector,
-}
 
 /// One cloud-identity method of a store.
 pub(crate) enum CloudAuth {
@@ -65,32 +25,27 @@ pub(crate) enum CloudAuth {
     Oci(Box<Oci>),
 }
 
-fn parse<T: DeserializeOwned>(raw: &serde_json::Value, field: &str) -> Result<T> {
-    T::deserialize(raw).map_err(|e| Error::invalid_config(field, e.to_string()))
-}
-
 /// A selector that is set (ESO treats one without a name as absent).
 fn set(sel: Option<&SecretKeySelector>) -> Option<&SecretKeySelector> {
     sel.filter(|s| !s.name.is_empty())
 }
 
 impl CloudAuth {
-    /// The cloud method of `auth`, if one is set (`field` is the path of `auth`).
-    pub(crate) fn parse(auth: &InfisicalAuth, field: &str) -> Result<Option<Self>> {
-        let f = |k: &str| format!("{field}.{k}");
-        Ok(Some(if let Some(v) = &auth.aws_auth_credentials {
-            Self::Aws(parse(v, &f("awsAuthCredentials"))?)
+    /// The cloud method of `auth`, if one is set.
+    pub(crate) fn parse(auth: &InfisicalAuth) -> Option<Self> {
+        Some(if let Some(v) = &auth.aws_auth_credentials {
+            Self::Aws(v.clone())
         } else if let Some(v) = &auth.azure_auth_credentials {
-            Self::Azure(parse(v, &f("azureAuthCredentials"))?)
+            Self::Azure(v.clone())
         } else if let Some(v) = &auth.gcp_id_token_auth_credentials {
-            Self::GcpIdToken(parse(v, &f("gcpIdTokenAuthCredentials"))?)
+            Self::GcpIdToken(v.clone())
         } else if let Some(v) = &auth.gcp_iam_auth_credentials {
-            Self::GcpIam(parse(v, &f("gcpIamAuthCredentials"))?)
+            Self::GcpIam(v.clone())
         } else if let Some(v) = &auth.oci_auth_credentials {
-            Self::Oci(Box::new(parse(v, &f("ociAuthCredentials"))?))
+            Self::Oci(Box::new(v.clone()))
         } else {
-            return Ok(None);
-        }))
+            return None;
+        })
     }
 
     fn key(&self) -> &'static str {

@@ -115,8 +115,7 @@ impl InfisicalFactory {
         let field = format!("spec.provider.{}", crate::KIND);
         let mut errors = ValidationErrors::new();
         spec.validate_store(store.api_scope(), &field, &mut errors);
-        let raw = CloudAuth::parse(&spec.auth, &format!("{field}.auth"))?;
-        if let Some(c) = &raw {
+        if let Some(c) = CloudAuth::parse(&spec.auth) {
             c.validate(&format!("{field}.auth"), &mut errors);
         }
         errors.into_result()?;
@@ -187,7 +186,7 @@ impl InfisicalFactory {
                     .await?,
                 token_file: self.token_file.clone(),
             }
-        } else if let Some(c) = CloudAuth::parse(a, &p)? {
+        } else if let Some(c) = CloudAuth::parse(a) {
             c.login(&creds, &p).await?
         } else {
             return Err(Error::invalid_config(p, "no auth method set"));

@@ -163,7 +163,7 @@ async fn ldap_auth_sends_user_and_password() {
 }
 
 #[test]
-fn cloud_methods_name_missing_fields_at_validation() {
+fn cloud_methods_missing_fields_are_named() {
     let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "infisical");
     for (m, missing) in [
         ("azureAuthCredentials", None),
@@ -172,24 +172,35 @@ fn cloud_methods_name_missing_fields_at_validation() {
         ("ociAuthCredentials", Some("privateKey")),
         ("awsAuthCredentials", None),
     ] {
-        let spec = serde_json::from_value(
+        let spec = serde_json::from_value::<eso_core::api::SecretStoreProvider>(
             json!({"infisical": {"auth": {m: {"identityId": {"name": "x", "key": "id"}}},
             "secretsScope": {"projectSlug": "p", "environmentSlug": "dev"}}}),
-        )
-        .unwrap();
-        let r = InfisicalFactory::new().validate_store(&spec, &store);
+        );
         match missing {
-            None => assert_eq!(r.unwrap(), Vec::<String>::new(), "{m}"),
+            None => {
+                let r = InfisicalFactory::new().validate_store(&spec.unwrap(), &store);
+                assert_eq!(r.unwrap(), Vec::<String>::new(), "{m}");
+            }
+            // The store model is typed: a missing required selector fails the manifest's
+            // decoding, naming the field.
             Some(f) => {
-                let e = r.unwrap_err();
-                assert!(matches!(e, Error::InvalidConfig { .. }), "{m}: {e}");
-                assert!(
-                    e.to_string()
-                        .contains(&format!("spec.provider.infisical.auth.{m}")),
-                    "{e}"
-                );
-                assert!(e.to_string().contains(f), "{e}");
+                let e = spec.unwrap_err().to_string();
+                assert!(e.contains(f), "{m}: {e}");
             }
         }
     }
+    // A selector without a name is caught at validation, with its path.
+    let spec = serde_json::from_value(json!({"infisical": {
+        "auth": {"awsAuthCredentials": {"identityId": {"name": "", "key": "id"}}},
+        "secretsScope": {"projectSlug": "p", "environmentSlug": "dev"}}}))
+    .unwrap();
+    let e = InfisicalFactory::new()
+        .validate_store(&spec, &store)
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidConfig { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("spec.provider.infisical.auth.awsAuthCredentials"),
+        "{e}"
+    );
 }

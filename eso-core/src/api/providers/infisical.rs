@@ -136,8 +136,62 @@ pub struct InfisicalLdapAuth {
     pub ldap_username: SecretKeySelector,
 }
 
-/// The machine-identity auth methods (exactly one is set). The methods eso-rs does not
-/// implement are kept as raw JSON so manifests still parse and round-trip.
+/// AWS IAM auth (`awsAuthCredentials`) and GCP ID-token auth (`gcpIdTokenAuthCredentials`):
+/// the identity; the proof comes from the controller's cloud identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalIdentityAuth {
+    /// The identity's ID.
+    pub identity_id: SecretKeySelector,
+}
+
+/// Azure auth: a managed-identity token presented for an identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalAzureAuth {
+    /// The identity's ID.
+    pub identity_id: SecretKeySelector,
+    /// The resource the managed-identity token is for (unset: Azure Resource Manager).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<SecretKeySelector>,
+}
+
+/// GCP IAM auth: a JWT signed by IAM for the service account of a key file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalGcpIamAuth {
+    /// The identity's ID.
+    pub identity_id: SecretKeySelector,
+    /// A Secret key holding the path of a service-account JSON key file on the controller.
+    pub service_account_key_file_path: SecretKeySelector,
+}
+
+/// OCI auth: a request signed with an OCI user's API key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InfisicalOciAuth {
+    /// The identity's ID.
+    pub identity_id: SecretKeySelector,
+    /// The API key (PEM).
+    pub private_key: SecretKeySelector,
+    /// The API key's passphrase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key_passphrase: Option<SecretKeySelector>,
+    /// The API key's fingerprint.
+    pub fingerprint: SecretKeySelector,
+    /// The user's OCID.
+    pub user_id: SecretKeySelector,
+    /// The tenancy's OCID.
+    pub tenancy_id: SecretKeySelector,
+    /// The OCI region.
+    pub region: SecretKeySelector,
+}
+
+/// The machine-identity auth methods (exactly one is set).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
@@ -151,51 +205,31 @@ pub struct InfisicalAuth {
     /// Kubernetes auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_auth_credentials: Option<InfisicalKubernetesAuth>,
-    /// Azure auth (raw).
+    /// Azure auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "kube",
-        schemars(schema_with = "crate::api::meta::free_form_schema")
-    )]
-    pub azure_auth_credentials: Option<serde_json::Value>,
-    /// GCP ID-token auth (raw).
+    pub azure_auth_credentials: Option<InfisicalAzureAuth>,
+    /// GCP ID-token auth.
     #[serde(
         default,
         rename = "gcpIdTokenAuthCredentials",
         skip_serializing_if = "Option::is_none"
     )]
-    #[cfg_attr(
-        feature = "kube",
-        schemars(schema_with = "crate::api::meta::free_form_schema")
-    )]
-    pub gcp_id_token_auth_credentials: Option<serde_json::Value>,
-    /// GCP IAM auth (raw).
+    pub gcp_id_token_auth_credentials: Option<InfisicalIdentityAuth>,
+    /// GCP IAM auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "kube",
-        schemars(schema_with = "crate::api::meta::free_form_schema")
-    )]
-    pub gcp_iam_auth_credentials: Option<serde_json::Value>,
+    pub gcp_iam_auth_credentials: Option<InfisicalGcpIamAuth>,
     /// JWT auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt_auth_credentials: Option<InfisicalJwtAuth>,
     /// LDAP auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ldap_auth_credentials: Option<InfisicalLdapAuth>,
-    /// OCI auth (raw).
+    /// OCI auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "kube",
-        schemars(schema_with = "crate::api::meta::free_form_schema")
-    )]
-    pub oci_auth_credentials: Option<serde_json::Value>,
-    /// AWS IAM auth (raw).
+    pub oci_auth_credentials: Option<InfisicalOciAuth>,
+    /// AWS IAM auth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "kube",
-        schemars(schema_with = "crate::api::meta::free_form_schema")
-    )]
-    pub aws_auth_credentials: Option<serde_json::Value>,
+    pub aws_auth_credentials: Option<InfisicalIdentityAuth>,
 }
 
 impl InfisicalAuth {
@@ -347,11 +381,23 @@ mod tests {
             e.contains("spec.provider.infisical.secretsScope.projectSlug"),
             "{e}"
         );
-        // Unimplemented methods still parse and round-trip.
-        let raw = serde_json::json!({"auth": {"ociAuthCredentials": {"identityId": {"name": "x"}}},
+        // The cloud-identity methods are typed and round-trip.
+        let sel = |k: &str| serde_json::json!({"name": "oci", "key": k});
+        let raw = serde_json::json!({"auth": {"ociAuthCredentials": {
+                "identityId": sel("id"), "privateKey": sel("key"), "fingerprint": sel("fp"),
+                "userId": sel("user"), "tenancyId": sel("tenancy"), "region": sel("region")}},
             "secretsScope": {"projectSlug": "p", "environmentSlug": "dev"}});
         let p: InfisicalProvider = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(p.auth.methods(), ["ociAuthCredentials"]);
+        let oci = p.auth.oci_auth_credentials.as_ref().unwrap();
+        assert_eq!(oci.fingerprint.key.as_deref(), Some("fp"));
         assert_eq!(serde_json::to_value(&p).unwrap()["auth"], raw["auth"]);
+        // A block without its identity is refused, naming the field.
+        let bad = serde_json::json!({"auth": {"awsAuthCredentials": {}},
+            "secretsScope": {"projectSlug": "p", "environmentSlug": "dev"}});
+        let e = serde_json::from_value::<InfisicalProvider>(bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("identityId"), "{e}");
     }
 }
