@@ -430,13 +430,16 @@ impl Pass {
             Ok(queued) => queued,
             Err(e) => return Some(Err(e)),
         };
-        let fill = if before == 0 {
-            let room = provider.batch_size().saturating_sub(1);
-            gather.expected(store, namespace, room, |r| {
-                !self.has_fresh(&ReadKey::batch(store, namespace, r))
-            })
-        } else {
-            Vec::new()
+        let fill = match self.inner.reads.lock() {
+            // One look at the reads for all candidates: the pass holds no fresh read of them.
+            Ok(reads) if before == 0 => {
+                let (room, now) = (provider.batch_size().saturating_sub(1), Instant::now());
+                gather.expected(store, namespace, room, |r| {
+                    let key = ReadKey::batch(store, namespace, r);
+                    !reads.get(&key).is_some_and(|(at, _)| self.fresh(*at, now))
+                })
+            }
+            _ => Vec::new(),
         };
         let own = gather.complete(store, namespace, provider, rx);
         let companions = futures_util::future::join_all(
@@ -481,15 +484,6 @@ impl Pass {
             gather.forget(store, namespace, &read);
         }
         sent
-    }
-
-    /// Whether the pass holds a fresh read (done or in flight) for `key`.
-    fn has_fresh(&self, key: &ReadKey) -> bool {
-        let now = Instant::now();
-        self.inner
-            .reads
-            .lock()
-            .is_ok_and(|m| m.get(key).is_some_and(|(at, _)| self.fresh(*at, now)))
     }
 
     async fn map_read<F, Fut>(&self, key: ReadKey, read: F) -> Result<SecretMap>
