@@ -91,8 +91,10 @@ pub struct SecretStoreSpec {
     /// Controller class: only an ESO instance started with this class handles the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<String>,
-    /// The provider block (exactly one provider).
-    pub provider: SecretStoreProvider,
+    /// The provider block (exactly one provider). Boxed: the block has a field for every
+    /// provider ESO knows (about 9 KiB), and stores are decoded deep inside watch streams,
+    /// where every inline copy costs stack.
+    pub provider: Box<SecretStoreProvider>,
     /// HTTP retry settings for the provider client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_settings: Option<SecretStoreRetrySettings>,
