@@ -91,9 +91,9 @@ pub struct SecretStoreSpec {
     /// Controller class: only an ESO instance started with this class handles the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<String>,
-    /// The provider block (exactly one provider). Boxed: the block has a field for every
-    /// provider ESO knows (about 9 KiB), and stores are decoded deep inside watch streams,
-    /// where every inline copy costs stack.
+    // Boxed: the block has a field for every provider ESO knows (about 9 KiB), and stores
+    // are decoded deep inside watch streams, where every inline copy costs stack.
+    /// The provider block (exactly one provider).
     pub provider: Box<SecretStoreProvider>,
     /// HTTP retry settings for the provider client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
