@@ -136,7 +136,7 @@ fn requests_made(
         let own = n as f64;
         *v -= own;
     }
-    delta.retain(|k, v| *v > 0.0 && !k.ends_with(' ') && !k.starts_with("WATCH"));
+    delta.retain(|k, v| *v > 0.0 && support::operator_request(k));
     delta
 }
 

@@ -351,17 +351,15 @@ async fn stale_targets(secrets: &Api<Secret>, cfg: &Config, round: u32) -> Resul
 }
 
 /// One steady interval's readings.
-#[derive(Default)]
 struct Interval {
     provider_calls: u64,
     api_requests: f64,
 }
 
-/// Sum of `apiserver_request_total` less watches and requests without a resource (this
-/// tool's own `/metrics` reads).
+/// Sum of `apiserver_request_total` over the operator's requests ([`support::operator_request`]).
 fn counted_requests(m: &BTreeMap<String, f64>) -> f64 {
     m.iter()
-        .filter(|(k, _)| !k.starts_with("WATCH") && !k.ends_with(' '))
+        .filter(|(k, _)| support::operator_request(k))
         .map(|(_, v)| v)
         .sum()
 }
@@ -437,7 +435,7 @@ async fn main() -> Result<(), Error> {
     let api_breakdown: BTreeMap<&String, f64> = api_after
         .iter()
         .map(|(k, v)| (k, v - breakdown_start.get(k).copied().unwrap_or(0.0)))
-        .filter(|(k, v)| *v > 0.0 && !k.starts_with("WATCH") && !k.ends_with(' '))
+        .filter(|(k, v)| *v > 0.0 && support::operator_request(k))
         .collect();
 
     // Freshness: change every remote value once; every target must follow.

@@ -43,6 +43,13 @@ pub(crate) async fn api_requests(client: &kube::Client) -> Result<BTreeMap<Strin
     Ok(out)
 }
 
+/// Whether a `verb resource` key of [`api_requests`] is a request the operator made: not a
+/// watch (long-lived, counted once) and not one without a resource (the drivers' own
+/// `/metrics` reads).
+pub(crate) fn operator_request(key: &str) -> bool {
+    !key.starts_with("WATCH") && !key.ends_with(' ')
+}
+
 /// Installs the ESO CRDs (server-side apply) and waits until they are served.
 pub(crate) async fn install_crds(client: &kube::Client) -> Result<(), Error> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
