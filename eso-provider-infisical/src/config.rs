@@ -45,13 +45,18 @@ pub(crate) const CAPABILITIES: Capabilities = {
 /// use eso_core::provider::{ProviderFactory, StoreIdentity, StoreScope};
 /// use eso_provider_infisical::InfisicalFactory;
 ///
+/// // A namespaced store may not read its OCI private key from another namespace.
+/// let sel = |key: &str| serde_json::json!({"name": "oci", "key": key});
 /// let spec: SecretStoreProvider = serde_json::from_value(serde_json::json!({"infisical": {
-///     "auth": {"ociAuthCredentials": {"identityId": {"name": "x", "key": "id"}}},
+///     "auth": {"ociAuthCredentials": {
+///         "identityId": sel("id"), "fingerprint": sel("fp"), "userId": sel("user"),
+///         "tenancyId": sel("tenancy"), "region": sel("region"),
+///         "privateKey": {"name": "oci", "key": "key", "namespace": "other"}}},
 ///     "secretsScope": {"projectSlug": "app", "environmentSlug": "dev"}}})).unwrap();
 /// let store = StoreIdentity::new(StoreScope::Namespaced, "apps", "infisical");
 /// let err = InfisicalFactory::new().validate_store(&spec, &store).unwrap_err();
 /// let err = err.to_string();
-/// assert!(err.contains("spec.provider.infisical.auth.ociAuthCredentials") && err.contains("privateKey"), "{err}");
+/// assert!(err.contains("spec.provider.infisical.auth.ociAuthCredentials.privateKey"), "{err}");
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]

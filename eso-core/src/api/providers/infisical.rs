@@ -267,6 +267,72 @@ impl InfisicalAuth {
         ];
         set.iter().filter(|(on, _)| *on).map(|(_, k)| *k).collect()
     }
+
+    /// Every Secret reference of the methods that are set, with its path under `auth`
+    /// (`ociAuthCredentials.privateKey`): the keys the store reads when it logs in.
+    pub fn secret_refs(&self) -> Vec<(String, &SecretKeySelector)> {
+        let mut refs: Vec<(&str, &str, &SecretKeySelector)> = Vec::new();
+        if let Some(u) = &self.universal_auth_credentials {
+            refs.push(("universalAuthCredentials", "clientId", &u.client_id));
+            refs.push(("universalAuthCredentials", "clientSecret", &u.client_secret));
+        }
+        if let Some(t) = &self.token_auth_credentials {
+            refs.push(("tokenAuthCredentials", "accessToken", &t.access_token));
+        }
+        if let Some(k) = &self.kubernetes_auth_credentials {
+            let m = "kubernetesAuthCredentials";
+            refs.push((m, "identityId", &k.identity_id));
+            if let Some(path) = &k.service_account_token_path {
+                refs.push((m, "serviceAccountTokenPath", path));
+            }
+        }
+        if let Some(a) = &self.azure_auth_credentials {
+            refs.push(("azureAuthCredentials", "identityId", &a.identity_id));
+            if let Some(r) = &a.resource {
+                refs.push(("azureAuthCredentials", "resource", r));
+            }
+        }
+        if let Some(g) = &self.gcp_id_token_auth_credentials {
+            refs.push(("gcpIdTokenAuthCredentials", "identityId", &g.identity_id));
+        }
+        if let Some(g) = &self.gcp_iam_auth_credentials {
+            let m = "gcpIamAuthCredentials";
+            refs.push((m, "identityId", &g.identity_id));
+            refs.push((
+                m,
+                "serviceAccountKeyFilePath",
+                &g.service_account_key_file_path,
+            ));
+        }
+        if let Some(j) = &self.jwt_auth_credentials {
+            refs.push(("jwtAuthCredentials", "identityId", &j.identity_id));
+            refs.push(("jwtAuthCredentials", "jwt", &j.jwt));
+        }
+        if let Some(l) = &self.ldap_auth_credentials {
+            let m = "ldapAuthCredentials";
+            refs.push((m, "identityId", &l.identity_id));
+            refs.push((m, "ldapUsername", &l.ldap_username));
+            refs.push((m, "ldapPassword", &l.ldap_password));
+        }
+        if let Some(o) = &self.oci_auth_credentials {
+            let m = "ociAuthCredentials";
+            refs.push((m, "identityId", &o.identity_id));
+            refs.push((m, "privateKey", &o.private_key));
+            if let Some(pass) = &o.private_key_passphrase {
+                refs.push((m, "privateKeyPassphrase", pass));
+            }
+            refs.push((m, "fingerprint", &o.fingerprint));
+            refs.push((m, "userId", &o.user_id));
+            refs.push((m, "tenancyId", &o.tenancy_id));
+            refs.push((m, "region", &o.region));
+        }
+        if let Some(a) = &self.aws_auth_credentials {
+            refs.push(("awsAuthCredentials", "identityId", &a.identity_id));
+        }
+        refs.into_iter()
+            .map(|(method, field, sel)| (format!("{method}.{field}"), sel))
+            .collect()
+    }
 }
 
 impl InfisicalProvider {
@@ -295,58 +361,8 @@ impl InfisicalProvider {
                 ),
             );
         }
-        let a = &self.auth;
-        let p = format!("{path}.auth");
-        if let Some(u) = &a.universal_auth_credentials {
-            check_secret(
-                scope,
-                &u.client_id,
-                &format!("{p}.universalAuthCredentials.clientId"),
-                errors,
-            );
-            check_secret(
-                scope,
-                &u.client_secret,
-                &format!("{p}.universalAuthCredentials.clientSecret"),
-                errors,
-            );
-        }
-        if let Some(t) = &a.token_auth_credentials {
-            check_secret(
-                scope,
-                &t.access_token,
-                &format!("{p}.tokenAuthCredentials.accessToken"),
-                errors,
-            );
-        }
-        if let Some(j) = &a.jwt_auth_credentials {
-            let f = format!("{p}.jwtAuthCredentials");
-            check_secret(scope, &j.identity_id, &format!("{f}.identityId"), errors);
-            check_secret(scope, &j.jwt, &format!("{f}.jwt"), errors);
-        }
-        if let Some(l) = &a.ldap_auth_credentials {
-            let f = format!("{p}.ldapAuthCredentials");
-            check_secret(scope, &l.identity_id, &format!("{f}.identityId"), errors);
-            check_secret(
-                scope,
-                &l.ldap_username,
-                &format!("{f}.ldapUsername"),
-                errors,
-            );
-            check_secret(
-                scope,
-                &l.ldap_password,
-                &format!("{f}.ldapPassword"),
-                errors,
-            );
-        }
-        if let Some(k) = &a.kubernetes_auth_credentials {
-            check_secret(
-                scope,
-                &k.identity_id,
-                &format!("{p}.kubernetesAuthCredentials.identityId"),
-                errors,
-            );
+        for (field, sel) in self.auth.secret_refs() {
+            check_secret(scope, sel, &format!("{path}.auth.{field}"), errors);
         }
         if let Some(ca) = &self.ca_provider {
             check_ca_provider_format(ca, &format!("{path}.caProvider"), errors);
@@ -399,5 +415,64 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("identityId"), "{e}");
+    }
+
+    #[test]
+    fn cloud_methods_follow_the_referent_rules() {
+        let sel = |k: &str| serde_json::json!({"name": "creds", "key": k});
+        let foreign =
+            |k: &str| serde_json::json!({"name": "creds", "key": k, "namespace": "other"});
+        let auths = [
+            (
+                serde_json::json!({"ociAuthCredentials": {"identityId": sel("id"),
+                    "privateKey": foreign("key"), "fingerprint": sel("fp"), "userId": sel("u"),
+                    "tenancyId": sel("t"), "region": sel("r")}}),
+                "ociAuthCredentials.privateKey",
+            ),
+            (
+                serde_json::json!({"gcpIamAuthCredentials": {"identityId": sel("id"),
+                    "serviceAccountKeyFilePath": foreign("path")}}),
+                "gcpIamAuthCredentials.serviceAccountKeyFilePath",
+            ),
+            (
+                serde_json::json!({"azureAuthCredentials": {"identityId": sel("id"),
+                    "resource": foreign("res")}}),
+                "azureAuthCredentials.resource",
+            ),
+            (
+                serde_json::json!({"awsAuthCredentials": {"identityId": foreign("id")}}),
+                "awsAuthCredentials.identityId",
+            ),
+            (
+                serde_json::json!({"gcpIdTokenAuthCredentials": {"identityId": foreign("id")}}),
+                "gcpIdTokenAuthCredentials.identityId",
+            ),
+        ];
+        for (auth, field) in auths {
+            let p: InfisicalProvider = serde_json::from_value(serde_json::json!({"auth": auth,
+                "secretsScope": {"projectSlug": "p", "environmentSlug": "dev"}}))
+            .unwrap();
+            let mut e = ValidationErrors::new();
+            p.validate_store(
+                StoreScope::namespaced(Some("ns")),
+                "spec.provider.infisical",
+                &mut e,
+            );
+            let e = e.into_result().unwrap_err().to_string();
+            let want = format!("spec.provider.infisical.auth.{field}.namespace");
+            assert!(e.contains(&want), "{want}: {e}");
+            // In a ClusterSecretStore every reference must name its namespace, and any
+            // namespace is allowed.
+            let mut e = ValidationErrors::new();
+            p.validate_store(StoreScope::cluster(), "spec.provider.infisical", &mut e);
+            match e.into_result() {
+                Ok(()) => assert!(field.ends_with(".identityId"), "{field}"),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(e.contains(".identityId.namespace"), "{field}: {e}");
+                    assert!(!e.contains(&want), "{field}: {e}");
+                }
+            }
+        }
     }
 }
