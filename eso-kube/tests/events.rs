@@ -51,6 +51,22 @@ async fn events(api: &Api<Event>, kind: &str, name: &str) -> Vec<(String, String
         .collect()
 }
 
+/// The count of every UpdateFailed Event about the ExternalSecret `name` (1 for an Event
+/// that is not a series).
+async fn update_failed_counts(api: &Api<Event>, name: &str) -> Vec<i32> {
+    let lp = ListParams::default().fields(&format!(
+        "involvedObject.kind=ExternalSecret,involvedObject.name={name}"
+    ));
+    api.list(&lp)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("UpdateFailed"))
+        .map(|e| e.series.and_then(|s| s.count).unwrap_or(1))
+        .collect()
+}
+
 fn has(
     events: &[(String, String, String, String)],
     type_: &str,
@@ -180,6 +196,20 @@ async fn sync_and_error_events(ev: &Api<Event>) {
             .any(|(_, r, _, m)| r == "UpdateFailed" && m.contains("no-such-store")),
         "{broken:?}"
     );
+    // The retries' failures are counted on that one Event (an event series), not written
+    // as new Events.
+    wait_for(
+        "a series of UpdateFailed on the broken ExternalSecret",
+        || async {
+            update_failed_counts(ev, "broken")
+                .await
+                .iter()
+                .any(|c| *c >= 2)
+        },
+    )
+    .await;
+    let counts = update_failed_counts(ev, "broken").await;
+    assert_eq!(counts.len(), 1, "one Event object per series: {counts:?}");
     wait_for("Synced on both PushSecrets", || async {
         has(
             &events(ev, "PushSecret", "keep").await,

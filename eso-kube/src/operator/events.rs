@@ -19,13 +19,16 @@
 //! requests in flight at any moment. When the queue is full (the API server is slower than
 //! the syncs for long), new events are dropped and a debug line says so. A failure to record an event is logged and never fails the reconcile.
 //! Repeated events are counted on one Event object (an event series) rather than written
-//! again.
+//! again; the [`Recorder`] remembers at most [`CACHE_MAX`](super::recorder::CACHE_MAX)
+//! series, so its memory is bounded however many objects the operator has.
 
 use eso_core::api::{ExternalSecret, PushSecret};
 use eso_core::reconcile::{ExternalSecretOutcome, PushSecretOutcome, TargetAction};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Resource;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
+
+use super::recorder::Recorder;
 use tokio::sync::mpsc;
 
 /// The reporting controller of ExternalSecret events (ESO's recorder name).
@@ -60,14 +63,15 @@ impl Events {
             controller: controller.to_owned(),
             instance: instance.clone(),
         };
-        let external_secrets = Recorder::new(client.clone(), reporter(EXTERNAL_SECRET_REPORTER));
-        let push_secrets = Recorder::new(client.clone(), reporter(PUSH_SECRET_REPORTER));
+        let mut external_secrets =
+            Recorder::new(client.clone(), reporter(EXTERNAL_SECRET_REPORTER));
+        let mut push_secrets = Recorder::new(client.clone(), reporter(PUSH_SECRET_REPORTER));
         let (queue, mut rx) = mpsc::channel::<(Source, ObjectReference, Event)>(QUEUE);
         tokio::spawn(async move {
             while let Some((source, reference, ev)) = rx.recv().await {
                 let recorder = match source {
-                    Source::ExternalSecret => &external_secrets,
-                    Source::PushSecret => &push_secrets,
+                    Source::ExternalSecret => &mut external_secrets,
+                    Source::PushSecret => &mut push_secrets,
                 };
                 publish(recorder, reference, &ev).await;
             }
@@ -114,7 +118,7 @@ fn object_name(reference: &ObjectReference) -> String {
     )
 }
 
-async fn publish(recorder: &Recorder, reference: ObjectReference, ev: &Event) {
+async fn publish(recorder: &mut Recorder, reference: ObjectReference, ev: &Event) {
     if let Err(e) = recorder.publish(ev, &reference).await {
         tracing::warn!(
             object = %object_name(&reference), reason = %ev.reason, error = %e,

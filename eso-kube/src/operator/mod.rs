@@ -70,6 +70,7 @@ mod http;
 mod leader;
 mod metrics;
 mod queue;
+mod recorder;
 mod shared_reads;
 mod shutdown;
 mod watch;
