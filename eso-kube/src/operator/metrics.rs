@@ -1,7 +1,7 @@
 //! [`Metrics`]: ESO's Prometheus metrics, with ESO's names, label names and types, so
 //! existing ESO dashboards and alerts work unchanged.
 
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use eso_core::api::{
@@ -9,12 +9,13 @@ use eso_core::api::{
     PushSecret, SecretStore,
 };
 use eso_core::provider::CallObserver;
-use kube::ResourceExt as _;
 use kube::runtime::reflector::Store;
-use prometheus::{Encoder as _, GaugeVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder as _, IntCounterVec, Opts, Registry, TextEncoder};
+
+use super::object_metrics::ObjectMetrics;
 
 /// The six ESO kinds, as the subsystems of their metrics (`externalsecret_...`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Kind {
     ExternalSecret,
     PushSecret,
@@ -24,7 +25,7 @@ pub(super) enum Kind {
     ClusterPushSecret,
 }
 
-const KINDS: [Kind; 6] = [
+pub(super) const KINDS: [Kind; 6] = [
     Kind::ExternalSecret,
     Kind::PushSecret,
     Kind::SecretStore,
@@ -34,7 +35,7 @@ const KINDS: [Kind; 6] = [
 ];
 
 impl Kind {
-    fn subsystem(self) -> &'static str {
+    pub(super) fn subsystem(self) -> &'static str {
         match self {
             Self::ExternalSecret => "externalsecret",
             Self::PushSecret => "pushsecret",
@@ -46,7 +47,7 @@ impl Kind {
     }
 
     /// ESO's help texts name the kind in words.
-    fn words(self) -> &'static str {
+    pub(super) fn words(self) -> &'static str {
         match self {
             Self::ExternalSecret => "External Secret",
             Self::PushSecret => "Push Secret",
@@ -70,7 +71,7 @@ pub(super) struct Sources {
 }
 
 /// The `status.conditions` of an ESO object.
-trait Conditions: kube::Resource<DynamicType = ()> + Clone + 'static {
+pub(super) trait Conditions: kube::Resource<DynamicType = ()> + Clone + 'static {
     fn conditions(&self) -> &[Condition];
 }
 
@@ -137,13 +138,9 @@ impl Conditions for ClusterSecretStore {
 /// ```
 pub struct Metrics {
     registry: Registry,
-    sync_calls: Option<IntCounterVec>,
-    sync_errors: Option<IntCounterVec>,
+    pub(super) objects: Option<Arc<ObjectMetrics>>,
     provider_calls: Option<IntCounterVec>,
-    durations: Vec<Option<GaugeVec>>,
-    conditions: Vec<Option<GaugeVec>>,
     alive_tasks: Option<prometheus::IntGauge>,
-    sources: Mutex<Option<Sources>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -157,9 +154,6 @@ impl Default for Metrics {
         Self::new()
     }
 }
-
-const OBJECT: &[&str] = &["name", "namespace"];
-const CONDITION: &[&str] = &["name", "namespace", "condition", "status"];
 
 impl Metrics {
     /// Fresh metrics in their own registry.
@@ -180,51 +174,18 @@ impl Metrics {
                 }
             }
         };
-        let gauge = |name: String, help: String, labels: &[&str]| {
-            let g = GaugeVec::new(Opts::new(name.clone(), help), labels).ok()?;
-            match registry.register(Box::new(g.clone())) {
-                Ok(()) => Some(g),
-                Err(e) => {
-                    tracing::warn!(metric = name, error = %e, "metric left out");
-                    None
-                }
+        let objects = ObjectMetrics::new().filter(|o| match registry.register(o.collector()) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "the per-object metrics left out");
+                false
             }
-        };
-        let sync_calls = counter(
-            "externalsecret_sync_calls_total",
-            "Total number of the External Secret sync calls",
-            OBJECT,
-        );
-        let sync_errors = counter(
-            "externalsecret_sync_calls_error",
-            "Total number of the External Secret sync errors",
-            OBJECT,
-        );
+        });
         let provider_calls = counter(
             "externalsecret_provider_api_calls_count",
             "Number of API calls towards the secret provider",
             &["provider", "call", "status"],
         );
-        let durations = KINDS
-            .iter()
-            .map(|k| {
-                gauge(
-                    format!("{}_reconcile_duration", k.subsystem()),
-                    format!("The duration time to reconcile the {}", k.words()),
-                    OBJECT,
-                )
-            })
-            .collect();
-        let conditions = KINDS
-            .iter()
-            .map(|k| {
-                gauge(
-                    format!("{}_status_condition", k.subsystem()),
-                    format!("The status condition of a specific {}", k.words()),
-                    CONDITION,
-                )
-            })
-            .collect();
         let alive_tasks = prometheus::IntGauge::new(
             "eso_rs_runtime_alive_tasks",
             "Tokio tasks alive in the runtime serving the scrape",
@@ -234,12 +195,8 @@ impl Metrics {
         Self {
             alive_tasks,
             registry,
-            sync_calls,
-            sync_errors,
+            objects,
             provider_calls,
-            durations,
-            conditions,
-            sources: Mutex::new(None),
         }
     }
 
@@ -250,14 +207,6 @@ impl Metrics {
 
     /// Every metric in Prometheus' text format (what `/metrics` answers).
     pub fn encode(&self) -> String {
-        let sources = self
-            .sources
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(s) = sources {
-            self.fill_conditions(&s);
-        }
         if let (Some(g), Ok(rt)) = (&self.alive_tasks, tokio::runtime::Handle::try_current()) {
             g.set(i64::try_from(rt.metrics().num_alive_tasks()).unwrap_or(i64::MAX));
         }
@@ -269,7 +218,9 @@ impl Metrics {
     }
 
     pub(super) fn set_sources(&self, sources: Sources) {
-        *self.sources.lock().unwrap_or_else(|e| e.into_inner()) = Some(sources);
+        if let Some(o) = &self.objects {
+            o.set_sources(sources);
+        }
     }
 
     /// Records one reconcile of `obj` of `kind`: its duration and, for an ExternalSecret,
@@ -281,55 +232,17 @@ impl Metrics {
         took: Duration,
         failed: bool,
     ) {
-        let name = obj.name_any();
-        let namespace = obj.namespace().unwrap_or_default();
-        let labels = [name.as_str(), namespace.as_str()];
+        let Some(o) = &self.objects else { return };
+        let meta = obj.meta();
         #[allow(clippy::cast_precision_loss)]
         let nanos = took.as_nanos() as f64;
-        if let Some(Some(g)) = self.durations.get(kind as usize) {
-            g.with_label_values(&labels).set(nanos);
-        }
-        if kind == Kind::ExternalSecret {
-            if let Some(c) = &self.sync_calls {
-                c.with_label_values(&labels).inc();
-            }
-            if let (true, Some(c)) = (failed, &self.sync_errors) {
-                c.with_label_values(&labels).inc();
-            }
-        }
-    }
-
-    fn fill_conditions(&self, s: &Sources) {
-        fn fill<K: Conditions>(g: Option<&GaugeVec>, store: &Store<K>) {
-            let Some(g) = g else { return };
-            g.reset();
-            for obj in store.state() {
-                let name = obj.name_any();
-                let ns = obj.namespace().unwrap_or_default();
-                for c in obj.conditions() {
-                    if c.type_ == "Ready" {
-                        let opposite = match c.status.as_str() {
-                            "True" => Some("False"),
-                            "False" => Some("True"),
-                            _ => None,
-                        };
-                        if let Some(o) = opposite {
-                            g.with_label_values(&[name.as_str(), &ns, "Ready", o])
-                                .set(0.0);
-                        }
-                    }
-                    g.with_label_values(&[name.as_str(), &ns, &c.type_, &c.status])
-                        .set(1.0);
-                }
-            }
-        }
-        let g = |k: Kind| self.conditions.get(k as usize).and_then(Option::as_ref);
-        fill(g(Kind::ExternalSecret), &s.external_secrets);
-        fill(g(Kind::PushSecret), &s.push_secrets);
-        fill(g(Kind::SecretStore), &s.secret_stores);
-        fill(g(Kind::ClusterSecretStore), &s.cluster_secret_stores);
-        fill(g(Kind::ClusterExternalSecret), &s.cluster_external_secrets);
-        fill(g(Kind::ClusterPushSecret), &s.cluster_push_secrets);
+        o.reconciled(
+            kind,
+            meta.namespace.as_deref().unwrap_or_default(),
+            meta.name.as_deref().unwrap_or_default(),
+            nanos,
+            failed,
+        );
     }
 }
 

@@ -69,6 +69,7 @@ mod gc;
 mod http;
 mod leader;
 mod metrics;
+mod object_metrics;
 mod queue;
 mod recorder;
 mod shared_reads;
