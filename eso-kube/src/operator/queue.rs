@@ -20,7 +20,7 @@
 //! queue counts through [`RefreshQueue::started`] and [`RefreshQueue::finished`].
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -45,8 +45,11 @@ struct Handed {
 
 #[derive(Default)]
 struct State {
-    due: BTreeMap<(Instant, u64), Ref>,
-    by_ref: HashMap<Ref, (Instant, u64)>,
+    /// Scheduled refreshes in due order, and each object's place in that order: one
+    /// shared copy of the reference, without its uid and resourceVersion (the queue keeps
+    /// one per ExternalSecret).
+    due: BTreeMap<(Instant, u64), Arc<Ref>>,
+    by_ref: HashMap<Arc<Ref>, (Instant, u64)>,
     changed: VecDeque<Ref>,
     changed_set: HashSet<Ref>,
     handed_over: HashMap<Ref, Handed>,
@@ -94,13 +97,18 @@ impl RefreshQueue {
     }
 
     /// Refreshes `r` after `after` (replacing an earlier schedule of it).
-    pub(super) fn schedule(&self, r: Ref, after: Duration) {
+    pub(super) fn schedule(&self, mut r: Ref, after: Duration) {
+        r.extra.uid = None;
+        r.extra.resource_version = None;
+        let r = Arc::new(r);
         let mut s = self.lock();
         s.seq += 1;
         let key = (Instant::now() + after, s.seq);
-        if let Some(old) = s.by_ref.insert(r.clone(), key) {
+        // Removed first: an insert over an entry would keep the old copy of the reference.
+        if let Some(old) = s.by_ref.remove(r.as_ref()) {
             s.due.remove(&old);
         }
+        s.by_ref.insert(Arc::clone(&r), key);
         s.due.insert(key, r);
         drop(s);
         self.wake.notify_one();
@@ -176,8 +184,8 @@ impl RefreshQueue {
         let Some(r) = s.due.remove(&key) else {
             return Err(None);
         };
-        s.by_ref.remove(&r);
-        Ok(s.hand_over(r, true, now))
+        s.by_ref.remove(r.as_ref());
+        Ok(s.hand_over(Arc::unwrap_or_clone(r), true, now))
     }
 
     async fn next(&self) -> Ref {
@@ -206,7 +214,7 @@ impl RefreshQueue {
     }
 
     /// The changes and due refreshes, as the controller's `reconcile_on` trigger.
-    pub(super) fn stream(self: std::sync::Arc<Self>) -> impl Stream<Item = Ref> + Send + 'static {
+    pub(super) fn stream(self: Arc<Self>) -> impl Stream<Item = Ref> + Send + 'static {
         futures_util::stream::unfold(self, |q| async move {
             let r = q.next().await;
             Some((r, q))
