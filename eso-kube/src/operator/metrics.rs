@@ -1,7 +1,6 @@
 //! [`Metrics`]: ESO's Prometheus metrics, with ESO's names, label names and types, so
 //! existing ESO dashboards and alerts work unchanged.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use eso_core::api::{
@@ -123,6 +122,13 @@ impl Conditions for ClusterSecretStore {
 /// One more, ours: `eso_rs_runtime_alive_tasks` (gauge), the tokio tasks alive in the
 /// runtime that serves the scrape, to watch for task leaks over a long run.
 ///
+/// The per-object families (`sync_calls`, `reconcile_duration`, `status_condition`) are
+/// kept as a few numbers per object and written by [`encode`](Self::encode) straight into
+/// the text, not held in the [`registry`](Self::registry) (a registry metric per label
+/// set costs about 900 bytes, and building them at each scrape about 2 KiB per object). A
+/// host serving its own endpoint serves what `encode` returns; it includes the registry's
+/// families, the host's own among them.
+///
 /// # Example
 ///
 /// ```
@@ -138,7 +144,7 @@ impl Conditions for ClusterSecretStore {
 /// ```
 pub struct Metrics {
     registry: Registry,
-    pub(super) objects: Option<Arc<ObjectMetrics>>,
+    pub(super) objects: ObjectMetrics,
     provider_calls: Option<IntCounterVec>,
     alive_tasks: Option<prometheus::IntGauge>,
 }
@@ -161,7 +167,8 @@ impl Metrics {
         Self::with_registry(Registry::new())
     }
 
-    /// Metrics registered in `registry` (to export them next to a host's own). A name the
+    /// Metrics with their registry-held families (the provider call counter and the task
+    /// gauge) registered in `registry`, to export them next to a host's own. A name the
     /// registry already holds is logged and left out.
     pub fn with_registry(registry: Registry) -> Self {
         let counter = |name: &str, help: &str, labels: &[&str]| {
@@ -174,13 +181,6 @@ impl Metrics {
                 }
             }
         };
-        let objects = ObjectMetrics::new().filter(|o| match registry.register(o.collector()) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(error = %e, "the per-object metrics left out");
-                false
-            }
-        });
         let provider_calls = counter(
             "externalsecret_provider_api_calls_count",
             "Number of API calls towards the secret provider",
@@ -195,12 +195,13 @@ impl Metrics {
         Self {
             alive_tasks,
             registry,
-            objects,
+            objects: ObjectMetrics::default(),
             provider_calls,
         }
     }
 
-    /// The registry the metrics live in.
+    /// The registry of the provider call counter and the task gauge (the per-object
+    /// families are not in it: see the type's docs).
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
@@ -214,13 +215,13 @@ impl Metrics {
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::warn!(error = %e, "could not encode the metrics");
         }
-        String::from_utf8(out).unwrap_or_default()
+        let mut out = String::from_utf8(out).unwrap_or_default();
+        self.objects.write(&mut out);
+        out
     }
 
     pub(super) fn set_sources(&self, sources: Sources) {
-        if let Some(o) = &self.objects {
-            o.set_sources(sources);
-        }
+        self.objects.set_sources(sources);
     }
 
     /// Records one reconcile of `obj` of `kind`: its duration and, for an ExternalSecret,
@@ -232,11 +233,10 @@ impl Metrics {
         took: Duration,
         failed: bool,
     ) {
-        let Some(o) = &self.objects else { return };
         let meta = obj.meta();
         #[allow(clippy::cast_precision_loss)]
         let nanos = took.as_nanos() as f64;
-        o.reconciled(
+        self.objects.reconciled(
             kind,
             meta.namespace.as_deref().unwrap_or_default(),
             meta.name.as_deref().unwrap_or_default(),

@@ -1,28 +1,31 @@
 //! The per-object metrics (`<kind>_reconcile_duration`, `externalsecret_sync_calls_total`,
-//! `externalsecret_sync_calls_error`, `<kind>_status_condition`) as one Prometheus
-//! collector that keeps a few numbers per object and builds the series at scrape time.
+//! `externalsecret_sync_calls_error`, `<kind>_status_condition`): a few numbers kept per
+//! object, written straight into the scrape's text.
 //!
 //! A `GaugeVec` or `IntCounterVec` keeps a whole metric per label set (its own copy of the
 //! descriptor, help text and label pairs: about 900 bytes), and nothing ever removed them:
 //! three per ExternalSecret, two more per condition once scraped, and a deleted object's
-//! series stayed for the life of the process. Here an object costs one map entry (its name
-//! and three numbers), its conditions are read from the reflector caches at scrape time, and
-//! an object gone from its cache leaves the map at the next scrape.
+//! series stayed for the life of the process. Building the families as Prometheus protocol
+//! objects at scrape time instead costs about 2 KiB per object per scrape. Here an object
+//! costs one map entry (its name and three numbers) and nothing more at a scrape than its
+//! lines of text; its conditions are read from the reflector caches, and an object gone
+//! from its cache leaves the map at the next scrape.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use eso_core::api::{
     ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, Condition, ExternalSecret,
     PushSecret, SecretStore,
 };
-use prometheus::core::{Collector, Desc};
-use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
 
 use super::metrics::{Conditions, KINDS, Kind, Sources};
 
 const SYNC_CALLS: &str = "externalsecret_sync_calls_total";
+const SYNC_CALLS_HELP: &str = "Total number of the External Secret sync calls";
 const SYNC_ERRORS: &str = "externalsecret_sync_calls_error";
+const SYNC_ERRORS_HELP: &str = "Total number of the External Secret sync errors";
 
 /// What is kept of one reconciled object.
 #[derive(Clone, Copy, Debug, Default)]
@@ -36,57 +39,14 @@ struct Sample {
 /// An object: its kind, namespace (empty for the cluster kinds) and name.
 type ObjectKey = (Kind, Box<str>, Box<str>);
 
-/// The per-object metrics (see the module docs); registered in the registry through
-/// [`ObjectMetrics::collector`].
+/// The per-object metrics (see the module docs).
+#[derive(Default)]
 pub(super) struct ObjectMetrics {
     samples: Mutex<HashMap<ObjectKey, Sample>>,
     sources: Mutex<Option<Sources>>,
-    descs: Vec<Desc>,
 }
 
 impl ObjectMetrics {
-    /// Empty metrics, or `None` when a descriptor is refused (it never is: the names are
-    /// fixed and valid).
-    pub(super) fn new() -> Option<Arc<Self>> {
-        let object = || vec!["name".to_owned(), "namespace".to_owned()];
-        let mut descs = vec![
-            desc(
-                SYNC_CALLS,
-                "Total number of the External Secret sync calls",
-                object(),
-            )?,
-            desc(
-                SYNC_ERRORS,
-                "Total number of the External Secret sync errors",
-                object(),
-            )?,
-        ];
-        for k in KINDS {
-            descs.push(desc(
-                &duration_name(k),
-                &format!("The duration time to reconcile the {}", k.words()),
-                object(),
-            )?);
-            descs.push(desc(
-                &condition_name(k),
-                &format!("The status condition of a specific {}", k.words()),
-                ["name", "namespace", "condition", "status"]
-                    .map(str::to_owned)
-                    .to_vec(),
-            )?);
-        }
-        Some(Arc::new(Self {
-            samples: Mutex::new(HashMap::new()),
-            sources: Mutex::new(None),
-            descs,
-        }))
-    }
-
-    /// The collector to register (it shares this object's state).
-    pub(super) fn collector(self: &Arc<Self>) -> Box<dyn Collector> {
-        Box::new(Registered(Arc::clone(self)))
-    }
-
     /// The caches the condition gauges are read from, and that say which objects still exist.
     pub(super) fn set_sources(&self, sources: Sources) {
         *self.sources.lock().unwrap_or_else(PoisonError::into_inner) = Some(sources);
@@ -111,62 +71,60 @@ impl ObjectMetrics {
         }
     }
 
-    /// Every family, built now: objects no longer in their cache are dropped first.
-    fn families(&self) -> Vec<MetricFamily> {
+    /// Writes every family in Prometheus' text format (as its encoder writes them), after
+    /// dropping the objects no longer in their cache.
+    pub(super) fn write(&self, out: &mut String) {
         let sources = self
             .sources
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let mut families: HashMap<String, Vec<Metric>> = HashMap::new();
         let states = sources.as_ref().map(States::of);
-        {
-            let mut samples = self.samples.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(st) = &states {
-                let live = st.live();
-                samples.retain(|(kind, ns, name), _| {
-                    live.contains(&(*kind, ns.as_ref(), name.as_ref()))
-                });
-            }
-            for ((kind, ns, name), s) in samples.iter() {
-                let object = || labels(&[("name", name), ("namespace", ns)]);
-                push(
-                    &mut families,
-                    duration_name(*kind),
-                    gauge(object(), s.duration_ns),
-                );
-                if *kind == Kind::ExternalSecret {
-                    #[allow(clippy::cast_precision_loss)]
-                    let calls = s.sync_calls as f64;
-                    push(&mut families, SYNC_CALLS.into(), counter(object(), calls));
-                    if s.sync_errors > 0 {
-                        #[allow(clippy::cast_precision_loss)]
-                        let errors = s.sync_errors as f64;
-                        push(&mut families, SYNC_ERRORS.into(), counter(object(), errors));
-                    }
-                }
-            }
-        }
+        let mut samples = self.samples.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(st) = &states {
-            st.condition_series(&mut families);
+            let live = st.live();
+            samples
+                .retain(|(kind, ns, name), _| live.contains(&(*kind, ns.as_ref(), name.as_ref())));
         }
-        self.descs
-            .iter()
-            .filter_map(|d| {
-                let metrics = families.remove(&d.fq_name)?;
-                let mut mf = MetricFamily::default();
-                mf.set_name(d.fq_name.clone());
-                mf.set_help(d.help.clone());
-                let counter = d.fq_name == SYNC_CALLS || d.fq_name == SYNC_ERRORS;
-                mf.set_field_type(if counter {
-                    MetricType::COUNTER
-                } else {
-                    MetricType::GAUGE
-                });
-                mf.set_metric(metrics);
-                Some(mf)
-            })
-            .collect()
+        let mut sorted: Vec<(&ObjectKey, &Sample)> = samples.iter().collect();
+        sorted.sort_unstable_by(|a, b| {
+            (a.0.0 as u8, &a.0.2, &a.0.1).cmp(&(b.0.0 as u8, &b.0.2, &b.0.1))
+        });
+        let of = |kind: Kind| sorted.iter().filter(move |(k, _)| k.0 == kind);
+        let es = || of(Kind::ExternalSecret);
+        family(
+            out,
+            SYNC_CALLS,
+            SYNC_CALLS_HELP,
+            "counter",
+            es().map(|(k, s)| {
+                #[allow(clippy::cast_precision_loss)]
+                (object_labels(k), s.sync_calls as f64)
+            }),
+        );
+        family(
+            out,
+            SYNC_ERRORS,
+            SYNC_ERRORS_HELP,
+            "counter",
+            es().filter(|(_, s)| s.sync_errors > 0).map(|(k, s)| {
+                #[allow(clippy::cast_precision_loss)]
+                (object_labels(k), s.sync_errors as f64)
+            }),
+        );
+        for kind in KINDS {
+            family(
+                out,
+                &format!("{}_reconcile_duration", kind.subsystem()),
+                &format!("The duration time to reconcile the {}", kind.words()),
+                "gauge",
+                of(kind).map(|(k, s)| (object_labels(k), s.duration_ns)),
+            );
+        }
+        drop(samples);
+        if let Some(st) = &states {
+            st.write_conditions(out);
+        }
     }
 
     /// Objects with samples now.
@@ -179,64 +137,52 @@ impl ObjectMetrics {
     }
 }
 
-/// The collector registered in the registry.
-struct Registered(Arc<ObjectMetrics>);
+/// The labels of an object's series, in name order.
+fn object_labels(k: &ObjectKey) -> [(&'static str, &str); 2] {
+    [("name", &k.2), ("namespace", &k.1)]
+}
 
-impl Collector for Registered {
-    fn desc(&self) -> Vec<&Desc> {
-        self.0.descs.iter().collect()
+/// Writes one family: its HELP and TYPE lines and a line per sample (nothing for a family
+/// without samples, as Prometheus' registry leaves those out).
+fn family<'a, const N: usize>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    type_: &str,
+    samples: impl Iterator<Item = ([(&'static str, &'a str); N], f64)>,
+) {
+    let mut samples = samples.peekable();
+    if samples.peek().is_none() {
+        return;
     }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        self.0.families()
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {type_}");
+    for (labels, value) in samples {
+        sample(out, name, &labels, value);
     }
 }
 
-fn desc(name: &str, help: &str, labels: Vec<String>) -> Option<Desc> {
-    Desc::new(name.to_owned(), help.to_owned(), labels, HashMap::new()).ok()
-}
-
-fn duration_name(k: Kind) -> String {
-    format!("{}_reconcile_duration", k.subsystem())
-}
-
-fn condition_name(k: Kind) -> String {
-    format!("{}_status_condition", k.subsystem())
-}
-
-/// Label pairs, given in name order (the order Prometheus' encoder expects).
-fn labels(pairs: &[(&str, &str)]) -> Vec<LabelPair> {
-    pairs
-        .iter()
-        .map(|(n, v)| {
-            let mut l = LabelPair::default();
-            l.set_name((*n).to_owned());
-            l.set_value((*v).to_owned());
-            l
-        })
-        .collect()
-}
-
-fn gauge(labels: Vec<LabelPair>, value: f64) -> Metric {
-    let mut g = Gauge::default();
-    g.set_value(value);
-    let mut m = Metric::default();
-    m.set_label(labels);
-    m.set_gauge(g);
-    m
-}
-
-fn counter(labels: Vec<LabelPair>, value: f64) -> Metric {
-    let mut c = Counter::default();
-    c.set_value(value);
-    let mut m = Metric::default();
-    m.set_label(labels);
-    m.set_counter(c);
-    m
-}
-
-fn push(families: &mut HashMap<String, Vec<Metric>>, name: String, m: Metric) {
-    families.entry(name).or_default().push(m);
+/// One sample line: `name{label="value",...} value`.
+fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+    out.push_str(name);
+    for (i, (label, v)) in labels.iter().enumerate() {
+        out.push(if i == 0 { '{' } else { ',' });
+        out.push_str(label);
+        out.push_str("=\"");
+        for c in v.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '"' => out.push_str("\\\""),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    if !labels.is_empty() {
+        out.push('}');
+    }
+    let _ = writeln!(out, " {value}");
 }
 
 /// What the caches hold at one scrape.
@@ -261,26 +207,27 @@ impl States {
         }
     }
 
-    /// Calls `f` with each kind and its objects.
-    fn each<'a>(&'a self, mut f: impl FnMut(Kind, &mut dyn Iterator<Item = &'a dyn Object>)) {
-        fn objects<K: Object>(v: &[Arc<K>]) -> impl Iterator<Item = &dyn Object> {
-            v.iter().map(|o| o.as_ref() as &dyn Object)
+    /// Calls `f` with each kind and its objects, sorted by name and namespace.
+    fn each<'a>(&'a self, mut f: impl FnMut(Kind, &[&'a dyn Object])) {
+        fn sorted<K: Object>(v: &[Arc<K>]) -> Vec<&dyn Object> {
+            let mut objects: Vec<&dyn Object> =
+                v.iter().map(|o| o.as_ref() as &dyn Object).collect();
+            objects
+                .sort_unstable_by(|a, b| (a.name(), a.namespace()).cmp(&(b.name(), b.namespace())));
+            objects
         }
-        f(Kind::ExternalSecret, &mut objects(&self.external_secrets));
-        f(Kind::PushSecret, &mut objects(&self.push_secrets));
-        f(Kind::SecretStore, &mut objects(&self.secret_stores));
+        f(Kind::ExternalSecret, &sorted(&self.external_secrets));
+        f(Kind::PushSecret, &sorted(&self.push_secrets));
+        f(Kind::SecretStore, &sorted(&self.secret_stores));
         f(
             Kind::ClusterSecretStore,
-            &mut objects(&self.cluster_secret_stores),
+            &sorted(&self.cluster_secret_stores),
         );
         f(
             Kind::ClusterExternalSecret,
-            &mut objects(&self.cluster_external_secrets),
+            &sorted(&self.cluster_external_secrets),
         );
-        f(
-            Kind::ClusterPushSecret,
-            &mut objects(&self.cluster_push_secrets),
-        );
+        f(Kind::ClusterPushSecret, &sorted(&self.cluster_push_secrets));
     }
 
     /// The objects in the caches, by kind, namespace and name.
@@ -294,33 +241,34 @@ impl States {
         live
     }
 
-    /// The `<kind>_status_condition` series: each condition of an object's status is 1, and
-    /// for `Ready` the opposite status is 0 (as ESO sets them).
-    fn condition_series(&self, families: &mut HashMap<String, Vec<Metric>>) {
+    /// The `<kind>_status_condition` families: each condition of an object's status is 1,
+    /// and for `Ready` the opposite status is 0 (as ESO sets them).
+    fn write_conditions(&self, out: &mut String) {
         self.each(|kind, objects| {
-            let name = condition_name(kind);
-            for o in objects {
-                let (ns, obj) = (o.namespace(), o.name());
-                for c in o.conditions() {
+            let name = format!("{}_status_condition", kind.subsystem());
+            let help = format!("The status condition of a specific {}", kind.words());
+            let series = objects.iter().flat_map(|o| {
+                o.conditions().iter().flat_map(move |c| {
                     let opposite = match (c.type_.as_str(), c.status.as_str()) {
                         ("Ready", "True") => Some("False"),
                         ("Ready", "False") => Some("True"),
                         _ => None,
                     };
-                    let series = |status: &str| {
-                        labels(&[
-                            ("condition", &c.type_),
-                            ("name", obj),
-                            ("namespace", ns),
+                    let labels = move |status| {
+                        [
+                            ("condition", c.type_.as_str()),
+                            ("name", o.name()),
+                            ("namespace", o.namespace()),
                             ("status", status),
-                        ])
+                        ]
                     };
-                    if let Some(o) = opposite {
-                        push(families, name.clone(), gauge(series(o), 0.0));
-                    }
-                    push(families, name.clone(), gauge(series(&c.status), 1.0));
-                }
-            }
+                    opposite
+                        .map(|s| (labels(s), 0.0))
+                        .into_iter()
+                        .chain(std::iter::once((labels(c.status.as_str()), 1.0)))
+                })
+            });
+            family(out, &name, &help, "gauge", series);
         });
     }
 }
@@ -405,6 +353,18 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} not in:\n{text}");
         }
+        // Each family once, its samples together (Prometheus' text format).
+        let types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+        let unique: HashSet<&&str> = types.iter().collect();
+        assert_eq!(types.len(), unique.len(), "{text}");
+        let mut seen = Vec::new();
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let family = l.split(['{', ' ']).next().unwrap_or_default();
+            if seen.last() != Some(&family) {
+                assert!(!seen.contains(&family), "{family} split:\n{text}");
+                seen.push(family);
+            }
+        }
         // No error series for an object that never failed.
         assert!(
             !text.contains(r#"externalsecret_sync_calls_error{name="a""#),
@@ -415,7 +375,6 @@ mod tests {
         let text = metrics.encode();
         assert!(!text.contains(r#"name="b""#), "{text}");
         assert!(text.contains(r#"externalsecret_sync_calls_total{name="a",namespace="apps"} 2"#));
-        let objects = metrics.objects.as_ref().expect("registered");
-        assert_eq!(objects.tracked(), 1);
+        assert_eq!(metrics.objects.tracked(), 1);
     }
 }

@@ -20,8 +20,8 @@
 //! queue counts through [`RefreshQueue::started`] and [`RefreshQueue::finished`].
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eso_core::api::ExternalSecret;
