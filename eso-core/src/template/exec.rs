@@ -11,7 +11,7 @@ pub(crate) use super::compare::{go_eq, go_lt};
 mod print;
 use super::funcs::{Ctx, FuncDef, PrintPtr, Special, Ty};
 use super::parse::{Arg, ArgKind, Branch, Command, Node, Number, Pipe};
-use super::value::{Bytes, MapKind, Value};
+use super::value::{Bytes, Map, MapKind, Value};
 
 /// Bounds for one render, so a hostile template cannot exhaust the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -554,7 +554,7 @@ impl<'t> State<'t> {
             ArgKind::Number(n) => {
                 return number_for(n, ty).or_else(|e| self.err(at, e));
             }
-            ArgKind::Str(s) => {
+            ArgKind::Str(s, _) => {
                 if matches!(ty, Ty::Any | Ty::Str) {
                     return Ok(s.clone());
                 }
@@ -676,6 +676,13 @@ impl<'t> State<'t> {
                 }
                 return Ok(v);
             }
+            Special::Dict => {
+                if final_.is_none()
+                    && let Some(m) = self.dict_of_constant_keys(dot, args)?
+                {
+                    return Ok(m);
+                }
+            }
             Special::None => {}
         }
         let argv = self.call_args(dot, f, node, args, final_)?;
@@ -705,6 +712,32 @@ impl<'t> State<'t> {
             }
             Err(e) => self.call_error(f, node, e),
         }
+    }
+}
+
+impl<'t> State<'t> {
+    /// `dict` whose keys are all string constants: the map built from the parsed keys and
+    /// the evaluated values (what the general call gives, without converting each key's
+    /// bytes to a new key at every call). `None` for any other argument list.
+    fn dict_of_constant_keys(&mut self, dot: &Value, args: &'t [Arg]) -> R<Option<Value>> {
+        if args.len() % 2 != 0 {
+            return Ok(None);
+        }
+        let keys = args.iter().step_by(2);
+        if !keys
+            .clone()
+            .all(|a| matches!(a.kind, ArgKind::Str(_, Some(_))))
+        {
+            return Ok(None);
+        }
+        let mut m = Map::new();
+        for (k, v) in keys.zip(args.iter().skip(1).step_by(2)) {
+            let v = self.eval_arg(dot, v, Ty::Any)?;
+            if let ArgKind::Str(_, Some(key)) = &k.kind {
+                m.insert(Arc::clone(key), v);
+            }
+        }
+        Ok(Some(Value::map(m)))
     }
 }
 

@@ -70,7 +70,9 @@ pub(crate) enum ArgKind {
     Nil,
     Bool(bool),
     Number(Box<Number>),
-    Str(Value),
+    /// A string constant, and for a key of `dict` that is UTF-8, the same text as a map key
+    /// (taken from here instead of converted at every call).
+    Str(Value, Option<Arc<str>>),
     Pipe(Box<Pipe>),
 }
 
@@ -89,6 +91,28 @@ pub(crate) struct ParseError {
 }
 
 type PResult<T> = Result<T, ParseError>;
+
+/// `dict`'s string constant keys (its arguments 1, 3, 5 ...), made map keys once.
+fn dict_keys(cmd: &mut Command) {
+    let Some((
+        Arg {
+            kind: ArgKind::Func(f),
+            ..
+        },
+        args,
+    )) = cmd.args.split_first_mut()
+    else {
+        return;
+    };
+    if f.special != funcs::Special::Dict {
+        return;
+    }
+    for a in args.iter_mut().step_by(2) {
+        if let ArgKind::Str(Value::Str(b), key) = &mut a.kind {
+            *key = std::str::from_utf8(b).ok().map(Arc::from);
+        }
+    }
+}
 
 mod literal;
 pub(crate) use literal::{new_number, unquote};
@@ -623,7 +647,7 @@ impl<'a> Parser<'a> {
                         | ArgKind::Dot
                         | ArgKind::Nil
                         | ArgKind::Number(_)
-                        | ArgKind::Str(_)
+                        | ArgKind::Str(..)
                 )
             {
                 return self.errorf(format!(
@@ -658,6 +682,7 @@ impl<'a> Parser<'a> {
         if cmd.args.is_empty() {
             return self.errorf("empty command".into());
         }
+        dict_keys(&mut cmd);
         Ok(cmd)
     }
 
@@ -686,7 +711,7 @@ impl<'a> Parser<'a> {
                 ArgKind::Variable(name, idents)
             }
             ArgKind::Bool(_)
-            | ArgKind::Str(_)
+            | ArgKind::Str(..)
             | ArgKind::Number(_)
             | ArgKind::Nil
             | ArgKind::Dot => {
@@ -749,7 +774,7 @@ impl<'a> Parser<'a> {
                 }));
             }
             Tok::String | Tok::RawString => match unquote(val) {
-                Some(b) => ArgKind::Str(Value::byte_vec(b)),
+                Some(b) => ArgKind::Str(Value::byte_vec(b), None),
                 None => return self.err_at(&tok, "syntax error".into()),
             },
             _ => {

@@ -188,6 +188,49 @@ fn structs_and_shared_maps_as_go() {
     }
 }
 
+/// `dict` with constant keys (built from the parsed keys) and the general forms agree, as
+/// Go has them: the later of two equal keys wins, a missing last value is empty, keys that
+/// are not strings are printed, a piped value is the last argument.
+#[test]
+fn dict_forms_as_go() {
+    let cases = [
+        (
+            r#"{{ dict "b" 1 "a" 2 "b" 3 | toJson }}"#,
+            r#"{"a":2,"b":3}"#,
+        ),
+        (r#"{{ dict "a" 1 "b" }}"#, "map[a:1 b:]"),
+        (r#"{{ dict "a" .foo 1 2 }}"#, "map[1:2 a:bar]"),
+        (r#"{{ "v" | dict "k" }}"#, "map[k:v]"),
+        (r#"{{ $k := "z" }}{{ dict $k 1 "a" 2 }}"#, "map[a:2 z:1]"),
+        (r#"{{ (dict "x" (dict "y" .foo)).x.y }}"#, "bar"),
+        (r#"{{ dict }}"#, "map[]"),
+    ];
+    for (tpl, want) in cases {
+        assert_eq!(
+            run(tpl).unwrap_or_else(|e| panic!("{tpl}: {e}")),
+            want,
+            "{tpl}"
+        );
+    }
+    // A failing value fails the same way whatever the keys.
+    let constant = run(r#"{{ dict "a" .nope }}"#).unwrap_err().to_string();
+    let variable = run(r#"{{ $k := "a" }}{{ dict $k .nope }}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        constant.contains(r#"map has no entry for key "nope""#),
+        "{constant}"
+    );
+    assert_eq!(
+        constant
+            .split_once("executing")
+            .map(|(_, e)| e.split_once(':').map(|(_, m)| m.to_owned())),
+        variable
+            .split_once("executing")
+            .map(|(_, e)| e.split_once(':').map(|(_, m)| m.to_owned())),
+    );
+}
+
 /// sprig's `certificate` (Go: `sprig.certificate|struct|sprig.certificate|{"Cert":"---|{-----BEGIN CERTIFICATE-----\nM`).
 #[test]
 #[cfg(feature = "template-crypto")]

@@ -2,7 +2,7 @@
 //! ...) and dicts (`dict`, `get`, `set`, `unset`, `merge`, `pick`, `dig` ...).
 
 use super::sprig::{empty, list_of, to_i64};
-use super::{A, FuncDef, I, S, fixed, int_arg, strval, text, var};
+use super::{A, Args, FnResult, FuncDef, I, S, Special, fixed, int_arg, strval, text, var};
 use crate::template::value::{Map, Value};
 
 fn deep_merge(dst: &mut Map, src: &Map, overwrite: bool) {
@@ -37,19 +37,10 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
         // collections
         var("list", &[A], |_, a| Ok(Value::list(a.into_vec()))),
         var("tuple", &[A], |_, a| Ok(Value::list(a.into_vec()))),
-        var("dict", &[A], |_, a| {
-            let mut m = Map::new();
-            let mut it = a.into_iter();
-            while let Some(k) = it.next() {
-                let v = it.next().unwrap_or_else(|| Value::str(""));
-                let key: std::sync::Arc<str> = match &k {
-                    Value::Str(b) => String::from_utf8_lossy(b).into(),
-                    other => String::from_utf8_lossy(&strval(other)).into(),
-                };
-                m.insert(key, v);
-            }
-            Ok(Value::map(m))
-        }),
+        FuncDef {
+            special: Special::Dict,
+            ..var("dict", &[A], dict)
+        },
         fixed("get", &[A, S], |_, a| {
             let m = map_arg(&a[0], "get")?;
             Ok(m.get(text(&a[1]).as_ref())
@@ -330,4 +321,21 @@ pub(crate) fn funcs() -> Vec<FuncDef> {
             ))
         }),
     ]
+}
+
+/// `dict`: a map of the key and value pairs (a missing last value is the empty string; keys
+/// that are not strings are printed as Go prints them). The evaluator builds the map itself
+/// when every key is a string constant.
+fn dict(_: &super::Ctx, a: Args) -> FnResult {
+    let mut m = Map::new();
+    let mut it = a.into_iter();
+    while let Some(k) = it.next() {
+        let v = it.next().unwrap_or_else(|| Value::str(""));
+        let key: std::sync::Arc<str> = match &k {
+            Value::Str(b) => String::from_utf8_lossy(b).into(),
+            other => String::from_utf8_lossy(&strval(other)).into(),
+        };
+        m.insert(key, v);
+    }
+    Ok(Value::map(m))
 }

@@ -53,6 +53,8 @@ pub(crate) enum Special {
     None,
     And,
     Or,
+    /// `dict`: with constant keys, built by the evaluator from the parsed keys.
+    Dict,
 }
 
 /// What a function sees besides its arguments.
