@@ -29,16 +29,19 @@ where
         .unwrap()
 }
 
-/// `(type, reason, reporting controller, message)` of the core/v1 Events about `kind/name`,
-/// as `kubectl get events --field-selector involvedObject.name=<name>` lists them.
-async fn events(api: &Api<Event>, kind: &str, name: &str) -> Vec<(String, String, String, String)> {
+/// The core/v1 Events about `kind/name`, as `kubectl get events --field-selector
+/// involvedObject.name=<name>` lists them.
+async fn events_about(api: &Api<Event>, kind: &str, name: &str) -> Vec<Event> {
     let lp = ListParams::default().fields(&format!(
         "involvedObject.kind={kind},involvedObject.name={name}"
     ));
-    api.list(&lp)
+    api.list(&lp).await.unwrap().items
+}
+
+/// `(type, reason, reporting controller, message)` of the Events about `kind/name`.
+async fn events(api: &Api<Event>, kind: &str, name: &str) -> Vec<(String, String, String, String)> {
+    events_about(api, kind, name)
         .await
-        .unwrap()
-        .items
         .into_iter()
         .map(|e| {
             (
@@ -54,13 +57,8 @@ async fn events(api: &Api<Event>, kind: &str, name: &str) -> Vec<(String, String
 /// The count of every UpdateFailed Event about the ExternalSecret `name` (1 for an Event
 /// that is not a series).
 async fn update_failed_counts(api: &Api<Event>, name: &str) -> Vec<i32> {
-    let lp = ListParams::default().fields(&format!(
-        "involvedObject.kind=ExternalSecret,involvedObject.name={name}"
-    ));
-    api.list(&lp)
+    events_about(api, "ExternalSecret", name)
         .await
-        .unwrap()
-        .items
         .into_iter()
         .filter(|e| e.reason.as_deref() == Some("UpdateFailed"))
         .map(|e| e.series.and_then(|s| s.count).unwrap_or(1))

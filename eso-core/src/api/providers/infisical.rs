@@ -374,6 +374,13 @@ impl InfisicalProvider {
 mod tests {
     use super::*;
 
+    /// `p`'s validation errors in a store of `scope`, as one text (`Ok` when valid).
+    fn check(p: &InfisicalProvider, scope: StoreScope<'_>) -> Result<(), String> {
+        let mut e = ValidationErrors::new();
+        p.validate_store(scope, "spec.provider.infisical", &mut e);
+        e.into_result().map_err(|e| e.to_string())
+    }
+
     #[test]
     fn rules_name_fields() {
         let p: InfisicalProvider = serde_json::from_value(serde_json::json!({
@@ -382,13 +389,7 @@ mod tests {
                 "tokenAuthCredentials": {"accessToken": {"name": "t", "key": "k"}}},
             "secretsScope": {"projectSlug": "", "environmentSlug": "dev"}}))
         .unwrap();
-        let mut e = ValidationErrors::new();
-        p.validate_store(
-            StoreScope::namespaced(Some("ns")),
-            "spec.provider.infisical",
-            &mut e,
-        );
-        let e = e.into_result().unwrap_err().to_string();
+        let e = check(&p, StoreScope::namespaced(Some("ns"))).unwrap_err();
         assert!(
             e.contains("spec.provider.infisical.auth: exactly one auth method"),
             "{e}"
@@ -452,23 +453,14 @@ mod tests {
             let p: InfisicalProvider = serde_json::from_value(serde_json::json!({"auth": auth,
                 "secretsScope": {"projectSlug": "p", "environmentSlug": "dev"}}))
             .unwrap();
-            let mut e = ValidationErrors::new();
-            p.validate_store(
-                StoreScope::namespaced(Some("ns")),
-                "spec.provider.infisical",
-                &mut e,
-            );
-            let e = e.into_result().unwrap_err().to_string();
+            let e = check(&p, StoreScope::namespaced(Some("ns"))).unwrap_err();
             let want = format!("spec.provider.infisical.auth.{field}.namespace");
             assert!(e.contains(&want), "{want}: {e}");
             // In a ClusterSecretStore every reference must name its namespace, and any
             // namespace is allowed.
-            let mut e = ValidationErrors::new();
-            p.validate_store(StoreScope::cluster(), "spec.provider.infisical", &mut e);
-            match e.into_result() {
+            match check(&p, StoreScope::cluster()) {
                 Ok(()) => assert!(field.ends_with(".identityId"), "{field}"),
                 Err(e) => {
-                    let e = e.to_string();
                     assert!(e.contains(".identityId.namespace"), "{field}: {e}");
                     assert!(!e.contains(&want), "{field}: {e}");
                 }
