@@ -720,7 +720,7 @@ impl<'t> State<'t> {
     /// the evaluated values (what the general call gives, without converting each key's
     /// bytes to a new key at every call). `None` for any other argument list.
     fn dict_of_constant_keys(&mut self, dot: &Value, args: &'t [Arg]) -> R<Option<Value>> {
-        if args.len() % 2 != 0 {
+        if !args.len().is_multiple_of(2) {
             return Ok(None);
         }
         let keys = args.iter().step_by(2);
