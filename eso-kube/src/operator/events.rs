@@ -27,9 +27,9 @@ use eso_core::reconcile::{ExternalSecretOutcome, PushSecretOutcome, TargetAction
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Reporter};
+use tokio::sync::mpsc;
 
 use super::recorder::Recorder;
-use tokio::sync::mpsc;
 
 /// The reporting controller of ExternalSecret events (ESO's recorder name).
 pub const EXTERNAL_SECRET_REPORTER: &str = "external-secrets";
