@@ -91,14 +91,13 @@ impl CloudAuth {
         }
     }
 
-    /// Records a missing or malformed selector under `field` (the path of `auth`).
+    /// Records a selector without a name under `field` (the path of `auth`).
     pub(crate) fn validate(&self, field: &str, errors: &mut ValidationErrors) {
+        // The formats and the referent rules are eso-core's `validate_store`
+        // (`InfisicalAuth::secret_refs`); what it does not ask is a name.
         for (k, sel) in self.selectors() {
-            let path = format!("{field}.{}.{k}", self.key());
             if sel.name.is_empty() {
-                errors.push(format!("{path}.name"), "is required");
-            } else {
-                sel.validate_at(&path, errors);
+                errors.push(format!("{field}.{}.{k}.name", self.key()), "is required");
             }
         }
     }
