@@ -196,38 +196,42 @@ struct States {
 }
 
 impl States {
+    /// The caches' objects now, each kind sorted by name and namespace (once per scrape).
     fn of(s: &Sources) -> Self {
+        fn sorted<K: Object>(mut v: Vec<Arc<K>>) -> Vec<Arc<K>> {
+            v.sort_unstable_by(|a, b| (a.name(), a.namespace()).cmp(&(b.name(), b.namespace())));
+            v
+        }
         Self {
-            external_secrets: s.external_secrets.state(),
-            push_secrets: s.push_secrets.state(),
-            secret_stores: s.secret_stores.state(),
-            cluster_secret_stores: s.cluster_secret_stores.state(),
-            cluster_external_secrets: s.cluster_external_secrets.state(),
-            cluster_push_secrets: s.cluster_push_secrets.state(),
+            external_secrets: sorted(s.external_secrets.state()),
+            push_secrets: sorted(s.push_secrets.state()),
+            secret_stores: sorted(s.secret_stores.state()),
+            cluster_secret_stores: sorted(s.cluster_secret_stores.state()),
+            cluster_external_secrets: sorted(s.cluster_external_secrets.state()),
+            cluster_push_secrets: sorted(s.cluster_push_secrets.state()),
         }
     }
 
-    /// Calls `f` with each kind and its objects, sorted by name and namespace.
+    /// Calls `f` with each kind and its objects (in [`States::of`]'s order).
     fn each<'a>(&'a self, mut f: impl FnMut(Kind, &[&'a dyn Object])) {
-        fn sorted<K: Object>(v: &[Arc<K>]) -> Vec<&dyn Object> {
-            let mut objects: Vec<&dyn Object> =
-                v.iter().map(|o| o.as_ref() as &dyn Object).collect();
-            objects
-                .sort_unstable_by(|a, b| (a.name(), a.namespace()).cmp(&(b.name(), b.namespace())));
-            objects
+        fn objects<K: Object>(v: &[Arc<K>]) -> Vec<&dyn Object> {
+            v.iter().map(|o| o.as_ref() as &dyn Object).collect()
         }
-        f(Kind::ExternalSecret, &sorted(&self.external_secrets));
-        f(Kind::PushSecret, &sorted(&self.push_secrets));
-        f(Kind::SecretStore, &sorted(&self.secret_stores));
+        f(Kind::ExternalSecret, &objects(&self.external_secrets));
+        f(Kind::PushSecret, &objects(&self.push_secrets));
+        f(Kind::SecretStore, &objects(&self.secret_stores));
         f(
             Kind::ClusterSecretStore,
-            &sorted(&self.cluster_secret_stores),
+            &objects(&self.cluster_secret_stores),
         );
         f(
             Kind::ClusterExternalSecret,
-            &sorted(&self.cluster_external_secrets),
+            &objects(&self.cluster_external_secrets),
         );
-        f(Kind::ClusterPushSecret, &sorted(&self.cluster_push_secrets));
+        f(
+            Kind::ClusterPushSecret,
+            &objects(&self.cluster_push_secrets),
+        );
     }
 
     /// The objects in the caches, by kind, namespace and name.
