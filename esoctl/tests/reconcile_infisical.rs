@@ -1,8 +1,9 @@
 //! `esoctl reconcile` with the `infisical` provider against the Infisical test server
 //! (`scripts/backends/infisical.sh start`): an ordinary store spec (universal auth, the
 //! per-instance CA as `caBundle`), an ExternalSecret pulling a value and a property, and a
-//! PushSecret whose value is read back through the API and with Infisical's official Python
-//! SDK (the venv `infisical.sh` installs, `INFISICAL_PYTHON`).
+//! PushSecret whose value is read back through the API and with Infisical's two official Python
+//! SDKs, `infisicalsdk` and the Rust-core `infisical-python` (the venv `infisical.sh`
+//! installs, `INFISICAL_PYTHON`).
 
 use std::process::Command;
 
@@ -156,7 +157,7 @@ spec:
         None,
     );
     assert_eq!(got["secret"]["secretValue"], "pushed-from-esoctl");
-    // Infisical's official Python SDK reads the pushed value back.
+    // Infisical's official Python SDKs (both) read the pushed value back.
     let py = need("INFISICAL_PYTHON");
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),

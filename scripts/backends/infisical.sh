@@ -26,16 +26,18 @@
 #                                          the OCI API key the server verifies signatures with)
 #   INFISICAL_SIGNING_KEY_PKCS1_FILE       (the same key as PKCS#1, "RSA PRIVATE KEY")
 #   INFISICAL_AWS_IDENTITY_ID, INFISICAL_AWS_ACCESS_KEY_ID, INFISICAL_AWS_SECRET_ACCESS_KEY
-#   INFISICAL_AWS_ROLE_IDENTITY_ID, INFISICAL_AWS_ROLE_ACCESS_KEY_ID  (the identity of the keys the
-#                                          STS and container-credentials stand-ins hand out; the
-#                                          container endpoint wants the token eso-pod-identity-token)
+#   INFISICAL_AWS_ROLE_IDENTITY_ID, INFISICAL_AWS_ROLE_ACCESS_KEY_ID,
+#   INFISICAL_AWS_ROLE_SECRET_ACCESS_KEY  (the identity of the keys the STS and container-
+#                                          credentials stand-ins hand out; the container
+#                                          endpoint wants the token eso-pod-identity-token)
 #   INFISICAL_AZURE_IDENTITY_ID            (accepts the stand-in's managed identity)
 #   INFISICAL_GCP_ID_TOKEN_IDENTITY_ID     (accepts the stand-in metadata server's service account)
 #   INFISICAL_GCP_IAM_IDENTITY_ID, INFISICAL_GCP_IAM_EMAIL  (the service account of the key)
 #   INFISICAL_OCI_IDENTITY_ID, INFISICAL_OCI_TENANCY, INFISICAL_OCI_USER, INFISICAL_OCI_FINGERPRINT
 #   INFISICAL_CA_FILE                      (PEM of the per-instance CA)
 #   SSL_CERT_FILE, REQUESTS_CA_BUNDLE      (a bundle: the system roots plus that CA)
-#   INFISICAL_PYTHON                       (a venv python with infisicalsdk, for smoke.sh)
+#   INFISICAL_PYTHON                       (a venv python with infisicalsdk and infisical-python,
+#                                          for smoke.sh and the read-back in esoctl's tests)
 set -euo pipefail
 BACKEND=infisical
 # shellcheck source=lib.sh
@@ -51,12 +53,16 @@ backend_install() {
     (cd "$REPO_ROOT" && cargo build --quiet -p infisical-test-server) >&2
     cp "$TARGET_DIR/debug/infisical-test-server" "$(server_bin).tmp"
     mv "$(server_bin).tmp" "$(server_bin)"
+    # Infisical's two official Python SDKs: infisicalsdk (current, pure Python) and
+    # infisical-python (older, a binding of Infisical's Rust SDK core; pinned, it is no
+    # longer released).
     if [[ ! -x "$INSTALL_DIR/venv/bin/python" ]] ||
-        ! "$INSTALL_DIR/venv/bin/python" -c 'import infisical_sdk' 2>/dev/null; then
-        log "installing infisicalsdk into $INSTALL_DIR/venv (for the smoke test)"
+        ! "$INSTALL_DIR/venv/bin/python" -c 'import infisical_sdk, infisical_client' 2>/dev/null; then
+        log "installing infisicalsdk and infisical-python into $INSTALL_DIR/venv (for the smoke test)"
         rm -rf "$INSTALL_DIR/venv"
         python3 -m venv "$INSTALL_DIR/venv"
-        "$INSTALL_DIR/venv/bin/python" -m pip install --quiet --disable-pip-version-check infisicalsdk >&2
+        "$INSTALL_DIR/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            infisicalsdk infisical-python==2.3.5 >&2
     fi
 }
 
@@ -129,6 +135,7 @@ backend_start() {
     env_set INFISICAL_AWS_SECRET_ACCESS_KEY eso-aws-secret-key
     env_set INFISICAL_AWS_ROLE_IDENTITY_ID identity-aws-role
     env_set INFISICAL_AWS_ROLE_ACCESS_KEY_ID ASIAESOTEST0002
+    env_set INFISICAL_AWS_ROLE_SECRET_ACCESS_KEY eso-assumed-secret-key
     env_set INFISICAL_AZURE_IDENTITY_ID identity-azure
     env_set INFISICAL_GCP_ID_TOKEN_IDENTITY_ID identity-gcp-id
     env_set INFISICAL_GCP_IAM_IDENTITY_ID identity-gcp-iam

@@ -136,10 +136,12 @@ smoke_helm() {
 }
 
 smoke_infisical() {
-    # Infisical's official Python SDK (infisicalsdk) against the test server. The official
-    # CLI is not checked: the npm package @infisical/cli carries no binary, its preinstall
-    # script downloads the release archive from GitHub (not reachable from the machines these
-    # checks run on), and its Go module is not served by the Go module proxy.
+    # Infisical's two official Python SDKs against the test server: infisicalsdk and the
+    # older infisical-python (a binding of Infisical's Rust SDK core, so a second HTTP client
+    # and SigV4 signer). The official CLI is not checked: the npm package @infisical/cli
+    # carries no binary, its preinstall script downloads the release archive from GitHub (not
+    # reachable from the machines these checks run on), and its Go module is not served by
+    # the Go module proxy.
     local py="${INFISICAL_PYTHON:-python3}" name="SMOKE_$$"
     local step=("$py" "$here/infisical_smoke.py")
     check "infisical (python sdk) universal auth, create secret" "${step[@]}" create "$name"
@@ -148,6 +150,13 @@ smoke_infisical() {
     check "infisical (python sdk) list secrets" "${step[@]}" list "$name"
     check "infisical (python sdk) delete secret" "${step[@]}" delete "$name"
     check "infisical (python sdk) aws iam auth, list secrets" "${step[@]}" aws-login "$name"
+    check "infisical (rust-core sdk) universal auth, create secret in /app" "${step[@]}" rust-create "$name"
+    check "infisical (rust-core sdk) get secret" "${step[@]}" rust-get "$name"
+    check "infisical (rust-core sdk) update secret" "${step[@]}" rust-update "$name"
+    check "infisical (rust-core sdk) list secrets recursively" "${step[@]}" rust-list "$name"
+    check "infisical (rust-core sdk) delete secret" "${step[@]}" rust-delete "$name"
+    check "infisical (rust-core sdk) kubernetes auth, list secrets" "${step[@]}" rust-k8s-login "$name"
+    check "infisical (rust-core sdk) aws iam auth with session credentials, list secrets" "${step[@]}" rust-aws-login "$name"
 }
 
 smoke_onepassword() {

@@ -316,9 +316,27 @@ impl Clouds {
         if date.len() != 16 || !date.starts_with(day) {
             return Err(bad("X-Amz-Date does not match the credential scope"));
         }
+        // Infisical replays the request to `https://sts.<region>.amazonaws.com`, so a
+        // request without a Host header gets that one (Infisical's older Rust-core SDK
+        // sends none); one naming another host is refused.
+        let region_ok = !region.is_empty()
+            && region.len() <= 20
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !region_ok {
+            return Err(ApiError::bad_request("Invalid AWS region"));
+        }
         let host = format!("sts.{region}.amazonaws.com");
-        if h("Host") != host {
-            return Err(bad("Host is not the region's STS endpoint"));
+        let mut lower = lower;
+        match lower.get("host") {
+            None => {
+                lower.insert("host".to_owned(), &host);
+            }
+            Some(given) if *given != host => {
+                return Err(bad("Host is not the region's STS endpoint"));
+            }
+            Some(_) => {}
         }
         let Some((want_key, secret)) = self.aws.get(&id) else {
             return Err(ApiError::not_found(&format!(
@@ -360,7 +378,7 @@ impl Clouds {
             id.clone(),
             json!({"identityId": id, "accessKeyId": key_id, "region": region,
                 "signedHeaders": signed, "headerNames": headers.keys().collect::<Vec<_>>(),
-                "sessionToken": headers.contains_key("X-Amz-Security-Token")}),
+                "sessionToken": lower.contains_key("x-amz-security-token")}),
         ))
     }
 
