@@ -1,21 +1,27 @@
 //! AWS IAM auth: the controller's AWS credentials (environment keys, a web identity token
-//! as IRSA mounts it, or the container credentials endpoint as EKS Pod Identity and ECS
-//! provide it) and the SigV4-signed `sts:GetCallerIdentity` request Infisical replays.
+//! as IRSA mounts it, the container credentials endpoint as EKS Pod Identity and ECS
+//! provide it, or the node's role from EC2's instance metadata service) and the
+//! SigV4-signed `sts:GetCallerIdentity` request Infisical replays.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use eso_core::{Result, SecretValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::cloud::{Cloud, failed, fetch};
+use crate::cloud::{Cloud, Environment, failed, fetch};
 
 const STS_BODY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
 const M: &str = "aws auth";
 /// Where ECS and EKS Pod Identity serve container credentials for a relative URI.
 const CONTAINER_HOST: &str = "http://169.254.170.2";
+/// EC2's instance metadata service, unless `AWS_EC2_METADATA_SERVICE_ENDPOINT` says otherwise.
+const IMDS_HOST: &str = "http://169.254.169.254";
+/// How long one call to the instance metadata service may take. Short, as in AWS's SDKs:
+/// off EC2 nothing answers at that address.
+const IMDS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// AWS keys.
 struct Keys {
@@ -29,15 +35,13 @@ struct Keys {
 /// to learn who we are.
 pub(crate) async fn aws_login(cloud: &Cloud, identity_id: &str) -> Result<Value> {
     let env = &cloud.env;
-    let region = env
+    let region = match env
         .var("AWS_REGION")
         .or_else(|| env.var("AWS_DEFAULT_REGION"))
-        .ok_or_else(|| {
-            failed(
-                M,
-                "no AWS region in the controller's environment (AWS_REGION)",
-            )
-        })?;
+    {
+        Some(r) => r,
+        None => imds_region(cloud).await?,
+    };
     let k = credentials(cloud, &region).await?;
     let signed = sign_get_caller_identity(
         &k.key_id,
@@ -59,7 +63,8 @@ pub(crate) async fn aws_login(cloud: &Cloud, identity_id: &str) -> Result<Value>
 
 /// The controller's credentials, from the first source that is configured (the order of
 /// AWS's default chain): keys in the environment, a web identity token file with a role,
-/// the container credentials endpoint.
+/// the container credentials endpoint, the instance metadata service (unless
+/// `AWS_EC2_METADATA_DISABLED=true`).
 async fn credentials(cloud: &Cloud, region: &str) -> Result<Keys> {
     let env = &cloud.env;
     if let (Some(key_id), Some(secret)) = (
@@ -85,12 +90,121 @@ async fn credentials(cloud: &Cloud, region: &str) -> Result<Keys> {
     if let Some(url) = full {
         return container(cloud, &url).await;
     }
-    Err(failed(
-        M,
-        "no AWS credentials in the controller's environment: set AWS_ACCESS_KEY_ID and \
-         AWS_SECRET_ACCESS_KEY, AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN (IRSA), or \
-         AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity)",
-    ))
+    const NONE: &str = "no AWS credentials in the controller's environment: set \
+        AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_WEB_IDENTITY_TOKEN_FILE and \
+        AWS_ROLE_ARN (IRSA), or AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity)";
+    if imds_disabled(env) {
+        return Err(failed(M, NONE));
+    }
+    instance_role(cloud)
+        .await
+        .map_err(|e| failed(M, format_args!("{NONE}; and the node's role: {e}")))
+}
+
+fn imds_disabled(env: &Environment) -> bool {
+    env.var("AWS_EC2_METADATA_DISABLED")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// A session with EC2's instance metadata service (IMDSv2: a token first, then reads with
+/// it), at `AWS_EC2_METADATA_SERVICE_ENDPOINT` or the usual address.
+struct Imds<'a> {
+    cloud: &'a Cloud,
+    base: String,
+    token: String,
+}
+
+impl<'a> Imds<'a> {
+    async fn open(cloud: &'a Cloud) -> std::result::Result<Self, String> {
+        let base = cloud
+            .env
+            .var("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+            .unwrap_or_else(|| IMDS_HOST.to_owned());
+        let base = base.trim_end_matches('/').to_owned();
+        let req = cloud
+            .client
+            .put(format!("{base}/latest/api/token"))
+            .header("X-aws-ec2-metadata-token-ttl-seconds", "21600");
+        let token = Self::text(req).await?;
+        Ok(Self { cloud, base, token })
+    }
+
+    async fn get(&self, path: &str) -> std::result::Result<String, String> {
+        let req = self
+            .cloud
+            .client
+            .get(format!("{}/latest/{path}", self.base))
+            .header("X-aws-ec2-metadata-token", &self.token);
+        Self::text(req).await
+    }
+
+    async fn text(req: reqwest::RequestBuilder) -> std::result::Result<String, String> {
+        let what = "the instance metadata service";
+        let resp = req.timeout(IMDS_TIMEOUT).send().await.map_err(|e| {
+            format!(
+                "{what}: {}",
+                eso_core::provider::error_chain(&e.without_url())
+            )
+        })?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(format!("{what} answered HTTP {}", status.as_u16()));
+        }
+        let body = resp.text().await.map_err(|e| format!("{what}: {e}"))?;
+        Ok(body.trim().to_owned())
+    }
+}
+
+/// The region the node runs in, when the environment names none.
+async fn imds_region(cloud: &Cloud) -> Result<String> {
+    const NONE: &str = "no AWS region in the controller's environment (AWS_REGION)";
+    if imds_disabled(&cloud.env) {
+        return Err(failed(M, NONE));
+    }
+    let imds = Imds::open(cloud)
+        .await
+        .map_err(|e| failed(M, format_args!("{NONE}, and the node's: {e}")))?;
+    imds.get("meta-data/placement/region")
+        .await
+        .map_err(|e| failed(M, format_args!("{NONE}, and the node's: {e}")))
+}
+
+/// The credentials of the node's role (an EC2 instance profile).
+async fn instance_role(cloud: &Cloud) -> std::result::Result<Keys, String> {
+    let imds = Imds::open(cloud).await?;
+    let roles = imds.get("meta-data/iam/security-credentials/").await?;
+    let role = roles
+        .lines()
+        .next()
+        .filter(|r| !r.is_empty())
+        .ok_or("the instance has no IAM role")?;
+    let body = imds
+        .get(&format!("meta-data/iam/security-credentials/{role}"))
+        .await?;
+    let a: RoleKeys = serde_json::from_str(&body)
+        .map_err(|_| "the instance metadata service sent no credentials".to_owned())?;
+    Ok(a.into())
+}
+
+/// Temporary keys as the container credentials endpoint and the instance metadata service
+/// send them.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoleKeys {
+    access_key_id: String,
+    secret_access_key: String,
+    #[serde(default)]
+    token: Option<String>,
+}
+
+impl From<RoleKeys> for Keys {
+    fn from(a: RoleKeys) -> Self {
+        Self {
+            key_id: a.access_key_id,
+            secret: SecretValue::from(a.secret_access_key),
+            session_token: a.token,
+        }
+    }
 }
 
 /// `AssumeRoleWithWebIdentity` with the token file (IRSA); the STS endpoint is the
@@ -159,22 +273,10 @@ async fn container(cloud: &Cloud, url: &str) -> Result<Keys> {
     if let Some(t) = token {
         req = req.header("Authorization", t.trim());
     }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Answer {
-        access_key_id: String,
-        secret_access_key: String,
-        #[serde(default)]
-        token: Option<String>,
-    }
     let body = fetch(M, "the container credentials endpoint", req).await?;
-    let a: Answer = serde_json::from_slice(&body)
+    let a: RoleKeys = serde_json::from_slice(&body)
         .map_err(|_| failed(M, "the container credentials endpoint sent no credentials"))?;
-    Ok(Keys {
-        key_id: a.access_key_id,
-        secret: SecretValue::from(a.secret_access_key),
-        session_token: a.token,
-    })
+    Ok(a.into())
 }
 
 /// The headers of a signed `POST https://sts.{region}.amazonaws.com/` carrying

@@ -101,11 +101,58 @@ async fn aws_auth_sends_a_signed_get_caller_identity() {
         "Access denied: the SigV4 signature does not match"
     );
 
-    // No AWS keys in the environment: said before anything is sent.
-    let f = factory(&c);
+    // No AWS keys in the environment and the metadata service turned off: said before
+    // anything is sent.
+    let f = factory(&c).with_environment([
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]);
     let p = build(&env, &f, auth, &data).await.unwrap();
     let e = p.validate().await.unwrap_err();
     assert!(e.to_string().contains("AWS_ACCESS_KEY_ID"), "{e}");
+    assert!(!e.to_string().contains("metadata"), "{e}");
+}
+
+#[tokio::test]
+async fn aws_auth_with_the_instance_role() {
+    let Some(env) = common::env() else { return };
+    let c = common::cloud_env();
+    let auth = json!({"awsAuthCredentials": {"identityId": sel("id")}});
+    let data = [("id", c.aws_role_identity.as_str())];
+
+    // Nothing in the environment but the metadata service's address: the region and the
+    // role's keys come from IMDSv2 (a session token first).
+    let f = factory(&c).with_environment([("AWS_EC2_METADATA_SERVICE_ENDPOINT", c.url.as_str())]);
+    let p = build(&env, &f, auth.clone(), &data).await.unwrap();
+    assert_eq!(p.validate().await.unwrap(), Validation::Ready);
+    let stats = env.stats().await;
+    assert_eq!(stats["cloud"]["imds"]["token"], true);
+    assert_eq!(
+        stats["cloud"]["imds"]["path"],
+        "/latest/meta-data/iam/security-credentials/eso-node-role"
+    );
+    let got = &stats["lastLoginByIdentity"][&c.aws_role_identity];
+    assert_eq!(got["accessKeyId"], c.aws_role_key_id.as_str());
+    assert_eq!(got["region"], "eu-west-1");
+    assert_eq!(got["sessionToken"], true);
+
+    // No metadata service where it is looked for: the error names every source tried.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let f = factory(&c).with_environment([
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", closed.as_str()),
+    ]);
+    let p = build(&env, &f, auth.clone(), &data).await.unwrap();
+    let e = p.validate().await.unwrap_err().to_string();
+    assert!(e.contains("AWS_ACCESS_KEY_ID"), "{e}");
+    assert!(e.contains("the instance metadata service"), "{e}");
+    let f = factory(&c).with_environment([("AWS_EC2_METADATA_SERVICE_ENDPOINT", closed.as_str())]);
+    let p = build(&env, &f, auth, &data).await.unwrap();
+    let e = p.validate().await.unwrap_err().to_string();
+    assert!(e.contains("no AWS region"), "{e}");
 }
 
 #[tokio::test]

@@ -23,6 +23,10 @@ use crate::ApiError;
 pub(crate) const AZURE_SUBJECT: &str = "eso-managed-identity";
 /// The authorization token the container credentials stand-in accepts.
 pub(crate) const CONTAINER_TOKEN: &str = "eso-pod-identity-token";
+/// The IAM role of the instance the EC2 metadata stand-in describes.
+pub(crate) const INSTANCE_ROLE: &str = "eso-node-role";
+/// The region of that instance.
+pub(crate) const INSTANCE_REGION: &str = "eu-west-1";
 /// The service account of the ID tokens the GCP metadata stand-in issues.
 pub(crate) const GCE_EMAIL: &str = "eso-gce@eso-project.iam.gserviceaccount.com";
 
@@ -44,6 +48,8 @@ pub(crate) struct Clouds {
     pub(crate) aws_assumable: Option<String>,
     /// What the stand-ins last received, by service (for tests).
     pub(crate) received: HashMap<&'static str, Value>,
+    /// IMDSv2 session tokens issued.
+    imds_tokens: Vec<String>,
     /// Google access tokens issued -> service account email.
     google_tokens: HashMap<String, String>,
     counter: u64,
@@ -145,6 +151,12 @@ impl Clouds {
                 self.assume_role_with_web_identity(body)
             }
             ("GET", "/v1/credentials") => self.container_credentials(header("authorization")),
+            ("PUT", "/latest/api/token") => {
+                self.imds_token(header("x-aws-ec2-metadata-token-ttl-seconds"))
+            }
+            ("GET", p) if p.starts_with("/latest/") => {
+                self.instance_metadata(p, header("x-aws-ec2-metadata-token"))
+            }
             ("POST", p) if p.starts_with("/v1/projects/-/serviceAccounts/") => {
                 let email = p
                     .trim_start_matches("/v1/projects/-/serviceAccounts/")
@@ -223,6 +235,49 @@ impl Clouds {
                     "Expiration": "2030-01-01T00:00:00Z"}),
             ),
             None => (404, json!({"Message": "no role"})),
+        }
+    }
+
+    /// IMDSv2's `PUT /latest/api/token`: a session token for a TTL of 1 to 21600 seconds.
+    fn imds_token(&mut self, ttl: Option<&str>) -> (u16, Value) {
+        match ttl.and_then(|t| t.parse::<u32>().ok()) {
+            Some(1..=21600) => {
+                self.counter += 1;
+                let t = format!("eso-imds-token-{}", self.counter);
+                self.imds_tokens.push(t.clone());
+                (200, Value::String(t))
+            }
+            _ => (400, Value::String(String::new())),
+        }
+    }
+
+    /// IMDSv2 reads (tokens required, as on an instance with `HttpTokens: required`): the
+    /// region, the instance's role and that role's keys.
+    fn instance_metadata(&mut self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.received
+            .insert("imds", json!({"path": path, "token": token.is_some()}));
+        if !token.is_some_and(|t| self.imds_tokens.iter().any(|i| i == t)) {
+            return (401, Value::String(String::new()));
+        }
+        let creds = "/latest/meta-data/iam/security-credentials/";
+        match path.strip_prefix(creds) {
+            _ if path == "/latest/meta-data/placement/region" => {
+                (200, Value::String(INSTANCE_REGION.to_owned()))
+            }
+            Some("") => (200, Value::String(INSTANCE_ROLE.to_owned())),
+            Some(INSTANCE_ROLE) => match self.assumable() {
+                Some((k, s, t)) => (
+                    200,
+                    Value::String(
+                        json!({"Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z",
+                            "Type": "AWS-HMAC", "AccessKeyId": k, "SecretAccessKey": s,
+                            "Token": t, "Expiration": "2030-01-01T00:00:00Z"})
+                        .to_string(),
+                    ),
+                ),
+                None => (404, Value::String(String::new())),
+            },
+            _ => (404, Value::String(String::new())),
         }
     }
 
