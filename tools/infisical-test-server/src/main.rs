@@ -34,14 +34,9 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
 type Resp = Response<Full<Bytes>>;
 
@@ -361,37 +356,27 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
 
 /// The plain-HTTP listener of the cloud stand-ins.
 async fn serve_clouds(listener: TcpListener, state: Arc<State>) {
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
-        };
+    test_server_http::serve_http(listener, move |req| {
         let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            let svc = service_fn(move |req| {
-                let state = Arc::clone(&state);
-                async move {
-                    let c = read_call(req).await;
-                    let (status, body) = state
-                        .clouds
-                        .lock()
-                        .expect("clouds lock")
-                        .serve(&c.method, &c.path, &c.query, &c.headers, &c.body);
-                    let mut r = respond(status, &body);
-                    if let Value::String(text) = body {
-                        *r.body_mut() = Full::new(Bytes::from(text));
-                        r.headers_mut().insert(
-                            "content-type",
-                            hyper::header::HeaderValue::from_static("text/plain"),
-                        );
-                    }
-                    Ok::<_, std::convert::Infallible>(r)
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tcp), svc)
-                .await;
-        });
-    }
+        async move {
+            let c = read_call(req).await;
+            let (status, body) = state
+                .clouds
+                .lock()
+                .expect("clouds lock")
+                .serve(&c.method, &c.path, &c.query, &c.headers, &c.body);
+            let mut r = respond(status, &body);
+            if let Value::String(text) = body {
+                *r.body_mut() = Full::new(Bytes::from(text));
+                r.headers_mut().insert(
+                    "content-type",
+                    hyper::header::HeaderValue::from_static("text/plain"),
+                );
+            }
+            r
+        }
+    })
+    .await
 }
 
 #[derive(Debug, Default)]
@@ -516,19 +501,7 @@ async fn main() {
     let (Some(addr), Some(cert), Some(key)) = (cfg.addr, cfg.cert.clone(), cfg.key.clone()) else {
         fail("--addr, --cert and --key are required".into());
     };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-        .and_then(Iterator::collect)
-        .unwrap_or_else(|e| fail(format!("{cert}: {e}")));
-    let key = PrivateKeyDer::from_pem_file(&key).unwrap_or_else(|e| fail(format!("{key}: {e}")));
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap_or_else(|e| fail(format!("protocol versions: {e}")))
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap_or_else(|e| fail(format!("certificate: {e}")));
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let acceptor = test_server_http::acceptor(&cert, &key).unwrap_or_else(|e| fail(e));
     let mut project = store::Project::new(&cfg.project.0, &cfg.project.1, &cfg.envs);
     for (env, path) in &cfg.folders {
         let mut parent = String::from("/");
@@ -560,23 +533,8 @@ async fn main() {
         tokio::spawn(serve_clouds(l, Arc::clone(&state)));
     }
     println!("infisical-test-server listening on https://{addr}");
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
-        };
-        let acceptor = acceptor.clone();
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else {
-                return;
-            };
-            let svc = service_fn(move |req| {
-                let state = Arc::clone(&state);
-                async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tls), svc)
-                .await;
-        });
-    }
+    test_server_http::serve_https(listener, acceptor, move |req| {
+        handle(Arc::clone(&state), req)
+    })
+    .await
 }

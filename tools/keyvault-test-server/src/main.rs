@@ -41,14 +41,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
 /// The data-plane API versions served: 7.4 to 7.6 and the dated ones from 2025-07-01 (the
 /// Rust SDK 1.0 sends 2025-07-01, the Python SDK 2026-04-01). They agree on what this server
@@ -767,28 +764,10 @@ async fn main() {
         eprintln!("keyvault-test-server: --addr, --cert and --key are required");
         std::process::exit(2);
     };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-        .and_then(Iterator::collect)
-        .unwrap_or_else(|e| {
-            eprintln!("keyvault-test-server: {cert}: {e}");
-            std::process::exit(2);
-        });
-    let key = PrivateKeyDer::from_pem_file(&key).unwrap_or_else(|e| {
-        eprintln!("keyvault-test-server: {key}: {e}");
+    let acceptor = test_server_http::acceptor(&cert, &key).unwrap_or_else(|e| {
+        eprintln!("keyvault-test-server: {e}");
         std::process::exit(2);
     });
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap_or_else(|e| {
-            eprintln!("keyvault-test-server: certificate: {e}");
-            std::process::exit(2);
-        });
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(tls));
     let mut cert_clients = HashMap::new();
     for (id, file) in &cfg.cert_clients {
         let der = CertificateDer::from_pem_file(file).unwrap_or_else(|e| {
@@ -815,23 +794,8 @@ async fn main() {
         std::process::exit(1);
     });
     println!("keyvault-test-server listening on https://{addr}");
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
-        };
-        let acceptor = acceptor.clone();
-        let state = state.clone();
-        tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else {
-                return;
-            };
-            let svc = service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tls), svc)
-                .await;
-        });
-    }
+    test_server_http::serve_https(listener, acceptor, move |req| {
+        handle(Arc::clone(&state), req)
+    })
+    .await
 }

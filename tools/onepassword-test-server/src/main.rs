@@ -27,14 +27,9 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
 type Resp = Response<Full<Bytes>>;
 
@@ -355,19 +350,7 @@ async fn main() {
     let (Some(addr), Some(cert), Some(key)) = (cfg.addr, cfg.cert.clone(), cfg.key.clone()) else {
         fail("--addr, --cert and --key are required".into());
     };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-        .and_then(Iterator::collect)
-        .unwrap_or_else(|e| fail(format!("{cert}: {e}")));
-    let key = PrivateKeyDer::from_pem_file(&key).unwrap_or_else(|e| fail(format!("{key}: {e}")));
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap_or_else(|e| fail(format!("protocol versions: {e}")))
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap_or_else(|e| fail(format!("certificate: {e}")));
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let acceptor = test_server_http::acceptor(&cert, &key).unwrap_or_else(|e| fail(e));
     let mut store = store::Store::default();
     for v in &cfg.vaults {
         let id = store.add_vault(v);
@@ -382,23 +365,8 @@ async fn main() {
         .await
         .unwrap_or_else(|e| fail(format!("bind {addr}: {e}")));
     println!("onepassword-test-server listening on https://{addr}");
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
-        };
-        let acceptor = acceptor.clone();
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else {
-                return;
-            };
-            let svc = service_fn(move |req| {
-                let state = Arc::clone(&state);
-                async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tls), svc)
-                .await;
-        });
-    }
+    test_server_http::serve_https(listener, acceptor, move |req| {
+        handle(Arc::clone(&state), req)
+    })
+    .await
 }
