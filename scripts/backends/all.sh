@@ -16,9 +16,8 @@
 # (default: the repository root).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$here/../.." && pwd)"
-ESO_BACKENDS_ENV_DIR="${ESO_BACKENDS_ENV_DIR:-$REPO_ROOT}"
-ESO_BACKENDS_CACHE="${ESO_BACKENDS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eso-rs/backends}"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 export ESO_BACKENDS_ENV_DIR ESO_BACKENDS_CACHE
 read -r -a selected <<<"${ESO_BACKENDS:-kube openbao moto gcp azure infisical onepassword generators helm}"
 cmd="${1:-}"
@@ -58,11 +57,7 @@ one_ca_bundle() {
     (( ${#cas[@]} > 1 )) || return 0
     bundle="${XDG_CACHE_HOME:-$HOME/.cache}/eso-rs/backends/run/all-ca-bundle${instance:+-$instance}.pem"
     mkdir -p "$(dirname "$bundle")"
-    : >"$bundle"
-    for sys in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
-        if [[ -f "$sys" ]]; then cat "$sys" >"$bundle"; break; fi
-    done
-    cat "${cas[@]}" >>"$bundle"
+    ca_bundle "$bundle" "${cas[@]}"
     printf '# one CA bundle for every test server\nexport SSL_CERT_FILE=%s\nexport REQUESTS_CA_BUNDLE=%s\n' "$bundle" "$bundle"
 }
 

@@ -53,25 +53,11 @@ backend_install() {
 
 gen_tls() {
     local d="$RUN_DIR/tls"
-    mkdir -p "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 3650 \
-        -subj "/CN=eso-rs azure test CA ($INSTANCE)" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
-        -subj "/CN=localhost" 2>/dev/null
-    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
-        "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$d/ext"
-    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-        -out "$d/server.crt" -days 3650 -extfile "$d/ext" 2>/dev/null
+    localhost_tls azure
     # A certificate with its key for the cert/ tests: PEM (both) and password-less PKCS#12.
     cat "$d/server.crt" "$d/server.key" >"$d/test-cert.pem"
     openssl pkcs12 -export -in "$d/server.crt" -inkey "$d/server.key" -passout pass: \
         -out "$d/test-cert.p12" 2>/dev/null
-    # The bundle for clients that read SSL_CERT_FILE / REQUESTS_CA_BUNDLE.
-    local sys
-    for sys in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
-        if [[ -f "$sys" ]]; then cat "$sys" >"$d/bundle.pem"; break; fi
-    done
-    cat "$d/ca.crt" >>"$d/bundle.pem"
 }
 
 backend_start() {

@@ -66,19 +66,6 @@ backend_install() {
     fi
 }
 
-gen_tls() {
-    local d="$RUN_DIR/tls"
-    mkdir -p "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 3650 \
-        -subj "/CN=eso-rs generators test CA ($INSTANCE)" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
-        -subj "/CN=localhost" 2>/dev/null
-    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
-        "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$d/ext"
-    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-        -out "$d/server.crt" -days 3650 -extfile "$d/ext" 2>/dev/null
-}
-
 # An App key pair: PKCS#1 private key (GitHub's format) and its RSA public key.
 gen_app_key() {
     local d="$RUN_DIR/github"
@@ -91,7 +78,7 @@ backend_start() {
     local port app=424242 other=999001 install=4242001 other_install=4242999
     local issuer=https://kubernetes.generators.test site=6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b
     port="$(free_port)"
-    gen_tls
+    localhost_tls "generators"
     gen_app_key app
     gen_app_key other-app
     spawn "$(server_bin)" --addr "127.0.0.1:$port" \

@@ -66,29 +66,11 @@ backend_install() {
     fi
 }
 
-gen_tls() {
-    local d="$RUN_DIR/tls"
-    mkdir -p "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 3650 \
-        -subj "/CN=eso-rs infisical test CA ($INSTANCE)" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
-        -subj "/CN=localhost" 2>/dev/null
-    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
-        "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$d/ext"
-    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-        -out "$d/server.crt" -days 3650 -extfile "$d/ext" 2>/dev/null
-    local sys
-    for sys in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
-        if [[ -f "$sys" ]]; then cat "$sys" >"$d/bundle.pem"; break; fi
-    done
-    cat "$d/ca.crt" >>"$d/bundle.pem"
-}
-
 backend_start() {
     local port cloud_port
     port="$(free_port)"
     cloud_port="$(free_port)"
-    gen_tls
+    localhost_tls "infisical"
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$RUN_DIR/tls/signing.key" 2>/dev/null
     openssl rsa -in "$RUN_DIR/tls/signing.key" -traditional -out "$RUN_DIR/tls/signing-pkcs1.key" 2>/dev/null
     local oci_key_id="ocid1.tenancy.oc1..eso/ocid1.user.oc1..eso/12:34:56:78:9a:bc:de:f0"

@@ -104,6 +104,37 @@ pid_alive() {
     [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
 }
 
+# The system's CA roots (the first bundle found) followed by the PEM files given, written to
+# the file named first: for clients that read SSL_CERT_FILE / REQUESTS_CA_BUNDLE.
+# usage: ca_bundle OUT CA_PEM...
+ca_bundle() {
+    local out="$1" sys
+    shift
+    : >"$out"
+    for sys in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
+        if [[ -f "$sys" ]]; then cat "$sys" >"$out"; break; fi
+    done
+    cat "$@" >>"$out"
+}
+
+# A CA made for this instance and a server certificate from it for localhost and
+# 127.0.0.1, in $RUN_DIR/tls: ca.crt, ca.key, server.crt, server.key, and bundle.pem (the
+# system roots plus that CA). RSA 2048, ten years: these live as long as the instance.
+# usage: localhost_tls "NAME" (the CA's common name says "eso-rs NAME test CA")
+localhost_tls() {
+    local d="$RUN_DIR/tls"
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 3650 \
+        -subj "/CN=eso-rs $1 test CA ($INSTANCE)" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+        -subj "/CN=localhost" 2>/dev/null
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+        "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$d/ext"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+        -out "$d/server.crt" -days 3650 -extfile "$d/ext" 2>/dev/null
+    ca_bundle "$d/bundle.pem" "$d/ca.crt"
+}
+
 # Append `VAR=value` to the env file being built ($ENV_FILE.tmp).
 env_set() {
     printf '%s=%q\n' "$1" "$2" >>"$ENV_FILE.tmp"

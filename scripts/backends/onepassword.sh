@@ -46,28 +46,10 @@ backend_install() {
     fi
 }
 
-gen_tls() {
-    local d="$RUN_DIR/tls"
-    mkdir -p "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 3650 \
-        -subj "/CN=eso-rs 1password connect test CA ($INSTANCE)" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
-        -subj "/CN=localhost" 2>/dev/null
-    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
-        "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$d/ext"
-    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-        -out "$d/server.crt" -days 3650 -extfile "$d/ext" 2>/dev/null
-    local sys
-    for sys in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
-        if [[ -f "$sys" ]]; then cat "$sys" >"$d/bundle.pem"; break; fi
-    done
-    cat "$d/ca.crt" >>"$d/bundle.pem"
-}
-
 backend_start() {
     local port
     port="$(free_port)"
-    gen_tls
+    localhost_tls "1password connect"
     spawn "$(server_bin)" --addr "127.0.0.1:$port" \
         --cert "$RUN_DIR/tls/server.crt" --key "$RUN_DIR/tls/server.key" \
         --vault eso-primary --vault eso-secondary --vault eso-other \
