@@ -49,6 +49,18 @@ impl From<VaultError> for Error {
                 message,
                 ..
             } if message.contains("check-and-set") => Self::Conflict(e.to_string()),
+            // A KV engine just mounted (or moved to version 2) answers this until its
+            // upgrade is done, a moment later: try again, as Vault's message says.
+            VaultError::Status {
+                status: 400,
+                message,
+                ..
+            } if message.contains("Upgrading from non-versioned to versioned data") => {
+                Self::Unavailable {
+                    message: e.to_string(),
+                    source: None,
+                }
+            }
             VaultError::Status { status, path, .. } => {
                 error_for_status(*status, path, e.to_string())
             }
@@ -74,6 +86,17 @@ mod tests {
             message: msg.into(),
         }
         .into()
+    }
+
+    #[test]
+    fn a_kv_engine_still_upgrading_is_temporary() {
+        let e = status(
+            400,
+            "Upgrading from non-versioned to versioned data. This backend will be unavailable \
+             for a brief period and will resume service shortly.",
+        );
+        assert!(e.is_temporary(), "{e}");
+        assert!(!status(400, "bad").is_temporary());
     }
 
     #[test]

@@ -291,7 +291,36 @@ impl Server {
             Some(json!({"type": "kv", "options": {"version": version}})),
         )
         .await?;
+        if version == "2" {
+            self.wait_for_kv_v2(&path, root).await?;
+        }
         Ok(format!("; KV v{version} enabled at {path}/"))
+    }
+
+    /// A new KV v2 engine upgrades its storage first and refuses every request until that is
+    /// done ("Upgrading from non-versioned to versioned data"): wait for it (its `config`
+    /// answers), so the plan's first push does not meet it. At most 30 s.
+    async fn wait_for_kv_v2(&self, path: &str, root: &SecretValue) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let probe = self
+                .call::<serde_json::Value>(
+                    reqwest::Method::GET,
+                    &format!("{path}/config"),
+                    Some(root),
+                    None,
+                )
+                .await;
+            match probe {
+                Ok(_) => return Ok(()),
+                Err(e) if std::time::Instant::now() >= deadline => {
+                    return Err(format!(
+                        "the KV v2 engine at {path}/ is not ready after 30 s: {e}"
+                    ));
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
     }
 }
 
