@@ -19,6 +19,19 @@ export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 LOG_DIR="${ESO_TEST_LOG_DIR:-$CARGO_TARGET_DIR/test-logs}"
 mkdir -p "$LOG_DIR"
 
+# Test binaries carry their clone's path (CARGO_MANIFEST_DIR: where the ESO-derived data and
+# the backend scripts are found), and cargo takes them as fresh for another clone of the same
+# commit that shares this target folder. When the folder was last used from another clone,
+# the workspace's own crates are rebuilt here (third-party ones are kept).
+clone_stamp="$CARGO_TARGET_DIR/.eso-rs-clone"
+if [[ -f "$clone_stamp" && "$(cat "$clone_stamp")" != "$ROOT" ]]; then
+  echo "the target folder was last used from $(cat "$clone_stamp"): rebuilding this workspace's crates"
+  cargo metadata --no-deps --format-version 1 \
+    | python3 -c 'import json, sys; print("\n".join(p["name"] for p in json.load(sys.stdin)["packages"]))' \
+    | sed 's/^/-p\n/' | xargs -d '\n' cargo clean --quiet
+fi
+printf '%s\n' "$ROOT" >"$clone_stamp"
+
 step() { printf '\n==> %s\n' "$*"; }
 started=$(date +%s)
 
