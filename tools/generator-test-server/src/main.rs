@@ -333,7 +333,7 @@ async fn main() {
         .await
         .unwrap_or_else(|e| fail(format!("bind {addr}: {e}")));
     println!("generator-test-server listening on https://{addr}");
-    test_server_http::serve_https(listener, acceptor, move |req| {
+    test_server_http::serve(listener, Some(acceptor), move |req| {
         handle(Arc::clone(&state), req)
     })
     .await

@@ -356,7 +356,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Resp {
 
 /// The plain-HTTP listener of the cloud stand-ins.
 async fn serve_clouds(listener: TcpListener, state: Arc<State>) {
-    test_server_http::serve_http(listener, move |req| {
+    test_server_http::serve(listener, None, move |req| {
         let state = Arc::clone(&state);
         async move {
             let c = read_call(req).await;
@@ -533,7 +533,7 @@ async fn main() {
         tokio::spawn(serve_clouds(l, Arc::clone(&state)));
     }
     println!("infisical-test-server listening on https://{addr}");
-    test_server_http::serve_https(listener, acceptor, move |req| {
+    test_server_http::serve(listener, Some(acceptor), move |req| {
         handle(Arc::clone(&state), req)
     })
     .await

@@ -794,7 +794,7 @@ async fn main() {
         std::process::exit(1);
     });
     println!("keyvault-test-server listening on https://{addr}");
-    test_server_http::serve_https(listener, acceptor, move |req| {
+    test_server_http::serve(listener, Some(acceptor), move |req| {
         handle(Arc::clone(&state), req)
     })
     .await

@@ -1,7 +1,7 @@
 //! The listeners that eso-rs's test servers (`tools/*-test-server`) share: a TLS configuration
-//! from the PEM files the backend scripts generate per instance, and the loops that accept
-//! connections (HTTPS, or plain HTTP for stand-ins of link-local cloud services) and hand each
-//! request to the server's handler over HTTP/1.1.
+//! from the PEM files the backend scripts generate per instance, and the loop that accepts
+//! connections (HTTPS, or plain HTTP for stand-ins of link-local cloud services) and hands
+//! each request to the server's handler over HTTP/1.1.
 //!
 //! # Example
 //!
@@ -15,7 +15,7 @@
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
 //!     .await
 //!     .map_err(|e| e.to_string())?;
-//! test_server_http::serve_https(listener, acceptor, |_req| async {
+//! test_server_http::serve(listener, Some(acceptor), |_req| async {
 //!     Response::new(Full::new(Bytes::from_static(b"{}")))
 //! })
 //! .await
@@ -55,9 +55,11 @@ pub fn acceptor(cert: &str, key: &str) -> Result<TlsAcceptor, String> {
     Ok(TlsAcceptor::from(Arc::new(tls)))
 }
 
-/// Accepts HTTPS connections on `listener` for ever, each on a task of its own: a failed
-/// handshake drops that connection only, and every request goes to `handle`.
-pub async fn serve_https<H, F>(listener: TcpListener, acceptor: TlsAcceptor, handle: H) -> !
+/// Accepts connections on `listener` for ever, each on a task of its own, and hands every
+/// request to `handle`: over TLS with `tls` (a failed handshake drops that connection only),
+/// plain HTTP without (the stand-ins of cloud services that are plain HTTP at a link-local
+/// address).
+pub async fn serve<H, F>(listener: TcpListener, tls: Option<TlsAcceptor>, handle: H) -> !
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
@@ -66,28 +68,17 @@ where
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
-        let acceptor = acceptor.clone();
-        let handle = handle.clone();
+        let (tls, handle) = (tls.clone(), handle.clone());
         tokio::spawn(async move {
-            if let Ok(tls) = acceptor.accept(tcp).await {
-                connection(TokioIo::new(tls), handle).await;
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(tcp).await {
+                        connection(TokioIo::new(stream), handle).await;
+                    }
+                }
+                None => connection(TokioIo::new(tcp), handle).await,
             }
         });
-    }
-}
-
-/// Accepts plain-HTTP connections on `listener` for ever (the stand-ins of cloud services
-/// that are plain HTTP at a link-local address), every request going to `handle`.
-pub async fn serve_http<H, F>(listener: TcpListener, handle: H) -> !
-where
-    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
-{
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
-        };
-        tokio::spawn(connection(TokioIo::new(tcp), handle.clone()));
     }
 }
 
@@ -117,7 +108,7 @@ mod tests {
     async fn plain_http_requests_reach_the_handler() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(serve_http(listener, |req: Request<Incoming>| async move {
+        tokio::spawn(serve(listener, None, |req: Request<Incoming>| async move {
             Response::new(Full::new(Bytes::from(format!("you asked {}", req.uri()))))
         }));
         let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
