@@ -11,7 +11,7 @@ use eso_core::{Result, SecretValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::cloud::{Cloud, Environment, failed, fetch};
+use crate::cloud::{Cloud, Environment, failed, fetch, fetch_within};
 
 const STS_BODY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
 const M: &str = "aws auth";
@@ -140,18 +140,10 @@ impl<'a> Imds<'a> {
 
     async fn text(req: reqwest::RequestBuilder) -> std::result::Result<String, String> {
         let what = "the instance metadata service";
-        let resp = req.timeout(IMDS_TIMEOUT).send().await.map_err(|e| {
-            format!(
-                "{what}: {}",
-                eso_core::provider::error_chain(&e.without_url())
-            )
-        })?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(format!("{what} answered HTTP {}", status.as_u16()));
-        }
-        let body = resp.text().await.map_err(|e| format!("{what}: {e}"))?;
-        Ok(body.trim().to_owned())
+        let body = fetch_within(what, req, IMDS_TIMEOUT).await?;
+        String::from_utf8(body)
+            .map(|b| b.trim().to_owned())
+            .map_err(|_| format!("{what} answered with something other than text"))
     }
 }
 

@@ -99,28 +99,32 @@ pub(crate) async fn fetch(
     service: &str,
     req: reqwest::RequestBuilder,
 ) -> Result<Vec<u8>> {
-    let resp = req.timeout(CLOUD_TIMEOUT).send().await.map_err(|e| {
-        failed(
-            method,
-            format_args!(
-                "{service}: {}",
-                eso_core::provider::error_chain(&e.without_url())
-            ),
+    fetch_within(service, req, CLOUD_TIMEOUT)
+        .await
+        .map_err(|why| failed(method, why))
+}
+
+/// [`fetch`] with its own timeout, the error being what went wrong (naming `service`), for
+/// callers that say more around it.
+pub(crate) async fn fetch_within(
+    service: &str,
+    req: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> std::result::Result<Vec<u8>, String> {
+    let resp = req.timeout(timeout).send().await.map_err(|e| {
+        format!(
+            "{service}: {}",
+            eso_core::provider::error_chain(&e.without_url())
         )
     })?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(failed(
-            method,
-            format_args!("{service} answered HTTP {}", status.as_u16()),
-        ));
+        return Err(format!("{service} answered HTTP {}", status.as_u16()));
     }
-    let body = resp.bytes().await.map_err(|e| {
-        failed(
-            method,
-            format_args!("{service}: {}", eso_core::provider::error_chain(&e)),
-        )
-    })?;
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| format!("{service}: {}", eso_core::provider::error_chain(&e)))?;
     Ok(body.to_vec())
 }
 
