@@ -19,6 +19,7 @@ Exits non-zero (with a message) when the step's expectation does not hold.
 import os
 import sys
 
+import atexit
 import base64
 import json
 import tempfile
@@ -72,6 +73,7 @@ def rust_k8s_client():
     f = tempfile.NamedTemporaryFile("w", suffix=".jwt", delete=False)
     f.write(token)
     f.close()
+    atexit.register(os.unlink, f.name)
     return rust_client(rust.AuthenticationOptions(kubernetes=rust.KubernetesAuthMethod(
         identity_id=os.environ["INFISICAL_K8S_IDENTITY_ID"], service_account_token_path=f.name)))
 

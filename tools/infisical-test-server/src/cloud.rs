@@ -259,11 +259,10 @@ impl Clouds {
         if !token.is_some_and(|t| self.imds_tokens.iter().any(|i| i == t)) {
             return (401, Value::String(String::new()));
         }
-        let creds = "/latest/meta-data/iam/security-credentials/";
-        match path.strip_prefix(creds) {
-            _ if path == "/latest/meta-data/placement/region" => {
-                (200, Value::String(INSTANCE_REGION.to_owned()))
-            }
+        if path == "/latest/meta-data/placement/region" {
+            return (200, Value::String(INSTANCE_REGION.to_owned()));
+        }
+        match path.strip_prefix("/latest/meta-data/iam/security-credentials/") {
             Some("") => (200, Value::String(INSTANCE_ROLE.to_owned())),
             Some(INSTANCE_ROLE) => match self.assumable() {
                 Some((k, s, t)) => (
@@ -371,9 +370,7 @@ impl Clouds {
         if date.len() != 16 || !date.starts_with(day) {
             return Err(bad("X-Amz-Date does not match the credential scope"));
         }
-        // Infisical replays the request to `https://sts.<region>.amazonaws.com`, so a
-        // request without a Host header gets that one (Infisical's older Rust-core SDK
-        // sends none); one naming another host is refused.
+        // The region Infisical reads from the credential scope: what it checks first.
         let region_ok = !region.is_empty()
             && region.len() <= 20
             && region
@@ -382,6 +379,9 @@ impl Clouds {
         if !region_ok {
             return Err(ApiError::bad_request("Invalid AWS region"));
         }
+        // Infisical replays the request to `https://sts.<region>.amazonaws.com`, so a
+        // request without a Host header gets that one (Infisical's older Rust-core SDK
+        // sends none); one naming another host is refused.
         let host = format!("sts.{region}.amazonaws.com");
         let mut lower = lower;
         match lower.get("host") {
