@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::client::Http;
 use crate::cloud::{self, Cloud, OciKey};
+use crate::http::Http;
 
 /// How a store's identity logs in.
 pub(crate) enum Login {

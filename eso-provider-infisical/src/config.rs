@@ -12,9 +12,10 @@ use eso_core::provider::{
 use eso_core::{Error, Result};
 
 use crate::auth::{Login, Session};
-use crate::client::{Api, Http, Scope, api_base};
+use crate::client::{Api, Scope};
 use crate::cloud::{CLOUD_TIMEOUT, Cloud, CloudEndpoints, Environment};
 use crate::cloud_auth::CloudAuth;
+use crate::http::{Http, api_base};
 use crate::provider::Infisical;
 
 /// Where a pod's own ServiceAccount token is mounted: what Kubernetes auth sends by default.

@@ -8,6 +8,7 @@ mod cloud;
 mod cloud_auth;
 mod config;
 mod error;
+mod http;
 mod provider;
 mod push;
 mod sign;
