@@ -82,6 +82,12 @@ pub(crate) fn address(default_path: &str, key: &str) -> (String, String) {
 }
 
 impl Api {
+    /// The value of `key` (folder rules as ESO: see the crate docs), `None` when missing.
+    pub(crate) async fn value(&self, key: &str) -> Result<Option<String>> {
+        let (folder, name) = address(&self.scope.secrets_path, key);
+        Ok(self.get(&folder, &name).await?.map(|s| s.secret_value))
+    }
+
     pub(crate) fn new(http: Http, session: Session, scope: Scope) -> Self {
         Self {
             http,

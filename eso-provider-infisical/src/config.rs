@@ -16,7 +16,7 @@ use crate::client::{Api, Scope};
 use crate::cloud::{CLOUD_TIMEOUT, Cloud, CloudEndpoints, Environment};
 use crate::cloud_auth::CloudAuth;
 use crate::http::{Http, api_base};
-use crate::provider::Infisical;
+use crate::provider::{CAPABILITIES, Infisical};
 
 /// Where a pod's own ServiceAccount token is mounted: what Kubernetes auth sends by default.
 pub const DEFAULT_SERVICE_ACCOUNT_TOKEN_FILE: &str =
@@ -24,16 +24,6 @@ pub const DEFAULT_SERVICE_ACCOUNT_TOKEN_FILE: &str =
 
 /// Timeout of every API call.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What the provider supports: reads, find by name and path, push and delete; no tags, no
-/// metadata, no versions.
-pub(crate) const CAPABILITIES: Capabilities = {
-    let mut c = Capabilities::ALL;
-    c.find_by_tags = false;
-    c.metadata = false;
-    c.versions = false;
-    c
-};
 
 /// Builds [`Infisical`] providers from `spec.provider.infisical` blocks.
 ///

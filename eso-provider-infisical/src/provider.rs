@@ -9,7 +9,17 @@ use eso_core::provider::{
 use eso_core::{Error, Result, SecretMap, SecretValue};
 
 use crate::auth::TokenStats;
-use crate::client::{Api, address};
+use crate::client::Api;
+
+/// What the provider supports: reads, find by name and path, push and delete; no tags, no
+/// metadata, no versions.
+pub(crate) const CAPABILITIES: Capabilities = {
+    let mut c = Capabilities::ALL;
+    c.find_by_tags = false;
+    c.metadata = false;
+    c.versions = false;
+    c
+};
 
 /// A configured `infisical` store: one machine-identity session (logged in on first use,
 /// renewed, logged in again after a refusal) and the store's project, environment and folder.
@@ -34,22 +44,17 @@ impl Infisical {
     pub fn token_stats(&self) -> TokenStats {
         self.api.session.stats()
     }
-
-    /// The value of `key` (folder rules as ESO: see the crate docs), `NotFound` when missing.
-    pub(crate) async fn value(&self, key: &str) -> Result<Option<String>> {
-        let (folder, name) = address(&self.api.scope.secrets_path, key);
-        Ok(self.api.get(&folder, &name).await?.map(|s| s.secret_value))
-    }
 }
 
 #[async_trait]
 impl Provider for Infisical {
     fn capabilities(&self) -> Capabilities {
-        crate::config::CAPABILITIES
+        CAPABILITIES
     }
 
     async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
         let v = self
+            .api
             .value(&r.key)
             .await?
             .ok_or_else(|| Error::not_found(r.key.clone()))?;
@@ -88,15 +93,15 @@ impl Provider for Infisical {
     }
 
     async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
-        crate::push::push(self, value, r).await
+        crate::push::push(&self.api, value, r).await
     }
 
     async fn delete_secret(&self, r: &PushRef) -> Result<()> {
-        crate::push::delete(self, r).await
+        crate::push::delete(&self.api, r).await
     }
 
     async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
-        crate::push::exists(self, r).await
+        crate::push::exists(&self.api, r).await
     }
 
     async fn validate(&self) -> Result<Validation> {

@@ -5,8 +5,7 @@
 use eso_core::provider::{PushRef, PushValue, property};
 use eso_core::{Error, Result, SecretValue};
 
-use crate::client::address;
-use crate::provider::Infisical;
+use crate::client::{Api, address};
 
 fn key_required(r: &PushRef) -> Result<()> {
     if r.remote_key.is_empty() {
@@ -16,11 +15,11 @@ fn key_required(r: &PushRef) -> Result<()> {
 }
 
 /// Pushes `value` to `r.remote_key`.
-pub(crate) async fn push(p: &Infisical, value: &PushValue, r: &PushRef) -> Result<()> {
+pub(crate) async fn push(api: &Api, value: &PushValue, r: &PushRef) -> Result<()> {
     key_required(r)?;
     let payload = value.to_bytes()?;
-    let (folder, name) = address(&p.api.scope.secrets_path, &r.remote_key);
-    let existing = p.api.get(&folder, &name).await?.map(|s| s.secret_value);
+    let (folder, name) = address(&api.scope.secrets_path, &r.remote_key);
+    let existing = api.get(&folder, &name).await?.map(|s| s.secret_value);
     let new = match r.property() {
         Some(prop) => {
             let current = existing.as_deref().map(SecretValue::from);
@@ -39,16 +38,16 @@ pub(crate) async fn push(p: &Infisical, value: &PushValue, r: &PushRef) -> Resul
     };
     match existing {
         Some(old) if old == new => Ok(()),
-        Some(_) => p.api.write(&folder, &name, Some(&new), false).await,
-        None => p.api.write(&folder, &name, Some(&new), true).await,
+        Some(_) => api.write(&folder, &name, Some(&new), false).await,
+        None => api.write(&folder, &name, Some(&new), true).await,
     }
 }
 
 /// Deletes `r.remote_key` (or only its property).
-pub(crate) async fn delete(p: &Infisical, r: &PushRef) -> Result<()> {
+pub(crate) async fn delete(api: &Api, r: &PushRef) -> Result<()> {
     key_required(r)?;
-    let (folder, name) = address(&p.api.scope.secrets_path, &r.remote_key);
-    let Some(existing) = p.api.get(&folder, &name).await?.map(|s| s.secret_value) else {
+    let (folder, name) = address(&api.scope.secrets_path, &r.remote_key);
+    let Some(existing) = api.get(&folder, &name).await?.map(|s| s.secret_value) else {
         return Ok(());
     };
     if let Some(prop) = r.property() {
@@ -69,19 +68,19 @@ pub(crate) async fn delete(p: &Infisical, r: &PushRef) -> Result<()> {
         }
         if doc.as_object().is_some_and(|o| !o.is_empty()) {
             let text = serde_json::to_string(&doc).map_err(|e| Error::Conversion(e.to_string()))?;
-            return p.api.write(&folder, &name, Some(&text), false).await;
+            return api.write(&folder, &name, Some(&text), false).await;
         }
     }
-    match p.api.write(&folder, &name, None, false).await {
+    match api.write(&folder, &name, None, false).await {
         Err(e) if e.is_not_found() => Ok(()),
         other => other,
     }
 }
 
 /// Whether `r.remote_key` (and its property, when given) exists.
-pub(crate) async fn exists(p: &Infisical, r: &PushRef) -> Result<bool> {
+pub(crate) async fn exists(api: &Api, r: &PushRef) -> Result<bool> {
     key_required(r)?;
-    let Some(v) = p.value(&r.remote_key).await? else {
+    let Some(v) = api.value(&r.remote_key).await? else {
         return Ok(false);
     };
     match r.property() {
