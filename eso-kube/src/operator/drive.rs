@@ -13,7 +13,8 @@ use kube::runtime::reflector::ObjectRef;
 
 use super::class::{ClassFilter, ClassScoped};
 use super::flows::{self, Context, ReconcileError};
-use super::metrics::{Kind, Metrics};
+use super::metrics::Metrics;
+use super::object_metrics::Kind;
 use super::queue::Tracked;
 use super::{EsoObject, Shutdown, object_key};
 

@@ -19,8 +19,94 @@ use eso_core::api::{
     ClusterExternalSecret, ClusterPushSecret, ClusterSecretStore, Condition, ExternalSecret,
     PushSecret, SecretStore,
 };
+use kube::runtime::reflector::Store;
 
-use super::metrics::{Conditions, KINDS, Kind, Sources};
+/// The six ESO kinds, as the subsystems of their metrics (`externalsecret_...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Kind {
+    ExternalSecret,
+    PushSecret,
+    SecretStore,
+    ClusterSecretStore,
+    ClusterExternalSecret,
+    ClusterPushSecret,
+}
+
+pub(super) const KINDS: [Kind; 6] = [
+    Kind::ExternalSecret,
+    Kind::PushSecret,
+    Kind::SecretStore,
+    Kind::ClusterSecretStore,
+    Kind::ClusterExternalSecret,
+    Kind::ClusterPushSecret,
+];
+
+impl Kind {
+    pub(super) fn subsystem(self) -> &'static str {
+        match self {
+            Self::ExternalSecret => "externalsecret",
+            Self::PushSecret => "pushsecret",
+            Self::SecretStore => "secretstore",
+            Self::ClusterSecretStore => "clustersecretstore",
+            Self::ClusterExternalSecret => "clusterexternalsecret",
+            Self::ClusterPushSecret => "clusterpushsecret",
+        }
+    }
+
+    /// ESO's help texts name the kind in words.
+    pub(super) fn words(self) -> &'static str {
+        match self {
+            Self::ExternalSecret => "External Secret",
+            Self::PushSecret => "Push Secret",
+            Self::SecretStore => "Secret Store",
+            Self::ClusterSecretStore => "Cluster Secret Store",
+            Self::ClusterExternalSecret => "Cluster External Secret",
+            Self::ClusterPushSecret => "Cluster Push Secret",
+        }
+    }
+}
+
+/// The reflector caches the condition gauges are read from at scrape time.
+#[derive(Clone)]
+pub(super) struct Sources {
+    pub(super) external_secrets: Store<ExternalSecret>,
+    pub(super) push_secrets: Store<PushSecret>,
+    pub(super) secret_stores: Store<SecretStore>,
+    pub(super) cluster_secret_stores: Store<ClusterSecretStore>,
+    pub(super) cluster_external_secrets: Store<ClusterExternalSecret>,
+    pub(super) cluster_push_secrets: Store<ClusterPushSecret>,
+}
+
+/// The `status.conditions` of an ESO object.
+pub(super) trait Conditions: kube::Resource<DynamicType = ()> + Clone + 'static {
+    fn conditions(&self) -> &[Condition];
+}
+
+macro_rules! conditions {
+    ($($k:ty),*) => {$(
+        impl Conditions for $k {
+            fn conditions(&self) -> &[Condition] {
+                self.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or(&[])
+            }
+        }
+    )*};
+}
+conditions!(
+    ExternalSecret,
+    PushSecret,
+    SecretStore,
+    ClusterExternalSecret,
+    ClusterPushSecret
+);
+
+impl Conditions for ClusterSecretStore {
+    fn conditions(&self) -> &[Condition] {
+        self.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_deref())
+            .unwrap_or(&[])
+    }
+}
 
 const SYNC_CALLS: &str = "externalsecret_sync_calls_total";
 const SYNC_CALLS_HELP: &str = "Total number of the External Secret sync calls";

@@ -18,7 +18,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher;
 
 use super::drive::{Drivers, ignore_gone};
-use super::metrics::{self, Kind};
+use super::object_metrics::{self, Kind};
 use super::{Operator, Shutdown, class, events, flows, gc, queue, watch};
 use crate::known_secrets::KnownSecrets;
 use crate::{KubeCluster, KubeWorkloads};
@@ -146,7 +146,7 @@ pub(super) async fn run(op: Operator, shutdown: Shutdown) {
         .cluster_push_secret
         .then(|| cached(Api::<ClusterPushSecret>::all(client.clone()), &wc));
     op.endpoints.set_external_secrets(es_store.clone());
-    op.endpoints.metrics().set_sources(metrics::Sources {
+    op.endpoints.metrics().set_sources(object_metrics::Sources {
         external_secrets: es_store.clone(),
         push_secrets: ps.as_ref().map_or_else(empty_store, Controller::store),
         secret_stores: ss_store.clone(),
