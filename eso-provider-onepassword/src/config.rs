@@ -11,19 +11,10 @@ use eso_core::provider::{
 use eso_core::{Error, Result};
 
 use crate::client::Api;
-use crate::provider::OnePassword;
+use crate::provider::{CAPABILITIES, OnePassword};
 
 /// Timeout of every API call.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What the provider supports: reads (fields and files), find by name and tags, push and
-/// delete; no metadata, no versions.
-pub(crate) const CAPABILITIES: Capabilities = {
-    let mut c = Capabilities::ALL;
-    c.metadata = false;
-    c.versions = false;
-    c
-};
 
 /// Builds [`OnePassword`] providers from `spec.provider.onepassword` blocks.
 ///

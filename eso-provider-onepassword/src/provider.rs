@@ -13,6 +13,15 @@ use crate::client::{Api, Field, Item, is_connect_id};
 /// The field a remote ref without `property` reads and a push without `property` writes.
 pub(crate) const DEFAULT_LABEL: &str = "password";
 
+/// What the provider supports: reads (fields and files), find by name and tags, push and
+/// delete; no metadata, no versions.
+pub(crate) const CAPABILITIES: Capabilities = {
+    let mut c = Capabilities::ALL;
+    c.metadata = false;
+    c.versions = false;
+    c
+};
+
 /// A configured `onepassword` store: one Connect server, its token, and the vaults to search
 /// in order.
 pub struct OnePassword {
@@ -162,7 +171,7 @@ impl OnePassword {
 #[async_trait]
 impl Provider for OnePassword {
     fn capabilities(&self) -> Capabilities {
-        crate::config::CAPABILITIES
+        CAPABILITIES
     }
 
     async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
@@ -253,15 +262,15 @@ impl Provider for OnePassword {
     }
 
     async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
-        crate::push::push(self, value, r).await
+        self.push(value, r).await
     }
 
     async fn delete_secret(&self, r: &PushRef) -> Result<()> {
-        crate::push::delete(self, r).await
+        self.delete(r).await
     }
 
     async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
-        crate::push::exists(self, r).await
+        self.exists(r).await
     }
 
     async fn validate(&self) -> Result<Validation> {

@@ -67,147 +67,143 @@ fn set_field(item: &mut Item, label: &str, value: &str) -> Result<bool> {
     }
 }
 
-/// Pushes `value` to the field `r.property` (default `password`) of the item `r.remote_key`.
-pub(crate) async fn push(p: &OnePassword, value: &PushValue, r: &PushRef) -> Result<()> {
-    key_required(r)?;
-    let PushValue::Single(v) = value else {
-        return Err(Error::not_supported(
-            "1password: a push writes one Secret key to one item field \
-             (spec.data[].match.secretKey); whole-Secret pushes are not supported (ESO refuses \
-             them too)",
-        ));
-    };
-    let text = v.expose_str().ok_or_else(|| {
-        Error::Conversion(format!(
-            "1Password fields hold text; the value pushed to {:?} is not valid UTF-8",
-            r.remote_key
-        ))
-    })?;
-    let label = r.property().unwrap_or(DEFAULT_LABEL);
-    let meta: Metadata = r.metadata_spec()?.unwrap_or_default();
-    let _write = p.writes.lock().await;
-    match p.find_item(&r.remote_key).await? {
-        Some(mut item) => {
-            let mut changed = false;
-            if let Some(tags) = meta.tags
-                && tags != item.tags
-            {
-                item.tags = tags;
-                changed = true;
-            }
-            changed |= set_field(&mut item, label, text)?;
-            if changed {
-                p.api.update(&item).await?;
-            }
-            Ok(())
-        }
-        None => create(p, meta, &r.remote_key, label, text).await,
-    }
-}
-
-async fn create(
-    p: &OnePassword,
-    meta: Metadata,
-    title: &str,
-    label: &str,
-    text: &str,
-) -> Result<()> {
-    let vault_name = if meta.vault.is_empty() {
-        p.vaults
-            .first()
-            .cloned()
-            .ok_or_else(|| Error::invalid_config("spec.provider.onepassword.vaults", "is empty"))?
-    } else if p.vaults.contains(&meta.vault) {
-        meta.vault
-    } else {
-        return Err(Error::invalid_config(
-            "spec.data[].metadata.spec.vault",
-            format!(
-                "vault {:?} is not one of the store's vaults ({})",
-                meta.vault,
-                p.vaults.join(", ")
-            ),
-        ));
-    };
-    let vault = p.vault(&vault_name).await?;
-    let mut item = Item {
-        title: title.to_owned(),
-        category: "SERVER".to_owned(),
-        vault: ItemVault { id: vault.clone() },
-        tags: meta.tags.unwrap_or_default(),
-        ..Item::default()
-    };
-    set_field(&mut item, label, text)?;
-    p.api.create(&vault, &item).await?;
-    // Connect answers before the item is searchable; a push right after must not create a
-    // second item with the same title (ESO waits the same way).
-    let deadline = tokio::time::Instant::now() + CREATE_WAIT;
-    loop {
-        if p.find_item(title).await?.is_some() {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(Error::unavailable(
-                format!("1password: item {title:?} was created but is not listed yet"),
-                std::io::Error::from(std::io::ErrorKind::TimedOut),
+/// PushSecret, delete and `SecretExists` (the `Provider` methods call these).
+impl OnePassword {
+    /// Pushes `value` to the field `r.property` (default `password`) of the item `r.remote_key`.
+    pub(crate) async fn push(&self, value: &PushValue, r: &PushRef) -> Result<()> {
+        key_required(r)?;
+        let PushValue::Single(v) = value else {
+            return Err(Error::not_supported(
+                "1password: a push writes one Secret key to one item field \
+                 (spec.data[].match.secretKey); whole-Secret pushes are not supported (ESO refuses \
+                 them too)",
             ));
-        }
-        tokio::time::sleep(CREATE_POLL).await;
-    }
-}
-
-/// Removes the field `r.property` (default `password`) of the item `r.remote_key`; the item
-/// goes when no field, file or section is left. A missing item or field is already deleted.
-pub(crate) async fn delete(p: &OnePassword, r: &PushRef) -> Result<()> {
-    key_required(r)?;
-    let _write = p.writes.lock().await;
-    let Some(mut item) = p.find_item(&r.remote_key).await? else {
-        return Ok(());
-    };
-    let label = r.property().unwrap_or(DEFAULT_LABEL);
-    match count_label(&item.fields, label) {
-        0 => return Ok(()),
-        1 => item.fields.retain(|f| f.label != label),
-        n => {
-            return Err(Error::generic(format!(
-                "1password: item {:?} has {n} fields labelled {label:?}; expected one",
-                item.title
-            )));
-        }
-    }
-    // A lone section without ID or label is what 1Password adds by itself: not content.
-    if let [only] = item.sections.as_slice()
-        && only
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .is_empty()
-        && only
-            .get("label")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .is_empty()
-    {
-        item.sections.clear();
-    }
-    if item.fields.is_empty() && item.files.is_empty() && item.sections.is_empty() {
-        return match p.api.delete(&item).await {
-            Err(e) if e.is_not_found() => Ok(()),
-            other => other,
         };
+        let text = v.expose_str().ok_or_else(|| {
+            Error::Conversion(format!(
+                "1Password fields hold text; the value pushed to {:?} is not valid UTF-8",
+                r.remote_key
+            ))
+        })?;
+        let label = r.property().unwrap_or(DEFAULT_LABEL);
+        let meta: Metadata = r.metadata_spec()?.unwrap_or_default();
+        let _write = self.writes.lock().await;
+        match self.find_item(&r.remote_key).await? {
+            Some(mut item) => {
+                let mut changed = false;
+                if let Some(tags) = meta.tags
+                    && tags != item.tags
+                {
+                    item.tags = tags;
+                    changed = true;
+                }
+                changed |= set_field(&mut item, label, text)?;
+                if changed {
+                    self.api.update(&item).await?;
+                }
+                Ok(())
+            }
+            None => self.create(meta, &r.remote_key, label, text).await,
+        }
     }
-    p.api.update(&item).await.map(drop)
-}
 
-/// Whether the item `r.remote_key` exists (and has a field labelled `r.property`, when set).
-pub(crate) async fn exists(p: &OnePassword, r: &PushRef) -> Result<bool> {
-    key_required(r)?;
-    Ok(match p.find_item(&r.remote_key).await? {
-        None => false,
-        Some(item) => r
-            .property()
-            .is_none_or(|prop| item.fields.iter().any(|f| f.label == prop)),
-    })
+    async fn create(&self, meta: Metadata, title: &str, label: &str, text: &str) -> Result<()> {
+        let vault_name = if meta.vault.is_empty() {
+            self.vaults.first().cloned().ok_or_else(|| {
+                Error::invalid_config("spec.provider.onepassword.vaults", "is empty")
+            })?
+        } else if self.vaults.contains(&meta.vault) {
+            meta.vault
+        } else {
+            return Err(Error::invalid_config(
+                "spec.data[].metadata.spec.vault",
+                format!(
+                    "vault {:?} is not one of the store's vaults ({})",
+                    meta.vault,
+                    self.vaults.join(", ")
+                ),
+            ));
+        };
+        let vault = self.vault(&vault_name).await?;
+        let mut item = Item {
+            title: title.to_owned(),
+            category: "SERVER".to_owned(),
+            vault: ItemVault { id: vault.clone() },
+            tags: meta.tags.unwrap_or_default(),
+            ..Item::default()
+        };
+        set_field(&mut item, label, text)?;
+        self.api.create(&vault, &item).await?;
+        // Connect answers before the item is searchable; a push right after must not create a
+        // second item with the same title (ESO waits the same way).
+        let deadline = tokio::time::Instant::now() + CREATE_WAIT;
+        loop {
+            if self.find_item(title).await?.is_some() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::unavailable(
+                    format!("1password: item {title:?} was created but is not listed yet"),
+                    std::io::Error::from(std::io::ErrorKind::TimedOut),
+                ));
+            }
+            tokio::time::sleep(CREATE_POLL).await;
+        }
+    }
+
+    /// Removes the field `r.property` (default `password`) of the item `r.remote_key`; the item
+    /// goes when no field, file or section is left. A missing item or field is already deleted.
+    pub(crate) async fn delete(&self, r: &PushRef) -> Result<()> {
+        key_required(r)?;
+        let _write = self.writes.lock().await;
+        let Some(mut item) = self.find_item(&r.remote_key).await? else {
+            return Ok(());
+        };
+        let label = r.property().unwrap_or(DEFAULT_LABEL);
+        match count_label(&item.fields, label) {
+            0 => return Ok(()),
+            1 => item.fields.retain(|f| f.label != label),
+            n => {
+                return Err(Error::generic(format!(
+                    "1password: item {:?} has {n} fields labelled {label:?}; expected one",
+                    item.title
+                )));
+            }
+        }
+        // A lone section without ID or label is what 1Password adds by itself: not content.
+        if let [only] = item.sections.as_slice()
+            && only
+                .get("id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .is_empty()
+            && only
+                .get("label")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .is_empty()
+        {
+            item.sections.clear();
+        }
+        if item.fields.is_empty() && item.files.is_empty() && item.sections.is_empty() {
+            return match self.api.delete(&item).await {
+                Err(e) if e.is_not_found() => Ok(()),
+                other => other,
+            };
+        }
+        self.api.update(&item).await.map(drop)
+    }
+
+    /// Whether the item `r.remote_key` exists (and has a field labelled `r.property`, when set).
+    pub(crate) async fn exists(&self, r: &PushRef) -> Result<bool> {
+        key_required(r)?;
+        Ok(match self.find_item(&r.remote_key).await? {
+            None => false,
+            Some(item) => r
+                .property()
+                .is_none_or(|prop| item.fields.iter().any(|f| f.label == prop)),
+        })
+    }
 }
 
 #[cfg(test)]
