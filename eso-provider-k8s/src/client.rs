@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use eso_core::{Error, Result, SecretMap, SecretValue};
+use eso_core::{Error, Result};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 
@@ -107,13 +107,4 @@ impl Kubernetes {
             )
         })
     }
-}
-
-/// A Secret's data as a map.
-pub(crate) fn data_of(s: &Secret) -> SecretMap {
-    s.data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), SecretValue::new(v.0.clone())))
-        .collect()
 }

@@ -10,14 +10,7 @@ use eso_core::provider::{
 use eso_core::{Error, Result};
 use tokio::sync::Mutex;
 
-use crate::provider::{Inner, Kubernetes};
-
-/// What the provider supports (no versions: Kubernetes Secrets have none).
-pub(crate) const CAPABILITIES: Capabilities = {
-    let mut c = Capabilities::ALL;
-    c.versions = false;
-    c
-};
+use crate::provider::{CAPABILITIES, Inner, Kubernetes};
 
 /// Builds [`Kubernetes`] providers from `spec.provider.kubernetes` blocks.
 ///

@@ -18,8 +18,6 @@ use kube::api::{Api, ListParams, PostParams};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::client::data_of;
-
 /// The label this provider puts on every Secret it creates in the remote cluster. A Secret
 /// without it is never overwritten or deleted; add it by hand to let a store adopt one.
 pub const MANAGED_BY_LABEL: &str = "external-secrets.io/managed-by";
@@ -27,6 +25,22 @@ pub const MANAGED_BY_LABEL: &str = "external-secrets.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "external-secrets";
 /// The field manager of the provider's writes in the remote cluster.
 pub const PROVIDER_FIELD_MANAGER: &str = "external-secrets-provider";
+
+/// What the provider supports (no versions: Kubernetes Secrets have none).
+pub(crate) const CAPABILITIES: Capabilities = {
+    let mut c = Capabilities::ALL;
+    c.versions = false;
+    c
+};
+
+/// A Secret's data as a map.
+pub(crate) fn data_of(s: &Secret) -> SecretMap {
+    s.data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), SecretValue::new(v.0.clone())))
+        .collect()
+}
 
 /// Reads and writes Secrets of one namespace (`remoteNamespace`) of a Kubernetes cluster.
 ///
@@ -176,7 +190,7 @@ fn metadata_property(s: &Secret, name: &str, prop: &str) -> Result<SecretValue> 
 #[async_trait]
 impl Provider for Kubernetes {
     fn capabilities(&self) -> Capabilities {
-        crate::config::CAPABILITIES
+        CAPABILITIES
     }
 
     async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {

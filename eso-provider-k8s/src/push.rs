@@ -13,9 +13,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, PostParams};
 use serde::Deserialize;
 
-use crate::client::data_of;
 use crate::error::{api_error, is_status};
-use crate::provider::{Kubernetes, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROVIDER_FIELD_MANAGER};
+use crate::provider::{
+    Kubernetes, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROVIDER_FIELD_MANAGER, data_of,
+};
 
 type StringMap = BTreeMap<String, String>;
 
