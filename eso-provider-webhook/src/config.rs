@@ -9,20 +9,8 @@ use eso_core::provider::{
     Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity, provider_block,
 };
 
-use crate::provider::Webhook;
+use crate::provider::{CAPABILITIES, Webhook};
 use crate::request::{RequestSpec, SecretSource, Templates};
-
-/// What the provider supports: reads of values and maps, push and delete (as ESO's
-/// `ReadWrite`); no `find`, no metadata, no versions beyond what the templates make of
-/// `.remoteRef.version`.
-pub(crate) const CAPABILITIES: Capabilities = {
-    let mut c = Capabilities::ALL;
-    c.find_by_name = false;
-    c.find_by_tags = false;
-    c.metadata = false;
-    c.versions = false;
-    c
-};
 
 /// Builds [`Webhook`] providers from `spec.provider.webhook` blocks.
 ///

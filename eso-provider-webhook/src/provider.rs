@@ -19,6 +19,18 @@ use crate::request::{
 /// How long [`Provider::validate`] waits for a TCP connection to the endpoint.
 const VALIDATE_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// What the provider supports: reads of values and maps, push and delete (as ESO's
+/// `ReadWrite`); no `find`, no metadata, no versions beyond what the templates make of
+/// `.remoteRef.version`.
+pub(crate) const CAPABILITIES: Capabilities = {
+    let mut c = Capabilities::ALL;
+    c.find_by_name = false;
+    c.find_by_tags = false;
+    c.metadata = false;
+    c.versions = false;
+    c
+};
+
 /// A configured `webhook` store: every read, push and delete is one HTTP call built from the
 /// store's templates (see the crate docs for the template data of each call).
 pub struct Webhook {
@@ -169,7 +181,7 @@ impl Webhook {
 #[async_trait]
 impl Provider for Webhook {
     fn capabilities(&self) -> Capabilities {
-        crate::config::CAPABILITIES
+        CAPABILITIES
     }
 
     async fn get_secret(&self, r: &RemoteRef) -> Result<SecretValue> {
