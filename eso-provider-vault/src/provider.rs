@@ -16,7 +16,6 @@ use eso_core::{Error, Result, SecretMap, SecretValue};
 use crate::auth::token::{TokenStats, Tokens};
 use crate::client::Http;
 use crate::client::kv::Layout;
-use crate::client::secrets::to_json_bytes;
 
 /// How many secrets a find reads at once.
 const FIND_CONCURRENCY: usize = 8;
@@ -228,4 +227,11 @@ impl Provider for Vault {
         self.inner.tokens.lookup_self(&token).await?;
         Ok(Validation::Ready)
     }
+}
+
+/// A JSON value as bytes.
+fn to_json_bytes(v: &Value) -> Result<SecretValue> {
+    serde_json::to_vec(v)
+        .map(SecretValue::new)
+        .map_err(|e| Error::Conversion(e.to_string()))
 }

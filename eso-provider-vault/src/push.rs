@@ -8,18 +8,13 @@ use eso_core::{Error, Result};
 use serde_json::{Map, Value, json};
 
 use crate::client::Call;
-use crate::client::secrets::Meta;
+use crate::client::secrets::{Meta, marker};
 use crate::provider::Vault;
 
 impl Meta {
     pub(crate) fn managed(&self) -> bool {
         self.custom.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
     }
-}
-
-/// The v1 ownership marker (the `custom_metadata` entry of the data).
-pub(crate) fn marker() -> Value {
-    json!({ MANAGED_BY_TAG: MANAGED_BY_VALUE })
 }
 
 fn v1_managed(data: &Map<String, Value>) -> bool {

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use eso_core::{Error, Result, SecretValue};
+use eso_core::provider::{MANAGED_BY_TAG, MANAGED_BY_VALUE};
+use eso_core::{Error, Result};
 use serde_json::{Map, Value, json};
 
 use crate::client::Call;
 use crate::provider::Vault;
-use crate::push::marker;
 
 /// A v2 secret's metadata.
 #[derive(Debug, Default)]
@@ -18,11 +18,9 @@ pub(crate) struct Meta {
     pub(crate) system: BTreeMap<String, String>,
 }
 
-/// A JSON value as bytes.
-pub(crate) fn to_json_bytes(v: &Value) -> Result<SecretValue> {
-    serde_json::to_vec(v)
-        .map(SecretValue::new)
-        .map_err(|e| Error::Conversion(e.to_string()))
+/// The v1 ownership marker (the `custom_metadata` entry of the data).
+pub(crate) fn marker() -> Value {
+    json!({ MANAGED_BY_TAG: MANAGED_BY_VALUE })
 }
 
 impl Vault {
