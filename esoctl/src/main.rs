@@ -9,7 +9,6 @@ mod crd;
 mod files;
 mod providers;
 mod reconcile;
-mod reconcile_kube;
 mod template;
 mod validate;
 

@@ -21,7 +21,12 @@ use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Map, Value, json};
 
 mod io;
+mod kube;
+mod output;
 mod steps;
+
+use output::print_items;
+pub(crate) use output::{Fatal, Format};
 
 use io::{State, load_input, read_state, secret_to_json, write_state};
 
@@ -59,22 +64,6 @@ pub(crate) struct Args {
     /// lets refresh intervals elapse between runs.
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub(crate) enum Format {
-    Yaml,
-    Json,
-}
-
-/// A failure that stops the run before anything is written.
-#[derive(Debug)]
-pub(crate) struct Fatal(pub(crate) String);
-
-impl<E: std::fmt::Display> From<E> for Fatal {
-    fn from(e: E) -> Self {
-        Self(e.to_string())
-    }
 }
 
 pub(crate) fn run(args: &Args) -> ExitCode {
@@ -130,9 +119,7 @@ async fn run_async(args: &Args) -> Result<usize, Fatal> {
         None => jiff::Timestamp::now(),
     };
     match &args.kubeconfig {
-        Some(path) => {
-            crate::reconcile_kube::run(path, args.context.as_deref(), args.output, now).await
-        }
+        Some(path) => kube::run(path, args.context.as_deref(), args.output, now).await,
         None => steps::run_files(args, now).await,
     }
 }
@@ -213,22 +200,4 @@ fn store_identity(key: &str, value: &Value) -> Option<StoreIdentity> {
         _ => return None,
     };
     Some(StoreIdentity::new(scope, ns, name).with_generation(generation))
-}
-
-pub(crate) fn print_items(items: &[Value], format: Format) -> Result<(), Fatal> {
-    match format {
-        Format::Json => {
-            let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
-            println!("{}", serde_json::to_string_pretty(&list)?);
-        }
-        Format::Yaml => {
-            let mut out = String::new();
-            for item in items {
-                out.push_str("---\n");
-                out.push_str(&serde_saphyr::to_string(item)?);
-            }
-            print!("{out}");
-        }
-    }
-    Ok(())
 }

@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::reconcile::{Fatal, Format, print_items};
+use super::output::{Fatal, Format, print_items};
 
 /// Lists every object of a kind (all namespaces).
 async fn list<K>(client: &kube::Client) -> Result<Vec<K>, Fatal>
