@@ -13,21 +13,25 @@ use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Secret, SecretVersion, secret_version::State};
 
 use crate::error::GcpError;
-use crate::provider::GcpSecretManager;
+use crate::provider::{GcpSecretManager, Settings};
 
-/// How many secrets `get_all_secrets` reads at once.
-pub(crate) const FIND_CONCURRENCY: usize = 8;
 /// Page size of list calls.
 const PAGE_SIZE: i32 = 250;
 
-/// What a client is built for (one store revision).
-#[derive(Clone, Debug)]
-pub(crate) struct Settings {
-    pub(crate) project: String,
-    pub(crate) location: Option<String>,
-    pub(crate) policy: GcpSecretVersionSelectionPolicy,
-    /// A cluster store whose credentials resolve per consumer namespace (validate: Unknown).
-    pub(crate) referent: bool,
+/// Sends every Secret Manager call of the provider and the generator to this REST root
+/// instead of Google's (`http://127.0.0.1:PORT` for the emulator, or a private endpoint).
+pub const ENDPOINT_ENV: &str = "GCP_SECRET_MANAGER_REST_ENDPOINT";
+
+/// The Secret Manager REST root for `location`: the override of [`ENDPOINT_ENV`], else
+/// Google's global endpoint, or the regional one for regional secrets.
+pub(crate) fn endpoint(location: Option<&str>) -> String {
+    if let Some(ep) = std::env::var(ENDPOINT_ENV).ok().filter(|v| !v.is_empty()) {
+        return ep.trim_end_matches('/').to_owned();
+    }
+    match location {
+        Some(l) => format!("https://secretmanager.{l}.rep.googleapis.com"),
+        None => "https://secretmanager.googleapis.com".to_owned(),
+    }
 }
 
 impl GcpSecretManager {
@@ -35,7 +39,7 @@ impl GcpSecretManager {
     /// retries off (the registry's retry layer retries every provider the same way).
     pub(crate) async fn connect(s: Settings, creds: GoogleCredentials) -> Result<Self> {
         let api = SecretManagerService::builder()
-            .with_endpoint(crate::config::endpoint(s.location.as_deref()))
+            .with_endpoint(endpoint(s.location.as_deref()))
             .with_credentials(creds.clone())
             .with_retry_policy(google_cloud_gax::retry_policy::NeverRetry)
             .build()
@@ -235,5 +239,22 @@ impl GcpSecretManager {
             terms.push(format!("name:{p}"));
         }
         terms.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        // The override is process-wide; only the defaults are checked here when it is unset.
+        if std::env::var(ENDPOINT_ENV).is_err() {
+            assert_eq!(endpoint(None), "https://secretmanager.googleapis.com");
+            assert_eq!(
+                endpoint(Some("europe-west1")),
+                "https://secretmanager.europe-west1.rep.googleapis.com"
+            );
+        }
     }
 }

@@ -9,26 +9,9 @@ use eso_core::provider::{
 };
 use eso_core::{Error, Result};
 
-use crate::client::Settings;
-use crate::provider::GcpSecretManager;
+use crate::provider::{GcpSecretManager, Settings};
 
 const FIELD: &str = "spec.provider.gcpsm";
-
-/// Sends every Secret Manager call of the provider and the generator to this REST root
-/// instead of Google's (`http://127.0.0.1:PORT` for the emulator, or a private endpoint).
-pub const ENDPOINT_ENV: &str = "GCP_SECRET_MANAGER_REST_ENDPOINT";
-
-/// The Secret Manager REST root for `location`: the override of [`ENDPOINT_ENV`], else
-/// Google's global endpoint, or the regional one for regional secrets.
-pub(crate) fn endpoint(location: Option<&str>) -> String {
-    if let Some(ep) = std::env::var(ENDPOINT_ENV).ok().filter(|v| !v.is_empty()) {
-        return ep.trim_end_matches('/').to_owned();
-    }
-    match location {
-        Some(l) => format!("https://secretmanager.{l}.rep.googleapis.com"),
-        None => "https://secretmanager.googleapis.com".to_owned(),
-    }
-}
 
 /// Builds [`GcpSecretManager`] providers from `spec.provider.gcpsm`.
 ///
@@ -182,17 +165,5 @@ mod tests {
             e.to_string().contains("secretAccessKeySecretRef.namespace"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn endpoints() {
-        // The override is process-wide; only the defaults are checked here when it is unset.
-        if std::env::var(ENDPOINT_ENV).is_err() {
-            assert_eq!(endpoint(None), "https://secretmanager.googleapis.com");
-            assert_eq!(
-                endpoint(Some("europe-west1")),
-                "https://secretmanager.europe-west1.rep.googleapis.com"
-            );
-        }
     }
 }

@@ -15,7 +15,8 @@ use eso_core::generator::GeneratorRegistry;
 use eso_core::provider::ProviderRegistry;
 
 pub use auth::STS_TOKEN_URL_ENV;
-pub use config::{ENDPOINT_ENV, GcpFactory};
+pub use client::ENDPOINT_ENV;
+pub use config::GcpFactory;
 pub use generator::GcrAccessToken;
 pub use provider::GcpSecretManager;
 

@@ -143,164 +143,169 @@ fn property_payload(
         .map_err(|e| Error::Conversion(e.to_string()))
 }
 
-/// Pushes `value` to `r.remote_key` (see the module docs).
-pub(crate) async fn push(c: &GcpSecretManager, value: &PushValue, r: &PushRef) -> Result<()> {
-    let key = r.remote_key.as_str();
-    let payload = value.to_bytes()?;
-    let meta = parse_metadata(r)?;
-    let prop = r.property();
-    if prop.is_some() && meta.is_some() {
-        return Err(Error::invalid_config(
-            "metadata",
-            "cannot be combined with a property push (ESO rule)",
-        ));
-    }
-    let Some(secret) = c.get_meta(key).await? else {
-        let data = match prop {
-            Some(p) => property_payload(None, key, p, &payload)?.unwrap_or_default(),
-            None => payload.expose().to_vec(),
-        };
-        create(c, key, meta.unwrap_or_default()).await?;
-        return add_version(c, key, data).await;
-    };
-    if !is_managed(&secret.labels) {
-        return Err(r.not_managed());
-    }
-    if let Some(meta) = &meta {
-        update_metadata(c, &secret, meta).await?;
-    }
-    let latest = match c.access(key, "latest").await {
-        Ok(v) => Some(SecretValue::new(v)),
-        Err(e) if e.is_not_found() || e.is_disabled_or_destroyed() => None,
-        Err(e) => return Err(e.into()),
-    };
-    let data = match prop {
-        Some(p) => match property_payload(latest.as_ref(), key, p, &payload)? {
-            Some(d) => d,
-            None => return Ok(()),
-        },
-        None => {
-            if latest
-                .as_ref()
-                .is_some_and(|l| l.expose() == payload.expose())
-            {
-                return Ok(());
-            }
-            payload.expose().to_vec()
+/// PushSecret and delete (the `Provider` methods call these).
+impl GcpSecretManager {
+    /// Pushes `value` to `r.remote_key` (see the module docs).
+    pub(crate) async fn push(&self, value: &PushValue, r: &PushRef) -> Result<()> {
+        let key = r.remote_key.as_str();
+        let payload = value.to_bytes()?;
+        let meta = parse_metadata(r)?;
+        let prop = r.property();
+        if prop.is_some() && meta.is_some() {
+            return Err(Error::invalid_config(
+                "metadata",
+                "cannot be combined with a property push (ESO rule)",
+            ));
         }
-    };
-    add_version(c, key, data).await
-}
-
-async fn create(c: &GcpSecretManager, key: &str, meta: PushMetadata) -> Result<()> {
-    let empty = HashMap::new();
-    let mut secret = Secret::new()
-        .set_labels(meta.labels(&empty))
-        .set_annotations(meta.annotations(&empty))
-        .set_topics(meta.topics.iter().map(|t| Topic::new().set_name(t)));
-    if c.s.location.is_none() {
-        secret = secret.set_replication(meta.replication());
-    } else if let Some(k) = meta.cmek_key_name.as_ref().filter(|k| !k.is_empty()) {
-        // Regional secrets have no replication; their key is set on the secret.
-        secret = secret
-            .set_customer_managed_encryption(CustomerManagedEncryption::new().set_kms_key_name(k));
-    }
-    let parent = c.parent();
-    c.api
-        .create_secret()
-        .set_parent(&parent)
-        .set_secret_id(key)
-        .set_secret(secret)
-        .send()
-        .await
-        .map_err(|e| GcpError::sdk("CreateSecret", &c.secret_name(key), e))?;
-    Ok(())
-}
-
-async fn update_metadata(c: &GcpSecretManager, secret: &Secret, meta: &PushMetadata) -> Result<()> {
-    let labels = meta.labels(&secret.labels);
-    let annotations = meta.annotations(&secret.annotations);
-    let topics: Vec<&str> = secret.topics.iter().map(|t| t.name.as_str()).collect();
-    let mut paths = Vec::new();
-    if labels != secret.labels {
-        paths.push("labels");
-    }
-    if annotations != secret.annotations {
-        paths.push("annotations");
-    }
-    let topics_changed = !meta.topics.is_empty() && topics != meta.topics;
-    if topics_changed {
-        paths.push("topics");
-    }
-    if paths.is_empty() {
-        return Ok(());
-    }
-    let mut update = Secret::new()
-        .set_name(&secret.name)
-        .set_etag(&secret.etag)
-        .set_labels(labels)
-        .set_annotations(annotations);
-    if topics_changed {
-        update = update.set_topics(meta.topics.iter().map(|t| Topic::new().set_name(t)));
-    }
-    c.api
-        .update_secret()
-        .set_secret(update)
-        .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(paths))
-        .send()
-        .await
-        .map_err(|e| GcpError::sdk("UpdateSecret", &secret.name, e))?;
-    Ok(())
-}
-
-async fn add_version(c: &GcpSecretManager, key: &str, data: Vec<u8>) -> Result<()> {
-    let parent = c.secret_name(key);
-    c.api
-        .add_secret_version()
-        .set_parent(&parent)
-        .set_payload(SecretPayload::new().set_data(data))
-        .send()
-        .await
-        .map_err(|e| GcpError::sdk("AddSecretVersion", &parent, e))?;
-    Ok(())
-}
-
-/// Deletes `r.remote_key` (with its etag), or removes `r.property` from its latest JSON
-/// version; a missing secret is fine, a secret without our label is left alone ([`Error::NotManaged`]).
-pub(crate) async fn delete(c: &GcpSecretManager, r: &PushRef) -> Result<()> {
-    let key = r.remote_key.as_str();
-    let Some(secret) = c.get_meta(key).await? else {
-        return Ok(());
-    };
-    if !is_managed(&secret.labels) {
-        return Err(r.not_managed());
-    }
-    if let Some(p) = r.property() {
-        let latest = match c.access(key, "latest").await {
-            Ok(v) => SecretValue::new(v),
-            Err(e) if e.is_not_found() || e.is_disabled_or_destroyed() => return Ok(()),
+        let Some(secret) = self.get_meta(key).await? else {
+            let data = match prop {
+                Some(p) => property_payload(None, key, p, &payload)?.unwrap_or_default(),
+                None => payload.expose().to_vec(),
+            };
+            self.create(key, meta.unwrap_or_default()).await?;
+            return self.add_version(key, data).await;
+        };
+        if !is_managed(&secret.labels) {
+            return Err(r.not_managed());
+        }
+        if let Some(meta) = &meta {
+            self.update_metadata(&secret, meta).await?;
+        }
+        let latest = match self.access(key, "latest").await {
+            Ok(v) => Some(SecretValue::new(v)),
+            Err(e) if e.is_not_found() || e.is_disabled_or_destroyed() => None,
             Err(e) => return Err(e.into()),
         };
-        let mut doc = property::parse_for_push(Some(&latest), key)?;
-        if !property::remove(&mut doc, p) {
+        let data = match prop {
+            Some(p) => match property_payload(latest.as_ref(), key, p, &payload)? {
+                Some(d) => d,
+                None => return Ok(()),
+            },
+            None => {
+                if latest
+                    .as_ref()
+                    .is_some_and(|l| l.expose() == payload.expose())
+                {
+                    return Ok(());
+                }
+                payload.expose().to_vec()
+            }
+        };
+        self.add_version(key, data).await
+    }
+
+    async fn create(&self, key: &str, meta: PushMetadata) -> Result<()> {
+        let empty = HashMap::new();
+        let mut secret = Secret::new()
+            .set_labels(meta.labels(&empty))
+            .set_annotations(meta.annotations(&empty))
+            .set_topics(meta.topics.iter().map(|t| Topic::new().set_name(t)));
+        if self.s.location.is_none() {
+            secret = secret.set_replication(meta.replication());
+        } else if let Some(k) = meta.cmek_key_name.as_ref().filter(|k| !k.is_empty()) {
+            // Regional secrets have no replication; their key is set on the secret.
+            secret = secret.set_customer_managed_encryption(
+                CustomerManagedEncryption::new().set_kms_key_name(k),
+            );
+        }
+        let parent = self.parent();
+        self.api
+            .create_secret()
+            .set_parent(&parent)
+            .set_secret_id(key)
+            .set_secret(secret)
+            .send()
+            .await
+            .map_err(|e| GcpError::sdk("CreateSecret", &self.secret_name(key), e))?;
+        Ok(())
+    }
+
+    async fn update_metadata(&self, secret: &Secret, meta: &PushMetadata) -> Result<()> {
+        let labels = meta.labels(&secret.labels);
+        let annotations = meta.annotations(&secret.annotations);
+        let topics: Vec<&str> = secret.topics.iter().map(|t| t.name.as_str()).collect();
+        let mut paths = Vec::new();
+        if labels != secret.labels {
+            paths.push("labels");
+        }
+        if annotations != secret.annotations {
+            paths.push("annotations");
+        }
+        let topics_changed = !meta.topics.is_empty() && topics != meta.topics;
+        if topics_changed {
+            paths.push("topics");
+        }
+        if paths.is_empty() {
             return Ok(());
         }
-        if doc.as_object().is_some_and(|m| !m.is_empty()) {
-            let data = serde_json::to_vec(&doc).map_err(|e| Error::Conversion(e.to_string()))?;
-            return add_version(c, key, data).await;
+        let mut update = Secret::new()
+            .set_name(&secret.name)
+            .set_etag(&secret.etag)
+            .set_labels(labels)
+            .set_annotations(annotations);
+        if topics_changed {
+            update = update.set_topics(meta.topics.iter().map(|t| Topic::new().set_name(t)));
         }
+        self.api
+            .update_secret()
+            .set_secret(update)
+            .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(paths))
+            .send()
+            .await
+            .map_err(|e| GcpError::sdk("UpdateSecret", &secret.name, e))?;
+        Ok(())
     }
-    let res = c
-        .api
-        .delete_secret()
-        .set_name(&secret.name)
-        .set_etag(&secret.etag)
-        .send()
-        .await
-        .map_err(|e| GcpError::sdk("DeleteSecret", &secret.name, e));
-    match res {
-        Err(e) if e.is_not_found() => Ok(()),
-        other => other.map(|_| ()).map_err(Into::into),
+
+    async fn add_version(&self, key: &str, data: Vec<u8>) -> Result<()> {
+        let parent = self.secret_name(key);
+        self.api
+            .add_secret_version()
+            .set_parent(&parent)
+            .set_payload(SecretPayload::new().set_data(data))
+            .send()
+            .await
+            .map_err(|e| GcpError::sdk("AddSecretVersion", &parent, e))?;
+        Ok(())
+    }
+
+    /// Deletes `r.remote_key` (with its etag), or removes `r.property` from its latest JSON
+    /// version; a missing secret is fine, a secret without our label is left alone ([`Error::NotManaged`]).
+    pub(crate) async fn delete(&self, r: &PushRef) -> Result<()> {
+        let key = r.remote_key.as_str();
+        let Some(secret) = self.get_meta(key).await? else {
+            return Ok(());
+        };
+        if !is_managed(&secret.labels) {
+            return Err(r.not_managed());
+        }
+        if let Some(p) = r.property() {
+            let latest = match self.access(key, "latest").await {
+                Ok(v) => SecretValue::new(v),
+                Err(e) if e.is_not_found() || e.is_disabled_or_destroyed() => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            let mut doc = property::parse_for_push(Some(&latest), key)?;
+            if !property::remove(&mut doc, p) {
+                return Ok(());
+            }
+            if doc.as_object().is_some_and(|m| !m.is_empty()) {
+                let data =
+                    serde_json::to_vec(&doc).map_err(|e| Error::Conversion(e.to_string()))?;
+                return self.add_version(key, data).await;
+            }
+        }
+        let res = self
+            .api
+            .delete_secret()
+            .set_name(&secret.name)
+            .set_etag(&secret.etag)
+            .send()
+            .await
+            .map_err(|e| GcpError::sdk("DeleteSecret", &secret.name, e));
+        match res {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use eso_core::api::GcpSecretVersionSelectionPolicy;
 use eso_core::provider::{
     Capabilities, FindRef, MetadataPolicy, Provider, PushRef, PushValue, RemoteRef, Validation,
     property,
@@ -14,7 +15,18 @@ use futures_util::StreamExt as _;
 use google_cloud_auth::credentials::Credentials as GoogleCredentials;
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 
-use crate::client::{FIND_CONCURRENCY, Settings};
+/// How many secrets `get_all_secrets` reads at once.
+pub(crate) const FIND_CONCURRENCY: usize = 8;
+
+/// What a client is built for (one store revision).
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) project: String,
+    pub(crate) location: Option<String>,
+    pub(crate) policy: GcpSecretVersionSelectionPolicy,
+    /// A cluster store whose credentials resolve per consumer namespace (validate: Unknown).
+    pub(crate) referent: bool,
+}
 
 /// A Secret Manager provider for one store: one SDK client (with its connection pool and
 /// token cache), built once per store revision and shared by every reconcile.
@@ -113,11 +125,11 @@ impl Provider for GcpSecretManager {
     }
 
     async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
-        crate::push::push(self, value, r).await
+        self.push(value, r).await
     }
 
     async fn delete_secret(&self, r: &PushRef) -> Result<()> {
-        crate::push::delete(self, r).await
+        self.delete(r).await
     }
 
     async fn secret_exists(&self, r: &PushRef) -> Result<bool> {

@@ -21,8 +21,8 @@ use google_cloud_secretmanager_v1::model::{
 use google_cloud_secretmanager_v1::stub;
 use google_cloud_wkt::Timestamp;
 
-use crate::client::Settings;
 use crate::provider::GcpSecretManager;
+use crate::provider::Settings;
 
 /// Secret `db`: version 4 (newest) disabled, 3 enabled, 2 destroyed, 1 enabled; listed two
 /// versions per page. Records requests.
