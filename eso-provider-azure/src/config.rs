@@ -9,9 +9,8 @@ use eso_core::api::{
 use eso_core::provider::{Capabilities, DynProvider, ProviderFactory, StoreContext, StoreIdentity};
 use eso_core::{Error, Result};
 
+use crate::FIELD;
 use crate::provider::AzureKeyVault;
-
-pub(crate) const FIELD: &str = "spec.provider.azurekv";
 
 /// Builds [`AzureKeyVault`] providers from `spec.provider.azurekv`.
 ///

@@ -21,6 +21,9 @@ pub use provider::AzureKeyVault;
 /// The provider key under `spec.provider`.
 pub const KIND: &str = "azurekv";
 
+/// Where a store's provider block sits, for error paths.
+pub(crate) const FIELD: &str = "spec.provider.azurekv";
+
 /// Adds the `azurekv` provider kind to `registry`.
 ///
 /// # Example

@@ -16,7 +16,36 @@ use eso_core::provider::{
 use eso_core::{Error, Result, SecretMap, SecretValue};
 use futures_util::StreamExt as _;
 
-use crate::client::{FIND_CONCURRENCY, Object, parse_key};
+/// How many secrets `get_all_secrets` reads at once.
+pub(crate) const FIND_CONCURRENCY: usize = 8;
+
+/// The kind of Key Vault object a remote key names (`secret/`, `cert/`, `key/` prefix).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Object {
+    Secret,
+    Cert,
+    Key,
+}
+
+/// Splits `secret/NAME`, `cert/NAME` or `key/NAME` (a bare name is a secret).
+pub(crate) fn parse_key(key: &str) -> (Object, &str) {
+    if let Some(n) = key.strip_prefix("secret/") {
+        (Object::Secret, n)
+    } else if let Some(n) = key.strip_prefix("cert/") {
+        (Object::Cert, n)
+    } else if let Some(n) = key.strip_prefix("key/") {
+        (Object::Key, n)
+    } else {
+        (Object::Secret, key)
+    }
+}
+
+/// An error for object kinds this crate does not serve yet.
+pub(crate) fn unsupported(kind: Object, key: &str) -> Error {
+    Error::NotSupported(
+        format!("azurekv {key}: this operation is not implemented for {kind:?} objects yet").into(),
+    )
+}
 
 /// A Key Vault provider for one store: one SDK client (connection pool and token cache),
 /// built once per store revision and shared by every reconcile.
@@ -155,11 +184,11 @@ impl Provider for AzureKeyVault {
     }
 
     async fn push_secret(&self, value: &PushValue, r: &PushRef) -> Result<()> {
-        crate::push::push(self, value, r).await
+        self.push(value, r).await
     }
 
     async fn delete_secret(&self, r: &PushRef) -> Result<()> {
-        crate::push::delete(self, r).await
+        self.delete(r).await
     }
 
     async fn secret_exists(&self, r: &PushRef) -> Result<bool> {
@@ -200,5 +229,18 @@ impl Provider for AzureKeyVault {
             .await
             .map_err(|e| self.err("GetToken", &self.scope, &e))?;
         Ok(Validation::Ready)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_prefixes() {
+        assert_eq!(parse_key("db"), (Object::Secret, "db"));
+        assert_eq!(parse_key("secret/db"), (Object::Secret, "db"));
+        assert_eq!(parse_key("cert/tls"), (Object::Cert, "tls"));
+        assert_eq!(parse_key("key/signing"), (Object::Key, "signing"));
     }
 }

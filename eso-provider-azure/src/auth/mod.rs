@@ -16,7 +16,7 @@ use eso_core::api::{AzureAuthType, AzureEnvironmentType, AzureKvProvider, Servic
 use eso_core::provider::Credentials;
 use eso_core::{Error, Result};
 
-use crate::config::FIELD;
+use crate::FIELD;
 
 mod certificate;
 /// The audience of ServiceAccount tokens exchanged with Entra ID.

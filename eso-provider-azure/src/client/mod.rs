@@ -22,37 +22,6 @@ use crate::provider::AzureKeyVault;
 pub(crate) mod jwk;
 pub(crate) mod objects;
 
-/// How many secrets `get_all_secrets` reads at once.
-pub(crate) const FIND_CONCURRENCY: usize = 8;
-
-/// The kind of Key Vault object a remote key names (`secret/`, `cert/`, `key/` prefix).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Object {
-    Secret,
-    Cert,
-    Key,
-}
-
-/// Splits `secret/NAME`, `cert/NAME` or `key/NAME` (a bare name is a secret).
-pub(crate) fn parse_key(key: &str) -> (Object, &str) {
-    if let Some(n) = key.strip_prefix("secret/") {
-        (Object::Secret, n)
-    } else if let Some(n) = key.strip_prefix("cert/") {
-        (Object::Cert, n)
-    } else if let Some(n) = key.strip_prefix("key/") {
-        (Object::Key, n)
-    } else {
-        (Object::Secret, key)
-    }
-}
-
-/// An error for object kinds this crate does not serve yet.
-pub(crate) fn unsupported(kind: Object, key: &str) -> Error {
-    Error::NotSupported(
-        format!("azurekv {key}: this operation is not implemented for {kind:?} objects yet").into(),
-    )
-}
-
 /// True when `tags` carry the ownership marker.
 pub(crate) fn is_managed(tags: Option<&HashMap<String, String>>) -> bool {
     tags.and_then(|t| t.get(MANAGED_BY_TAG))
@@ -86,7 +55,7 @@ impl AzureKeyVault {
         verify_challenge: bool,
     ) -> Result<Self> {
         let bad_url = |e: azure_core::Error| {
-            Error::invalid_config(format!("{}.vaultUrl", crate::config::FIELD), e.to_string())
+            Error::invalid_config(format!("{}.vaultUrl", crate::FIELD), e.to_string())
         };
         let opts = SecretClientOptions {
             client_options: crate::auth::client_options(p),
@@ -187,18 +156,5 @@ impl AzureKeyVault {
                 Some((name, i.tags.unwrap_or_default().into_iter().collect()))
             })
             .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_prefixes() {
-        assert_eq!(parse_key("db"), (Object::Secret, "db"));
-        assert_eq!(parse_key("secret/db"), (Object::Secret, "db"));
-        assert_eq!(parse_key("cert/tls"), (Object::Cert, "tls"));
-        assert_eq!(parse_key("key/signing"), (Object::Key, "signing"));
     }
 }
