@@ -383,6 +383,57 @@ fn fmt_f_digits(digits: &str, dp: i32, frac: usize) -> String {
     s
 }
 
+/// Go's JSON text of a float (`encoding/json` float64 encoder).
+pub(crate) fn json_float(f: f64) -> Result<String, String> {
+    if !f.is_finite() {
+        return Err(format!(
+            "json: unsupported value: {}",
+            format_float_g(f, None, false)
+        ));
+    }
+    let abs = f.abs();
+    let (digits, dp) = shortest_digits(f);
+    // Go keeps the sign of negative zero (`-0`).
+    let neg = if f.is_sign_negative() { "-" } else { "" };
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let mut s = String::from(neg);
+        s.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            s.push('.');
+            s.push_str(&digits[1..]);
+        }
+        let e = dp - 1;
+        s.push('e');
+        s.push(if e < 0 { '-' } else { '+' });
+        s.push_str(&e.unsigned_abs().to_string());
+        return Ok(s);
+    }
+    if digits == "0" {
+        return Ok(format!("{neg}0"));
+    }
+    let mut s = String::from(neg);
+    if dp <= 0 {
+        s.push_str("0.");
+        for _ in 0..(-dp) {
+            s.push('0');
+        }
+        s.push_str(&digits);
+    } else {
+        let dpu = dp as usize;
+        if digits.len() <= dpu {
+            s.push_str(&digits);
+            for _ in digits.len()..dpu {
+                s.push('0');
+            }
+        } else {
+            s.push_str(&digits[..dpu]);
+            s.push('.');
+            s.push_str(&digits[dpu..]);
+        }
+    }
+    Ok(s)
+}
+
 /// Go `strconv.FormatFloat(f, 'g', prec, 64)` plus fmt's `%v` shortest rule (`None` precision).
 pub(crate) fn format_float_g(f: f64, prec: Option<usize>, upper: bool) -> String {
     if f.is_nan() {

@@ -6,59 +6,8 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use granit_parser::{Event, Parser, ScalarStyle};
 
-use crate::template::value::{Map, Value, format_float_g, shortest_digits, write_int};
+use crate::template::value::{Map, Value, format_float_g, json_float, write_int};
 use crate::yaml11::{Resolved, resolve_plain};
-
-/// Go's JSON text of a float (`encoding/json` float64 encoder).
-pub(crate) fn json_float(f: f64) -> Result<String, String> {
-    if !f.is_finite() {
-        return Err(format!(
-            "json: unsupported value: {}",
-            format_float_g(f, None, false)
-        ));
-    }
-    let abs = f.abs();
-    let (digits, dp) = shortest_digits(f);
-    // Go keeps the sign of negative zero (`-0`).
-    let neg = if f.is_sign_negative() { "-" } else { "" };
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let mut s = String::from(neg);
-        s.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            s.push('.');
-            s.push_str(&digits[1..]);
-        }
-        let e = dp - 1;
-        s.push('e');
-        s.push(if e < 0 { '-' } else { '+' });
-        s.push_str(&e.unsigned_abs().to_string());
-        return Ok(s);
-    }
-    if digits == "0" {
-        return Ok(format!("{neg}0"));
-    }
-    let mut s = String::from(neg);
-    if dp <= 0 {
-        s.push_str("0.");
-        for _ in 0..(-dp) {
-            s.push('0');
-        }
-        s.push_str(&digits);
-    } else {
-        let dpu = dp as usize;
-        if digits.len() <= dpu {
-            s.push_str(&digits);
-            for _ in digits.len()..dpu {
-                s.push('0');
-            }
-        } else {
-            s.push_str(&digits[..dpu]);
-            s.push('.');
-            s.push_str(&digits[dpu..]);
-        }
-    }
-    Ok(s)
-}
 
 fn json_string(out: &mut Vec<u8>, b: &[u8], html: bool) {
     out.push(b'"');

@@ -6,9 +6,8 @@
 
 use std::cmp::Ordering;
 
-use super::json::json_float;
 use super::yaml_resolve::{is_base60_float, plain_is_string};
-use crate::template::value::{Value, format_float_g};
+use crate::template::value::{Value, format_float_g, json_float};
 
 /// libyaml's `best_width`.
 const BEST_WIDTH: usize = 80;
