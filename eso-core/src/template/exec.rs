@@ -6,36 +6,13 @@ use std::sync::atomic::Ordering;
 
 use super::Template;
 use super::alias::{container_ptr, substitute};
-pub(crate) use super::compare::{go_eq, go_lt};
 
 mod print;
 use super::funcs::{Ctx, FuncDef, PrintPtr, Special, Ty};
-use super::parse::{Arg, ArgKind, Branch, Command, Node, Number, Pipe};
+use super::limits::Limits;
+use super::literal::Number;
+use super::parse::{Arg, ArgKind, Branch, Command, Node, Pipe};
 use super::value::{Bytes, Map, MapKind, Value};
-
-/// Bounds for one render, so a hostile template cannot exhaust the host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Maximum bytes of output (and of any single string value built by a function).
-    pub max_output: usize,
-    /// Maximum nesting of `{{template}}` / `{{block}}` calls.
-    pub max_depth: usize,
-    /// Maximum evaluation steps (nodes walked, commands run, loop iterations).
-    pub max_steps: u64,
-    /// Maximum number of elements in a list built by a function (`until`, `seq`, `split` ...).
-    pub max_items: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_output: 4 << 20,
-            max_depth: 64,
-            max_steps: 2_000_000,
-            max_items: 100_000,
-        }
-    }
-}
 
 /// Where and why execution failed.
 #[derive(Debug)]

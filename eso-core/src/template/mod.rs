@@ -27,6 +27,8 @@ mod exec;
 mod funcs;
 mod gofmt;
 mod lex;
+mod limits;
+mod literal;
 mod parse;
 mod time;
 pub(crate) mod value;
@@ -34,9 +36,9 @@ pub(crate) mod value;
 pub use apply::{
     TargetSecret, TemplateSources, apply, apply_push, render_into, render_rewrite_key,
 };
-pub use exec::Limits;
 pub use funcs::function_names;
 pub use funcs::json::yaml_to_string_map;
+pub use limits::Limits;
 pub use time::GoTime;
 pub use value::{Bytes, Map, MapKind, StructKind, Value};
 

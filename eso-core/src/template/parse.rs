@@ -49,17 +49,6 @@ pub(crate) struct Command {
     pub args: Vec<Arg>,
 }
 
-/// A numeric constant with all the interpretations Go allows.
-#[derive(Debug)]
-pub(crate) struct Number {
-    pub text: String,
-    pub int: Option<i64>,
-    #[allow(dead_code)]
-    pub float: Option<f64>,
-    /// The value for an untyped (interface{}) context, or Go's error for it.
-    pub ideal: Result<Value, String>,
-}
-
 #[derive(Debug)]
 pub(crate) enum ArgKind {
     Field(Vec<String>),
@@ -114,8 +103,7 @@ fn dict_keys(cmd: &mut Command) {
     }
 }
 
-mod literal;
-pub(crate) use literal::{new_number, unquote};
+use super::literal::{Number, new_number, unquote};
 
 /// Token buffers above this many tokens are not kept for the next parse.
 const KEEP_TOKENS: usize = 4096;

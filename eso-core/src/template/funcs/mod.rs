@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::LazyLock;
 
-use super::exec::{Limits, go_eq, go_lt};
+use super::compare::{go_eq, go_lt};
 use super::gofmt;
+use super::limits::Limits;
 use super::value::Value;
 
 mod case;

@@ -28,7 +28,7 @@ pub(crate) fn to_i64(v: &Value) -> i64 {
             let t = String::from_utf8_lossy(b);
             let t = t.trim();
             let t = t.strip_suffix(".0").unwrap_or(t);
-            crate::template::parse::new_number(t, false)
+            crate::template::literal::new_number(t, false)
                 .ok()
                 .and_then(|n| n.int)
                 .filter(|_| !t.contains(['.', 'e', 'E']))

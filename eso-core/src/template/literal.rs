@@ -1,7 +1,17 @@
 //! Literals of the template language: Go's string unquoting and number constants.
 
-use super::Number;
 use crate::template::value::Value;
+
+/// A numeric constant with all the interpretations Go allows.
+#[derive(Debug)]
+pub(crate) struct Number {
+    pub text: String,
+    pub int: Option<i64>,
+    #[allow(dead_code)]
+    pub float: Option<f64>,
+    /// The value for an untyped (interface{}) context, or Go's error for it.
+    pub ideal: Result<Value, String>,
+}
 
 /// Go's `strconv.Unquote` for double-quoted and raw strings; bytes out.
 pub(crate) fn unquote(s: &str) -> Option<Vec<u8>> {
